@@ -1,0 +1,41 @@
+"""c360: a federated SQL layer for Customer 360.
+
+``c360.connect(catalog="catalog")`` returns a PEP 249 connection; the module
+carries the PEP 249 globals and exception tree.
+"""
+
+from c360.dbapi import (  # noqa: F401
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Connection,
+    Cursor,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+    connect,
+)
+from c360.errors import (  # noqa: F401
+    DatabaseError,
+    DataError,
+    Error,
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    Warning,
+)
+
+__version__ = "0.1.0"
+
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "qmark"  # named (:name) is accepted too

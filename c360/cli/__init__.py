@@ -1,0 +1,68 @@
+"""The ``c360`` command: a thin typer layer with one error boundary.
+
+Commands are verbs, grouped by concept in sibling modules that register on
+:data:`app` when imported. :func:`main` is the console entry point: a c360 error
+prints one line on stderr and exits 1; nothing ever shows a traceback unless
+``C360_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from c360.errors import Error
+
+app = typer.Typer(
+    name="c360",
+    help="Federated SQL for Customer 360: one question across CRM, shop, partner files and blob storage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module registers its commands on `app`.
+from c360.cli import query_commands  # noqa: E402,F401
+from c360.cli import data_commands  # noqa: E402,F401
+from c360.cli import stream_commands  # noqa: E402,F401
+from c360.cli import serve_commands  # noqa: E402,F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; the single place where errors become one line on stderr."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except Error as error:
+        _fail(f"error: {error}")
+        return 1
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.Abort:
+        _fail("aborted")
+        return 1
+    except Exception as error:  # noqa: BLE001 - the one boundary: no traceback for users
+        if os.environ.get("C360_DEBUG"):
+            raise
+        from click import ClickException
+
+        if isinstance(error, ClickException):
+            error.show()
+            return error.exit_code
+        from c360.secrets import redact
+
+        _fail(f"internal error: {redact(f'{type(error).__name__}: {error}')} (set C360_DEBUG=1 for details)")
+        return 70
+    return 0
+
+
+def _fail(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Converting between DuckDB type names (what catalogs and sqlglot speak) and Arrow types.
+
+DuckDB itself is the authority on both directions, so a declared
+``STRUCT(followers BIGINT, sentiment DOUBLE)`` means exactly what DuckDB means.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from c360.errors import CatalogError
+
+_lock = threading.Lock()
+_connection: duckdb.DuckDBPyConnection | None = None
+
+
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    global _connection
+    if _connection is None:
+        _connection = duckdb.connect()
+    return _connection
+
+
+@functools.lru_cache(maxsize=1024)
+def arrow_type(duckdb_type: str) -> pa.DataType:
+    """The Arrow type DuckDB produces for ``duckdb_type``; CatalogError if it is not a type."""
+    try:
+        parsed = exp.DataType.build(duckdb_type, dialect="duckdb")
+    except (sqlglot.errors.ParseError, ValueError):
+        raise CatalogError(f"'{duckdb_type}' is not a type") from None
+    cast = exp.select(exp.cast(exp.null(), parsed).as_("x")).sql(dialect="duckdb")
+    with _lock:
+        try:
+            return _duckdb().execute(cast).arrow().schema.field("x").type
+        except duckdb.Error:
+            raise CatalogError(f"'{duckdb_type}' is not a type") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def duckdb_type(arrow: pa.DataType) -> str:
+    """DuckDB's name for the type it gives an Arrow column of type ``arrow``."""
+    empty = pa.table({"x": pa.array([], type=arrow)})
+    with _lock:
+        cursor = _duckdb().cursor()
+        try:
+            cursor.register("t", empty)
+            return cursor.execute("DESCRIBE SELECT x FROM t").fetchone()[1]
+        finally:
+            cursor.close()
+
+
+def is_string(arrow: pa.DataType) -> bool:
+    return pa.types.is_string(arrow) or pa.types.is_large_string(arrow)

@@ -1,0 +1,214 @@
+"""The connector contract: what every source kind implements, and the data it trades in.
+
+A connector is one class per source kind with five members:
+
+``kind``
+    the catalog's ``kind:`` string.
+``dialect``
+    the sqlglot dialect the source speaks (``None`` for sources that take no SQL).
+``capabilities``
+    a frozen :class:`Capabilities`: what the planner may offer it.
+``tables()`` / ``schema(name)``
+    discovery: the table names, and one table's :class:`TableSchema`.
+``scan(request) -> Scan``
+    run a :class:`ScanRequest`; the returned :class:`Scan` streams Arrow record
+    batches and can be cancelled from another thread.
+
+Pushdown is a negotiation. The planner offers only what ``capabilities`` claim,
+each filter is checked per column (string collations) and rendered in the
+source's dialect with unsupported syntax raising; whatever is refused stays with
+DuckDB, which also re-checks every pushed filter. A timid connector is slow,
+never wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+import pyarrow as pa
+from sqlglot import exp
+
+# Filter operations a source may claim. Each names a family of sqlglot nodes.
+FILTER_OPS = frozenset(
+    {
+        "compare",  # = <> < <= > >=
+        "in",  # col IN (literals)
+        "between",
+        "is_null",  # IS NULL / IS NOT NULL
+        "like_prefix",  # col LIKE 'abc%'
+        "boolean",  # AND / OR / NOT
+    }
+)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a source can do itself. Data, not code: the planner reads it, tests verify it.
+
+    ``limit`` says the source accepts a row limit; ``limit_exact`` says it is
+    guaranteed to return exactly the first N rows of the (ordered) result, so
+    a pushed limit needs no second thought. ``top_n`` says ORDER BY … LIMIT can
+    be sent together.
+    """
+
+    projection: bool = True
+    filters: frozenset[str] = field(default_factory=frozenset)
+    limit: bool = False
+    limit_exact: bool = False
+    top_n: bool = False
+    partitions: bool = False
+    #: Whether string comparisons follow the column's collation (``True`` for
+    #: MySQL and SQL Server, where ``'ABC' = 'abc'``). Per-column facts live on
+    #: :class:`Column`; this is the default for columns that do not say.
+    collations: bool = False
+
+    def can_filter(self, op: str) -> bool:
+        return op in self.filters
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a source table.
+
+    ``exact_strings`` is false for a text column whose collation is
+    case-insensitive or blind to trailing spaces: equality on it is pushed only
+    as a superset and re-checked locally, ranges and ``<>`` are never pushed.
+    """
+
+    name: str
+    type: pa.DataType
+    nullable: bool = True
+    collation: str | None = None
+    exact_strings: bool = True
+    partition: bool = False
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str
+    columns: tuple[Column, ...]
+    #: The name as the source spells it, qualified as the source needs it
+    #: (``("dbo", "Customers")``); defaults to ``(name,)``.
+    remote_name: tuple[str, ...] = ()
+
+    def column(self, name: str) -> Column | None:
+        lowered = name.lower()
+        for column in self.columns:
+            if column.name.lower() == lowered:
+                return column
+        return None
+
+    def arrow_schema(self, names=None) -> pa.Schema:
+        columns = self.columns if names is None else [self.column(n) for n in names]
+        return pa.schema([pa.field(c.name, c.type, c.nullable) for c in columns])
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    """What the planner asks of one source table.
+
+    ``filters`` are sqlglot expressions over the table's unqualified column
+    names, each already accepted by the connector's capabilities; ``order_by``
+    and ``limit`` are set only when the scan is the whole query block and every
+    filter is exact. ``partitions`` carries the partition predicate for file
+    sources (the same expressions, over partition columns).
+    """
+
+    table: TableSchema
+    columns: tuple[str, ...]
+    filters: tuple[exp.Expression, ...] = ()
+    order_by: tuple[exp.Ordered, ...] = ()
+    limit: int | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class ScanStats:
+    """Rows, bytes and seconds a scan actually moved; what EXPLAIN ANALYZE prints."""
+
+    rows: int = 0
+    bytes: int = 0
+    batches: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished if self.finished is not None else time.perf_counter()
+        return end - self.started
+
+
+class Scan:
+    """A running scan: an iterator of record batches plus what was sent and a cancel switch.
+
+    Subclasses implement :meth:`_batches`; :meth:`cancel` may be called from any
+    thread and must stop the remote work (KILL QUERY, SQLCancel, closing a
+    download).
+    """
+
+    def __init__(self, request: ScanRequest, sent: str):
+        self.request = request
+        #: The exact SQL (or file list) sent to the source.
+        self.sent = sent
+        self.stats = ScanStats()
+        self.cancelled = threading.Event()
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        schema = self.request.table.arrow_schema(self.request.columns)
+        try:
+            for batch in self._batches():
+                if self.cancelled.is_set():
+                    break
+                batch = conform(batch, schema)
+                self.stats.rows += batch.num_rows
+                self.stats.bytes += batch.nbytes
+                self.stats.batches += 1
+                yield batch
+        finally:
+            self.stats.finished = time.perf_counter()
+            self.close()
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def close(self) -> None:
+        """Release the source's resources. Called once the batches are exhausted."""
+
+
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` with exactly ``schema``'s columns, in order, cast where types differ.
+
+    Missing columns (schema drift in files) become nulls.
+    """
+    if batch.schema.equals(schema):
+        return batch
+    arrays = []
+    lowered = {name.lower(): i for i, name in enumerate(batch.schema.names)}
+    for target in schema:
+        index = lowered.get(target.name.lower())
+        if index is None:
+            arrays.append(pa.nulls(batch.num_rows, target.type))
+            continue
+        array = batch.column(index)
+        if not array.type.equals(target.type):
+            array = array.cast(target.type, safe=False)
+        arrays.append(array)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+class Connector(Protocol):
+    kind: str
+    dialect: str | None
+    capabilities: Capabilities
+
+    def tables(self) -> list[str]: ...
+
+    def schema(self, name: str) -> TableSchema: ...
+
+    def scan(self, request: ScanRequest) -> Scan: ...

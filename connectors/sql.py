@@ -1,0 +1,130 @@
+"""What every relational connector shares: SQL built from sqlglot trees, rows to Arrow.
+
+The SELECT a source receives is assembled as a sqlglot tree from the
+:class:`ScanRequest` and generated in the source's dialect with
+``unsupported_level=RAISE``: a construct the dialect lacks raises
+:class:`sqlglot.errors.UnsupportedError` and the planner keeps it local.
+Values are always sqlglot literals, never formatted strings.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Iterator
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel
+
+from connectors.base import Capabilities, Scan, ScanRequest
+
+RELATIONAL_FILTERS = frozenset({"compare", "in", "between", "is_null", "like_prefix", "boolean"})
+
+BATCH_ROWS = 8192
+
+
+def render_select(request: ScanRequest, dialect) -> str:
+    """The SELECT for ``request`` in ``dialect``; raises UnsupportedError if it cannot be said."""
+    table = request.table
+    remote = table.remote_name or (table.name,)
+    parts = [exp.to_identifier(part, quoted=True) for part in remote]
+    if len(parts) == 1:
+        source = exp.Table(this=parts[0])
+    elif len(parts) == 2:
+        source = exp.Table(this=parts[1], db=parts[0])
+    else:
+        source = exp.Table(this=parts[2], db=parts[1], catalog=parts[0])
+    select = exp.Select().from_(source, copy=False)
+    select = select.select(*[exp.column(name, quoted=True) for name in request.columns], copy=False)
+    condition = None
+    for expression in request.filters:
+        quoted = _quote_columns(expression)
+        condition = quoted if condition is None else exp.and_(condition, quoted, copy=False)
+    if condition is not None:
+        select = select.where(condition, copy=False)
+    if request.order_by:
+        select = select.order_by(*[_quote_columns(o) for o in request.order_by], copy=False)
+    if request.limit is not None:
+        select = select.limit(request.limit, copy=False)
+    return select.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+
+
+def renders(expression: exp.Expression, dialect) -> bool:
+    """Whether ``expression`` can be generated in ``dialect`` without unsupported syntax."""
+    try:
+        _quote_columns(expression).sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+    except sqlglot.errors.UnsupportedError:
+        return False
+    return True
+
+
+def _quote_columns(expression: exp.Expression) -> exp.Expression:
+    copy = expression.copy()
+    for column in copy.find_all(exp.Column):
+        column.set("table", None)
+        column.set("db", None)
+        column.set("catalog", None)
+        column.this.set("quoted", True)
+    return copy
+
+
+def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
+    """Turn DB-API row tuples into one record batch of ``schema``."""
+    if not rows:
+        return pa.RecordBatch.from_pylist([], schema=schema)
+    columns = list(zip(*rows))
+    arrays = []
+    for field, values in zip(schema, columns):
+        try:
+            arrays.append(pa.array(values, type=field.type, from_pandas=False))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays.append(pa.array(values).cast(field.type, safe=False))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+class CursorScan(Scan):
+    """A scan over a DB-API cursor that fetches in batches of :data:`BATCH_ROWS` rows.
+
+    ``open_cursor`` is called in the consuming thread and returns the cursor
+    after ``execute``; ``kill`` (optional) is what :meth:`cancel` calls to stop
+    the statement on the server.
+    """
+
+    def __init__(self, request: ScanRequest, sent: str, open_cursor, kill=None, on_error=None):
+        super().__init__(request, sent)
+        self._open_cursor = open_cursor
+        self._kill = kill
+        self._on_error = on_error
+        self._cursor = None
+        self._lock = threading.Lock()
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        schema = self.request.table.arrow_schema(self.request.columns)
+        try:
+            self._cursor = self._open_cursor()
+            while True:
+                rows = self._cursor.fetchmany(BATCH_ROWS)
+                if not rows:
+                    break
+                yield rows_to_batch(rows, schema)
+        except Exception as error:  # noqa: BLE001 - translated into a named source error
+            if self._on_error is None:
+                raise
+            raise self._on_error(error, cancelled=self.cancelled.is_set()) from None
+
+    def cancel(self) -> None:
+        super().cancel()
+        if self._kill is not None:
+            self._kill()
+
+
+__all__ = [
+    "BATCH_ROWS",
+    "Capabilities",
+    "CursorScan",
+    "RELATIONAL_FILTERS",
+    "render_select",
+    "renders",
+    "rows_to_batch",
+]
