@@ -11,8 +11,17 @@ A connector is one class per source kind with five members:
 ``tables()`` / ``schema(name)``
     discovery: the table names, and one table's :class:`TableSchema`.
 ``scan(request) -> Scan``
-    run a :class:`ScanRequest`; the returned :class:`Scan` streams Arrow record
-    batches and can be cancelled from another thread.
+    prepare a :class:`ScanRequest`. ``scan()`` itself moves no data: it builds
+    what will be sent (SQL, or the pruned file list) so EXPLAIN can show it;
+    rows move only when :meth:`Scan.batches` is iterated. The scan can be
+    cancelled from another thread, which must stop the remote work.
+
+Every connector is constructed as ``Cls(name, options, base_dir=Path)`` from its
+catalog entry (``options`` still holds ``${ENV:...}`` references: resolve them
+with :func:`c360.secrets.resolve` only when connecting), declares its catalog
+settings as data in ``OPTIONS`` (name -> help) and ``REQUIRED``, and exposes
+``name`` and ``location`` (``127.0.0.1:3306``, a folder, a container: never a
+secret) so errors can say ``Source 'shop' (mysql at 127.0.0.1:3306)``.
 
 Pushdown is a negotiation. The planner offers only what ``capabilities`` claim,
 each filter is checked per column (string collations) and rendered in the
@@ -59,11 +68,12 @@ class Capabilities:
     limit: bool = False
     limit_exact: bool = False
     top_n: bool = False
+    #: Filters whose columns are all partition columns are accepted (exact) and
+    #: used to choose which files are listed and read.
     partitions: bool = False
-    #: Whether string comparisons follow the column's collation (``True`` for
-    #: MySQL and SQL Server, where ``'ABC' = 'abc'``). Per-column facts live on
-    #: :class:`Column`; this is the default for columns that do not say.
-    collations: bool = False
+    #: Whether ``LIKE`` is case-sensitive in this source (false for SQLite and for
+    #: case-insensitive collations); an inexact LIKE is pushed only as a superset.
+    like_exact: bool = True
 
     def can_filter(self, op: str) -> bool:
         return op in self.filters
@@ -202,7 +212,17 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def source_label(connector) -> str:
+    """``Source 'shop' (mysql at 127.0.0.1:3306)``: how every error names a source."""
+    location = getattr(connector, "location", None)
+    place = f"{connector.kind} at {location}" if location else connector.kind
+    return f"Source '{connector.name}' ({place})"
+
+
 class Connector(Protocol):
+    OPTIONS: dict[str, str]
+    name: str
+    location: str
     kind: str
     dialect: str | None
     capabilities: Capabilities
