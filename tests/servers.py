@@ -1,0 +1,321 @@
+"""The real database servers the suite talks to: found running, or started, never mocked.
+
+Each test session gets its own database and its own login on each server,
+named ``c360_t<pid>_<random>``, so engineers and CI jobs sharing one machine
+never see each other's tables; both are dropped when the session ends.
+
+* MariaDB at 127.0.0.1:3306. Root is used only to create the session's user
+  and database: first over TCP with an empty password, then over the unix
+  socket (a freshly apt-installed MariaDB lets root in only that way). Tests
+  then connect as the session's user, over TCP, with a password.
+* PostgreSQL at 127.0.0.1:5432 (trust auth for ``postgres``), reached by tests
+  through ODBC with the ``PostgreSQL Unicode`` driver (psqlODBC's ANSI driver
+  breaks on string parameters).
+
+If a server is not answering it is started the way ``scripts/setup`` does; if
+it still cannot be reached, :class:`ServerUnavailable` says what was tried.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MARIADB_HOST = "127.0.0.1"
+MARIADB_PORT = 3306
+MARIADB_SOCKET = "/run/mysqld/mysqld.sock"
+POSTGRES_HOST = "127.0.0.1"
+POSTGRES_PORT = 5432
+ODBC_DRIVER = "PostgreSQL Unicode"
+START_SECONDS = 30
+
+
+class ServerUnavailable(RuntimeError):
+    """A server the tests need could not be found or started."""
+
+
+def unique_name(prefix: str = "c360_t") -> str:
+    """A name no other session on this machine uses: ``c360_t<pid>_<8 hex>``."""
+    return f"{prefix}{os.getpid()}_{secrets.token_hex(4)}"
+
+
+def _wait(check, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _run(command: list[str]) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return (done.stdout + done.stderr).strip()
+
+
+# --- MariaDB -------------------------------------------------------------------------------------
+
+
+def _mariadb_root():
+    """A root connection to MariaDB (TCP, then unix socket), or None if neither answers."""
+    import pymysql
+
+    attempts = [
+        dict(host=MARIADB_HOST, port=MARIADB_PORT),
+        dict(unix_socket=MARIADB_SOCKET),
+    ]
+    for where in attempts:
+        try:
+            return pymysql.connect(user="root", password="", connect_timeout=3, autocommit=True, **where)
+        except pymysql.err.Error:
+            continue
+    return None
+
+
+def _start_mariadb() -> str:
+    if not Path("/usr/sbin/mariadbd").exists():
+        return "/usr/sbin/mariadbd is not installed (apt-get install -y mariadb-server)"
+    Path("/run/mysqld").mkdir(parents=True, exist_ok=True)
+    shutil.chown("/run/mysqld", "mysql", "mysql")
+    return _run(
+        [
+            "start-stop-daemon", "--start", "--oknodo", "--background",
+            "--exec", "/usr/sbin/mariadbd", "--", "--user=mysql",
+        ]
+    )
+
+
+@dataclass
+class MariaDB:
+    """The session's MariaDB database and TCP login; ``execute`` runs setup SQL in it."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    database: str = ""
+    _root: object = field(repr=False, default=None)
+
+    def connect(self, **options):
+        """A new pymysql connection as the session's user, over TCP, in its database."""
+        import pymysql
+
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=self.database,
+            autocommit=True,
+            charset="utf8mb4",
+            connect_timeout=5,
+            **options,
+        )
+
+    def execute(self, *statements: str, params=None) -> None:
+        """Run each statement in the session's database (setup SQL: CREATE, INSERT, ...)."""
+        connection = self.connect()
+        try:
+            with connection.cursor() as cursor:
+                for statement in statements:
+                    cursor.execute(statement, params)
+        finally:
+            connection.close()
+
+    def query(self, sql: str, params=None) -> list[tuple]:
+        connection = self.connect()
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+        finally:
+            connection.close()
+
+    def admin_query(self, sql: str, params=None) -> list[tuple]:
+        """Run ``sql`` as root (for the processlist of every connection)."""
+        with self._root.cursor() as cursor:
+            cursor.execute(sql, params)
+            return list(cursor.fetchall())
+
+    def options(self, password_reference: str) -> dict:
+        """Catalog options for a ``mysql`` source on this database (password as a reference)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": password_reference,
+            "database": self.database,
+        }
+
+
+def start_mariadb_session() -> MariaDB:
+    """Create the session's user and database; ServerUnavailable if MariaDB cannot be reached."""
+    root = _mariadb_root()
+    started = ""
+    if root is None:
+        started = _start_mariadb()
+        if _wait(lambda: (_mariadb_root() or None) is not None, START_SECONDS):
+            root = _mariadb_root()
+    if root is None:
+        raise ServerUnavailable(
+            f"MariaDB is not answering as root on {MARIADB_HOST}:{MARIADB_PORT} nor on {MARIADB_SOCKET}, "
+            f"and starting /usr/sbin/mariadbd did not help ({started or 'no output'}). Run scripts/setup."
+        )
+    name = unique_name()
+    password = secrets.token_urlsafe(12)
+    server = MariaDB(MARIADB_HOST, MARIADB_PORT, name, password, name, _root=root)
+    try:
+        with root.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+            for host in ("127.0.0.1", "localhost", "%"):
+                cursor.execute("CREATE USER %s@%s IDENTIFIED BY %s", (name, host, password))
+                cursor.execute(f"GRANT ALL PRIVILEGES ON `{name}`.* TO %s@%s", (name, host))
+    except Exception:
+        end_mariadb_session(server)
+        raise
+    return server
+
+
+def end_mariadb_session(server: MariaDB) -> None:
+    root = server._root
+    with root.cursor() as cursor:
+        cursor.execute(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = %s", (server.user,)
+        )
+        for (thread_id,) in cursor.fetchall():
+            try:
+                cursor.execute(f"KILL {int(thread_id)}")
+            except Exception:  # noqa: BLE001 - the thread may have ended on its own meanwhile
+                pass
+        cursor.execute(f"DROP DATABASE IF EXISTS `{server.database}`")
+        for host in ("127.0.0.1", "localhost", "%"):
+            cursor.execute("DROP USER IF EXISTS %s@%s", (server.user, host))
+    root.close()
+
+
+# --- PostgreSQL (through ODBC) -------------------------------------------------------------------
+
+
+def _postgres_admin():
+    """An autocommit psycopg connection as ``postgres`` (TCP, then unix socket), or None."""
+    import psycopg
+
+    for host in (POSTGRES_HOST, "/var/run/postgresql"):
+        try:
+            return psycopg.connect(
+                host=host, port=POSTGRES_PORT, user="postgres", dbname="postgres", autocommit=True, connect_timeout=3
+            )
+        except psycopg.Error:
+            continue
+    return None
+
+
+def _start_postgres() -> str:
+    if not Path("/etc/postgresql").is_dir() or shutil.which("pg_ctlcluster") is None:
+        return "PostgreSQL is not installed (apt-get install -y postgresql)"
+    version = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".") if p.isdigit()])[-1]
+    return _run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"])
+
+
+def odbc_drivers() -> list[str]:
+    """Driver names unixODBC knows (``odbcinst -q -d``)."""
+    if shutil.which("odbcinst") is None:
+        return []
+    return [line.strip().strip("[]") for line in _run(["odbcinst", "-q", "-d"]).splitlines() if line.startswith("[")]
+
+
+@dataclass
+class PostgresOdbc:
+    """The session's PostgreSQL database and login, and an ODBC connection string for them."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    database: str = ""
+    driver: str = ODBC_DRIVER
+    _admin: object = field(repr=False, default=None)
+
+    def connection_string(self, password: str | None = None) -> str:
+        """``Driver={PostgreSQL Unicode};Server=…;Pwd=…`` (pass ``${ENV:NAME}`` to keep it a reference)."""
+        return (
+            f"Driver={{{self.driver}}};Server={self.host};Port={self.port};Database={self.database};"
+            f"Uid={self.user};Pwd={self.password if password is None else password};BoolsAsChar=0;"
+        )
+
+    @property
+    def odbc(self) -> str:
+        return self.connection_string()
+
+    def connect(self):
+        """A psycopg connection as the session's user (for setup SQL and checks)."""
+        import psycopg
+
+        return psycopg.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname=self.database,
+            autocommit=True, connect_timeout=5,
+        )
+
+    def execute(self, *statements: str, params=None) -> None:
+        with self.connect() as connection:
+            for statement in statements:
+                connection.execute(statement, params)
+
+    def query(self, sql: str, params=None) -> list[tuple]:
+        with self.connect() as connection:
+            return list(connection.execute(sql, params).fetchall())
+
+    def admin_query(self, sql: str, params=None) -> list[tuple]:
+        """Run ``sql`` as ``postgres`` (pg_stat_activity sees every backend)."""
+        return list(self._admin.execute(sql, params).fetchall())
+
+
+def start_postgres_session() -> PostgresOdbc:
+    """Create the session's role and database; ServerUnavailable if PostgreSQL or the driver is missing."""
+    drivers = odbc_drivers()
+    if ODBC_DRIVER not in drivers:
+        raise ServerUnavailable(
+            f"The ODBC driver '{ODBC_DRIVER}' is not registered (odbcinst -q -d lists: "
+            f"{', '.join(drivers) or 'nothing'}). Install odbc-postgresql (scripts/setup)."
+        )
+    admin = _postgres_admin()
+    started = ""
+    if admin is None:
+        started = _start_postgres()
+        if _wait(lambda: _postgres_admin() is not None, START_SECONDS):
+            admin = _postgres_admin()
+    if admin is None:
+        raise ServerUnavailable(
+            f"PostgreSQL is not answering as postgres on {POSTGRES_HOST}:{POSTGRES_PORT}, and "
+            f"pg_ctlcluster did not start it ({started or 'no output'}). Run scripts/setup."
+        )
+    from psycopg import sql
+
+    name = unique_name()
+    password = secrets.token_urlsafe(12)
+    server = PostgresOdbc(POSTGRES_HOST, POSTGRES_PORT, name, password, name, _admin=admin)
+    try:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password)))
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                sql.Identifier(name), sql.Identifier(name)
+            )
+        )
+    except Exception:
+        end_postgres_session(server)
+        raise
+    return server
+
+
+def end_postgres_session(server: PostgresOdbc) -> None:
+    from psycopg import sql
+
+    admin = server._admin
+    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(server.database)))
+    admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(server.user)))
+    admin.close()
