@@ -1,0 +1,290 @@
+"""PEP 249 (DB-API 2.0) over the engine, plus Arrow and pandas helpers for notebooks.
+
+``connect(catalog="catalog", profile=None)`` returns a :class:`Connection`.
+Cursors stream: rows move from the sources as they are fetched. Parameters use
+``?`` (qmark) or ``:name`` (named, with a dict) and are bound as literals in the
+syntax tree, never formatted into the SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import threading
+import time as _time
+
+import pyarrow as pa
+
+from c360.errors import Error, InterfaceError, ProgrammingError
+from c360.types import duckdb_type
+
+
+class _TypeObject:
+    """Compares equal to every DuckDB type name in its group (PEP 249 type objects)."""
+
+    def __init__(self, *prefixes: str):
+        self.prefixes = prefixes
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, str) and other.upper().startswith(self.prefixes)
+
+    def __hash__(self) -> int:
+        return hash(self.prefixes)
+
+
+STRING = _TypeObject("VARCHAR", "CHAR", "TEXT", "UUID", "JSON")
+BINARY = _TypeObject("BLOB", "BYTEA")
+NUMBER = _TypeObject("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                     "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL", "BOOLEAN")
+DATETIME = _TypeObject("DATE", "TIME", "TIMESTAMP", "INTERVAL")
+ROWID = _TypeObject("ROWID")
+
+Date = _dt.date
+Time = _dt.time
+Timestamp = _dt.datetime
+Binary = bytes
+
+
+def DateFromTicks(ticks: float) -> _dt.date:  # noqa: N802 - PEP 249 name
+    return Date(*_time.localtime(ticks)[:3])
+
+
+def TimeFromTicks(ticks: float) -> _dt.time:  # noqa: N802 - PEP 249 name
+    return Time(*_time.localtime(ticks)[3:6])
+
+
+def TimestampFromTicks(ticks: float) -> _dt.datetime:  # noqa: N802 - PEP 249 name
+    return Timestamp(*_time.localtime(ticks)[:6])
+
+
+def connect(catalog="catalog", profile: str | None = None, *, engine=None) -> "Connection":
+    """Open a connection to the c360 project whose catalog is at ``catalog``.
+
+    ``profile`` picks the catalog profile (default ``$C360_PROFILE`` or
+    ``embedded``). Nothing is contacted until a query needs a source.
+    """
+    if engine is None:
+        import os
+
+        from c360.catalog import Catalog
+        from c360.engine import Engine
+
+        engine = Engine(Catalog(catalog, profile=profile or os.environ.get("C360_PROFILE")))
+    return Connection(engine)
+
+
+class Connection:
+    def __init__(self, engine):
+        self.engine = engine
+        self._closed = False
+        self._cursors: list[Cursor] = []
+
+    @property
+    def catalog(self):
+        return self.engine.catalog
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("The connection is closed")
+
+    def cursor(self) -> "Cursor":
+        self._check()
+        cursor = Cursor(self)
+        self._cursors.append(cursor)
+        return cursor
+
+    def execute(self, sql: str, params=None) -> "Cursor":
+        """Shortcut: a new cursor with ``sql`` executed."""
+        return self.cursor().execute(sql, params)
+
+    def commit(self) -> None:
+        """Nothing to commit: c360 is read-only."""
+        self._check()
+
+    def rollback(self) -> None:
+        self._check()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        for cursor in self._cursors:
+            cursor.close()
+        self._closed = True
+        self.engine.close()
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Cursor:
+    arraysize = 1
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.arraysize = 1
+        self.rowcount = -1
+        self.description = None
+        self.arrow_schema: pa.Schema | None = None
+        self._execution = None
+        self._batches = None
+        self._rows: list[tuple] = []
+        self._position = 0
+        self._fetched = 0
+        self._closed = False
+        self._lock = threading.Lock()
+
+    # --- executing ------------------------------------------------------------------------------
+
+    def execute(self, sql: str, params=None) -> "Cursor":
+        self._check()
+        self._finish()
+        if not isinstance(sql, str):
+            raise ProgrammingError("The query must be a string")
+        execution = self.connection.engine.execute(sql, params)
+        with self._lock:
+            self._execution = execution
+        self.arrow_schema = execution.schema
+        self.description = [
+            (field.name, duckdb_type(field.type), None, None, *_precision(field.type), field.nullable)
+            for field in execution.schema
+        ]
+        self._batches = execution.reader()
+        self._rows, self._position, self._fetched = [], 0, 0
+        self.rowcount = -1
+        return self
+
+    def executemany(self, sql: str, seq_of_params) -> "Cursor":
+        for params in seq_of_params:
+            self.execute(sql, params)
+        return self
+
+    def cancel(self) -> None:
+        """Cancel the running query from another thread (sources included)."""
+        with self._lock:
+            execution = self._execution
+        if execution is not None:
+            execution.cancel()
+
+    # --- fetching -------------------------------------------------------------------------------
+
+    def _next_batch(self) -> pa.RecordBatch | None:
+        if self._batches is None:
+            raise ProgrammingError("No query has been executed")
+        try:
+            return next(self._batches)
+        except StopIteration:
+            self.rowcount = self._fetched
+            return None
+
+    def _fill(self) -> bool:
+        while self._position >= len(self._rows):
+            batch = self._next_batch()
+            if batch is None:
+                return False
+            self._rows = list(zip(*[column.to_pylist() for column in batch.columns])) if batch.num_columns else []
+            if not batch.num_columns:
+                self._rows = [()] * batch.num_rows
+            self._position = 0
+            self._fetched += batch.num_rows
+        return True
+
+    def fetchone(self):
+        self._check()
+        if not self._fill():
+            return None
+        row = self._rows[self._position]
+        self._position += 1
+        return row
+
+    def fetchmany(self, size: int | None = None) -> list[tuple]:
+        self._check()
+        size = self.arraysize if size is None else size
+        rows = []
+        while len(rows) < size and self._fill():
+            take = self._rows[self._position:self._position + size - len(rows)]
+            rows.extend(take)
+            self._position += len(take)
+        return rows
+
+    def fetchall(self) -> list[tuple]:
+        self._check()
+        rows = []
+        while self._fill():
+            rows.extend(self._rows[self._position:])
+            self._position = len(self._rows)
+        return rows
+
+    def fetch_batches(self):
+        """The remaining result as a stream of Arrow record batches."""
+        self._check()
+        if self._position < len(self._rows):
+            rest = self._rows[self._position:]
+            self._position = len(self._rows)
+            yield pa.RecordBatch.from_pylist(
+                [dict(zip(self.arrow_schema.names, row)) for row in rest], schema=self.arrow_schema
+            )
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            self._fetched += batch.num_rows
+            yield batch
+
+    def fetch_arrow(self) -> pa.Table:
+        """The remaining result as one Arrow table."""
+        return pa.Table.from_batches(list(self.fetch_batches()), schema=self.arrow_schema)
+
+    def fetch_df(self):
+        """The remaining result as a pandas DataFrame."""
+        return self.fetch_arrow().to_pandas()
+
+    def __iter__(self):
+        while True:
+            row = self.fetchone()
+            if row is None:
+                return
+            yield row
+
+    # --- housekeeping ---------------------------------------------------------------------------
+
+    def setinputsizes(self, sizes) -> None:
+        pass
+
+    def setoutputsize(self, size, column=None) -> None:
+        pass
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("The cursor is closed")
+        self.connection._check()
+
+    def _finish(self) -> None:
+        if self._batches is not None:
+            self._batches.close()
+        self._batches = None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._finish()
+        self._closed = True
+
+    def __enter__(self) -> "Cursor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _precision(arrow: pa.DataType) -> tuple:
+    if pa.types.is_decimal(arrow):
+        return arrow.precision, arrow.scale
+    return None, None
+
+
+__all__ = [
+    "BINARY", "DATETIME", "NUMBER", "ROWID", "STRING", "Binary", "Connection", "Cursor", "Date",
+    "DateFromTicks", "Error", "Time", "TimeFromTicks", "Timestamp", "TimestampFromTicks", "connect",
+]

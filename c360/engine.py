@@ -1,0 +1,332 @@
+"""Execution: start every source scan concurrently, hand DuckDB one Arrow stream per scan,
+and run the residual query there.
+
+Each scan runs in its own thread and feeds a small bounded queue (so memory stays
+bounded when DuckDB does not need a whole table); DuckDB reads each queue through
+a fresh :class:`pyarrow.RecordBatchReader`. A failing, timed-out or cancelled scan
+stops everything: the other scans are cancelled at their sources, DuckDB is
+interrupted, and the caller gets the named source error, not DuckDB's.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from c360.errors import (
+    Error,
+    ProgrammingError,
+    QueryCancelledError,
+    SourceError,
+    SourceTimeoutError,
+    SqlSyntaxError,
+    UnknownColumnError,
+    UnknownTableError,
+)
+from c360.planner import Plan, plan
+from c360.secrets import redact
+from c360.views import load_views
+from connectors.base import Scan, ScanRequest, source_label
+
+QUEUE_BATCHES = 4
+RESULT_BATCH_ROWS = 65_536
+_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALYZE)?\s+", re.IGNORECASE)
+_DONE = object()
+
+
+@dataclass
+class _Failure:
+    error: Exception
+
+
+class Engine:
+    """Plans and runs queries against one catalog (and the project's views)."""
+
+    def __init__(self, catalog, *, views=None, threads: int | None = None):
+        self.catalog = catalog
+        if views is None:
+            views = load_views(catalog.project_dir / "queries")
+        self.views = views
+        self._duckdb = duckdb.connect(config={"threads": threads} if threads else {})
+        self._lock = threading.Lock()
+
+    def plan(self, sql: str, params=None) -> Plan:
+        return plan(sql, params, catalog=self.catalog, views=self.views)
+
+    def execute(self, sql: str, params=None) -> "Execution":
+        """Start a query; the returned :class:`Execution` streams the result."""
+        explain = _EXPLAIN.match(sql)
+        if explain:
+            text = self.explain(sql[explain.end():], params, analyze=bool(explain.group(1)))
+            return Execution.from_table(pa.table({"explain": text.splitlines()}))
+        execution = Execution(self, self.plan(sql, params))
+        execution.start()
+        return execution
+
+    def explain(self, sql: str, params=None, *, analyze: bool = False) -> str:
+        """Per source: the exact SQL or file list sent, and what stayed local and why."""
+        query_plan = self.plan(sql, params)
+        execution = Execution(self, query_plan)
+        started = time.perf_counter()
+        if analyze:
+            execution.start()
+            result_rows = sum(batch.num_rows for batch in execution.reader())
+        else:
+            execution.prepare()
+        elapsed = time.perf_counter() - started
+        lines = ["DuckDB runs:", f"  {query_plan.sql}"]
+        for scan_plan, scan in zip(query_plan.scans, execution.scans):
+            lines.append(
+                f"{scan_plan.qualified_name} AS {scan_plan.alias} -> {scan_plan.name}: {source_label(scan_plan.connector)}"
+            )
+            lines.append(f"  sent: {scan.sent}")
+            for note in scan_plan.notes:
+                lines.append(f"  {note}")
+            if analyze:
+                stats = scan.stats
+                lines.append(f"  analyze: rows={stats.rows} bytes={stats.bytes} seconds={stats.seconds:.3f}")
+        if analyze:
+            lines.append(f"result: rows={result_rows} seconds={elapsed:.3f}")
+        execution.close()
+        return "\n".join(lines)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._duckdb.cursor()
+
+    def close(self) -> None:
+        self._duckdb.close()
+        self.catalog.close()
+
+
+class Execution:
+    """One running query: its scans, their threads, and DuckDB's streaming result."""
+
+    def __init__(self, engine: Engine | None, query_plan: Plan | None):
+        self.engine = engine
+        self.plan = query_plan
+        self.scans: list[Scan] = []
+        self.error: Exception | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._timers: list[threading.Timer] = []
+        self._cursor = None
+        self._reader: pa.RecordBatchReader | None = None
+        self._table: pa.Table | None = None
+        self._closed = False
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> "Execution":
+        execution = cls(None, None)
+        execution._table = table
+        return execution
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Ask every connector for its scan (what will be sent); no data moves yet."""
+        for scan_plan in self.plan.scans:
+            source = self.engine.catalog.source(scan_plan.source)
+            request = ScanRequest(
+                table=scan_plan.table,
+                columns=scan_plan.columns,
+                filters=tuple(scan_plan.filters),
+                order_by=scan_plan.order_by,
+                limit=scan_plan.limit,
+                timeout=source.timeout,
+            )
+            self.scans.append(_guard(scan_plan.connector, lambda c=scan_plan.connector, r=request: c.scan(r)))
+
+    def start(self) -> None:
+        self.prepare()
+        cursor = self.engine.cursor()
+        self._cursor = cursor
+        for scan_plan, scan in zip(self.plan.scans, self.scans):
+            channel: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+            schema = scan_plan.table.arrow_schema(scan_plan.columns)
+            cursor.register(scan_plan.name, pa.RecordBatchReader.from_batches(schema, self._consume(channel)))
+            thread = threading.Thread(
+                target=self._produce, args=(scan_plan, scan, channel), name=f"c360-{scan_plan.name}", daemon=True
+            )
+            self._threads.append(thread)
+            timeout = self.engine.catalog.source(scan_plan.source).timeout
+            if timeout:
+                timer = threading.Timer(timeout, self._timed_out, args=(scan_plan, scan, timeout))
+                timer.daemon = True
+                self._timers.append(timer)
+        for thread in self._threads:
+            thread.start()
+        for timer in self._timers:
+            timer.start()
+        try:
+            result = cursor.execute(self.plan.sql)
+            self._reader = result.fetch_record_batch(RESULT_BATCH_ROWS)
+        except duckdb.Error as error:
+            self.close()
+            raise self._translate(error) from None
+
+    # --- producers and consumers ----------------------------------------------------------------
+
+    def _produce(self, scan_plan, scan: Scan, channel: queue.Queue) -> None:
+        try:
+            for batch in scan.batches():
+                while not self._put(channel, batch):
+                    if self._stop.is_set():
+                        return
+            self._put_final(channel, _DONE)
+        except Error as error:
+            self._fail(error)
+            self._put_final(channel, _Failure(error))
+        except Exception as error:  # noqa: BLE001 - becomes a named source error
+            failure = SourceError(f"{source_label(scan_plan.connector)} failed: {redact(str(error))}")
+            self._fail(failure)
+            self._put_final(channel, _Failure(failure))
+
+    def _put(self, channel: queue.Queue, item) -> bool:
+        try:
+            channel.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            return False
+
+    def _put_final(self, channel: queue.Queue, item) -> None:
+        while not self._put(channel, item):
+            if self._stop.is_set():
+                return
+
+    def _consume(self, channel: queue.Queue):
+        while True:
+            try:
+                item = channel.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():
+                    raise self.error or QueryCancelledError("The query was cancelled")
+                continue
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    def _fail(self, error: Exception) -> None:
+        if self.error is None:
+            self.error = error
+        self._halt()
+
+    def _timed_out(self, scan_plan, scan: Scan, timeout: float) -> None:
+        if scan.stats.finished is not None:
+            return
+        self._fail(
+            SourceTimeoutError(
+                f"{source_label(scan_plan.connector)} timed out after {timeout:g}s; the query was cancelled there"
+            )
+        )
+
+    def _halt(self) -> None:
+        self._stop.set()
+        for scan in self.scans:
+            try:
+                scan.cancel()
+            except Exception:  # noqa: BLE001 - best effort: the source may be gone already
+                continue
+        if self._cursor is not None:
+            try:
+                self._cursor.interrupt()
+            except duckdb.Error:
+                pass
+
+    def cancel(self) -> None:
+        """Stop the query from any thread, cancelling the work running in the sources."""
+        if self.error is None:
+            self.error = QueryCancelledError("The query was cancelled")
+        self._halt()
+
+    # --- results --------------------------------------------------------------------------------
+
+    @property
+    def schema(self) -> pa.Schema:
+        if self._table is not None:
+            return self._table.schema
+        return self._reader.schema
+
+    def reader(self):
+        """Yield the result's record batches; translates failures into c360 errors."""
+        if self._table is not None:
+            yield from self._table.to_batches()
+            return
+        try:
+            while True:
+                try:
+                    batch = self._reader.read_next_batch()
+                except StopIteration:
+                    break
+                yield batch
+        except (duckdb.Error, pa.ArrowException) as error:
+            raise self._translate(error) from None
+        finally:
+            self.close()
+        if self.error is not None and not isinstance(self.error, QueryCancelledError):
+            raise self.error
+
+    def _translate(self, error: Exception) -> Exception:
+        if self.error is not None:
+            return self.error
+        message = redact(str(error))
+        first = message.splitlines()[0] if message else type(error).__name__
+        if isinstance(error, duckdb.ParserException):
+            return SqlSyntaxError(first)
+        if isinstance(error, duckdb.CatalogException):
+            return UnknownTableError(first)
+        if isinstance(error, duckdb.BinderException):
+            return UnknownColumnError(first) if "column" in first.lower() else ProgrammingError(first)
+        if isinstance(error, duckdb.InterruptException):
+            return QueryCancelledError("The query was cancelled")
+        if isinstance(error, (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.OutOfRangeException)):
+            from c360.errors import DataError
+
+            return DataError(first)
+        return ProgrammingError(first)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        for timer in self._timers:
+            timer.cancel()
+        for scan in self.scans:
+            if scan.stats.finished is None:
+                try:
+                    scan.cancel()
+                except Exception:  # noqa: BLE001 - best effort on the way out
+                    pass
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._cursor is not None:
+            try:
+                self._cursor.close()
+            except duckdb.Error:
+                pass
+
+
+def _guard(connector, call):
+    """Run a connector call, turning a stray driver exception into a named SourceError."""
+    try:
+        return call()
+    except Error:
+        raise
+    except Exception as error:  # noqa: BLE001 - becomes a named source error
+        raise SourceError(f"{source_label(connector)} failed: {redact(str(error))}") from None
+
+
+def open_engine(catalog_path: str | Path = "catalog", profile: str | None = None) -> Engine:
+    from c360.catalog import Catalog
+
+    return Engine(Catalog(catalog_path, profile=profile))

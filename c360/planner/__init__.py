@@ -1,0 +1,107 @@
+"""The planner: from one SQL statement to per-source scan requests plus a residual DuckDB query.
+
+``plan()`` parses, binds parameters, then applies :data:`RULES` in order, each a
+function ``(expression, *, context) -> expression`` in a module named for what
+it does. The result is a :class:`Plan`: the DuckDB SQL to run over registered
+Arrow streams, and the :class:`ScanPlan` of each source table reference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+
+from c360.errors import UnknownColumnError, did_you_mean
+from c360.planner.context import PlanContext, ScanPlan
+from c360.planner.parse import bind, parse
+from c360.planner.pushdown_filters import pushdown_filters
+from c360.planner.pushdown_limit import pushdown_limit
+from c360.planner.pushdown_projections import pushdown_projections
+from c360.planner.resolve_tables import expand_views, resolve_tables
+from c360.types import duckdb_type
+
+
+@dataclass
+class Plan:
+    statement: exp.Expression
+    sql: str
+    scans: list[ScanPlan]
+
+
+def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+    """Qualify every column with its table alias and expand ``*`` (sqlglot's ``qualify``).
+
+    An unknown column becomes :class:`UnknownColumnError` with a did-you-mean.
+    The qualified tree is for analysis only: DuckDB runs ``context.output``, the
+    query as the user wrote it with tables bound, so result column names stay
+    DuckDB's own (``count_star()``, not ``_col_0``).
+    """
+    context.output = expression.copy()
+    schema = MappingSchema(
+        {
+            scan.name: {column.name: duckdb_type(column.type) for column in scan.table.columns}
+            for scan in context.scans.values()
+        },
+        dialect="duckdb",
+    )
+    try:
+        return qualify(
+            expression,
+            schema=schema,
+            dialect="duckdb",
+            validate_qualify_columns=True,
+            quote_identifiers=False,
+            identify=False,
+        )
+    except sqlglot.errors.OptimizeError as error:
+        raise _unknown_column(str(error), context) from None
+
+
+def _unknown_column(message: str, context: PlanContext) -> UnknownColumnError:
+    name = message.split("'")[1].strip('"') if "'" in message else message
+    candidates = [c.name for scan in context.scans.values() for c in scan.table.columns]
+    if "could not be resolved" in message or "Unknown column" in message or "not found" in message:
+        tables = ", ".join(sorted({scan.qualified_name for scan in context.scans.values()}))
+        return UnknownColumnError(f"Unknown column '{name}' in {tables or 'the query'}.{did_you_mean(name, candidates)}")
+    return UnknownColumnError(message)
+
+
+def materialize_shared_ctes(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+    """Mark CTEs that read a source and are referenced more than once as MATERIALIZED.
+
+    A registered Arrow stream can be read once; an inlined CTE would read it twice.
+    """
+    output = context.output
+    for cte in output.find_all(exp.CTE):
+        if not any(context.scan_for(t) for t in cte.find_all(exp.Table)):
+            continue
+        name = cte.alias_or_name.lower()
+        uses = sum(1 for t in output.find_all(exp.Table) if t.name.lower() == name and not t.db)
+        if uses > 1:
+            cte.set("materialized", True)
+    return expression
+
+
+RULES = (
+    expand_views,
+    resolve_tables,
+    qualify_columns,
+    materialize_shared_ctes,
+    pushdown_filters,
+    pushdown_projections,
+    pushdown_limit,
+)
+
+
+def plan(sql: str, params=None, *, catalog, views=None) -> Plan:
+    statement = parse(sql, named=isinstance(params, dict))
+    statement = bind(statement, params)
+    context = PlanContext(catalog=catalog, views=views or {})
+    for rule in RULES:
+        statement = rule(statement, context=context)
+    output = context.output if context.output is not None else statement
+    return Plan(statement=statement, sql=output.sql(dialect="duckdb"), scans=list(context.scans.values()))

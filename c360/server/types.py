@@ -1,0 +1,380 @@
+"""PostgreSQL types for Arrow columns: OIDs, and text/binary codecs for values and parameters.
+
+:func:`pg_type` maps an Arrow type to the PostgreSQL type a client sees in
+RowDescription. Types PostgreSQL has no close match for (lists, structs, maps)
+are sent as ``text`` holding JSON, so every client can read every column.
+:func:`encoder` returns a function from a Python value to the bytes of one
+field in text (0) or binary (1) format; :func:`decode_parameter` turns a Bind
+parameter into the Python value the engine binds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import struct
+import uuid
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from c360.errors import DataError
+
+
+@dataclass(frozen=True)
+class PgType:
+    oid: int
+    name: str
+    size: int  # typlen: -1 for variable length
+    modifier: int = -1
+
+
+BOOL = PgType(16, "bool", 1)
+BYTEA = PgType(17, "bytea", -1)
+NAME = PgType(19, "name", 64)
+INT8 = PgType(20, "int8", 8)
+INT2 = PgType(21, "int2", 2)
+INT4 = PgType(23, "int4", 4)
+TEXT = PgType(25, "text", -1)
+OID = PgType(26, "oid", 4)
+JSON = PgType(114, "json", -1)
+FLOAT4 = PgType(700, "float4", 4)
+FLOAT8 = PgType(701, "float8", 8)
+UNKNOWN = PgType(705, "unknown", -2)
+BPCHAR = PgType(1042, "bpchar", -1)
+VARCHAR = PgType(1043, "varchar", -1)
+DATE = PgType(1082, "date", 4)
+TIME = PgType(1083, "time", 8)
+TIMESTAMP = PgType(1114, "timestamp", 8)
+TIMESTAMPTZ = PgType(1184, "timestamptz", 8)
+INTERVAL = PgType(1186, "interval", 16)
+NUMERIC = PgType(1700, "numeric", -1)
+UUID = PgType(2950, "uuid", 16)
+JSONB = PgType(3802, "jsonb", -1)
+
+BY_OID = {t.oid: t for t in globals().values() if isinstance(t, PgType)}
+
+#: SQL spelling of each type, as ``format_type`` and information_schema show it.
+SQL_NAMES = {
+    16: "boolean", 17: "bytea", 19: "name", 20: "bigint", 21: "smallint", 23: "integer", 25: "text",
+    26: "oid", 114: "json", 700: "real", 701: "double precision", 1042: "character", 1043: "character varying",
+    1082: "date", 1083: "time without time zone", 1114: "timestamp without time zone",
+    1184: "timestamp with time zone", 1186: "interval", 1700: "numeric", 2950: "uuid", 3802: "jsonb",
+}
+
+
+def pg_type(arrow: pa.DataType) -> PgType:
+    """The PostgreSQL type a column of Arrow type ``arrow`` is sent as."""
+    if pa.types.is_dictionary(arrow):
+        return pg_type(arrow.value_type)
+    if pa.types.is_boolean(arrow):
+        return BOOL
+    if pa.types.is_int8(arrow) or pa.types.is_int16(arrow) or pa.types.is_uint8(arrow):
+        return INT2
+    if pa.types.is_int32(arrow) or pa.types.is_uint16(arrow):
+        return INT4
+    if pa.types.is_int64(arrow) or pa.types.is_uint32(arrow):
+        return INT8
+    if pa.types.is_uint64(arrow):
+        return NUMERIC
+    if pa.types.is_float16(arrow) or pa.types.is_float32(arrow):
+        return FLOAT4
+    if pa.types.is_float64(arrow):
+        return FLOAT8
+    if pa.types.is_decimal(arrow):
+        # typmod = ((precision << 16) | scale) + 4, as PostgreSQL stores it
+        return PgType(NUMERIC.oid, "numeric", -1, ((arrow.precision << 16) | arrow.scale) + 4)
+    if pa.types.is_string(arrow) or pa.types.is_large_string(arrow) or getattr(pa.types, "is_string_view", lambda _: False)(arrow):
+        return TEXT
+    if pa.types.is_binary(arrow) or pa.types.is_large_binary(arrow) or pa.types.is_fixed_size_binary(arrow):
+        return BYTEA
+    if pa.types.is_date(arrow):
+        return DATE
+    if pa.types.is_time(arrow):
+        return TIME
+    if pa.types.is_timestamp(arrow):
+        return TIMESTAMPTZ if arrow.tz else TIMESTAMP
+    if pa.types.is_duration(arrow) or pa.types.is_interval(arrow):
+        return INTERVAL
+    return TEXT
+
+
+# --- encoding result values ----------------------------------------------------------------------
+
+PG_EPOCH = dt.date(2000, 1, 1)
+PG_EPOCH_DT = dt.datetime(2000, 1, 1)
+PG_EPOCH_TZ = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _text_float(value: float) -> bytes:
+    if math.isnan(value):
+        return b"NaN"
+    if math.isinf(value):
+        return b"Infinity" if value > 0 else b"-Infinity"
+    return repr(value).encode()
+
+
+def _text_decimal(value: decimal.Decimal) -> bytes:
+    if value.is_nan():
+        return b"NaN"
+    return format(value, "f").encode()
+
+
+def _text_timestamp(value: dt.datetime) -> bytes:
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text.encode()
+
+
+def _text_timestamptz(value: dt.datetime) -> bytes:
+    return _text_timestamp(value.astimezone(dt.timezone.utc).replace(tzinfo=None)) + b"+00"
+
+
+def _text_time(value: dt.time) -> bytes:
+    return value.isoformat().encode()
+
+
+def _text_interval(value) -> bytes:
+    if isinstance(value, dt.timedelta):
+        seconds = value.seconds + value.microseconds / 1e6
+        hours, rest = divmod(value.seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+        if value.microseconds:
+            clock += f".{value.microseconds:06d}".rstrip("0")
+        del seconds
+        return (f"{value.days} days {clock}" if value.days else clock).encode()
+    months, days, nanos = value.months, value.days, value.nanoseconds
+    return f"{months} mons {days} days {nanos / 1e9} secs".encode()
+
+
+def _text_bytes(value: bytes) -> bytes:
+    return b"\\x" + value.hex().encode()
+
+
+def _json_default(value):
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _text_json(value) -> bytes:
+    if isinstance(value, list) and value and isinstance(value[0], tuple):  # map as key/value pairs
+        value = dict(value)
+    return json.dumps(value, default=_json_default).encode()
+
+
+def _text_bool(value: bool) -> bytes:
+    return b"t" if value else b"f"
+
+
+def _text_str(value) -> bytes:
+    return str(value).encode()
+
+
+def _utf8(value: str) -> bytes:
+    return value.encode("utf-8")
+
+
+def _binary_numeric(value: decimal.Decimal) -> bytes:
+    if value.is_nan():
+        return struct.pack("!hhhh", 0, 0, 0xC000 - 0x10000, 0)
+    sign, digits, exponent = value.as_tuple()
+    dscale = max(0, -exponent)
+    # pad the decimal digits so the point falls on a base-10000 boundary
+    integer_digits = len(digits) + exponent
+    digit_text = "".join(map(str, digits))
+    if exponent > 0:
+        digit_text += "0" * exponent
+    front = (4 - integer_digits % 4) % 4 if integer_digits > 0 else 0
+    if integer_digits <= 0:
+        digit_text = "0" * (-integer_digits) + digit_text
+        integer_digits = 0
+    digit_text = "0" * front + digit_text
+    integer_digits += front
+    digit_text += "0" * ((4 - len(digit_text) % 4) % 4)
+    groups = [int(digit_text[i : i + 4]) for i in range(0, len(digit_text), 4)]
+    weight = integer_digits // 4 - 1
+    while groups and groups[0] == 0:
+        groups.pop(0)
+        weight -= 1
+    while groups and groups[-1] == 0:
+        groups.pop()
+    if not groups:
+        weight = 0
+    header = struct.pack("!hhhh", len(groups), weight, 0x4000 if sign else 0, dscale)
+    return header + struct.pack(f"!{len(groups)}h", *groups)
+
+
+def _binary_interval(value) -> bytes:
+    if isinstance(value, dt.timedelta):
+        return struct.pack("!qii", value.seconds * 1_000_000 + value.microseconds, value.days, 0)
+    return struct.pack("!qii", value.nanoseconds // 1000, value.days, value.months)
+
+
+_TEXT = {
+    BOOL.oid: _text_bool,
+    INT2.oid: _text_str,
+    INT4.oid: _text_str,
+    INT8.oid: _text_str,
+    FLOAT4.oid: _text_float,
+    FLOAT8.oid: _text_float,
+    NUMERIC.oid: lambda v: _text_decimal(v) if isinstance(v, decimal.Decimal) else str(v).encode(),
+    BYTEA.oid: _text_bytes,
+    DATE.oid: lambda v: v.isoformat().encode(),
+    TIME.oid: _text_time,
+    TIMESTAMP.oid: _text_timestamp,
+    TIMESTAMPTZ.oid: _text_timestamptz,
+    INTERVAL.oid: _text_interval,
+}
+
+_BINARY = {
+    BOOL.oid: lambda v: b"\x01" if v else b"\x00",
+    INT2.oid: struct.Struct("!h").pack,
+    INT4.oid: struct.Struct("!i").pack,
+    INT8.oid: struct.Struct("!q").pack,
+    FLOAT4.oid: struct.Struct("!f").pack,
+    FLOAT8.oid: struct.Struct("!d").pack,
+    NUMERIC.oid: lambda v: _binary_numeric(v if isinstance(v, decimal.Decimal) else decimal.Decimal(v)),
+    BYTEA.oid: bytes,
+    DATE.oid: lambda v: struct.pack("!i", (v - PG_EPOCH).days),
+    TIME.oid: lambda v: struct.pack("!q", ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond),
+    TIMESTAMP.oid: lambda v: struct.pack("!q", (v - PG_EPOCH_DT) // dt.timedelta(microseconds=1)),
+    TIMESTAMPTZ.oid: lambda v: struct.pack("!q", (v - PG_EPOCH_TZ) // dt.timedelta(microseconds=1)),
+    INTERVAL.oid: _binary_interval,
+}
+
+
+def encoder(arrow: pa.DataType, fmt: int):
+    """A function turning one non-null Python value of a column into field bytes."""
+    oid = pg_type(arrow).oid
+    if oid == TEXT.oid:
+        nested = pa.types.is_nested(arrow) if hasattr(pa.types, "is_nested") else False
+        if nested:
+            return _text_json
+        if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+            return _utf8
+        return _text_str
+    table = _BINARY if fmt == 1 else _TEXT
+    return table.get(oid, _text_str)
+
+
+def python_column(array: pa.Array) -> list:
+    """The column's values as Python objects, with nanosecond times narrowed to microseconds."""
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    kind = array.type
+    if pa.types.is_timestamp(kind) and kind.unit == "ns":
+        array = array.cast(pa.timestamp("us", kind.tz), safe=False)
+    elif pa.types.is_time64(kind) and kind.unit == "ns":
+        array = array.cast(pa.time64("us"), safe=False)
+    elif pa.types.is_duration(kind) and kind.unit == "ns":
+        array = array.cast(pa.duration("us"), safe=False)
+    elif pa.types.is_date64(kind):
+        array = array.cast(pa.date32())
+    return array.to_pylist()
+
+
+def encode_rows(batch: pa.RecordBatch, encoders: list) -> list[list[bytes | None]]:
+    """Every row of ``batch`` as field bytes (``None`` for NULL), column encoders applied."""
+    columns = []
+    for array, encode in zip(batch.columns, encoders):
+        values = python_column(array)
+        columns.append([None if v is None else encode(v) for v in values])
+    return [list(row) for row in zip(*columns)] if columns else [[] for _ in range(batch.num_rows)]
+
+
+# --- decoding parameters -------------------------------------------------------------------------
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("t", "true", "y", "yes", "on", "1"):
+        return True
+    if lowered in ("f", "false", "n", "no", "off", "0"):
+        return False
+    raise ValueError(text)
+
+
+def _parse_timestamp(text: str) -> dt.datetime:
+    text = text.strip().replace(" ", "T", 1)
+    if text.endswith(("+00", "-00")) or (len(text) > 3 and text[-3] in "+-" and text[-2:].isdigit()):
+        text += ":00"
+    return dt.datetime.fromisoformat(text)
+
+
+def _parse_interval(text: str) -> dt.timedelta:
+    raise ValueError(text)
+
+
+_TEXT_PARAMS = {
+    BOOL.oid: _parse_bool,
+    INT2.oid: int,
+    INT4.oid: int,
+    INT8.oid: int,
+    OID.oid: int,
+    FLOAT4.oid: float,
+    FLOAT8.oid: float,
+    NUMERIC.oid: decimal.Decimal,
+    DATE.oid: lambda t: dt.date.fromisoformat(t.strip()),
+    TIME.oid: lambda t: dt.time.fromisoformat(t.strip()),
+    TIMESTAMP.oid: _parse_timestamp,
+    TIMESTAMPTZ.oid: _parse_timestamp,
+    BYTEA.oid: lambda t: bytes.fromhex(t[2:]) if t.startswith("\\x") else t.encode(),
+    UUID.oid: str,
+}
+
+
+def _binary_numeric_decode(data: bytes) -> decimal.Decimal:
+    ndigits, weight, sign, dscale = struct.unpack_from("!hhHh", data)
+    if sign == 0xC000:
+        return decimal.Decimal("NaN")
+    digits = struct.unpack_from(f"!{ndigits}h", data, 8)
+    value = decimal.Decimal(0)
+    for i, digit in enumerate(digits):
+        value += decimal.Decimal(digit).scaleb(4 * (weight - i))
+    if sign == 0x4000:
+        value = -value
+    return value.quantize(decimal.Decimal(1).scaleb(-dscale)) if dscale else value.to_integral_value()
+
+
+_BINARY_PARAMS = {
+    BOOL.oid: lambda b: b != b"\x00",
+    INT2.oid: lambda b: struct.unpack("!h", b)[0],
+    INT4.oid: lambda b: struct.unpack("!i", b)[0],
+    INT8.oid: lambda b: struct.unpack("!q", b)[0],
+    OID.oid: lambda b: struct.unpack("!I", b)[0],
+    FLOAT4.oid: lambda b: struct.unpack("!f", b)[0],
+    FLOAT8.oid: lambda b: struct.unpack("!d", b)[0],
+    NUMERIC.oid: _binary_numeric_decode,
+    BYTEA.oid: bytes,
+    DATE.oid: lambda b: PG_EPOCH + dt.timedelta(days=struct.unpack("!i", b)[0]),
+    TIME.oid: lambda b: (dt.datetime.min + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).time(),
+    TIMESTAMP.oid: lambda b: PG_EPOCH_DT + dt.timedelta(microseconds=struct.unpack("!q", b)[0]),
+    TIMESTAMPTZ.oid: lambda b: PG_EPOCH_TZ + dt.timedelta(microseconds=struct.unpack("!q", b)[0]),
+    UUID.oid: lambda b: str(uuid.UUID(bytes=b)),
+    JSONB.oid: lambda b: b[1:].decode("utf-8"),
+}
+
+
+def decode_parameter(oid: int, fmt: int, data: bytes | None):
+    """The Python value of one Bind parameter; untyped (OID 0) and text-like ones stay strings."""
+    if data is None:
+        return None
+    try:
+        if fmt == 1:
+            decode = _BINARY_PARAMS.get(oid)
+            return decode(data) if decode else data.decode("utf-8")
+        text = data.decode("utf-8")
+        decode = _TEXT_PARAMS.get(oid)
+        return decode(text) if decode else text
+    except (ValueError, struct.error, UnicodeDecodeError, decimal.InvalidOperation, IndexError):
+        name = BY_OID[oid].name if oid in BY_OID else f"type {oid}"
+        raise DataError(f"Parameter value is not a valid {name} in {'binary' if fmt else 'text'} format") from None
