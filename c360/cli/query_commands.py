@@ -1,3 +1,155 @@
-"""CLI commands (placeholder until filled in)."""
+"""``c360 query``, ``explain``, ``sources``, ``tables``, ``describe``, ``refresh``."""
 
-from c360.cli import app  # noqa: F401
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+
+import pyarrow as pa
+import typer
+
+from c360 import settings
+from c360.cli import app
+from c360.cli.output import print_table, write_result
+from c360.errors import SourceError
+
+CatalogOption = typer.Option(
+    None, "--catalog", "-c", help=f"Catalog folder or file [env {settings.BY_NAME['catalog'].env}; default ./catalog]"
+)
+ProfileOption = typer.Option(
+    None, "--profile", "-p", help=f"Profile of each source [env {settings.BY_NAME['profile'].env}; default embedded]"
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+def open_catalog(catalog: Path | None, profile: str | None):
+    from c360.catalog import Catalog
+
+    return Catalog(catalog or settings.get("catalog"), profile=profile or settings.get("profile"))
+
+
+def open_connection(catalog: Path | None, profile: str | None):
+    from c360.dbapi import connect
+    from c360.engine import Engine
+
+    return connect(engine=Engine(open_catalog(catalog, profile)))
+
+
+@app.command()
+def query(
+    sql: str = typer.Argument(..., help="The SQL (DuckDB dialect); '-' reads it from stdin"),
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+    format: Format = typer.Option(Format.table, "--format", "-f", help="Output: a table for people, or csv/json/parquet"),
+    output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file instead of stdout"),
+    limit: int = typer.Option(1000, "--max-rows", help="Rows shown in table format (files get everything)"),
+):
+    """Run one SQL query across the catalog's sources."""
+    if sql == "-":
+        sql = sys.stdin.read()
+    with open_connection(catalog, profile) as connection:
+        cursor = connection.execute(sql)
+        table = cursor.fetch_arrow()
+    if format == Format.table and output is None:
+        print_table(table, max_rows=limit)
+    else:
+        write_result(table, format.value if format != Format.table else "csv", output)
+
+
+@app.command()
+def explain(
+    sql: str = typer.Argument(..., help="The SQL to explain"),
+    analyze: bool = typer.Option(False, "--analyze", help="Run it, and add rows, bytes and seconds per source"),
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+):
+    """Show, per source, the exact SQL or file list sent and what stays local, and why."""
+    with open_connection(catalog, profile) as connection:
+        typer.echo(connection.engine.explain(sql, analyze=analyze))
+
+
+@app.command()
+def sources(catalog: Path = CatalogOption, profile: str = ProfileOption):
+    """List the catalog's sources (no source is contacted)."""
+    cat = open_catalog(catalog, profile)
+    rows = [
+        {"source": s.name, "kind": s.kind, "where": cat.describe_source(s.name).split("(", 1)[1].rstrip(")"),
+         "description": s.description}
+        for s in cat.sources.values()
+    ]
+    print_table(pa.Table.from_pylist(rows) if rows else pa.table({"source": pa.array([], pa.string())}))
+
+
+@app.command()
+def tables(
+    source: str = typer.Argument(None, help="Only this source's tables"),
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+):
+    """List tables (source.table), and the project's views."""
+    cat = open_catalog(catalog, profile)
+    names = [source] if source else list(cat.sources)
+    rows = []
+    for name in names:
+        cat.source(name)
+        try:
+            rows += [{"table": f"{name}.{t}", "kind": "table"} for t in cat.tables(name)]
+        except SourceError as error:
+            if source:
+                raise
+            typer.echo(f"warning: {error}", err=True)
+    if not source:
+        from c360.views import load_views
+
+        rows += [{"table": v.name, "kind": "view"} for v in load_views(cat.project_dir / "queries").values()]
+    print_table(pa.Table.from_pylist(rows) if rows else pa.table({"table": pa.array([], pa.string())}))
+
+
+@app.command()
+def describe(
+    table: str = typer.Argument(..., help="source.table, or a view name"),
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+):
+    """Show a table's (or view's) columns and types."""
+    with open_connection(catalog, profile) as connection:
+        cursor = connection.execute(f"SELECT * FROM {_quoted(table)} LIMIT 0")
+        schema = cursor.arrow_schema
+        notes = {}
+        if "." in table:
+            source, name = table.split(".", 1)
+            for column in connection.catalog.table(source, name).columns:
+                notes[column.name] = ", ".join(
+                    n for n in ("partition" if column.partition else "",
+                                f"collation {column.collation}" if column.collation else "") if n
+                )
+    from c360.types import duckdb_type
+
+    rows = [{"column": f.name, "type": duckdb_type(f.type), "nullable": f.nullable, "notes": notes.get(f.name, "")}
+            for f in schema]
+    print_table(pa.Table.from_pylist(rows))
+
+
+def _quoted(table: str) -> str:
+    from sqlglot import exp
+
+    return exp.to_table(table, dialect="duckdb").sql(dialect="duckdb")
+
+
+@app.command()
+def refresh(
+    source: str = typer.Argument(None, help="Only this source"),
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+):
+    """Forget cached schemas and discover them again."""
+    cat = open_catalog(catalog, profile)
+    for name in cat.refresh(source):
+        typer.echo(f"{name}: {len(cat.tables(name))} tables")
