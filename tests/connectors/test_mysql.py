@@ -1,0 +1,417 @@
+"""MySQLConnector against the real MariaDB server, through the connector API itself."""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import threading
+import time
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+import pytest
+import sqlglot
+
+from c360.errors import (
+    MissingSecretError,
+    QueryCancelledError,
+    SourceError,
+    SourceTimeoutError,
+    SourceUnreachableError,
+    UnknownTableError,
+)
+from connectors.base import ScanRequest
+from connectors.mysql import MySQLConnector
+
+PASSWORD_VARIABLE = "C360_TEST_MYSQL_PASSWORD"
+
+PEOPLE = [
+    # id, name, city, amount, joined, seen, vip
+    (1, "Ana", "Lisboa", Decimal("10.50"), datetime.date(2024, 1, 5), datetime.datetime(2024, 1, 5, 8, 30, 0), 1),
+    (2, "Bruno", "Porto", Decimal("99.99"), datetime.date(2024, 2, 10), datetime.datetime(2024, 2, 10, 23, 59, 59), 0),
+    (3, "Chloé", "Paris", None, datetime.date(2024, 3, 15), None, 1),
+    (4, "Dmitri", None, Decimal("0.01"), None, datetime.datetime(2023, 12, 31, 0, 0, 1), 0),
+    (5, "Émile", "Paris", Decimal("250.00"), datetime.date(2023, 11, 1), datetime.datetime(2023, 11, 1, 12, 0, 0), None),
+    (6, "back\\slash", "Oslo", Decimal("7.00"), datetime.date(2024, 4, 1), None, 0),
+    (7, "北京客户", "Beijing", Decimal("42.42"), datetime.date(2024, 5, 20), datetime.datetime(2024, 5, 20, 6, 0, 0), 1),
+]
+
+
+@pytest.fixture(scope="module")
+def shop(mariadb):
+    """The session database with a few tables; the connector reads it as source 'shop'."""
+    mariadb.execute(
+        """CREATE TABLE people (
+            id INT NOT NULL PRIMARY KEY,
+            name VARCHAR(40) NOT NULL,
+            city VARCHAR(40) NULL,
+            amount DECIMAL(12,2) NULL,
+            joined DATE NULL,
+            seen DATETIME NULL,
+            vip BOOLEAN NULL
+        ) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci""",
+        """CREATE TABLE kinds (
+            tiny TINYINT, small SMALLINT, medium MEDIUMINT, whole INT, big BIGINT, ubig BIGINT UNSIGNED,
+            price DECIMAL(12,2), ratio DOUBLE, f FLOAT, flag BOOLEAN, d DATE, dt DATETIME(6), ts TIMESTAMP NULL,
+            t TIME, y YEAR, note TEXT, code CHAR(3), blobby VARBINARY(10), b BIT(8),
+            ci VARCHAR(10) COLLATE utf8mb4_general_ci,
+            padded_bin VARCHAR(10) COLLATE utf8mb4_bin,
+            nopad_bin VARCHAR(10) COLLATE utf8mb4_nopad_bin
+        )""",
+        """INSERT INTO kinds VALUES (-1, -2, -3, -4, -5, 18446744073709551615, 12.34, 0.5, 1.5, TRUE,
+            '2024-02-29', '2024-02-29 13:14:15.123456', '2024-02-29 13:14:15', '13:14:15', 2024, 'ünïcödé',
+            'abc', X'00ff', b'00000101', 'x', 'y', 'z')""",
+        "CREATE VIEW people_view AS SELECT id, name FROM people",
+        "CREATE VIEW slow AS SELECT SLEEP(30) AS s",
+        """CREATE TABLE big (customer_id BIGINT NOT NULL PRIMARY KEY, segment VARCHAR(10) NOT NULL,
+            amount DECIMAL(10,2) NOT NULL)""",
+        """INSERT INTO big SELECT seq, CONCAT('s', seq % 7), (seq % 1000) / 10 FROM seq_1_to_100000""",
+    )
+    connection = mariadb.connect()
+    with connection.cursor() as cursor:
+        cursor.executemany("INSERT INTO people VALUES (%s, %s, %s, %s, %s, %s, %s)", PEOPLE)
+    connection.close()
+    return mariadb
+
+
+@pytest.fixture()
+def connector(shop, monkeypatch):
+    monkeypatch.setenv(PASSWORD_VARIABLE, shop.password)
+    return MySQLConnector("shop", shop.options("${ENV:%s}" % PASSWORD_VARIABLE))
+
+
+def where(text: str) -> sqlglot.exp.Expression:
+    return sqlglot.parse_one(text, dialect="duckdb")
+
+
+def ordered(text: str) -> sqlglot.exp.Ordered:
+    return sqlglot.parse_one(f"SELECT 1 ORDER BY {text}", dialect="duckdb").args["order"].expressions[0]
+
+
+def read(scan) -> list[dict]:
+    return pa.Table.from_batches(list(scan.batches()), schema=scan.request.table.arrow_schema(scan.request.columns)).to_pylist()
+
+
+def oracle(filter_sql: str, columns: str = "id") -> list[dict]:
+    """What DuckDB answers for the same filter over the same rows (the meaning c360 promises)."""
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE people (id INT, name VARCHAR, city VARCHAR, amount DECIMAL(12,2), joined DATE,"
+        " seen TIMESTAMP, vip BOOLEAN)"
+    )
+    connection.executemany(
+        "INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [row[:6] + (None if row[6] is None else bool(row[6]),) for row in PEOPLE],
+    )
+    cursor = connection.execute(f"SELECT {columns} FROM people WHERE {filter_sql} ORDER BY id")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- discovery ---------------------------------------------------------------------------------
+
+
+def test_tables_lists_base_tables_and_views(connector):
+    assert {"people", "kinds", "people_view", "slow", "big"} <= set(connector.tables())
+
+
+def test_schema_maps_mysql_types_to_arrow(connector):
+    schema = connector.schema("kinds")
+    types = {column.name: column.type for column in schema.columns}
+    assert types == {
+        "tiny": pa.int8(),
+        "small": pa.int16(),
+        "medium": pa.int32(),
+        "whole": pa.int32(),
+        "big": pa.int64(),
+        "ubig": pa.uint64(),
+        "price": pa.decimal128(12, 2),
+        "ratio": pa.float64(),
+        "f": pa.float32(),
+        "flag": pa.bool_(),
+        "d": pa.date32(),
+        "dt": pa.timestamp("us"),
+        "ts": pa.timestamp("us"),
+        "t": pa.time64("us"),
+        "y": pa.int16(),
+        "note": pa.string(),
+        "code": pa.string(),
+        "blobby": pa.binary(),
+        "b": pa.int64(),
+        "ci": pa.string(),
+        "padded_bin": pa.string(),
+        "nopad_bin": pa.string(),
+    }
+    assert schema.remote_name == ("kinds",)
+
+
+def test_schema_reports_nullability(connector):
+    schema = connector.schema("people")
+    assert schema.column("id").nullable is False
+    assert schema.column("city").nullable is True
+
+
+def test_scan_returns_every_type_with_its_value(connector):
+    schema = connector.schema("kinds")
+    scan = connector.scan(ScanRequest(schema, tuple(c.name for c in schema.columns)))
+    (row,) = read(scan)
+    assert row == {
+        "tiny": -1,
+        "small": -2,
+        "medium": -3,
+        "whole": -4,
+        "big": -5,
+        "ubig": 18446744073709551615,
+        "price": Decimal("12.34"),
+        "ratio": 0.5,
+        "f": 1.5,
+        "flag": True,
+        "d": datetime.date(2024, 2, 29),
+        "dt": datetime.datetime(2024, 2, 29, 13, 14, 15, 123456),
+        "ts": datetime.datetime(2024, 2, 29, 13, 14, 15),
+        "t": datetime.time(13, 14, 15),
+        "y": 2024,
+        "note": "ünïcödé",
+        "code": "abc",
+        "blobby": b"\x00\xff",
+        "b": 5,
+        "ci": "x",
+        "padded_bin": "y",
+        "nopad_bin": "z",
+    }
+
+
+def test_scan_keeps_nulls_decimals_dates_and_unicode(connector):
+    schema = connector.schema("people")
+    rows = read(connector.scan(ScanRequest(schema, ("id", "name", "city", "amount", "joined", "seen", "vip"))))
+    expected = [
+        dict(zip(("id", "name", "city", "amount", "joined", "seen", "vip"), row[:6] + (None if row[6] is None else bool(row[6]),)))
+        for row in PEOPLE
+    ]
+    assert sorted(rows, key=lambda r: r["id"]) == expected
+
+
+def test_unknown_table_suggests_the_closest_name(connector):
+    with pytest.raises(UnknownTableError, match=r"Unknown table 'shop.peeple'. Did you mean 'people'\?"):
+        connector.schema("peeple")
+
+
+# --- pushdown: what is sent, and what comes back -------------------------------------------------
+
+
+def test_projection_is_sent_and_only_requested_columns_come_back(connector):
+    schema = connector.schema("people")
+    scan = connector.scan(ScanRequest(schema, ("name", "id")))
+    assert scan.sent == "SELECT `name`, `id` FROM `people`"
+    rows = read(scan)
+    assert set(rows[0]) == {"name", "id"}
+    assert len(rows) == len(PEOPLE)
+
+
+FILTERS = {
+    "compare": ("amount > 50", "`amount` > 50"),
+    "compare_date": ("joined >= DATE '2024-02-10'", "`joined` >= CAST('2024-02-10' AS DATE)"),
+    "compare_timestamp": ("seen < TIMESTAMP '2024-01-01 00:00:00'", "`seen` < CAST('2024-01-01 00:00:00' AS DATETIME)"),
+    "in": ("id IN (2, 4, 6)", "`id` IN (2, 4, 6)"),
+    "between": ("amount BETWEEN 10 AND 100", "`amount` BETWEEN 10 AND 100"),
+    "is_null": ("city IS NULL", "`city` IS NULL"),
+    "is_not_null": ("seen IS NOT NULL", "NOT `seen` IS NULL"),
+    "like_prefix": ("city LIKE 'Pa%'", "`city` LIKE 'Pa%'"),
+    "like_prefix_backslash": ("name LIKE 'back\\%'", "`name` LIKE 'back\\\\\\\\%'"),
+    "boolean": ("(amount < 20 OR city = 'Paris') AND NOT id = 3", "(`amount` < 20 OR `city` = 'Paris') AND NOT `id` = 3"),
+    "boolean_column": ("vip = TRUE", "`vip` = TRUE"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILTERS))
+def test_each_filter_is_sent_and_rows_are_correct(connector, name):
+    duckdb_filter, sent_fragment = FILTERS[name]
+    schema = connector.schema("people")
+    scan = connector.scan(ScanRequest(schema, ("id",), filters=(where(duckdb_filter),)))
+    assert scan.sent == f"SELECT `id` FROM `people` WHERE {sent_fragment}"
+    rows = sorted(read(scan), key=lambda r: r["id"])
+    assert rows == oracle(duckdb_filter)
+    assert rows  # every filter here selects something, so an empty answer is a failure
+
+
+def test_limit_is_sent(connector):
+    schema = connector.schema("people")
+    scan = connector.scan(ScanRequest(schema, ("id",), limit=3))
+    assert scan.sent == "SELECT `id` FROM `people` LIMIT 3"
+    assert len(read(scan)) == 3
+    assert scan.stats.rows == 3
+
+
+def test_top_n_is_sent_with_duckdb_null_ordering(connector):
+    schema = connector.schema("people")
+    scan = connector.scan(ScanRequest(schema, ("id", "amount"), order_by=(ordered("amount DESC"),), limit=2))
+    assert scan.sent == "SELECT `id`, `amount` FROM `people` ORDER BY `amount` DESC LIMIT 2"
+    assert [r["id"] for r in read(scan)] == [5, 2]
+
+
+def test_top_n_ascending_puts_nulls_last_like_duckdb(connector):
+    schema = connector.schema("people")
+    scan = connector.scan(ScanRequest(schema, ("id",), order_by=(ordered("amount"),), limit=7))
+    assert scan.sent.endswith("ORDER BY CASE WHEN `amount` IS NULL THEN 1 ELSE 0 END, `amount` LIMIT 7")
+    by_amount = sorted((row for row in PEOPLE if row[3] is not None), key=lambda row: row[3])
+    assert [r["id"] for r in read(scan)] == [row[0] for row in by_amount] + [3]
+
+
+def test_point_query_on_100k_rows_moves_one_row(connector):
+    schema = connector.schema("big")
+    assert connector.scan(ScanRequest(schema, ("customer_id",))).sent == "SELECT `customer_id` FROM `big`"
+    scan = connector.scan(ScanRequest(schema, ("customer_id", "segment", "amount"), filters=(where("customer_id = 42"),)))
+    assert scan.sent == "SELECT `customer_id`, `segment`, `amount` FROM `big` WHERE `customer_id` = 42"
+    assert read(scan) == [{"customer_id": 42, "segment": "s0", "amount": Decimal("4.20")}]
+    assert scan.stats.rows == 1
+
+
+def test_full_scan_streams_in_batches(connector):
+    schema = connector.schema("big")
+    scan = connector.scan(ScanRequest(schema, ("customer_id",)))
+    total = sum(batch.num_rows for batch in scan.batches())
+    assert total == 100_000
+    assert scan.stats.batches > 1
+
+
+# --- collations: why string filters are inexact here -------------------------------------------
+
+
+def test_default_collation_ignores_case_and_trailing_spaces_on_the_server(shop):
+    (row,) = shop.query("SELECT 'ABC' = 'abc', 'x' = 'x  ', 'e' = 'é'")
+    assert row == (1, 1, 1)  # DuckDB says false to all three
+    assert duckdb.sql("SELECT 'ABC' = 'abc', 'x' = 'x  ', 'e' = 'é'").fetchone() == (False, False, False)
+
+
+def test_case_insensitive_collation_makes_equality_a_superset(connector):
+    schema = connector.schema("people")
+    rows = read(connector.scan(ScanRequest(schema, ("name",), filters=(where("name = 'ana  '"),))))
+    assert rows == [{"name": "Ana"}]  # what DuckDB must re-check away
+
+
+def test_collation_flags_follow_what_the_server_compares(connector):
+    schema = connector.schema("kinds")
+    assert schema.column("ci").collation == "utf8mb4_general_ci"
+    assert schema.column("ci").exact_strings is False
+    assert schema.column("padded_bin").collation == "utf8mb4_bin"
+    assert schema.column("padded_bin").exact_strings is False  # PAD SPACE: 'y' = 'y ' there
+    assert schema.column("nopad_bin").exact_strings is True
+    assert schema.column("price").collation is None and schema.column("price").exact_strings is True
+
+
+def test_padded_binary_collation_really_ignores_trailing_spaces(shop):
+    (row,) = shop.query("SELECT padded_bin = 'y  ', nopad_bin = 'z  ', padded_bin = 'Y' FROM kinds")
+    assert row == (1, 0, 0)
+
+
+# --- cancel, timeout, early close ----------------------------------------------------------------
+
+
+def running(server, user) -> list[tuple]:
+    return server.admin_query(
+        "SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE USER = %s AND COMMAND = 'Query'"
+        " AND INFO LIKE %s",
+        (user, "%FROM `slow`%"),
+    )
+
+
+def wait_until(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_cancel_stops_the_query_on_the_server(connector, shop):
+    scan = connector.scan(ScanRequest(connector.schema("slow"), ("s",)))
+    outcome = {}
+
+    def consume():
+        try:
+            outcome["rows"] = read(scan)
+        except Exception as error:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=consume)
+    started = time.monotonic()
+    worker.start()
+    assert wait_until(lambda: running(shop, shop.user)), "the slow query never showed up in the processlist"
+    scan.cancel()
+    assert wait_until(lambda: not running(shop, shop.user)), "the query still runs on the server after cancel()"
+    worker.join(5)
+    assert not worker.is_alive()
+    assert time.monotonic() - started < 10
+    assert isinstance(outcome.get("error"), QueryCancelledError), outcome
+    assert str(outcome["error"]) == "Source 'shop' (mysql at 127.0.0.1:3306): the query was cancelled"
+
+
+def test_timeout_stops_the_query_and_says_so(connector, shop):
+    scan = connector.scan(ScanRequest(connector.schema("slow"), ("s",), timeout=1.0))
+    started = time.monotonic()
+    with pytest.raises(SourceTimeoutError, match=r"Source 'shop' \(mysql at 127.0.0.1:3306\) did not finish within 1s"):
+        read(scan)
+    assert time.monotonic() - started < 5
+    assert wait_until(lambda: not running(shop, shop.user))
+
+
+def test_stopping_early_stops_the_server_streaming(connector, shop):
+    scan = connector.scan(ScanRequest(connector.schema("big"), ("customer_id",)))
+    batches = scan.batches()
+    next(batches)
+    thread_id = scan._thread_id
+    batches.close()
+    assert wait_until(
+        lambda: not shop.admin_query(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE ID = %s AND COMMAND = 'Query'", (thread_id,)
+        )
+    )
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+def test_unreachable_port_is_named_without_the_password(shop, monkeypatch):
+    monkeypatch.setenv(PASSWORD_VARIABLE, "hunter2-never-shown")
+    port = free_port()
+    options = {**shop.options("${ENV:%s}" % PASSWORD_VARIABLE), "port": port}
+    connector = MySQLConnector("shop", options)
+    with pytest.raises(SourceUnreachableError) as caught:
+        connector.tables()
+    assert str(caught.value) == f"Source 'shop' (mysql at 127.0.0.1:{port}) is unreachable: connection refused"
+    assert "hunter2" not in str(caught.value) and "hunter2" not in repr(connector)
+
+
+def test_wrong_password_is_refused_without_echoing_it(shop, monkeypatch):
+    monkeypatch.setenv(PASSWORD_VARIABLE, "wrong-password-xyz")
+    connector = MySQLConnector("shop", shop.options("${ENV:%s}" % PASSWORD_VARIABLE))
+    with pytest.raises(SourceError) as caught:
+        connector.tables()
+    assert str(caught.value) == (
+        f"Source 'shop' (mysql at 127.0.0.1:3306) refused the login for user '{shop.user}': access denied"
+    )
+
+
+def test_missing_environment_variable_is_named(shop, monkeypatch):
+    monkeypatch.delenv("C360_TEST_UNSET_VARIABLE", raising=False)
+    connector = MySQLConnector("shop", shop.options("${ENV:C360_TEST_UNSET_VARIABLE}"))
+    with pytest.raises(MissingSecretError, match="C360_TEST_UNSET_VARIABLE"):
+        connector.tables()
+
+
+def test_server_error_names_the_source(connector, shop):
+    schema = connector.schema("people")
+    shop.execute("CREATE TABLE doomed (id INT)")
+    doomed = connector.schema("doomed")
+    shop.execute("DROP TABLE doomed")
+    with pytest.raises(SourceError, match=r"^Source 'shop' \(mysql at 127.0.0.1:3306\) failed: .*doomed.* \(MySQL error 1146\)$"):
+        read(connector.scan(ScanRequest(doomed, ("id",))))
+    assert schema.column("id") is not None
