@@ -31,7 +31,8 @@ class SqliteDialect(SQLite):
             target = expression.to
             value = expression.this
             if isinstance(value, exp.Literal) and value.is_string and target.is_type(
-                exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME
+                exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ,
+                exp.DataType.Type.DATETIME,
             ):
                 text = value.this.replace("T", " ")
                 if target.is_type(exp.DataType.Type.DATE):
@@ -99,11 +100,14 @@ class SqliteConnector:
             raise SourceError(f"{source_label(self)} cannot be opened: {error}") from None
 
     def tables(self) -> list[str]:
-        with self._connect() as connection:
+        connection = self._connect()
+        try:
             rows = connection.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                 "AND name NOT LIKE 'sqlite_%' ORDER BY name"
             ).fetchall()
+        finally:
+            connection.close()
         return [row[0] for row in rows]
 
     def schema(self, name: str) -> TableSchema:

@@ -213,7 +213,8 @@ class Catalog:
         key = table_name.lower()
         if key in state["schemas"]:
             return state["schemas"][key]
-        names = self.tables(source_name)
+        declared = {t.lower(): t for t in self.source(source_name).declared_tables}
+        names = [declared[key]] if key in declared else self.tables(source_name)
         match = next((t for t in names if t.lower() == key), None)
         if match is None:
             qualified = [f"{source_name}.{t}" for t in names]

@@ -127,8 +127,39 @@ def simulate(seed: int, customer: Customer, catalogue: dict[str, list[Product]],
     last_browse = -LAG_MAX - 1
     events: list[Event] = []
     orders: list[tuple] = []
+    # Days with no recent browsing are skipped by thinning: candidate days come at the
+    # bound rate ``bound`` (geometric gaps) and are accepted with the day's true rate.
+    bound = churn + (browse + buy) * max(seasons[offset:] or [1.0])
+    log_keep = math.log(1.0 - bound)
     i = 0
     while i < days:
+        lift_active = i - last_browse <= LAG_MAX
+        if not lift_active:
+            i += int(math.log(1.0 - random_()) / log_keep)
+            if i >= days:
+                break
+            s = seasons[offset + i]
+            b, c = browse * s, buy * s
+            q = churn + (1 - churn) * (b + c - b * c)
+            if random_() * bound >= q:
+                i += 1
+                continue
+            if random_() * q < churn:
+                rate = 0.001 if random_() < 0.2 else 0.02
+                i += 1 + int(math.log(1.0 - random_()) / math.log(1.0 - rate))
+                continue
+            browsing_today = random_() * (b + c - b * c) < b
+            buying_today = (random_() < c) if browsing_today else True
+            if browsing_today:
+                _browse(rng, customer, first + timedelta(days=i), categories, weights, events,
+                        browsed.setdefault(i, {}))
+                last_browse = i
+            if buying_today:
+                category = rng.choices(categories, weights)[0]
+                orders.append(_order(rng, customer, catalogue, categories, weights, first + timedelta(days=i),
+                                     category, s))
+            i += 1
+            continue
         if random_() < churn:
             # Quiet for a geometric number of days; a fifth of spells are (almost) for good.
             rate = 0.001 if random_() < 0.2 else 0.02
@@ -136,14 +167,7 @@ def simulate(seed: int, customer: Customer, catalogue: dict[str, list[Product]],
             continue
         s = seasons[offset + i]
         if random_() < browse * s:
-            day = first + timedelta(days=i)
-            today = browsed.setdefault(i, {})
-            for _ in range(2 if random_() < 0.2 else 1):
-                category = rng.choices(categories, weights)[0]
-                session = session_events(rng, customer, session_start(rng, day), category, categories)
-                events.extend(session)
-                for event in session:
-                    today[event.category] = today.get(event.category, 0.0) + event.dwell_seconds
+            _browse(rng, customer, first + timedelta(days=i), categories, weights, events, browsed.setdefault(i, {}))
             last_browse = i
         total = buy * s
         lifted = None
@@ -174,6 +198,16 @@ def simulate(seed: int, customer: Customer, catalogue: dict[str, list[Product]],
         i += 1
     return Activity(orders, window_rows(events), _partner(rng_for(seed, "partner", customer.customer_id),
                                                           customer, end))
+
+
+def _browse(rng, customer, day, categories, weights, events, today) -> None:
+    """One or two sessions on ``day``; adds their events and the seconds per category browsed today."""
+    for _ in range(2 if rng.random() < 0.2 else 1):
+        category = rng.choices(categories, weights)[0]
+        session = session_events(rng, customer, session_start(rng, day), category, categories)
+        events.extend(session)
+        for event in session:
+            today[event.category] = today.get(event.category, 0.0) + event.dwell_seconds
 
 
 def _order(rng, customer: Customer, catalogue, categories, weights, day: date, category: str, s: float) -> tuple:

@@ -22,11 +22,11 @@ DEFAULT_CATEGORIES = ("Technology", "Apparel", "Cosmetics", "Home", "Sports")
 #: concentrated interest is on one favourite category, ``churn`` the daily chance
 #: of going quiet, ``price`` the tilt towards dearer products (>1) or bargains (<1).
 TYPES = {
-    "enthusiast": dict(weight=0.15, browse=0.08, buy=0.004, response=0.050, focus=0.70, churn=0.0015, price=1.3),
-    "bargain_hunter": dict(weight=0.20, browse=0.03, buy=0.003, response=0.030, focus=0.35, churn=0.0030, price=0.6),
-    "loyal_regular": dict(weight=0.20, browse=0.03, buy=0.006, response=0.020, focus=0.45, churn=0.0008, price=1.0),
-    "window_shopper": dict(weight=0.20, browse=0.05, buy=0.0006, response=0.006, focus=0.40, churn=0.0040, price=0.9),
-    "occasional": dict(weight=0.25, browse=0.012, buy=0.0015, response=0.025, focus=0.50, churn=0.0030, price=1.0),
+    "enthusiast": dict(weight=0.15, browse=0.08, buy=0.006, response=0.050, focus=0.70, churn=0.0015, price=1.3),
+    "bargain_hunter": dict(weight=0.20, browse=0.06, buy=0.0045, response=0.030, focus=0.35, churn=0.0030, price=0.6),
+    "loyal_regular": dict(weight=0.20, browse=0.03, buy=0.009, response=0.020, focus=0.45, churn=0.0008, price=1.0),
+    "window_shopper": dict(weight=0.20, browse=0.05, buy=0.001, response=0.006, focus=0.40, churn=0.0040, price=0.9),
+    "occasional": dict(weight=0.25, browse=0.012, buy=0.0025, response=0.025, focus=0.50, churn=0.0030, price=1.0),
 }
 
 INCOME_BANDS = ("<25k", "25-50k", "50-75k", "75-100k", "100-150k", "150k+")

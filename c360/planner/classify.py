@@ -22,7 +22,8 @@ SUPERSET = "superset"
 
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 _PREFIX_PATTERN = re.compile(r"^[^%_\\]*%$")
-_TEMPORAL = (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME)
+_TEMPORAL = (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ,
+             exp.DataType.Type.DATETIME)
 
 
 def _weaker(a: str | None, b: str | None) -> str | None:

@@ -34,8 +34,12 @@ def pushdown_limit(expression: exp.Expression, *, context: PlanContext) -> exp.E
         select = scope.expression
         if not isinstance(select, exp.Select) or select.args.get("limit") is None:
             continue
-        tables = [s for s in scope.sources.values()]
+        tables = list(scope.sources.values())
         if len(tables) != 1 or not isinstance(tables[0], exp.Table):
+            for source in tables:
+                scan = context.scan_for(source) if isinstance(source, exp.Table) else None
+                if scan is not None:
+                    scan.notes.append("LIMIT kept local: the block reads more than one table")
             continue
         scan = context.scan_for(tables[0])
         if scan is None:
@@ -68,7 +72,7 @@ def pushdown_limit(expression: exp.Expression, *, context: PlanContext) -> exp.E
 
 def _blocker(select: exp.Select, scan: ScanPlan) -> str | None:
     if select.args.get("joins"):
-        return "the block has a join"
+        return "the block reads more than one table"
     if select.args.get("group") or select.args.get("having") or select.args.get("qualify"):
         return "the block groups rows"
     if select.args.get("distinct"):

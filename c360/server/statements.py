@@ -123,9 +123,7 @@ def bind_placeholders(sql: str, values: list) -> tuple[str, list]:
 
 def first_words(sql: str, count: int = 3) -> list[str]:
     """The first ``count`` keywords of a statement, upper-cased, comments skipped."""
-    return re.findall(r"[A-Za-z_]+", strip_comments(sql)[:200])[:count] and [
-        w.upper() for w in re.findall(r"[A-Za-z_]+", strip_comments(sql)[:200])[:count]
-    ]
+    return [w.upper() for w in re.findall(r"[A-Za-z_]+", strip_comments(sql)[:200])[:count]]
 
 
 def command_tag(sql: str, rows: int) -> str:

@@ -1,0 +1,44 @@
+import datetime as dt
+import decimal
+
+import pytest
+
+from c360.errors import ProgrammingError, ReadOnlyError, SqlSyntaxError
+from c360.planner.parse import bind, parse
+
+
+def test_syntax_errors_name_line_and_column():
+    with pytest.raises(SqlSyntaxError, match=r"line 2, column \d+"):
+        parse("SELECT 1\nFROM WHERE x")
+
+
+@pytest.mark.parametrize("sql, verb", [
+    ("INSERT INTO crm.customers VALUES (1)", "INSERT"),
+    ("UPDATE crm.customers SET a = 1", "UPDATE"),
+    ("DELETE FROM crm.customers", "DELETE"),
+    ("DROP TABLE crm.customers", "DROP"),
+    ("CREATE TABLE crm.x (a INT)", "CREATE"),
+])
+def test_writes_to_a_source_are_refused_naming_it(sql, verb):
+    with pytest.raises(ReadOnlyError, match=f"Source 'crm' is read-only: {verb} is not allowed"):
+        parse(sql)
+
+
+def test_values_are_bound_as_literals_never_as_text():
+    statement = bind(parse("SELECT ?, ?, ?, ?, ?, ?, ?"), [None, True, 3, 1.5, "a'; DROP TABLE x; --",
+                                                          dt.date(2026, 1, 2), decimal.Decimal("1.10")])
+    assert statement.sql(dialect="duckdb") == (
+        "SELECT NULL, TRUE, 3, 1.5, 'a''; DROP TABLE x; --', CAST('2026-01-02' AS DATE), 1.10"
+    )
+
+
+def test_named_parameters():
+    statement = bind(parse("SELECT :a, ':b'", named=True), {"a": 1})
+    assert statement.sql(dialect="duckdb") == "SELECT 1, ':b'"
+
+
+def test_wrong_parameter_counts_are_programming_errors():
+    with pytest.raises(ProgrammingError, match="2 parameters but 1"):
+        bind(parse("SELECT ?, ?"), [1])
+    with pytest.raises(ProgrammingError, match="No value for parameter :b"):
+        bind(parse("SELECT :b", named=True), {"a": 1})
