@@ -311,7 +311,7 @@ def partition_filters(filters, table: TableSchema) -> list[exp.Expression]:
     """The filters whose columns are all partition columns of ``table``."""
     chosen = []
     for expression in filters:
-        names = [c.name for c in expression.find_all(exp.Column)]
+        names = [column_name(c, table) for c in expression.find_all(exp.Column)]
         columns = [table.column(n) for n in names]
         if names and all(c is not None and c.partition for c in columns):
             chosen.append(expression)
@@ -340,11 +340,28 @@ def prune(entries: list[FileEntry], filters, table: TableSchema) -> list[FileEnt
     return [entry for i, entry in enumerate(entries) if i in keep]
 
 
+def column_name(node: exp.Column, table: TableSchema) -> str:
+    """The table column a sqlglot column refers to; ``social.followers`` is a field of ``social``."""
+    if table.column(node.name) is None and node.table and table.column(node.table) is not None:
+        return table.column(node.table).name
+    return node.name
+
+
 def quote_columns(expression: exp.Expression, table: TableSchema) -> exp.Expression:
-    """A copy with every column unqualified, quoted and spelled as ``table`` spells it."""
+    """A copy with every column unqualified, quoted and spelled as ``table`` spells it.
+
+    ``social.followers`` (sqlglot reads it as column ``followers`` of table
+    ``social``) becomes the struct field access ``"social"."followers"`` when
+    ``social`` is a column and ``followers`` is not.
+    """
     copy = expression.copy()
-    for column in copy.find_all(exp.Column):
+    for column in list(copy.find_all(exp.Column)):
         known = table.column(column.name)
+        if known is None and column.table and table.column(column.table) is not None:
+            root = exp.column(exp.to_identifier(table.column(column.table).name, quoted=True))
+            access = exp.Dot(this=root, expression=exp.to_identifier(column.name, quoted=True))
+            column.replace(access)
+            continue
         column.set("table", None)
         column.set("db", None)
         column.set("catalog", None)
@@ -424,7 +441,7 @@ def file_query(
     table = request.table
     needed = {n.lower() for n in columns}
     for expression in (*request.filters, *(request.order_by if top_n else ())):
-        needed.update(c.name.lower() for c in expression.find_all(exp.Column))
+        needed.update(column_name(c, table).lower() for c in expression.find_all(exp.Column))
     data_columns = [c for c in table.columns if not c.partition and c.name.lower() in needed]
     if not data_columns and fmt in ("json", "jsonl"):
         # Rows must still be counted when only partition columns (or none) are asked for.
@@ -616,8 +633,9 @@ class FileScan(Scan):
         if top_n:
             for ordered in request.order_by:
                 for column in ordered.find_all(exp.Column):
-                    if column.name.lower() not in {c.lower() for c in columns}:
-                        columns.append(_spelled(request.table, column.name))
+                    name = column_name(column, request.table)
+                    if name.lower() not in {c.lower() for c in columns}:
+                        columns.append(_spelled(request.table, name))
         self._connection = duckdb.connect(config={"threads": 1})
         remaining = request.limit
         kept: list[pa.Table] = []
