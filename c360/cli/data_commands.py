@@ -1,3 +1,185 @@
-"""CLI commands (placeholder until filled in)."""
+"""``c360 generate`` and ``c360 demo``: make the demo's data, then ask one question across it."""
 
-from c360.cli import app  # noqa: F401
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from c360.cli import app
+from c360.errors import ProgrammingError
+from c360.generate import Config, generate as run_generator, write_manifest
+from c360.generate.model import DEFAULT_CATEGORIES
+
+DEMO_CUSTOMERS = 400
+DEMO_DAYS = 120
+
+console = Console(stderr=True)
+
+
+def _categories(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if len(set(n.lower() for n in names)) != len(names) or not names:
+        raise ProgrammingError(f"--categories must be distinct, comma-separated names, got '{text}'")
+    return names
+
+
+def _end(text: str | None) -> date:
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ProgrammingError(f"--end must be a date like 2026-11-23, got '{text}'") from None
+
+
+def _target(target: str, out: Path, catalog: Path, workers_progress):
+    if target == "embedded":
+        from c360.generate.targets import EmbeddedTarget
+
+        return EmbeddedTarget(out)
+    if target == "servers":
+        from c360.generate.servers import ServersTarget
+
+        return ServersTarget.from_catalog(catalog, out, progress=workers_progress)
+    raise ProgrammingError(f"--target must be 'embedded' or 'servers', got '{target}'")
+
+
+def make_data(config: Config, target: str, out: Path, catalog: Path, *, quiet: bool = False) -> dict:
+    """Generate ``config`` into ``target`` with a progress bar; returns the row counts."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
+        task = progress.add_task("generating customers", total=config.customers)
+
+        def note(description: str, total: int | None = None):
+            return progress.add_task(description, total=total)
+
+        sink = _target(target, out, catalog, (progress, note))
+        counts = run_generator(config, sink, progress=lambda n: progress.advance(task, n))
+    write_manifest(out, config, counts)
+    return counts
+
+
+@app.command()
+def generate(
+    customers: int = typer.Option(10_000, "--customers", "-n", min=1, help="How many customers to generate."),
+    days: int = typer.Option(365, "--days", "-d", min=1, help="Days of history before --end."),
+    seed: int = typer.Option(42, "--seed", "-s", help="Random seed: the same seed and arguments give the same data."),
+    end: str = typer.Option(None, "--end", help="Last day (exclusive) of the history, YYYY-MM-DD. Default: today."),
+    categories: str = typer.Option(",".join(DEFAULT_CATEGORIES), "--categories", help="Product categories, comma-separated."),
+    target: str = typer.Option("embedded", "--target", "-t", help="embedded (SQLite, JSON, local blob folder) or servers (MariaDB, PostgreSQL/ODBC, Azurite), as the catalog's profiles declare them."),
+    out: Path = typer.Option(Path("demo-data"), "--out", "-o", help="Folder for the generated files (the demo catalog reads demo-data/)."),
+    browsing_format: str = typer.Option("jsonl", "--browsing-format", help="File format of browsing aggregates: jsonl or parquet (the demo catalog declares jsonl)."),
+    catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder (for --target servers: where to load)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Generate realistic Customer 360 data (deterministic for a seed) into the demo's sources."""
+    if browsing_format not in ("jsonl", "parquet"):
+        raise ProgrammingError(f"--browsing-format must be jsonl or parquet, got '{browsing_format}'")
+    config = Config(customers=customers, days=days, seed=seed, end=_end(end), categories=_categories(categories),
+                    browsing_format=browsing_format)
+    started = time.perf_counter()
+    counts = make_data(config, target, out, catalog, quiet=quiet)
+    summary = ", ".join(f"{value:,} {name}" for name, value in counts.items())
+    typer.echo(f"generated {summary} into {target} ({out}) in {time.perf_counter() - started:.1f}s")
+
+
+DEMO_SQL = """
+WITH spend AS (
+    SELECT o.customer_id,
+           count(DISTINCT o.order_id)          AS orders,
+           sum(i.quantity * i.unit_price)      AS spend,
+           max(o.order_ts)::DATE               AS last_order
+    FROM shop.orders AS o
+    JOIN shop.order_items AS i ON i.order_id = o.order_id
+    WHERE o.status = 'completed'
+    GROUP BY o.customer_id
+), browsing AS (
+    SELECT customer_id,
+           arg_max(category, seconds)          AS top_category,
+           round(sum(seconds) / 60, 1)         AS minutes_browsed
+    FROM clicks.browsing
+    WHERE partition_hour >= TIMESTAMP '{since}'
+    GROUP BY customer_id
+)
+SELECT c.customer_id,
+       c.first_name || ' ' || trim(c.last_name) AS name,
+       c.income_band,
+       s.orders,
+       s.spend,
+       s.last_order,
+       b.top_category                           AS top_category_30d,
+       b.minutes_browsed                        AS minutes_30d,
+       array_to_string(p.interests, ', ')       AS interests,
+       p.survey.nps                             AS nps
+FROM crm.customers AS c
+JOIN spend AS s ON s.customer_id = c.customer_id
+JOIN browsing AS b ON b.customer_id = c.customer_id
+LEFT JOIN partners.enrichment AS p ON p.customer_id = c.customer_id
+ORDER BY s.spend DESC, c.customer_id
+LIMIT {limit}
+"""
+
+
+def demo_sql(end: date, limit: int = 5) -> str:
+    """The demo's one federated query: top spenders with CRM, shop, partner and 30-day browsing data."""
+    since = (end - timedelta(days=30)).isoformat() + " 00:00:00"
+    return DEMO_SQL.format(since=since, limit=int(limit))
+
+
+@app.command()
+def demo(
+    servers: bool = typer.Option(False, "--servers", help="Use MariaDB, PostgreSQL/ODBC and Azurite (the catalog's servers profile) instead of embedded files."),
+    catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder."),
+    out: Path = typer.Option(Path("demo-data"), "--out", "-o", help="Folder for the generated files (must be where the catalog points)."),
+    customers: int = typer.Option(DEMO_CUSTOMERS, "--customers", "-n", min=1, help="Customers to generate for the demo."),
+    seed: int = typer.Option(42, "--seed", "-s", help="Random seed."),
+    show_sql: bool = typer.Option(False, "--show-sql", help="Print the federated query too."),
+):
+    """Generate a small dataset and print a Customer 360 view of a few customers from all four sources."""
+    import c360
+
+    profile = "servers" if servers else "embedded"
+    if servers:
+        from c360.generate.servers import prepare_servers
+
+        prepare_servers(catalog, console=console)
+    config = Config(customers=customers, days=DEMO_DAYS, seed=seed, end=date.today())
+    started = time.perf_counter()
+    counts = make_data(config, profile, out, catalog)
+    generated = time.perf_counter() - started
+    sql = demo_sql(config.end)
+    started = time.perf_counter()
+    connection = c360.connect(catalog=str(catalog), profile=profile)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+        names = [d[0] for d in cursor.description]
+    finally:
+        connection.close()
+    queried = time.perf_counter() - started
+    table = Table(title=f"Customer 360 — top {len(rows)} spenders, one query over crm, shop, partners and clicks "
+                        f"({profile})")
+    for name in names:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    out_console = Console()
+    if not out_console.is_terminal:
+        out_console = Console(width=160)
+    if show_sql:
+        out_console.print(sql.strip(), highlight=False)
+    out_console.print(table)
+    out_console.print(
+        f"{counts['customers']:,} customers, {counts['orders']:,} orders, {counts['partners']:,} partner records, "
+        f"{counts['browsing']:,} browsing rows generated in {generated:.1f}s; query took {queried:.2f}s. "
+        f"Try: c360 query \"SELECT * FROM shop.orders LIMIT 5\"" + (" --profile servers" if servers else ""),
+        highlight=False,
+    )

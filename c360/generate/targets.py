@@ -1,0 +1,179 @@
+"""Where generated data goes: the embedded files, and the parts both targets share.
+
+A target has three methods: ``begin(config, products)``, ``write(chunk)`` and
+``finish()``. Every target is idempotent: a rerun replaces what an earlier run
+wrote (SQLite files are built aside and renamed over the old ones; the partner
+folder and the browsing prefix are emptied first), it never appends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from array import array
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from c360.generate.tables import TABLES, ddl, encode_browsing, partition_path
+
+EPOCH = datetime(1970, 1, 1)
+#: Browsing rows held before they are flushed as one file per hour folder.
+BROWSING_BUFFER_ROWS = 2_000_000
+
+#: The demo layout under the output folder (the embedded catalog points here).
+CRM_FILE = "crm.sqlite"
+SHOP_FILE = "shop.sqlite"
+PARTNERS_DIR = "partners"
+PARTNER_TABLE_DIR = "enrichment"
+BLOB_DIR = "blob"
+CLICKS_CONTAINER = "clicks"
+BROWSING_PREFIX = "browsing/"
+
+
+class BrowsingBuffer:
+    """Collects browsing rows in compact column arrays, keyed by hour, and flushes them as files.
+
+    Each flush writes one file per hour folder, named ``history-<flush>.<fmt>``
+    (so a later flush never replaces an earlier one's file). Memory is bounded
+    by ``limit`` rows of about 40 bytes each.
+    """
+
+    def __init__(self, store, prefix: str, fmt: str, categories, *, limit: int = BROWSING_BUFFER_ROWS):
+        self.store, self.prefix, self.fmt = store, prefix, fmt
+        self.categories = list(categories)
+        self.index = {c: i for i, c in enumerate(self.categories)}
+        self.limit = limit
+        self.hours: dict[int, tuple] = {}
+        self.held = 0
+        self.flushes = 0
+        self.files = 0
+
+    def add(self, rows) -> None:
+        for start, end, customer_id, category, views, seconds in rows:
+            epoch = int((start - EPOCH).total_seconds())
+            hour = epoch - epoch % 3600
+            columns = self.hours.get(hour)
+            if columns is None:
+                columns = self.hours[hour] = (array("q"), array("q"), array("q"), array("H"), array("q"), array("d"))
+            columns[0].append(epoch)
+            columns[1].append(int((end - start).total_seconds()))
+            columns[2].append(customer_id)
+            code = self.index.get(category)
+            if code is None:
+                code = self.index[category] = len(self.categories)
+                self.categories.append(category)
+            columns[3].append(code)
+            columns[4].append(views)
+            columns[5].append(seconds)
+            self.held += 1
+        if self.held >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.held:
+            return
+        def files():
+            for hour in sorted(self.hours):
+                starts, lengths, customers, categories, views, seconds = self.hours[hour]
+                rows = []
+                for i in range(len(starts)):
+                    begin = EPOCH + timedelta(seconds=starts[i])
+                    rows.append((begin, begin + timedelta(seconds=lengths[i]), customers[i],
+                                 self.categories[categories[i]], views[i], seconds[i]))
+                rows.sort(key=lambda r: (r[0], r[2], r[3]))
+                key = f"{self.prefix}{partition_path(EPOCH + timedelta(seconds=hour))}history-{self.flushes:04d}.{self.fmt}"
+                yield key, encode_browsing(rows, self.fmt)
+        self.files += self.store.put_many(files())
+        self.hours.clear()
+        self.held = 0
+        self.flushes += 1
+
+
+class PartnerFiles:
+    """Partner enrichment as newline-delimited JSON files, one per partner per chunk."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def begin(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.json"):
+            old.unlink()
+
+    def write(self, index: int, records: list[dict]) -> None:
+        by_partner: dict[str, list[dict]] = {}
+        for record in records:
+            by_partner.setdefault(record["partner"], []).append(record)
+        for partner, items in sorted(by_partner.items()):
+            path = self.folder / f"{partner}-{index:05d}.json"
+            path.write_text("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in items))
+
+
+def _sqlite_value(value):
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+class SqliteDatabase:
+    """A SQLite file built under a temporary name and renamed into place by :meth:`commit`."""
+
+    def __init__(self, path: Path, tables):
+        self.path = path
+        self.building = path.with_name(f".{path.name}.{os.getpid()}.building")
+        self.building.unlink(missing_ok=True)
+        self.connection = sqlite3.connect(self.building)
+        self.connection.execute("PRAGMA journal_mode=OFF")
+        self.connection.execute("PRAGMA synchronous=OFF")
+        self.tables = tables
+        for table in tables:
+            for statement in ddl(table, "sqlite"):
+                self.connection.execute(statement)
+
+    def insert(self, table: str, rows) -> None:
+        marks = ", ".join("?" for _ in TABLES[table])
+        self.connection.executemany(
+            f'INSERT INTO "{table}" VALUES ({marks})', ([_sqlite_value(v) for v in row] for row in rows)
+        )
+
+    def commit(self) -> None:
+        self.connection.commit()
+        self.connection.close()
+        os.replace(self.building, self.path)
+
+
+class EmbeddedTarget:
+    """SQLite files for crm and shop, JSON files for partners, a local folder for clicks."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+
+    def begin(self, config, products) -> None:
+        from c360.stream.blobstore import LocalStore
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.crm = SqliteDatabase(self.out / CRM_FILE, ["customers"])
+        self.shop = SqliteDatabase(self.out / SHOP_FILE, ["products", "orders", "order_items"])
+        self.shop.insert("products", products)
+        self.partners = PartnerFiles(self.out / PARTNERS_DIR / PARTNER_TABLE_DIR)
+        self.partners.begin()
+        store = LocalStore(self.out / BLOB_DIR / CLICKS_CONTAINER)
+        store.delete_prefix(BROWSING_PREFIX)
+        self.browsing = BrowsingBuffer(store, BROWSING_PREFIX, config.browsing_format, config.categories)
+
+    def write(self, chunk) -> None:
+        self.crm.insert("customers", chunk.customers)
+        self.shop.insert("orders", chunk.orders)
+        self.shop.insert("order_items", chunk.order_items)
+        self.partners.write(chunk.index, chunk.partners)
+        self.browsing.add(chunk.browsing)
+
+    def finish(self) -> None:
+        self.browsing.flush()
+        self.crm.commit()
+        self.shop.commit()
