@@ -1,0 +1,352 @@
+"""Any database behind an ODBC driver, through pyodbc: SQL Server / Azure SQL first.
+
+The catalog gives a ``connection_string`` (with ``${ENV:...}`` references for
+secrets, resolved only when connecting) and the ``dialect`` the database
+speaks: ``tsql`` for SQL Server and Azure SQL (FreeTDS or Microsoft's driver),
+``postgres`` for PostgreSQL (psqlODBC; tests use it as the stand-in server).
+
+Discovery reads ``INFORMATION_SCHEMA.TABLES`` and ``COLUMNS`` of one schema
+(``dbo`` / ``public`` unless ``schema`` says otherwise); tables are
+addressed as ``source.table`` and sent as ``schema.table``.
+
+String equality is exact only where the server compares like DuckDB: never in
+T-SQL (``=`` ignores trailing spaces under every collation, and the usual
+``*_CI_AS`` collations also ignore case), always for PostgreSQL's ``text`` and
+``varchar`` under deterministic collations, never for its blank-padded
+``character(n)``.
+
+A scan opens its own connection; ``cancel()`` calls ``SQLCancel`` on the
+running statement from the cancelling thread, and a request timeout is set as
+the driver's query timeout, backed by a timer that cancels for drivers that
+ignore it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyodbc
+
+from c360.errors import (
+    CatalogError,
+    QueryCancelledError,
+    SourceError,
+    SourceTimeoutError,
+    SourceUnreachableError,
+    UnknownTableError,
+    did_you_mean,
+)
+from c360.secrets import redact, resolve
+from connectors.base import Capabilities, Column, TableSchema, source_label
+from connectors.dialects import dialect_class
+from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select
+
+LOGIN_TIMEOUT = 5
+DEFAULT_SCHEMA = {"tsql": "dbo", "postgres": "public"}
+#: Whether LIKE tells case apart under the dialect's usual collation.
+LIKE_EXACT = {"tsql": False, "postgres": True}
+#: SQLSTATEs meaning the statement ran out of time or was cancelled.
+TIMEOUT_STATES = {"HYT00", "HYT01"}
+CANCEL_STATES = {"HY008", "57014"}
+
+
+def parse_connection_string(text: str) -> dict[str, str]:
+    """``key=value;`` pairs (values may be ``{braced;}``), keys lowercased."""
+    pairs = {}
+    for match in re.finditer(r"\s*([^=;]+?)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)\s*(?:;|$)", text):
+        value = match.group(2)
+        if value.startswith("{") and value.endswith("}"):
+            value = value[1:-1].replace("}}", "}")
+        pairs[match.group(1).lower()] = value
+    return pairs
+
+
+def location_of(connection_string: str) -> str:
+    """``host:port`` (or the DSN) from a connection string: never a credential."""
+    pairs = parse_connection_string(connection_string)
+    server = pairs.get("server") or pairs.get("servername") or pairs.get("address") or pairs.get("host") or ""
+    server = re.sub(r"^(tcp|np|lpc):", "", server.strip(), flags=re.I)
+    port = pairs.get("port", "").strip()
+    if "," in server:
+        server, port = (part.strip() for part in server.split(",", 1))
+    if "${" in server or "${" in port:
+        server, port = "", ""  # a reference: not known until connect time, and maybe a secret
+    if server:
+        return f"{server}:{port}" if port else server
+    if pairs.get("dsn"):
+        return f"dsn {pairs['dsn']}"
+    return "odbc"
+
+
+def arrow_type_for(dialect: str, data_type: str, precision, scale) -> pa.DataType:
+    """The Arrow type for an ``INFORMATION_SCHEMA.COLUMNS.DATA_TYPE`` in ``dialect``."""
+    data_type = data_type.lower()
+    if data_type in ("bit", "boolean", "bool"):
+        return pa.bool_()
+    if data_type == "tinyint":
+        return pa.int16() if dialect == "tsql" else pa.int8()  # T-SQL tinyint is 0..255
+    if data_type == "smallint":
+        return pa.int16()
+    if data_type in ("int", "integer"):
+        return pa.int32()
+    if data_type == "bigint":
+        return pa.int64()
+    if data_type in ("decimal", "numeric"):
+        if precision is None or int(precision) > 38:
+            return pa.float64()
+        return pa.decimal128(int(precision), int(scale or 0))
+    if data_type == "money":
+        return pa.decimal128(19, 4)
+    if data_type == "smallmoney":
+        return pa.decimal128(10, 4)
+    if data_type == "real":
+        return pa.float32()
+    if data_type == "float":
+        return pa.float32() if precision is not None and int(precision) <= 24 else pa.float64()
+    if data_type == "double precision":
+        return pa.float64()
+    if data_type == "date":
+        return pa.date32()
+    if data_type in ("timestamp", "rowversion") and dialect == "tsql":
+        return pa.binary()  # T-SQL's timestamp is a row version, not a time
+    if data_type in ("datetime", "datetime2", "smalldatetime", "timestamp", "timestamp without time zone"):
+        return pa.timestamp("us")
+    if data_type in ("timestamp with time zone", "datetimeoffset"):
+        return pa.timestamp("us", tz="UTC")
+    if data_type in ("time", "time without time zone"):
+        return pa.time64("us")
+    if data_type in ("binary", "varbinary", "image", "bytea"):
+        return pa.binary()
+    return pa.string()  # char, varchar, nvarchar, text, uuid, xml, json, time with time zone, ...
+
+
+class OdbcConnector:
+    """One schema of a database reached through an ODBC driver."""
+
+    kind = "odbc"
+    OPTIONS = {
+        "connection_string": "the ODBC connection string; put secrets in it as ${ENV:NAME} references",
+        "dialect": "the SQL dialect the database speaks (sqlglot name): tsql (default), postgres, ...",
+        "schema": "the schema whose tables this source exposes (default dbo for tsql, public for postgres)",
+    }
+    REQUIRED = ("connection_string",)
+
+    def __init__(self, name: str, options: dict, *, base_dir: Path | None = None):
+        self.name = name
+        self.connection_string = str(options["connection_string"])
+        self.dialect_name = str(options.get("dialect") or "tsql").lower()
+        try:
+            self.dialect = dialect_class(self.dialect_name)
+        except ValueError:
+            raise CatalogError(
+                f"Source '{name}' (odbc): unknown dialect '{self.dialect_name}' (try tsql or postgres)"
+            ) from None
+        self.schema_name = str(options.get("schema") or DEFAULT_SCHEMA.get(self.dialect_name, "dbo"))
+        self.location = location_of(self.connection_string)
+        self.capabilities = Capabilities(
+            projection=True,
+            filters=RELATIONAL_FILTERS,
+            limit=True,
+            limit_exact=True,
+            top_n=True,
+            like_exact=LIKE_EXACT.get(self.dialect_name, False),
+        )
+
+    def __repr__(self) -> str:
+        return f"OdbcConnector({self.name!r}, {self.dialect_name} at {self.location}, schema={self.schema_name!r})"
+
+    # --- connections ----------------------------------------------------------------------------
+
+    def connect(self) -> pyodbc.Connection:
+        """A new autocommit connection, the connection string resolved now."""
+        resolved = resolve(self.connection_string, source=self.name)
+        try:
+            connection = pyodbc.connect(resolved, autocommit=True, timeout=LOGIN_TIMEOUT)
+            if self.dialect_name == "postgres":
+                connection.execute("SET TIME ZONE 'UTC'")  # timestamptz values arrive as UTC
+            return connection
+        except pyodbc.Error as error:
+            raise self._error(error, connecting=True) from None
+
+    def _error(self, error: Exception, *, connecting=False, cancelled=False, timed_out=None) -> Exception:
+        """The c360 error for a pyodbc error: fixed wording, the source named, no secret."""
+        if isinstance(error, SourceError | QueryCancelledError | CatalogError):
+            return error
+        state = error.args[0] if len(error.args) > 1 else ""
+        message = str(error.args[1] if len(error.args) > 1 else error)
+        message = re.sub(r"\s*\(\d+\) \(SQL\w+\)\s*$", "", message)  # driver-manager call suffix
+        message = re.sub(r"^(\[[^\]]*\])+\s*", "", message).strip()
+        label = source_label(self)
+        if timed_out is not None or state in TIMEOUT_STATES:
+            seconds = f" within {timed_out:g}s" if timed_out is not None else ""
+            return SourceTimeoutError(f"{label} did not finish{seconds}; the query was stopped there")
+        if cancelled or (state in CANCEL_STATES and not connecting):
+            return QueryCancelledError(f"{label}: the query was cancelled")
+        lowered = message.lower()
+        if state in ("28000", "28P01") or "password authentication failed" in lowered or "login failed" in lowered:
+            return SourceError(f"{label} refused the login: {redact(message.splitlines()[0])}")
+        if "can't open lib" in lowered or "data source name not found" in lowered:
+            return SourceError(f"{label}: the ODBC driver is not installed ({redact(message)}); see odbcinst -q -d")
+        if connecting and state.startswith("08"):
+            if "role" in lowered and "does not exist" in lowered:
+                return SourceError(f"{label} refused the login: {redact(message.splitlines()[0])}")
+            return SourceUnreachableError(f"{label} is unreachable: {_reason(message)}")
+        first = redact(" ".join(message.split()))
+        return SourceError(f"{label} failed: {first}" + (f" (SQLSTATE {state})" if state else ""))
+
+    def _query(self, sql: str, *params) -> list[tuple]:
+        connection = self.connect()
+        try:
+            return [tuple(row) for row in connection.execute(sql, *params).fetchall()]
+        except pyodbc.Error as error:
+            raise self._error(error) from None
+        finally:
+            connection.close()
+
+    # --- discovery ------------------------------------------------------------------------------
+
+    def tables(self) -> list[str]:
+        """Tables and views of the source's schema."""
+        rows = self._query(
+            "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
+            self.schema_name,
+        )
+        return [row[0] for row in rows]
+
+    def schema(self, name: str) -> TableSchema:
+        """Columns of ``name`` in the source's schema; UnknownTableError if it has none."""
+        rows = self._query(
+            "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, IS_NULLABLE, COLLATION_NAME"
+            " FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+            self.schema_name,
+            name,
+        )
+        if not rows:
+            raise UnknownTableError(f"Unknown table '{self.name}.{name}'.{did_you_mean(name, self.tables())}")
+        columns = []
+        for column, data_type, precision, scale, nullable, collation in rows:
+            arrow = arrow_type_for(self.dialect_name, data_type, precision, scale)
+            is_text = pa.types.is_string(arrow)
+            columns.append(
+                Column(
+                    name=column,
+                    type=arrow,
+                    nullable=str(nullable).upper() == "YES",
+                    collation=collation if is_text else None,
+                    exact_strings=self._exact(data_type, collation) if is_text else True,
+                )
+            )
+        return TableSchema(name, tuple(columns), (self.schema_name, name))
+
+    def _exact(self, data_type: str, collation: str | None) -> bool:
+        """Whether ``=`` on this string column means what it means in DuckDB."""
+        if self.dialect_name != "postgres":
+            return False  # T-SQL pads before comparing, whatever the collation; others: unknown
+        if data_type.lower() in ("character", "char", "bpchar", "uuid", "citext"):
+            return False  # blank-padded, or compared by a type of its own
+        return collation in (None, "default", "C", "POSIX", "ucs_basic") or not self._nondeterministic(collation)
+
+    def _nondeterministic(self, collation: str) -> bool:
+        rows = self._query("SELECT collisdeterministic FROM pg_collation WHERE collname = ?", collation)
+        return not rows or not all(row[0] for row in rows)
+
+    # --- scans ----------------------------------------------------------------------------------
+
+    def scan(self, request) -> "OdbcScan":
+        """Prepare the SELECT for ``request`` in the source's dialect; nothing runs until batches are read."""
+        return OdbcScan(self, request, render_select(request, self.dialect))
+
+
+def _reason(message: str) -> str:
+    lowered = message.lower()
+    if "refused" in lowered:
+        return "connection refused"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "connection timed out"
+    if "translate host name" in lowered or "name or service not known" in lowered or "unknown host" in lowered:
+        return "host not found"
+    return redact(message.splitlines()[0])
+
+
+class OdbcScan(CursorScan):
+    """One SELECT on a connection of its own; cancel() is SQLCancel from the cancelling thread."""
+
+    #: Seconds after the driver's own query timeout before the backstop timer cancels.
+    GRACE = 0.5
+
+    def __init__(self, connector: OdbcConnector, request, sql: str):
+        super().__init__(request, sql, self._open, kill=self._kill, on_error=self._translate)
+        self._connector = connector
+        self._connection = None
+        self._statement = None
+        self._exhausted = False
+        self._timer: threading.Timer | None = None
+        self._timed_out = False
+        self._state = threading.Lock()
+
+    def _open(self):
+        connection = self._connector.connect()
+        cursor = connection.cursor()
+        with self._state:
+            self._connection, self._statement = connection, cursor
+            if self.cancelled.is_set():
+                raise QueryCancelledError(f"{source_label(self._connector)}: the query was cancelled")
+        timeout = self.request.timeout
+        if timeout:
+            try:
+                connection.timeout = max(1, math.ceil(timeout))  # SQL_ATTR_QUERY_TIMEOUT where supported
+            except pyodbc.Error:
+                pass  # this driver has no query timeout; the timer below cancels instead
+            self._timer = threading.Timer(timeout + self.GRACE, self._time_out)
+            self._timer.daemon = True
+            self._timer.start()
+        cursor.execute(self.sent)
+        return cursor
+
+    def _batches(self):
+        yield from super()._batches()
+        self._exhausted = True
+
+    def _time_out(self) -> None:
+        self._timed_out = True
+        self.cancel()
+
+    def _kill(self) -> None:
+        with self._state:
+            statement = self._statement
+        if statement is not None and not self._exhausted:
+            try:
+                statement.cancel()
+            except pyodbc.Error:
+                pass  # the statement finished meanwhile: nothing left to stop
+
+    def _translate(self, error: Exception, *, cancelled: bool) -> Exception:
+        state = error.args[0] if isinstance(error, pyodbc.Error) and len(error.args) > 1 else ""
+        timed_out = self._timed_out or (self.request.timeout and state in TIMEOUT_STATES | CANCEL_STATES and not cancelled)
+        if timed_out:
+            return self._connector._error(error, timed_out=self.request.timeout)
+        return self._connector._error(error, cancelled=cancelled)
+
+    def close(self) -> None:
+        """Stop the timer, cancel a statement with unread rows, and drop the connection."""
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._state:
+            connection, statement = self._connection, self._statement
+            self._connection = self._statement = None
+        if statement is not None:
+            try:
+                if not self._exhausted:
+                    statement.cancel()
+                statement.close()
+            except pyodbc.Error:
+                pass  # already cancelled or closed by the driver
+        if connection is not None:
+            try:
+                connection.close()
+            except pyodbc.Error:
+                pass
