@@ -46,17 +46,15 @@ from connectors.files import (
     FileScan,
     Layout,
     LocalFolder,
-    Partitioning,
-    TemplatePartitioning,
     check_keys,
     declared_columns,
     describe_files,
     discover,
-    prune,
     temporary_copy,
     where_of,
     with_partitions,
 )
+from connectors.partitions import Partitioning, TemplatePartitioning, prune
 
 TABLE_OPTIONS = {
     "format": "jsonl (default), json, csv or parquet",
@@ -78,11 +76,14 @@ class AzureContainer:
     def __init__(self, client, *, source: str, host: str, container: str, prefix: str):
         self.client = client
         self.source, self.host, self.container, self.prefix = source, host, container, prefix
-        #: Every blob downloaded through this store, in order (what pruning is judged by).
+        #: Every prefix listed and blob downloaded through this store, in order (what pruning is judged by).
+        self.listed: list[str] = []
         self.downloaded: list[str] = []
         self._lock = threading.Lock()
 
     def list(self, prefix: str) -> Iterator[tuple[str, int]]:
+        with self._lock:
+            self.listed.append(prefix)
         try:
             for blob in self.client.list_blobs(name_starts_with=prefix or None):
                 yield blob.name, blob.size
@@ -226,12 +227,17 @@ class BlobConnector:
         return Layout(prefix=prefix, format=str(declaration.get("format", "jsonl")), patterns=patterns,
                       partitioning=partitioning)
 
-    def _entries(self, table: str, layout: Layout):
+    def _entries(self, table: str, layout: Layout, request: ScanRequest | None = None):
+        """The table's blobs; only the matching periods' folders are listed when ``request`` bounds them.
+
+        No blobs at all is an error; no blobs in the periods asked for is an empty table.
+        """
         store = self.store
         if isinstance(store, LocalFolder) and not self.folder.is_dir():
             raise NotFoundError(f"{source_label(self)}: folder '{self.folder}' (container '{self.container}') does not exist")
-        entries = layout.entries(store)
-        if not entries:
+        prefixes = layout.prefixes(request.filters, request.table) if request else layout.prefixes()
+        entries = layout.entries(store, prefixes)
+        if not entries and prefixes == layout.prefixes():
             raise NotFoundError(
                 f"{source_label(self)}: no files for table '{table}' under prefix '{layout.prefix}' "
                 f"in container '{self.container}'"
@@ -270,7 +276,7 @@ class BlobConnector:
         """List the table's blobs and prune them by the partition filters; downloads nothing yet."""
         table = self._known(request.table.name)
         layout = self.layout(table)
-        entries = prune(self._entries(table, layout), request.filters, request.table)
+        entries = prune(self._entries(table, layout, request), request.filters, request.table)
         return FileScan(request, describe_files(entries), store=self.store, layout=layout, entries=entries,
                         source=source_label(self))
 

@@ -10,9 +10,9 @@ Only the store differs between connectors: it lists ``(key, size)`` pairs and
 hands out a local path for a key (the file itself, or a streamed download).
 Everything else happens here:
 
-* :func:`prune` keeps the files whose partition values satisfy the pushed
-  predicates over partition columns, evaluated exactly by DuckDB over a small
-  Arrow table of the listed files' values;
+* :meth:`Layout.entries` lists the table's files, narrowed to the matching
+  periods' folders when a template's time column is bounded
+  (pruning itself is in :mod:`connectors.partitions`);
 * :func:`discover` samples a few files for the data columns;
 * :class:`FileScan` reads the chosen files one at a time with DuckDB's built-in
   ``read_json``/``read_csv``/``read_parquet`` (never ``INSTALL``), one SELECT
@@ -22,7 +22,6 @@ Everything else happens here:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 import re
@@ -31,16 +30,22 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
-from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from c360.errors import CatalogError, FileFormatError, NotFoundError, QueryCancelledError, did_you_mean
+from c360.errors import CatalogError, FileFormatError, QueryCancelledError, did_you_mean
 from c360.types import arrow_type, duckdb_type
 from connectors.base import Column, Scan, ScanRequest, TableSchema
+from connectors.partitions import (
+    Partitioning,
+    TemplatePartitioning,
+    column_name,
+    quote_columns,
+    time_bounds,
+)
 
 FORMATS = ("json", "jsonl", "csv", "parquet")
 BATCH_ROWS = 8192
@@ -64,9 +69,12 @@ class LocalFolder:
 
     def __init__(self, root: Path):
         self.root = root
+        #: Every prefix listed, in order (what listing pruning is judged by).
+        self.listed: list[str] = []
 
     def list(self, prefix: str) -> Iterator[tuple[str, int]]:
         """Every file whose key starts with ``prefix``, in key order."""
+        self.listed.append(prefix)
         directory, _, _stem = prefix.rpartition("/")
         start = self.root / directory if directory else self.root
         if not start.is_dir():
@@ -126,139 +134,6 @@ def literal_prefix(pattern: str) -> str:
     return "".join(f"{p}/" for p in fixed)
 
 
-# --- partitioning --------------------------------------------------------------------------------
-
-_TOKENS = {"yyyy": r"(?P<yyyy>\d{4})", "MM": r"(?P<MM>\d{2})", "dd": r"(?P<dd>\d{2})",
-           "HH": r"(?P<HH>\d{2})", "mm": r"(?P<mm>\d{2})"}
-
-
-class Partitioning:
-    """Partition columns read from a file's path relative to the table's base prefix."""
-
-    columns_declared: dict[str, str] = {}
-
-    @staticmethod
-    def from_declaration(declared, *, where: str) -> "Partitioning | None":
-        """Parse a table's ``partitioning:`` (``{template:, column:}`` or ``{style: hive}``)."""
-        if declared is None:
-            return None
-        if not isinstance(declared, dict):
-            raise CatalogError(f"{where}: 'partitioning' must be a mapping ({{template:, column:}} or {{style: hive}})")
-        if "template" in declared:
-            unknown = set(declared) - {"template", "column"}
-            if unknown:
-                raise CatalogError(f"{where}: unknown partitioning setting '{sorted(unknown)[0]}' (template, column)")
-            return TemplatePartitioning(str(declared["template"]), str(declared.get("column", "partition_time")), where)
-        if declared.get("style") == "hive":
-            unknown = set(declared) - {"style", "columns"}
-            if unknown:
-                raise CatalogError(f"{where}: unknown partitioning setting '{sorted(unknown)[0]}' (style, columns)")
-            return HivePartitioning(dict(declared.get("columns") or {}), where)
-        raise CatalogError(
-            f"{where}: 'partitioning' needs a 'template' (like \"{{yyyy}}/{{MM}}/{{dd}}/{{HH}}/\") or 'style: hive'"
-        )
-
-    def parse(self, relative: str) -> dict | None:
-        """Partition values of the file at ``relative``, or None if it is outside the layout."""
-        raise NotImplementedError
-
-    def columns(self, entries: list[FileEntry]) -> list[Column]:
-        raise NotImplementedError
-
-
-class TemplatePartitioning(Partitioning):
-    """Stream Analytics style ``{yyyy}/{MM}/{dd}/{HH}/``: one TIMESTAMP column."""
-
-    def __init__(self, template: str, column: str, where: str):
-        self.template, self.column = template, column
-        pattern, i = [], 0
-        for match in re.finditer(r"\{(\w+)\}", template):
-            token = match.group(1)
-            if token not in _TOKENS:
-                raise CatalogError(
-                    f"{where}: unknown token '{{{token}}}' in partition template (use {{yyyy}} {{MM}} {{dd}} {{HH}} {{mm}})"
-                )
-            pattern.append(re.escape(template[i : match.start()]))
-            pattern.append(_TOKENS[token])
-            i = match.end()
-        pattern.append(re.escape(template[i:]))
-        self.regex = re.compile("".join(pattern))
-
-    def parse(self, relative: str) -> dict | None:
-        match = self.regex.match(relative)
-        if match is None:
-            return None
-        parts = match.groupdict()
-        try:
-            value = dt.datetime(
-                int(parts.get("yyyy") or 1970), int(parts.get("MM") or 1), int(parts.get("dd") or 1),
-                int(parts.get("HH") or 0), int(parts.get("mm") or 0),
-            )
-        except ValueError:
-            return None
-        return {self.column: value}
-
-    def columns(self, entries: list[FileEntry]) -> list[Column]:
-        return [Column(self.column, pa.timestamp("us"), partition=True)]
-
-
-class HivePartitioning(Partitioning):
-    """``key=value/`` folders; each key a column typed DATE, BIGINT or VARCHAR by its values."""
-
-    NULL = "__HIVE_DEFAULT_PARTITION__"
-
-    def __init__(self, declared: dict, where: str):
-        self.declared = {}
-        for name, type_name in declared.items():
-            try:
-                self.declared[name] = arrow_type(str(type_name))
-            except CatalogError as error:
-                raise CatalogError(f"{where}: partition column '{name}': {error}") from None
-
-    def parse(self, relative: str) -> dict | None:
-        values = {}
-        for segment in relative.split("/")[:-1]:
-            key, sep, value = segment.partition("=")
-            if sep and key:
-                value = unquote(value)
-                values[key] = None if value == self.NULL else value
-        return values
-
-    def columns(self, entries: list[FileEntry]) -> list[Column]:
-        seen: dict[str, list] = {}
-        for entry in entries:
-            for key, value in entry.partitions:
-                seen.setdefault(key, []).append(value)
-        for name in self.declared:
-            seen.setdefault(name, [])
-        return [Column(name, self.declared.get(name) or _infer(values), partition=True) for name, values in seen.items()]
-
-
-def _infer(values: list) -> pa.DataType:
-    present = [v for v in values if v is not None]
-    if present and all(re.fullmatch(r"[+-]?\d{1,18}", v) for v in present):
-        return pa.int64()
-    if present and all(_is_date(v) for v in present):
-        return pa.date32()
-    return pa.string()
-
-
-def _is_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
-
-
-def partition_array(entries: list[FileEntry], column: Column) -> pa.Array:
-    """The values of partition ``column`` for each entry, typed as the column."""
-    raw = [dict(entry.partitions).get(column.name) for entry in entries]
-    if any(isinstance(v, str) for v in raw):
-        return pa.array(raw, pa.string()).cast(column.type)
-    return pa.array(raw, column.type)
-
-
 # --- a table's layout ----------------------------------------------------------------------------
 
 
@@ -280,10 +155,28 @@ class Layout:
     def describe(self) -> str:
         return ", ".join(self.patterns) if self.patterns else (self.prefix or "(all files)")
 
-    def entries(self, store) -> list[FileEntry]:
-        """The table's files, in key order, with partition values; hidden files (``_x``, ``.x``) skipped."""
+    def prefixes(self, filters=(), table: TableSchema | None = None) -> list[str]:
+        """The key prefixes to list: the table's own, or only the folders of the periods the filters allow."""
+        whole = sorted({literal_prefix(p) for p in self.patterns}) if self.patterns else [self.prefix]
+        partitioning = self.partitioning
+        if not isinstance(partitioning, TemplatePartitioning) or table is None or whole != [self.prefix]:
+            return whole
+        column = table.column(partitioning.column)
+        if column is None or not column.partition:
+            return whole
+        low, high = time_bounds(filters, column.name)
+        if low is None or high is None:
+            return whole
+        folders = partitioning.folders(low, high)
+        return whole if folders is None else [self.prefix + folder for folder in folders]
+
+    def entries(self, store, prefixes: list[str] | None = None) -> list[FileEntry]:
+        """The table's files under ``prefixes`` (default: all), in key order, with partition values.
+
+        Hidden files (``_SUCCESS``, ``.x``) and files outside the partition layout are not part of the table.
+        """
         found = []
-        prefixes = sorted({literal_prefix(p) for p in self.patterns}) if self.patterns else [self.prefix]
+        prefixes = self.prefixes() if prefixes is None else prefixes
         seen = set()
         for prefix in prefixes:
             for key, size in store.list(prefix):
@@ -302,71 +195,6 @@ class Layout:
                 found.append(FileEntry(key, size, tuple(values.items())))
         found.sort(key=lambda e: e.key)
         return found
-
-
-# --- pruning -------------------------------------------------------------------------------------
-
-
-def partition_filters(filters, table: TableSchema) -> list[exp.Expression]:
-    """The filters whose columns are all partition columns of ``table``."""
-    chosen = []
-    for expression in filters:
-        names = [column_name(c, table) for c in expression.find_all(exp.Column)]
-        columns = [table.column(n) for n in names]
-        if names and all(c is not None and c.partition for c in columns):
-            chosen.append(expression)
-    return chosen
-
-
-def prune(entries: list[FileEntry], filters, table: TableSchema) -> list[FileEntry]:
-    """The entries whose partition values satisfy every partition-only filter (exact, via DuckDB)."""
-    chosen = partition_filters(filters, table)
-    if not chosen or not entries:
-        return entries
-    partition_columns = [c for c in table.columns if c.partition]
-    arrays = {"__file": pa.array(range(len(entries)), pa.int64())}
-    for column in partition_columns:
-        arrays[column.name] = partition_array(entries, column)
-    files = pa.table(arrays)
-    condition = exp.and_(*[quote_columns(f, table) for f in chosen])
-    query = exp.select(exp.column("__file", quoted=True)).from_("files").where(condition)
-    sql = query.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
-    connection = duckdb.connect()
-    try:
-        connection.register("files", files)
-        keep = {row[0] for row in connection.execute(sql).fetchall()}
-    finally:
-        connection.close()
-    return [entry for i, entry in enumerate(entries) if i in keep]
-
-
-def column_name(node: exp.Column, table: TableSchema) -> str:
-    """The table column a sqlglot column refers to; ``social.followers`` is a field of ``social``."""
-    if table.column(node.name) is None and node.table and table.column(node.table) is not None:
-        return table.column(node.table).name
-    return node.name
-
-
-def quote_columns(expression: exp.Expression, table: TableSchema) -> exp.Expression:
-    """A copy with every column unqualified, quoted and spelled as ``table`` spells it.
-
-    ``social.followers`` (sqlglot reads it as column ``followers`` of table
-    ``social``) becomes the struct field access ``"social"."followers"`` when
-    ``social`` is a column and ``followers`` is not.
-    """
-    copy = expression.copy()
-    for column in list(copy.find_all(exp.Column)):
-        known = table.column(column.name)
-        if known is None and column.table and table.column(column.table) is not None:
-            root = exp.column(exp.to_identifier(table.column(column.table).name, quoted=True))
-            access = exp.Dot(this=root, expression=exp.to_identifier(column.name, quoted=True))
-            column.replace(access)
-            continue
-        column.set("table", None)
-        column.set("db", None)
-        column.set("catalog", None)
-        column.set("this", exp.to_identifier(known.name if known else column.name, quoted=True))
-    return copy
 
 
 def describe_files(entries: list[FileEntry]) -> str:
@@ -734,19 +562,12 @@ def temporary_copy(chunks: Iterator[bytes], cancelled: threading.Event, suffix: 
             os.unlink(handle.name)
 
 
-def not_found(source: str, what: str) -> NotFoundError:
-    return NotFoundError(f"{source}: {what}")
-
-
 __all__ = [
     "FORMATS",
     "FileEntry",
     "FileScan",
-    "HivePartitioning",
     "Layout",
     "LocalFolder",
-    "Partitioning",
-    "TemplatePartitioning",
     "declared_columns",
     "describe_files",
     "discover",
@@ -754,8 +575,6 @@ __all__ = [
     "glob_regex",
     "json_error_line",
     "literal_prefix",
-    "partition_filters",
-    "prune",
     "sample",
     "temporary_copy",
     "with_partitions",

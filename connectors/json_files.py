@@ -32,18 +32,16 @@ from connectors.files import (
     FileScan,
     Layout,
     LocalFolder,
-    Partitioning,
-    TemplatePartitioning,
     check_keys,
     declared_columns,
     describe_files,
     discover,
     file_query,
     literal_prefix,
-    prune,
     where_of,
     with_partitions,
 )
+from connectors.partitions import Partitioning, TemplatePartitioning, prune
 
 TABLE_OPTIONS = {
     "files": "glob or list of globs under the source's path (default: <table>.json*, <table>/**/*.json*)",
@@ -121,10 +119,15 @@ class JsonConnector:
         )
         return Layout(prefix=prefix, format="json", patterns=tuple(patterns), partitioning=partitioning)
 
-    def _entries(self, table: str, layout: Layout):
+    def _entries(self, table: str, layout: Layout, request: ScanRequest | None = None):
+        """The table's files; only the matching periods' folders are listed when ``request`` bounds them.
+
+        No files at all is an error; no files in the periods asked for is an empty table.
+        """
         self._check_folder()
-        entries = layout.entries(self.store)
-        if not entries:
+        prefixes = layout.prefixes(request.filters, request.table) if request else layout.prefixes()
+        entries = layout.entries(self.store, prefixes)
+        if not entries and prefixes == layout.prefixes():
             raise NotFoundError(
                 f"{source_label(self)}: table '{table}' matches no files ({layout.describe()} under {self.folder})"
             )
@@ -165,7 +168,7 @@ class JsonConnector:
         """List and prune the table's files and build the per-file SELECT; no data is read yet."""
         table = request.table.name
         layout = self.layout(self._known(table))
-        entries = prune(self._entries(table, layout), request.filters, request.table)
+        entries = prune(self._entries(table, layout, request), request.filters, request.table)
         sent = describe_files(entries)
         if entries:
             top_n = bool(request.order_by) and request.limit is not None

@@ -127,13 +127,17 @@ def test_discovery_samples_data_columns_and_adds_the_partition_hour(make):
 def test_a_partition_predicate_lists_and_downloads_only_the_matching_hours(make):
     connector = make(HOURLY)
     schema = connector.schema("browsing")
-    before = downloads(connector)
+    before, listed = downloads(connector), len(connector.store.listed)
     predicate = parse(
         "partition_hour >= TIMESTAMP '2026-11-01 11:00' AND partition_hour < TIMESTAMP '2026-11-02 00:00'"
     )
     scan = connector.scan(ScanRequest(schema, ("customer_id", "page_views", "partition_hour"), filters=(predicate,)))
     chosen = ["aggregates/2026/11/01/11/0_window.json", "aggregates/2026/11/01/12/0_window.json"]
     assert scan.sent == f"2 files: {chosen[0]}, {chosen[1]}"
+    # Only the folders of the hours asked for were listed (11:00 up to the bound 2026-11-02 00:00).
+    assert connector.store.listed[listed:] == [f"aggregates/2026/11/01/{h}/" for h in range(11, 24)] + [
+        "aggregates/2026/11/02/00/"
+    ]
     assert downloads(connector) == before  # scan() moved no data
     rows = read(scan)
     assert scan.read_files == chosen
