@@ -1,3 +1,97 @@
-"""CLI commands (placeholder until filled in)."""
+"""``c360 serve``: the PostgreSQL wire protocol, so BI tools and any PostgreSQL client can query c360."""
 
-from c360.cli import app  # noqa: F401
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import typer
+
+from c360.cli import app
+from c360.cli.query_commands import CatalogOption, ProfileOption
+
+SERVE_HELP = """Serve the catalog over the PostgreSQL wire protocol (v3) for BI tools and any PostgreSQL client.
+
+Every source is a schema (shop.orders), the views are the schema c360, and
+queries are c360 SQL (DuckDB dialect, which reads like PostgreSQL). c360 is
+read-only: BEGIN/COMMIT are accepted, writes are refused.
+
+\b
+Connect with the stock PostgreSQL driver of each tool:
+  psql:      psql -h 127.0.0.1 -p 5433 -U c360 c360
+  Power BI:  Get Data > PostgreSQL database; Server 127.0.0.1:5433,
+             Database c360; then Database credentials (user, password).
+  Tableau:   Connect > PostgreSQL; Server 127.0.0.1, Port 5433,
+             Database c360, Username/Password; untick Require SSL
+             unless --tls-cert is given.
+  Superset:  Database URI postgresql://USER:PASSWORD@HOST:5433/c360
+  Metabase, Excel, DBeaver, JDBC, Npgsql: host, port 5433, database c360.
+The database name is free (c360 is a good one). On 127.0.0.1 without
+users any user name is accepted (trust).
+
+\b
+Why the default bind is 127.0.0.1: without users the server trusts
+whoever connects, and it can read every source in the catalog. So trust
+is allowed only on the loopback address; to let a BI gateway or another
+machine connect, bind --host 0.0.0.0 AND give users (--users FILE, or
+C360_SERVE_USER and C360_SERVE_PASSWORD); they log in with SCRAM-SHA-256,
+and --tls-cert/--tls-key add TLS. Binding elsewhere without users is
+refused.
+
+\b
+A users file holds no plain passwords:
+  users:
+    analyst: ${ENV:C360_ANALYST_PASSWORD}
+    powerbi: "SCRAM-SHA-256$4096:...$...:..."   # from --hash-password
+"""
+
+
+@app.command(help=SERVE_HELP)
+def serve(
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but 127.0.0.1 needs users"),
+    port: int = typer.Option(5433, "--port", help="TCP port (PostgreSQL's own 5432 is often taken)"),
+    users: Path = typer.Option(None, "--users", help="YAML file of users: name -> ${ENV:VAR} or SCRAM verifier"),
+    tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: clients asking for SSL get TLS"),
+    tls_key: Path = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert"),
+    threads: int = typer.Option(64, "--threads", help="Statements that can run at once (engine thread pool)"),
+    max_connections: int = typer.Option(256, "--max-connections", help="Clients connected at once"),
+    max_message_mb: int = typer.Option(16, "--max-message-mb", help="Largest client message accepted, in MB"),
+    hash_password: bool = typer.Option(
+        False, "--hash-password", help="Read a password from the prompt, print its SCRAM verifier for a users file, exit"
+    ),
+):
+    from c360 import settings
+    from c360.server import EngineBackend, Server, ServerConfig
+    from c360.server.auth import Users, Verifier
+
+    if hash_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        typer.echo(str(Verifier.from_password(password)))
+        return
+    config = ServerConfig(
+        host=host, port=port, users=Users.load(users), tls_cert=tls_cert, tls_key=tls_key, threads=threads,
+        max_connections=max_connections, max_message_bytes=max_message_mb * 1024 * 1024,
+    )
+    config.check()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    backend = EngineBackend(catalog or settings.get("catalog"), profile or settings.get("profile"))
+
+    async def run() -> None:
+        server = Server(backend, config)
+        await server.start()
+        auth = "SCRAM-SHA-256" if config.users else "trust (loopback only)"
+        typer.echo(f"c360 serve: postgresql://{host}:{server.port}/c360 ({auth}); Ctrl+C stops", err=True)
+        try:
+            await server.serve_forever()
+        finally:
+            await server.close()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        backend.close()

@@ -201,6 +201,9 @@ _MACROS = {
             f"ELSE coalesce((SELECT sqlname FROM {EMULATION}.c360_type_names n WHERE n.oid = t), '???') END",
         )
     ],
+    "to_regtype": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_type t WHERE t.typname = a)")],
+    "to_regclass": [("a", f"(SELECT min(oid) FROM {EMULATION}.c360_regclass r WHERE r.name = a OR r.qualified = a)")],
+    "to_regnamespace": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_namespace n WHERE n.nspname = a)")],
     "regclass_oid": [("a", f"(SELECT min(oid) FROM {EMULATION}.c360_regclass r WHERE r.name = a OR r.qualified = a)")],
     "regclass_name": [("a", f"coalesce((SELECT min(qualified) FROM {EMULATION}.c360_regclass r WHERE r.oid = a), a::VARCHAR)")],
     "regtype_oid": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_type t WHERE t.typname = a)")],
@@ -422,7 +425,11 @@ class SystemCatalog:
         def transform(node: exp.Expression):
             if isinstance(node, exp.Table):
                 if isinstance(node.this, exp.Func):
+                    # a set-returning function aliased `s` is also the column `s`, as in PostgreSQL
                     node.set("db", None)
+                    alias = node.args.get("alias")
+                    if isinstance(alias, exp.TableAlias) and alias.this and not alias.columns:
+                        alias.set("columns", [exp.to_identifier(alias.name)])
                     return node
                 db, name = node.db.lower(), node.name.lower()
                 if (db == "pg_catalog" or (not db and name.startswith("pg_"))) and (name in _PG_TABLES or name in _PG_VIEWS):

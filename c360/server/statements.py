@@ -3,9 +3,8 @@
 A scanner that knows PostgreSQL's quoting (``'...'``, ``E'...'``, ``"..."``,
 ``$tag$...$tag$``, ``--`` and ``/* */`` comments) so that :func:`split` cuts a
 simple-query message into statements only at real semicolons, and
-:func:`bind_placeholders` turns ``$1``-style parameters into the engine's qmark
-``?`` (repeating a value used twice). :func:`first_words` classifies a
-statement by its leading keywords.
+:func:`bind_placeholders` turns ``$1``-style parameters into the engine's named
+parameters. :func:`first_words` classifies a statement by its leading keywords.
 """
 
 from __future__ import annotations
@@ -101,9 +100,13 @@ def count_placeholders(sql: str) -> int:
     return highest
 
 
-def bind_placeholders(sql: str, values: list) -> tuple[str, list]:
-    """``sql`` with ``$n`` replaced by ``?`` and the values in the order the ``?`` appear."""
-    out, ordered = [], []
+def bind_placeholders(sql: str, values: list) -> tuple[str, dict]:
+    """``sql`` with each ``$n`` replaced by the engine's named parameter ``(:pn)``, and the values by name.
+
+    Named (not qmark) so a value used twice, or out of textual order, binds right;
+    parenthesised so ``$1::int`` stays valid.
+    """
+    out, named = [], {}
     for kind, start, end in _scan(sql):
         if kind != "code":
             out.append(sql[start:end])
@@ -114,11 +117,11 @@ def bind_placeholders(sql: str, values: list) -> tuple[str, list]:
             if index < 1 or index > len(values):
                 raise ProgrammingError(f"Query uses ${index} but {len(values)} parameter(s) were bound")
             out.append(sql[last : match.start()])
-            out.append("?")
-            ordered.append(values[index - 1])
+            out.append(f"(:p{index})")
+            named[f"p{index}"] = values[index - 1]
             last = match.end()
         out.append(sql[last:end])
-    return "".join(out), ordered
+    return "".join(out), named
 
 
 def first_words(sql: str, count: int = 3) -> list[str]:

@@ -1,0 +1,170 @@
+"""The listening server: accepts PostgreSQL clients, tracks sessions for CancelRequest, owns the thread pool.
+
+:class:`Server` is asyncio-native (``await server.start()``, ``await
+server.serve_forever()``); :class:`ServerThread` runs one in a background
+thread for tests, the benchmark and embedding (``with ServerThread(backend,
+config) as s: s.port``). Start-up refuses a non-loopback bind without users,
+because ``trust`` there would let anyone on the network read every source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import ssl
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from c360.errors import InterfaceError
+from c360.server import protocol as pq
+from c360.server.auth import Users, is_loopback
+from c360.server.catalog_emulation import SystemCatalog
+from c360.server.session import Session
+
+log = logging.getLogger("c360.server")
+
+
+@dataclass
+class ServerConfig:
+    """Every setting of ``c360 serve``, with its default; the CLI documents each one."""
+
+    host: str = "127.0.0.1"
+    port: int = 5433
+    users: Users = field(default_factory=Users)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: the largest client message accepted (a longer length prefix closes the connection)
+    max_message_bytes: int = 16 * 1024 * 1024
+    #: threads running engine calls: the number of statements that can run at once
+    threads: int = 64
+    max_connections: int = 256
+    #: seconds a client has to finish start-up and authentication
+    startup_timeout: float = 30.0
+    #: seconds the system catalogs are cached before they are rebuilt from the c360 catalog
+    catalog_refresh_seconds: float = 60.0
+
+    def check(self) -> None:
+        if not self.users and not is_loopback(self.host):
+            raise InterfaceError(
+                f"Refusing to serve on {self.host} without users: trust is allowed only on 127.0.0.1. "
+                "Give --users FILE or set C360_SERVE_USER and C360_SERVE_PASSWORD"
+            )
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InterfaceError("TLS needs both --tls-cert and --tls-key")
+
+
+class Server:
+    def __init__(self, backend, config: ServerConfig | None = None):
+        self.backend = backend
+        self.config = config or ServerConfig()
+        self.config.check()
+        self.pool = ThreadPoolExecutor(max_workers=self.config.threads, thread_name_prefix="c360-serve")
+        self.system_catalog = SystemCatalog(backend.relations, refresh_seconds=self.config.catalog_refresh_seconds)
+        self.sessions: dict[int, Session] = {}
+        self._pids = itertools.count(1000)
+        self._server: asyncio.base_events.Server | None = None
+        self.ssl_context = self._ssl_context()
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if self.config.tls_cert is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(str(self.config.tls_cert), str(self.config.tls_key))
+        except (OSError, ssl.SSLError) as error:
+            raise InterfaceError(f"Cannot load the TLS certificate '{self.config.tls_cert}': {error}") from None
+        return context
+
+    @property
+    def port(self) -> int:
+        return self._server.sockets[0].getsockname()[1]
+
+    async def start(self) -> int:
+        """Listen; returns the port (useful with port 0)."""
+        self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port, limit=2**16)
+        log.info("c360 serve listening on %s:%s", self.config.host, self.port)
+        return self.port
+
+    async def serve_forever(self) -> None:
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.sessions) >= self.config.max_connections:
+            writer.write(pq.error_response("53300", "sorry, too many clients already", severity="FATAL"))
+            try:
+                await asyncio.wait_for(writer.drain(), 5)
+            except (ConnectionError, asyncio.TimeoutError):
+                pass
+            writer.close()
+            return
+        session = Session(self, reader, writer, next(self._pids))
+        self.sessions[session.pid] = session
+        try:
+            await session.run()
+        finally:
+            self.sessions.pop(session.pid, None)
+
+    def cancel(self, pid: int, secret: int) -> None:
+        """A CancelRequest: cancel the session's running statement if the secret matches."""
+        session = self.sessions.get(pid)
+        if session is not None and session.secret == secret:
+            session.request_cancel()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for session in list(self.sessions.values()):
+                session.writer.close()
+            await self._server.wait_closed()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class ServerThread:
+    """A :class:`Server` on its own event loop in a daemon thread."""
+
+    def __init__(self, backend, config: ServerConfig | None = None):
+        self.server = Server(backend, config)
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="c360-serve-loop", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self.server.start())
+        except BaseException as error:  # noqa: BLE001 - reported to the starting thread
+            self._error = error
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+
+    def start(self) -> "ServerThread":
+        self.thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def stop(self) -> None:
+        future = asyncio.run_coroutine_threadsafe(self.server.close(), self.loop)
+        try:
+            future.result(10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

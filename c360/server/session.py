@@ -1,0 +1,723 @@
+"""One client connection: start-up, authentication, then the simple and extended query protocols.
+
+A :class:`Session` is created per accepted socket and runs until the client
+terminates or breaks the protocol. Everything that can block -- the engine, the
+system-catalog DuckDB, encoding a chunk of rows -- runs in the server's thread
+pool, so one slow query never stalls other clients. Results stream: a portal
+holds at most one Arrow batch, rows are encoded in chunks of ``CHUNK_ROWS`` and
+the socket is drained whenever its buffer passes ``WRITE_BUFFER_BYTES``, so a
+connection's memory stays bounded whatever the result size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import secrets
+import struct
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from c360.errors import Error, InterfaceError, ProgrammingError, QueryCancelledError
+from c360.secrets import redact
+from c360.server import protocol as pq
+from c360.server import statements
+from c360.server.auth import AuthenticationFailed, ScramExchange
+from c360.server.backend import RowSource, TableSource
+from c360.server.catalog_emulation import DEFAULT_SETTINGS, PG_VERSION, SessionValues
+from c360.server.commands import Command, classify
+from c360.server.types import encode_rows, encoder, pg_type
+
+log = logging.getLogger("c360.server")
+
+CHUNK_ROWS = 2000
+WRITE_BUFFER_BYTES = 256 * 1024
+
+#: settings a client is told about (ParameterStatus) at start-up and when it changes them
+REPORTED = {
+    "application_name": "application_name", "client_encoding": "client_encoding", "datestyle": "DateStyle",
+    "intervalstyle": "IntervalStyle", "timezone": "TimeZone", "standard_conforming_strings": "standard_conforming_strings",
+}
+
+
+class InFailedTransaction(ProgrammingError):
+    sqlstate = "25P02"
+
+
+class UnknownCursor(ProgrammingError):
+    sqlstate = "34000"
+
+
+class UnknownStatement(ProgrammingError):
+    sqlstate = "26000"
+
+
+class UnknownSetting(ProgrammingError):
+    sqlstate = "42704"
+
+
+@dataclass
+class Prepared:
+    command: Command
+    param_oids: list[int]
+
+
+@dataclass
+class Portal:
+    name: str
+    command: Command
+    params: list = field(default_factory=list)
+    formats: list[int] = field(default_factory=list)  # result format codes as sent in Bind
+    cursor: bool = False  # a DECLAREd cursor (lives until CLOSE or the transaction ends)
+    hold: bool = False
+    opened: bool = False
+    source: RowSource | None = None
+    pending: pa.RecordBatch | None = None
+    exhausted: bool = False
+    tag: str = ""
+
+    def close(self) -> None:
+        if self.source is not None:
+            source, self.source = self.source, None
+            source.close()
+        self.pending = None
+
+
+def result_formats(codes: list[int], columns: int) -> list[int]:
+    if not codes:
+        return [0] * columns
+    if len(codes) == 1:
+        return codes * columns
+    if len(codes) != columns:
+        raise pq.ProtocolViolation(f"Bind has {len(codes)} result formats for {columns} columns")
+    return codes
+
+
+def encode_chunk(chunk: pa.RecordBatch, encoders: list) -> bytes:
+    return b"".join(pq.data_row(row) for row in encode_rows(chunk, encoders))
+
+
+class Session:
+    """The protocol state machine for one client socket."""
+
+    def __init__(self, server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, pid: int):
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.pid = pid
+        self.secret = secrets.randbits(31)
+        self.values = SessionValues(pid=pid)
+        self.transaction = "I"
+        self.prepared: dict[str, Prepared] = {}
+        self.portals: dict[str, Portal] = {}
+        self.skipping = False  # after an error in the extended protocol, until Sync
+        self.busy = False
+        self.cancel_requested = False
+        self._cancel = None
+        self._engine_session = None
+        self.closing = False
+
+    # --- plumbing -----------------------------------------------------------------------------------
+
+    async def _call(self, fn, *args):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.server.pool, functools.partial(fn, *args))
+
+    def send(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    async def flush(self, force: bool = False) -> None:
+        transport = self.writer.transport
+        if force or transport.get_write_buffer_size() > WRITE_BUFFER_BYTES:
+            await self.writer.drain()
+
+    def request_cancel(self) -> None:
+        """A CancelRequest named this session: stop the running statement, sources included."""
+        if not self.busy:
+            return
+        self.cancel_requested = True
+        if self._cancel is not None:
+            asyncio.get_running_loop().run_in_executor(self.server.pool, self._cancel)
+
+    def _register_cancel(self, cancel) -> None:
+        self._cancel = cancel
+        if self.cancel_requested:
+            cancel()
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            try:
+                started = await asyncio.wait_for(self._startup(), self.server.config.startup_timeout)
+            except asyncio.TimeoutError:
+                return
+            if not started:
+                return
+            while not self.closing:
+                kind, body = await pq.read_message(self.reader, self.server.config.max_message_bytes)
+                await self._dispatch(kind, body)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except (pq.ProtocolViolation, AuthenticationFailed) as error:
+            await self._fatal(error)
+        except Exception as error:  # noqa: BLE001 - the connection's boundary: log, tell the client, close
+            log.exception("session %s failed", self.pid)
+            await self._fatal(error)
+        finally:
+            for portal in self.portals.values():
+                portal.close()
+            self.portals.clear()
+            if self._engine_session is not None:
+                self._engine_session.close()
+            self.writer.close()
+
+    async def _fatal(self, error: Exception) -> None:
+        code, text = self._error_fields(error)
+        try:
+            self.send(pq.error_response(code, text, severity="FATAL"))
+            await asyncio.wait_for(self.writer.drain(), 5)
+        except (ConnectionError, asyncio.TimeoutError, RuntimeError):
+            pass
+
+    async def _startup(self) -> bool:
+        while True:
+            code, payload = await pq.read_startup(self.reader)
+            if code == pq.SSL_REQUEST:
+                context = self.server.ssl_context
+                if context is not None and self.writer.get_extra_info("sslcontext") is None:
+                    self.send(b"S")
+                    await self.writer.drain()
+                    await self.writer.start_tls(context)
+                else:
+                    self.send(b"N")
+                continue
+            if code == pq.GSSENC_REQUEST:
+                self.send(b"N")
+                continue
+            if code == pq.CANCEL_REQUEST:
+                if len(payload) >= 8:
+                    pid, secret = struct.unpack("!ii", payload[:8])
+                    self.server.cancel(pid, secret)
+                return False
+            if code >> 16 != 3:
+                raise pq.ProtocolViolation(f"Unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: c360 speaks 3.0")
+            break
+        params = pq.parse_startup_parameters(payload)
+        unknown = [name for name in params if name.startswith("_pq_.")]
+        if code & 0xFFFF or unknown:
+            body = struct.pack("!ii", pq.PROTOCOL_V3, len(unknown)) + b"".join(pq.cstr(n) for n in unknown)
+            self.send(pq.message(b"v", body))
+        user = params.get("user")
+        if not user:
+            raise AuthenticationFailed("no PostgreSQL user name specified in startup packet")
+        self.values.user = user
+        self.values.database = params.get("database") or user
+        if self.server.config.users:
+            await self._authenticate(user)
+        self.send(pq.authentication_ok())
+        self.values.settings["application_name"] = params.get("application_name", "")
+        statuses = {
+            "server_version": PG_VERSION, "server_encoding": "UTF8", "client_encoding": "UTF8",
+            "DateStyle": "ISO, MDY", "TimeZone": "UTC", "integer_datetimes": "on", "IntervalStyle": "postgres",
+            "is_superuser": "off", "session_authorization": user, "standard_conforming_strings": "on",
+            "application_name": params.get("application_name", ""), "default_transaction_read_only": "on",
+            "in_hot_standby": "off",
+        }
+        for name, value in statuses.items():
+            self.send(pq.parameter_status(name, value))
+        self.send(pq.backend_key_data(self.pid, self.secret))
+        self.send(pq.ready_for_query("I"))
+        await self.writer.drain()
+        return True
+
+    async def _authenticate(self, user: str) -> None:
+        self.send(pq.authentication_sasl([ScramExchange.MECHANISM]))
+        await self.writer.drain()
+        kind, body = await pq.read_message(self.reader, pq.MAX_STARTUP_BYTES)
+        if kind != b"p":
+            raise pq.ProtocolViolation("Expected a SASLInitialResponse message")
+        payload = pq.Payload(body)
+        mechanism = payload.cstring()
+        length = payload.int32()
+        data = payload.raw(length) if length > 0 else b""
+        if mechanism != ScramExchange.MECHANISM:
+            raise AuthenticationFailed(f"Unsupported SASL mechanism {mechanism}; c360 uses SCRAM-SHA-256")
+        exchange = ScramExchange(self.server.config.users.get(user))
+        self.send(pq.authentication_sasl_continue(exchange.first(data)))
+        await self.writer.drain()
+        kind, body = await pq.read_message(self.reader, pq.MAX_STARTUP_BYTES)
+        if kind != b"p":
+            raise pq.ProtocolViolation("Expected a SASLResponse message")
+        try:
+            final = exchange.final(body)
+        except AuthenticationFailed:
+            raise AuthenticationFailed(f'password authentication failed for user "{user}"') from None
+        self.send(pq.authentication_sasl_final(final))
+
+    # --- dispatch -----------------------------------------------------------------------------------
+
+    async def _dispatch(self, kind: bytes, body: bytes) -> None:
+        if kind == b"Q":
+            await self._simple_query(pq.Payload(body).cstring())
+            return
+        if kind == b"X":
+            self.closing = True
+            return
+        if kind in (b"d", b"c", b"f"):  # copy-in data we never asked for
+            return
+        handlers = {b"P": self._parse, b"B": self._bind, b"D": self._describe, b"E": self._execute_message,
+                    b"C": self._close, b"H": self._flush, b"S": self._sync}
+        handler = handlers.get(kind)
+        if handler is None:
+            raise pq.ProtocolViolation(f"Unknown message type {kind!r}")
+        if kind == b"S":
+            await self._sync(body)
+            return
+        if self.skipping:
+            return
+        self.busy = True
+        try:
+            await handler(body)
+        except Exception as error:  # noqa: BLE001 - becomes an ErrorResponse; the session goes on
+            if isinstance(error, pq.ProtocolViolation):
+                raise
+            await self._error(error)
+            self.skipping = True
+
+    # --- errors -------------------------------------------------------------------------------------
+
+    def _error_fields(self, error: BaseException) -> tuple[str, str]:
+        if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation)):
+            return error.sqlstate, str(error)
+        if self.cancel_requested:
+            return "57014", "canceling statement due to user request"
+        if isinstance(error, Error):
+            return getattr(error, "sqlstate", "XX000"), redact(str(error))
+        if isinstance(error, duckdb.Error):
+            return _duckdb_sqlstate(error), redact(str(error).split("\n")[0])
+        log.exception("internal error in session %s", self.pid, exc_info=error)
+        return "XX000", f"internal error: {type(error).__name__}: {redact(str(error))}"
+
+    async def _error(self, error: BaseException) -> None:
+        code, text = self._error_fields(error)
+        self.send(pq.error_response(code, text))
+        if self.transaction == "T":
+            self.transaction = "E"
+
+    # --- simple query -------------------------------------------------------------------------------
+
+    async def _simple_query(self, sql: str) -> None:
+        self.busy, self.cancel_requested = True, False
+        try:
+            texts = [s for s in statements.split(sql) if s]
+            if not texts:
+                self.send(pq.empty_query_response())
+            for text in texts:
+                portal = Portal("", classify(text))
+                try:
+                    await self._run_portal(portal, describe=True)
+                finally:
+                    portal.close()
+                self.cancel_requested = False
+        except Exception as error:  # noqa: BLE001 - becomes an ErrorResponse; later statements are skipped
+            if isinstance(error, pq.ProtocolViolation):
+                raise
+            await self._error(error)
+        finally:
+            self.busy, self._cancel = False, None
+            self._end_of_statement()
+        self.send(pq.ready_for_query(self.transaction))
+        await self.flush(force=True)
+
+    def _end_of_statement(self) -> None:
+        if self.transaction == "I":
+            for name in [n for n, p in self.portals.items() if p.cursor and not p.hold]:
+                self.portals.pop(name).close()
+
+    # --- extended query -----------------------------------------------------------------------------
+
+    async def _parse(self, body: bytes) -> None:
+        payload = pq.Payload(body)
+        name, sql = payload.cstring(), payload.cstring()
+        oids = [payload.uint32() for _ in range(payload.int16())]
+        texts = [s for s in statements.split(sql) if s]
+        if len(texts) > 1:
+            raise ProgrammingError("cannot insert multiple commands into a prepared statement")
+        self.prepared[name] = Prepared(classify(texts[0] if texts else ""), oids)
+        self.send(pq.parse_complete())
+
+    async def _bind(self, body: bytes) -> None:
+        from c360.server.types import decode_parameter
+
+        payload = pq.Payload(body)
+        portal_name, statement_name = payload.cstring(), payload.cstring()
+        codes = [payload.int16() for _ in range(payload.int16())]
+        raw = []
+        for _ in range(payload.int16()):
+            length = payload.int32()
+            raw.append(None if length < 0 else payload.raw(length))
+        result_codes = [payload.int16() for _ in range(payload.int16())]
+        prepared = self.prepared.get(statement_name)
+        if prepared is None:
+            raise UnknownStatement(f'prepared statement "{statement_name}" does not exist')
+        param_codes = result_formats(codes, len(raw))
+        oids = prepared.param_oids + [0] * (len(raw) - len(prepared.param_oids))
+        params = [decode_parameter(oid, fmt, data) for oid, fmt, data in zip(oids, param_codes, raw)]
+        if portal_name in self.portals:
+            if portal_name:
+                raise ProgrammingError(f'portal "{portal_name}" already exists')
+            self.portals.pop(portal_name).close()
+        self.portals[portal_name] = Portal(portal_name, prepared.command, params, result_codes)
+        self.send(pq.bind_complete())
+
+    async def _describe(self, body: bytes) -> None:
+        payload = pq.Payload(body)
+        what, name = payload.raw(1), payload.cstring()
+        if what == b"S":
+            prepared = self.prepared.get(name)
+            if prepared is None:
+                raise UnknownStatement(f'prepared statement "{name}" does not exist')
+            count = max(statements.count_placeholders(prepared.command.sql), len(prepared.param_oids))
+            oids = [(prepared.param_oids[i] if i < len(prepared.param_oids) else 0) or 25 for i in range(count)]
+            self.send(pq.parameter_description(oids))
+            schema = await self._statement_schema(prepared.command, count)
+            self.send(pq.row_description(self._fields(schema, [0])) if schema is not None else pq.no_data())
+            return
+        portal = self._portal(name)
+        schema = await self._portal_schema(portal)
+        if schema is None:
+            self.send(pq.no_data())
+        else:
+            self.send(pq.row_description(self._fields(schema, portal.formats)))
+
+    async def _execute_message(self, body: bytes) -> None:
+        payload = pq.Payload(body)
+        name, max_rows = payload.cstring(), payload.int32()
+        self.cancel_requested = False
+        await self._run_portal(self._portal(name), describe=False, max_rows=max(0, max_rows))
+
+    async def _close(self, body: bytes) -> None:
+        payload = pq.Payload(body)
+        what, name = payload.raw(1), payload.cstring()
+        if what == b"S":
+            self.prepared.pop(name, None)
+        else:
+            portal = self.portals.pop(name, None)
+            if portal is not None:
+                portal.close()
+        self.send(pq.close_complete())
+
+    async def _flush(self, body: bytes) -> None:
+        await self.flush(force=True)
+
+    async def _sync(self, body: bytes) -> None:
+        self.skipping = False
+        self.busy, self._cancel = False, None
+        if self.transaction == "I":
+            for name in [n for n, p in self.portals.items() if not (p.cursor and p.hold)]:
+                self.portals.pop(name).close()
+        self.send(pq.ready_for_query(self.transaction))
+        await self.flush(force=True)
+
+    def _portal(self, name: str) -> Portal:
+        portal = self.portals.get(name)
+        if portal is None:
+            raise UnknownCursor(f'portal "{name}" does not exist')
+        return portal
+
+    # --- running statements -------------------------------------------------------------------------
+
+    def _fields(self, schema: pa.Schema, codes: list[int]):
+        formats = result_formats(codes, len(schema))
+        fields = []
+        for arrow_field, fmt in zip(schema, formats):
+            t = pg_type(arrow_field.type)
+            fields.append((arrow_field.name, t.oid, t.size, t.modifier, fmt))
+        return fields
+
+    async def _statement_schema(self, command: Command, count: int) -> pa.Schema | None:
+        """The columns a prepared statement will return, found by running it with NULLs and no rows."""
+        if command.kind not in ("query", "catalog", "show", "fetch"):
+            return None
+        if command.kind == "fetch":
+            target = self.portals.get(command.name)
+            return await self._portal_schema(target) if target is not None else None
+        portal = Portal("", command, [None] * count)
+        if command.kind == "query" and statements.first_words(command.sql, 1)[:1] in (["SELECT"], ["WITH"], ["VALUES"]):
+            portal.command = Command("query", f"SELECT * FROM ({command.sql}) AS c360_describe LIMIT 0")
+        try:
+            return await self._portal_schema(portal)
+        except Error:
+            return None
+        finally:
+            portal.close()
+
+    async def _portal_schema(self, portal: Portal) -> pa.Schema | None:
+        if portal.command.kind == "fetch":
+            target = self.portals.get(portal.command.name)
+            if target is None:
+                raise UnknownCursor(f'cursor "{portal.command.name}" does not exist')
+            if portal.command.tag == "MOVE":
+                return None
+            return await self._portal_schema(target)
+        if not portal.opened:
+            await self._open(portal)
+        return portal.source.schema if portal.source is not None else None
+
+    def _check_transaction(self, command: Command) -> None:
+        if self.transaction == "E" and not (command.kind == "transaction" and command.name in ("COMMIT", "END", "ROLLBACK", "ABORT")):
+            raise InFailedTransaction("current transaction is aborted, commands ignored until end of transaction block")
+
+    async def _open(self, portal: Portal) -> None:
+        """Start the portal's statement: set its row source (or none) and completion tag."""
+        command = portal.command
+        self._check_transaction(command)
+        portal.opened = True
+        portal.tag = command.tag
+        kind = command.kind
+        if kind == "transaction":
+            self._transaction(command, portal)
+        elif kind == "set":
+            self._set(command)
+        elif kind == "show":
+            portal.source = TableSource(self._show(command.name))
+        elif kind == "declare":
+            inner = classify(command.sql)
+            if inner.kind not in ("query", "catalog"):
+                raise ProgrammingError("DECLARE CURSOR needs a SELECT query")
+            if command.name in self.portals:
+                raise ProgrammingError(f'cursor "{command.name}" already exists')
+            if command.value != "WITH" and self.transaction == "I":
+                raise ProgrammingError("DECLARE CURSOR can only be used in transaction blocks")
+            self.portals[command.name] = Portal(
+                command.name, inner, portal.params, [1] if command.binary else [0], cursor=True, hold=command.value == "WITH"
+            )
+        elif kind == "close":
+            names = [n for n, p in self.portals.items() if p.cursor] if command.value == "ALL" else [command.name]
+            for name in names:
+                target = self.portals.pop(name, None)
+                if target is None or not target.cursor:
+                    raise UnknownCursor(f'cursor "{name}" does not exist')
+                target.close()
+        elif kind in ("query", "catalog", "copy"):
+            portal.source = await self._start(command, portal.params)
+
+    async def _start(self, command: Command, params: list) -> RowSource:
+        inner = classify(command.sql) if command.kind == "copy" else command
+        if inner.kind == "catalog":
+            return await self._call(self._run_catalog, inner.sql, params)
+        if inner.kind != "query":
+            raise ProgrammingError("COPY needs a SELECT query or a table")
+        if self._engine_session is None:
+            self._engine_session = await self._call(self.server.backend.session)
+        sql, named = statements.bind_placeholders(inner.sql, params)
+        return await self._call(self._engine_session.execute, sql, named, self._register_cancel)
+
+    def _run_catalog(self, sql: str, params: list) -> RowSource:
+        system = self.server.system_catalog
+        rewritten = system.rewrite(sql, self.values)
+        cursor = system.connection()
+        try:
+            result = cursor.execute(rewritten, params or None)
+            table = result.to_arrow_table() if result.description else None
+        finally:
+            cursor.close()
+        return TableSource(table)
+
+    async def _run_portal(self, portal: Portal, *, describe: bool, max_rows: int = 0) -> None:
+        command = portal.command
+        if command.kind == "empty":
+            self._check_transaction(command)
+            self.send(pq.empty_query_response())
+            return
+        if command.kind == "fetch":
+            await self._fetch(portal, describe)
+            return
+        if not portal.opened:
+            await self._open(portal)
+        if command.kind == "copy":
+            await self._copy(portal)
+            return
+        source = portal.source
+        if source is None or source.schema is None:
+            self.send(pq.command_complete(portal.tag))
+            return
+        if describe:
+            self.send(pq.row_description(self._fields(source.schema, portal.formats)))
+        encoders = [encoder(f.type, fmt) for f, fmt in zip(source.schema, result_formats(portal.formats, len(source.schema)))]
+        sent = await self._stream(portal, max_rows or None, encoders)
+        if portal.exhausted:
+            self.send(pq.command_complete(statements.command_tag(command.sql, sent)))
+            portal.close()
+        else:
+            self.send(pq.portal_suspended())
+
+    async def _stream(self, portal: Portal, limit: int | None, encoders: list | None) -> int:
+        """Send up to ``limit`` rows of the portal (all if None); ``encoders=None`` skips them (MOVE)."""
+        sent = 0
+        while limit is None or sent < limit:
+            batch = portal.pending
+            if batch is None or batch.num_rows == 0:
+                batch = await self._call(portal.source.next_batch) if portal.source is not None else None
+                if batch is None:
+                    portal.exhausted = True
+                    break
+            want = CHUNK_ROWS if limit is None else min(CHUNK_ROWS, limit - sent)
+            chunk = batch.slice(0, want)
+            portal.pending = batch.slice(want) if batch.num_rows > want else None
+            if encoders is not None:
+                self.send(await self._call(encode_chunk, chunk, encoders))
+                await self.flush()
+            sent += chunk.num_rows
+            if self.cancel_requested:
+                break
+        if self.cancel_requested:
+            raise QueryCancelledError("canceling statement due to user request")
+        return sent
+
+    async def _fetch(self, portal: Portal, describe: bool) -> None:
+        command = portal.command
+        self._check_transaction(command)
+        target = self.portals.get(command.name)
+        if target is None or not target.cursor:
+            raise UnknownCursor(f'cursor "{command.name}" does not exist')
+        if not target.opened:
+            await self._open(target)
+        schema = target.source.schema if target.source is not None else None
+        if schema is None or target.exhausted and target.pending is None:
+            if describe and schema is not None and command.tag == "FETCH":
+                self.send(pq.row_description(self._fields(schema, target.formats)))
+            self.send(pq.command_complete(f"{command.tag} 0"))
+            return
+        codes = target.formats if describe else portal.formats
+        encoders = None
+        if command.tag == "FETCH":
+            if describe:
+                self.send(pq.row_description(self._fields(schema, codes)))
+            encoders = [encoder(f.type, fmt) for f, fmt in zip(schema, result_formats(codes, len(schema)))]
+        sent = await self._stream(target, command.count, encoders)
+        self.send(pq.command_complete(f"{command.tag} {sent}"))
+
+    async def _copy(self, portal: Portal) -> None:
+        options = portal.command.copy
+        source = portal.source
+        schema = source.schema
+        self.send(pq.copy_out_response(len(schema)))
+        text = [encoder(f.type, 0) for f in schema]
+        delimiter, null = options["delimiter"], options["null"]
+        if options["csv"]:
+            format_row = functools.partial(_csv_line, delimiter=delimiter, null=null)
+        else:
+            format_row = functools.partial(_text_line, delimiter=delimiter, null=null)
+        if options["header"]:
+            self.send(pq.copy_data(format_row([n.encode() for n in schema.names])))
+
+        def encode(chunk):
+            return b"".join(pq.copy_data(format_row(row)) for row in encode_rows(chunk, text))
+
+        sent = 0
+        while True:
+            batch = await self._call(source.next_batch)
+            if batch is None:
+                break
+            for offset in range(0, batch.num_rows, CHUNK_ROWS):
+                chunk = batch.slice(offset, CHUNK_ROWS)
+                self.send(await self._call(encode, chunk))
+                sent += chunk.num_rows
+                await self.flush()
+            if self.cancel_requested:
+                raise QueryCancelledError("canceling statement due to user request")
+        self.send(pq.copy_done())
+        self.send(pq.command_complete(f"COPY {sent}"))
+        portal.close()
+
+    # --- the server's own commands ------------------------------------------------------------------
+
+    def _transaction(self, command: Command, portal: Portal) -> None:
+        verb = command.name
+        if verb in ("BEGIN", "START"):
+            if self.transaction != "I":
+                self.send(pq.notice_response("there is already a transaction in progress", "25001"))
+            self.transaction = "T" if self.transaction == "I" else self.transaction
+        elif verb in ("COMMIT", "END", "ROLLBACK", "ABORT"):
+            if "TO" in statements.first_words(command.sql, 3)[1:]:  # ROLLBACK TO SAVEPOINT
+                self.transaction = "T" if self.transaction != "I" else "I"
+                return
+            if verb in ("COMMIT", "END") and self.transaction == "E":
+                portal.tag = "ROLLBACK"
+            self.transaction = "I"
+            for name in [n for n, p in self.portals.items() if p.cursor and not p.hold]:
+                self.portals.pop(name).close()
+
+    def _set(self, command: Command) -> None:
+        if not command.name:
+            return
+        if command.name == "all" and command.value is None:
+            self.values.settings.clear()
+            return
+        if command.value is None:
+            self.values.settings.pop(command.name, None)
+            value = DEFAULT_SETTINGS.get(command.name, "")
+        else:
+            value = command.value
+            if command.name == "search_path":
+                self.values.search_path = [s.strip().strip('"') for s in value.split(",") if s.strip() and s.strip() != '"$user"']
+            if command.name == "client_encoding" and value.upper().replace("-", "") not in ("UTF8", "UNICODE"):
+                raise InterfaceError(f"c360 speaks UTF8 only; client_encoding {value} is not supported")
+            self.values.settings[command.name] = value
+        if command.name in REPORTED:
+            self.send(pq.parameter_status(REPORTED[command.name], value))
+
+    def _show(self, name: str) -> pa.Table:
+        settings = {**DEFAULT_SETTINGS, **self.values.settings}
+        if name == "all":
+            names = sorted(settings)
+            return pa.table({"name": names, "setting": [settings[n] for n in names], "description": [""] * len(names)})
+        if name == "session_authorization":
+            return pa.table({name: [self.values.user]})
+        if name not in settings:
+            raise UnknownSetting(f'unrecognized configuration parameter "{name}"')
+        return pa.table({name: [settings[name]]})
+
+
+def _text_line(values: list, *, delimiter: str, null: str) -> bytes:
+    out = []
+    for value in values:
+        if value is None:
+            out.append(null.encode())
+        else:
+            out.append(
+                value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+            )
+    return delimiter.encode().join(out) + b"\n"
+
+
+def _csv_line(values: list, *, delimiter: str, null: str) -> bytes:
+    out = []
+    special = (delimiter.encode(), b'"', b"\n", b"\r")
+    for value in values:
+        if value is None:
+            out.append(null.encode())
+        elif value == b"" or value == null.encode() or any(s in value for s in special):
+            out.append(b'"' + value.replace(b'"', b'""') + b'"')
+        else:
+            out.append(value)
+    return delimiter.encode().join(out) + b"\n"
+
+
+def _duckdb_sqlstate(error: duckdb.Error) -> str:
+    if isinstance(error, duckdb.InterruptException):
+        return "57014"
+    if isinstance(error, duckdb.ParserException):
+        return "42601"
+    if isinstance(error, duckdb.CatalogException):
+        return "42P01" if "Table" in str(error) else "42883"
+    if isinstance(error, duckdb.BinderException):
+        return "42703"
+    if isinstance(error, (duckdb.ConversionException, duckdb.InvalidInputException)):
+        return "22000"
+    return "XX000"
