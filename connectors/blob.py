@@ -118,10 +118,29 @@ class AzureContainer:
                     f"(looking for prefix '{self.prefix}')"
                 )
             return NotFoundError(f"{self.source}: blob not found in container '{self.container}' ({code or 'not found'})")
-        if isinstance(error, ClientAuthenticationError):
+        if isinstance(error, ClientAuthenticationError) or getattr(error, "status_code", None) in (401, 403):
             return SourceError(f"{self.source}: access to container '{self.container}' was refused (check the credential)")
         first = redact(str(error)).splitlines()[0] if str(error) else type(error).__name__
         return SourceError(f"{self.source}: {type(error).__name__}: {first}")
+
+
+def _credential(account_url: str, credential):
+    """A SAS token (``sv=...&sig=...``) as is; anything else is the account key of the URL's account.
+
+    The account name is the host's first label (``https://acme.blob.core.windows.net``) or, for an
+    emulator or IP address (``http://127.0.0.1:10000/devstoreaccount1``), the first path segment.
+    """
+    if not credential or not isinstance(credential, str) or "sig=" in credential:
+        return credential
+    from azure.core.credentials import AzureNamedKeyCredential
+
+    parsed = urlparse(account_url)
+    host = parsed.hostname or ""
+    if host.replace(".", "").isdigit() or host == "localhost" or "." not in host:
+        account = parsed.path.strip("/").split("/")[0]
+    else:
+        account = host.split(".")[0]
+    return AzureNamedKeyCredential(account, credential)
 
 
 def _translated(chunks, store: AzureContainer) -> Iterator[bytes]:
@@ -195,7 +214,7 @@ class BlobConnector:
                 service = BlobServiceClient.from_connection_string(text, **settings)
             else:
                 url = resolve(self.options["account_url"], source=self.name)
-                credential = resolve(self.options.get("credential"), source=self.name)
+                credential = _credential(url, resolve(self.options.get("credential"), source=self.name))
                 service = BlobServiceClient(url, credential=credential, **settings)
         except ValueError as error:
             raise CatalogError(f"Source '{self.name}' (blob): invalid connection settings: {redact(str(error))}") from None

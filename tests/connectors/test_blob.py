@@ -18,7 +18,7 @@ import pytest
 import sqlglot
 
 from c360.catalog import Catalog
-from c360.errors import CatalogError, FileFormatError, NotFoundError, SourceUnreachableError
+from c360.errors import CatalogError, FileFormatError, NotFoundError, SourceError, SourceUnreachableError
 from connectors.base import ScanRequest
 from connectors.blob import BlobConnector
 from tests.azurite import ACCOUNT_KEY, azurite, connection_string, free_port  # noqa: F401
@@ -320,3 +320,43 @@ def test_a_catalog_blob_source_resolves_the_connection_secret_only_when_connecti
         assert schema.column("partition_hour").partition
     finally:
         catalog.close()
+
+
+def account_url(server) -> str:
+    return f"http://{server.host}:{server.port}/devstoreaccount1"
+
+
+def test_account_url_with_the_account_key_as_credential(azurite, uploaded):  # noqa: F811
+    connector = BlobConnector("clicks", {"account_url": account_url(azurite), "credential": ACCOUNT_KEY,
+                                         "container": uploaded, "prefix": "aggregates/", "tables": HOURLY},
+                              base_dir=Path("."))
+    rows = read(connector.scan(ScanRequest(connector.schema("browsing"), ("customer_id",))))
+    assert len(rows) == len(hour_rows({"2026/11/01/10", "2026/11/01/11", "2026/11/01/12", "2026/11/02/09"}))
+
+
+def test_account_url_with_a_sas_token_as_credential(azurite, uploaded):  # noqa: F811
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    token = generate_container_sas(
+        "devstoreaccount1", uploaded, account_key=ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
+    )
+    connector = BlobConnector("clicks", {"account_url": account_url(azurite), "credential": token,
+                                         "container": uploaded, "prefix": "aggregates/", "tables": HOURLY},
+                              base_dir=Path("."))
+    assert connector.schema("browsing").column("partition_hour").partition
+
+
+def test_a_wrong_key_is_a_source_error_that_does_not_show_the_key(azurite, uploaded):  # noqa: F811
+    wrong = "A" * 86 + "=="
+    connector = BlobConnector("clicks", {"account_url": account_url(azurite), "credential": wrong,
+                                         "container": uploaded, "prefix": "aggregates/", "tables": HOURLY},
+                              base_dir=Path("."))
+    with pytest.raises(SourceError) as caught:
+        connector.schema("browsing")
+    assert str(caught.value) == (
+        f"Source 'clicks' (blob at {uploaded}/aggregates/): access to container '{uploaded}' was refused "
+        "(check the credential)"
+    )
+    assert wrong not in str(caught.value) and ACCOUNT_KEY not in str(caught.value)
