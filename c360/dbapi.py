@@ -142,9 +142,10 @@ class Cursor:
         self._finish()
         if not isinstance(sql, str):
             raise ProgrammingError("The query must be a string")
-        execution = self.connection.engine.execute(sql, params)
+        execution = self.connection.engine.prepare(sql, params)
         with self._lock:
             self._execution = execution
+        execution.start()
         self.arrow_schema = execution.schema
         self.description = [
             (field.name, duckdb_type(field.type), None, None, *_precision(field.type), field.nullable)
@@ -159,6 +160,13 @@ class Cursor:
         for params in seq_of_params:
             self.execute(sql, params)
         return self
+
+    @property
+    def scans(self):
+        """Per source scan of the last query: the SQL or file list sent, rows, bytes, seconds."""
+        with self._lock:
+            execution = self._execution
+        return execution.reports if execution is not None else []
 
     def cancel(self) -> None:
         """Cancel the running query from another thread (sources included)."""

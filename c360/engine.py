@@ -46,6 +46,19 @@ class _Failure:
     error: Exception
 
 
+@dataclass(frozen=True)
+class ScanReport:
+    """What one scan sent to its source and what came back (``cursor.scans``)."""
+
+    source: str
+    table: str
+    sent: str
+    rows: int
+    bytes: int
+    seconds: float
+    notes: tuple[str, ...]
+
+
 class Engine:
     """Plans and runs queries against one catalog (and the project's views)."""
 
@@ -55,6 +68,7 @@ class Engine:
             views = load_views(catalog.project_dir / "queries")
         self.views = views
         self._duckdb = duckdb.connect(config={"threads": threads} if threads else {})
+        self._duckdb.execute("SET enable_progress_bar = false")
         self._lock = threading.Lock()
 
     def plan(self, sql: str, params=None) -> Plan:
@@ -62,13 +76,17 @@ class Engine:
 
     def execute(self, sql: str, params=None) -> "Execution":
         """Start a query; the returned :class:`Execution` streams the result."""
+        execution = self.prepare(sql, params)
+        execution.start()
+        return execution
+
+    def prepare(self, sql: str, params=None) -> "Execution":
+        """Plan a query without starting it, so a caller can hold it (to cancel) before it runs."""
         explain = _EXPLAIN.match(sql)
         if explain:
             text = self.explain(sql[explain.end():], params, analyze=bool(explain.group(1)))
             return Execution.from_table(pa.table({"explain": text.splitlines()}))
-        execution = Execution(self, self.plan(sql, params))
-        execution.start()
-        return execution
+        return Execution(self, self.plan(sql, params))
 
     def explain(self, sql: str, params=None, *, analyze: bool = False) -> str:
         """Per source: the exact SQL or file list sent, and what stayed local and why."""
@@ -99,7 +117,9 @@ class Engine:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
-            return self._duckdb.cursor()
+            cursor = self._duckdb.cursor()
+        cursor.execute("SET enable_progress_bar = false")
+        return cursor
 
     def close(self) -> None:
         self._duckdb.close()
@@ -145,6 +165,10 @@ class Execution:
             self.scans.append(_guard(scan_plan.connector, lambda c=scan_plan.connector, r=request: c.scan(r)))
 
     def start(self) -> None:
+        if self._table is not None:
+            return
+        if self.error is not None:
+            raise self.error
         self.prepare()
         cursor = self.engine.cursor()
         self._cursor = cursor
@@ -167,7 +191,7 @@ class Execution:
             timer.start()
         try:
             result = cursor.execute(self.plan.sql)
-            self._reader = result.fetch_record_batch(RESULT_BATCH_ROWS)
+            self._reader = result.to_arrow_reader(RESULT_BATCH_ROWS)
         except duckdb.Error as error:
             self.close()
             raise self._translate(error) from None
@@ -249,6 +273,15 @@ class Execution:
         self._halt()
 
     # --- results --------------------------------------------------------------------------------
+
+    @property
+    def reports(self) -> list[ScanReport]:
+        if self.plan is None:
+            return []
+        return [
+            ScanReport(p.source, p.table.name, s.sent, s.stats.rows, s.stats.bytes, s.stats.seconds, tuple(p.notes))
+            for p, s in zip(self.plan.scans, self.scans)
+        ]
 
     @property
     def schema(self) -> pa.Schema:
