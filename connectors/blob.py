@@ -79,6 +79,7 @@ class AzureContainer:
         #: Every prefix listed and blob downloaded through this store, in order (what pruning is judged by).
         self.listed: list[str] = []
         self.downloaded: list[str] = []
+        self.downloaded_bytes = 0
         self._lock = threading.Lock()
 
     def list(self, prefix: str) -> Iterator[tuple[str, int]]:
@@ -91,16 +92,30 @@ class AzureContainer:
             raise self.translate(error) from None
 
     @contextlib.contextmanager
-    def fetch(self, key: str, cancelled: threading.Event) -> Iterator[Path]:
-        """Stream the blob into a temporary file, yield its path, delete it afterwards."""
+    def fetch(self, key: str, cancelled: threading.Event, head: int | None = None) -> Iterator[Path]:
+        """Stream the blob into a temporary file, yield its path, delete it afterwards.
+
+        With ``head``, only the first ``head`` bytes are downloaded, cut after the
+        last complete line (enough to sample a newline-delimited file's columns).
+        """
         try:
-            chunks = self.client.download_blob(key).chunks()
+            if head is None:
+                chunks = self.client.download_blob(key).chunks()
+            else:
+                data = self.client.download_blob(key, offset=0, length=head).readall()
+                chunks = iter([data[: data.rfind(b"\n") + 1] or data])
         except Exception as error:  # noqa: BLE001 - translated into a named source error
             raise self.translate(error) from None
         with self._lock:
             self.downloaded.append(key)
-        with temporary_copy(_translated(chunks, self), cancelled, suffix=PurePosixPath(key).suffix) as path:
+        with temporary_copy(self._counted(_translated(chunks, self)), cancelled, suffix=PurePosixPath(key).suffix) as path:
             yield path
+
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            with self._lock:
+                self.downloaded_bytes += len(chunk)
+            yield chunk
 
     def translate(self, error: Exception) -> Exception:
         """The c360 error for an Azure SDK ``error``: unreachable, not found, or a named source error."""

@@ -50,6 +50,8 @@ from connectors.partitions import (
 FORMATS = ("json", "jsonl", "csv", "parquet")
 BATCH_ROWS = 8192
 SAMPLE_FILES = 5
+#: Bytes of a newline-delimited file downloaded to sample its columns (whole lines only).
+SAMPLE_BYTES = 1 << 20
 SHOWN_FILES = 10
 
 # --- the store and the files of a table ----------------------------------------------------------
@@ -88,8 +90,8 @@ class LocalFolder:
                     yield key, full.stat().st_size
 
     @contextlib.contextmanager
-    def fetch(self, key: str, cancelled: threading.Event) -> Iterator[Path]:
-        """The file itself (nothing is copied)."""
+    def fetch(self, key: str, cancelled: threading.Event, head: int | None = None) -> Iterator[Path]:
+        """The file itself (nothing is copied, so ``head`` does not matter)."""
         yield self.root / key
 
 
@@ -379,8 +381,12 @@ def discover(store, layout: Layout, entries: list[FileEntry], *, source: str) ->
     """Data columns found by sampling a few files, followed by the partition columns."""
     chosen = sample(entries)
     cancelled = threading.Event()
+    by_lines = layout.format in ("jsonl", "csv")
     with contextlib.ExitStack() as stack:
-        paths = [stack.enter_context(store.fetch(e.key, cancelled)) for e in chosen]
+        paths = [
+            stack.enter_context(store.fetch(e.key, cancelled, SAMPLE_BYTES if by_lines and e.size > SAMPLE_BYTES else None))
+            for e in chosen
+        ]
         sql = exp.select(exp.Star()).from_(_read_call(layout.format, paths, None)).limit(0).sql(dialect="duckdb")
         connection = duckdb.connect()
         try:

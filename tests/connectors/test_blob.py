@@ -360,3 +360,20 @@ def test_a_wrong_key_is_a_source_error_that_does_not_show_the_key(azurite, uploa
         "(check the credential)"
     )
     assert wrong not in str(caught.value) and ACCOUNT_KEY not in str(caught.value)
+
+
+def test_discovery_downloads_only_the_head_of_a_large_newline_delimited_blob(azurite):  # noqa: F811
+    from connectors.files import SAMPLE_BYTES
+
+    container = azurite.new_container("large")
+    line = json.dumps({"customer_id": 1, "note": "x" * 200}) + "\n"
+    body = (line * (3 * SAMPLE_BYTES // len(line))).encode()
+    azurite.service().get_container_client(container).upload_blob("agg/big.jsonl", body)
+    connector = BlobConnector("clicks", {"connection_string": azurite.connection_string, "container": container,
+                                         "prefix": "agg/", "tables": {"t": {"format": "jsonl"}}}, base_dir=Path("."))
+    schema = connector.schema("t")
+    assert [(c.name, c.type) for c in schema.columns] == [("customer_id", pa.int64()), ("note", pa.string())]
+    assert 0 < connector.store.downloaded_bytes <= SAMPLE_BYTES
+    rows = read(connector.scan(ScanRequest(schema, ("customer_id",))))
+    assert len(rows) == body.count(b"\n")
+    assert connector.store.downloaded_bytes > len(body)

@@ -278,3 +278,12 @@ def test_a_catalog_json_source_uses_declared_and_discovered_tables(tmp_path):
         assert catalog.table("partners", "enrichment").column("social") is not None
     finally:
         catalog.close()
+
+
+def test_a_value_that_does_not_fit_the_declared_type_names_the_file(tmp_path):
+    (tmp_path / "t.jsonl").write_text('{"x": 1}\n{"x": 2}\n{"x": "many"}\n')
+    tables = {"t": {"columns": {"x": "BIGINT"}}}
+    connector = JsonConnector("s", {"path": str(tmp_path), "tables": tables}, base_dir=tmp_path)
+    schema = connector.declared_schema("t", tables["t"])
+    with pytest.raises(FileFormatError, match=r"Source 's' .*file 't.jsonl' could not be read as json: .*line 3"):
+        read(connector.scan(ScanRequest(schema, ("x",))))
