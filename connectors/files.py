@@ -29,14 +29,21 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import duckdb
 import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from c360.errors import CatalogError, FileFormatError, QueryCancelledError, did_you_mean
+from c360.errors import (
+    CatalogError,
+    DatabaseError,
+    FileFormatError,
+    NotFoundError,
+    QueryCancelledError,
+    did_you_mean,
+)
 from c360.types import arrow_type, duckdb_type
 from connectors.base import Column, Scan, ScanRequest, TableSchema
 from connectors.partitions import (
@@ -175,22 +182,22 @@ class Layout:
     def entries(self, store, prefixes: list[str] | None = None) -> list[FileEntry]:
         """The table's files under ``prefixes`` (default: all), in key order, with partition values.
 
-        Hidden files (``_SUCCESS``, ``.x``) and files outside the partition layout are not part of the table.
+        Hidden files and folders (``_SUCCESS``, ``.x.tmp``, ``_temporary/``) and files outside the
+        partition layout are not part of the table.
         """
         found = []
         prefixes = self.prefixes() if prefixes is None else prefixes
         seen = set()
         for prefix in prefixes:
             for key, size in store.list(prefix):
-                name = key.rsplit("/", 1)[-1]
-                if key in seen or name.startswith(("_", ".")) or key.endswith("/"):
+                relative = key[len(self.prefix) :] if key.startswith(self.prefix) else key
+                if key in seen or key.endswith("/") or any(p.startswith(("_", ".")) for p in relative.split("/")):
                     continue
                 if self.regexes and not any(r.match(key) for r in self.regexes):
                     continue
                 seen.add(key)
                 values = {}
                 if self.partitioning is not None:
-                    relative = key[len(self.prefix) :] if key.startswith(self.prefix) else key
                     values = self.partitioning.parse(relative)
                     if values is None:
                         continue
@@ -354,10 +361,15 @@ def json_error_line(path: Path) -> tuple[int, str] | None:
     return None
 
 
-def format_error(fmt: str, label: str, path: Path, error: Exception, source: str) -> FileFormatError:
-    """A FileFormatError naming the file (and for JSON the line) behind DuckDB's ``error``."""
+def format_error(fmt: str, label: str, path: Path, error: Exception, source: str) -> DatabaseError:
+    """A FileFormatError naming the file (and for JSON the line) behind DuckDB's ``error``.
+
+    A file removed between listing and reading is a NotFoundError instead.
+    """
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     message = message.replace(str(path), label)
+    if not path.exists():
+        return NotFoundError(f"{source}: file '{label}' was listed but no longer exists")
     if fmt in ("json", "jsonl"):
         found = json_error_line(path)
         if found is not None:
@@ -393,8 +405,9 @@ def discover(store, layout: Layout, entries: list[FileEntry], *, source: str) ->
             schema = connection.execute(sql).to_arrow_table().schema
         except duckdb.Error as error:
             for entry, path in zip(chosen, paths):
+                one_file = exp.select(exp.Star()).from_(_read_call(layout.format, path, None)).limit(0)
                 try:
-                    connection.execute(exp.select(exp.Star()).from_(_read_call(layout.format, path, None)).sql(dialect="duckdb")).fetchall()
+                    connection.execute(one_file.sql(dialect="duckdb")).fetchall()
                 except duckdb.Error as one:
                     raise format_error(layout.format, entry.key, path, one, source) from None
             raise FileFormatError(f"{source}: files of table could not be read together: {str(error).splitlines()[0]}") from None
@@ -453,11 +466,10 @@ class FileScan(Scan):
     """
 
     def __init__(self, request: ScanRequest, sent: str, *, store, layout: Layout, entries: list[FileEntry],
-                 source: str, on_error: Callable[[Exception], Exception] | None = None):
+                 source: str):
         super().__init__(request, sent)
         self.store, self.layout, self.entries, self.source = store, layout, entries, source
         self.read_files: list[str] = []
-        self._on_error = on_error
         self._connection: duckdb.DuckDBPyConnection | None = None
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
@@ -495,36 +507,30 @@ class FileScan(Scan):
             self._connection.close()
 
     def _read(self, entry: FileEntry, request: ScanRequest, columns: list[str], top_n: bool):
-        try:
-            with self.store.fetch(entry.key, self.cancelled) as path:
+        """One file's batches (the store's own errors are already c360 errors)."""
+        with self.store.fetch(entry.key, self.cancelled) as path:
+            if self.cancelled.is_set():
+                return
+            self.read_files.append(entry.key)
+            present = None
+            if self.layout.format in ("csv", "parquet"):
+                present = self._columns_of(entry, path)
+            sql = file_query(self.layout.format, path, request, dict(entry.partitions), present,
+                             columns=columns, top_n=top_n)
+            try:
+                reader = self._connection.execute(sql).to_arrow_reader(BATCH_ROWS)
+                for batch in reader:
+                    yield batch
+                    if self.cancelled.is_set():
+                        return
+            except duckdb.InterruptException:
                 if self.cancelled.is_set():
                     return
-                self.read_files.append(entry.key)
-                present = None
-                if self.layout.format in ("csv", "parquet"):
-                    present = self._columns_of(entry, path)
-                sql = file_query(self.layout.format, path, request, dict(entry.partitions), present,
-                                 columns=columns, top_n=top_n)
-                try:
-                    reader = self._connection.execute(sql).to_arrow_reader(BATCH_ROWS)
-                    for batch in reader:
-                        yield batch
-                        if self.cancelled.is_set():
-                            return
-                except duckdb.InterruptException:
-                    if self.cancelled.is_set():
-                        return
-                    raise QueryCancelledError(f"{self.source}: reading '{entry.key}' was interrupted") from None
-                except duckdb.Error as error:
-                    if self.cancelled.is_set():
-                        return
-                    raise format_error(self.layout.format, entry.key, path, error, self.source) from None
-        except (FileFormatError, QueryCancelledError):
-            raise
-        except Exception as error:  # noqa: BLE001 - a store failure becomes the connector's named error
-            if self._on_error is None:
-                raise
-            raise self._on_error(error) from None
+                raise QueryCancelledError(f"{self.source}: reading '{entry.key}' was interrupted") from None
+            except duckdb.Error as error:
+                if self.cancelled.is_set():
+                    return
+                raise format_error(self.layout.format, entry.key, path, error, self.source) from None
 
     def _columns_of(self, entry: FileEntry, path: Path) -> set[str]:
         sql = exp.select(exp.Star()).from_(_read_call(self.layout.format, path, None)).limit(0).sql(dialect="duckdb")

@@ -287,3 +287,15 @@ def test_a_value_that_does_not_fit_the_declared_type_names_the_file(tmp_path):
     schema = connector.declared_schema("t", tables["t"])
     with pytest.raises(FileFormatError, match=r"Source 's' .*file 't.jsonl' could not be read as json: .*line 3"):
         read(connector.scan(ScanRequest(schema, ("x",))))
+
+
+def test_a_file_removed_after_listing_is_not_found(tmp_path):
+    (tmp_path / "t").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "t" / f"{name}.jsonl").write_text('{"x": 1}\n')
+    tables = {"t": {"columns": {"x": "BIGINT"}}}
+    connector = JsonConnector("s", {"path": str(tmp_path), "tables": tables}, base_dir=tmp_path)
+    scan = connector.scan(ScanRequest(connector.declared_schema("t", tables["t"]), ("x",)))
+    (tmp_path / "t" / "b.jsonl").unlink()
+    with pytest.raises(NotFoundError, match=r"Source 's' .*file 't/b.jsonl' was listed but no longer exists"):
+        read(scan)
