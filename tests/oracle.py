@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import sqlglot
 
 import c360
 
@@ -170,7 +171,8 @@ class World:
         return table, cursor.scans
 
     def expected(self, sql: str, params=None) -> pa.Table:
-        return self.oracle.execute(sql, params or []).arrow()
+        result = self.oracle.execute(sql, params or []).arrow()
+        return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
 
 
 def build_world(root: Path, *, mariadb, postgres_odbc, azurite) -> World:
@@ -297,7 +299,7 @@ def check(world: World, sql: str, params=None, *, ordered: bool | None = None):
     got, scans = world.c360(sql, params)
     expected = world.expected(sql, params)
     if ordered is None:
-        ordered = "order by" in sql.lower()
+        ordered = sqlglot.parse_one(sql, read="duckdb").args.get("order") is not None
     got_rows, expected_rows = rows(got), rows(expected)
     if not ordered:
         got_rows, expected_rows = sorted(got_rows, key=repr), sorted(expected_rows, key=repr)

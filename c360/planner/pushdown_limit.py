@@ -58,7 +58,7 @@ def pushdown_limit(expression: exp.Expression, *, context: PlanContext) -> exp.E
             if not caps.top_n:
                 scan.notes.append("ORDER BY … LIMIT kept local: the source does not claim top-N")
                 continue
-            keys = _order_keys(order, scan)
+            keys = _order_keys(order, scan, select)
             if keys is None:
                 scan.notes.append("ORDER BY … LIMIT kept local: a sort key the source would order differently")
                 continue
@@ -88,18 +88,20 @@ def _blocker(select: exp.Select, scan: ScanPlan) -> str | None:
     return None
 
 
-def _order_keys(order: exp.Order, scan: ScanPlan):
+def _order_keys(order: exp.Order, scan: ScanPlan, select: exp.Select):
+    outputs = {e.alias_or_name.lower(): e.unalias() for e in select.expressions}
     keys = []
     for ordered in order.expressions:
         column = ordered.this
+        if isinstance(column, exp.Column) and not column.table:
+            column = outputs.get(column.name.lower(), column)  # ORDER BY an output name
         if not isinstance(column, exp.Column) or column.table.lower() != scan.alias:
             return None
         found = scan.table.column(column.name)
         if found is None or (found.type in _STRING_TYPES and not found.exact_strings) or found.partition:
             return None
         copy = ordered.copy()
-        copy.this.set("table", None)
-        copy.this.set("this", exp.to_identifier(found.name))
+        copy.set("this", exp.column(found.name))
         keys.append(copy)
     return tuple(keys)
 

@@ -41,3 +41,9 @@ def test_limit_stays_local_when_the_source_could_return_the_wrong_rows(catalog, 
 def test_limit_of_an_outer_query_does_not_reach_a_grouped_subquery(catalog):
     result = scan(catalog, "SELECT * FROM (SELECT customer_id, sum(amount) s FROM shop.orders GROUP BY 1) LIMIT 1")
     assert result.limit is None
+
+
+def test_top_n_on_an_output_name_uses_the_column_underneath(catalog):
+    result = scan(catalog, "SELECT order_id AS id, amount AS total FROM shop.orders ORDER BY total DESC LIMIT 2")
+    assert [o.sql() for o in result.order_by] == ["amount DESC"]
+    assert result.limit == 2
