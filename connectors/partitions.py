@@ -87,11 +87,11 @@ class TemplatePartitioning(Partitioning):
             i = match.end()
         pattern.append(re.escape(template[i:]))
         self.regex = re.compile("".join(pattern))
-        #: (token, index in the template where its folder ends) in template order.
+        #: (token, index in the template just after it and its ``/``, if any), in template order.
         self.tokens = []
         for match in re.finditer(r"\{(\w+)\}", template):
-            end = template.find("/", match.end())
-            self.tokens.append((match.group(1), match.end() if end < 0 else end + 1))
+            end = match.end() + (1 if template[match.end() : match.end() + 1] == "/" else 0)
+            self.tokens.append((match.group(1), end))
 
     def folders(self, low: dt.datetime, high: dt.datetime) -> list[str] | None:
         """The folders (relative, like ``2026/11/01/``) whose periods can hold values in [low, high].
@@ -101,8 +101,10 @@ class TemplatePartitioning(Partitioning):
         are not in coarse-to-fine order (then the whole prefix is listed).
         """
         names = [token for token, _ in self.tokens]
-        if names != list(_ORDER[: len(names)]) or low > high:
-            return [] if names == list(_ORDER[: len(names)]) else None
+        if names != list(_ORDER[: len(names)]):
+            return None
+        if low > high:
+            return []
         for level in range(len(names) - 1, -1, -1):
             starts = _periods(low, high, names[level], MAX_LISTED_FOLDERS)
             if starts is not None:

@@ -133,3 +133,14 @@ def test_folders_use_the_finest_period_that_stays_small():
 def test_folders_are_not_narrowed_when_tokens_are_not_coarse_to_fine():
     odd = Partitioning.from_declaration({"template": "{dd}/{MM}/{yyyy}/", "column": "d"}, where="t")
     assert odd.folders(dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 2)) is None
+
+
+def test_folders_of_a_template_with_several_tokens_in_one_folder_are_string_prefixes():
+    daily = Partitioning.from_declaration({"template": "day={yyyy}-{MM}-{dd}/", "column": "d"}, where="t")
+    assert daily.parse("day=2026-11-02/x.json") == {"d": dt.datetime(2026, 11, 2)}
+    assert daily.folders(dt.datetime(2026, 11, 2), dt.datetime(2026, 11, 3, 5)) == [
+        "day=2026-11-02/", "day=2026-11-03/"
+    ]
+    assert daily.folders(dt.datetime(2026, 10, 2), dt.datetime(2026, 12, 3)) == [
+        "day=2026-10", "day=2026-11", "day=2026-12"
+    ]
