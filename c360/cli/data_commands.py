@@ -84,6 +84,10 @@ def generate(
         raise ProgrammingError(f"--browsing-format must be jsonl or parquet, got '{browsing_format}'")
     config = Config(customers=customers, days=days, seed=seed, end=_end(end), categories=_categories(categories),
                     browsing_format=browsing_format)
+    if target == "servers":
+        from c360.generate.servers import prepare_servers
+
+        prepare_servers(catalog, console=console)
     started = time.perf_counter()
     counts = make_data(config, target, out, catalog, quiet=quiet)
     summary = ", ".join(f"{value:,} {name}" for name, value in counts.items())
