@@ -139,6 +139,12 @@ class AzureContainer:
         return SourceError(f"{self.source}: {type(error).__name__}: {first}")
 
 
+def _folder(prefix) -> str:
+    """``aggregates`` and ``/aggregates/`` both mean the folder ``aggregates/``; none means the root."""
+    text = str(prefix or "").strip("/")
+    return f"{text}/" if text else ""
+
+
 def _credential(account_url: str, credential):
     """A SAS token (``sv=...&sig=...``) as is; anything else is the account key of the URL's account.
 
@@ -184,9 +190,7 @@ class BlobConnector:
     def __init__(self, name: str, options: dict, *, base_dir: Path):
         self.name = name
         self.container = str(options["container"])
-        self.prefix = str(options.get("prefix") or "")
-        if self.prefix.startswith("/"):
-            self.prefix = self.prefix.lstrip("/")
+        self.prefix = _folder(options.get("prefix"))
         self.options = options
         self.declared = dict(options.get("tables") or {})
         for table, declaration in self.declared.items():
@@ -252,7 +256,7 @@ class BlobConnector:
         declaration = self.declared.get(table)
         if declaration is None:
             raise UnknownTableError(f"Unknown table '{self.name}.{table}'.{did_you_mean(table, self.declared)}")
-        prefix = self.prefix + str(declaration.get("prefix") or "")
+        prefix = self.prefix + _folder(declaration.get("prefix"))
         files = declaration.get("files")
         patterns = () if files is None else tuple(prefix + p for p in ([files] if isinstance(files, str) else files))
         partitioning = Partitioning.from_declaration(

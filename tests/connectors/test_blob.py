@@ -158,6 +158,12 @@ def test_projection_returns_only_the_requested_columns(make):
                                                                      "2026/11/01/12", "2026/11/02/09"})]
 
 
+def test_prefixes_without_slashes_mean_folders(make):
+    connector = make({"returns": {**RETURNS["returns"], "prefix": "/returns"}}, prefix="aggregates")
+    scan = connector.scan(ScanRequest(connector.schema("returns"), ("customer_id", "store")))
+    assert scan.sent == "2 files: aggregates/returns/store=1/returns.csv, aggregates/returns/store=2/returns.csv"
+
+
 def test_capabilities_claim_partitions_but_no_data_filters():
     capabilities = BlobConnector.capabilities
     assert capabilities.partitions and capabilities.projection
