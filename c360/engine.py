@@ -206,9 +206,13 @@ class Execution:
                         return
             self._put_final(channel, _DONE)
         except Error as error:
+            if self._stop.is_set() and self.error is None:
+                return  # the query ended (or stopped) first: the scan's cancellation is no failure
             self._fail(error)
             self._put_final(channel, _Failure(error))
         except Exception as error:  # noqa: BLE001 - becomes a named source error
+            if self._stop.is_set() and self.error is None:
+                return
             failure = SourceError(f"{source_label(scan_plan.connector)} failed: {redact(str(error))}")
             self._fail(failure)
             self._put_final(channel, _Failure(failure))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.pushdown_predicates import pushdown_predicates
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
@@ -86,11 +87,21 @@ def materialize_shared_ctes(expression: exp.Expression, *, context: PlanContext)
     return expression
 
 
+def push_into_subqueries(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+    """Move outer predicates into views, derived tables and CTEs where that is safe
+    (sqlglot's ``pushdown_predicates``: never into aggregates, windows or limits).
+
+    Only the analysis tree changes; DuckDB still evaluates the query as written.
+    """
+    return pushdown_predicates(expression, dialect="duckdb")
+
+
 RULES = (
     expand_views,
     resolve_tables,
     qualify_columns,
     materialize_shared_ctes,
+    push_into_subqueries,
     pushdown_filters,
     pushdown_projections,
     pushdown_limit,

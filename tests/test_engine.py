@@ -1,0 +1,94 @@
+"""Execution behaviour on real sources: concurrency, streaming, timeouts, failures named by source."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+
+import pytest
+
+import c360
+from c360.errors import SourceTimeoutError, SourceUnreachableError
+from tests.projects import project, sqlite_file
+
+
+def mysql_catalog(tmp_path, mariadb, *, timeout=None, port=None):
+    os.environ["C360_ENGINE_TEST_PASSWORD"] = mariadb.password
+    extra = f"\n            timeout: {timeout}" if timeout else ""
+    return project(tmp_path, f"""
+        sources:
+          shop:
+            kind: mysql
+            host: {mariadb.host}
+            port: {port or mariadb.port}
+            user: {mariadb.user}
+            password: ${{ENV:C360_ENGINE_TEST_PASSWORD}}
+            database: {mariadb.database}{extra}
+    """)
+
+
+def test_sources_are_scanned_concurrently(tmp_path, mariadb):
+    mariadb.execute("CREATE OR REPLACE VIEW slow_a AS SELECT SLEEP(1) AS s, 1 AS id",
+                    "CREATE OR REPLACE VIEW slow_b AS SELECT SLEEP(1) AS s, 1 AS id")
+    with c360.connect(mysql_catalog(tmp_path, mariadb)) as connection:
+        cursor = connection.execute("SELECT a.id, a.s, b.s FROM shop.slow_a a JOIN shop.slow_b b ON a.id = b.id")
+        assert cursor.fetchall() == [(1, 0, 0)]
+        engine_scans = cursor._execution.scans
+    first, second = (scan.stats for scan in engine_scans)
+    assert first.started < second.finished and second.started < first.finished  # the two scans overlapped
+
+
+def test_a_scan_stops_early_when_duckdb_needs_no_more_rows(tmp_path):
+    sqlite_file(tmp_path / "big.sqlite",
+                "CREATE TABLE numbers (n INTEGER);"
+                "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 400000) "
+                "INSERT INTO numbers SELECT n FROM s;")
+    catalog = project(tmp_path, "sources:\n  big:\n    kind: sqlite\n    path: ../big.sqlite\n")
+    with c360.connect(catalog) as connection:
+        # lower() stays local, so the LIMIT cannot be pushed: only streaming keeps the scan short
+        cursor = connection.execute("SELECT n FROM big.numbers WHERE lower(CAST(n AS VARCHAR)) <> 'x' LIMIT 5")
+        assert len(cursor.fetchall()) == 5
+        [scan] = cursor.scans
+    assert "LIMIT" not in scan.sent
+    assert scan.rows < 400_000 / 4
+
+
+def test_a_source_timeout_cancels_the_remote_query(tmp_path, mariadb):
+    mariadb.execute("CREATE OR REPLACE VIEW sleepy AS SELECT SLEEP(30) AS s")
+    started = time.monotonic()
+    with c360.connect(mysql_catalog(tmp_path, mariadb, timeout=1)) as connection:
+        with pytest.raises(SourceTimeoutError, match=r"Source 'shop' \(mysql at 127.0.0.1:3306\) timed out after 1s"):
+            connection.execute("SELECT * FROM shop.sleepy").fetchall()
+    assert time.monotonic() - started < 15
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        running = mariadb.admin_query(
+            "SELECT id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%sleepy%' AND COMMAND = 'Query' "
+            "AND INFO NOT LIKE '%PROCESSLIST%'")
+        if not running:
+            break
+        time.sleep(0.2)
+    assert running == []
+
+
+def test_an_unreachable_source_is_named_without_its_password(tmp_path, mariadb):
+    with c360.connect(mysql_catalog(tmp_path, mariadb, port=1)) as connection:
+        with pytest.raises(SourceUnreachableError) as failure:
+            connection.execute("SELECT * FROM shop.orders")
+    message = str(failure.value)
+    assert message.startswith("Source 'shop' (mysql at 127.0.0.1:1) is unreachable")
+    assert mariadb.password not in message
+
+
+def test_views_in_queries_folder_are_expanded_and_pushed_through(tmp_path):
+    from tests.projects import shop_project
+
+    catalog = shop_project(tmp_path, views={
+        "paid_orders": "-- Paid orders only\nSELECT order_id, customer_id, amount FROM shop.orders WHERE status = 'paid'\n",
+    })
+    with c360.connect(catalog) as connection:
+        cursor = connection.execute("SELECT order_id FROM paid_orders WHERE customer_id = 42")
+        assert cursor.fetchall() == [(1,)]
+        [scan] = cursor.scans
+    assert "\"status\" = 'paid'" in scan.sent and "\"customer_id\" = 42" in scan.sent
