@@ -22,16 +22,17 @@ import threading
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pymysql
 import pymysql.cursors
 from pymysql.constants import FIELD_TYPE
-from pymysql.converters import conversions, convert_datetime, convert_time
+from pymysql.converters import conversions, convert_time
 
 from c360.errors import QueryCancelledError, SourceError, SourceTimeoutError, SourceUnreachableError, UnknownTableError, did_you_mean
 from c360.secrets import redact, resolve
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import C360MySQL
-from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select
+from connectors.sql import BATCH_ROWS, RELATIONAL_FILTERS, CursorScan, render_select
 
 CONNECT_TIMEOUT = 5
 INIT_COMMAND = "SET SESSION time_zone = '+00:00', SESSION sql_mode = ''"
@@ -48,11 +49,6 @@ CR_SERVER_GONE = 2006
 CR_SERVER_LOST = 2013
 
 
-def _datetime_or_none(value):
-    converted = convert_datetime(value)
-    return converted if isinstance(converted, (datetime.datetime, datetime.date)) else None  # zero dates
-
-
 def _time(value):
     converted = convert_time(value)
     return converted if isinstance(converted, datetime.time) else None  # TIME beyond 00:00..23:59
@@ -62,14 +58,61 @@ def _bit(value):
     return int.from_bytes(value if isinstance(value, bytes) else bytes(value, "latin1"), "big")
 
 
-#: pymysql's decoders, with TIME as a time of day, BIT as an integer and zero dates as NULL.
+#: How scans decode values: dates, times of day, timestamps and decimals stay text, parsed
+#: a whole column at a time by Arrow (see :func:`rows_to_batch`); BIT becomes an integer.
 DECODERS = {
     **conversions,
+    FIELD_TYPE.DATE: str,
+    FIELD_TYPE.DATETIME: str,
+    FIELD_TYPE.TIMESTAMP: str,
+    FIELD_TYPE.NEWDECIMAL: str,
+    FIELD_TYPE.DECIMAL: str,
     FIELD_TYPE.TIME: _time,
     FIELD_TYPE.BIT: _bit,
-    FIELD_TYPE.DATETIME: _datetime_or_none,
-    FIELD_TYPE.TIMESTAMP: _datetime_or_none,
 }
+
+_PARSED_FROM_TEXT = (pa.types.is_timestamp, pa.types.is_date32, pa.types.is_decimal, pa.types.is_floating)
+
+
+def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
+    """One record batch of ``schema`` from rows decoded by :data:`DECODERS`.
+
+    Text columns meant as dates, timestamps or decimals are cast by Arrow in one
+    call per column; MySQL's zero dates (``0000-00-00``) and any other value
+    Arrow cannot parse become NULL.
+    """
+    columns = list(zip(*rows)) if rows else [() for _ in schema]
+    arrays = []
+    for field, values in zip(schema, columns):
+        if any(test(field.type) for test in _PARSED_FROM_TEXT) and any(isinstance(v, str) for v in values):
+            arrays.append(_parse_text(values, field.type))
+        else:
+            try:
+                arrays.append(pa.array(values, type=field.type))
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arrays.append(pa.array(values).cast(field.type, safe=False))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _parse_text(values, target: pa.DataType) -> pa.Array:
+    text = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    if pa.types.is_timestamp(target) or pa.types.is_date32(target):
+        text = pc.if_else(pc.starts_with(text, "0000-00-00"), pa.scalar(None, pa.string()), text)
+    try:
+        return text.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([_parse_one(v, target) for v in text.to_pylist()], type=target)
+
+
+def _parse_one(value: str | None, target: pa.DataType):
+    """One value Arrow's bulk cast refused (``2024-00-10``): its Python value, or None."""
+    if value is None:
+        return None
+    try:
+        return pa.array([value], type=pa.string()).cast(target)[0].as_py()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
 
 _INTEGERS = {
     "tinyint": (pa.int8(), pa.int16()),
@@ -180,7 +223,7 @@ class MySQLConnector:
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT,
                 init_command=INIT_COMMAND,
-                conv=DECODERS,
+                conv=DECODERS if streaming else None,
                 cursorclass=pymysql.cursors.SSCursor if streaming else pymysql.cursors.Cursor,
                 **where,
             )
@@ -344,8 +387,17 @@ class MySQLScan(CursorScan):
         return cursor
 
     def _batches(self):
-        yield from super()._batches()
-        self._exhausted = True
+        schema = self.request.table.arrow_schema(self.request.columns)
+        try:
+            self._cursor = self._open()
+            while True:
+                rows = self._cursor.fetchmany(BATCH_ROWS)
+                if not rows:
+                    break
+                yield rows_to_batch(rows, schema)
+            self._exhausted = True
+        except Exception as error:  # noqa: BLE001 - every failure becomes a named source error
+            raise self._translate(error, cancelled=self.cancelled.is_set()) from None
 
     def _time_out(self) -> None:
         self._timed_out = True

@@ -198,6 +198,20 @@ def test_scan_keeps_nulls_decimals_dates_and_unicode(connector):
     assert sorted(rows, key=lambda r: r["id"]) == expected
 
 
+def test_zero_dates_become_nulls(shop, connector):
+    shop.execute(
+        "CREATE TABLE zeros (id INT, d DATE, dt DATETIME, amount DECIMAL(60,3))",
+        "SET SESSION sql_mode = ''",
+        "INSERT INTO zeros VALUES (1, '0000-00-00', '0000-00-00 00:00:00', 1.5), (2, '2024-01-31', '2024-01-31 10:00:00', NULL)",
+    )
+    schema = connector.schema("zeros")
+    assert schema.column("amount").type == pa.float64()  # wider than Arrow's 38-digit decimals
+    assert read(connector.scan(ScanRequest(schema, ("id", "d", "dt", "amount")))) == [
+        {"id": 1, "d": None, "dt": None, "amount": 1.5},
+        {"id": 2, "d": datetime.date(2024, 1, 31), "dt": datetime.datetime(2024, 1, 31, 10), "amount": None},
+    ]
+
+
 def test_unknown_table_suggests_the_closest_name(connector):
     with pytest.raises(UnknownTableError, match=r"Unknown table 'shop.peeple'. Did you mean 'people'\?"):
         connector.schema("peeple")
