@@ -1,0 +1,115 @@
+"""The CLI as a user runs it: a real subprocess, output formats, one-line errors, no tracebacks."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.projects import project, shop_project
+
+
+def c360(*args, cwd, input=None):
+    env = {k: v for k, v in os.environ.items() if k != "C360_DEBUG"}
+    return subprocess.run([sys.executable, "-m", "c360", *args], cwd=cwd, capture_output=True, text=True,
+                          input=input, timeout=120, env=env)
+
+
+@pytest.fixture
+def root(tmp_path):
+    shop_project(tmp_path)
+    return tmp_path
+
+
+def test_query_prints_a_table_for_people(root):
+    done = c360("query", "SELECT customer_id, name FROM shop.customers ORDER BY 1", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "Ann" in done.stdout and "4 rows" in done.stdout
+
+
+def test_query_formats_for_programs(root):
+    csv = c360("query", "SELECT customer_id, name FROM shop.customers ORDER BY 1", "--format", "csv", cwd=root)
+    assert csv.stdout.splitlines()[:2] == ['"customer_id","name"', '42,"Ann"']
+    lines = c360("query", "SELECT customer_id FROM shop.customers ORDER BY 1", "-f", "json", cwd=root).stdout
+    assert [json.loads(line) for line in lines.splitlines()][0] == {"customer_id": 42}
+    done = c360("query", "SELECT * FROM shop.orders", "-f", "parquet", "-o", str(root / "o.parquet"), cwd=root)
+    assert done.returncode == 0 and pq.read_table(root / "o.parquet").num_rows == 4
+
+
+def test_query_reads_sql_from_stdin(root):
+    done = c360("query", "-", "-f", "csv", cwd=root, input="SELECT count(*) AS n FROM shop.orders")
+    assert done.stdout.splitlines() == ['"n"', "4"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["query", "SELECT * FROM shop.ordrs"], "error: Unknown table 'shop.ordrs'. Did you mean 'shop.orders'?"),
+    (["query", "SELECT nme FROM shop.customers"], "error: Unknown column 'nme' in shop.customers. Did you mean 'name'?"),
+    (["query", "SELECT FROM WHERE"], "error: Syntax error at line 1"),
+    (["query", "DELETE FROM shop.orders"], "error: Source 'shop' is read-only: DELETE is not allowed"),
+    (["describe", "shop.nope"], "error: Unknown table 'shop.nope'"),
+    (["tables", "shp"], "error: Unknown source 'shp'. Did you mean 'shop'?"),
+])
+def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(root, args, message):
+    done = c360(*args, cwd=root)
+    assert done.returncode == 1
+    assert done.stderr.startswith(message), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_a_down_source_is_one_line_naming_source_and_host_never_the_password(tmp_path):
+    project(tmp_path, """
+        sources:
+          shop:
+            kind: mysql
+            host: 127.0.0.1
+            port: 1
+            user: c360
+            password: ${ENV:C360_CLI_TEST_PASSWORD}
+            database: shop
+    """)
+    env_password = "not-to-be-shown-8431"
+    done = subprocess.run([sys.executable, "-m", "c360", "query", "SELECT * FROM shop.orders"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "C360_CLI_TEST_PASSWORD": env_password})
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: Source 'shop' (mysql at 127.0.0.1:1) is unreachable")
+    assert env_password not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_secret_variable_is_named(tmp_path):
+    project(tmp_path, """
+        sources:
+          shop:
+            kind: mysql
+            user: c360
+            password: ${ENV:C360_CLI_NOT_SET}
+            database: shop
+    """)
+    done = c360("query", "SELECT * FROM shop.orders", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "C360_CLI_NOT_SET" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_bad_catalog_file_is_named_with_its_line(tmp_path):
+    project(tmp_path, "sources:\n  shop:\n    kind: sqlitee\n    path: x\n")
+    done = c360("sources", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "sources.yaml:3" in done.stderr and "Did you mean 'sqlite'" in done.stderr
+
+
+def test_explain_names_the_sql_sent(root):
+    done = c360("explain", "SELECT name FROM shop.customers WHERE customer_id = 42", "--analyze", cwd=root)
+    assert 'sent: SELECT "customer_id", "name" FROM "customers" WHERE "customer_id" = 42' in done.stdout
+    assert "analyze: rows=1" in done.stdout
+
+
+def test_sources_tables_describe_refresh(root):
+    assert "sqlite" in c360("sources", cwd=root).stdout
+    assert "shop.orders" in c360("tables", cwd=root).stdout
+    described = c360("describe", "shop.orders", cwd=root).stdout
+    assert "DECIMAL(12,2)" in described and "order_ts" in described
+    assert "shop: 2 tables" in c360("refresh", cwd=root).stdout
