@@ -15,6 +15,9 @@ T-SQL (``=`` ignores trailing spaces under every collation, and the usual
 ``varchar`` under deterministic collations, never for its blank-padded
 ``character(n)``.
 
+psqlODBC reads a whole result into memory before the first row unless the
+connection string says ``UseDeclareFetch=1;Fetch=8192``; say it for large tables.
+
 A scan opens its own connection; ``cancel()`` calls ``SQLCancel`` on the
 running statement from the cancelling thread, and a request timeout is set as
 the driver's query timeout, backed by a timer that cancels for drivers that
@@ -23,8 +26,10 @@ ignore it.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
+import struct
 import threading
 from pathlib import Path
 
@@ -46,6 +51,8 @@ from connectors.dialects import dialect_class
 from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select
 
 LOGIN_TIMEOUT = 5
+#: SQL Server's ``datetimeoffset`` ODBC type, which pyodbc returns as raw bytes unless told.
+SQL_SS_TIMESTAMPOFFSET = -155
 DEFAULT_SCHEMA = {"tsql": "dbo", "postgres": "public"}
 #: Whether LIKE tells case apart under the dialect's usual collation.
 LIKE_EXACT = {"tsql": False, "postgres": True}
@@ -80,6 +87,13 @@ def location_of(connection_string: str) -> str:
     if pairs.get("dsn"):
         return f"dsn {pairs['dsn']}"
     return "odbc"
+
+
+def datetimeoffset(raw: bytes) -> datetime.datetime:
+    """A SQL Server ``datetimeoffset`` (SQL_SS_TIMESTAMPOFFSET_STRUCT bytes) as an aware datetime."""
+    year, month, day, hour, minute, second, nanoseconds, tz_hours, tz_minutes = struct.unpack("<6hI2h", raw)
+    offset = datetime.timezone(datetime.timedelta(hours=tz_hours, minutes=tz_minutes))
+    return datetime.datetime(year, month, day, hour, minute, second, nanoseconds // 1000, tzinfo=offset)
 
 
 def arrow_type_for(dialect: str, data_type: str, precision, scale) -> pa.DataType:
@@ -168,6 +182,8 @@ class OdbcConnector:
             connection = pyodbc.connect(resolved, autocommit=True, timeout=LOGIN_TIMEOUT)
             if self.dialect_name == "postgres":
                 connection.execute("SET TIME ZONE 'UTC'")  # timestamptz values arrive as UTC
+            elif self.dialect_name == "tsql":
+                connection.add_output_converter(SQL_SS_TIMESTAMPOFFSET, datetimeoffset)
             return connection
         except pyodbc.Error as error:
             raise self._error(error, connecting=True) from None
@@ -316,13 +332,13 @@ class OdbcScan(CursorScan):
         self.cancel()
 
     def _kill(self) -> None:
+        # Under the lock: close() must not free the statement while SQLCancel is using it.
         with self._state:
-            statement = self._statement
-        if statement is not None and not self._exhausted:
-            try:
-                statement.cancel()
-            except pyodbc.Error:
-                pass  # the statement finished meanwhile: nothing left to stop
+            if self._statement is not None and not self._exhausted:
+                try:
+                    self._statement.cancel()
+                except pyodbc.Error:
+                    pass  # the statement finished meanwhile: nothing left to stop
 
     def _translate(self, error: Exception, *, cancelled: bool) -> Exception:
         state = error.args[0] if isinstance(error, pyodbc.Error) and len(error.args) > 1 else ""
@@ -335,18 +351,18 @@ class OdbcScan(CursorScan):
         """Stop the timer, cancel a statement with unread rows, and drop the connection."""
         if self._timer is not None:
             self._timer.cancel()
-        with self._state:
+        with self._state:  # waits for a SQLCancel in flight on another thread
             connection, statement = self._connection, self._statement
             self._connection = self._statement = None
-        if statement is not None:
-            try:
-                if not self._exhausted:
-                    statement.cancel()
-                statement.close()
-            except pyodbc.Error:
-                pass  # already cancelled or closed by the driver
-        if connection is not None:
-            try:
-                connection.close()
-            except pyodbc.Error:
-                pass
+            if statement is not None:
+                try:
+                    if not self._exhausted:
+                        statement.cancel()
+                    statement.close()
+                except pyodbc.Error:
+                    pass  # already cancelled or closed by the driver
+            if connection is not None:
+                try:
+                    connection.close()
+                except pyodbc.Error:
+                    pass

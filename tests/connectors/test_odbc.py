@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import socket
+import struct
 import threading
 import time
 from decimal import Decimal
@@ -24,7 +25,7 @@ from c360.errors import (
 )
 from connectors.base import ScanRequest
 from connectors.dialects import C360Postgres, C360TSQL
-from connectors.odbc import OdbcConnector, location_of
+from connectors.odbc import OdbcConnector, datetimeoffset, location_of
 
 PASSWORD_VARIABLE = "C360_TEST_ODBC_PASSWORD"
 
@@ -128,6 +129,13 @@ def test_dialect_decides_like_exactness_and_default_schema():
     assert (tsql.dialect, tsql.schema_name, tsql.capabilities.like_exact) == (C360TSQL, "dbo", False)
     assert (postgres.dialect, postgres.schema_name, postgres.capabilities.like_exact) == (C360Postgres, "public", True)
     assert tsql.capabilities.limit and tsql.capabilities.top_n and tsql.capabilities.can_filter("like_prefix")
+
+
+def test_sql_server_datetimeoffset_bytes_become_aware_datetimes():
+    raw = struct.pack("<6hI2h", 2024, 2, 29, 13, 14, 15, 123456000, -5, -30)
+    value = datetimeoffset(raw)
+    assert value == datetime.datetime(2024, 2, 29, 18, 44, 15, 123456, tzinfo=datetime.timezone.utc)
+    assert value.utcoffset() == -datetime.timedelta(hours=5, minutes=30)
 
 
 def test_unknown_dialect_is_a_catalog_error():
@@ -328,6 +336,29 @@ def test_timeout_stops_the_query_and_says_so(connector, crm):
         read(scan)
     assert time.monotonic() - started < 5
     assert wait_until(lambda: not slow_queries(crm))
+
+
+def test_cancel_racing_the_statement_ends_cleanly_every_time(connector, crm):
+    """SQLCancel from another thread while the scan finishes and frees its statement.
+
+    Before close() waited for a cancel in flight, this corrupted the heap and killed the
+    interpreter within a few dozen rounds.
+    """
+    crm.execute("CREATE OR REPLACE VIEW slowish AS SELECT pg_sleep(0.03)::text AS s")
+    schema = connector.schema("slowish")
+    outcomes = []
+    for round_number in range(40):
+        scan = connector.scan(ScanRequest(schema, ("s",)))
+        timer = threading.Timer(0.002 * round_number, scan.cancel)
+        timer.start()
+        try:
+            outcomes.append(len(read(scan)))
+        except QueryCancelledError:
+            outcomes.append("cancelled")
+        timer.join()
+    # 0: cancelled after the row arrived, which Scan.batches then drops (the canceller knows)
+    assert set(outcomes) <= {0, 1, "cancelled"}
+    assert "cancelled" in outcomes
 
 
 # --- errors --------------------------------------------------------------------------------------
