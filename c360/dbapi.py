@@ -147,7 +147,7 @@ class Cursor:
             self._execution = execution
         execution.start()
         self.arrow_schema = execution.schema
-        self.description = [
+        self.description = None if execution.schema is None else [
             (field.name, duckdb_type(field.type), None, None, *_precision(field.type), field.nullable)
             for field in execution.schema
         ]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
 
 from c360.errors import (
     Error,
@@ -30,7 +31,9 @@ from c360.errors import (
     UnknownColumnError,
     UnknownTableError,
 )
-from c360.planner import Plan, plan
+from c360.planner import Plan, plan_statement
+from c360.planner.fold_constants import fold_constants
+from c360.planner.parse import bind, parse, variable_statement
 from c360.secrets import redact
 from c360.views import load_views
 from connectors.base import Scan, ScanRequest, source_label
@@ -67,12 +70,15 @@ class Engine:
         if views is None:
             views = load_views(catalog.project_dir / "queries")
         self.views = views
+        #: ``SET VARIABLE`` values (this engine serves one connection), as sqlglot literals.
+        self.variables: dict = {}
         self._duckdb = duckdb.connect(config={"threads": threads} if threads else {})
         self._duckdb.execute("SET enable_progress_bar = false")
         self._lock = threading.Lock()
 
     def plan(self, sql: str, params=None) -> Plan:
-        return plan(sql, params, catalog=self.catalog, views=self.views)
+        statement = parse(sql, named=isinstance(params, dict))
+        return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables)
 
     def execute(self, sql: str, params=None) -> "Execution":
         """Start a query; the returned :class:`Execution` streams the result."""
@@ -86,7 +92,24 @@ class Engine:
         if explain:
             text = self.explain(sql[explain.end():], params, analyze=bool(explain.group(1)))
             return Execution.from_table(pa.table({"explain": text.splitlines()}))
-        return Execution(self, self.plan(sql, params))
+        statement = parse(sql, named=isinstance(params, dict))
+        variable = variable_statement(statement)
+        if variable is not None:
+            self._set_variable(*variable, params)
+            return Execution.from_table(None)
+        return Execution(
+            self, plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables)
+        )
+
+    def _set_variable(self, name: str, value, params) -> None:
+        """``SET VARIABLE name = constant`` (kept as a literal) or ``RESET VARIABLE name``."""
+        if value is None:
+            self.variables.pop(name, None)
+            return
+        value = fold_constants(bind(value.copy(), params))
+        if value.find(exp.Column, exp.Select):
+            raise ProgrammingError(f"SET VARIABLE {name} needs a constant value")
+        self.variables[name] = value
 
     def explain(self, sql: str, params=None, *, analyze: bool = False) -> str:
         """Per source: the exact SQL or file list sent, and what stayed local and why."""
@@ -140,12 +163,15 @@ class Execution:
         self._cursor = None
         self._reader: pa.RecordBatchReader | None = None
         self._table: pa.Table | None = None
+        self._done = False  # a statement with no result (SET VARIABLE)
         self._closed = False
 
     @classmethod
-    def from_table(cls, table: pa.Table) -> "Execution":
+    def from_table(cls, table: pa.Table | None) -> "Execution":
+        """A finished result (EXPLAIN text), or no result at all (``None``: SET VARIABLE)."""
         execution = cls(None, None)
         execution._table = table
+        execution._done = table is None
         return execution
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -165,7 +191,7 @@ class Execution:
             self.scans.append(_guard(scan_plan.connector, lambda c=scan_plan.connector, r=request: c.scan(r)))
 
     def start(self) -> None:
-        if self._table is not None:
+        if self._table is not None or self._done:
             return
         if self.error is not None:
             raise self.error
@@ -288,15 +314,20 @@ class Execution:
         ]
 
     @property
-    def schema(self) -> pa.Schema:
+    def schema(self) -> pa.Schema | None:
+        """The result's schema; None for a statement that returns no rows (SET VARIABLE)."""
         if self._table is not None:
             return self._table.schema
+        if self._reader is None:
+            return None
         return self._reader.schema
 
     def reader(self):
         """Yield the result's record batches; translates failures into c360 errors."""
         if self._table is not None:
             yield from self._table.to_batches()
+            return
+        if self._reader is None:
             return
         try:
             while True:

@@ -113,3 +113,20 @@ def test_cancel_stops_a_running_query(tmp_path):
             cursor.execute("SELECT count(*) FROM big.numbers a, big.numbers b WHERE a.n % 1000 = b.n % 1000")
             cursor.fetchall()
         assert time.perf_counter() - started < 10
+
+
+def test_set_variable_reaches_views_and_sources_as_a_literal(tmp_path):
+    catalog = shop_project(tmp_path, views={
+        "recent_orders": "SELECT * FROM shop.orders "
+                         "WHERE order_ts < coalesce(getvariable('as_of'), current_date)\n",
+    })
+    with c360.connect(catalog) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SET VARIABLE as_of = DATE '2026-02-01' + INTERVAL 1 DAY")
+        assert cursor.description is None
+        cursor.execute("SELECT order_id FROM recent_orders ORDER BY 1")
+        assert cursor.fetchall() == [(1,), (2,)]
+        assert "\"order_ts\" < '2026-02-02 00:00:00'" in cursor.scans[0].sent
+        cursor.execute("RESET VARIABLE as_of")
+        cursor.execute("SELECT count(*) FROM recent_orders")
+        assert cursor.fetchone() == (4,)

@@ -50,7 +50,7 @@ from pathlib import Path
 from c360.generate.behaviour import simulate
 from c360.generate.model import DEFAULT_CATEGORIES, customer, products, season
 
-CHUNK = 1000
+CHUNK = 500
 
 
 @dataclass(frozen=True)

@@ -150,8 +150,9 @@ class SqliteDatabase:
 class EmbeddedTarget:
     """SQLite files for crm and shop, JSON files for partners, a local folder for clicks."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, *, browsing_buffer_rows: int = BROWSING_BUFFER_ROWS):
         self.out = Path(out)
+        self.buffer_rows = browsing_buffer_rows
 
     def begin(self, config, products) -> None:
         from c360.stream.blobstore import LocalStore
@@ -164,7 +165,8 @@ class EmbeddedTarget:
         self.partners.begin()
         store = LocalStore(self.out / BLOB_DIR / CLICKS_CONTAINER)
         store.delete_prefix(BROWSING_PREFIX)
-        self.browsing = BrowsingBuffer(store, BROWSING_PREFIX, config.browsing_format, config.categories)
+        self.browsing = BrowsingBuffer(store, BROWSING_PREFIX, config.browsing_format, config.categories,
+                                       limit=self.buffer_rows)
 
     def write(self, chunk) -> None:
         self.crm.insert("customers", chunk.customers)

@@ -87,6 +87,18 @@ def materialize_shared_ctes(expression: exp.Expression, *, context: PlanContext)
     return expression
 
 
+def bind_variables(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+    """Replace ``getvariable('name')`` with the value set by ``SET VARIABLE name = …`` (NULL if unset).
+
+    Views use this for their as-of date, so the date reaches the sources as a literal.
+    """
+    for call in list(expression.find_all(exp.Anonymous)):
+        if call.name.lower() == "getvariable" and len(call.expressions) == 1 and call.expressions[0].is_string:
+            value = context.variables.get(call.expressions[0].name.lower())
+            call.replace(value.copy() if value is not None else exp.null())
+    return expression
+
+
 def push_into_subqueries(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
     """Move outer predicates into views, derived tables and CTEs where that is safe
     (sqlglot's ``pushdown_predicates``: never into aggregates, windows or limits).
@@ -98,6 +110,7 @@ def push_into_subqueries(expression: exp.Expression, *, context: PlanContext) ->
 
 RULES = (
     expand_views,
+    bind_variables,
     resolve_tables,
     qualify_columns,
     materialize_shared_ctes,
@@ -108,10 +121,14 @@ RULES = (
 )
 
 
-def plan(sql: str, params=None, *, catalog, views=None) -> Plan:
+def plan(sql: str, params=None, *, catalog, views=None, variables=None) -> Plan:
     statement = parse(sql, named=isinstance(params, dict))
+    return plan_statement(statement, params, catalog=catalog, views=views, variables=variables)
+
+
+def plan_statement(statement: exp.Expression, params=None, *, catalog, views=None, variables=None) -> Plan:
     statement = bind(statement, params)
-    context = PlanContext(catalog=catalog, views=views or {})
+    context = PlanContext(catalog=catalog, views=views or {}, variables=variables or {})
     for rule in RULES:
         statement = rule(statement, context=context)
     output = context.output if context.output is not None else statement

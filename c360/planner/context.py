@@ -47,6 +47,8 @@ class ScanPlan:
 class PlanContext:
     catalog: object
     views: dict = field(default_factory=dict)
+    #: ``SET VARIABLE`` values of the connection, as sqlglot literals.
+    variables: dict = field(default_factory=dict)
     scans: dict[str, ScanPlan] = field(default_factory=dict)
     #: The statement DuckDB will run (tables bound, otherwise as written).
     output: exp.Expression | None = None

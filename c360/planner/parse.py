@@ -70,7 +70,7 @@ def parse(sql: str, *, named: bool = False) -> exp.Expression:
         raise ProgrammingError("Only one statement can be executed at a time")
     statement = statements[0]
     refuse_writes(statement)
-    if isinstance(statement, exp.Command):
+    if isinstance(statement, exp.Command) and not _is_reset_variable(statement):
         raise SqlSyntaxError(f"Syntax error: '{statement.this}' is not a query c360 understands")
     return statement
 
@@ -149,3 +149,18 @@ def bind(statement: exp.Expression, params) -> exp.Expression:
     if named:
         raise ProgrammingError("Use a dict of parameters for :name placeholders")
     return statement
+
+
+def _is_reset_variable(statement: exp.Command) -> bool:
+    return statement.name.upper() == "RESET" and statement.expression.name.upper().startswith("VARIABLE ")
+
+
+def variable_statement(statement: exp.Expression):
+    """``(name, value expression)`` for ``SET VARIABLE``, ``(name, None)`` for ``RESET VARIABLE``, else None."""
+    if isinstance(statement, exp.Set) and statement.expressions:
+        item = statement.expressions[0]
+        if (item.text("kind") or "").upper() == "VARIABLE" and isinstance(item.this, exp.EQ):
+            return item.this.this.name.lower(), item.this.expression
+    if isinstance(statement, exp.Command) and _is_reset_variable(statement):
+        return statement.expression.name.split(None, 1)[1].strip().lower(), None
+    return None

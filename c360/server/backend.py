@@ -11,6 +11,7 @@ results from, whoever produced them: an Arrow schema, ``next_batch()``
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -107,28 +108,68 @@ class EngineBackend:
         self.engine.close()
 
 
+class ExecutionSource(RowSource):
+    """A started :class:`c360.engine.Execution`; batches stream from DuckDB as they are read."""
+
+    def __init__(self, execution):
+        self.execution = execution
+        self.schema = execution.schema
+        self._batches = execution.reader()
+
+    def next_batch(self):
+        return next(self._batches, None)
+
+    def cancel(self) -> None:
+        self.execution.cancel()
+
+    def close(self) -> None:
+        self._batches.close()
+        self.execution.close()
+
+
 class EngineSession:
-    """One client's DB-API connection; ``execute`` returns a streaming :class:`CursorSource`."""
+    """One client's DB-API connection over the server's engine.
+
+    ``execute`` runs a statement and returns a streaming source. A query is
+    planned and started as an engine ``Execution`` whose cancel switch is
+    handed to ``register`` *before* it starts: ``Cursor.cancel()`` reaches a
+    query only once ``Cursor.execute()`` has returned, and DuckDB may spend the
+    whole query inside that call (an aggregate over a big scan), which a
+    CancelRequest must still stop. ``EXPLAIN`` goes through the DB-API cursor.
+    """
 
     def __init__(self, engine):
         from c360.dbapi import Connection
 
+        self.engine = engine
         self.connection = Connection(engine)
 
-    def execute(self, sql: str, params: dict, register=None) -> CursorSource:
+    def execute(self, sql: str, params: dict, register=None) -> RowSource:
         """Run ``sql``; ``register(cancel)`` receives the cancel switch before any work starts."""
         from c360.dbapi import Cursor
+        from c360.engine import Execution
 
-        # a bare Cursor (not connection.cursor()) so a long session does not accumulate cursors
-        cursor = Cursor(self.connection)
+        if _EXPLAIN.match(sql):
+            # a bare Cursor (not connection.cursor()) so a long session does not accumulate cursors
+            cursor = Cursor(self.connection)
+            try:
+                cursor.execute(sql, params or None)
+            except BaseException:
+                cursor.close()
+                raise
+            return CursorSource(cursor)
+        execution = Execution(self.engine, self.engine.plan(sql, params or None))
         if register is not None:
-            register(cursor.cancel)
+            register(execution.cancel)
         try:
-            cursor.execute(sql, params or None)
+            execution.start()
         except BaseException:
-            cursor.close()
+            execution.close()
             raise
-        return CursorSource(cursor)
+        return ExecutionSource(execution)
 
     def close(self) -> None:
-        """Nothing to release: cursors are closed per statement and the engine belongs to the server."""
+        """Nothing to release: sources are closed per statement and the engine belongs to the server."""
+
+
+_EXPLAIN = re.compile(r"^\s*EXPLAIN\b", re.IGNORECASE)
