@@ -43,6 +43,7 @@ from c360.errors import (
 from c360.secrets import redact, resolve
 from connectors.base import Capabilities, ScanRequest, TableSchema, source_label
 from connectors.files import (
+    GROUP_FILES,
     FileScan,
     Layout,
     LocalFolder,
@@ -72,6 +73,9 @@ RETRIES = 1
 
 class AzureContainer:
     """One blob container as a store: lists blob names, downloads blobs as a stream of chunks."""
+
+    #: Blobs downloaded at the same time when a scan fetches a group of files.
+    parallel = 4
 
     def __init__(self, client, *, source: str, host: str, container: str, prefix: str):
         self.client = client
@@ -186,6 +190,9 @@ class BlobConnector:
     }
     REQUIRED = ("container",)
     capabilities = Capabilities(projection=True, filters=frozenset(), partitions=True)
+
+    #: Most files one DuckDB query reads (see :class:`connectors.files.FileScan`).
+    group_files = GROUP_FILES
 
     def __init__(self, name: str, options: dict, *, base_dir: Path):
         self.name = name
@@ -316,7 +323,7 @@ class BlobConnector:
         layout = self.layout(table)
         entries = prune(self._entries(table, layout, request), request.filters, request.table)
         return FileScan(request, describe_files(entries), store=self.store, layout=layout, entries=entries,
-                        source=source_label(self))
+                        source=source_label(self), group_files=self.group_files)
 
     def close(self) -> None:
         store = self._store

@@ -22,11 +22,13 @@ Everything else happens here:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -51,6 +53,7 @@ from connectors.partitions import (
     TemplatePartitioning,
     column_name,
     quote_columns,
+    typed_partitions,
     time_bounds,
 )
 
@@ -60,6 +63,9 @@ SAMPLE_FILES = 5
 #: Bytes of a newline-delimited file downloaded to sample its columns (whole lines only).
 SAMPLE_BYTES = 1 << 20
 SHOWN_FILES = 10
+#: Most files, and bytes, one DuckDB query reads (a group is fetched before it is read).
+GROUP_FILES = 256
+GROUP_BYTES = 256 << 20
 
 # --- the store and the files of a table ----------------------------------------------------------
 
@@ -217,7 +223,7 @@ def describe_files(entries: list[FileEntry]) -> str:
 # --- reading one file ----------------------------------------------------------------------------
 
 
-def _read_call(fmt: str, paths, data_columns: list[Column] | None) -> exp.Table:
+def _read_call(fmt: str, paths, data_columns: list[Column] | None, *, filename: bool = False) -> exp.Table:
     """``read_json('f', columns = {...}, format = 'auto')`` and friends, as a sqlglot table."""
     if isinstance(paths, (list, tuple)):
         target = exp.Array(expressions=[exp.Literal.string(str(p)) for p in paths])
@@ -246,34 +252,51 @@ def _read_call(fmt: str, paths, data_columns: list[Column] | None) -> exp.Table:
         function = "read_parquet"
     # Partition values come from our own parsing of the path, never DuckDB's guess.
     args.append(named("hive_partitioning", exp.false()))
+    if filename:
+        args.append(named("filename", exp.Literal.string(FILE_COLUMN)))
     if isinstance(paths, (list, tuple)):
         args.append(named("union_by_name", exp.true()))
     return exp.Table(this=exp.Anonymous(this=function, expressions=args))
 
 
+@functools.lru_cache(maxsize=256)
+def _sql_type(type_: pa.DataType, array: bool = False) -> exp.DataType:
+    name = duckdb_type(type_)
+    return exp.DataType.build(f"{name}[]" if array else name, dialect="duckdb")
+
+
+def _text(value) -> exp.Expression:
+    return exp.null() if value is None else exp.Literal.string(str(value))
+
+
 def _literal(value, type_: pa.DataType) -> exp.Expression:
-    target = exp.DataType.build(duckdb_type(type_), dialect="duckdb")
-    if value is None:
-        return exp.cast(exp.null(), target)
-    return exp.cast(exp.Literal.string(str(value)), target)
+    """``CAST('value' AS type)`` (or a typed NULL)."""
+    return exp.Cast(this=_text(value), to=_sql_type(type_).copy())
 
 
-def file_query(
+#: The column DuckDB adds with each row's file name when a group's files differ in partition values.
+FILE_COLUMN = "__c360_file"
+
+
+def group_query(
     fmt: str,
-    path,
+    paths: list,
+    partitions: list[dict],
     request: ScanRequest,
-    partitions: dict,
     present: set[str] | None,
     *,
     columns: list[str],
     top_n: bool,
 ) -> str:
-    """The SELECT that reads one file for ``request``: projection, filters and limit pushed in.
+    """The SELECT that reads a group of files for ``request``: projection, filters and limit pushed in.
 
-    Partition values become literal columns of the file's rows, so every filter
-    (on data or partition columns) is evaluated by DuckDB. ``present`` is the
-    set of the file's own column names for csv/parquet (missing ones read as
-    NULL); JSON gets the explicit ``columns=`` struct instead.
+    ``partitions`` holds each file's partition values. They become columns of
+    the rows: a literal when the whole group shares them, else picked by file
+    name (``[v1, v2][list_position(['f1', 'f2'], file)]``, which keeps the
+    files' row order), so every filter, on data or partition columns, is
+    evaluated by DuckDB. ``present`` is the set of column names the group's
+    csv/parquet files have (others read as NULL); JSON gets the explicit
+    ``columns=`` struct instead.
     """
     table = request.table
     needed = {n.lower() for n in columns}
@@ -283,21 +306,38 @@ def file_query(
     if not data_columns and fmt in ("json", "jsonl"):
         # Rows must still be counted when only partition columns (or none) are asked for.
         data_columns = [c for c in table.columns if not c.partition][:1]
+    partition_columns = [c for c in table.columns if c.partition]
     inner = []
     for column in data_columns:
         name = exp.to_identifier(column.name, quoted=True)
         if fmt in ("json", "jsonl"):
-            inner.append(exp.column(name))
+            inner.append(exp.column(name, table="f").as_(name))
         elif present is not None and column.name.lower() in present:
-            inner.append(exp.cast(exp.column(name), exp.DataType.build(duckdb_type(column.type), dialect="duckdb")).as_(name))
+            target = exp.DataType.build(duckdb_type(column.type), dialect="duckdb")
+            inner.append(exp.cast(exp.column(name, table="f"), target).as_(name))
         else:
             inner.append(_literal(None, column.type).as_(name))
-    for column in table.columns:
-        if column.partition:
-            inner.append(_literal(partitions.get(column.name), column.type).as_(exp.to_identifier(column.name, quoted=True)))
-    source = _read_call(fmt, path, data_columns if fmt in ("json", "jsonl") else None)
-    rows = exp.select(*inner).from_(source).subquery("file")
-    query = exp.select(*[exp.column(_spelled(table, n), quoted=True) for n in columns]).from_(rows)
+    by_file = False
+    for column in partition_columns:
+        name = exp.to_identifier(column.name, quoted=True)
+        values = [values.get(column.name) for values in partitions]
+        if all(value == values[0] for value in values):
+            inner.append(_literal(values[0], column.type).as_(name))
+            continue
+        by_file = True
+        position = exp.Anonymous(
+            this="list_position",
+            expressions=[
+                exp.Array(expressions=[exp.Literal.string(str(path)) for path in paths]),
+                exp.column(FILE_COLUMN, table="f"),
+            ],
+        )
+        choices = exp.Cast(this=exp.Array(expressions=[_text(v) for v in values]), to=_sql_type(column.type, True).copy())
+        inner.append(exp.Bracket(this=choices, expressions=[position]).as_(name))
+    source = _read_call(fmt, list(paths), data_columns if fmt in ("json", "jsonl") else None,
+                        filename=by_file).as_("f")
+    rows = exp.select(*inner).from_(source)
+    query = exp.select(*[exp.column(_spelled(table, n), quoted=True) for n in columns]).from_(rows.subquery("file"))
     condition = [quote_columns(f, table) for f in request.filters]
     if condition:
         query = query.where(exp.and_(*condition))
@@ -457,20 +497,36 @@ def check_keys(declared, allowed: dict, *, what: str) -> None:
 
 
 class FileScan(Scan):
-    """Reads the chosen files one at a time, streaming DuckDB's record batches.
+    """Reads the chosen files in groups, streaming DuckDB's record batches.
 
-    ``read_files`` lists, in order, the keys actually fetched (opened locally,
-    downloaded from blob storage), so a test or EXPLAIN ANALYZE can see what
-    pruning saved. :meth:`cancel` interrupts DuckDB and stops between files
-    and between download chunks.
+    Files are read ``group_files`` at a time (and at most ``group_bytes`` per
+    group) by one DuckDB query each, so thousands of small hourly files cost a
+    few queries, not thousands; a store that downloads fetches a group's files
+    in parallel. ``read_files`` lists, in order, the keys actually fetched
+    (opened locally, downloaded from blob storage), so a test or EXPLAIN
+    ANALYZE can see what pruning saved. :meth:`cancel` interrupts DuckDB and
+    stops between groups and between download chunks.
     """
 
     def __init__(self, request: ScanRequest, sent: str, *, store, layout: Layout, entries: list[FileEntry],
-                 source: str):
+                 source: str, group_files: int = GROUP_FILES, group_bytes: int = GROUP_BYTES):
         super().__init__(request, sent)
         self.store, self.layout, self.entries, self.source = store, layout, entries, source
+        self.group_files, self.group_bytes = max(1, group_files), group_bytes
         self.read_files: list[str] = []
         self._connection: duckdb.DuckDBPyConnection | None = None
+
+    def groups(self) -> Iterator[list[FileEntry]]:
+        """The entries in order, cut into groups of at most ``group_files`` files and ``group_bytes``."""
+        group, size = [], 0
+        for entry in self.entries:
+            if group and (len(group) >= self.group_files or size + entry.size > self.group_bytes):
+                yield group
+                group, size = [], 0
+            group.append(entry)
+            size += entry.size
+        if group:
+            yield group
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         request = self.request
@@ -486,12 +542,12 @@ class FileScan(Scan):
         remaining = request.limit
         kept: list[pa.Table] = []
         try:
-            for entry in self.entries:
+            for group in self.groups():
                 if self.cancelled.is_set() or remaining == 0:
                     return
                 limited = ScanRequest(request.table, request.columns, request.filters, request.order_by,
                                       remaining if not top_n else request.limit, request.timeout)
-                for batch in self._read(entry, limited, columns, top_n):
+                for batch in self._read(group, limited, columns, top_n):
                     if top_n:
                         kept.append(pa.Table.from_batches([batch]))
                         continue
@@ -501,22 +557,22 @@ class FileScan(Scan):
                     yield batch
                     if self.cancelled.is_set():
                         return
-            if top_n and kept:
-                yield from self._final_top_n(pa.concat_tables(kept), columns)
+            if top_n and kept and not self.cancelled.is_set():
+                yield from self._final_top_n(pa.concat_tables(kept))
         finally:
             self._connection.close()
 
-    def _read(self, entry: FileEntry, request: ScanRequest, columns: list[str], top_n: bool):
-        """One file's batches (the store's own errors are already c360 errors)."""
-        with self.store.fetch(entry.key, self.cancelled) as path:
+    def _read(self, group: list[FileEntry], request: ScanRequest, columns: list[str], top_n: bool):
+        """One group's batches (the store's own errors are already c360 errors)."""
+        keys = [entry.key for entry in group]
+        with fetch_all(self.store, keys, self.cancelled) as paths:
             if self.cancelled.is_set():
                 return
-            self.read_files.append(entry.key)
-            present = None
-            if self.layout.format in ("csv", "parquet"):
-                present = self._columns_of(entry, path)
-            sql = file_query(self.layout.format, path, request, dict(entry.partitions), present,
-                             columns=columns, top_n=top_n)
+            self.read_files.extend(keys)
+            fmt = self.layout.format
+            present = self._columns_of(keys, paths) if fmt in ("csv", "parquet") else None
+            partitions = typed_partitions(group, request.table)
+            sql = group_query(fmt, paths, partitions, request, present, columns=columns, top_n=top_n)
             try:
                 reader = self._connection.execute(sql).to_arrow_reader(BATCH_ROWS)
                 for batch in reader:
@@ -526,25 +582,25 @@ class FileScan(Scan):
             except duckdb.InterruptException:
                 if self.cancelled.is_set():
                     return
-                raise QueryCancelledError(f"{self.source}: reading '{entry.key}' was interrupted") from None
+                raise QueryCancelledError(f"{self.source}: reading {keys[0]} was interrupted") from None
             except duckdb.Error as error:
                 if self.cancelled.is_set():
                     return
-                raise format_error(self.layout.format, entry.key, path, error, self.source) from None
+                raise group_error(fmt, keys, paths, error, self.source) from None
 
-    def _columns_of(self, entry: FileEntry, path: Path) -> set[str]:
-        sql = exp.select(exp.Star()).from_(_read_call(self.layout.format, path, None)).limit(0).sql(dialect="duckdb")
+    def _columns_of(self, keys: list[str], paths: list[Path]) -> set[str]:
+        sql = exp.select(exp.Star()).from_(_read_call(self.layout.format, paths, None)).limit(0).sql(dialect="duckdb")
         try:
             return {name.lower() for name in self._connection.execute(sql).to_arrow_table().schema.names}
         except duckdb.Error as error:
-            raise format_error(self.layout.format, entry.key, path, error, self.source) from None
+            raise group_error(self.layout.format, keys, paths, error, self.source) from None
 
-    def _final_top_n(self, rows: pa.Table, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    def _final_top_n(self, rows: pa.Table) -> Iterator[pa.RecordBatch]:
         request = self.request
-        self._connection.register("candidates", rows)
+        self._connection.register("__c360_candidates", rows)
         query = (
             exp.select(*[exp.column(_spelled(request.table, n), quoted=True) for n in request.columns])
-            .from_("candidates")
+            .from_("__c360_candidates")
             .order_by(*[quote_columns(o, request.table) for o in request.order_by])
             .limit(request.limit)
         )
@@ -556,6 +612,46 @@ class FileScan(Scan):
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.interrupt()
+
+
+@contextlib.contextmanager
+def fetch_all(store, keys: list[str], cancelled: threading.Event) -> Iterator[list[Path]]:
+    """Local paths for ``keys`` (fetched ``store.parallel`` at a time), released together afterwards."""
+    workers = min(getattr(store, "parallel", 1), len(keys))
+    with contextlib.ExitStack() as stack:
+        managers = [store.fetch(key, cancelled) for key in keys]
+        if workers <= 1:
+            yield [stack.enter_context(manager) for manager in managers]
+            return
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(manager.__enter__) for manager in managers]
+            paths, failure = [], None
+            for manager, future in zip(managers, futures):
+                try:
+                    paths.append(future.result())
+                    stack.push(manager)
+                except Exception as error:  # noqa: BLE001 - the first failure is re-raised below
+                    failure = failure or error
+        if failure is not None:
+            raise failure
+        yield paths
+
+
+def group_error(fmt: str, keys: list[str], paths: list[Path], error: Exception, source: str) -> DatabaseError:
+    """The error for a group that failed: it names the file DuckDB names, or the first bad one found."""
+    text = str(error).split("\n")[0]  # later lines quote the whole SQL, every file name included
+    for key, path in sorted(zip(keys, paths), key=lambda pair: -len(str(pair[1]))):
+        if str(path) in text:
+            return format_error(fmt, key, path, error, source)
+    for key, path in zip(keys, paths):
+        if not path.exists():
+            return format_error(fmt, key, path, error, source)
+        if fmt in ("json", "jsonl") and json_error_line(path) is not None:
+            return format_error(fmt, key, path, error, source)
+    first = text or type(error).__name__
+    for key, path in zip(keys, paths):
+        first = first.replace(str(path), key)
+    return FileFormatError(f"{source}: files {keys[0]} … {keys[-1]} could not be read as {fmt}: {first}")
 
 
 @contextlib.contextmanager
@@ -583,7 +679,7 @@ __all__ = [
     "declared_columns",
     "describe_files",
     "discover",
-    "file_query",
+    "group_query",
     "glob_regex",
     "json_error_line",
     "literal_prefix",

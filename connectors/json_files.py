@@ -29,6 +29,7 @@ from pathlib import Path
 from c360.errors import CatalogError, NotFoundError, UnknownTableError, did_you_mean
 from connectors.base import FILTER_OPS, Capabilities, ScanRequest, TableSchema, source_label
 from connectors.files import (
+    GROUP_FILES,
     FileScan,
     Layout,
     LocalFolder,
@@ -36,12 +37,12 @@ from connectors.files import (
     declared_columns,
     describe_files,
     discover,
-    file_query,
+    group_query,
     literal_prefix,
     where_of,
     with_partitions,
 )
-from connectors.partitions import Partitioning, TemplatePartitioning, prune
+from connectors.partitions import Partitioning, TemplatePartitioning, prune, typed_partitions
 
 TABLE_OPTIONS = {
     "files": "glob or list of globs under the source's path (default: <table>.json*, <table>/**/*.json*)",
@@ -69,6 +70,9 @@ class JsonConnector:
         partitions=True,
         like_exact=True,
     )
+
+    #: Most files one DuckDB query reads (see :class:`connectors.files.FileScan`).
+    group_files = GROUP_FILES
 
     def __init__(self, name: str, options: dict, *, base_dir: Path):
         self.name = name
@@ -173,11 +177,11 @@ class JsonConnector:
         if entries:
             top_n = bool(request.order_by) and request.limit is not None
             first = entries[0]
-            example = file_query(
-                "json", first.key, request, dict(first.partitions), None, columns=list(request.columns), top_n=top_n
-            )
-            sent += f"\nper file, e.g. the first: {example}"
-        return FileScan(request, sent, store=self.store, layout=layout, entries=entries, source=source_label(self))
+            example = group_query("json", [first.key], typed_partitions([first], request.table), request, None,
+                                  columns=list(request.columns), top_n=top_n)
+            sent += f"\nSQL per group of up to {GROUP_FILES} files, shown for the first file: {example}"
+        return FileScan(request, sent, store=self.store, layout=layout, entries=entries,
+                        source=source_label(self), group_files=self.group_files)
 
     def close(self) -> None:
         """Nothing to release: files are opened per scan."""

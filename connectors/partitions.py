@@ -179,6 +179,13 @@ def _is_date(text: str) -> bool:
     return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
 
 
+def typed_partitions(entries: list, table: TableSchema) -> list[dict]:
+    """Each entry's partition values, converted to the types of ``table``'s partition columns."""
+    columns = [column for column in table.columns if column.partition]
+    values = {column.name: partition_array(entries, column).to_pylist() for column in columns}
+    return [{name: values[name][i] for name in values} for i in range(len(entries))]
+
+
 def partition_array(entries: list, column: Column) -> pa.Array:
     """The values of partition ``column`` for each entry, typed as the column."""
     raw = [dict(entry.partitions).get(column.name) for entry in entries]

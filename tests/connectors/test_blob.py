@@ -229,6 +229,7 @@ def test_a_prefix_with_no_blobs_is_not_found_naming_source_container_and_prefix(
 
 def test_cancel_stops_downloading_further_blobs(make):
     connector = make(HOURLY)
+    connector.group_files = 1  # one blob per DuckDB query, so "further blobs" can be seen
     schema = connector.schema("browsing")
     before = downloads(connector)
     scan = connector.scan(ScanRequest(schema, ("customer_id",)))
@@ -383,3 +384,17 @@ def test_discovery_downloads_only_the_head_of_a_large_newline_delimited_blob(azu
     rows = read(connector.scan(ScanRequest(schema, ("customer_id",))))
     assert len(rows) == body.count(b"\n")
     assert connector.store.downloaded_bytes > len(body)
+
+
+def test_a_blob_deleted_after_listing_is_not_found(azurite):  # noqa: F811
+    container = azurite.new_container("vanishing")
+    client = azurite.service().get_container_client(container)
+    for hour in ("10", "11", "12"):
+        client.upload_blob(f"agg/2026/11/01/{hour}/0.json", b'{"a": 1}\n')
+    tables = {"t": {"columns": {"a": "BIGINT"}, "partitioning": HOURLY["browsing"]["partitioning"]}}
+    connector = BlobConnector("clicks", {"connection_string": azurite.connection_string, "container": container,
+                                         "prefix": "agg/", "tables": tables}, base_dir=Path("."))
+    scan = connector.scan(ScanRequest(connector.declared_schema("t", tables["t"]), ("a",)))
+    client.delete_blob("agg/2026/11/01/11/0.json")
+    with pytest.raises(NotFoundError, match=rf"Source 'clicks' .*blob not found in container '{container}'"):
+        read(scan)

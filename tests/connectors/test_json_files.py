@@ -117,6 +117,7 @@ def test_capabilities_claim_every_filter_op_limit_and_top_n():
 
 def test_limit_is_sent_and_stops_reading_further_files():
     connector = partners()
+    connector.group_files = 1  # one file per DuckDB query, so "further files" can be seen
     schema = connector.schema("enrichment")
     scan = connector.scan(ScanRequest(schema, ("customer_id",), limit=2))
     assert "LIMIT 2" in scan.sent
@@ -201,7 +202,7 @@ def test_template_partitioning_in_a_json_folder(tmp_path):
     schema = connector.schema("clicks")
     scan = connector.scan(ScanRequest(schema, ("n", "hour"), filters=(parse("hour > TIMESTAMP '2026-11-01 08:30'"),)))
     assert scan.sent.startswith("2 files: clicks/2026/11/01/09/a.jsonl, clicks/2026/11/01/10/a.jsonl")
-    assert [(r["n"], r["hour"].hour) for r in read(scan)] == [(9, 9), (10, 10)]
+    assert sorted((r["n"], r["hour"].hour) for r in read(scan)) == [(9, 9), (10, 10)]
 
 
 def test_a_malformed_file_names_the_file_and_line_when_discovering():
@@ -243,13 +244,26 @@ def test_cancel_stops_reading_further_files(tmp_path):
     for i in range(20):
         (tmp_path / "t" / f"{i:02d}.jsonl").write_text("".join(json.dumps({"i": i, "j": k}) + "\n" for k in range(10)))
     connector = JsonConnector("s", {"path": str(tmp_path)}, base_dir=tmp_path)
+    connector.group_files = 3
     scan = connector.scan(ScanRequest(connector.schema("t"), ("i",)))
     batches = scan.batches()
     first = next(batches)
     scan.cancel()
     rest = list(batches)
-    assert first.num_rows == 10 and rest == []
-    assert scan.read_files == ["t/00.jsonl"]
+    assert first.num_rows == 30 and rest == []
+    assert scan.read_files == ["t/00.jsonl", "t/01.jsonl", "t/02.jsonl"]
+
+
+def test_many_files_are_read_a_group_at_a_time(tmp_path):
+    (tmp_path / "t").mkdir()
+    for i in range(7):
+        (tmp_path / "t" / f"{i:02d}.jsonl").write_text(json.dumps({"i": i}) + "\n")
+    connector = JsonConnector("s", {"path": str(tmp_path)}, base_dir=tmp_path)
+    connector.group_files = 3
+    scan = connector.scan(ScanRequest(connector.schema("t"), ("i",)))
+    assert [len(group) for group in scan.groups()] == [3, 3, 1]
+    assert sorted(r["i"] for r in read(scan)) == list(range(7))
+    assert scan.stats.batches == 3
 
 
 def test_a_catalog_json_source_uses_declared_and_discovered_tables(tmp_path):
