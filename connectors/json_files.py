@@ -179,7 +179,7 @@ class JsonConnector:
             first = entries[0]
             example = group_query("json", [first.key], typed_partitions([first], request.table), request, None,
                                   columns=list(request.columns), top_n=top_n)
-            sent += f"\nSQL per group of up to {GROUP_FILES} files, shown for the first file: {example}"
+            sent += f"; SQL per group of up to {self.group_files} files, shown for the first file: {example}"
         return FileScan(request, sent, store=self.store, layout=layout, entries=entries,
                         source=source_label(self), group_files=self.group_files)
 
