@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.optimizer.pushdown_predicates import pushdown_predicates
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from c360.errors import UnknownColumnError, did_you_mean
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.parse import bind, parse
+from c360.planner.propagate_predicates import propagate_predicates
 from c360.planner.pushdown_filters import pushdown_filters
 from c360.planner.pushdown_limit import pushdown_limit
 from c360.planner.pushdown_projections import pushdown_projections
@@ -99,22 +99,13 @@ def bind_variables(expression: exp.Expression, *, context: PlanContext) -> exp.E
     return expression
 
 
-def push_into_subqueries(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
-    """Move outer predicates into views, derived tables and CTEs where that is safe
-    (sqlglot's ``pushdown_predicates``: never into aggregates, windows or limits).
-
-    Only the analysis tree changes; DuckDB still evaluates the query as written.
-    """
-    return pushdown_predicates(expression, dialect="duckdb")
-
-
 RULES = (
     expand_views,
     bind_variables,
     resolve_tables,
     qualify_columns,
     materialize_shared_ctes,
-    push_into_subqueries,
+    propagate_predicates,
     pushdown_filters,
     pushdown_projections,
     pushdown_limit,

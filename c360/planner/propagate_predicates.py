@@ -1,0 +1,193 @@
+"""Carry a selective predicate to every table it restricts: across join keys and into grouped views.
+
+``SELECT * FROM customer_360 WHERE customer_id = 42`` should reach each source
+under the view as ``customer_id = 42``. Two moves get it there, repeated until
+nothing changes (views nest):
+
+* **Join equivalence.** ``c.customer_id = 42`` with ``o.customer_id = c.customer_id``
+  implies ``o.customer_id = 42``. Over an inner join it is added to the WHERE;
+  to the nullable side of a LEFT JOIN it is added to that join's ON (the rows it
+  removes could never have matched), never the other way round.
+* **Into derived tables and CTEs.** A predicate on a derived table's column moves
+  into its WHERE, rewritten over the column's definition, when the block has no
+  window function, LIMIT, DISTINCT or QUALIFY (they need every row) and, if it
+  groups, the column is a grouping key (filtering whole groups before grouping
+  is the same as after). A CTE is entered only when it is referenced once.
+
+sqlglot's own ``pushdown_predicates`` handles plain subqueries first. All of this
+changes only the analysis tree: what sources are asked for. Every predicate
+added is implied by the query, so results never change, only the rows moved.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.optimizer.pushdown_predicates import pushdown_predicates
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from c360.planner.classify import is_constant
+from c360.planner.context import PlanContext
+from c360.planner.pushdown_filters import conjuncts, nullable_aliases
+
+_MAX_ROUNDS = 8
+_BLOCKING = (exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Exists)
+
+
+def propagate_predicates(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
+    for _ in range(_MAX_ROUNDS):
+        before = expression.sql(dialect="duckdb")
+        expression = pushdown_predicates(expression, dialect="duckdb")
+        for scope in traverse_scope(expression):
+            if isinstance(scope.expression, exp.Select):
+                _through_joins(scope.expression)
+                _into_derived(scope, expression)
+        if expression.sql(dialect="duckdb") == before:
+            break
+    return expression
+
+
+# --- join equivalence -----------------------------------------------------------------------------
+
+
+def _key(column: exp.Column) -> tuple[str, str]:
+    return column.table.lower(), column.name.lower()
+
+
+def _constant_predicate(predicate: exp.Expression):
+    """``(column, builder)`` for ``col = const`` / ``col IN (consts)``, else None."""
+    if isinstance(predicate, exp.EQ):
+        for column, value in ((predicate.left, predicate.right), (predicate.right, predicate.left)):
+            if isinstance(column, exp.Column) and column.table and is_constant(value):
+                return column, lambda target, v=value: exp.EQ(this=target, expression=v.copy())
+    if isinstance(predicate, exp.In) and isinstance(predicate.this, exp.Column) and predicate.this.table:
+        values = predicate.expressions
+        if values and all(is_constant(v) for v in values) and not predicate.args.get("query"):
+            return predicate.this, lambda target, vs=values: exp.In(this=target, expressions=[v.copy() for v in vs])
+    return None
+
+
+def _column_pair(predicate: exp.Expression):
+    if isinstance(predicate, exp.EQ) and isinstance(predicate.left, exp.Column) and isinstance(
+        predicate.right, exp.Column
+    ):
+        if predicate.left.table and predicate.right.table and predicate.left.table != predicate.right.table:
+            return predicate.left, predicate.right
+    return None
+
+
+def _through_joins(select: exp.Select) -> None:
+    where = select.args.get("where")
+    nullable = nullable_aliases(select)
+    joins = select.args.get("joins") or []
+    inner_on = [p for j in joins if not j.side and (j.kind or "").upper() in ("", "INNER") for p in conjuncts(j.args.get("on"))]
+    facts = [p for p in conjuncts(where.this if where else None) + inner_on]
+
+    # undirected equivalences (inner joins, WHERE) and directed ones (preserved -> nullable, LEFT JOIN ON)
+    links: dict[tuple, list[tuple[exp.Column, exp.Join | None]]] = {}
+    for predicate in facts:
+        pair = _column_pair(predicate)
+        if pair:
+            a, b = pair
+            links.setdefault(_key(a), []).append((b, None))
+            links.setdefault(_key(b), []).append((a, None))
+    for join in joins:
+        if (join.side or "").upper() != "LEFT":
+            continue
+        right = join.this.alias_or_name.lower()
+        for predicate in conjuncts(join.args.get("on")):
+            pair = _column_pair(predicate)
+            if not pair:
+                continue
+            a, b = pair
+            if a.table.lower() == right and b.table.lower() != right:
+                links.setdefault(_key(b), []).append((a, join))
+            elif b.table.lower() == right and a.table.lower() != right:
+                links.setdefault(_key(a), []).append((b, join))
+
+    existing = {p.sql() for p in facts} | {p.sql() for j in joins for p in conjuncts(j.args.get("on"))}
+    seen = set()
+    pending = [c for c in (_constant_predicate(p) for p in facts) if c and c[0].table.lower() not in nullable]
+    while pending:
+        column, build = pending.pop()
+        if _key(column) in seen:
+            continue
+        seen.add(_key(column))
+        for target, join in links.get(_key(column), []):
+            derived = build(exp.column(target.name, table=target.table))
+            if derived.sql() in existing:
+                continue
+            existing.add(derived.sql())
+            if join is None and target.table.lower() not in nullable:
+                select.where(derived, copy=False)
+                pending.append((target, build))
+            elif join is not None:
+                join.set("on", exp.and_(join.args.get("on"), derived, copy=False))
+
+
+# --- into derived tables ----------------------------------------------------------------------------
+
+
+def _into_derived(scope: Scope, root: exp.Expression) -> None:
+    select = scope.expression
+    nullable = nullable_aliases(select)
+    for alias, source in scope.sources.items():
+        if not isinstance(source, Scope) or not isinstance(source.expression, exp.Select):
+            continue
+        inner = source.expression
+        cte = inner.parent if isinstance(inner.parent, exp.CTE) else None
+        if _blocked(inner) or (cte is not None and _references(root, cte.alias_or_name) > 1):
+            continue
+        alias = alias.lower()
+        offered = []
+        if alias not in nullable:
+            offered += conjuncts(select.args.get("where") and select.args["where"].this)
+            for join in select.args.get("joins") or []:
+                if not join.side and (join.kind or "").upper() in ("", "INNER"):
+                    offered += conjuncts(join.args.get("on"))
+        for join in select.args.get("joins") or []:
+            if join.this.alias_or_name.lower() == alias and (join.side or "").upper() == "LEFT":
+                offered += conjuncts(join.args.get("on"))
+        present = {p.sql() for p in conjuncts(inner.args.get("where") and inner.args["where"].this)}
+        for predicate in offered:
+            rewritten = _rewrite(predicate, alias, inner)
+            if rewritten is not None and rewritten.sql() not in present:
+                present.add(rewritten.sql())
+                inner.where(rewritten, copy=False)
+
+
+def _blocked(inner: exp.Select) -> bool:
+    if inner.args.get("limit") or inner.args.get("offset") or inner.args.get("distinct") or inner.args.get("qualify"):
+        return True
+    if any(p.find(exp.Window) for p in inner.expressions):
+        return True
+    group = inner.args.get("group")
+    if group and any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets")):
+        return True
+    aggregated = any(p.find(exp.AggFunc) for p in inner.expressions)
+    return aggregated and not group
+
+
+def _references(root: exp.Expression, name: str) -> int:
+    return sum(1 for t in root.find_all(exp.Table) if t.name.lower() == name.lower() and not t.db)
+
+
+def _rewrite(predicate: exp.Expression, alias: str, inner: exp.Select) -> exp.Expression | None:
+    columns = list(predicate.find_all(exp.Column))
+    if not columns or predicate.find(*_BLOCKING) or any(c.table.lower() != alias for c in columns):
+        return None
+    outputs = {p.alias_or_name.lower(): p.unalias() for p in inner.expressions}
+    group = inner.args.get("group")
+    keys = {g.sql() for g in group.expressions} if group else None
+    rewritten = predicate.copy()
+    for column in list(rewritten.find_all(exp.Column)):
+        definition = outputs.get(column.name.lower())
+        if definition is None or definition.find(exp.AggFunc, exp.Window, exp.Select):
+            return None
+        if keys is not None and definition.sql() not in keys:
+            return None
+        replacement = definition.copy()
+        if column is rewritten:
+            rewritten = replacement
+        else:
+            column.replace(replacement)
+    return rewritten

@@ -1,0 +1,66 @@
+"""A selective predicate reaches every table it restricts: across join keys, into grouped views."""
+
+import pytest
+
+from c360.catalog import Catalog
+from c360.planner import plan
+from tests.projects import shop_project
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    return Catalog(shop_project(tmp_path))
+
+
+def pushed(catalog, sql):
+    result = {}
+    for scan in plan(sql, catalog=catalog).scans:
+        result.setdefault(scan.alias, []).append(sorted(f.sql(dialect="duckdb") for f in scan.filters))
+    return result
+
+
+def test_an_inner_join_key_carries_the_constant_to_the_other_table(catalog):
+    assert pushed(catalog, "SELECT * FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+                           "WHERE c.customer_id = 42") == {"c": [["customer_id = 42"]], "o": [["customer_id = 42"]]}
+
+
+def test_a_left_join_carries_it_to_the_nullable_side_only(catalog):
+    assert pushed(catalog, "SELECT * FROM shop.customers c LEFT JOIN shop.orders o ON o.customer_id = c.customer_id "
+                           "WHERE c.customer_id IN (42, 43)") == {
+        "c": [["customer_id IN (42, 43)"]], "o": [["customer_id IN (42, 43)"]]}
+    assert pushed(catalog, "SELECT * FROM shop.customers c LEFT JOIN shop.orders o ON o.customer_id = c.customer_id "
+                           "WHERE o.customer_id = 42") == {"c": [[]], "o": [[]]}
+
+
+def test_a_key_predicate_enters_a_grouped_view(catalog):
+    sql = ("SELECT * FROM shop.customers c LEFT JOIN (SELECT customer_id, sum(amount) AS spend FROM shop.orders "
+           "GROUP BY customer_id) s ON s.customer_id = c.customer_id WHERE c.customer_id = 42")
+    assert pushed(catalog, sql) == {"c": [["customer_id = 42"]], "orders": [["customer_id = 42"]]}
+
+
+def test_a_predicate_on_an_aggregate_or_through_a_window_stays_out(catalog):
+    assert pushed(catalog, "SELECT * FROM (SELECT customer_id, sum(amount) AS spend FROM shop.orders GROUP BY 1) s "
+                           "WHERE s.spend > 10") == {"orders": [[]]}
+    assert pushed(catalog, "SELECT * FROM (SELECT customer_id, ntile(5) OVER (ORDER BY amount) AS q FROM shop.orders) s "
+                           "WHERE s.customer_id = 42") == {"orders": [[]]}
+
+
+def test_a_cte_used_once_is_entered_and_one_used_twice_is_not(catalog):
+    once = ("WITH s AS (SELECT customer_id, count(*) AS n FROM shop.orders GROUP BY customer_id) "
+            "SELECT * FROM shop.customers c JOIN s ON s.customer_id = c.customer_id WHERE c.customer_id = 42")
+    assert pushed(catalog, once)["orders"] == [["customer_id = 42"]]
+    twice = ("WITH s AS (SELECT customer_id, count(*) AS n FROM shop.orders GROUP BY customer_id) "
+             "SELECT * FROM s a JOIN s b ON a.n = b.n WHERE a.customer_id = 42")
+    assert pushed(catalog, twice)["orders"] == [[]]
+
+
+def test_results_do_not_change(tmp_path):
+    import c360
+
+    catalog = shop_project(tmp_path)
+    sql = ("SELECT c.customer_id, s.spend FROM shop.customers c LEFT JOIN (SELECT customer_id, sum(amount) AS spend "
+           "FROM shop.orders GROUP BY customer_id) s ON s.customer_id = c.customer_id WHERE c.customer_id IN (42, 45) "
+           "ORDER BY 1")
+    with c360.connect(catalog) as connection:
+        import decimal
+        assert connection.execute(sql).fetchall() == [(42, decimal.Decimal("12.99")), (45, None)]
