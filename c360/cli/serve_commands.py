@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from pathlib import Path
 
 import typer
@@ -80,18 +81,20 @@ def serve(
     backend = EngineBackend(catalog or settings.get("catalog"), profile or settings.get("profile"))
 
     async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         server = Server(backend, config)
         await server.start()
-        auth = "SCRAM-SHA-256" if config.users else "trust (loopback only)"
+        auth = "SCRAM-SHA-256" if config.users else "trust, loopback only"
         typer.echo(f"c360 serve: postgresql://{host}:{server.port}/c360 ({auth}); Ctrl+C stops", err=True)
         try:
-            await server.serve_forever()
+            await stop.wait()
         finally:
             await server.close()
 
     try:
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
     finally:
         backend.close()

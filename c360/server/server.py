@@ -105,6 +105,8 @@ class Server:
         self.sessions[session.pid] = session
         try:
             await session.run()
+        except asyncio.CancelledError:  # the server is shutting down
+            pass
         finally:
             self.sessions.pop(session.pid, None)
 
@@ -115,11 +117,16 @@ class Server:
             session.request_cancel()
 
     async def close(self) -> None:
+        """Stop listening, cancel running statements, disconnect every client."""
         if self._server is not None:
             self._server.close()
             for session in list(self.sessions.values()):
+                session.request_cancel()
                 session.writer.close()
-            await self._server.wait_closed()
+            for _ in range(50):  # up to 5 s for sessions to wind down
+                if not self.sessions:
+                    break
+                await asyncio.sleep(0.1)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
