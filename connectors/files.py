@@ -188,8 +188,8 @@ class Layout:
     def entries(self, store, prefixes: list[str] | None = None) -> list[FileEntry]:
         """The table's files under ``prefixes`` (default: all), in key order, with partition values.
 
-        Hidden files and folders (``_SUCCESS``, ``.x.tmp``, ``_temporary/``) and files outside the
-        partition layout are not part of the table.
+        Empty files, hidden files and folders (``_SUCCESS``, ``.x.tmp``, ``_temporary/``) and files
+        outside the partition layout are not part of the table.
         """
         found = []
         prefixes = self.prefixes() if prefixes is None else prefixes
@@ -198,6 +198,8 @@ class Layout:
             for key, size in store.list(prefix):
                 relative = key[len(self.prefix) :] if key.startswith(self.prefix) else key
                 if key in seen or key.endswith("/") or any(p.startswith(("_", ".")) for p in relative.split("/")):
+                    continue
+                if size == 0:  # no rows; also how folder placeholders of hierarchical accounts look
                     continue
                 if self.regexes and not any(r.match(key) for r in self.regexes):
                     continue

@@ -35,12 +35,14 @@ def test_literal_prefix_is_the_folders_before_the_first_wildcard():
     assert literal_prefix("a/da*/x.json") == "a/"
 
 
-def test_layout_lists_matching_files_skips_hidden_files_and_folders_and_parses_partitions(tmp_path):
+def test_layout_lists_matching_files_skips_empty_and_hidden_ones_and_parses_partitions(tmp_path):
     for relative in ["agg/2026/11/01/10/a.json", "agg/2026/11/01/11/b.json", "agg/2026/11/01/11/_SUCCESS",
                      "agg/notes/readme.json", "other/2026/11/01/10/c.json", "agg/2026/11/01/12/.b.json.99.tmp",
                      "agg/_temporary/2026/11/01/10/d.json"]:
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_text("{}\n")
+    (tmp_path / "agg/2026/11/01/13").mkdir()
+    (tmp_path / "agg/2026/11/01/13/empty.json").write_text("")
     layout = Layout(
         prefix="agg/",
         format="jsonl",
