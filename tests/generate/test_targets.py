@@ -1,0 +1,72 @@
+"""The embedded target: reruns replace instead of appending, and the demo catalog reads what it wrote."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import c360
+from c360.generate import Config, generate
+from c360.generate.targets import EmbeddedTarget
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def count(path: Path, table: str) -> int:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+    finally:
+        connection.close()
+
+
+def test_a_rerun_replaces_the_previous_data_and_never_appends(tmp_path):
+    out = tmp_path / "demo-data"
+    generate(Config(customers=150, days=40, seed=1, end=date(2026, 11, 23)), EmbeddedTarget(out))
+    second = generate(Config(customers=90, days=30, seed=2, end=date(2026, 11, 23)), EmbeddedTarget(out))
+    assert count(out / "crm.sqlite", "customers") == 90
+    assert count(out / "shop.sqlite", "orders") == second["orders"]
+    assert count(out / "shop.sqlite", "order_items") == second["order_items"]
+    partner_lines = sum(len(p.read_text().splitlines()) for p in (out / "partners" / "enrichment").glob("*.json"))
+    assert partner_lines == second["partners"]
+    browsing = list((out / "blob" / "clicks" / "browsing").rglob("*.jsonl"))
+    assert sum(len(p.read_text().splitlines()) for p in browsing) == second["browsing"]
+    assert not list(out.glob(".*building"))
+
+
+def test_the_demo_catalog_reads_every_generated_source(tmp_path):
+    shutil.copytree(ROOT / "catalog", tmp_path / "catalog")
+    config = Config(customers=200, days=45, seed=4, end=date(2026, 11, 23))
+    counts = generate(config, EmbeddedTarget(tmp_path / "demo-data"))
+    connection = c360.connect(catalog=str(tmp_path / "catalog"), profile="embedded")
+    try:
+        cursor = connection.cursor()
+        for sql, expected in [
+            ("SELECT COUNT(*) FROM crm.customers", counts["customers"]),
+            ("SELECT COUNT(*) FROM shop.orders", counts["orders"]),
+            ("SELECT COUNT(*) FROM shop.order_items", counts["order_items"]),
+            ("SELECT COUNT(*) FROM shop.products", counts["products"]),
+            ("SELECT COUNT(*) FROM partners.enrichment", counts["partners"]),
+            ("SELECT COUNT(*) FROM clicks.browsing", counts["browsing"]),
+        ]:
+            cursor.execute(sql)
+            assert cursor.fetchone()[0] == expected, sql
+        # Nested partner fields, with drift: only acme_data has surveys, only socialscope a tier.
+        cursor.execute(
+            "SELECT partner, COUNT(survey), COUNT(influencer_tier), COUNT(social.followers) "
+            "FROM partners.enrichment GROUP BY partner ORDER BY partner"
+        )
+        (acme, acme_surveys, acme_tiers, _), (social, social_surveys, social_tiers, _) = cursor.fetchall()
+        assert (acme, social) == ("acme_data", "socialscope")
+        assert acme_surveys > 0 and acme_tiers == 0 and social_surveys == 0 and social_tiers > 0
+        # Browsing rows land in the hour folder of their window.
+        cursor.execute(
+            "SELECT COUNT(*) FROM clicks.browsing WHERE date_trunc('hour', window_start) <> partition_hour"
+        )
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT typeof(list_price), typeof(order_ts) FROM shop.products, shop.orders LIMIT 1")
+        assert cursor.fetchone() == ("DECIMAL(12,2)", "TIMESTAMP")
+    finally:
+        connection.close()
