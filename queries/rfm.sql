@@ -1,0 +1,56 @@
+-- RFM per customer as of getvariable('as_of') (default today): recency, frequency and net monetary over the 365 days before it, 1-5 quintile scores and a named segment
+SELECT
+    rc.customer_id,
+    rs.recency_days,
+    coalesce(rs.frequency, 0) AS frequency,
+    coalesce(rs.monetary, 0) AS monetary,
+    rs.r_score,
+    rs.f_score,
+    rs.m_score,
+    CAST(rs.r_score AS VARCHAR) || CAST(rs.f_score AS VARCHAR) || CAST(rs.m_score AS VARCHAR) AS rfm_score,
+    coalesce(rg.segment, 'Lost') AS segment
+FROM crm.customers AS rc
+LEFT JOIN (
+    -- quintiles over the customers who bought in the window; equal values go to the lower customer_id first
+    SELECT
+        rq.customer_id,
+        rq.recency_days,
+        rq.frequency,
+        rq.monetary,
+        ntile(5) OVER (ORDER BY rq.recency_days DESC, rq.customer_id) AS r_score,
+        ntile(5) OVER (ORDER BY rq.frequency, rq.customer_id) AS f_score,
+        ntile(5) OVER (ORDER BY rq.monetary, rq.customer_id) AS m_score
+    FROM (
+        -- orders strictly before as_of and at most 365 days before it; cancelled ones do not count,
+        -- returned ones count as orders but add nothing to the money
+        SELECT
+            ro.customer_id,
+            CAST(coalesce(getvariable('as_of'), current_date) AS DATE) - CAST(max(ro.order_ts) AS DATE) AS recency_days,
+            count(DISTINCT ro.order_id) AS frequency,
+            coalesce(sum(CASE WHEN ro.status = 'returned' THEN 0 ELSE ri.quantity * ri.unit_price END), 0) AS monetary
+        FROM shop.orders AS ro
+        LEFT JOIN shop.order_items AS ri ON ri.order_id = ro.order_id
+        WHERE ro.order_ts < CAST(coalesce(getvariable('as_of'), current_date) AS TIMESTAMP)
+          AND ro.order_ts >= CAST(coalesce(getvariable('as_of'), current_date) AS TIMESTAMP) - INTERVAL 365 DAY
+          AND ro.status <> 'cancelled'
+        GROUP BY ro.customer_id
+    ) AS rq
+) AS rs ON rs.customer_id = rc.customer_id
+LEFT JOIN (
+    -- the segment mapping table: (r_score, f_score) ranges; each of the 25 pairs is covered exactly once
+    VALUES
+        ('Champions',          5, 5, 4, 5),
+        ('Loyal',              3, 4, 4, 5),
+        ('Potential Loyalist', 4, 5, 2, 3),
+        ('New',                5, 5, 1, 1),
+        ('Promising',          4, 4, 1, 1),
+        ('Need Attention',     3, 3, 3, 3),
+        ('About to Sleep',     3, 3, 1, 2),
+        ('At Risk',            1, 2, 3, 4),
+        ('Can''t Lose Them',   1, 2, 5, 5),
+        ('Hibernating',        2, 2, 1, 2),
+        ('Hibernating',        1, 1, 2, 2),
+        ('Lost',               1, 1, 1, 1)
+) AS rg(segment, r_low, r_high, f_low, f_high)
+    ON rs.r_score BETWEEN rg.r_low AND rg.r_high AND rs.f_score BETWEEN rg.f_low AND rg.f_high
+WHERE rc.signup_date IS NULL OR rc.signup_date < CAST(coalesce(getvariable('as_of'), current_date) AS DATE)
