@@ -35,3 +35,19 @@ def postgres_odbc():
         pytest.fail(str(error), pytrace=False)
     yield server
     servers.end_postgres_session(server)
+
+
+# --- the federated world (every kind of source, plus the DuckDB oracle) --------------------------
+
+from tests.azurite import azurite  # noqa: E402,F401 - the session's Azurite, for every test module
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory, mariadb, postgres_odbc, azurite):  # noqa: F811
+    """One dataset in MariaDB, PostgreSQL/ODBC, SQLite, JSON files and Azurite, and in the oracle."""
+    from tests.oracle import build_world
+
+    built = build_world(tmp_path_factory.mktemp("world"), mariadb=mariadb, postgres_odbc=postgres_odbc,
+                        azurite=azurite)
+    yield built
+    built.connection.close()

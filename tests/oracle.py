@@ -90,8 +90,11 @@ def _order_items() -> pa.Table:
 
 
 def _regions() -> pa.Table:
-    return pa.table({"city": ["Seattle", "Portland", "Austin", "seattle"],
-                     "region": ["West", "West", "South", "west-lower"]})
+    return pa.table({"city": ["Seattle", "Portland", "Austin", "seattle", "Boston"],
+                     "region": ["West", "West", "South", "west-lower", None],
+                     "population": pa.array([737, 652, 961, None, 675], pa.int64()),
+                     "founded": pa.array([dt.date(1851, 11, 13), dt.date(1845, 1, 1), dt.date(1839, 12, 27),
+                                          None, dt.date(1630, 9, 17)], pa.date32())})
 
 
 def _enrichment() -> pa.Table:
@@ -198,8 +201,9 @@ def build_world(root: Path, *, mariadb, postgres_odbc, azurite) -> World:
 
     sqlite_path = root / "local.sqlite"
     connection = sqlite3.connect(sqlite_path)
-    connection.execute("CREATE TABLE regions (city VARCHAR(50), region VARCHAR(50))")
-    connection.executemany("INSERT INTO regions VALUES (?, ?)", _rows(data["local.regions"]))
+    connection.execute("CREATE TABLE regions (city VARCHAR(50), region VARCHAR(50), population BIGINT, founded DATE)")
+    connection.executemany("INSERT INTO regions VALUES (?, ?, ?, ?)",
+                           [(c, r, p, f.isoformat() if f else None) for c, r, p, f in _rows(data["local.regions"])])
     connection.commit()
     connection.close()
 

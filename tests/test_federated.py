@@ -6,16 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.azurite import azurite  # noqa: F401 - the session's Azurite fixture
-from tests.oracle import build_world, check
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory, mariadb, postgres_odbc, azurite):  # noqa: F811
-    world = build_world(tmp_path_factory.mktemp("world"), mariadb=mariadb, postgres_odbc=postgres_odbc,
-                        azurite=azurite)
-    yield world
-    world.connection.close()
+from tests.oracle import check
 
 
 QUERIES = [
