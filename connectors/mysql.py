@@ -28,7 +28,15 @@ import pymysql.cursors
 from pymysql.constants import FIELD_TYPE
 from pymysql.converters import conversions, convert_time
 
-from c360.errors import QueryCancelledError, SourceError, SourceTimeoutError, SourceUnreachableError, UnknownTableError, did_you_mean
+from c360.errors import (
+    CatalogError,
+    QueryCancelledError,
+    SourceError,
+    SourceTimeoutError,
+    SourceUnreachableError,
+    UnknownTableError,
+    did_you_mean,
+)
 from c360.secrets import redact, resolve
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import C360MySQL
@@ -40,8 +48,6 @@ INIT_COMMAND = "SET SESSION time_zone = '+00:00', SESSION sql_mode = ''"
 # MySQL error numbers c360 words itself.
 ER_ACCESS_DENIED = 1045
 ER_BAD_DB = 1049
-ER_QUERY_INTERRUPTED = 1317
-ER_STATEMENT_TIMEOUT = 1969
 ER_NO_SUCH_THREAD = 1094
 CR_CONNECTION_ERROR = 2002
 CR_CONN_HOST_ERROR = 2003
@@ -195,8 +201,6 @@ class MySQLConnector:
         try:
             self.port = int(options.get("port") or 3306)
         except (TypeError, ValueError):
-            from c360.errors import CatalogError
-
             raise CatalogError(f"Source '{name}' (mysql): 'port' must be a number, not {options.get('port')!r}") from None
         self.user = str(options.get("user") or "")
         self.database = str(options.get("database") or "")
@@ -327,7 +331,7 @@ class MySQLConnector:
 
     # --- scans ----------------------------------------------------------------------------------
 
-    def scan(self, request) -> "MySQLScan":
+    def scan(self, request) -> MySQLScan:
         """Prepare the SELECT for ``request``; nothing is sent until its batches are read."""
         sql = render_select(request, self.dialect)
         return MySQLScan(self, request, sql)

@@ -76,7 +76,7 @@ def location_of(connection_string: str) -> str:
     """``host:port`` (or the DSN) from a connection string: never a credential."""
     pairs = parse_connection_string(connection_string)
     server = pairs.get("server") or pairs.get("servername") or pairs.get("address") or pairs.get("host") or ""
-    server = re.sub(r"^(tcp|np|lpc):", "", server.strip(), flags=re.I)
+    server = re.sub(r"^(tcp|np|lpc):", "", server.strip(), flags=re.IGNORECASE)
     port = pairs.get("port", "").strip()
     if "," in server:
         server, port = (part.strip() for part in server.split(",", 1))
@@ -272,7 +272,7 @@ class OdbcConnector:
 
     # --- scans ----------------------------------------------------------------------------------
 
-    def scan(self, request) -> "OdbcScan":
+    def scan(self, request) -> OdbcScan:
         """Prepare the SELECT for ``request`` in the source's dialect; nothing runs until batches are read."""
         return OdbcScan(self, request, render_select(request, self.dialect))
 

@@ -218,7 +218,7 @@ def _postgres_admin():
 def _start_postgres() -> str:
     if not Path("/etc/postgresql").is_dir() or shutil.which("pg_ctlcluster") is None:
         return "PostgreSQL is not installed (apt-get install -y postgresql)"
-    version = sorted(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".") if p.isdigit()])[-1]
+    version = max(os.listdir("/etc/postgresql"), key=lambda v: [int(p) for p in v.split(".") if p.isdigit()])
     return _run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"])
 
 

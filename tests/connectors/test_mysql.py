@@ -14,6 +14,7 @@ import pytest
 import sqlglot
 
 from c360.errors import (
+    CatalogError,
     MissingSecretError,
     QueryCancelledError,
     SourceError,
@@ -412,6 +413,19 @@ def test_wrong_password_is_refused_without_echoing_it(shop, monkeypatch):
     assert str(caught.value) == (
         f"Source 'shop' (mysql at 127.0.0.1:3306) refused the login for user '{shop.user}': access denied"
     )
+
+
+def test_unix_socket_replaces_host_and_port(shop, monkeypatch):
+    monkeypatch.setenv(PASSWORD_VARIABLE, shop.password)
+    options = {**shop.options("${ENV:%s}" % PASSWORD_VARIABLE), "unix_socket": "/run/mysqld/mysqld.sock"}
+    connector = MySQLConnector("shop", options)
+    assert connector.location == "/run/mysqld/mysqld.sock"
+    assert "people" in connector.tables()
+
+
+def test_port_must_be_a_number(shop):
+    with pytest.raises(CatalogError, match="'port' must be a number"):
+        MySQLConnector("shop", {**shop.options("x"), "port": "mysql"})
 
 
 def test_missing_environment_variable_is_named(shop, monkeypatch):
