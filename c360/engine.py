@@ -74,6 +74,9 @@ class Engine:
         self.variables: dict = {}
         self._duckdb = duckdb.connect(config={"threads": threads} if threads else {})
         self._duckdb.execute("SET enable_progress_bar = false")
+        from c360.functions import register_all
+
+        register_all(self._duckdb, catalog.project_dir)
         self._lock = threading.Lock()
 
     def plan(self, sql: str, params=None) -> Plan:
