@@ -172,7 +172,8 @@ class Layout:
 
     def prefixes(self, filters=(), table: TableSchema | None = None) -> list[str]:
         """The key prefixes to list: the table's own, or only the folders of the periods the filters allow."""
-        whole = sorted({literal_prefix(p) for p in self.patterns}) if self.patterns else [self.prefix]
+        literal = {literal_prefix(p) for p in self.patterns} if self.patterns else {self.prefix}
+        whole = sorted(p for p in literal if not any(p != q and p.startswith(q) for q in literal))
         partitioning = self.partitioning
         if not isinstance(partitioning, TemplatePartitioning) or table is None or whole != [self.prefix]:
             return whole

@@ -170,8 +170,8 @@ class JsonConnector:
 
     def scan(self, request: ScanRequest) -> FileScan:
         """List and prune the table's files and build the per-file SELECT; no data is read yet."""
-        table = request.table.name
-        layout = self.layout(self._known(table))
+        table = self._known(request.table.name)
+        layout = self.layout(table)
         entries = prune(self._entries(table, layout, request), request.filters, request.table)
         sent = describe_files(entries)
         if entries:

@@ -104,3 +104,9 @@ def test_a_bounded_time_column_lists_only_the_folders_of_those_periods(tmp_path)
     assert [e.key for e in layout.entries(store, prefixes)] == ["agg/2026/11/01/10/a.json", "agg/2026/11/01/11/a.json"]
     assert store.listed == prefixes
     assert layout.prefixes([sqlglot.parse_one("h > TIMESTAMP '2026-11-01 10:00'")], table) == ["agg/"]
+
+
+def test_a_prefix_inside_another_is_not_listed_twice():
+    layout = Layout(prefix="t/", format="json", patterns=("t.json", "t/**/*.json", "t/a/*.json"))
+    assert layout.prefixes() == [""]
+    assert Layout(prefix="", format="json", patterns=("a/*.json", "b/x/*.json")).prefixes() == ["a/", "b/x/"]
