@@ -1,0 +1,92 @@
+"""Loading into real servers (MariaDB, PostgreSQL through ODBC, Azurite): bulk, idempotent, queryable.
+
+Each session loads into its own uniquely named databases, logins and container
+(others share these servers) and drops them at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+import c360
+from c360.generate import Config, generate
+from c360.generate.servers import ServersTarget, mysql_admin, pg_admin
+from tests.azurite import azurite  # noqa: F401 - the fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def servers_catalog(tmp_path, azurite, monkeypatch):  # noqa: F811
+    """A copy of the demo catalog whose servers profile points at this session's own names."""
+    tag = f"{os.getpid()}_{secrets.token_hex(3)}"
+    names = dict(shop=f"c360_shop_t{tag}", crm=f"c360_crm_t{tag}", user=f"c360t{tag}",
+                 container=azurite.new_container("clicks"))
+    shutil.copytree(ROOT / "catalog", tmp_path / "catalog")
+    replacements = {
+        "c360_shop": names["shop"], "c360_crm": names["crm"], "user: c360\n": f"user: {names['user']}\n",
+        "Uid=c360;": f"Uid={names['user']};", "container: clicks": f"container: {names['container']}",
+    }
+    for path in (tmp_path / "catalog").glob("*.yaml"):
+        text = path.read_text()
+        for old, new in replacements.items():
+            text = text.replace(old, new)
+        path.write_text(text)
+    monkeypatch.setenv("C360_SHOP_PASSWORD", "shop-" + secrets.token_hex(6))
+    monkeypatch.setenv("C360_CRM_PASSWORD", "crm-" + secrets.token_hex(6))
+    monkeypatch.setenv("C360_BLOB_CONNECTION_STRING", azurite.connection_string)
+    yield tmp_path / "catalog", names
+    admin = mysql_admin("127.0.0.1", 3306)
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS `{names['shop']}`")
+        cursor.execute(f"DROP USER IF EXISTS '{names['user']}'@'%%', '{names['user']}'@'localhost'")
+    admin.close()
+    pg = pg_admin("127.0.0.1", 5432)
+    pg.execute(f'DROP DATABASE IF EXISTS "{names["crm"]}" WITH (FORCE)')
+    pg.execute(f'DROP ROLE IF EXISTS "{names["user"]}"')
+    pg.close()
+
+
+def test_loading_twice_into_the_servers_replaces_and_the_catalog_reads_it_back(servers_catalog, tmp_path, azurite):  # noqa: F811
+    catalog, names = servers_catalog
+    out = tmp_path / "demo-data"
+    generate(Config(customers=80, days=20, seed=1, end=date(2026, 11, 23)), ServersTarget.from_catalog(catalog, out))
+    config = Config(customers=60, days=15, seed=2, end=date(2026, 11, 23))
+    target = ServersTarget.from_catalog(catalog, out)
+    counts = generate(config, target)
+    assert target.loaded == {"products": counts["products"], "orders": counts["orders"],
+                             "order_items": counts["order_items"], "customers": counts["customers"]}
+    blobs = azurite.service().get_container_client(names["container"]).list_blobs(name_starts_with="browsing/")
+    keys = [b.name for b in blobs]
+    assert keys and all(k.endswith("/history-0000.jsonl") for k in keys)
+    connection = c360.connect(catalog=str(catalog), profile="servers")
+    try:
+        cursor = connection.cursor()
+        for sql, expected in [
+            ("SELECT COUNT(*) FROM crm.customers", 60),
+            ("SELECT COUNT(*) FROM shop.orders", counts["orders"]),
+            ("SELECT COUNT(*) FROM shop.order_items", counts["order_items"]),
+            ("SELECT COUNT(*) FROM partners.enrichment", counts["partners"]),
+            ("SELECT COUNT(*) FROM clicks.browsing", counts["browsing"]),
+        ]:
+            cursor.execute(sql)
+            assert cursor.fetchone()[0] == expected, sql
+        # The same values as the generator produced, through each server's types.
+        cursor.execute("SELECT email, birth_date, head_of_household FROM crm.customers ORDER BY customer_id LIMIT 40")
+        from c360.generate import chunks
+
+        crm = next(chunks(config)).customers[:40]
+        assert cursor.fetchall() == [(r[3], r[6], r[9]) for r in crm]
+        cursor.execute("SELECT SUM(quantity * unit_price) FROM shop.order_items")
+        from decimal import Decimal
+
+        items = [i for chunk in chunks(config) for i in chunk.order_items]
+        assert cursor.fetchone()[0] == sum(Decimal(str(p)) * q for *_, q, p in items)
+    finally:
+        connection.close()
