@@ -45,7 +45,7 @@ def servers_catalog(tmp_path, azurite, monkeypatch):  # noqa: F811
     admin = mysql_admin("127.0.0.1", 3306)
     with admin.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS `{names['shop']}`")
-        cursor.execute(f"DROP USER IF EXISTS '{names['user']}'@'%%', '{names['user']}'@'localhost'")
+        cursor.execute(f"DROP USER IF EXISTS '{names['user']}'@'%', '{names['user']}'@'localhost'")
     admin.close()
     pg = pg_admin("127.0.0.1", 5432)
     pg.execute(f'DROP DATABASE IF EXISTS "{names["crm"]}" WITH (FORCE)')
