@@ -1,0 +1,46 @@
+"""scripts/setup, scripts/test and .ci/run: the commands CI and developers type."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*command: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    return subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=environment
+    )
+
+
+def test_setup_is_quick_and_says_ready_when_everything_is_there():
+    run("./scripts/setup")  # whatever was missing is installed now
+    started = time.monotonic()
+    done = run("./scripts/setup")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(f"setup: ready ({ROOT})")
+    assert time.monotonic() - started < 15
+
+
+def test_test_script_passes_arguments_to_pytest_and_prints_its_summary():
+    done = run("./scripts/test", "-q", "-p", "no:cacheprovider", "tests/connectors/test_tsql_golden.py", "-k", "limit_is_top")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("2 passed")
+
+
+def test_test_script_fails_when_pytest_collects_no_tests():
+    done = run("./scripts/test", "-q", "-p", "no:cacheprovider", "tests/connectors/test_tsql_golden.py", "-k", "no_such_test")
+    assert done.returncode == 1
+    assert "pytest collected no tests; counting that as a failure" in done.stderr
+
+
+def test_test_script_fails_when_a_test_fails(tmp_path):
+    failing = tmp_path / "test_fails.py"
+    failing.write_text("def test_fails():\n    assert 1 == 2\n")
+    done = run("./scripts/test", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(failing))
+    assert done.returncode == 1
+    assert "1 failed" in done.stdout
