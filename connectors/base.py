@@ -168,6 +168,7 @@ class Scan:
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         schema = self.request.table.arrow_schema(self.request.columns)
+        self.stats.started = time.perf_counter()
         try:
             for batch in self._batches():
                 if self.cancelled.is_set():
