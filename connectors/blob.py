@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 from urllib.parse import urlparse
@@ -44,6 +45,7 @@ from c360.secrets import redact, resolve
 from connectors.base import Capabilities, ScanRequest, TableSchema, source_label
 from connectors.files import (
     GROUP_FILES,
+    HISTORY,
     FileScan,
     Layout,
     LocalFolder,
@@ -80,9 +82,9 @@ class AzureContainer:
     def __init__(self, client, *, source: str, host: str, container: str, prefix: str):
         self.client = client
         self.source, self.host, self.container, self.prefix = source, host, container, prefix
-        #: Every prefix listed and blob downloaded through this store, in order (what pruning is judged by).
-        self.listed: list[str] = []
-        self.downloaded: list[str] = []
+        #: The latest prefixes listed and blobs downloaded, in order (what pruning is judged by).
+        self.listed: deque[str] = deque(maxlen=HISTORY)
+        self.downloaded: deque[str] = deque(maxlen=HISTORY)
         self.downloaded_bytes = 0
         self._lock = threading.Lock()
 

@@ -28,6 +28,7 @@ import os
 import re
 import tempfile
 import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,8 @@ SAMPLE_FILES = 5
 #: Bytes of a newline-delimited file downloaded to sample its columns (whole lines only).
 SAMPLE_BYTES = 1 << 20
 SHOWN_FILES = 10
+#: How many listed prefixes and downloaded keys a store remembers (for tests and diagnostics).
+HISTORY = 10_000
 #: Most files, and bytes, one DuckDB query reads (a group is fetched before it is read).
 GROUP_FILES = 256
 GROUP_BYTES = 256 << 20
@@ -84,8 +87,8 @@ class LocalFolder:
 
     def __init__(self, root: Path):
         self.root = root
-        #: Every prefix listed, in order (what listing pruning is judged by).
-        self.listed: list[str] = []
+        #: The latest prefixes listed, in order (what listing pruning is judged by).
+        self.listed: deque[str] = deque(maxlen=HISTORY)
 
     def list(self, prefix: str) -> Iterator[tuple[str, int]]:
         """Every file whose key starts with ``prefix``, in key order."""
@@ -675,6 +678,7 @@ def temporary_copy(chunks: Iterator[bytes], cancelled: threading.Event, suffix: 
 
 __all__ = [
     "FORMATS",
+    "HISTORY",
     "FileEntry",
     "FileScan",
     "Layout",

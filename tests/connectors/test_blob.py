@@ -135,7 +135,7 @@ def test_a_partition_predicate_lists_and_downloads_only_the_matching_hours(make)
     chosen = ["aggregates/2026/11/01/11/0_window.json", "aggregates/2026/11/01/12/0_window.json"]
     assert scan.sent == f"2 files: {chosen[0]}, {chosen[1]}"
     # Only the folders of the hours asked for were listed (11:00 up to the bound 2026-11-02 00:00).
-    assert connector.store.listed[listed:] == [f"aggregates/2026/11/01/{h}/" for h in range(11, 24)] + [
+    assert list(connector.store.listed)[listed:] == [f"aggregates/2026/11/01/{h}/" for h in range(11, 24)] + [
         "aggregates/2026/11/02/00/"
     ]
     assert downloads(connector) == before  # scan() moved no data

@@ -102,7 +102,7 @@ def test_a_bounded_time_column_lists_only_the_folders_of_those_periods(tmp_path)
     assert prefixes == ["agg/2026/11/01/10/", "agg/2026/11/01/11/"]
     store = LocalFolder(tmp_path)
     assert [e.key for e in layout.entries(store, prefixes)] == ["agg/2026/11/01/10/a.json", "agg/2026/11/01/11/a.json"]
-    assert store.listed == prefixes
+    assert list(store.listed) == prefixes
     assert layout.prefixes([sqlglot.parse_one("h > TIMESTAMP '2026-11-01 10:00'")], table) == ["agg/"]
 
 
