@@ -129,7 +129,10 @@ def start_azurite() -> Azurite:
 @pytest.fixture(scope="session")
 def azurite():
     """A running Azurite for the whole test session; fails loudly if it cannot start."""
-    server = start_azurite()
+    try:
+        server = start_azurite()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
     try:
         yield server
     finally:
