@@ -445,8 +445,10 @@ class SystemCatalog:
                 return literal(version)
             if isinstance(node, exp.CurrentSchema):
                 return literal(session.search_path[0] if session.search_path else "public")
-            if isinstance(node, (exp.CurrentUser,)):
+            if isinstance(node, exp.CurrentUser) or type(node).__name__ in ("SessionUser", "CurrentRole"):
                 return literal(session.user)
+            if type(node).__name__ in ("CurrentDatabase", "CurrentCatalog"):
+                return literal(session.database)
             if isinstance(node, exp.Anonymous):
                 name = node.name.lower()
                 if name in ("current_database", "current_catalog"):

@@ -1,0 +1,122 @@
+"""What clients and BI tools ask the system catalogs, answered by real clients: psql, SQLAlchemy, pandas."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from c360.server.catalog_emulation import Relation, SessionValues, SystemCatalog, is_catalog_query
+
+PSQL = shutil.which("psql")
+
+
+def psql(server, *commands: str) -> str:
+    assert PSQL, "the psql binary (PostgreSQL client) is required: apt-get install postgresql-client"
+    args = [PSQL, "-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(server.port), "-U", "tester", "c360"]
+    for command in commands:
+        args += ["-c", command]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, env={**os.environ, "PGCONNECT_TIMEOUT": "10"})
+    assert done.returncode == 0, done.stderr
+    assert "ERROR" not in done.stderr, done.stderr
+    return done.stdout
+
+
+def test_psql_runs_a_query(server):
+    out = psql(server, "SELECT customer_id, name FROM shop.customers ORDER BY customer_id")
+    assert "42 | Ann" in out and "(4 rows)" in out
+
+
+def test_psql_dt_lists_every_source_table_under_its_source_schema(server):
+    out = psql(server, r"\dt")
+    lines = [line for line in out.splitlines() if "| table |" in line]
+    assert sorted(line.split("|")[1].strip() for line in lines) == ["customers", "nums", "orders"]
+    assert all(line.split("|")[0].strip() == "shop" for line in lines)
+
+
+def test_psql_dn_lists_sources_and_the_c360_views_schema(server):
+    out = psql(server, r"\dn")
+    names = {line.split("|")[0].strip() for line in out.splitlines() if "|" in line}
+    assert {"shop", "c360", "public"} <= names
+
+
+def test_psql_d_table_shows_columns_with_postgres_types(server):
+    out = psql(server, r"\d shop.orders")
+    assert 'Table "shop.orders"' in out
+    rows = {line.split("|")[0].strip(): line.split("|")[1].strip() for line in out.splitlines() if line.count("|") >= 4}
+    assert rows["order_id"] == "bigint"
+    assert rows["amount"] == "numeric(12,2)"
+    assert rows["order_ts"] == "timestamp without time zone"
+    assert rows["status"] == "text"
+
+
+def test_psql_dv_lists_the_views(server):
+    out = psql(server, r"\dv c360.*")
+    assert "paid_orders" in out and "view" in out
+
+
+def test_version_and_current_schema_answer_like_postgres(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        version, schema, database, user = connection.execute(
+            "SELECT version(), current_schema(), current_database(), current_user"
+        ).fetchone()
+    assert version.startswith("PostgreSQL 15.0 (c360")
+    assert (schema, database, user) == ("public", "c360", "tester")
+
+
+def test_information_schema_columns_lists_source_columns(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+            ["shop", "customers"],
+        ).fetchall()
+    assert rows == [("customer_id", "bigint"), ("name", "text"), ("signup", "date")]
+
+
+@pytest.fixture
+def engine(server):
+    engine = sa.create_engine(f"postgresql+psycopg://tester@127.0.0.1:{server.port}/c360")
+    yield engine
+    engine.dispose()
+
+
+def test_sqlalchemy_inspector_sees_schemas_tables_and_columns(engine):
+    inspector = sa.inspect(engine)
+    assert {"shop", "c360"} <= set(inspector.get_schema_names())
+    assert sorted(inspector.get_table_names(schema="shop")) == ["customers", "nums", "orders"]
+    columns = {c["name"]: c["type"] for c in inspector.get_columns("orders", schema="shop")}
+    assert isinstance(columns["order_id"], sa.BIGINT)
+    assert isinstance(columns["amount"], sa.NUMERIC) and (columns["amount"].precision, columns["amount"].scale) == (12, 2)
+    assert isinstance(columns["order_ts"], sa.TIMESTAMP)
+    assert inspector.get_view_names(schema="c360") == ["paid_orders"]
+    assert inspector.has_table("customers", schema="shop")
+
+
+def test_pandas_read_sql_through_sqlalchemy_returns_the_rows(engine):
+    frame = pd.read_sql(sa.text("SELECT order_id, amount FROM shop.orders WHERE status = :s ORDER BY order_id"), engine, params={"s": "paid"})
+    assert frame["order_id"].tolist() == [1, 4]
+    assert [float(a) for a in frame["amount"]] == [12.99, 100.0]
+
+
+def test_catalog_queries_are_told_apart_from_source_queries():
+    assert is_catalog_query("SELECT nspname FROM pg_catalog.pg_namespace")
+    assert is_catalog_query("select version()")
+    assert not is_catalog_query("SELECT * FROM shop.orders WHERE status LIKE 'pg_%'")
+    assert not is_catalog_query("SELECT * FROM shop.orders")
+
+
+def test_rewritten_regclass_and_format_type_resolve_against_the_emulation():
+    catalog = SystemCatalog(lambda: [Relation("shop", "orders", pa.schema([("amount", pa.decimal128(10, 2))]))])
+    sql = catalog.rewrite(
+        "SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
+        "WHERE a.attrelid = 'shop.orders'::regclass",
+        SessionValues(),
+    )
+    assert catalog.connection().execute(sql).fetchall() == [("numeric(10,2)",)]

@@ -1,0 +1,129 @@
+"""The server under pressure: cancel, slow queries beside fast ones, hostile clients, start-up rules."""
+
+from __future__ import annotations
+
+import struct
+import threading
+import time
+
+import psycopg
+import pytest
+
+from c360.errors import InterfaceError
+from c360.server import ServerConfig
+from tests.server import wire
+from tests.server.conftest import SLOW_QUERY
+
+
+def _healthy(server) -> bool:
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        return connection.execute("SELECT count(*) FROM shop.orders").fetchall() == [(4,)]
+
+
+def test_cancel_request_stops_a_running_query_and_the_connection_stays_usable(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        timer = threading.Timer(1.0, connection.cancel)
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            connection.execute(SLOW_QUERY)
+        assert time.monotonic() - started < 10
+        assert connection.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_a_slow_query_does_not_block_other_clients(server):
+    slow = psycopg.connect(server.dsn(), autocommit=True)
+    failure = []
+
+    def run_slow():
+        try:
+            slow.execute(SLOW_QUERY)
+        except psycopg.errors.QueryCanceled:
+            pass
+        except Exception as error:  # noqa: BLE001 - reported below
+            failure.append(error)
+
+    thread = threading.Thread(target=run_slow)
+    thread.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        for _ in range(20):
+            assert _healthy(server)
+        assert time.monotonic() - started < 10
+    finally:
+        slow.cancel()
+        thread.join(30)
+        slow.close()
+    assert not failure
+
+
+def test_garbage_bytes_get_an_error_or_a_closed_connection_and_others_carry_on(server):
+    client = wire.Wire(server.port)
+    client.send(b"\x16\x03\x01\x02\x00GET / HTTP/1.1\r\n\r\n" * 4)
+    assert client.closed_by_server()
+    assert _healthy(server)
+
+
+def test_a_truncated_message_then_hang_up_leaves_the_server_serving(server):
+    client = wire.Wire(server.port)
+    client.startup()
+    client.send(b"Q" + struct.pack("!i", 100) + b"SELECT")  # 6 of 96 bytes, then gone
+    client.close()
+    assert _healthy(server)
+
+
+def test_a_one_gigabyte_length_prefix_is_refused_without_reading_it(server):
+    client = wire.Wire(server.port)
+    client.startup()
+    client.send(b"Q" + struct.pack("!i", 1 << 30) + b"SELECT 1")
+    kind, body = client.read()
+    assert kind == b"E"
+    assert wire.error_fields(body)["C"] == "08P01"
+    assert client.closed_by_server()
+    assert _healthy(server)
+
+
+def test_a_huge_startup_packet_is_refused(server):
+    client = wire.Wire(server.port)
+    client.send(struct.pack("!ii", 1 << 30, 196608))
+    kind, body = client.read()
+    assert kind == b"E" and wire.error_fields(body)["C"] == "08P01"
+    assert client.closed_by_server()
+
+
+def test_an_unknown_message_type_is_a_protocol_violation(server):
+    client = wire.Wire(server.port)
+    client.startup()
+    client.message(b"!", b"whatever")
+    kind, body = client.read()
+    assert kind == b"E" and wire.error_fields(body)["C"] == "08P01"
+    assert client.closed_by_server()
+
+
+def test_ssl_request_is_declined_when_no_certificate_is_configured(server):
+    client = wire.Wire(server.port)
+    client.send(struct.pack("!ii", 8, 80877103))
+    assert client._recv(1) == b"N"
+    messages = client.startup()
+    assert messages[-1][0] == b"Z"
+    client.close()
+
+
+def test_psycopg_with_sslmode_prefer_falls_back_to_plain(server):
+    with psycopg.connect(server.dsn(sslmode="prefer"), autocommit=True) as connection:
+        assert connection.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_startup_reports_the_parameters_clients_expect(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        info = connection.info
+        assert info.server_version >= 150000
+        for name, value in [("client_encoding", "UTF8"), ("DateStyle", "ISO, MDY"), ("integer_datetimes", "on"),
+                            ("standard_conforming_strings", "on"), ("server_encoding", "UTF8")]:
+            assert info.parameter_status(name) == value
+
+
+def test_trust_on_another_address_than_loopback_is_refused():
+    with pytest.raises(InterfaceError, match="trust is allowed only on 127.0.0.1"):
+        ServerConfig(host="0.0.0.0").check()
