@@ -36,7 +36,9 @@ def events(*, customers: tuple[int, int], rate: float, seed: int = 1, start: dat
     heap: list = []
     people: dict[int, object] = {}
     counter = 0
-    next_session = now
+    # Sessions last minutes: start them 30 minutes early and drop what falls before ``now``, so
+    # the first events already come at the steady rate.
+    next_session = now - timedelta(minutes=30)
     while True:
         while not heap or next_session <= heap[0][0]:
             customer_id = rng.randint(low, high)
@@ -52,6 +54,8 @@ def events(*, customers: tuple[int, int], rate: float, seed: int = 1, start: dat
                 heapq.heappush(heap, (event.ts, counter, event))
             next_session += timedelta(seconds=rng.expovariate(session_rate))
         ts, _, event = heapq.heappop(heap)
+        if ts < now:
+            continue
         record = event.as_json()
         if malformed and rng.random() < malformed:
             yield ts, _spoil(rng, record)
