@@ -398,3 +398,47 @@ def test_a_blob_deleted_after_listing_is_not_found(azurite):  # noqa: F811
     client.delete_blob("agg/2026/11/01/11/0.json")
     with pytest.raises(NotFoundError, match=rf"Source 'clicks' .*blob not found in container '{container}'"):
         read(scan)
+
+
+def test_through_the_engine_data_filters_stay_local_and_partition_filters_prune(account):
+    import c360
+
+    (account / "catalog").mkdir(exist_ok=True)
+    (account / "catalog" / "clicks.yaml").write_text(
+        textwrap.dedent(
+            f"""
+            sources:
+              clicks:
+                kind: blob
+                path: {account}
+                container: {CONTAINER}
+                prefix: aggregates/
+                tables:
+                  browsing:
+                    format: jsonl
+                    partitioning: {{template: "{{yyyy}}/{{MM}}/{{dd}}/{{HH}}/", column: partition_hour}}
+            """
+        )
+    )
+    connection = c360.connect(catalog=str(account / "catalog"))
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT customer_id, page_views FROM clicks.browsing "
+            "WHERE page_views > 12 AND partition_hour >= TIMESTAMP '2026-11-01 11:00'"
+        )
+        rows = sorted(cursor.fetchall())
+        (scan,) = cursor.scans
+    finally:
+        connection.close()
+    expected = sorted(
+        (r["customer_id"], r["page_views"])
+        for r in hour_rows({"2026/11/01/11", "2026/11/01/12", "2026/11/02/09"})
+        if r["page_views"] > 12
+    )
+    assert rows == expected
+    assert scan.sent == (
+        "3 files: aggregates/2026/11/01/11/0_window.json, aggregates/2026/11/01/12/0_window.json, "
+        "aggregates/2026/11/02/09/0_window.json"
+    )
+    assert any("page_views > 12" in note for note in scan.notes)
