@@ -313,3 +313,32 @@ def test_a_file_removed_after_listing_is_not_found(tmp_path):
     (tmp_path / "t" / "b.jsonl").unlink()
     with pytest.raises(NotFoundError, match=r"Source 's' .*file 't/b.jsonl' was listed but no longer exists"):
         read(scan)
+
+
+def test_through_the_engine_filters_are_pushed_and_the_answer_matches_the_files(tmp_path):
+    import c360
+
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "partners.yaml").write_text(
+        textwrap.dedent(
+            f"""
+            sources:
+              partners:
+                kind: json
+                path: {PARTNERS}
+            """
+        )
+    )
+    connection = c360.connect(catalog=str(tmp_path / "catalog"))
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT customer_id, tier FROM partners.enrichment WHERE tier <> 'gold' OR tier IS NULL")
+        rows = sorted(cursor.fetchall())
+        (scan,) = cursor.scans
+    finally:
+        connection.close()
+    expected = sorted(
+        (r["customer_id"], r.get("tier")) for r in fixture_rows(PARTNERS / "enrichment") if r.get("tier") != "gold"
+    )
+    assert rows == expected
+    assert "WHERE \"tier\" <> 'gold' OR \"tier\" IS NULL" in scan.sent
