@@ -328,8 +328,20 @@ class OdbcScan(CursorScan):
         self._exhausted = True
 
     def _time_out(self) -> None:
+        if self._exhausted:
+            return  # every row arrived in time
         self._timed_out = True
         self.cancel()
+
+    def batches(self):
+        """The batches; SourceTimeoutError if the timeout struck, even between two batches.
+
+        (A plain cancel ends the batches quietly: whoever cancelled knows. A timeout
+        must not pass a partial result off as the whole.)
+        """
+        yield from super().batches()
+        if self._timed_out:
+            raise self._connector._error(RuntimeError("timed out"), timed_out=self.request.timeout)
 
     def _kill(self) -> None:
         # Under the lock: close() must not free the statement while SQLCancel is using it.

@@ -378,6 +378,15 @@ def test_timeout_stops_the_query_and_says_so(connector, shop):
     assert wait_until(lambda: not running(shop, shop.user))
 
 
+def test_timeout_between_batches_is_an_error_not_a_short_answer(connector, shop):
+    scan = connector.scan(ScanRequest(connector.schema("big"), ("customer_id",), timeout=1.0))
+    batches = scan.batches()
+    next(batches)
+    time.sleep(1.5)  # a slow consumer: the timeout strikes while it holds the first batch
+    with pytest.raises(SourceTimeoutError, match="did not finish within 1s"):
+        list(batches)
+
+
 def test_stopping_early_stops_the_server_streaming(connector, shop):
     scan = connector.scan(ScanRequest(connector.schema("big"), ("customer_id",)))
     batches = scan.batches()

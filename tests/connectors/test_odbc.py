@@ -361,6 +361,16 @@ def test_cancel_racing_the_statement_ends_cleanly_every_time(connector, crm):
     assert "cancelled" in outcomes
 
 
+def test_timeout_between_batches_is_an_error_not_a_short_answer(connector, crm):
+    crm.execute("CREATE TABLE IF NOT EXISTS numbers AS SELECT g AS n FROM generate_series(1, 20000) g")
+    scan = connector.scan(ScanRequest(connector.schema("numbers"), ("n",), timeout=1.0))
+    batches = scan.batches()
+    next(batches)
+    time.sleep(2.0)  # a slow consumer: the timeout (plus its grace) strikes while it holds the first batch
+    with pytest.raises(SourceTimeoutError, match="did not finish within 1s"):
+        list(batches)
+
+
 # --- errors --------------------------------------------------------------------------------------
 
 
