@@ -69,7 +69,7 @@ def serve(
     from c360.server.auth import Users, Verifier
 
     if hash_password:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
         typer.echo(str(Verifier.from_password(password)))
         return
     config = ServerConfig(
