@@ -322,7 +322,10 @@ class MySQLConnector:
                 probes.append((collation, f"SELECT COALESCE({tests}, 0)"))
             results = {}
             for collation, probe in probes:
-                (blind,) = self._query(probe)[0]
+                try:
+                    (blind,) = self._query(probe)[0]
+                except SourceError:
+                    blind = True  # a collation the probe cannot exercise: assume the worst
                 results[collation] = not bool(blind)
             with self._lock:
                 self._collations.update(results)

@@ -44,6 +44,20 @@ def unique_name(prefix: str = "c360_t") -> str:
     return f"{prefix}{os.getpid()}_{secrets.token_hex(4)}"
 
 
+def _abandoned(name: str) -> bool:
+    """Whether ``name`` (``c360_t<pid>_...``) belongs to a test session whose process is gone."""
+    digits = name.removeprefix("c360_t").split("_", 1)[0]
+    if not digits.isdigit():
+        return False
+    try:
+        os.kill(int(digits), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _wait(check, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -166,6 +180,7 @@ def start_mariadb_session() -> MariaDB:
             f"MariaDB is not answering as root on {MARIADB_HOST}:{MARIADB_PORT} nor on {MARIADB_SOCKET}, "
             f"and starting /usr/sbin/mariadbd did not help ({started or 'no output'}). Run scripts/setup."
         )
+    _drop_abandoned_mariadb(root)
     name = unique_name()
     password = secrets.token_urlsafe(12)
     server = MariaDB(MARIADB_HOST, MARIADB_PORT, name, password, name, _root=root)
@@ -179,6 +194,21 @@ def start_mariadb_session() -> MariaDB:
         end_mariadb_session(server)
         raise
     return server
+
+
+def _drop_abandoned_mariadb(root) -> None:
+    """Drop databases and users left by killed test sessions (their process no longer exists)."""
+    with root.cursor() as cursor:
+        cursor.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'c360\\_t%%'")
+        databases = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT User, Host FROM mysql.user WHERE User LIKE 'c360\\_t%%'")
+        users = list(cursor.fetchall())
+        for database in databases:
+            if _abandoned(database):
+                cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
+        for user, host in users:
+            if _abandoned(user):
+                cursor.execute("DROP USER IF EXISTS %s@%s", (user, host))
 
 
 def end_mariadb_session(server: MariaDB) -> None:
@@ -296,6 +326,7 @@ def start_postgres_session() -> PostgresOdbc:
         )
     from psycopg import sql
 
+    _drop_abandoned_postgres(admin)
     name = unique_name()
     password = secrets.token_urlsafe(12)
     server = PostgresOdbc(POSTGRES_HOST, POSTGRES_PORT, name, password, name, _admin=admin)
@@ -310,6 +341,20 @@ def start_postgres_session() -> PostgresOdbc:
         end_postgres_session(server)
         raise
     return server
+
+
+def _drop_abandoned_postgres(admin) -> None:
+    """Drop databases and roles left by killed test sessions (their process no longer exists)."""
+    from psycopg import sql
+
+    databases = [r[0] for r in admin.execute("SELECT datname FROM pg_database WHERE datname LIKE 'c360\\_t%'")]
+    roles = [r[0] for r in admin.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE 'c360\\_t%'")]
+    for database in databases:
+        if _abandoned(database):
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+    for role in roles:
+        if _abandoned(role):
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def end_postgres_session(server: PostgresOdbc) -> None:
