@@ -477,6 +477,13 @@ class SystemCatalog:
                 return literal(session.user if node.name.lower() != "current_catalog" else session.database)
             return node
 
+        # PostgreSQL names an unaliased function column after the function (version, format_type)
+        names = []
+        if isinstance(tree, exp.Select):
+            for projection in tree.expressions:
+                target = projection.expression if isinstance(projection, exp.Dot) else projection
+                is_function = isinstance(target, exp.Func) and not isinstance(projection, (exp.Alias, exp.Column))
+                names.append(_function_name(target) if is_function else None)
         for dot in list(tree.find_all(exp.Dot)):
             if isinstance(dot.this, exp.Identifier) and dot.this.name.lower() == "pg_catalog" and isinstance(dot.expression, exp.Func):
                 dot.replace(dot.expression)
@@ -488,6 +495,9 @@ class SystemCatalog:
             replacement = transform(node)
             if replacement is not node:
                 node.replace(replacement)
+        for projection, name in zip(list(tree.expressions) if names else [], names):
+            if name and not isinstance(projection, exp.Alias):
+                projection.replace(exp.alias_(projection.copy(), name, quoted=True))
         return tree.sql(dialect="duckdb")
 
     @staticmethod
@@ -510,6 +520,18 @@ class SystemCatalog:
         if name in _CAST_TYPES:
             return exp.Cast(this=inner, to=exp.DataType.build(_CAST_TYPES[name], dialect="duckdb"))
         return node
+
+
+def _function_name(node: exp.Func) -> str:
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, exp.Cast):
+        if isinstance(node.this, exp.Column):
+            return node.this.name
+        return _type_name(node.to) or node.to.sql("postgres").lower()
+    names = {"CurrentVersion": "version", "CurrentSchema": "current_schema", "CurrentUser": "current_user",
+             "CurrentDatabase": "current_database", "SessionUser": "session_user"}
+    return names.get(type(node).__name__, node.sql_name().lower())
 
 
 def _c360_version() -> str:

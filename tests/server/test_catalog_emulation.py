@@ -120,3 +120,12 @@ def test_rewritten_regclass_and_format_type_resolve_against_the_emulation():
         SessionValues(),
     )
     assert catalog.connection().execute(sql).fetchall() == [("numeric(10,2)",)]
+
+
+def test_unaliased_function_columns_are_named_after_the_function_as_in_postgres():
+    catalog = SystemCatalog(lambda: [])
+    result = catalog.connection().execute(
+        catalog.rewrite("SELECT pg_catalog.version(), current_schema(), pg_catalog.format_type(20, -1) AS t", SessionValues())
+    )
+    assert [d[0] for d in result.description] == ["version", "current_schema", "t"]
+    assert result.fetchall()[0][1:] == ("public", "bigint")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from decimal import Decimal
 
 import psycopg
@@ -179,3 +180,20 @@ def test_an_empty_query_gets_an_empty_query_response(server):
 def test_statements_prepared_by_psycopg_keep_working_after_the_prepare_threshold(conn):
     for customer in [42, 43, 44, 45, 42, 43, 44, 45]:
         assert conn.execute("SELECT customer_id FROM shop.customers WHERE customer_id = %s", [customer]).fetchall() == [(customer,)]
+
+
+def test_describe_statement_reports_parameter_types_and_result_columns(server):
+    client = wire.Wire(server.port)
+    client.startup()
+    body = b"s1\0SELECT order_id, status FROM shop.orders WHERE order_id = $1\0" + struct.pack("!hI", 1, 20)
+    client.message(b"P", body)
+    client.message(b"D", b"Ss1\0")
+    client.message(b"S")
+    messages = client.until_ready()
+    kinds = [kind for kind, _ in messages]
+    assert kinds == [b"1", b"t", b"T", b"Z"]
+    assert struct.unpack("!hI", messages[1][1]) == (1, 20)
+    row_description = messages[2][1]
+    assert struct.unpack_from("!h", row_description) == (2,)
+    assert row_description[2:].startswith(b"order_id\0") and b"status\0" in row_description
+    client.close()
