@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import subprocess
 import threading
 import time
 
@@ -12,7 +13,7 @@ import pytest
 from c360.errors import InterfaceError
 from c360.server import ServerConfig
 from tests.server import wire
-from tests.server.conftest import SLOW_QUERY
+from tests.server.conftest import SLOW_QUERY, start_server, stop_server
 
 
 def _healthy(server) -> bool:
@@ -127,3 +128,25 @@ def test_startup_reports_the_parameters_clients_expect(server):
 def test_trust_on_another_address_than_loopback_is_refused():
     with pytest.raises(InterfaceError, match="trust is allowed only on 127.0.0.1"):
         ServerConfig(host="0.0.0.0").check()
+
+
+@pytest.fixture(scope="module")
+def tls_server(project, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tls")
+    done = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, f"openssl could not make a test certificate: {done.stderr}"
+    running = start_server(project, folder / "serve.log", "--tls-cert", str(folder / "cert.pem"), "--tls-key", str(folder / "key.pem"))
+    yield running
+    stop_server(running.process)
+
+
+def test_with_a_certificate_ssl_requests_get_tls(tls_server):
+    with psycopg.connect(tls_server.dsn(sslmode="require"), autocommit=True) as connection:
+        assert connection.pgconn.ssl_in_use
+        assert connection.execute("SELECT count(*) FROM shop.orders").fetchall() == [(4,)]
+    with psycopg.connect(tls_server.dsn(sslmode="disable"), autocommit=True) as connection:
+        assert not connection.pgconn.ssl_in_use
