@@ -195,7 +195,7 @@ class OdbcConnector:
         state = error.args[0] if len(error.args) > 1 else ""
         message = str(error.args[1] if len(error.args) > 1 else error)
         message = re.sub(r"\s*\(\d+\) \(SQL\w+\)\s*$", "", message)  # driver-manager call suffix
-        message = re.sub(r"^(\[[^\]]*\])+\s*", "", message).strip()
+        message = re.sub(r"^(\[[^\]]*\]\s*)+", "", message).strip()
         label = source_label(self)
         if timed_out is not None or state in TIMEOUT_STATES:
             seconds = f" within {timed_out:g}s" if timed_out is not None else ""

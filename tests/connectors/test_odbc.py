@@ -385,6 +385,23 @@ def test_unreachable_port_is_named_without_the_password(crm, monkeypatch):
     assert "hunter2" not in str(caught.value)
 
 
+def test_unreachable_sql_server_through_freetds_is_named_without_the_password(monkeypatch):
+    monkeypatch.setenv(PASSWORD_VARIABLE, "hunter2-never-shown")
+    port = free_port()
+    connector = OdbcConnector(
+        "crm",
+        {"connection_string": f"Driver={{FreeTDS}};Server=127.0.0.1;Port={port};Database=crm;Uid=sa;"
+                              f"Pwd=${{ENV:{PASSWORD_VARIABLE}}};TDS_Version=7.4"},
+    )
+    with pytest.raises(SourceUnreachableError) as caught:
+        connector.tables()
+    assert str(caught.value) == (
+        f"Source 'crm' (odbc at 127.0.0.1:{port}) is unreachable: "
+        "Unable to connect: Adaptive Server is unavailable or does not exist"
+    )
+    assert "hunter2" not in str(caught.value)
+
+
 def test_missing_environment_variable_is_named(crm, monkeypatch):
     monkeypatch.delenv("C360_TEST_UNSET_VARIABLE", raising=False)
     connector = OdbcConnector(
