@@ -253,12 +253,12 @@ class OdbcConnector:
                     type=arrow,
                     nullable=str(nullable).upper() == "YES",
                     collation=collation if is_text else None,
-                    exact_strings=self._exact(data_type, collation) if is_text else True,
+                    exact_strings=self.exact_strings(data_type, collation) if is_text else True,
                 )
             )
         return TableSchema(name, tuple(columns), (self.schema_name, name))
 
-    def _exact(self, data_type: str, collation: str | None) -> bool:
+    def exact_strings(self, data_type: str, collation: str | None) -> bool:
         """Whether ``=`` on this string column means what it means in DuckDB."""
         if self.dialect_name != "postgres":
             return False  # T-SQL pads before comparing, whatever the collation; others: unknown

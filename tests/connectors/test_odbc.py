@@ -25,7 +25,7 @@ from c360.errors import (
 )
 from connectors.base import ScanRequest
 from connectors.dialects import C360Postgres, C360TSQL
-from connectors.odbc import OdbcConnector, datetimeoffset, location_of
+from connectors.odbc import OdbcConnector, arrow_type_for, datetimeoffset, location_of
 
 PASSWORD_VARIABLE = "C360_TEST_ODBC_PASSWORD"
 
@@ -138,6 +138,50 @@ def test_sql_server_datetimeoffset_bytes_become_aware_datetimes():
     assert value.utcoffset() == -datetime.timedelta(hours=5, minutes=30)
 
 
+@pytest.mark.parametrize(
+    "data_type, precision, scale, arrow",
+    [
+        ("bit", None, None, pa.bool_()),
+        ("tinyint", 3, 0, pa.int16()),  # 0..255 in SQL Server
+        ("smallint", 5, 0, pa.int16()),
+        ("int", 10, 0, pa.int32()),
+        ("bigint", 19, 0, pa.int64()),
+        ("decimal", 18, 4, pa.decimal128(18, 4)),
+        ("numeric", 38, 0, pa.decimal128(38, 0)),
+        ("money", 19, 4, pa.decimal128(19, 4)),
+        ("smallmoney", 10, 4, pa.decimal128(10, 4)),
+        ("real", 24, None, pa.float32()),
+        ("float", 24, None, pa.float32()),
+        ("float", 53, None, pa.float64()),
+        ("date", None, None, pa.date32()),
+        ("datetime", None, None, pa.timestamp("us")),
+        ("datetime2", None, None, pa.timestamp("us")),
+        ("smalldatetime", None, None, pa.timestamp("us")),
+        ("datetimeoffset", None, None, pa.timestamp("us", tz="UTC")),
+        ("time", None, None, pa.time64("us")),
+        ("timestamp", None, None, pa.binary()),  # a row version in SQL Server, not a time
+        ("nvarchar", None, None, pa.string()),
+        ("char", None, None, pa.string()),
+        ("uniqueidentifier", None, None, pa.string()),
+        ("xml", None, None, pa.string()),
+        ("varbinary", None, None, pa.binary()),
+        ("image", None, None, pa.binary()),
+    ],
+)
+def test_sql_server_types_map_to_arrow(data_type, precision, scale, arrow):
+    assert arrow_type_for("tsql", data_type, precision, scale) == arrow
+
+
+@pytest.mark.parametrize(
+    "collation", ["SQL_Latin1_General_CP1_CI_AS", "Latin1_General_100_CS_AS", "Latin1_General_BIN2", None]
+)
+def test_sql_server_strings_are_never_exact_because_equality_pads(collation):
+    # SQL Server pads the shorter string with spaces before comparing, whatever the
+    # collation, so 'a' = 'a ' is true even under _CS and _BIN2 collations.
+    tsql = OdbcConnector("crm", {"connection_string": "Server=x"})
+    assert tsql.exact_strings("nvarchar", collation) is False
+
+
 def test_unknown_dialect_is_a_catalog_error():
     with pytest.raises(CatalogError, match="unknown dialect 'sqlserver'"):
         OdbcConnector("crm", {"connection_string": "Server=x", "dialect": "sqlserver"})
@@ -218,6 +262,17 @@ def test_postgres_strings_are_exact_except_blank_padded_char(connector):
 
 def test_blank_padded_char_really_ignores_trailing_spaces(crm):
     assert crm.query("SELECT code = 'ab', code = 'ab   ', note = 'ünïcödé ' FROM kinds") == [(True, True, False)]
+
+
+def test_nondeterministic_postgres_collation_makes_strings_inexact(connector, crm):
+    crm.execute(
+        "CREATE COLLATION IF NOT EXISTS caseless (provider = icu, locale = 'und-u-ks-level2', deterministic = false)",
+        "CREATE TABLE IF NOT EXISTS tags (label TEXT COLLATE caseless, plain TEXT COLLATE \"C\")",
+    )
+    assert crm.query("SELECT 'ABC' = 'abc' COLLATE caseless") == [(True,)]
+    schema = connector.schema("tags")
+    assert schema.column("label").collation == "caseless" and schema.column("label").exact_strings is False
+    assert schema.column("plain").exact_strings is True
 
 
 def test_schema_option_selects_another_schema(crm, monkeypatch):
