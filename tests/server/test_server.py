@@ -150,3 +150,20 @@ def test_with_a_certificate_ssl_requests_get_tls(tls_server):
         assert connection.execute("SELECT count(*) FROM shop.orders").fetchall() == [(4,)]
     with psycopg.connect(tls_server.dsn(sslmode="disable"), autocommit=True) as connection:
         assert not connection.pgconn.ssl_in_use
+
+
+def test_a_client_that_stops_reading_a_huge_result_does_not_grow_server_memory(server):
+    client = wire.Wire(server.port)
+    client.startup()
+    assert _healthy(server)
+    before = server.rss_bytes()
+    # 400 million rows: the server must stop producing once the socket is full, not buffer them
+    client.message(b"Q", b"SELECT a.n, a.label, b.label FROM shop.nums a, shop.nums b\0")
+    time.sleep(2)
+    early = server.rss_bytes()
+    time.sleep(3)
+    late = server.rss_bytes()
+    client.close()
+    assert late - before < 64 * 2**20, f"server memory grew by {(late - before) / 2**20:.0f} MB"
+    assert late - early < 16 * 2**20, f"server memory kept growing: {(late - early) / 2**20:.0f} MB in 3 s"
+    assert _healthy(server)
