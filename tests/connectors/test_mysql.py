@@ -305,6 +305,14 @@ def test_default_collation_ignores_case_and_trailing_spaces_on_the_server(shop):
     assert duckdb.sql("SELECT 'ABC' = 'abc', 'x' = 'x  ', 'e' = 'é'").fetchone() == (False, False, False)
 
 
+def test_like_ignores_case_on_the_server_so_it_is_not_claimed_exact(connector, shop):
+    assert shop.query("SELECT 'ABC' LIKE 'ab%', 'Émile' LIKE 'em%'") == [(1, 1)]
+    assert connector.capabilities.like_exact is False
+    schema = connector.schema("people")
+    rows = read(connector.scan(ScanRequest(schema, ("name",), filters=(where("name LIKE 'ÉM%'"),))))
+    assert rows == [{"name": "Émile"}]  # a superset of DuckDB's answer (none), re-checked there
+
+
 def test_case_insensitive_collation_makes_equality_a_superset(connector):
     schema = connector.schema("people")
     rows = read(connector.scan(ScanRequest(schema, ("name",), filters=(where("name = 'ana  '"),))))

@@ -260,6 +260,13 @@ def test_postgres_strings_are_exact_except_blank_padded_char(connector):
     assert schema.column("id").exact_strings is False
 
 
+def test_postgres_like_tells_case_apart_so_it_is_claimed_exact(connector, crm):
+    assert crm.query("SELECT 'ABC' LIKE 'ab%', 'ABC' LIKE 'AB%'") == [(False, True)]
+    assert connector.capabilities.like_exact is True
+    rows = read(connector.scan(ScanRequest(connector.schema("people"), ("id",), filters=(where("name LIKE 'an%'"),))))
+    assert rows == [{"id": 2}] == oracle("name LIKE 'an%'")
+
+
 def test_blank_padded_char_really_ignores_trailing_spaces(crm):
     assert crm.query("SELECT code = 'ab', code = 'ab   ', note = 'ünïcödé ' FROM kinds") == [(True, True, False)]
 
