@@ -390,7 +390,7 @@ def test_timeout_between_batches_is_an_error_not_a_short_answer(connector, shop)
     scan = connector.scan(ScanRequest(connector.schema("big"), ("customer_id",), timeout=1.0))
     batches = scan.batches()
     next(batches)
-    time.sleep(1.5)  # a slow consumer: the timeout strikes while it holds the first batch
+    time.sleep(2.0)  # a slow consumer: the timeout strikes while it holds the first batch
     with pytest.raises(SourceTimeoutError, match="did not finish within 1s"):
         list(batches)
 
