@@ -1,0 +1,128 @@
+"""Latency of one customer's profile: ``SELECT * FROM customer_360 WHERE customer_id = ?``.
+
+A script, not a test. It builds a throwaway project (the repository's ``catalog/``
+and ``queries/`` copied into ``--workdir``), generates ``--customers`` customers
+into it with ``c360 generate`` (``--target embedded``: SQLite, JSON, local blob
+folder; ``--target servers``: MariaDB, PostgreSQL through ODBC and Azurite, as the
+catalog's ``servers`` profile declares them), then runs the query ``--runs`` times
+for random customer ids and prints p50/p95 latency, the planning share, and the
+rows each source sent back for the last run::
+
+    python benchmarks/customer_360_latency.py --customers 100000 --profile servers --runs 50
+    python benchmarks/customer_360_latency.py --customers 1000000 --profile servers --runs 20
+    python benchmarks/customer_360_latency.py --customers 2000 --runs 10      # embedded, a minute
+
+``--skip-generate`` reuses what an earlier run generated in the same ``--workdir``
+(for ``servers``, whatever the servers hold). Generating for ``servers`` replaces
+the demo databases ``c360_shop`` / ``c360_crm`` and the ``clicks`` container.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import c360  # noqa: E402
+
+QUERY = "SELECT * FROM customer_360 WHERE customer_id = ?"
+
+
+def prepare_project(workdir: Path) -> Path:
+    """Copy the repository's catalog and views into ``workdir``; return the catalog folder."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for folder in ("catalog", "queries"):
+        shutil.rmtree(workdir / folder, ignore_errors=True)
+        shutil.copytree(REPO / folder, workdir / folder)
+    return workdir / "catalog"
+
+
+def generate(catalog: Path, customers: int, days: int, target: str) -> float:
+    """Run ``c360 generate`` into the project; returns the seconds it took."""
+    command = [sys.executable, "-m", "c360", "generate", "--customers", str(customers), "--days", str(days),
+               "--target", target, "--out", str(catalog.parent / "demo-data"), "--catalog", str(catalog), "--quiet"]
+    print("$", " ".join(command[1:]), flush=True)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, cwd=catalog.parent, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def measure(catalog: Path, profile: str, customers: int, runs: int, seed: int, as_of: str | None) -> dict:
+    if profile == "servers":
+        from c360.generate.servers import apply_defaults
+
+        apply_defaults()
+    rng = random.Random(seed)
+    connection = c360.connect(catalog, profile=profile)
+    if as_of:
+        connection.execute(f"SET VARIABLE as_of = DATE '{as_of}'")
+    cursor = connection.cursor()
+    cursor.execute(QUERY, [1]).fetchall()  # warm-up: connections, schema discovery, file listings
+    totals, plans, found = [], [], 0
+    engine = connection.engine
+    for _ in range(runs):
+        customer_id = rng.randint(1, customers)
+        if engine is not None:
+            started = time.perf_counter()
+            engine.plan(QUERY, [customer_id])
+            plans.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        rows = cursor.execute(QUERY, [customer_id]).fetchall()
+        totals.append(time.perf_counter() - started)
+        found += len(rows)
+    scans = [(f"{s.source}.{s.table}", s.rows, s.seconds) for s in cursor.scans]
+    connection.close()
+    return {"totals": totals, "plans": plans, "found": found, "scans": scans}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", "-n", type=int, default=2000, help="customers to generate (and to pick from)")
+    parser.add_argument("--days", type=int, default=365, help="days of history to generate")
+    parser.add_argument("--profile", "-p", choices=("embedded", "servers"), default="embedded")
+    parser.add_argument("--runs", type=int, default=20, help="timed queries (after one warm-up)")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/c360-benchmark"), help="the throwaway project")
+    parser.add_argument("--skip-generate", action="store_true", help="reuse the data already generated")
+    parser.add_argument("--as-of", default=None, help="SET VARIABLE as_of = DATE '…' (default: today)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the customer ids queried")
+    args = parser.parse_args(argv)
+
+    catalog = prepare_project(args.workdir)
+    if not args.skip_generate:
+        seconds = generate(catalog, args.customers, args.days, args.profile)
+        print(f"generated {args.customers:,} customers x {args.days} days ({args.profile}) in {seconds:.1f} s")
+    result = measure(catalog, args.profile, args.customers, args.runs, args.seed, args.as_of)
+    totals, plans = result["totals"], result["plans"]
+    print(f"{QUERY}  [{args.profile}, {args.customers:,} customers, {args.runs} runs, "
+          f"{result['found']} rows found]")
+    print(f"  latency  p50 {percentile(totals, 0.5) * 1000:8.1f} ms   p95 {percentile(totals, 0.95) * 1000:8.1f} ms"
+          f"   mean {statistics.mean(totals) * 1000:8.1f} ms   max {max(totals) * 1000:8.1f} ms")
+    if plans:
+        print(f"  planning p50 {percentile(plans, 0.5) * 1000:8.1f} ms   p95 {percentile(plans, 0.95) * 1000:8.1f} ms"
+              "   (included in the latency)")
+    print("  last run, per source scan: rows returned, seconds")
+    for name, rows, seconds in result["scans"]:
+        print(f"    {name:<22} {rows:>10,} rows {seconds:8.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
