@@ -13,8 +13,9 @@ rows each source sent back for the last run::
     python benchmarks/customer_360_latency.py --customers 2000 --runs 10      # embedded, a minute
 
 ``--skip-generate`` reuses what an earlier run generated in the same ``--workdir``
-(for ``servers``, whatever the servers hold). Generating for ``servers`` replaces
-the demo databases ``c360_shop`` / ``c360_crm`` and the ``clicks`` container.
+(for ``servers``, whatever the servers hold). On ``servers`` the copied catalog
+points at databases ``c360_shop_bench`` / ``c360_crm_bench`` and the container
+``clicks-bench`` (created by the generator), so the demo's own data is left alone.
 """
 
 from __future__ import annotations
@@ -37,12 +38,25 @@ import c360  # noqa: E402
 QUERY = "SELECT * FROM customer_360 WHERE customer_id = ?"
 
 
+#: On servers, the benchmark's own databases and container instead of the demo's.
+SERVER_NAMES = {
+    "database: c360_shop": "database: c360_shop_bench",
+    "Database=c360_crm;": "Database=c360_crm_bench;",
+    "container: clicks": "container: clicks-bench",
+}
+
+
 def prepare_project(workdir: Path) -> Path:
     """Copy the repository's catalog and views into ``workdir``; return the catalog folder."""
     workdir.mkdir(parents=True, exist_ok=True)
     for folder in ("catalog", "queries"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
         shutil.copytree(REPO / folder, workdir / folder)
+    for path in (workdir / "catalog").glob("*.yaml"):
+        text = path.read_text()
+        for old, new in SERVER_NAMES.items():
+            text = text.replace(old, new)
+        path.write_text(text)
     return workdir / "catalog"
 
 

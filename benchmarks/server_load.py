@@ -110,7 +110,7 @@ def run_clients(port: int, clients: int, seconds: float, rows: int) -> tuple[lis
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
-    stop_at[0] = time.monotonic() + seconds + 0.0
+    stop_at[0] = time.monotonic() + seconds  # reset below once every client is connected
     start.wait()
     stop_at[0] = time.monotonic() + seconds
     for thread in threads:

@@ -11,4 +11,4 @@ information_schema), :mod:`~c360.server.backend` (the engine behind it),
 """
 
 from c360.server.backend import EngineBackend  # noqa: F401
-from c360.server.server import Server, ServerConfig, ServerThread  # noqa: F401
+from c360.server.server import Server, ServerConfig  # noqa: F401

@@ -1,10 +1,9 @@
 """The listening server: accepts PostgreSQL clients, tracks sessions for CancelRequest, owns the thread pool.
 
-:class:`Server` is asyncio-native (``await server.start()``, ``await
-server.serve_forever()``); :class:`ServerThread` runs one in a background
-thread for tests, the benchmark and embedding (``with ServerThread(backend,
-config) as s: s.port``). Start-up refuses a non-loopback bind without users,
-because ``trust`` there would let anyone on the network read every source.
+:class:`Server` is asyncio-native (``await server.start()``, then
+``serve_forever()`` or ``close()``); ``c360 serve`` runs one per process.
+Start-up refuses a non-loopback bind without users, because ``trust`` there
+would let anyone on the network read every source.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import asyncio
 import itertools
 import logging
 import ssl
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,50 +126,3 @@ class Server:
                     break
                 await asyncio.sleep(0.1)
         self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-class ServerThread:
-    """A :class:`Server` on its own event loop in a daemon thread."""
-
-    def __init__(self, backend, config: ServerConfig | None = None):
-        self.server = Server(backend, config)
-        self.loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="c360-serve-loop", daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        try:
-            self.loop.run_until_complete(self.server.start())
-        except BaseException as error:  # noqa: BLE001 - reported to the starting thread
-            self._error = error
-            self._ready.set()
-            return
-        self._ready.set()
-        self.loop.run_forever()
-
-    def start(self) -> "ServerThread":
-        self.thread.start()
-        self._ready.wait(30)
-        if self._error is not None:
-            raise self._error
-        return self
-
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    def stop(self) -> None:
-        future = asyncio.run_coroutine_threadsafe(self.server.close(), self.loop)
-        try:
-            future.result(10)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-
-    def __enter__(self) -> "ServerThread":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

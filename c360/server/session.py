@@ -29,7 +29,8 @@ from c360.server.auth import AuthenticationFailed, ScramExchange
 from c360.server.backend import RowSource, TableSource
 from c360.server.catalog_emulation import DEFAULT_SETTINGS, PG_VERSION, SessionValues
 from c360.server.commands import Command, classify
-from c360.server.types import encode_rows, encoder, pg_type
+from c360.server.copy_out import CopyLines
+from c360.server.types import decode_parameter, encode_rows, encoder, pg_type
 
 log = logging.getLogger("c360.server")
 
@@ -351,8 +352,6 @@ class Session:
         self.send(pq.parse_complete())
 
     async def _bind(self, body: bytes) -> None:
-        from c360.server.types import decode_parameter
-
         payload = pq.Payload(body)
         portal_name, statement_name = payload.cstring(), payload.cstring()
         codes = [payload.int16() for _ in range(payload.int16())]
@@ -603,22 +602,12 @@ class Session:
         self.send(pq.command_complete(f"{command.tag} {sent}"))
 
     async def _copy(self, portal: Portal) -> None:
-        options = portal.command.copy
+        """COPY ... TO STDOUT: CopyOutResponse, one CopyData per row, CopyDone, ``COPY n``."""
         source = portal.source
-        schema = source.schema
-        self.send(pq.copy_out_response(len(schema)))
-        text = [encoder(f.type, 0) for f in schema]
-        delimiter, null = options["delimiter"], options["null"]
-        if options["csv"]:
-            format_row = functools.partial(_csv_line, delimiter=delimiter, null=null)
-        else:
-            format_row = functools.partial(_text_line, delimiter=delimiter, null=null)
-        if options["header"]:
-            self.send(pq.copy_data(format_row([n.encode() for n in schema.names])))
-
-        def encode(chunk):
-            return b"".join(pq.copy_data(format_row(row)) for row in encode_rows(chunk, text))
-
+        lines = CopyLines(source.schema, portal.command.copy)
+        self.send(pq.copy_out_response(len(source.schema)))
+        if lines.header is not None:
+            self.send(pq.copy_data(lines.header))
         sent = 0
         while True:
             batch = await self._call(source.next_batch)
@@ -626,7 +615,7 @@ class Session:
                 break
             for offset in range(0, batch.num_rows, CHUNK_ROWS):
                 chunk = batch.slice(offset, CHUNK_ROWS)
-                self.send(await self._call(encode, chunk))
+                self.send(await self._call(lines.encode, chunk))
                 sent += chunk.num_rows
                 await self.flush()
             if self.cancel_requested:
@@ -682,31 +671,6 @@ class Session:
         if name not in settings:
             raise UnknownSetting(f'unrecognized configuration parameter "{name}"')
         return pa.table({name: [settings[name]]})
-
-
-def _text_line(values: list, *, delimiter: str, null: str) -> bytes:
-    out = []
-    for value in values:
-        if value is None:
-            out.append(null.encode())
-        else:
-            out.append(
-                value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
-            )
-    return delimiter.encode().join(out) + b"\n"
-
-
-def _csv_line(values: list, *, delimiter: str, null: str) -> bytes:
-    out = []
-    special = (delimiter.encode(), b'"', b"\n", b"\r")
-    for value in values:
-        if value is None:
-            out.append(null.encode())
-        elif value == b"" or value == null.encode() or any(s in value for s in special):
-            out.append(b'"' + value.replace(b'"', b'""') + b'"')
-        else:
-            out.append(value)
-    return delimiter.encode().join(out) + b"\n"
 
 
 def _duckdb_sqlstate(error: duckdb.Error) -> str:

@@ -138,14 +138,13 @@ def _text_time(value: dt.time) -> bytes:
 
 
 def _text_interval(value) -> bytes:
+    """PostgreSQL's ``postgres`` IntervalStyle: ``3 days 04:05:06.5``."""
     if isinstance(value, dt.timedelta):
-        seconds = value.seconds + value.microseconds / 1e6
         hours, rest = divmod(value.seconds, 3600)
         minutes, secs = divmod(rest, 60)
         clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
         if value.microseconds:
             clock += f".{value.microseconds:06d}".rstrip("0")
-        del seconds
         return (f"{value.days} days {clock}" if value.days else clock).encode()
     months, days, nanos = value.months, value.days, value.nanoseconds
     return f"{months} mons {days} days {nanos / 1e9} secs".encode()
@@ -308,10 +307,6 @@ def _parse_timestamp(text: str) -> dt.datetime:
     if text.endswith(("+00", "-00")) or (len(text) > 3 and text[-3] in "+-" and text[-2:].isdigit()):
         text += ":00"
     return dt.datetime.fromisoformat(text)
-
-
-def _parse_interval(text: str) -> dt.timedelta:
-    raise ValueError(text)
 
 
 _TEXT_PARAMS = {

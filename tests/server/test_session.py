@@ -197,3 +197,14 @@ def test_describe_statement_reports_parameter_types_and_result_columns(server):
     assert struct.unpack_from("!h", row_description) == (2,)
     assert row_description[2:].startswith(b"order_id\0") and b"status\0" in row_description
     client.close()
+
+
+def test_untyped_text_parameters_bind_as_strings_the_engine_casts(server):
+    client = wire.Wire(server.port)
+    client.startup()
+    client.message(b"P", wire.parse("", "SELECT label FROM shop.nums WHERE n = $1"))  # no parameter types: OID 0
+    client.message(b"B", wire.bind("", "", ["7"]))
+    client.message(b"E", wire.execute(""))
+    client.message(b"S")
+    assert wire.data_rows(client.until_ready()) == [["n7"]]
+    client.close()
