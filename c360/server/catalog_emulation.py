@@ -61,9 +61,9 @@ _PG_TABLES = {
     "pg_type": (
         "oid BIGINT, typname VARCHAR, typnamespace BIGINT, typowner BIGINT, typlen SMALLINT, typbyval BOOLEAN, "
         "typtype VARCHAR, typcategory VARCHAR, typispreferred BOOLEAN, typisdefined BOOLEAN, typdelim VARCHAR, "
-        "typrelid BIGINT, typsubscript VARCHAR, typelem BIGINT, typarray BIGINT, typinput VARCHAR, "
-        "typoutput VARCHAR, typreceive VARCHAR, typsend VARCHAR, typmodin VARCHAR, typmodout VARCHAR, "
-        "typanalyze VARCHAR, typalign VARCHAR, typstorage VARCHAR, typnotnull BOOLEAN, typbasetype BIGINT, "
+        "typrelid BIGINT, typsubscript VARCHAR, typelem BIGINT, typarray BIGINT, typinput BIGINT, "
+        "typoutput BIGINT, typreceive BIGINT, typsend BIGINT, typmodin BIGINT, typmodout BIGINT, "
+        "typanalyze BIGINT, typalign VARCHAR, typstorage VARCHAR, typnotnull BOOLEAN, typbasetype BIGINT, "
         "typtypmod INTEGER, typndims INTEGER, typcollation BIGINT, typdefaultbin VARCHAR, typdefault VARCHAR, "
         "typacl VARCHAR[]"
     ),
@@ -204,6 +204,8 @@ _MACROS = {
     "to_regtype": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_type t WHERE t.typname = a)")],
     "to_regclass": [("a", f"(SELECT min(oid) FROM {EMULATION}.c360_regclass r WHERE r.name = a OR r.qualified = a)")],
     "to_regnamespace": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_namespace n WHERE n.nspname = a)")],
+    "regproc_oid": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_proc p WHERE p.proname = replace(a, 'pg_catalog.', ''))")],
+    "regproc_name": [("a", f"coalesce((SELECT min(proname) FROM {EMULATION}.pg_proc p WHERE p.oid = a), '-')")],
     "regclass_oid": [("a", f"(SELECT min(oid) FROM {EMULATION}.c360_regclass r WHERE r.name = a OR r.qualified = a)")],
     "regclass_name": [("a", f"coalesce((SELECT min(qualified) FROM {EMULATION}.c360_regclass r WHERE r.oid = a), a::VARCHAR)")],
     "regtype_oid": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_type t WHERE t.typname = a)")],
@@ -214,7 +216,7 @@ _MACROS = {
 # type names PostgreSQL clients cast to, as DuckDB types
 _CAST_TYPES = {
     "text": "VARCHAR", "name": "VARCHAR", "varchar": "VARCHAR", "bpchar": "VARCHAR", "char": "VARCHAR",
-    "oid": "BIGINT", "int2": "SMALLINT", "int4": "INTEGER", "int8": "BIGINT", "regproc": "VARCHAR",
+    "oid": "BIGINT", "int2": "SMALLINT", "int4": "INTEGER", "int8": "BIGINT",
     "xid": "BIGINT", "bool": "BOOLEAN", "float4": "REAL", "float8": "DOUBLE", "regrole": "VARCHAR",
     "int2vector": "SMALLINT[]", "oidvector": "BIGINT[]",
 }
@@ -341,16 +343,35 @@ class SystemCatalog:
             f"{INFO}.schemata",
             [("c360", name, OWNER, None, None, "UTF8", None) for name in namespace_oid],
         )
+        # every type has in/out/recv/send functions in pg_proc, and an array type whose
+        # receive function is array_recv: drivers (Npgsql, JDBC) tell arrays apart that way
+        procs: dict[str, int] = {}
+
+        def proc(name: str) -> int:
+            return procs.setdefault(name, 30000 + len(procs))
+
         type_rows = []
         for t in sorted(pgtypes.BY_OID.values(), key=lambda t: t.oid):
             category = {16: "B", 17: "U", 1082: "D", 1083: "D", 1114: "D", 1184: "D", 1186: "T"}.get(
                 t.oid, "N" if t.oid in (20, 21, 23, 26, 700, 701, 1700) else "S"
             )
+            array = pgtypes.ARRAY_OIDS.get(t.oid, 0)
             type_rows.append(
-                (t.oid, t.name, 11, 10, t.size, t.size in (1, 2, 4, 8), "b", category, False, True, ",", 0, None,
-                 0, 0, f"{t.name}in", f"{t.name}out", f"{t.name}recv", f"{t.name}send", None, None, None, "i", "p",
-                 False, 0, -1, 0, 100 if category == "S" else 0, None, None, None)
+                (t.oid, t.name, 11, 10, t.size, t.size in (1, 2, 4, 8), "b" if t.oid != 705 else "p", category, False,
+                 True, ",", 0, None, 0, array, proc(f"{t.name}in"), proc(f"{t.name}out"), proc(f"{t.name}recv"),
+                 proc(f"{t.name}send"), 0, 0, 0, "i", "p", False, 0, -1, 0, 100 if category == "S" else 0, None,
+                 None, None)
             )
+            if array:
+                type_rows.append(
+                    (array, f"_{t.name}", 11, 10, -1, False, "b", "A", False, True, ",", 0, "array_subscript_handler",
+                     t.oid, 0, proc("array_in"), proc("array_out"), proc("array_recv"), proc("array_send"), 0, 0, 0,
+                     "i", "x", False, 0, -1, 0, 0, None, None, None)
+                )
+        insert(
+            f"{EMULATION}.pg_proc",
+            [(oid, name, 11, 10, 12, "f", False, 0, 1, None, None, name) for name, oid in procs.items()],
+        )
         insert(f"{EMULATION}.pg_type", type_rows)
         insert(f"{EMULATION}.c360_type_names", [(oid, name) for oid, name in pgtypes.SQL_NAMES.items()])
         insert(
@@ -507,6 +528,8 @@ class SystemCatalog:
         stringy = isinstance(inner, exp.Literal) and inner.is_string or isinstance(inner, (exp.Anonymous, exp.Placeholder, exp.Parameter)) or (
             isinstance(inner, exp.Cast) and inner.to.is_type("text", "varchar")
         )
+        if name == "regproc":
+            return exp.Anonymous(this=f"{EMULATION}_regproc_{'oid' if stringy else 'name'}", expressions=[inner])
         if name in ("regclass", "regtype", "regnamespace"):
             if name == "regclass":
                 return exp.Anonymous(this=f"{EMULATION}_regclass_{'oid' if stringy else 'name'}", expressions=[inner])

@@ -56,6 +56,13 @@ JSONB = PgType(3802, "jsonb", -1)
 
 BY_OID = {t.oid: t for t in globals().values() if isinstance(t, PgType)}
 
+#: the array type of each base type, as PostgreSQL numbers them
+ARRAY_OIDS = {
+    16: 1000, 17: 1001, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028, 114: 199, 700: 1021, 701: 1022,
+    1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115, 1184: 1185, 1186: 1187, 1700: 1231, 2950: 2951,
+    3802: 3807,
+}
+
 #: SQL spelling of each type, as ``format_type`` and information_schema show it.
 SQL_NAMES = {
     16: "boolean", 17: "bytea", 19: "name", 20: "bigint", 21: "smallint", 23: "integer", 25: "text",

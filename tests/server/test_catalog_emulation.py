@@ -129,3 +129,45 @@ def test_unaliased_function_columns_are_named_after_the_function_as_in_postgres(
     )
     assert [d[0] for d in result.description] == ["version", "current_schema", "t"]
     assert result.fetchall()[0][1:] == ("public", "bigint")
+
+
+# What .NET (Npgsql, used by Power BI) and JDBC (Tableau, DBeaver) drivers ask at connect time, in
+# their shape: arrays told apart by typreceive = array_recv, regproc casts, current_schemas() indexing.
+DRIVER_TYPE_QUERY = """
+SELECT ns.nspname, t.typname, t.oid,
+       CASE WHEN p.proname = 'array_recv' THEN 'a' ELSE t.typtype END AS kind,
+       CASE WHEN p.proname = 'array_recv' THEN t.typelem ELSE 0 END AS element
+FROM pg_type AS t
+JOIN pg_namespace AS ns ON ns.oid = t.typnamespace
+JOIN pg_proc AS p ON p.oid = t.typreceive
+LEFT OUTER JOIN pg_class AS c ON c.oid = t.typrelid
+LEFT OUTER JOIN pg_type AS e ON e.oid = t.typelem
+LEFT OUTER JOIN pg_range ON pg_range.rngtypid = t.oid
+WHERE t.typtype IN ('b', 'r', 'e', 'd') OR (t.typtype = 'c' AND c.relkind = 'c')
+ORDER BY t.oid
+"""
+
+
+def test_driver_type_loading_sees_base_and_array_types(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        cursor = psycopg.ClientCursor(connection)
+        cursor.execute(f"SELECT version();\n{DRIVER_TYPE_QUERY};\nSELECT pg_type.oid, enumlabel FROM pg_enum JOIN pg_type ON pg_type.oid = enumtypid")
+        assert cursor.fetchone()[0].startswith("PostgreSQL 15")
+        assert cursor.nextset()
+        types = {name: (oid, kind, element) for _, name, oid, kind, element in cursor.fetchall()}
+        assert cursor.nextset() and cursor.fetchall() == []
+    assert types["int8"] == (20, "b", 0)
+    assert types["_int8"] == (1016, "a", 20)
+    assert types["numeric"][0] == 1700 and types["timestamptz"][0] == 1184
+
+
+def test_jdbc_style_array_check_and_search_path_lookup(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT typinput = 'pg_catalog.array_in'::regproc AS is_array, typtype, typname, pg_type.oid "
+            "FROM pg_catalog.pg_type LEFT JOIN (SELECT ns.oid AS nspoid, ns.nspname, r.r FROM pg_namespace AS ns "
+            "JOIN (SELECT s.r, (current_schemas(false))[s.r] AS nspname FROM generate_series(1, array_upper(current_schemas(false), 1)) AS s(r)) AS r "
+            "USING (nspname)) AS sp ON sp.nspoid = typnamespace WHERE pg_type.oid = %s ORDER BY sp.r, pg_type.oid DESC",
+            [1007],
+        ).fetchall()
+    assert rows == [(True, "b", "_int4", 1007)]
