@@ -28,6 +28,8 @@ from tests.projects import shop_project
 NUMS_ROWS = 20_000
 #: a query the engine needs minutes for: a cross join DuckDB cannot shortcut
 SLOW_QUERY = "SELECT sum(hash(a.n * 7 + b.n)) FROM shop.nums a, shop.nums b"
+#: a query whose time is spent inside the source (SQLite)
+SLOW_SOURCE_QUERY = "SELECT count(*) FROM shop.slow_counter"
 PASSWORD = f"s3cret-{os.getpid()}"
 START_SECONDS = 60
 
@@ -45,6 +47,11 @@ class RunningServer:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_bytes(self) -> int:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
@@ -89,6 +96,11 @@ def project(tmp_path_factory) -> Path:
     connection = sqlite3.connect(root / "shop.sqlite")
     connection.execute("CREATE TABLE nums (n BIGINT, label TEXT)")
     connection.executemany("INSERT INTO nums VALUES (?, ?)", ((i, f"n{i}") for i in range(NUMS_ROWS)))
+    # a view SQLite needs hours for, yielding no row: the slow query runs in the source itself
+    connection.execute(
+        "CREATE VIEW slow_counter AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1e12) "
+        "SELECT x FROM c WHERE x < 0"
+    )
     connection.commit()
     connection.close()
     return catalog

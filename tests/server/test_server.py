@@ -13,7 +13,7 @@ import pytest
 from c360.errors import InterfaceError
 from c360.server import ServerConfig
 from tests.server import wire
-from tests.server.conftest import SLOW_QUERY, start_server, stop_server
+from tests.server.conftest import SLOW_QUERY, SLOW_SOURCE_QUERY, start_server, stop_server
 
 
 def _healthy(server) -> bool:
@@ -29,6 +29,20 @@ def test_cancel_request_stops_a_running_query_and_the_connection_stays_usable(se
         with pytest.raises(psycopg.errors.QueryCanceled):
             connection.execute(SLOW_QUERY)
         assert time.monotonic() - started < 10
+        assert connection.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_cancel_request_stops_the_query_running_inside_the_source(server):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        timer = threading.Timer(1.0, connection.cancel)
+        timer.start()
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            connection.execute(SLOW_SOURCE_QUERY)
+        time.sleep(0.5)
+        before = server.cpu_seconds()
+        time.sleep(3)
+        # SQLite would burn a core counting to 10^12 had it not been interrupted
+        assert server.cpu_seconds() - before < 0.3
         assert connection.execute("SELECT 1").fetchall() == [(1,)]
 
 

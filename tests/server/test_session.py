@@ -208,3 +208,21 @@ def test_untyped_text_parameters_bind_as_strings_the_engine_casts(server):
     client.message(b"S")
     assert wire.data_rows(client.until_ready()) == [["n7"]]
     client.close()
+
+
+def test_flush_answers_before_sync_and_close_forgets_the_statement(server):
+    client = wire.Wire(server.port)
+    client.startup()
+    client.message(b"P", wire.parse("s1", "SELECT 1"))
+    client.message(b"H")
+    assert client.read()[0] == b"1"  # ParseComplete arrives on Flush, without a Sync
+    client.message(b"C", b"Ss1\0")
+    client.message(b"H")
+    assert client.read()[0] == b"3"  # CloseComplete
+    client.message(b"B", wire.bind("", "s1"))
+    client.message(b"E", wire.execute(""))  # skipped: the Bind failed
+    client.message(b"S")
+    messages = client.until_ready()
+    assert [kind for kind, _ in messages] == [b"E", b"Z"]
+    assert wire.error_fields(messages[0][1])["C"] == "26000"
+    client.close()
