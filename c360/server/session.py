@@ -141,7 +141,8 @@ class Session:
             return
         self.cancel_requested = True
         if self._cancel is not None:
-            asyncio.get_running_loop().run_in_executor(self.server.pool, self._cancel)
+            # the default executor, not the statement pool: a full pool must not delay a cancel
+            asyncio.get_running_loop().run_in_executor(None, self._cancel)
 
     def _register_cancel(self, cancel) -> None:
         self._cancel = cancel

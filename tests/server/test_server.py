@@ -181,3 +181,37 @@ def test_a_client_that_stops_reading_a_huge_result_does_not_grow_server_memory(s
     assert late - before < 64 * 2**20, f"server memory grew by {(late - before) / 2**20:.0f} MB"
     assert late - early < 16 * 2**20, f"server memory kept growing: {(late - early) / 2**20:.0f} MB in 3 s"
     assert _healthy(server)
+
+
+@pytest.fixture(scope="module")
+def two_thread_server(project, tmp_path_factory):
+    running = start_server(project, tmp_path_factory.mktemp("two_threads") / "serve.log", "--threads", "2")
+    yield running
+    stop_server(running.process)
+
+
+def test_cancel_gets_through_when_every_statement_thread_is_busy(two_thread_server):
+    first = psycopg.connect(two_thread_server.dsn(), autocommit=True)
+    second = psycopg.connect(two_thread_server.dsn(), autocommit=True)
+    outcomes = []
+
+    def run(connection):
+        try:
+            connection.execute(SLOW_QUERY)
+            outcomes.append("finished")
+        except psycopg.errors.QueryCanceled:
+            outcomes.append("cancelled")
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in (first, second)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    started = time.monotonic()
+    first.cancel()
+    second.cancel()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == ["cancelled", "cancelled"]
+    assert time.monotonic() - started < 10
+    first.close()
+    second.close()
