@@ -171,3 +171,20 @@ def test_jdbc_style_array_check_and_search_path_lookup(server):
             [1007],
         ).fetchall()
     assert rows == [(True, "b", "_int4", 1007)]
+
+
+def test_navigator_style_information_schema_queries_in_upper_case(server):
+    # BI navigators list tables, then columns and keys, spelling information_schema in capitals
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        tables = connection.execute(
+            "select TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE from INFORMATION_SCHEMA.tables "
+            "where TABLE_SCHEMA not in ('information_schema', 'pg_catalog') order by TABLE_SCHEMA, TABLE_NAME"
+        ).fetchall()
+        keys = connection.execute(
+            "select kcu.COLUMN_NAME from INFORMATION_SCHEMA.TABLE_CONSTRAINTS tc "
+            "join INFORMATION_SCHEMA.KEY_COLUMN_USAGE kcu on tc.CONSTRAINT_NAME = kcu.CONSTRAINT_NAME "
+            "where tc.TABLE_SCHEMA = %s and tc.TABLE_NAME = %s and tc.CONSTRAINT_TYPE = 'PRIMARY KEY'",
+            ["shop", "orders"],
+        ).fetchall()
+    assert ("shop", "orders", "BASE TABLE") in tables and ("c360", "paid_orders", "VIEW") in tables
+    assert keys == []
