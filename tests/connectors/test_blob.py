@@ -164,6 +164,13 @@ def test_prefixes_without_slashes_mean_folders(make):
     assert scan.sent == "2 files: aggregates/returns/store=1/returns.csv, aggregates/returns/store=2/returns.csv"
 
 
+def test_files_globs_narrow_a_table_to_matching_blobs(make):
+    connector = make({"returns": {**RETURNS["returns"], "files": "store=1/*.csv"}})
+    scan = connector.scan(ScanRequest(connector.schema("returns"), ("customer_id", "store")))
+    assert scan.sent == "1 file: aggregates/returns/store=1/returns.csv"
+    assert sorted(r["customer_id"] for r in read(scan)) == [1, 2]
+
+
 def test_capabilities_claim_partitions_but_no_data_filters():
     capabilities = BlobConnector.capabilities
     assert capabilities.partitions and capabilities.projection
