@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import c360  # noqa: E402
+import c360  # noqa: E402 - after the sys.path line, so the script runs from anywhere
 
 QUERY = "SELECT * FROM customer_360 WHERE customer_id = ?"
 

@@ -42,5 +42,6 @@ def test_browsing_as_of_june_10_sees_only_the_month_before_it(as_of):
         (42, "Home", 0.0, 0.0, 44.0, 0, 0, 4, dt.datetime(2026, 5, 15, 12, 1)),
         (42, "Technology", 0.0, 100.0, 170.0, 0, 5, 12, dt.datetime(2026, 6, 5, 9, 1)),
     ]
-    assert sent == ["3 files: browsing/2026/05/15/12/part.jsonl, browsing/2026/05/30/23/part.jsonl, "
-                    "browsing/2026/06/05/09/part.jsonl"]
+    assert sent == [
+        "3 files: browsing/2026/05/15/12/part.jsonl, browsing/2026/05/30/23/part.jsonl, browsing/2026/06/05/09/part.jsonl"
+    ]

@@ -26,7 +26,9 @@ def profile(connection, customer_id: int) -> dict:
 
 
 def test_one_row_per_customer_who_had_signed_up_by_the_as_of_date(as_of):
-    ids = lambda date: [r[0] for r in as_of(date).execute("SELECT customer_id FROM customer_360 ORDER BY 1")]  # noqa: E731
+    def ids(date):
+        return [r[0] for r in as_of(date).execute("SELECT customer_id FROM customer_360 ORDER BY 1")]
+
     # 42 has two partner records and eleven source rows, and is still one row; 8 signs up on 06-20.
     assert ids(AS_OF) == [1, 2, 3, 4, 5, 6, 7, 8, 42]
     assert ids(EARLIER) == [1, 2, 3, 4, 5, 6, 7, 42]
@@ -106,10 +108,8 @@ def test_where_customer_id_reaches_every_source_and_only_the_hour_folders_of_30_
     for sent in orders:
         assert "\"order_ts\" < '2026-06-30 00:00:00'" in sent and "\"order_ts\" >= '2025-06-30 00:00:00'" in sent
     # Clicks: the 30-day hour folders only (the blob files hold other customers' rows too).
-    assert scans["clicks.browsing"] == [
-        "5 files: browsing/2026/06/05/09/part.jsonl, browsing/2026/06/22/23/part.jsonl, "
-        "browsing/2026/06/23/00/part.jsonl, browsing/2026/06/25/10/part.jsonl, browsing/2026/06/29/20/part.jsonl"
-    ]
+    folders = ["2026/06/05/09", "2026/06/22/23", "2026/06/23/00", "2026/06/25/10", "2026/06/29/20"]
+    assert scans["clicks.browsing"] == ["5 files: " + ", ".join(f"browsing/{f}/part.jsonl" for f in folders)]
 
 
 def test_the_views_answer_the_same_from_the_cli_and_the_db_api(catalog):
@@ -117,7 +117,7 @@ def test_the_views_answer_the_same_from_the_cli_and_the_db_api(catalog):
     sql = "SELECT customer_id, frequency, segment, rfm_score FROM rfm ORDER BY customer_id"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-m", "c360", "query", sql, "--catalog", str(catalog), "--format", "csv"],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     from_cli = [(int(r["customer_id"]), int(r["frequency"]), r["segment"], r["rfm_score"] or None)
                 for r in csv.DictReader(io.StringIO(done.stdout))]
