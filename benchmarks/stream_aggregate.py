@@ -32,19 +32,23 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=2_000.0, help="event-time rate of the generated stream")
     parser.add_argument("--format", default="jsonl", choices=("jsonl", "parquet"))
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
-    with tempfile.TemporaryDirectory(prefix="c360-bench-") as folder:
-        root = Path(folder)
-        source = root / "events.jsonl"
+    # The input is made once per size and kept in the temp folder: emitting is slower than aggregating.
+    source = Path(tempfile.gettempdir()) / f"c360-bench-events-{args.events}-{args.customers}-{args.rate:g}.jsonl"
+    if not source.exists():
         started = time.perf_counter()
-        with open(source, "w") as handle:
+        partial = source.with_suffix(".part")
+        with open(partial, "w") as handle:
             stream = events(customers=(1, args.customers), rate=args.rate, seed=1,
                             start=datetime(2026, 11, 20, 8, 0, 0), malformed=0.01)
             for _, (_, line) in zip(range(args.events), stream):
                 handle.write(line + "\n")
-        print(f"generated {args.events:,} events ({source.stat().st_size / 1e6:.0f} MB) "
-              f"in {time.perf_counter() - started:.1f}s")
+        os.replace(partial, source)
+        print(f"generated {args.events:,} events in {time.perf_counter() - started:.1f}s")
+    print(f"input: {source} ({source.stat().st_size / 1e6:.0f} MB)")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    with tempfile.TemporaryDirectory(prefix="c360-bench-") as folder:
+        root = Path(folder)
         aggregator = Aggregator(FileInput(source), LocalStore(root / "out"), checkpoint_dir=root / "checkpoint",
                                 window=60, lateness=60, known=KnownCustomers(1, args.customers), fmt=args.format)
         cpu, wall = time.process_time(), time.perf_counter()

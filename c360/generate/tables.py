@@ -76,14 +76,16 @@ def partition_path(moment: datetime) -> str:
 def encode_browsing(rows: list[tuple], fmt: str) -> bytes:
     """Browsing rows ``(window_start, window_end, customer_id, category, page_views, seconds)`` as one file."""
     if fmt == "jsonl":
+        times: dict = {}
+        names: dict = {}
         lines = []
         for start, end, customer_id, category, views, seconds in rows:
-            lines.append(json.dumps({
-                "window_start": start.strftime("%Y-%m-%dT%H:%M:%S"),
-                "window_end": end.strftime("%Y-%m-%dT%H:%M:%S"),
-                "customer_id": customer_id, "category": category, "page_views": views, "seconds": seconds,
-            }, separators=(",", ":")))
-        return ("\n".join(lines) + "\n").encode() if lines else b""
+            begin = times.get(start) or times.setdefault(start, start.strftime('"%Y-%m-%dT%H:%M:%S"'))
+            finish = times.get(end) or times.setdefault(end, end.strftime('"%Y-%m-%dT%H:%M:%S"'))
+            name = names.get(category) or names.setdefault(category, json.dumps(category))
+            lines.append(f'{{"window_start":{begin},"window_end":{finish},"customer_id":{int(customer_id)},'
+                         f'"category":{name},"page_views":{int(views)},"seconds":{float(seconds)!r}}}\n')
+        return "".join(lines).encode()
     if fmt == "parquet":
         columns = list(zip(*rows)) if rows else [[] for _ in BROWSING_SCHEMA]
         table = pa.Table.from_arrays([pa.array(c, type=f.type) for c, f in zip(columns, BROWSING_SCHEMA)],

@@ -24,6 +24,9 @@ REASONS = (
 
 FIELDS = ("event_id", "customer_id", "ts", "category", "page", "action", "dwell_seconds")
 
+#: Longest believable dwell on one page (a day); also keeps infinities out of the sums.
+MAX_DWELL = 86_400
+
 _minutes: dict[str, float] = {}
 
 
@@ -85,7 +88,7 @@ def parse(line, known=None, future_limit: float | None = None):
         return _what_is_wrong(event)
     if not (type(customer_id) is int and type(ts) is str and type(category) is str and category
             and type(action) is str and type(page) is str and (type(dwell) is float or type(dwell) is int)
-            and dwell >= 0 and (type(event_id) is str or type(event_id) is int)):
+            and 0 <= dwell <= MAX_DWELL and (type(event_id) is str or type(event_id) is int)):
         return _what_is_wrong(event)
     # ts: the canonical form YYYY-MM-DDTHH:MM:SS[.fff]Z inline (minute cached), anything else via ts_epoch.
     base = _minutes.get(ts[:16]) if len(ts) >= 20 and ts[-1] == "Z" else None
@@ -119,8 +122,8 @@ def _what_is_wrong(event: dict) -> tuple[str, str]:
         return ("wrong_type", "action must be a string")
     if type(event["page"]) is not str:
         return ("wrong_type", "page must be a string")
-    if type(dwell) is not float and type(dwell) is not int or dwell < 0:
-        return ("wrong_type", "dwell_seconds must be a non-negative number")
+    if type(dwell) is not float and type(dwell) is not int or not 0 <= dwell <= MAX_DWELL:
+        return ("wrong_type", "dwell_seconds must be a number of seconds between 0 and 86400")
     if type(event["ts"]) is not str:
         return ("wrong_type", "ts must be an ISO-8601 string")
     return ("wrong_type", "event_id must be a string or an integer")

@@ -126,6 +126,7 @@ def spoiled(**changes) -> str:
         (spoiled(customer_id="1"), "wrong_type"),
         (spoiled(ts="yesterday"), "wrong_type"),
         (spoiled(dwell_seconds=-3), "wrong_type"),
+        (spoiled(dwell_seconds=1e999), "wrong_type"),
         (spoiled(customer_id=999), "unknown_customer"),
         (spoiled(ts="2099-01-01T00:00:00.000Z"), "future_timestamp"),
     ],
