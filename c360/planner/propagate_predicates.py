@@ -35,13 +35,13 @@ _BLOCKING = (exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Exists)
 
 def propagate_predicates(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
     for _ in range(_MAX_ROUNDS):
-        before = expression.sql(dialect="duckdb")
         expression = pushdown_predicates(expression, dialect="duckdb")
+        added = False
         for scope in traverse_scope(expression):
             if isinstance(scope.expression, exp.Select):
-                _through_joins(scope.expression)
-                _into_derived(scope, expression)
-        if expression.sql(dialect="duckdb") == before:
+                added |= _through_joins(scope.expression)
+                added |= _into_derived(scope, expression)
+        if not added:
             break
     return expression
 
@@ -75,7 +75,8 @@ def _column_pair(predicate: exp.Expression):
     return None
 
 
-def _through_joins(select: exp.Select) -> None:
+def _through_joins(select: exp.Select) -> bool:
+    """Add the constants implied by join keys; True if anything was added."""
     where = select.args.get("where")
     nullable = nullable_aliases(select)
     joins = select.args.get("joins") or []
@@ -104,8 +105,11 @@ def _through_joins(select: exp.Select) -> None:
             elif b.table.lower() == right and a.table.lower() != right:
                 links.setdefault(_key(a), []).append((b, join))
 
-    existing = {p.sql() for p in facts} | {p.sql() for j in joins for p in conjuncts(j.args.get("on"))}
+    existing = set(facts) | {p for j in joins for p in conjuncts(j.args.get("on"))}
+    # what this rule derived here before: sqlglot's pushdown may since have moved it deeper
+    existing |= select.meta.setdefault("c360_derived", set())
     seen = set()
+    added = False
     pending = [c for c in (_constant_predicate(p) for p in facts) if c and c[0].table.lower() not in nullable]
     while pending:
         column, build = pending.pop()
@@ -114,21 +118,27 @@ def _through_joins(select: exp.Select) -> None:
         seen.add(_key(column))
         for target, join in links.get(_key(column), []):
             derived = build(exp.column(target.name, table=target.table))
-            if derived.sql() in existing:
+            if derived in existing:
                 continue
-            existing.add(derived.sql())
+            existing.add(derived)
+            select.meta["c360_derived"].add(derived)
             if join is None and target.table.lower() not in nullable:
                 select.where(derived, copy=False)
                 pending.append((target, build))
+                added = True
             elif join is not None:
                 join.set("on", exp.and_(join.args.get("on"), derived, copy=False))
+                added = True
+    return added
 
 
 # --- into derived tables ----------------------------------------------------------------------------
 
 
-def _into_derived(scope: Scope, root: exp.Expression) -> None:
+def _into_derived(scope: Scope, root: exp.Expression) -> bool:
+    """Copy predicates on derived tables' columns into their WHERE; True if anything was added."""
     select = scope.expression
+    added = False
     nullable = nullable_aliases(select)
     for alias, source in scope.sources.items():
         if not isinstance(source, Scope) or not isinstance(source.expression, exp.Select):
@@ -147,12 +157,14 @@ def _into_derived(scope: Scope, root: exp.Expression) -> None:
         for join in select.args.get("joins") or []:
             if join.this.alias_or_name.lower() == alias and (join.side or "").upper() == "LEFT":
                 offered += conjuncts(join.args.get("on"))
-        present = {p.sql() for p in conjuncts(inner.args.get("where") and inner.args["where"].this)}
+        present = set(conjuncts(inner.args.get("where") and inner.args["where"].this))
         for predicate in offered:
             rewritten = _rewrite(predicate, alias, inner)
-            if rewritten is not None and rewritten.sql() not in present:
-                present.add(rewritten.sql())
+            if rewritten is not None and rewritten not in present:
+                present.add(rewritten)
                 inner.where(rewritten, copy=False)
+                added = True
+    return added
 
 
 def _blocked(inner: exp.Select) -> bool:
