@@ -142,7 +142,7 @@ def test_a_partition_predicate_lists_and_downloads_only_the_matching_hours(make)
     rows = read(scan)
     assert scan.read_files == chosen
     if make.backend == "azurite":
-        assert downloads(connector)[len(before):] == chosen
+        assert sorted(downloads(connector)[len(before):]) == chosen  # downloaded in parallel: any order
     expected = [
         {"customer_id": r["customer_id"], "page_views": r["page_views"],
          "partition_hour": dt.datetime.fromisoformat(r["window_end"]).replace(minute=0, second=0)}
@@ -198,7 +198,7 @@ def test_hive_parquet_partitions_are_typed_pruned_and_drift_reads_as_null(make):
     rows = read(scan)
     assert scan.read_files == chosen
     if make.backend == "azurite":
-        assert downloads(connector)[len(before):] == chosen
+        assert sorted(downloads(connector)[len(before):]) == chosen
     assert rows == [
         {"customer_id": 1, "coupon": None, "day": dt.date(2026, 11, 1)},
         {"customer_id": 2, "coupon": None, "day": dt.date(2026, 11, 1)},
