@@ -76,6 +76,10 @@ def pg_type(arrow: pa.DataType) -> PgType:
     """The PostgreSQL type a column of Arrow type ``arrow`` is sent as."""
     if pa.types.is_dictionary(arrow):
         return pg_type(arrow.value_type)
+    element = _array_element(arrow)
+    if element is not None:
+        base = pg_type(element)
+        return PgType(ARRAY_OIDS[base.oid], f"_{base.name}", -1)
     if pa.types.is_boolean(arrow):
         return BOOL
     if pa.types.is_int8(arrow) or pa.types.is_int16(arrow) or pa.types.is_uint8(arrow):
@@ -258,8 +262,52 @@ _BINARY = {
 }
 
 
+def _array_element(arrow: pa.DataType) -> pa.DataType | None:
+    """The element type of a one-dimensional list of scalars PostgreSQL has an array type for."""
+    if not (pa.types.is_list(arrow) or pa.types.is_large_list(arrow) or pa.types.is_fixed_size_list(arrow)):
+        return None
+    element = arrow.value_type
+    if pa.types.is_nested(element) or pa.types.is_dictionary(element):
+        return None
+    return element if pg_type(element).oid in ARRAY_OIDS else None
+
+
+def _array_text_element(value: bytes) -> bytes:
+    if value == b"" or value.upper() == b"NULL" or any(c in value for c in b'{},"\\ \t\n'):
+        return b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+    return value
+
+
+def _array_encoder(element: pa.DataType, fmt: int):
+    encode_element = encoder(element, fmt)
+    if fmt == 0:
+        def encode_text(values: list) -> bytes:
+            parts = [b"NULL" if v is None else _array_text_element(encode_element(v)) for v in values]
+            return b"{" + b",".join(parts) + b"}"
+
+        return encode_text
+    element_oid = pg_type(element).oid
+
+    def encode_binary(values: list) -> bytes:
+        # one dimension, lower bound 1; then each element as length + bytes (-1 for NULL)
+        has_null = any(v is None for v in values)
+        out = [struct.pack("!iiIii", 1, int(has_null), element_oid, len(values), 1)]
+        for value in values:
+            if value is None:
+                out.append(struct.pack("!i", -1))
+            else:
+                data = encode_element(value)
+                out.append(struct.pack("!i", len(data)) + data)
+        return b"".join(out)
+
+    return encode_binary
+
+
 def encoder(arrow: pa.DataType, fmt: int):
     """A function turning one non-null Python value of a column into field bytes."""
+    element = _array_element(arrow)
+    if element is not None:
+        return _array_encoder(element, fmt)
     oid = pg_type(arrow).oid
     if oid == TEXT.oid:
         nested = pa.types.is_nested(arrow) if hasattr(pa.types, "is_nested") else False

@@ -188,3 +188,8 @@ def test_navigator_style_information_schema_queries_in_upper_case(server):
         ).fetchall()
     assert ("shop", "orders", "BASE TABLE") in tables and ("c360", "paid_orders", "VIEW") in tables
     assert keys == []
+
+
+def test_psql_du_lists_the_role(server):
+    out = psql(server, r"\du")
+    assert "c360" in out and "{}" in out

@@ -226,3 +226,11 @@ def test_flush_answers_before_sync_and_close_forgets_the_statement(server):
     assert [kind for kind, _ in messages] == [b"E", b"Z"]
     assert wire.error_fields(messages[0][1])["C"] == "26000"
     client.close()
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_lists_arrive_as_postgres_arrays(conn, binary):
+    cursor = conn.cursor(binary=binary)
+    cursor.execute("SELECT [1, 2, NULL] AS ints, ['a b', 'c\"d', NULL, '', 'x,{y}'] AS texts")
+    assert cursor.fetchall() == [([1, 2, None], ["a b", 'c"d', None, "", "x,{y}"])]
+    assert [c.type_code for c in cursor.description] == [1007, 1009]
