@@ -109,7 +109,7 @@ class Engine:
         if value is None:
             self.variables.pop(name, None)
             return
-        value = fold_constants(bind(value.copy(), params))
+        value = fold_constants(bind(exp.Paren(this=value.copy()), params).this)
         if value.find(exp.Column, exp.Select):
             raise ProgrammingError(f"SET VARIABLE {name} needs a constant value")
         self.variables[name] = value

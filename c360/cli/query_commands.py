@@ -35,11 +35,31 @@ def open_catalog(catalog: Path | None, profile: str | None):
     return Catalog(catalog or settings.get("catalog"), profile=profile or settings.get("profile"))
 
 
-def open_connection(catalog: Path | None, profile: str | None):
+AsOfOption = typer.Option(
+    None, "--as-of", help="Evaluate views as of this date (YYYY-MM-DD): SET VARIABLE as_of = DATE '…'"
+)
+VarOption = typer.Option(
+    None, "--var", help="Set a variable the views read with getvariable(): NAME=VALUE (a SQL literal or bare text)"
+)
+
+
+def open_connection(catalog: Path | None, profile: str | None, *, as_of: str | None = None, variables=None):
+    """A DB-API connection, with ``--as-of`` / ``--var`` set as connection variables."""
     from c360.dbapi import connect
     from c360.engine import Engine
 
-    return connect(engine=Engine(open_catalog(catalog, profile)))
+    connection = connect(engine=Engine(open_catalog(catalog, profile)))
+    cursor = connection.cursor()
+    if as_of:
+        cursor.execute("SET VARIABLE as_of = CAST(? AS DATE)", [as_of])
+    for item in variables or []:
+        name, _, value = item.partition("=")
+        if not name.isidentifier() or not _:
+            from c360.errors import ProgrammingError
+
+            raise ProgrammingError(f"--var takes NAME=VALUE, got '{item}'")
+        cursor.execute(f"SET VARIABLE {name} = ?", [value])
+    return connection
 
 
 @app.command()
@@ -50,11 +70,13 @@ def query(
     format: Format = typer.Option(Format.table, "--format", "-f", help="Output: a table for people, or csv/json/parquet"),
     output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file instead of stdout"),
     limit: int = typer.Option(1000, "--max-rows", help="Rows shown in table format (files get everything)"),
+    as_of: str = AsOfOption,
+    var: list[str] = VarOption,
 ):
     """Run one SQL query across the catalog's sources."""
     if sql == "-":
         sql = sys.stdin.read()
-    with open_connection(catalog, profile) as connection:
+    with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
         cursor = connection.execute(sql)
         table = cursor.fetch_arrow()
     if format == Format.table and output is None:
@@ -69,9 +91,11 @@ def explain(
     analyze: bool = typer.Option(False, "--analyze", help="Run it, and add rows, bytes and seconds per source"),
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
+    as_of: str = AsOfOption,
+    var: list[str] = VarOption,
 ):
     """Show, per source, the exact SQL or file list sent and what stays local, and why."""
-    with open_connection(catalog, profile) as connection:
+    with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
         typer.echo(connection.engine.explain(sql, analyze=analyze))
 
 

@@ -113,3 +113,18 @@ def test_sources_tables_describe_refresh(root):
     described = c360("describe", "shop.orders", cwd=root).stdout
     assert "DECIMAL(12,2)" in described and "order_ts" in described
     assert "shop: 2 tables" in c360("refresh", cwd=root).stdout
+
+
+def test_as_of_and_variables_reach_the_views(tmp_path):
+    from tests.projects import shop_project
+
+    shop_project(tmp_path, views={
+        "before": "SELECT order_id FROM shop.orders WHERE order_ts < CAST(getvariable('as_of') AS TIMESTAMP)\n",
+        "by_status": "SELECT order_id FROM shop.orders WHERE status = getvariable('wanted')\n",
+    })
+    done = c360("query", "SELECT * FROM before ORDER BY 1", "--as-of", "2026-02-01", "-f", "csv", cwd=tmp_path)
+    assert done.stdout.splitlines() == ['"order_id"', "1"], done.stderr
+    done = c360("query", "SELECT * FROM by_status ORDER BY 1", "--var", "wanted=CANCELLED", "-f", "csv", cwd=tmp_path)
+    assert done.stdout.splitlines() == ['"order_id"', "2"], done.stderr
+    done = c360("query", "SELECT 1", "--var", "oops", cwd=tmp_path)
+    assert done.returncode == 1 and "--var takes NAME=VALUE" in done.stderr
