@@ -22,7 +22,9 @@ read-only: BEGIN/COMMIT are accepted, writes are refused.
 Connect with the stock PostgreSQL driver of each tool:
   psql:      psql -h 127.0.0.1 -p 5433 -U c360 c360
   Power BI:  Get Data > PostgreSQL database; Server 127.0.0.1:5433,
-             Database c360; then Database credentials (user, password).
+             Database c360; then Database credentials (user, password);
+             without --tls-cert accept the unencrypted connection
+             (Data source settings > Encrypt connections off).
   Tableau:   Connect > PostgreSQL; Server 127.0.0.1, Port 5433,
              Database c360, Username/Password; untick Require SSL
              unless --tls-cert is given.
