@@ -114,6 +114,20 @@ class MariaDB:
     password: str = field(repr=False)
     database: str = ""
     _root: object = field(repr=False, default=None)
+    _children: list = field(repr=False, default_factory=list)
+
+    def child(self, suffix: str) -> MariaDB:
+        """Another database of this session for the same user (``<database>_<suffix>``).
+
+        For a test module that wants tables no other module sees; dropped with the session.
+        """
+        name = f"{self.database}_{suffix}"
+        with self._root.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+            self._children.append(name)
+            for host in ("127.0.0.1", "localhost", "%"):
+                cursor.execute(f"GRANT ALL PRIVILEGES ON `{name}`.* TO %s@%s", (self.user, host))
+        return MariaDB(self.host, self.port, self.user, self.password, name, _root=self._root, _children=self._children)
 
     def connect(self, **options):
         """A new pymysql connection as the session's user, over TCP, in its database."""
@@ -222,7 +236,8 @@ def end_mariadb_session(server: MariaDB) -> None:
                 cursor.execute(f"KILL {int(thread_id)}")
             except Exception:  # noqa: BLE001 - the thread may have ended on its own meanwhile
                 pass
-        cursor.execute(f"DROP DATABASE IF EXISTS `{server.database}`")
+        for database in (*server._children, server.database):
+            cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
         for host in ("127.0.0.1", "localhost", "%"):
             cursor.execute("DROP USER IF EXISTS %s@%s", (server.user, host))
     root.close()
@@ -270,6 +285,25 @@ class PostgresOdbc:
     database: str = ""
     driver: str = ODBC_DRIVER
     _admin: object = field(repr=False, default=None)
+    _children: list = field(repr=False, default_factory=list)
+
+    def child(self, suffix: str) -> PostgresOdbc:
+        """Another database of this session owned by the same role (``<database>_<suffix>``).
+
+        For a test module that wants tables no other module sees; dropped with the session.
+        """
+        from psycopg import sql
+
+        name = f"{self.database}_{suffix}"
+        self._admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                sql.Identifier(name), sql.Identifier(self.user)
+            )
+        )
+        self._children.append(name)
+        return PostgresOdbc(
+            self.host, self.port, self.user, self.password, name, self.driver, _admin=self._admin, _children=self._children
+        )
 
     def connection_string(self, password: str | None = None) -> str:
         """``Driver={PostgreSQL Unicode};Server=…;Pwd=…`` (pass ``${ENV:NAME}`` to keep it a reference)."""
@@ -361,6 +395,7 @@ def end_postgres_session(server: PostgresOdbc) -> None:
     from psycopg import sql
 
     admin = server._admin
-    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(server.database)))
+    for database in (*server._children, server.database):
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
     admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(server.user)))
     admin.close()

@@ -80,3 +80,26 @@ def test_postgres_session_drops_what_a_killed_session_left_behind():
         admin.execute(f'DROP DATABASE IF EXISTS "{stale}"')
         admin.execute(f'DROP ROLE IF EXISTS "{stale}"')
         admin.close()
+
+
+def test_child_databases_belong_to_the_session_user_and_go_with_the_session():
+    mariadb = servers.start_mariadb_session()
+    postgres = servers.start_postgres_session()
+    try:
+        mysql_child = mariadb.child("extra")
+        mysql_child.execute("CREATE TABLE only_here (id INT)")
+        assert mysql_child.query("SELECT DATABASE()") == [(f"{mariadb.database}_extra",)]
+        assert mariadb.query("SHOW TABLES") == []
+        pg_child = postgres.child("extra")
+        pg_child.execute("CREATE TABLE only_here (id INT)")
+        assert pg_child.query("SELECT current_database(), current_user") == [(f"{postgres.database}_extra", postgres.user)]
+    finally:
+        servers.end_mariadb_session(mariadb)
+        servers.end_postgres_session(postgres)
+    root = servers._mariadb_root()
+    with root.cursor() as cursor:
+        assert cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (mysql_child.database,)) == 0
+    root.close()
+    admin = servers._postgres_admin()
+    assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (pg_child.database,)).fetchall() == []
+    admin.close()

@@ -41,7 +41,8 @@ PEOPLE = [
 
 @pytest.fixture(scope="module")
 def shop(mariadb):
-    """The session database with a few tables; the connector reads it as source 'shop'."""
+    """A database of this module's own, with a few tables; the connector reads it as source 'shop'."""
+    mariadb = mariadb.child("mysql_connector")
     mariadb.execute(
         """CREATE TABLE people (
             id INT NOT NULL PRIMARY KEY,
@@ -339,9 +340,9 @@ def test_padded_binary_collation_really_ignores_trailing_spaces(shop):
 
 def running(server, user) -> list[tuple]:
     return server.admin_query(
-        "SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE USER = %s AND COMMAND = 'Query'"
+        "SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s AND COMMAND = 'Query'"
         " AND INFO LIKE %s",
-        (user, "%FROM `slow`%"),
+        (user, server.database, "%FROM `slow`%"),
     )
 
 

@@ -44,6 +44,8 @@ PEOPLE = [
 
 @pytest.fixture(scope="module")
 def crm(postgres_odbc):
+    """A database of this module's own, with a few tables; the connector reads it as source 'crm'."""
+    postgres_odbc = postgres_odbc.child("odbc_connector")
     postgres_odbc.execute(
         """CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, city TEXT,
             amount NUMERIC(12,2), joined DATE, seen TIMESTAMP, vip BOOLEAN)""",
@@ -356,8 +358,8 @@ def test_top_n_is_sent_and_orders_nulls_like_duckdb(connector):
 
 def slow_queries(server) -> list[tuple]:
     return server.admin_query(
-        "SELECT pid FROM pg_stat_activity WHERE usename = %s AND state = 'active' AND query LIKE %s",
-        (server.user, '%FROM "public"."slow"%'),
+        "SELECT pid FROM pg_stat_activity WHERE usename = %s AND datname = %s AND state = 'active' AND query LIKE %s",
+        (server.user, server.database, '%FROM "public"."slow"%'),
     )
 
 
