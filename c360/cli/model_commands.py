@@ -1,0 +1,143 @@
+"""``c360 train``, ``c360 score`` and ``c360 model export-sql`` / ``view-columns``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from c360.cli import app
+from c360.cli.query_commands import CatalogOption, ProfileOption, open_catalog, open_connection
+from c360.errors import ProgrammingError
+
+console = Console(stderr=True)
+model_app = typer.Typer(help="Work with the trained model in models/: export it as SQL, wire it into customer_360.",
+                        no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+def _date(text: str | None, option: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ProgrammingError(f"{option} must be a date like 2026-06-30, got '{text}'") from None
+
+
+def _models_dir(catalog: Path | None, profile: str | None, models: Path | None) -> tuple[Path, Path]:
+    project = open_catalog(catalog, profile).project_dir
+    return (models or project / "models"), project / "queries" / "customer_360.sql"
+
+
+@app.command()
+def train(
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+    models: Path = typer.Option(None, "--models", help="Where to write the model and card [default: the project's models/]"),
+    end: str = typer.Option(None, "--end", help="Where the data ends (exclusive), YYYY-MM-DD [default: day after the last order]"),
+    cutoffs: int = typer.Option(6, "--cutoffs", min=1, help="Training cutoffs (snapshots of the views)."),
+    every: int = typer.Option(14, "--every", min=1, help="Days between training cutoffs."),
+    rounds: int = typer.Option(60, "--rounds", min=1, help="Boosting rounds."),
+    update_view: bool = typer.Option(True, "--update-view/--no-update-view",
+                                     help="Regenerate customer_360's prediction columns for this model."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+):
+    """Train the purchase-propensity model on leak-free snapshots, evaluate it out of time, write models/."""
+    from c360.model import report, training, view_sql
+
+    models_dir, view_path = _models_dir(catalog, profile, models)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with open_connection(catalog, profile) as connection, Progress(*columns, console=console, disable=quiet) as bar:
+        card = training.train(connection, models_dir, end=_date(end, "--end"), cutoffs=cutoffs, every=every,
+                              rounds=rounds, note=lambda text, total: bar.add_task(text, total=total),
+                              advance=lambda task, n: bar.advance(task, n))
+    typer.echo(f"model {card.version} written to {models_dir} (training cutoffs {card.training_cutoffs[0]} .. "
+               f"{card.training_cutoffs[-1]}, {card.rows['training']:,} rows; evaluation cutoff "
+               f"{card.evaluation_cutoff}, {card.rows['evaluation']:,} rows)")
+    typer.echo(report.metrics_table(card.metrics))
+    typer.echo("")
+    typer.echo(report.calibration_table(card.metrics))
+    if update_view and view_path.is_file() and view_sql.update_view(view_path, card):
+        typer.echo(f"updated the prediction columns of {view_path}")
+
+
+@app.command()
+def score(
+    as_of: str = typer.Option(None, "--as-of", help="Score customer_360 as of this date, YYYY-MM-DD [default: today]"),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write: .parquet or .csv"),
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+):
+    """Write every customer's predictions (as of a date) to a parquet or csv file."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    from c360.model import card as cards
+    from c360.model.view_sql import column_name
+
+    suffix = output.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ProgrammingError(f"--output must end in .parquet or .csv, got '{output.name}'")
+    models_dir, _ = _models_dir(catalog, profile, None)
+    card = cards.read(models_dir)
+    day = _date(as_of, "--as-of") or dt.date.today()
+    names = ["customer_id", "p_purchase_30d", *[column_name(c) for c in card.categories],
+             "predicted_category", "model_version"]
+    with open_connection(catalog, profile) as connection:
+        connection.execute(f"SET VARIABLE as_of = DATE '{day.isoformat()}'")
+        table = connection.execute(f"SELECT {', '.join(names)} FROM customer_360 ORDER BY customer_id").fetch_arrow()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        pq.write_table(table, output)
+    else:
+        pcsv.write_csv(table, output)
+    typer.echo(f"wrote {table.num_rows:,} predictions as of {day} (model {card.version}) to {output}")
+
+
+@model_app.command("export-sql")
+def export_sql(
+    output: Path = typer.Option(None, "--output", "-o", help="Write the SQL to this file [default: stdout]"),
+    dialect: str = typer.Option("duckdb", "--dialect", help="SQL dialect (sqlglot name: duckdb, postgres, tsql, mysql, ...)"),
+    table: str = typer.Option("customer_360", "--table", help="Table or view holding the model's input columns."),
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+):
+    """Write the model as plain SQL (trees as CASE expressions) that runs on any SQL engine."""
+    from sqlglot.errors import SqlglotError
+
+    from c360.model.export_sql import export
+    from c360.model.scorer import Scorer
+
+    models_dir, _ = _models_dir(catalog, profile, None)
+    loaded = Scorer.load(models_dir)
+    try:
+        sql = export(loaded.booster, loaded.card, table=table, dialect=dialect)
+    except (SqlglotError, ValueError) as error:  # a construct the dialect lacks, or an unknown dialect
+        raise ProgrammingError(f"cannot write the model as {dialect} SQL: {error}") from None
+    if output is None:
+        typer.echo(sql, nl=False)
+    else:
+        output.write_text(sql)
+        typer.echo(f"wrote model {loaded.card.version} as {dialect} SQL ({len(sql):,} characters) to {output}")
+
+
+@model_app.command("view-columns")
+def view_columns(
+    write: bool = typer.Option(False, "--write", help="Rewrite queries/customer_360.sql instead of printing."),
+    catalog: Path = CatalogOption,
+    profile: str = ProfileOption,
+):
+    """Print (or write into customer_360.sql) the prediction columns for the model in models/."""
+    from c360.model import card as cards, view_sql
+
+    models_dir, view_path = _models_dir(catalog, profile, None)
+    card = cards.read(models_dir)
+    if write:
+        changed = view_sql.update_view(view_path, card)
+        typer.echo(f"{'updated' if changed else 'already up to date:'} {view_path}")
+    else:
+        typer.echo(view_sql.prediction_columns(card, view_path.read_text()))

@@ -1,0 +1,180 @@
+"""The model's inputs: columns of ``customer_360``, checked and turned into one float32 matrix.
+
+A feature is named after the ``customer_360`` column it reads, with a kind:
+
+* ``number``: any numeric column (integer, decimal, floating); NULL stays missing (NaN), which
+  XGBoost routes down each tree's default branch;
+* ``year``: a DATE column, read as its year (``birth_date``: the age, up to the cutoff's year);
+* ``category``: a string column, one-hot encoded over a vocabulary fixed at training;
+* ``tags``: a list of strings, multi-hot encoded over a vocabulary fixed at training.
+
+Training and scoring go through the same :func:`matrix`, so the model never sees a feature
+computed two ways. :func:`check_inputs` is what refuses a missing feature or one of the wrong
+type, naming it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from c360.errors import ProgrammingError
+
+NUMBER, YEAR, CATEGORY, TAGS = "number", "year", "category", "tags"
+
+#: What the model reads from customer_360, in order (name, kind).
+INPUTS: tuple[tuple[str, str], ...] = (
+    ("recency_days", NUMBER),
+    ("frequency", NUMBER),
+    ("monetary", NUMBER),
+    ("r_score", NUMBER),
+    ("f_score", NUMBER),
+    ("m_score", NUMBER),
+    ("segment", CATEGORY),
+    ("browse_seconds_1d", NUMBER),
+    ("browse_seconds_7d", NUMBER),
+    ("browse_seconds_30d", NUMBER),
+    ("page_views_7d", NUMBER),
+    ("page_views_30d", NUMBER),
+    ("browsed_categories_30d", NUMBER),
+    ("top_browsed_category_30d", CATEGORY),
+    ("spend_10d", NUMBER),
+    ("spend_30d", NUMBER),
+    ("spend_60d", NUMBER),
+    ("spend_365d", NUMBER),
+    ("purchased_categories_365d", NUMBER),
+    ("top_purchased_category_365d", CATEGORY),
+    ("days_since_last_purchase", NUMBER),
+    ("avg_basket_365d", NUMBER),
+    ("income_band", CATEGORY),
+    ("gender", CATEGORY),
+    ("birth_date", YEAR),
+    ("household_size", NUMBER),
+    ("social_sentiment", NUMBER),
+    ("survey_nps", NUMBER),
+    ("interests", TAGS),
+)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input column: its name, kind and (for category/tags) vocabulary."""
+
+    name: str
+    kind: str
+    vocabulary: tuple[str, ...] = ()
+
+    def columns(self) -> list[str]:
+        """The matrix columns this feature becomes, in order."""
+        if self.kind in (NUMBER, YEAR):
+            return [self.name]
+        return [f"{self.name}={_safe(value)}" for value in self.vocabulary]
+
+    def to_json(self) -> dict:
+        out = {"name": self.name, "kind": self.kind}
+        if self.kind not in (NUMBER, YEAR):
+            out["vocabulary"] = list(self.vocabulary)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Feature":
+        return cls(data["name"], data["kind"], tuple(data.get("vocabulary", ())))
+
+
+def _safe(value: str) -> str:
+    """A vocabulary value as XGBoost accepts it in a feature name (no ``[``, ``]`` or ``<``)."""
+    return value.replace("<", "lt ").replace("[", "(").replace("]", ")")
+
+
+def kind_accepts(kind: str, arrow_type: pa.DataType) -> bool:
+    """Whether a column of ``arrow_type`` can feed a feature of ``kind`` (all-NULL always can)."""
+    if pa.types.is_null(arrow_type):
+        return True
+    if kind == NUMBER:
+        return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
+    if kind == YEAR:
+        return pa.types.is_date(arrow_type) or pa.types.is_timestamp(arrow_type)
+    if kind == CATEGORY:
+        return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+    if kind == TAGS:
+        return (pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type)) and kind_accepts(
+            CATEGORY, arrow_type.value_type)
+    return False
+
+
+def check_inputs(features: list[Feature], fields: dict[str, pa.DataType], *, model: str = "the model") -> None:
+    """Refuse inputs that do not match the model's features, listing every difference.
+
+    ``fields`` maps the given column names to their Arrow types. Missing features, features of
+    the wrong type and unexpected extra columns are all named in one :class:`ProgrammingError`.
+    """
+    wanted = {f.name: f for f in features}
+    missing = [name for name in wanted if name not in fields]
+    wrong = [f"{name} (model: {wanted[name].kind}, given: {fields[name]})"
+             for name in wanted if name in fields and not kind_accepts(wanted[name].kind, fields[name])]
+    extra = [name for name in fields if name not in wanted]
+    problems = []
+    if missing:
+        problems.append("missing feature(s): " + ", ".join(missing))
+    if wrong:
+        problems.append("wrong type: " + ", ".join(wrong))
+    if extra:
+        problems.append("not in the model card: " + ", ".join(extra))
+    if problems:
+        raise ProgrammingError(f"{model} does not match its input features; " + "; ".join(problems))
+
+
+def _column(data, name: str):
+    if isinstance(data, pa.StructArray):
+        return data.field(name)
+    column = data.column(name)
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def matrix(data, features: list[Feature]) -> np.ndarray:
+    """A float32 matrix (rows x sum of each feature's columns) from a table or struct array.
+
+    Numbers become float32 with NULL as NaN; categories and tags become 0/1 indicator columns
+    (NULL or a value outside the vocabulary: all zeros).
+    """
+    rows = len(data)
+    blocks = []
+    for feature in features:
+        column = _column(data, feature.name)
+        if feature.kind == YEAR and not pa.types.is_null(column.type):
+            column = pc.year(column)
+        if feature.kind in (NUMBER, YEAR):
+            if pa.types.is_null(column.type):
+                values = np.full(rows, np.nan, dtype=np.float32)
+            else:
+                values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float32)
+            blocks.append(values.reshape(rows, 1))
+        elif feature.kind == CATEGORY:
+            block = np.zeros((rows, len(feature.vocabulary)), dtype=np.float32)
+            if not pa.types.is_null(column.type):
+                codes = pc.index_in(column, value_set=pa.array(feature.vocabulary, pa.string()))
+                codes = codes.fill_null(-1).to_numpy(zero_copy_only=False)
+                hit = codes >= 0
+                block[np.nonzero(hit)[0], codes[hit]] = 1.0
+            blocks.append(block)
+        else:
+            block = np.zeros((rows, len(feature.vocabulary)), dtype=np.float32)
+            if not pa.types.is_null(column.type) and rows:
+                lists = column.cast(pa.list_(pa.string())) if not pa.types.is_list(column.type) else column
+                parents = pc.list_parent_indices(lists).to_numpy()
+                codes = pc.index_in(pc.list_flatten(lists), value_set=pa.array(feature.vocabulary, pa.string()))
+                codes = codes.fill_null(-1).to_numpy()
+                hit = codes >= 0
+                block[parents[hit], codes[hit]] = 1.0
+            blocks.append(block)
+    if not blocks:
+        return np.zeros((rows, 0), dtype=np.float32)
+    return np.hstack(blocks)
+
+
+def columns(features: list[Feature]) -> list[str]:
+    """All matrix column names, in order."""
+    return [name for feature in features for name in feature.columns()]

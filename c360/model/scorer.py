@@ -1,0 +1,172 @@
+"""The scorer: a vectorised DuckDB UDF ``c360_predict(struct)`` over Arrow batches.
+
+``customer_360`` calls it as ``c360_predict(struct_pack(<feature> := <column>, ...))`` and
+unpacks the returned STRUCT into its virtual columns::
+
+    STRUCT(p_purchase_30d DOUBLE, probabilities MAP(VARCHAR, DOUBLE),
+           predicted_category VARCHAR, model_version VARCHAR)
+
+``probabilities`` maps each category to P(the category with the highest spend in the next 30
+days); ``p_purchase_30d`` is 1 - P(no purchase); ``predicted_category`` is the most likely
+category should the customer buy. The model is loaded from ``<project>/models`` on the first
+call, once per process, and its card is checked against the struct's fields then (missing,
+mistyped and unexpected features are listed). A project without a model still has the function:
+it returns NULLs, so ``SELECT *`` on ``customer_360`` keeps working before ``c360 train``.
+
+:data:`STATS` counts calls and rows scored in this process; tests use it to prove the UDF runs
+only when a query references a prediction, and only on the rows that survive its filters.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from c360.errors import ProgrammingError
+from c360.model import card as cards
+from c360.model.features import check_inputs, matrix
+
+FUNCTION = "c360_predict"
+RETURN_TYPE = "STRUCT(p_purchase_30d DOUBLE, probabilities MAP(VARCHAR, DOUBLE), predicted_category VARCHAR, model_version VARCHAR)"
+_ARROW_RETURN = pa.struct([
+    ("p_purchase_30d", pa.float64()),
+    ("probabilities", pa.map_(pa.string(), pa.float64())),
+    ("predicted_category", pa.string()),
+    ("model_version", pa.string()),
+])
+
+#: Process-wide counters: UDF batches called and rows scored.
+STATS = {"calls": 0, "rows": 0}
+_LOADED: dict[Path, "Scorer"] = {}
+_LOCK = threading.Lock()
+
+
+class Scorer:
+    """A loaded model and its card; :meth:`predict` gives class probabilities for a batch."""
+
+    def __init__(self, booster, card: cards.ModelCard):
+        self.booster = booster
+        self.card = card
+        self._checked: set = set()
+
+    @classmethod
+    def load(cls, directory: Path, *, nthread: int | None = None) -> "Scorer":
+        """Load ``directory``'s model and card; refuse a card that does not describe the model."""
+        import xgboost as xgb
+
+        card = cards.read(directory)
+        booster = xgb.Booster()
+        booster.load_model(str(directory / cards.MODEL_FILE))
+        names = list(booster.feature_names or [])
+        if names != card.columns:
+            missing = [n for n in card.columns if n not in names]
+            extra = [n for n in names if n not in card.columns]
+            raise ProgrammingError(
+                f"model in {directory} does not match its card: columns in the card but not the model: "
+                f"{', '.join(missing) or '-'}; in the model but not the card: {', '.join(extra) or '-'}"
+            )
+        if nthread:
+            booster.set_param({"nthread": nthread})
+        return cls(booster, card)
+
+    def check(self, fields: dict[str, pa.DataType]) -> None:
+        """Refuse inputs that differ from the card (once per distinct schema)."""
+        key = tuple((name, str(kind)) for name, kind in fields.items())
+        if key in self._checked:
+            return
+        check_inputs(self.card.features, fields, model=f"model {self.card.version}")
+        self._checked.add(key)
+
+    def predict(self, data) -> np.ndarray:
+        """Class probabilities (rows x classes, float64, in ``card.classes`` order)."""
+        features = matrix(data, self.card.features)
+        if not len(features):
+            return np.zeros((0, len(self.card.classes)))
+        margins = self.booster.inplace_predict(features, predict_type="margin").astype(np.float64)
+        margins = margins.reshape(len(features), len(self.card.classes))
+        margins -= margins.max(axis=1, keepdims=True)
+        np.exp(margins, out=margins)
+        margins /= margins.sum(axis=1, keepdims=True)
+        return margins
+
+    def score(self, struct: pa.StructArray) -> pa.StructArray:
+        """The UDF's answer for one batch of feature structs (NULL struct: NULL answer)."""
+        self.check({f.name: f.type for f in struct.type})
+        probabilities = self.predict(struct)
+        rows, classes = probabilities.shape
+        categories = self.card.categories
+        category_p = probabilities[:, 1:]
+        predicted = np.asarray(categories, dtype=object)[category_p.argmax(axis=1)] if rows else np.array([], dtype=object)
+        offsets = pa.array(np.arange(0, rows * len(categories) + 1, len(categories), dtype=np.int32))
+        keys = pa.array(np.tile(np.asarray(categories, dtype=object), rows), pa.string())
+        probability_map = pa.MapArray.from_arrays(offsets, keys, pa.array(category_p.reshape(-1)))
+        mask = struct.is_null().to_numpy(zero_copy_only=False) if struct.null_count else None
+        return pa.StructArray.from_arrays(
+            [
+                pa.array(1.0 - probabilities[:, 0]),
+                probability_map,
+                pa.array(predicted, pa.string()),
+                pa.array(np.full(rows, self.card.version, dtype=object), pa.string()),
+            ],
+            fields=list(_ARROW_RETURN),
+            mask=pa.array(mask) if mask is not None else None,
+        )
+
+
+def scorer(models_dir: Path) -> Scorer | None:
+    """The process's scorer for ``models_dir`` (loaded on first use), or None without a model."""
+    key = Path(models_dir).resolve()
+    with _LOCK:
+        loaded = _LOADED.get(key)
+        if loaded is None:
+            if not cards.exists(key):
+                return None
+            loaded = _LOADED[key] = Scorer.load(key)
+        return loaded
+
+
+def forget(models_dir: Path | None = None) -> None:
+    """Drop loaded models (after ``c360 train`` rewrote them, or in tests)."""
+    with _LOCK:
+        if models_dir is None:
+            _LOADED.clear()
+        else:
+            _LOADED.pop(Path(models_dir).resolve(), None)
+
+
+def _nulls(rows: int) -> pa.StructArray:
+    return pa.nulls(rows, _ARROW_RETURN)
+
+
+def register(connection, project_dir: Path) -> None:
+    """Registrar (see :mod:`c360.functions`): add ``c360_predict`` to the engine's DuckDB."""
+    models_dir = Path(project_dir) / "models"
+
+    def predict(*arguments):
+        if len(arguments) != 1:
+            raise ProgrammingError(f"{FUNCTION} takes one STRUCT of features, got {len(arguments)} arguments")
+        struct = arguments[0]
+        if isinstance(struct, pa.ChunkedArray):
+            struct = struct.combine_chunks()
+        if not pa.types.is_struct(struct.type):
+            raise ProgrammingError(f"{FUNCTION} takes one STRUCT of features (struct_pack(name := column, ...)), "
+                                   f"got {struct.type}")
+        STATS["calls"] += 1
+        STATS["rows"] += len(struct)
+        loaded = scorer(models_dir)
+        if loaded is None:
+            return _nulls(len(struct))
+        return loaded.score(struct)
+
+    connection.create_function(FUNCTION, predict, None, duckdb.sqltype(RETURN_TYPE), type="arrow",
+                               null_handling="special")
+
+
+from c360.functions import REGISTRARS  # noqa: E402 - the engine calls every registrar
+
+if register not in REGISTRARS:
+    REGISTRARS.append(register)
