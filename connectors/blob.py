@@ -27,6 +27,7 @@ DuckDB applies them after the rows arrive.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections import deque
 from pathlib import Path, PurePosixPath
@@ -141,8 +142,12 @@ class AzureContainer:
             return NotFoundError(f"{self.source}: blob not found in container '{self.container}' ({code or 'not found'})")
         if isinstance(error, ClientAuthenticationError) or getattr(error, "status_code", None) in (401, 403):
             return SourceError(f"{self.source}: access to container '{self.container}' was refused (check the credential)")
-        first = redact(str(error)).splitlines()[0] if str(error) else type(error).__name__
+        first = _SAS_SIGNATURE.sub(r"\1=***", redact(str(error))).splitlines()[0] if str(error) else type(error).__name__
         return SourceError(f"{self.source}: {type(error).__name__}: {first}")
+
+
+#: A SAS token's signature in a URL an SDK error may quote.
+_SAS_SIGNATURE = re.compile(r"(?i)\b(sig)=[^&\s'\"]+")
 
 
 def _folder(prefix) -> str:

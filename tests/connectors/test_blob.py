@@ -449,3 +449,13 @@ def test_through_the_engine_data_filters_stay_local_and_partition_filters_prune(
         "aggregates/2026/11/02/09/0_window.json"
     )
     assert any("page_views > 12" in note for note in scan.notes)
+
+
+def test_an_unexpected_sdk_error_keeps_its_first_line_without_a_sas_signature():
+    from azure.core.exceptions import HttpResponseError
+
+    from connectors.blob import AzureContainer
+
+    store = AzureContainer(None, source="Source 'clicks' (blob at c/p/)", host="h", container="c", prefix="p/")
+    error = store.translate(HttpResponseError("GET http://h/c/b?sv=2021&sig=s3cr3t&se=x failed\nmore"))
+    assert str(error) == "Source 'clicks' (blob at c/p/): HttpResponseError: GET http://h/c/b?sv=2021&sig=***&se=x failed"
