@@ -180,13 +180,17 @@ class OdbcConnector:
         resolved = resolve(self.connection_string, source=self.name)
         try:
             connection = pyodbc.connect(resolved, autocommit=True, timeout=LOGIN_TIMEOUT)
+        except pyodbc.Error as error:
+            raise self._error(error, connecting=True) from None
+        try:
             if self.dialect_name == "postgres":
                 connection.execute("SET TIME ZONE 'UTC'")  # timestamptz values arrive as UTC
             elif self.dialect_name == "tsql":
                 connection.add_output_converter(SQL_SS_TIMESTAMPOFFSET, datetimeoffset)
-            return connection
         except pyodbc.Error as error:
-            raise self._error(error, connecting=True) from None
+            connection.close()
+            raise self._error(error) from None
+        return connection
 
     def _error(self, error: Exception, *, connecting=False, cancelled=False, timed_out=None) -> Exception:
         """The c360 error for a pyodbc error: fixed wording, the source named, no secret."""
