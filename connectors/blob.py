@@ -98,6 +98,22 @@ class AzureContainer:
         except Exception as error:  # noqa: BLE001 - translated into a named source error
             raise self.translate(error) from None
 
+    def folders(self, prefix: str) -> tuple[list[str], bool]:
+        """The visible virtual folders right under ``prefix`` (``name/``), and whether blobs sit there too."""
+        names, has_files = [], False
+        try:
+            for item in self.client.walk_blobs(name_starts_with=prefix or None, delimiter="/"):
+                name = item.name[len(prefix) :]
+                if name.startswith(("_", ".")):
+                    continue
+                if name.endswith("/"):
+                    names.append(name)
+                elif getattr(item, "size", 0):
+                    has_files = True
+        except Exception as error:  # noqa: BLE001 - translated into a named source error
+            raise self.translate(error) from None
+        return sorted(names), has_files
+
     @contextlib.contextmanager
     def fetch(self, key: str, cancelled: threading.Event, head: int | None = None) -> Iterator[Path]:
         """Stream the blob into a temporary file, yield its path, delete it afterwards.
@@ -287,7 +303,7 @@ class BlobConnector:
         store = self.store
         if isinstance(store, LocalFolder) and not self.folder.is_dir():
             raise NotFoundError(f"{source_label(self)}: folder '{self.folder}' (container '{self.container}') does not exist")
-        prefixes = layout.prefixes(request.filters, request.table) if request else layout.prefixes()
+        prefixes = layout.prefixes(request.filters, request.table, store) if request else layout.prefixes()
         entries = layout.entries(store, prefixes)
         if not entries and prefixes == layout.prefixes():
             raise NotFoundError(

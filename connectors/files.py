@@ -50,6 +50,7 @@ from c360.errors import (
 from c360.types import arrow_type, duckdb_type
 from connectors.base import Column, Scan, ScanRequest, TableSchema
 from connectors.partitions import (
+    HivePartitioning,
     Partitioning,
     TemplatePartitioning,
     column_name,
@@ -104,6 +105,21 @@ class LocalFolder:
                 key = full.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     yield key, full.stat().st_size
+
+    def folders(self, prefix: str) -> tuple[list[str], bool]:
+        """The visible subfolders right under ``prefix`` (``name/``), and whether files sit there too."""
+        start = self.root / prefix
+        if not start.is_dir():
+            return [], False
+        names, has_files = [], False
+        for child in sorted(start.iterdir()):
+            if child.name.startswith(("_", ".")):
+                continue
+            if child.is_dir():
+                names.append(child.name + "/")
+            elif child.stat().st_size > 0:
+                has_files = True
+        return names, has_files
 
     @contextlib.contextmanager
     def fetch(self, key: str, cancelled: threading.Event, head: int | None = None) -> Iterator[Path]:
@@ -173,12 +189,23 @@ class Layout:
     def describe(self) -> str:
         return ", ".join(self.patterns) if self.patterns else (self.prefix or "(all files)")
 
-    def prefixes(self, filters=(), table: TableSchema | None = None) -> list[str]:
-        """The key prefixes to list: the table's own, or only the folders of the periods the filters allow."""
+    def prefixes(self, filters=(), table: TableSchema | None = None, store=None) -> list[str]:
+        """The key prefixes to list: the table's own, or only the folders the filters allow.
+
+        A template's bounded time column selects the periods' folders; for hive
+        folders, the first level's ``key=value`` folders are listed (one cheap
+        call) and only those whose value satisfies the filters on that key are
+        kept. Either way the result is a superset of the matching files.
+        """
         literal = {literal_prefix(p) for p in self.patterns} if self.patterns else {self.prefix}
         whole = sorted(p for p in literal if not any(p != q and p.startswith(q) for q in literal))
         partitioning = self.partitioning
-        if not isinstance(partitioning, TemplatePartitioning) or table is None or whole != [self.prefix]:
+        if table is None or whole != [self.prefix] or not filters:
+            return whole
+        if isinstance(partitioning, HivePartitioning) and store is not None:
+            folders = partitioning.folders(store, self.prefix, filters, table)
+            return whole if folders is None else [self.prefix + folder for folder in folders]
+        if not isinstance(partitioning, TemplatePartitioning):
             return whole
         column = table.column(partitioning.column)
         if column is None or not column.partition:

@@ -129,8 +129,9 @@ class JsonConnector:
         No files at all is an error; no files in the periods asked for is an empty table.
         """
         self._check_folder()
-        prefixes = layout.prefixes(request.filters, request.table) if request else layout.prefixes()
-        entries = layout.entries(self.store, prefixes)
+        store = self.store
+        prefixes = layout.prefixes(request.filters, request.table, store) if request else layout.prefixes()
+        entries = layout.entries(store, prefixes)
         if not entries and prefixes == layout.prefixes():
             raise NotFoundError(
                 f"{source_label(self)}: table '{table}' matches no files ({layout.describe()} under {self.folder})"

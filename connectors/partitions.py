@@ -10,14 +10,17 @@ Two layouts are understood:
 Pruning is exact: the listed files' partition values go into a small Arrow
 table and DuckDB evaluates the pushed predicates over it. For templates, the
 bounds those predicates put on the time column also narrow the *listing* to
-the folders of the matching periods (:func:`listing_prefixes`), so a query for
-two hours lists two folders, not the whole history.
+the folders of the matching periods (:meth:`TemplatePartitioning.folders`), so
+a query for two hours lists two folders, not the whole history; for hive
+folders, the first level's values are filtered the same exact way
+(:meth:`HivePartitioning.folders`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 import duckdb
@@ -152,6 +155,42 @@ class HivePartitioning(Partitioning):
                 values[key] = None if value == self.NULL else value
         return values
 
+    def folders(self, store, prefix: str, filters, table: TableSchema) -> list[str] | None:
+        """The first-level ``key=value/`` folders under ``prefix`` that the filters on ``key`` allow.
+
+        None (list everything) when files sit beside the folders, the folders
+        are not all of one key, or no top-level conjunct constrains that key
+        alone. The folders' values are checked exactly, as files are by :func:`prune`.
+        """
+        names, has_files = store.folders(prefix)
+        if has_files or not names:
+            return None
+        pairs = [name[:-1].partition("=") for name in names]
+        keys = {key for key, sep, _ in pairs if sep}
+        if len(keys) != 1 or any(not sep for _, sep, _ in pairs):
+            return None
+        column = table.column(keys.pop())
+        if column is None or not column.partition:
+            return None
+        alone = [
+            conjunct
+            for expression in filters
+            for conjunct in _conjuncts(expression)
+            if list(conjunct.find_all(exp.Column))
+            and all(column_name(c, table).lower() == column.name.lower() for c in conjunct.find_all(exp.Column))
+        ]
+        if not alone:
+            return None
+        folders = [
+            _Folder(name, ((column.name, None if value == self.NULL else unquote(value)),))
+            for name, (_, _, value) in zip(names, pairs)
+        ]
+        try:
+            kept = prune(folders, alone, TableSchema("folders", (column,)))
+        except (pa.ArrowInvalid, duckdb.Error):
+            return None  # a folder value that does not fit the column's type: list everything
+        return [folder.key for folder in kept]
+
     def columns(self, entries: list) -> list[Column]:
         seen: dict[str, list] = {}
         for entry in entries:
@@ -160,6 +199,12 @@ class HivePartitioning(Partitioning):
         for name in self.declared:
             seen.setdefault(name, [])
         return [Column(name, self.declared.get(name) or _infer(values), partition=True) for name, values in seen.items()]
+
+
+@dataclass(frozen=True)
+class _Folder:
+    key: str
+    partitions: tuple
 
 
 def _infer(values: list) -> pa.DataType:

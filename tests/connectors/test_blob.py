@@ -187,11 +187,15 @@ def test_hive_parquet_partitions_are_typed_pruned_and_drift_reads_as_null(make):
         ("day", pa.date32(), True),
         ("region", pa.string(), True),
     ]
-    before = downloads(connector)
+    before, listed = downloads(connector), len(connector.store.listed)
     scan = connector.scan(ScanRequest(
         schema, ("customer_id", "coupon", "day"),
         filters=(parse("region = 'eu'"), parse("day BETWEEN DATE '2026-11-01' AND DATE '2026-11-02'")),
     ))
+    # Only the day folders the filter allows were listed.
+    assert list(connector.store.listed)[listed:] == [
+        "aggregates/sales/day=2026-11-01/", "aggregates/sales/day=2026-11-02/"
+    ]
     chosen = ["aggregates/sales/day=2026-11-01/region=eu/part-0.parquet",
               "aggregates/sales/day=2026-11-02/region=eu/part-0.parquet"]
     assert scan.sent == f"2 files: {chosen[0]}, {chosen[1]}"

@@ -110,3 +110,36 @@ def test_a_prefix_inside_another_is_not_listed_twice():
     layout = Layout(prefix="t/", format="json", patterns=("t.json", "t/**/*.json", "t/a/*.json"))
     assert layout.prefixes() == [""]
     assert Layout(prefix="", format="json", patterns=("a/*.json", "b/x/*.json")).prefixes() == ["a/", "b/x/"]
+
+
+def test_hive_filters_on_the_first_level_key_list_only_the_matching_folders(tmp_path):
+    for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        for region in ("eu", "us"):
+            folder = tmp_path / f"t/day={day}/region={region}"
+            folder.mkdir(parents=True)
+            (folder / "a.json").write_text("{}\n")
+    (tmp_path / "t/_temporary").mkdir()
+    layout = Layout(prefix="t/", format="json", partitioning=Partitioning.from_declaration({"style": "hive"}, where="x"))
+    store = LocalFolder(tmp_path)
+    table = TableSchema("t", tuple(layout.partitioning.columns(layout.entries(store))))
+    day_filter = [sqlglot.parse_one("day >= DATE '2026-11-02' AND region = 'eu'", read="duckdb")]
+    prefixes = layout.prefixes(day_filter, table, store)
+    assert prefixes == ["t/day=2026-11-02/", "t/day=2026-11-03/"]
+    assert [e.key for e in layout.entries(store, prefixes)] == [
+        "t/day=2026-11-02/region=eu/a.json", "t/day=2026-11-02/region=us/a.json",
+        "t/day=2026-11-03/region=eu/a.json", "t/day=2026-11-03/region=us/a.json",
+    ]
+    region_only = [sqlglot.parse_one("region = 'eu'")]
+    assert layout.prefixes(region_only, table, store) == ["t/"]
+    mixed = [sqlglot.parse_one("day = DATE '2026-11-01' OR region = 'eu'", read="duckdb")]
+    assert layout.prefixes(mixed, table, store) == ["t/"]
+
+
+def test_hive_folders_are_not_narrowed_when_files_sit_beside_them(tmp_path):
+    (tmp_path / "t/day=2026-11-01").mkdir(parents=True)
+    (tmp_path / "t/day=2026-11-01/a.json").write_text("{}\n")
+    (tmp_path / "t/loose.json").write_text("{}\n")
+    layout = Layout(prefix="t/", format="json", partitioning=Partitioning.from_declaration({"style": "hive"}, where="x"))
+    table = TableSchema("t", (Column("day", pa.date32(), partition=True),))
+    day_is_null = [sqlglot.parse_one("day IS NULL")]
+    assert layout.prefixes(day_is_null, table, LocalFolder(tmp_path)) == ["t/"]
