@@ -19,9 +19,10 @@ Catalog::
 A table's files are the blobs under ``prefix`` (plus the table's own
 ``prefix``), optionally narrowed by ``files`` globs. Listing moves no data;
 filters on partition columns prune the listing exactly, and only the chosen
-blobs are downloaded, one at a time, streamed to a temporary file that DuckDB
-reads and that is deleted right after. Data-column filters are not accepted:
-DuckDB applies them after the rows arrive.
+blobs are downloaded: a group at a time (a few in parallel), each streamed in
+chunks to a temporary file that DuckDB reads and that is deleted right after
+the group is read. Data-column filters are not accepted: DuckDB applies them
+after the rows arrive.
 """
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ Everything else happens here:
   periods' folders when a template's time column is bounded
   (pruning itself is in :mod:`connectors.partitions`);
 * :func:`discover` samples a few files for the data columns;
-* :class:`FileScan` reads the chosen files one at a time with DuckDB's built-in
+* :class:`FileScan` reads the chosen files in groups with DuckDB's built-in
   ``read_json``/``read_csv``/``read_parquet`` (never ``INSTALL``), one SELECT
-  per file generated from sqlglot trees, streaming record batches.
+  per group generated from sqlglot trees, streaming record batches.
 """
 
 from __future__ import annotations
