@@ -1,17 +1,17 @@
-"""What the server runs queries on: the c360 engine through its DB-API, one engine per server.
+"""What the server runs queries on: the c360 engine, one per client connection, over one shared catalog.
 
-:class:`EngineBackend` opens the catalog and engine once; every client session
-gets its own :class:`c360.dbapi.Connection` over that engine and one DB-API
-cursor per statement. :class:`RowSource` is the one shape the session reads
-results from, whoever produced them: an Arrow schema, ``next_batch()``
-(blocking; called from the thread pool), ``cancel()`` (from any thread) and
-``close()``.
+:class:`EngineBackend` opens the catalog (and its connectors) once per server;
+every client session gets an :class:`EngineSession` -- its own engine, as a
+DB-API connection has -- so per-connection state such as ``SET VARIABLE
+as_of`` never leaks between clients. :class:`RowSource` is the one shape the
+session reads results from, whoever produced them: an Arrow schema,
+``next_batch()`` (blocking; called from the thread pool), ``cancel()`` (from
+any thread) and ``close()``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -48,52 +48,33 @@ class TableSource(RowSource):
         return next(self._batches, None)
 
 
-class CursorSource(RowSource):
-    """A DB-API cursor that has executed a query; batches stream from the engine."""
-
-    def __init__(self, cursor):
-        self.cursor = cursor
-        self.schema = cursor.arrow_schema
-        self._batches = cursor.fetch_batches()
-
-    def next_batch(self):
-        return next(self._batches, None)
-
-    def cancel(self) -> None:
-        self.cursor.cancel()
-
-    def close(self) -> None:
-        self._batches.close()
-        self.cursor.close()
-
-
 class EngineBackend:
-    """The c360 engine for one catalog, shared by every session of a server."""
+    """The c360 catalog and views, shared by every session of a server; each session gets its own engine."""
 
-    def __init__(self, catalog: str | Path = "catalog", profile: str | None = None, *, engine=None):
-        if engine is None:
-            import os
+    def __init__(self, catalog: str | Path = "catalog", profile: str | None = None):
+        import os
 
-            from c360.catalog import Catalog
-            from c360.engine import Engine
+        from c360.catalog import Catalog
+        from c360.engine import Engine
 
-            engine = Engine(Catalog(catalog, profile=profile or os.environ.get("C360_PROFILE")))
-        self.engine = engine
+        self.catalog = Catalog(catalog, profile=profile or os.environ.get("C360_PROFILE"))
+        #: plans the system catalogs' view schemas; sessions never run on it
+        self.engine = Engine(self.catalog)
+        self.views = self.engine.views
 
     def session(self) -> "EngineSession":
-        return EngineSession(self.engine)
+        return EngineSession(self.catalog, self.views)
 
     def relations(self) -> list[Relation]:
         """Every table of every reachable source, and the views (schema ``c360``), for the system catalogs."""
-        catalog = self.engine.catalog
         relations = []
-        for source in sorted(catalog.sources):
+        for source in sorted(self.catalog.sources):
             try:
-                for table in catalog.tables(source):
-                    relations.append(Relation(source, table, catalog.table(source, table).arrow_schema()))
+                for table in self.catalog.tables(source):
+                    relations.append(Relation(source, table, self.catalog.table(source, table).arrow_schema()))
             except Error as error:  # one down source must not hide the others
                 log.warning("system catalog: %s", error)
-        for name, view in sorted(getattr(self.engine, "views", {}).items()):
+        for name, view in sorted(self.views.items()):
             try:
                 execution = self.engine.execute(f'SELECT * FROM "{view.name}" LIMIT 0')
                 try:
@@ -105,7 +86,7 @@ class EngineBackend:
         return relations
 
     def close(self) -> None:
-        self.engine.close()
+        self.engine.close()  # closes the shared catalog's connectors too
 
 
 class ExecutionSource(RowSource):
@@ -128,37 +109,28 @@ class ExecutionSource(RowSource):
 
 
 class EngineSession:
-    """One client's DB-API connection over the server's engine.
+    """One client connection's engine: what a DB-API connection is, so ``SET VARIABLE`` stays per client.
 
-    ``execute`` runs a statement and returns a streaming source. A query is
-    planned and started as an engine ``Execution`` whose cancel switch is
-    handed to ``register`` *before* it starts: ``Cursor.cancel()`` reaches a
-    query only once ``Cursor.execute()`` has returned, and DuckDB may spend the
-    whole query inside that call (an aggregate over a big scan), which a
-    CancelRequest must still stop. ``EXPLAIN`` goes through the DB-API cursor.
+    The engine is created on the session's first query (psql's catalog
+    queries never need it) over the server's shared catalog and views.
+    ``execute`` runs statements the way ``Cursor.execute`` does --
+    ``engine.prepare()`` then ``start()`` -- but hands the execution's cancel
+    switch to ``register`` in between, so a CancelRequest reaches a query even
+    while DuckDB spends the whole query inside ``start()``.
     """
 
-    def __init__(self, engine):
-        from c360.dbapi import Connection
-
-        self.engine = engine
-        self.connection = Connection(engine)
+    def __init__(self, catalog, views):
+        self.catalog = catalog
+        self.views = views
+        self.engine = None
 
     def execute(self, sql: str, params: dict, register=None) -> RowSource:
         """Run ``sql``; ``register(cancel)`` receives the cancel switch before any work starts."""
-        from c360.dbapi import Cursor
-        from c360.engine import Execution
+        from c360.engine import Engine
 
-        if _EXPLAIN.match(sql):
-            # a bare Cursor (not connection.cursor()) so a long session does not accumulate cursors
-            cursor = Cursor(self.connection)
-            try:
-                cursor.execute(sql, params or None)
-            except BaseException:
-                cursor.close()
-                raise
-            return CursorSource(cursor)
-        execution = Execution(self.engine, self.engine.plan(sql, params or None))
+        if self.engine is None:
+            self.engine = Engine(self.catalog, views=self.views)
+        execution = self.engine.prepare(sql, params or None)
         if register is not None:
             register(execution.cancel)
         try:
@@ -169,7 +141,5 @@ class EngineSession:
         return ExecutionSource(execution)
 
     def close(self) -> None:
-        """Nothing to release: sources are closed per statement and the engine belongs to the server."""
-
-
-_EXPLAIN = re.compile(r"^\s*EXPLAIN\b", re.IGNORECASE)
+        """Forget the engine; its DuckDB goes with it. Not ``Engine.close()``: that closes the shared catalog."""
+        self.engine = None

@@ -100,6 +100,8 @@ def classify(sql: str) -> Command:
         else:
             tag = verb
         return Command("transaction", text, tag=tag, name=verb)
+    if verb in ("SET", "RESET") and words[1:] == ["VARIABLE"]:
+        return Command("query", text)  # the engine keeps connection variables (views read them)
     if verb == "SET":
         if _SET_TRANSACTION.match(text):
             return Command("set", text, tag="SET")

@@ -544,7 +544,8 @@ class Session:
             return
         source = portal.source
         if source is None or source.schema is None:
-            self.send(pq.command_complete(portal.tag))
+            self.send(pq.command_complete(portal.tag or statements.command_tag(command.sql, 0)))
+            portal.close()
             return
         if describe:
             self.send(pq.row_description(self._fields(source.schema, portal.formats)))

@@ -234,3 +234,19 @@ def test_lists_arrive_as_postgres_arrays(conn, binary):
     cursor.execute("SELECT [1, 2, NULL] AS ints, ['a b', 'c\"d', NULL, '', 'x,{y}'] AS texts")
     assert cursor.fetchall() == [([1, 2, None], ["a b", 'c"d', None, "", "x,{y}"])]
     assert [c.type_code for c in cursor.description] == [1007, 1009]
+
+
+def test_set_variable_is_per_connection_and_reaches_the_engine(dsn):
+    query = "SELECT order_id FROM shop.orders WHERE order_id >= getvariable('min_id') ORDER BY order_id"
+    with psycopg.connect(dsn, autocommit=True) as first, psycopg.connect(dsn, autocommit=True) as second:
+        cursor = first.execute("SET VARIABLE min_id = 3")
+        assert cursor.statusmessage == "SET"
+        assert first.execute(query).fetchall() == [(3,), (4,)]
+        assert second.execute(query).fetchall() == []  # unset there: NULL
+        first.execute("RESET VARIABLE min_id")
+        assert first.execute(query).fetchall() == []
+
+
+def test_explain_shows_what_each_source_received(conn):
+    lines = [row[0] for row in conn.execute("EXPLAIN SELECT name FROM shop.customers WHERE customer_id = 42").fetchall()]
+    assert any("sent:" in line and "42" in line for line in lines)
