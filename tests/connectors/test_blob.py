@@ -21,7 +21,7 @@ from c360.catalog import Catalog
 from c360.errors import CatalogError, FileFormatError, NotFoundError, SourceError, SourceUnreachableError
 from connectors.base import ScanRequest
 from connectors.blob import BlobConnector
-from tests.azurite import ACCOUNT_KEY, azurite, connection_string, free_port  # noqa: F401
+from tests.azurite import ACCOUNT_KEY, connection_string, free_port
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "blob"
 CONTAINER = "browsing"  # the local folder's container; Azurite gets a unique one per session

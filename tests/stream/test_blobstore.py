@@ -9,7 +9,6 @@ import c360
 from c360.stream.aggregate import Aggregator
 from c360.stream.blobstore import AzureStore, LocalStore, open_store
 from c360.stream.inputs import FileInput
-from tests.azurite import azurite  # noqa: F401 - the fixture
 
 
 def test_azure_store_put_replaces_a_key_and_delete_prefix_empties_only_that_prefix(azurite):  # noqa: F811
