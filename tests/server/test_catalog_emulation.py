@@ -193,3 +193,34 @@ def test_navigator_style_information_schema_queries_in_upper_case(server):
 def test_psql_du_lists_the_role(server):
     out = psql(server, r"\du")
     assert "c360" in out and "{}" in out
+
+
+@pytest.fixture(scope="module")
+def server_with_a_down_source(tmp_path_factory):
+    from tests.projects import SHOP_DDL, project, sqlite_file
+    from tests.server.conftest import start_server, stop_server
+
+    root = tmp_path_factory.mktemp("down_source")
+    sqlite_file(root / "shop.sqlite", SHOP_DDL)
+    catalog = project(root, """
+        sources:
+          shop:
+            kind: sqlite
+            path: ../shop.sqlite
+          crm:
+            kind: mysql
+            host: 127.0.0.1
+            port: 1
+            user: nobody
+            database: nothing
+    """)
+    running = start_server(catalog, root / "serve.log")
+    yield running
+    stop_server(running.process)
+
+
+def test_a_source_that_is_down_does_not_hide_the_others_from_clients(server_with_a_down_source):
+    lines = [line for line in psql(server_with_a_down_source, r"\dt").splitlines() if "| table |" in line]
+    assert sorted(line.split("|")[1].strip() for line in lines) == ["customers", "orders"]
+    log = server_with_a_down_source.log.read_text()
+    assert "system catalog: Source 'crm' (mysql at 127.0.0.1:1)" in log
