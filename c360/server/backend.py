@@ -104,7 +104,10 @@ class ExecutionSource(RowSource):
         self.execution.cancel()
 
     def close(self) -> None:
-        self._batches.close()
+        try:
+            self._batches.close()
+        except ValueError:  # a worker thread is still reading it (server shutdown): stop the query instead
+            self.execution.cancel()
         self.execution.close()
 
 
