@@ -5,9 +5,9 @@ Modules, one concept each: :mod:`~c360.server.protocol` (message framing),
 (SCRAM-SHA-256 and who may connect), :mod:`~c360.server.statements` (reading
 SQL text: splitting, ``$n`` parameters), :mod:`~c360.server.commands` (what a
 statement is), :mod:`~c360.server.catalog_emulation` (pg_catalog and
-information_schema), :mod:`~c360.server.backend` (the engine behind it),
-:mod:`~c360.server.session` (one client) and :mod:`~c360.server.server`
-(listening, cancel, threads).
+information_schema), :mod:`~c360.server.copy_out` (COPY TO STDOUT rows),
+:mod:`~c360.server.backend` (the engine behind it), :mod:`~c360.server.session`
+(one client) and :mod:`~c360.server.server` (listening, cancel, threads).
 """
 
 from c360.server.backend import EngineBackend  # noqa: F401
