@@ -21,7 +21,11 @@ from pathlib import Path
 from c360.generate.behaviour import session_events
 from c360.generate.model import DEFAULT_CATEGORIES, customer, rng_for
 
-MEAN_EVENTS_PER_SESSION = 6.0
+MEAN_EVENTS_PER_SESSION = 5.5
+#: Sessions last minutes, so the stream starts sessions this long before its first event (at most
+#: WARM_UP_SESSIONS of them) and drops the events before it: the rate starts near its steady value.
+WARM_UP_SECONDS = 600
+WARM_UP_SESSIONS = 5000
 
 
 def events(*, customers: tuple[int, int], rate: float, seed: int = 1, start: datetime | None = None,
@@ -36,9 +40,7 @@ def events(*, customers: tuple[int, int], rate: float, seed: int = 1, start: dat
     heap: list = []
     people: dict[int, object] = {}
     counter = 0
-    # Sessions last minutes: start them 30 minutes early and drop what falls before ``now``, so
-    # the first events already come at the steady rate.
-    next_session = now - timedelta(minutes=30)
+    next_session = now - timedelta(seconds=min(WARM_UP_SECONDS, WARM_UP_SESSIONS / session_rate))
     while True:
         while not heap or next_session <= heap[0][0]:
             customer_id = rng.randint(low, high)

@@ -166,12 +166,12 @@ def test_a_line_without_its_newline_waits_until_it_is_complete(tmp_path):
 
 
 def stream_input(path: Path) -> Path:
-    """~24,000 events over ~80 s of event time, with disorder: most within lateness, some far behind."""
+    """~16,000 events over ~55 s of event time, with disorder: most within lateness, some far behind."""
     from c360.stream.emit import events
     from datetime import datetime
 
     produced = events(customers=(1, 300), rate=300, seed=5, start=datetime(2026, 11, 20, 10, 0, 0), malformed=0.02)
-    lines = [line for _, (_, line) in zip(range(24_000), produced)]
+    lines = [line for _, (_, line) in zip(range(16_000), produced)]
     rng = random.Random(0)
     for i in range(0, len(lines) - 600, 97):
         j = i + rng.choice((30, 150, 600))  # 0.1 s, 0.5 s (within lateness), 2 s (often late) apart
@@ -195,12 +195,12 @@ def test_sigkill_at_several_points_then_restart_gives_exactly_the_uninterrupted_
                                capture_output=True, text=True, timeout=120)
     assert reference.returncode == 0, reference.stderr
     expected = snapshot(tmp_path / "ref")
-    assert len(expected) >= 12
+    assert len(expected) >= 9
     out, checkpoint = tmp_path / "killed", tmp_path / "killed-ck"
     kills = 0
     # Kill right after start, then as output grows: before the first checkpoint, between window
     # writes and checkpoints, mid-file — wherever SIGKILL happens to land.
-    for threshold in (0, 2, 5, 8, 11):
+    for threshold in (0, 3, 7):
         process = subprocess.Popen(aggregate_command(events, out, checkpoint), stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -213,7 +213,7 @@ def test_sigkill_at_several_points_then_restart_gives_exactly_the_uninterrupted_
             os.kill(process.pid, signal.SIGKILL)
             kills += 1
         process.wait(timeout=30)
-    assert kills >= 3, "the aggregator finished before it could be killed: make the input longer"
+    assert kills == 3, "the aggregator finished before it could be killed: make the input longer"
     final = subprocess.run(aggregate_command(events, out, checkpoint), capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stderr
     assert snapshot(out) == expected
