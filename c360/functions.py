@@ -16,3 +16,6 @@ REGISTRARS: list = []
 def register_all(connection, project_dir: Path) -> None:
     for register in REGISTRARS:
         register(connection, project_dir)
+
+
+from c360.model import scorer as _scorer  # noqa: E402,F401 - registers c360_predict (the model's UDF)

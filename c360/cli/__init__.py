@@ -28,6 +28,7 @@ from c360.cli import query_commands  # noqa: E402,F401
 from c360.cli import data_commands  # noqa: E402,F401
 from c360.cli import stream_commands  # noqa: E402,F401
 from c360.cli import serve_commands  # noqa: E402,F401
+from c360.cli import model_commands  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,134 @@
+"""The c360_predict UDF behind customer_360's prediction columns: computed only when referenced,
+only on surviving rows, usable in WHERE/ORDER BY, and strict about its inputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import c360
+from c360.model import card as cards
+from c360.model.scorer import STATS, Scorer, forget
+
+
+def scored(run):
+    """Rows the UDF scored while ``run()`` ran, and its result."""
+    before = STATS["rows"]
+    result = run()
+    return STATS["rows"] - before, result
+
+
+def test_predictions_are_not_computed_when_no_prediction_column_is_referenced(connect):
+    connection = connect()
+    rows, result = scored(lambda: connection.execute(
+        "SELECT customer_id, segment, recency_days FROM customer_360 WHERE customer_id <= 300").fetchall())
+    assert len(result) > 100
+    assert rows == 0
+
+
+def test_predictions_are_computed_only_for_rows_that_survive_the_other_filters(connect):
+    connection = connect()
+    rows, result = scored(lambda: connection.execute(
+        "SELECT customer_id, p_purchase_30d, p_technology, predicted_category, model_version "
+        "FROM customer_360 WHERE customer_id BETWEEN 100 AND 119").fetchall())
+    assert len(result) == rows and 0 < rows <= 20
+    version = cards.read(_models(connection)).version
+    for customer_id, p_any, p_tech, category, model_version in result:
+        assert 0.0 < p_any < 1.0 and 0.0 < p_tech < p_any + 1e-12
+        assert category in ("Technology", "Apparel", "Cosmetics", "Home", "Sports")
+        assert model_version == version
+
+
+def _models(connection):
+    return connection.engine.catalog.project_dir / "models"
+
+
+def test_category_probabilities_add_up_to_the_purchase_probability(connect):
+    result = connect().execute(
+        "SELECT p_purchase_30d, p_technology + p_apparel + p_cosmetics + p_home + p_sports "
+        "FROM customer_360 WHERE customer_id <= 50").fetchall()
+    assert result and all(abs(total - p_any) < 1e-9 for p_any, total in result)
+
+
+def test_prediction_filter_order_and_limit_work_together(connect):
+    connection = connect()
+    threshold = connection.execute("SELECT quantile_cont(p_purchase_30d, 0.8) FROM customer_360").fetchone()[0]
+    result = connection.execute(
+        f"SELECT customer_id, p_purchase_30d FROM customer_360 WHERE p_purchase_30d > {threshold} "
+        "ORDER BY p_purchase_30d DESC LIMIT 100").fetchall()
+    assert 0 < len(result) <= 100
+    values = [p for _, p in result]
+    assert values == sorted(values, reverse=True) and min(values) > threshold
+    everyone = dict(connection.execute("SELECT customer_id, p_purchase_30d FROM customer_360").fetchall())
+    expected = sorted((p for p in everyone.values() if p > threshold), reverse=True)[:100]
+    assert values == pytest.approx(expected)
+
+
+def test_scores_are_the_same_whatever_rows_a_query_keeps(connect):
+    connection = connect()
+    whole = dict(connection.execute("SELECT customer_id, p_purchase_30d FROM customer_360").fetchall())
+    one = connection.execute("SELECT customer_id, p_purchase_30d FROM customer_360 WHERE customer_id = 77").fetchall()
+    assert one == [(77, pytest.approx(whole[77], abs=1e-12))]
+
+
+def test_a_missing_feature_is_an_error_naming_it(connect):
+    connection = connect()
+    with pytest.raises(c360.Error, match="missing feature.*recency_days"):
+        connection.execute("SELECT c360_predict(struct_pack(frequency := 3)) FROM crm.customers LIMIT 1").fetchall()
+
+
+def test_a_feature_of_the_wrong_type_is_an_error_naming_it(trained):
+    scorer = Scorer.load(trained / "models")
+    fields = {f.name: _good_type(f.kind) for f in scorer.card.features}
+    fields["recency_days"] = __import__("pyarrow").string()
+    with pytest.raises(c360.ProgrammingError, match=r"wrong type: recency_days \(model: number, given: string\)"):
+        scorer.check(fields)
+
+
+def _good_type(kind):
+    import pyarrow as pa
+
+    return {"number": pa.float64(), "year": pa.date32(), "category": pa.string(), "tags": pa.list_(pa.string())}[kind]
+
+
+def test_a_model_whose_card_does_not_match_the_view_is_refused_with_the_differences(trained, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(trained, project)
+    view = project / "queries" / "customer_360.sql"
+    text = view.read_text()
+    assert "frequency := rf.frequency, " in text
+    view.write_text(text.replace("frequency := rf.frequency, ", "loyalty_points := 1, "))
+    connection = c360.connect(str(project / "catalog"))
+    try:
+        with pytest.raises(c360.Error) as raised:
+            connection.execute("SELECT p_purchase_30d FROM customer_360 WHERE customer_id = 5").fetchall()
+    finally:
+        connection.close()
+    message = str(raised.value)
+    assert "does not match" in message
+    assert "missing feature(s): frequency" in message and "not in the model card: loyalty_points" in message
+
+
+def test_a_model_file_that_does_not_match_its_card_is_refused_at_load(trained, tmp_path):
+    shutil.copytree(trained / "models", tmp_path / "models")
+    card_path = tmp_path / "models" / cards.CARD_FILE
+    data = json.loads(card_path.read_text())
+    data["features"] = [f for f in data["features"] if f["name"] != "frequency"]
+    card_path.write_text(json.dumps(data))
+    with pytest.raises(c360.ProgrammingError, match="does not match its card.*frequency"):
+        Scorer.load(tmp_path / "models")
+
+
+def test_without_a_model_the_prediction_columns_are_null(trained, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(trained, project)
+    shutil.rmtree(project / "models")
+    connection = c360.connect(str(project / "catalog"))
+    try:
+        result = connection.execute(
+            "SELECT customer_id, p_purchase_30d, model_version FROM customer_360 WHERE customer_id = 5").fetchall()
+    finally:
+        connection.close()
+    assert result == [(5, None, None)]

@@ -1,0 +1,31 @@
+"""The repository's customer_360 carries the prediction columns of the committed model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from c360.model import card as cards, view_sql
+from c360.model.scorer import Scorer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_repository_view_has_the_committed_models_prediction_columns():
+    card = cards.read(REPO / "models")
+    text = (REPO / "queries" / "customer_360.sql").read_text()
+    assert view_sql.with_predictions(text, card) == text
+    for name in ("p_purchase_30d", "p_technology", "predicted_category", "model_version"):
+        assert f"AS {name}" in text
+
+
+def test_the_committed_model_loads_and_beats_every_baseline_on_every_metric():
+    scorer = Scorer.load(REPO / "models")
+    beats = scorer.card.metrics["beats"]
+    assert all(won for per in beats.values() for won in per.values()), beats
+
+
+def test_regenerating_the_prediction_columns_replaces_them_rather_than_adding_more():
+    card = cards.read(REPO / "models")
+    text = (REPO / "queries" / "customer_360.sql").read_text()
+    again = view_sql.with_predictions(view_sql.with_predictions(text, card), card)
+    assert again.count("AS p_purchase_30d") == 1
