@@ -165,6 +165,7 @@ class Session:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         except (pq.ProtocolViolation, AuthenticationFailed) as error:
+            log.warning("connection from %s refused: %s", self.writer.get_extra_info("peername"), error)
             await self._fatal(error)
         except Exception as error:  # noqa: BLE001 - the connection's boundary: log, tell the client, close
             log.exception("session %s failed", self.pid)

@@ -20,6 +20,9 @@ def test_a_wrong_password_is_refused_with_28P01_and_others_carry_on(scram_server
         psycopg.connect(scram_server.dsn(user="analyst", password="wrong"))
     with psycopg.connect(scram_server.dsn(user="analyst", password=PASSWORD), autocommit=True) as connection:
         assert connection.execute("SELECT 1").fetchall() == [(1,)]
+    log = scram_server.log.read_text()
+    assert 'refused: password authentication failed for user "analyst"' in log
+    assert "wrong" not in log and PASSWORD not in log
 
 
 def test_an_unknown_user_is_refused_like_a_wrong_password(scram_server):
