@@ -144,6 +144,7 @@ def demo(
     out: Path = typer.Option(Path("demo-data"), "--out", "-o", help="Folder for the generated files (must be where the catalog points)."),
     customers: int = typer.Option(DEMO_CUSTOMERS, "--customers", "-n", min=1, help="Customers to generate for the demo."),
     seed: int = typer.Option(42, "--seed", "-s", help="Random seed."),
+    days: int = typer.Option(DEMO_DAYS, "--days", "-d", min=31, help="Days of history to generate."),
     show_sql: bool = typer.Option(False, "--show-sql", help="Print the federated query too."),
 ):
     """Generate a small dataset and print a Customer 360 view of a few customers from all four sources."""
@@ -154,7 +155,7 @@ def demo(
         from c360.generate.servers import prepare_servers
 
         prepare_servers(catalog, console=console)
-    config = Config(customers=customers, days=DEMO_DAYS, seed=seed, end=date.today())
+    config = Config(customers=customers, days=days, seed=seed, end=date.today())
     started = time.perf_counter()
     counts = make_data(config, profile, out, catalog)
     generated = time.perf_counter() - started

@@ -7,6 +7,8 @@ Each session loads into its own uniquely named databases, logins and container
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import secrets
 import shutil
 from datetime import date
@@ -90,3 +92,23 @@ def test_loading_twice_into_the_servers_replaces_and_the_catalog_reads_it_back(s
         assert cursor.fetchone()[0] == sum(Decimal(str(p)) * q for *_, q, p in items)
     finally:
         connection.close()
+
+
+def shown_ids(stdout: str) -> list[int]:
+    return [int(line.split("│")[1]) for line in stdout.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip().isdigit()]
+
+
+def test_demo_on_servers_answers_exactly_like_the_embedded_demo(servers_catalog, tmp_path):
+    catalog, _names = servers_catalog
+    command = [sys.executable, "-m", "c360", "demo", "--customers", "150", "--seed", "3", "--days", "40"]
+    servers = subprocess.run(command + ["--servers", "--catalog", str(catalog), "--out", str(tmp_path / "demo-data")],
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert servers.returncode == 0, servers.stderr
+    assert "(servers)" in servers.stdout
+    embedded_root = tmp_path / "embedded"
+    shutil.copytree(ROOT / "catalog", embedded_root / "catalog")
+    embedded = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=embedded_root)
+    assert embedded.returncode == 0, embedded.stderr
+    assert len(shown_ids(servers.stdout)) == 5
+    assert servers.stdout.split("┏", 1)[1].split("└", 1)[0] == embedded.stdout.split("┏", 1)[1].split("└", 1)[0]
