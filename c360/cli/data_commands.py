@@ -51,8 +51,14 @@ def _target(target: str, out: Path, catalog: Path, workers_progress):
     raise ProgrammingError(f"--target must be 'embedded' or 'servers', got '{target}'")
 
 
-def make_data(config: Config, target: str, out: Path, catalog: Path, *, quiet: bool = False) -> dict:
+def default_out(out: Path | None, catalog: Path) -> Path:
+    """``--out``, or ``demo-data/`` beside the catalog folder (where the demo catalog's paths lead)."""
+    return out if out is not None else Path(catalog).resolve().parent / "demo-data"
+
+
+def make_data(config: Config, target: str, out: Path | None, catalog: Path, *, quiet: bool = False) -> dict:
     """Generate ``config`` into ``target`` with a progress bar; returns the row counts."""
+    out = default_out(out, catalog)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
         task = progress.add_task("generating customers", total=config.customers)
@@ -74,7 +80,7 @@ def generate(
     end: str = typer.Option(None, "--end", help="Last day (exclusive) of the history, YYYY-MM-DD. Default: today."),
     categories: str = typer.Option(",".join(DEFAULT_CATEGORIES), "--categories", help="Product categories, comma-separated."),
     target: str = typer.Option("embedded", "--target", "-t", help="embedded (SQLite, JSON, local blob folder) or servers (MariaDB, PostgreSQL/ODBC, Azurite), as the catalog's profiles declare them."),
-    out: Path = typer.Option(Path("demo-data"), "--out", "-o", help="Folder for the generated files (the demo catalog reads demo-data/)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for the generated files (default: demo-data/ next to the catalog folder, where the demo catalog reads them)."),
     browsing_format: str = typer.Option("jsonl", "--browsing-format", help="File format of browsing aggregates: jsonl or parquet (the demo catalog declares jsonl)."),
     catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder (for --target servers: where to load)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -89,6 +95,7 @@ def generate(
 
         prepare_servers(catalog, console=console)
     started = time.perf_counter()
+    out = default_out(out, catalog)
     counts = make_data(config, target, out, catalog, quiet=quiet)
     summary = ", ".join(f"{value:,} {name}" for name, value in counts.items())
     typer.echo(f"generated {summary} into {target} ({out}) in {time.perf_counter() - started:.1f}s")
@@ -141,7 +148,7 @@ def demo_sql(end: date, limit: int = 5) -> str:
 def demo(
     servers: bool = typer.Option(False, "--servers", help="Use MariaDB, PostgreSQL/ODBC and Azurite (the catalog's servers profile) instead of embedded files."),
     catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder."),
-    out: Path = typer.Option(Path("demo-data"), "--out", "-o", help="Folder for the generated files (must be where the catalog points)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for the generated files (default: demo-data/ next to the catalog folder, where the demo catalog reads them)."),
     customers: int = typer.Option(DEMO_CUSTOMERS, "--customers", "-n", min=1, help="Customers to generate for the demo."),
     seed: int = typer.Option(42, "--seed", "-s", help="Random seed."),
     days: int = typer.Option(DEMO_DAYS, "--days", "-d", min=31, help="Days of history to generate."),
