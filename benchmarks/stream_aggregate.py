@@ -5,7 +5,7 @@ of known customers, 1% malformed), then times the aggregator over it, end to
 end: reading, parsing, validating, windowing, dead-lettering, writing window
 files to a local folder and checkpointing every 10,000 events.
 
-    .venv/bin/python benchmarks/stream_aggregate.py [--events 500000] [--customers 10000]
+    .venv/bin/python benchmarks/stream_aggregate.py [--events 200000] [--customers 2000] [--rate 1000]
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from c360.stream.inputs import FileInput
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=500_000)
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=2_000.0, help="event-time rate of the generated stream")
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--customers", type=int, default=2_000)
+    parser.add_argument("--rate", type=float, default=1_000.0, help="event-time rate of the generated stream")
     parser.add_argument("--format", default="jsonl", choices=("jsonl", "parquet"))
     args = parser.parse_args()
     # The input is made once per size and kept in the temp folder: emitting is slower than aggregating.
