@@ -65,8 +65,10 @@ class ScanReport:
 class Engine:
     """Plans and runs queries against one catalog (and the project's views)."""
 
-    def __init__(self, catalog, *, views=None, threads: int | None = None):
+    def __init__(self, catalog, *, views=None, threads: int | None = None, owns_catalog: bool = True):
         self.catalog = catalog
+        #: whether close() closes the catalog too (False when several engines share one)
+        self.owns_catalog = owns_catalog
         if views is None:
             views = load_views(catalog.project_dir / "queries")
         self.views = views
@@ -149,7 +151,8 @@ class Engine:
 
     def close(self) -> None:
         self._duckdb.close()
-        self.catalog.close()
+        if self.owns_catalog:
+            self.catalog.close()
 
 
 class Execution:

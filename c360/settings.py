@@ -25,6 +25,8 @@ SETTINGS = (
     Setting("catalog", "C360_CATALOG", "catalog", "the catalog folder (or one .yaml file) of the project"),
     Setting("profile", "C360_PROFILE", "embedded", "which profile of each source to use (embedded, servers, ...)"),
     Setting("debug", "C360_DEBUG", "", "set to 1 to show Python tracebacks instead of one-line errors"),
+    Setting("serve_user", "C360_SERVE_USER", "", "c360 serve: a user that logs in with SCRAM-SHA-256"),
+    Setting("serve_password", "C360_SERVE_PASSWORD", "", "c360 serve: that user's password"),
 )
 
 BY_NAME = {setting.name: setting for setting in SETTINGS}

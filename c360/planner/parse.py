@@ -117,7 +117,7 @@ def literal(value) -> exp.Expression:
 
 def bind(statement: exp.Expression, params) -> exp.Expression:
     """Replace ``?`` / ``:name`` / ``$1`` placeholders with literals for ``params``."""
-    placeholders = list(statement.find_all(exp.Placeholder, exp.Parameter))
+    placeholders = list(statement.find_all(exp.Placeholder, exp.Parameter, bfs=False))  # in textual order
     if params is None:
         params = ()
     if not placeholders:

@@ -132,7 +132,7 @@ class EngineSession:
         from c360.engine import Engine
 
         if self.engine is None:
-            self.engine = Engine(self.catalog, views=self.views)
+            self.engine = Engine(self.catalog, views=self.views, owns_catalog=False)
         execution = self.engine.prepare(sql, params or None)
         if register is not None:
             register(execution.cancel)
@@ -144,5 +144,7 @@ class EngineSession:
         return ExecutionSource(execution)
 
     def close(self) -> None:
-        """Forget the engine; its DuckDB goes with it. Not ``Engine.close()``: that closes the shared catalog."""
+        """Close this session's engine (its DuckDB); the shared catalog stays open."""
+        if self.engine is not None:
+            self.engine.close()
         self.engine = None

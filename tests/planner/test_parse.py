@@ -42,3 +42,8 @@ def test_wrong_parameter_counts_are_programming_errors():
         bind(parse("SELECT ?, ?"), [1])
     with pytest.raises(ProgrammingError, match="No value for parameter :b"):
         bind(parse("SELECT :b", named=True), {"a": 1})
+
+
+def test_parameters_bind_in_textual_order_even_when_nested():
+    statement = bind(parse("SELECT (?)::INT + 1, (?)"), [1, "a"])
+    assert statement.sql(dialect="duckdb") == "SELECT CAST((1) AS INT) + 1, ('a')"
