@@ -138,6 +138,9 @@ def arrow_type_for(dialect: str, data_type: str, precision, scale) -> pa.DataTyp
     return pa.string()  # char, varchar, nvarchar, text, uuid, xml, json, time with time zone, ...
 
 
+SYSTEM_SCHEMAS = {"information_schema", "pg_catalog", "pg_toast", "sys", "guest"}
+
+
 class OdbcConnector:
     """One schema of a database reached through an ODBC driver."""
 
@@ -230,20 +233,27 @@ class OdbcConnector:
     # --- discovery ------------------------------------------------------------------------------
 
     def tables(self) -> list[str]:
-        """Tables and views of the source's schema."""
+        """Tables and views: the default schema's by name, other schemas' as ``schema.table``
+        (so ``source.schema.table`` addresses them)."""
         rows = self._query(
-            "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME",
-            self.schema_name,
+            "SELECT TABLE_SCHEMA, TABLE_NAME FROM INFORMATION_SCHEMA.TABLES ORDER BY TABLE_SCHEMA, TABLE_NAME"
         )
-        return [row[0] for row in rows]
+        own = [table for schema, table in rows if schema == self.schema_name]
+        others = [f"{schema}.{table}" for schema, table in rows
+                  if schema != self.schema_name and schema.lower() not in SYSTEM_SCHEMAS
+                  and not schema.lower().startswith(("pg_", "db_"))]
+        return own + others
 
     def schema(self, name: str) -> TableSchema:
-        """Columns of ``name`` in the source's schema; UnknownTableError if it has none."""
+        """Columns of ``name`` (or ``schema.table``); UnknownTableError if it has none."""
+        schema_name, table = self.schema_name, name
+        if "." in name:
+            schema_name, table = name.split(".", 1)
         rows = self._query(
             "SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, IS_NULLABLE, COLLATION_NAME"
             " FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
-            self.schema_name,
-            name,
+            schema_name,
+            table,
         )
         if not rows:
             raise UnknownTableError(f"Unknown table '{self.name}.{name}'.{did_you_mean(name, self.tables())}")
@@ -260,7 +270,7 @@ class OdbcConnector:
                     exact_strings=self.exact_strings(data_type, collation) if is_text else True,
                 )
             )
-        return TableSchema(name, tuple(columns), (self.schema_name, name))
+        return TableSchema(name, tuple(columns), (schema_name, table))
 
     def exact_strings(self, data_type: str, collation: str | None) -> bool:
         """Whether ``=`` on this string column means what it means in DuckDB."""

@@ -95,11 +95,10 @@ def resolve_tables(expression: exp.Expression, *, context: PlanContext) -> exp.E
 
 
 def _schema_qualified(catalog, source: str, schema: str, table: str) -> str:
-    """``source.schema.table``: the table name as the connector lists it."""
-    names = catalog.tables(source)
-    for candidate in (f"{schema}.{table}", table):
-        if any(n.lower() == candidate.lower() for n in names):
-            return candidate
+    """``source.schema.table``: the table name as the connector lists it (bare in its default schema)."""
+    default = getattr(catalog.connector(source), "schema_name", None)
+    if default is not None and schema.lower() == default.lower():
+        return table
     return f"{schema}.{table}"
 
 

@@ -198,6 +198,28 @@ def test_tables_lists_the_default_schema(connector):
     assert "customers" not in tables  # lives in schema crm
 
 
+def test_other_schemas_are_listed_as_schema_dot_table_and_queryable(connector, crm, tmp_path, monkeypatch):
+    assert "crm.customers" in connector.tables()
+    assert not any(t.startswith(("pg_catalog.", "information_schema.")) for t in connector.tables())
+    assert connector.schema("crm.customers").remote_name == ("crm", "customers")
+    import c360
+    from tests.projects import project
+
+    catalog = project(tmp_path, f"""
+        sources:
+          src:
+            kind: odbc
+            dialect: postgres
+            connection_string: "{crm.connection_string('${ENV:%s}' % PASSWORD_VARIABLE)}"
+    """)
+    with c360.connect(catalog) as connection:
+        cursor = connection.execute("SELECT full_name FROM src.crm.customers WHERE customer_id = 1")
+        assert cursor.fetchall() == [("Zoë",)]
+        assert 'FROM "crm"."customers" WHERE "customer_id" = 1' in cursor.scans[0].sent
+        assert connection.execute("SELECT count(*) FROM src.public.kinds").fetchone() == \
+            connection.execute("SELECT count(*) FROM src.kinds").fetchone()
+
+
 def test_schema_maps_types_to_arrow_and_remote_name(connector):
     schema = connector.schema("kinds")
     assert schema.remote_name == ("public", "kinds")
@@ -290,7 +312,8 @@ def test_schema_option_selects_another_schema(crm, monkeypatch):
         "crm",
         {"connection_string": crm.connection_string("${ENV:%s}" % PASSWORD_VARIABLE), "dialect": "postgres", "schema": "crm"},
     )
-    assert connector.tables() == ["customers"]
+    assert [t for t in connector.tables() if "." not in t] == ["customers"]
+    assert "public.kinds" in connector.tables()  # the other schemas stay reachable as schema.table
     schema = connector.schema("customers")
     scan = connector.scan(ScanRequest(schema, ("full_name",)))
     assert scan.sent == 'SELECT "full_name" FROM "crm"."customers"'
