@@ -39,7 +39,7 @@ def _end(text: str | None) -> date:
         raise ProgrammingError(f"--end must be a date like 2026-11-23, got '{text}'") from None
 
 
-def _target(target: str, out: Path, catalog: Path, workers_progress):
+def _target(target: str, out: Path, catalog: Path, progress):
     if target == "embedded":
         from c360.generate.targets import EmbeddedTarget
 
@@ -47,7 +47,7 @@ def _target(target: str, out: Path, catalog: Path, workers_progress):
     if target == "servers":
         from c360.generate.servers import ServersTarget
 
-        return ServersTarget.from_catalog(catalog, out, progress=workers_progress)
+        return ServersTarget.from_catalog(catalog, out, progress=progress)
     raise ProgrammingError(f"--target must be 'embedded' or 'servers', got '{target}'")
 
 

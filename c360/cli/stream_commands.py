@@ -90,7 +90,7 @@ def stream_generate(
 @stream_app.command("aggregate")
 def stream_aggregate(
     input: str = typer.Option("-", "--input", "-i", help="'-' for stdin, a spool folder, or a file to tail."),
-    out: str = typer.Option("demo-data/blob", "--out", "-o", help="Where windows go: a local folder standing for the storage account, or an Azure/Azurite connection string (or set C360_STREAM_OUT)."),
+    out: str = typer.Option("demo-data/blob", "--out", "-o", envvar="C360_STREAM_OUT", show_envvar=True, help="Where windows go: a local folder standing for the storage account (the embedded demo's is demo-data/blob), or an Azure/Azurite connection string."),
     container: str = typer.Option("clicks", "--container", help="Blob container (a subfolder of --out for a local folder)."),
     prefix: str = typer.Option("browsing/", "--prefix", help="Folder inside the container where the {yyyy}/{MM}/{dd}/{HH}/ folders start."),
     window: str = typer.Option("1m", "--window", "-w", help="Tumbling window length (30s, 1m, 5m, 1h)."),
@@ -104,8 +104,6 @@ def stream_aggregate(
     checkpoint_every: int = typer.Option(10_000, "--checkpoint-every", min=1, help="Events between checkpoints."),
 ):
     """Aggregate browsing events into tumbling windows per customer and category, exactly once, into blob storage."""
-    import os
-
     from c360.stream.aggregate import Aggregator, parse_duration
     from c360.stream.blobstore import open_store
     from c360.stream.events import KnownCustomers
@@ -115,14 +113,13 @@ def stream_aggregate(
         raise ProgrammingError(f"--format must be jsonl or parquet, got '{fmt}'")
     if not prefix.endswith("/") and prefix:
         prefix += "/"
-    target = os.environ.get("C360_STREAM_OUT", out) if out == "demo-data/blob" else out
     known = None
     if customers is not None:
         known = KnownCustomers.from_spec(customers)
     elif DEFAULT_MANIFEST.exists():
         known = KnownCustomers.from_spec(str(DEFAULT_MANIFEST))
     aggregator = Aggregator(
-        open_input(input), open_store(target, container), checkpoint_dir=checkpoint,
+        open_input(input), open_store(out, container), checkpoint_dir=checkpoint,
         window=parse_duration(window), lateness=parse_duration(lateness), max_future=parse_duration(max_future),
         known=known, fmt=fmt, prefix=prefix, dead_letter=dead_letter, checkpoint_every=checkpoint_every,
     )
