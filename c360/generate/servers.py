@@ -328,6 +328,7 @@ class ServersTarget:
             progress, note = self.progress
             task = note("loading MariaDB, PostgreSQL, Azurite", total=3)
         self.browsing.flush()
+        self.browsing.compact()
         if task is not None:
             progress.advance(task)
         self.loaded.update(load_mysql(self.shop.close(), **self.mysql))

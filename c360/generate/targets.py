@@ -35,8 +35,9 @@ class BrowsingBuffer:
     """Collects browsing rows in compact column arrays, keyed by hour, and flushes them as files.
 
     Each flush writes one file per hour folder, named ``history-<flush>.<fmt>``
-    (so a later flush never replaces an earlier one's file). Memory is bounded
-    by ``limit`` rows of about 40 bytes each.
+    (so a later flush never replaces an earlier one's file); :meth:`compact`
+    then merges each folder's parts into ``history-0000.<fmt>``, one hour at a
+    time. Memory is bounded by ``limit`` rows of about 40 bytes each.
     """
 
     def __init__(self, store, prefix: str, fmt: str, categories, *, limit: int = BROWSING_BUFFER_ROWS):
@@ -48,6 +49,7 @@ class BrowsingBuffer:
         self.held = 0
         self.flushes = 0
         self.files = 0
+        self.parts: dict[str, list[str]] = {}  # hour folder -> keys written there
 
     def add(self, rows) -> None:
         for start, end, customer_id, category, views, seconds in rows:
@@ -82,12 +84,35 @@ class BrowsingBuffer:
                     rows.append((begin, begin + timedelta(seconds=lengths[i]), customers[i],
                                  self.categories[categories[i]], views[i], seconds[i]))
                 rows.sort(key=lambda r: (r[0], r[2], r[3]))
-                key = f"{self.prefix}{partition_path(EPOCH + timedelta(seconds=hour))}history-{self.flushes:04d}.{self.fmt}"
+                folder = f"{self.prefix}{partition_path(EPOCH + timedelta(seconds=hour))}"
+                key = f"{folder}history-{self.flushes:04d}.{self.fmt}"
+                self.parts.setdefault(folder, []).append(key)
                 yield key, encode_browsing(rows, self.fmt)
         self.files += self.store.put_many(files())
         self.hours.clear()
         self.held = 0
         self.flushes += 1
+
+    def compact(self) -> None:
+        """Merge every hour folder's parts into its first file, so large runs leave one file per hour."""
+        for folder, keys in sorted(self.parts.items()):
+            if len(keys) < 2:
+                continue
+            if self.fmt == "jsonl":
+                data = b"".join(self.store.get(key) for key in keys)
+            else:
+                import io
+
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.concat_tables(pq.read_table(io.BytesIO(self.store.get(key))) for key in keys)
+                sink = io.BytesIO()
+                pq.write_table(table, sink, compression="zstd")
+                data = sink.getvalue()
+            self.store.put(keys[0], data)
+            self.store.delete(keys[1:])
+            self.parts[folder] = keys[:1]
 
 
 class PartnerFiles:
@@ -177,5 +202,6 @@ class EmbeddedTarget:
 
     def finish(self) -> None:
         self.browsing.flush()
+        self.browsing.compact()
         self.crm.commit()
         self.shop.commit()

@@ -43,6 +43,10 @@ class LocalStore:
             count += 1
         return count
 
+    def delete(self, keys) -> None:
+        for key in keys:
+            (self.root / key).unlink(missing_ok=True)
+
     def delete_prefix(self, prefix: str) -> None:
         """Remove every object under ``prefix`` (a folder prefix ending in ``/``)."""
         folder = self.root / prefix
@@ -99,13 +103,25 @@ class AzureStore:
         self.container.upload_blob(key, data, overwrite=True)
 
     def put_many(self, items) -> int:
-        """Upload ``(key, bytes)`` pairs concurrently; returns how many."""
+        """Upload ``(key, bytes)`` pairs concurrently, a few in flight at a time; returns how many."""
         self._ensure()
+        count = 0
         with ThreadPoolExecutor(self.workers) as pool:
-            futures = [pool.submit(self.container.upload_blob, key, data, overwrite=True) for key, data in items]
-            for future in futures:
+            pending = []
+            for key, data in items:
+                pending.append(pool.submit(self.container.upload_blob, key, data, overwrite=True))
+                if len(pending) >= 4 * self.workers:
+                    pending.pop(0).result()
+                count += 1
+            for future in pending:
                 future.result()
-        return len(futures)
+        return count
+
+    def delete(self, keys) -> None:
+        keys = list(keys)
+        self._ensure()
+        for start in range(0, len(keys), 256):
+            self.container.delete_blobs(*keys[start : start + 256])
 
     def delete_prefix(self, prefix: str) -> None:
         self._ensure()

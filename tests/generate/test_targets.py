@@ -70,3 +70,23 @@ def test_the_demo_catalog_reads_every_generated_source(tmp_path):
         assert cursor.fetchone() == ("DECIMAL(12,2)", "TIMESTAMP")
     finally:
         connection.close()
+
+
+def test_many_flushes_still_leave_one_file_per_hour_with_every_row(tmp_path):
+    config = Config(customers=200, days=20, seed=6, end=date(2026, 11, 23))
+    generate(config, EmbeddedTarget(tmp_path / "one"))
+    counts = generate(config, EmbeddedTarget(tmp_path / "many", browsing_buffer_rows=300))
+    assert counts["browsing"] > 3 * 300
+
+    def hours(root: Path) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for path in (root / "blob" / "clicks" / "browsing").rglob("*.jsonl"):
+            found.setdefault(path.parent.relative_to(root).as_posix(), []).append(path.name)
+        return found
+
+    many = hours(tmp_path / "many")
+    assert many and all(names == ["history-0000.jsonl"] for names in many.values())
+    assert set(many) == set(hours(tmp_path / "one"))
+    for folder in many:
+        lines = lambda root: sorted((root / folder / "history-0000.jsonl").read_text().splitlines())  # noqa: E731
+        assert lines(tmp_path / "many") == lines(tmp_path / "one")

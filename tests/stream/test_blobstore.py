@@ -11,7 +11,7 @@ from c360.stream.blobstore import AzureStore, LocalStore, open_store
 from c360.stream.inputs import FileInput
 
 
-def test_azure_store_put_replaces_a_key_and_delete_prefix_empties_only_that_prefix(azurite):  # noqa: F811
+def test_azure_store_put_replaces_a_key_and_deletes_by_prefix_or_by_key(azurite):  # noqa: F811
     store = AzureStore(azurite.connection_string, azurite.new_container("store"))
     store.put("a/1.jsonl", b"first")
     store.put("a/1.jsonl", b"second")
@@ -20,6 +20,8 @@ def test_azure_store_put_replaces_a_key_and_delete_prefix_empties_only_that_pref
     assert store.get("a/1.jsonl") == b"second"
     store.delete_prefix("a/")
     assert store.keys() == ["b/1.jsonl"]
+    store.delete(["b/1.jsonl"])
+    assert store.keys() == []
 
 
 def test_open_store_tells_a_connection_string_from_a_folder(tmp_path, azurite):  # noqa: F811
