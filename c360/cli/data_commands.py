@@ -56,7 +56,8 @@ def default_out(out: Path | None, catalog: Path) -> Path:
     return out if out is not None else Path(catalog).resolve().parent / "demo-data"
 
 
-def make_data(config: Config, target: str, out: Path | None, catalog: Path, *, quiet: bool = False) -> dict:
+def make_data(config: Config, target: str, out: Path | None, catalog: Path, *, quiet: bool = False,
+              workers: int = 1) -> dict:
     """Generate ``config`` into ``target`` with a progress bar; returns the row counts."""
     out = default_out(out, catalog)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -67,7 +68,7 @@ def make_data(config: Config, target: str, out: Path | None, catalog: Path, *, q
             return progress.add_task(description, total=total)
 
         sink = _target(target, out, catalog, (progress, note))
-        counts = run_generator(config, sink, progress=lambda n: progress.advance(task, n))
+        counts = run_generator(config, sink, progress=lambda n: progress.advance(task, n), workers=workers)
     write_manifest(out, config, counts)
     return counts
 
@@ -84,6 +85,7 @@ def generate(
     browsing_format: str = typer.Option("jsonl", "--browsing-format", help="File format of browsing aggregates: jsonl or parquet (the demo catalog declares jsonl)."),
     catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder (for --target servers: where to load)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes simulating customers in parallel (same output)."),
 ):
     """Generate realistic Customer 360 data (deterministic for a seed) into the demo's sources."""
     if browsing_format not in ("jsonl", "parquet"):
@@ -96,7 +98,7 @@ def generate(
         prepare_servers(catalog, console=console)
     started = time.perf_counter()
     out = default_out(out, catalog)
-    counts = make_data(config, target, out, catalog, quiet=quiet)
+    counts = make_data(config, target, out, catalog, quiet=quiet, workers=workers)
     summary = ", ".join(f"{value:,} {name}" for name, value in counts.items())
     typer.echo(f"generated {summary} into {target} ({out}) in {time.perf_counter() - started:.1f}s")
 

@@ -42,6 +42,7 @@ The signal, documented so a model's success can be judged against it
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -94,48 +95,86 @@ class Chunk:
     browsing: list[tuple]
 
 
-def chunks(config: Config):
-    """Yield :class:`Chunk` s of up to ``CHUNK`` customers, in customer id order.
-
-    Order ids are dense from 1 in customer order; they depend only on the config.
-    """
+@functools.lru_cache(maxsize=4)
+def _world(config: Config):
+    """The product shelves per category and the daily season multipliers of ``config``."""
     catalogue = {c: [] for c in config.categories}
     for product in products(config.seed, config.categories):
         catalogue[product.category].append(product)
+    seasons = [season(config.start + timedelta(days=i)) for i in range(config.days)]
+    return catalogue, seasons
+
+
+def _chunk(config: Config, index: int, first: int, size: int) -> Chunk:
+    """Customers ``first .. first+size-1``; order ids are numbered from 1 within the chunk."""
+    catalogue, seasons = _world(config)
     start, end = config.start, config.end
-    seasons = [season(start + timedelta(days=i)) for i in range(config.days)]
+    chunk = Chunk(index, [], [], [], [], [])
     next_order = 1
-    for index, first in enumerate(range(1, config.customers + 1, CHUNK)):
-        chunk = Chunk(index, [], [], [], [], [])
-        for customer_id in range(first, min(first + CHUNK, config.customers + 1)):
-            person = customer(config.seed, customer_id, config.categories, start, end)
-            activity = simulate(config.seed, person, catalogue, start, end, seasons)
-            chunk.customers.append(person.crm_row())
-            for order_ts, channel, status, items in sorted(activity.orders, key=lambda o: o[0]):
-                chunk.orders.append((next_order, customer_id, order_ts, channel, status))
-                for line_no, (product_id, quantity, unit_price) in enumerate(items, start=1):
-                    chunk.order_items.append((next_order, line_no, product_id, quantity, unit_price))
-                next_order += 1
-            if activity.partner is not None:
-                chunk.partners.append(activity.partner)
-            chunk.browsing.extend(activity.browsing)
-        yield chunk
+    for customer_id in range(first, min(first + size, config.customers + 1)):
+        person = customer(config.seed, customer_id, config.categories, start, end)
+        activity = simulate(config.seed, person, catalogue, start, end, seasons)
+        chunk.customers.append(person.crm_row())
+        for order_ts, channel, status, items in sorted(activity.orders, key=lambda o: o[0]):
+            chunk.orders.append((next_order, customer_id, order_ts, channel, status))
+            for line_no, (product_id, quantity, unit_price) in enumerate(items, start=1):
+                chunk.order_items.append((next_order, line_no, product_id, quantity, unit_price))
+            next_order += 1
+        if activity.partner is not None:
+            chunk.partners.append(activity.partner)
+        chunk.browsing.extend(activity.browsing)
+    return chunk
+
+
+def chunks(config: Config, *, workers: int = 1):
+    """Yield :class:`Chunk` s of up to ``CHUNK`` customers, in customer id order.
+
+    With ``workers`` > 1 the chunks are simulated in that many processes, at most
+    two per worker in flight, and still yielded in order: the output is the same.
+    Order ids are dense from 1 in customer order; they depend only on the config.
+    """
+    starts = list(enumerate(range(1, config.customers + 1, CHUNK)))
+    offset = 0
+
+    def numbered(chunk: Chunk) -> Chunk:
+        nonlocal offset
+        if offset:
+            chunk.orders = [(o + offset, *rest) for o, *rest in chunk.orders]
+            chunk.order_items = [(o + offset, *rest) for o, *rest in chunk.order_items]
+        offset += len(chunk.orders)
+        return chunk
+
+    if workers <= 1:
+        for index, first in starts:
+            yield numbered(_chunk(config, index, first, CHUNK))
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        pending = []
+        for index, first in starts:
+            pending.append(pool.submit(_chunk, config, index, first, CHUNK))
+            if len(pending) >= 2 * workers:
+                yield numbered(pending.pop(0).result())
+        for future in pending:
+            yield numbered(future.result())
 
 
 def product_rows(config: Config) -> list[tuple]:
     return [(p.product_id, p.name, p.category, p.list_price) for p in products(config.seed, config.categories)]
 
 
-def generate(config: Config, target, *, progress=None) -> dict:
+def generate(config: Config, target, *, progress=None, workers: int = 1) -> dict:
     """Generate ``config`` into ``target`` (see :mod:`c360.generate.targets`); returns row counts.
 
-    ``progress(n)`` is called after each chunk with the number of customers done.
+    ``progress(n)`` is called after each chunk with the number of customers done; ``workers``
+    processes simulate customers in parallel (the output does not change).
     """
     counts = {"customers": 0, "products": 0, "orders": 0, "order_items": 0, "partners": 0, "browsing": 0}
     rows = product_rows(config)
     target.begin(config, rows)
     counts["products"] = len(rows)
-    for chunk in chunks(config):
+    for chunk in chunks(config, workers=workers):
         target.write(chunk)
         counts["customers"] += len(chunk.customers)
         counts["orders"] += len(chunk.orders)

@@ -98,3 +98,13 @@ def test_the_crm_has_the_documented_mess():
     people = Counter((r[1], r[2].rstrip(), r[6], r[10]) for r in rows if r[6] is not None)
     assert sum(n - 1 for n in people.values() if n > 1) >= 5, "duplicate-looking people"
     assert len({r[0] for r in rows}) == len(rows), "customer ids are unique"
+
+
+def test_parallel_workers_give_the_same_rows_in_the_same_order(monkeypatch):
+    monkeypatch.setattr(generator, "CHUNK", 25)
+
+    def everything(workers: int):
+        return [(c.index, c.customers, c.orders, c.order_items, c.partners, c.browsing)
+                for c in chunks(SMALL, workers=workers)]
+
+    assert everything(2) == everything(1)
