@@ -10,6 +10,8 @@ interrupted, and the caller gets the named source error, not DuckDB's.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import queue
 import re
 import threading
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from c360.errors import (
@@ -33,13 +36,19 @@ from c360.errors import (
 )
 from c360.planner import Plan, plan_statement
 from c360.planner.fold_constants import fold_constants
-from c360.planner.parse import bind, parse, variable_statement
+from c360.planner.classify import Classifier
+from c360.planner.parse import bind, literal, parse, variable_statement
 from c360.secrets import redact
 from c360.views import load_views
 from connectors.base import Scan, ScanRequest, source_label
+from connectors.sql import renders
 
 QUEUE_BATCHES = 4
 RESULT_BATCH_ROWS = 65_536
+#: a join reduction reads its producer first, up to this many rows ...
+REDUCTION_MAX_ROWS = 50_000
+#: ... and sends at most this many distinct keys as an IN list
+REDUCTION_MAX_KEYS = 2_000
 _EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALYZE)?\s+", re.IGNORECASE)
 _DONE = object()
 
@@ -202,25 +211,33 @@ class Execution:
         if self.error is not None:
             raise self.error
         self.prepare()
+        for index, scan_plan in enumerate(self.plan.scans):
+            timeout = self.engine.catalog.source(scan_plan.source).timeout
+            if timeout:
+                timer = threading.Timer(timeout, self._timed_out, args=(scan_plan, index, timeout))
+                timer.daemon = True
+                self._timers.append(timer)
+                timer.start()
+        try:
+            feeds = self._reduce_joins()
+        except BaseException as error:
+            self.close()
+            if self.error is not None and self.error is not error:
+                raise self.error from None
+            raise
         cursor = self.engine.cursor()
         self._cursor = cursor
         for scan_plan, scan in zip(self.plan.scans, self.scans):
             channel: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
             schema = scan_plan.table.arrow_schema(scan_plan.columns)
             cursor.register(scan_plan.name, pa.RecordBatchReader.from_batches(schema, self._consume(channel)))
+            batches = feeds.get(scan_plan.name) or scan.batches()
             thread = threading.Thread(
-                target=self._produce, args=(scan_plan, scan, channel), name=f"c360-{scan_plan.name}", daemon=True
+                target=self._produce, args=(scan_plan, batches, channel), name=f"c360-{scan_plan.name}", daemon=True
             )
             self._threads.append(thread)
-            timeout = self.engine.catalog.source(scan_plan.source).timeout
-            if timeout:
-                timer = threading.Timer(timeout, self._timed_out, args=(scan_plan, scan, timeout))
-                timer.daemon = True
-                self._timers.append(timer)
         for thread in self._threads:
             thread.start()
-        for timer in self._timers:
-            timer.start()
         try:
             result = cursor.execute(self.plan.sql)
             self._reader = result.to_arrow_reader(RESULT_BATCH_ROWS)
@@ -228,11 +245,70 @@ class Execution:
             self.close()
             raise self._translate(error) from None
 
+    # --- join reductions -------------------------------------------------------------------------
+
+    def _reduce_joins(self) -> dict:
+        """Apply the plan's join reductions; returns the prefetched batches of each producer read.
+
+        A producer is read first (up to REDUCTION_MAX_ROWS rows); when it ended within
+        that, its distinct keys become ``column IN (…)`` on the consumer's request, if the
+        consumer's source can evaluate it, or the consumer is skipped when there are none.
+        """
+        index = {scan_plan.name: i for i, scan_plan in enumerate(self.plan.scans)}
+        prefetched: dict[str, tuple[list, bool, object]] = {}
+        for i, scan_plan in enumerate(self.plan.scans):
+            for reduction in scan_plan.reductions:
+                if reduction.producer not in prefetched:
+                    prefetched[reduction.producer] = self._prefetch(self.scans[index[reduction.producer]])
+                    if self.error is not None:
+                        raise self.error
+                batches, complete, _ = prefetched[reduction.producer]
+                if complete and self._apply_reduction(i, scan_plan, reduction, batches):
+                    break
+        return {name: itertools.chain(batches, rest) for name, (batches, _, rest) in prefetched.items()}
+
+    def _prefetch(self, scan: Scan):
+        rows, batches = 0, []
+        iterator = scan.batches()
+        for batch in iterator:
+            batches.append(batch)
+            rows += batch.num_rows
+            if rows > REDUCTION_MAX_ROWS:
+                return batches, False, iterator
+        return batches, True, iter(())
+
+    def _apply_reduction(self, i: int, scan_plan, reduction, batches) -> bool:
+        producer = next(p for p in self.plan.scans if p.name == reduction.producer)
+        values = [] if not batches else pc.unique(
+            pa.chunked_array([b.column(b.schema.get_field_index(reduction.producer_column)) for b in batches])
+        ).drop_null().to_pylist()
+        if len(values) > REDUCTION_MAX_KEYS:
+            return False
+        scan = self.scans[i]
+        if not values:
+            self.scans[i] = _NothingScan(scan.request, f"nothing: {producer.qualified_name} has no rows to join")
+            scan_plan.notes.append(f"not read: {producer.qualified_name} returned no {reduction.producer_column}")
+            return True
+        predicate = exp.In(this=exp.column(reduction.column), expressions=[literal(v) for v in sorted(values)])
+        connector = scan_plan.connector
+        if Classifier(scan_plan.table, connector.capabilities).classify(predicate) is None:
+            return False
+        dialect = getattr(connector, "dialect", None)
+        if dialect is not None and not renders(predicate, dialect):
+            return False
+        request = dataclasses.replace(scan.request, filters=(*scan.request.filters, predicate))
+        self.scans[i] = _guard(connector, lambda: connector.scan(request))
+        scan_plan.notes.append(
+            f"reduced: {len(values)} {reduction.producer_column} values of {producer.qualified_name} sent as "
+            f"{reduction.column} IN (…)"
+        )
+        return True
+
     # --- producers and consumers ----------------------------------------------------------------
 
-    def _produce(self, scan_plan, scan: Scan, channel: queue.Queue) -> None:
+    def _produce(self, scan_plan, batches, channel: queue.Queue) -> None:
         try:
-            for batch in scan.batches():
+            for batch in batches:
                 while not self._put(channel, batch):
                     if self._stop.is_set():
                         return
@@ -280,8 +356,8 @@ class Execution:
             self.error = error
         self._halt()
 
-    def _timed_out(self, scan_plan, scan: Scan, timeout: float) -> None:
-        if scan.stats.finished is not None:
+    def _timed_out(self, scan_plan, index: int, timeout: float) -> None:
+        if self.scans[index].stats.finished is not None:
             return
         self._fail(
             SourceTimeoutError(
@@ -388,6 +464,13 @@ class Execution:
                 self._cursor.close()
             except duckdb.Error:
                 pass
+
+
+class _NothingScan(Scan):
+    """A scan a join reduction proved unnecessary: it sends nothing and yields no rows."""
+
+    def _batches(self):
+        return iter(())
 
 
 def _guard(connector, call):

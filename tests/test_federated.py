@@ -96,6 +96,17 @@ QUERIES = [
     "FROM shop.orders",
     "SELECT customer_id, city FROM crm.customers ORDER BY city NULLS FIRST, customer_id",
     "SELECT count(*) FROM (SELECT * FROM shop.orders WHERE total > 10 LIMIT 7)",
+    # join reductions: a selective side's keys sent to the other side
+    "SELECT o.order_id, i.line_no, i.quantity FROM shop.orders o JOIN shop.order_items i ON i.order_id = o.order_id "
+    "WHERE o.customer_id = 7",
+    "SELECT c.customer_id, o.order_id FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+    "WHERE c.city = 'Austin'",
+    "SELECT c.customer_id, o.order_id FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+    "WHERE c.city = 'Nowhere'",
+    "SELECT r.region, c.customer_id FROM local.regions r JOIN crm.customers c ON c.city = r.city WHERE r.region = 'West'",
+    "SELECT r.city, o.order_id FROM local.regions r JOIN shop.orders o ON o.channel = r.city WHERE r.region = 'West'",
+    "SELECT o.order_id, e.nps FROM shop.orders o LEFT JOIN partners.enrichment e ON e.customer_id = o.customer_id "
+    "WHERE o.status = 'cancelled'",
 ]
 
 
@@ -155,6 +166,14 @@ def test_blob_partitions_outside_the_filter_are_not_read(world):
 def test_parameters_are_bound_and_pushed(world):
     scans = check(world, "SELECT order_id FROM shop.orders WHERE customer_id = ? AND total > ?", [7, 20])
     assert "`customer_id` = 7" in sent(scans, "shop")
+
+
+def test_a_selective_side_reduces_the_other_across_sources(world):
+    scans = check(world, "SELECT c.customer_id, o.order_id FROM crm.customers c JOIN shop.orders o "
+                         "ON o.customer_id = c.customer_id WHERE c.city = 'Austin'")
+    expected_keys = sorted(r[0] for r in world.oracle.execute(
+        "SELECT customer_id FROM crm.customers WHERE city = 'Austin'").fetchall())
+    assert f"`customer_id` IN ({', '.join(map(str, expected_keys))})" in sent(scans, "shop")
 
 
 def test_point_query_moves_exactly_one_row_out_of_mariadb(tmp_path, mariadb):

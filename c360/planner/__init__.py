@@ -22,6 +22,7 @@ from c360.planner.propagate_predicates import propagate_predicates
 from c360.planner.pushdown_filters import pushdown_filters
 from c360.planner.pushdown_limit import pushdown_limit
 from c360.planner.pushdown_projections import pushdown_projections
+from c360.planner.reduce_joins import reduce_joins
 from c360.planner.resolve_tables import expand_views, resolve_tables
 from c360.types import duckdb_type
 
@@ -109,6 +110,7 @@ RULES = (
     pushdown_filters,
     pushdown_projections,
     pushdown_limit,
+    reduce_joins,
 )
 
 

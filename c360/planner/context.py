@@ -33,6 +33,8 @@ class ScanPlan:
     order_by: tuple[exp.Ordered, ...] = ()
     limit: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: join reductions (:class:`c360.planner.reduce_joins.Reduction`) the engine may apply
+    reductions: list = field(default_factory=list)
 
     @property
     def exact(self) -> bool:

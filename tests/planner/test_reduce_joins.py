@@ -1,0 +1,57 @@
+"""Join reductions: planned only where the reduced side's unmatched rows can never reach the result."""
+
+import pytest
+
+import c360
+from c360.catalog import Catalog
+from c360.planner import plan
+from tests.projects import shop_project
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    return Catalog(shop_project(tmp_path))
+
+
+def reductions(catalog, sql):
+    result = plan(sql, catalog=catalog)
+    names = {s.name: s.alias for s in result.scans}
+    return {s.alias: [(names[r.producer], r.producer_column, r.column) for r in s.reductions] for s in result.scans}
+
+
+def test_a_selective_side_reduces_the_other_side_of_an_inner_join(catalog):
+    assert reductions(catalog, "SELECT * FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+                               "WHERE c.name = 'Ann'") == {"c": [], "o": [("c", "customer_id", "customer_id")]}
+
+
+def test_only_the_nullable_side_of_a_left_join_is_reduced(catalog):
+    assert reductions(catalog, "SELECT * FROM shop.orders o LEFT JOIN shop.customers c ON c.customer_id = o.customer_id "
+                               "WHERE o.status = 'paid'") == {"o": [], "c": [("o", "customer_id", "customer_id")]}
+    assert reductions(catalog, "SELECT * FROM shop.customers c LEFT JOIN shop.orders o ON o.customer_id = c.customer_id "
+                               "AND o.status = 'paid'") == {"c": [], "o": []}
+
+
+def test_no_reduction_without_a_selective_side(catalog):
+    assert reductions(catalog, "SELECT * FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+                               "WHERE c.customer_id > 40") == {"c": [], "o": []}
+
+
+def run(tmp_path, sql):
+    with c360.connect(shop_project(tmp_path)) as connection:
+        cursor = connection.execute(sql)
+        return sorted(cursor.fetchall()), {s.table: s for s in cursor.scans}
+
+
+def test_the_reduced_side_receives_the_keys_and_the_answer_is_unchanged(tmp_path):
+    rows, scans = run(tmp_path, "SELECT c.name, o.order_id FROM shop.customers c JOIN shop.orders o "
+                                "ON o.customer_id = c.customer_id WHERE c.name = 'Ann'")
+    assert rows == [("Ann", 1), ("Ann", 3)]
+    assert '"customer_id" IN (42)' in scans["orders"].sent
+    assert scans["orders"].rows == 2
+
+
+def test_an_empty_selective_side_means_the_other_side_is_not_read(tmp_path):
+    rows, scans = run(tmp_path, "SELECT c.name, o.order_id FROM shop.customers c JOIN shop.orders o "
+                                "ON o.customer_id = c.customer_id WHERE c.name = 'Nobody'")
+    assert rows == []
+    assert scans["orders"].sent.startswith("nothing") and scans["orders"].rows == 0
