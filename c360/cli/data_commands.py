@@ -39,11 +39,13 @@ def _end(text: str | None) -> date:
         raise ProgrammingError(f"--end must be a date like 2026-11-23, got '{text}'") from None
 
 
-def _target(target: str, out: Path, catalog: Path, progress):
+def _target(target: str, out: Path, catalog: Path, progress, explicit_out: bool):
     if target == "embedded":
         from c360.generate.targets import EmbeddedTarget
 
-        return EmbeddedTarget(out)
+        if explicit_out:
+            return EmbeddedTarget(out)
+        return EmbeddedTarget.from_catalog(catalog, out)
     if target == "servers":
         from c360.generate.servers import ServersTarget
 
@@ -57,8 +59,14 @@ def default_out(out: Path | None, catalog: Path) -> Path:
 
 
 def make_data(config: Config, target: str, out: Path | None, catalog: Path, *, quiet: bool = False,
-              workers: int = 1) -> dict:
-    """Generate ``config`` into ``target`` with a progress bar; returns the row counts."""
+              workers: int = 1, layout_from_catalog: bool | None = None) -> dict:
+    """Generate ``config`` into ``target`` with a progress bar; returns the row counts.
+
+    Embedded files go where the catalog's ``embedded`` profile points, unless ``out`` is given:
+    then they take the demo layout under ``out``. The manifest goes to ``out`` (default:
+    ``demo-data/`` beside the catalog folder).
+    """
+    explicit_out = out is not None if layout_from_catalog is None else not layout_from_catalog
     out = default_out(out, catalog)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
@@ -67,7 +75,7 @@ def make_data(config: Config, target: str, out: Path | None, catalog: Path, *, q
         def note(description: str, total: int | None = None):
             return progress.add_task(description, total=total)
 
-        sink = _target(target, out, catalog, (progress, note))
+        sink = _target(target, out, catalog, (progress, note), explicit_out)
         counts = run_generator(config, sink, progress=lambda n: progress.advance(task, n), workers=workers)
     write_manifest(out, config, counts)
     return counts
@@ -81,7 +89,7 @@ def generate(
     end: str = typer.Option(None, "--end", help="Last day (exclusive) of the history, YYYY-MM-DD. Default: today."),
     categories: str = typer.Option(",".join(DEFAULT_CATEGORIES), "--categories", help="Product categories, comma-separated."),
     target: str = typer.Option("embedded", "--target", "-t", help="embedded (SQLite, JSON, local blob folder) or servers (MariaDB, PostgreSQL/ODBC, Azurite), as the catalog's profiles declare them."),
-    out: Path = typer.Option(None, "--out", "-o", help="Folder for the generated files (default: demo-data/ next to the catalog folder, where the demo catalog reads them)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Put the embedded files in this folder (demo layout) instead of where the catalog's embedded profile points; the manifest goes here too (default: demo-data/ beside the catalog folder)."),
     browsing_format: str = typer.Option("jsonl", "--browsing-format", help="File format of browsing aggregates: jsonl or parquet (the demo catalog declares jsonl)."),
     catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder (for --target servers: where to load)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -97,8 +105,8 @@ def generate(
 
         prepare_servers(catalog, console=console)
     started = time.perf_counter()
-    out = default_out(out, catalog)
     counts = make_data(config, target, out, catalog, quiet=quiet, workers=workers)
+    out = default_out(out, catalog)
     summary = ", ".join(f"{value:,} {name}" for name, value in counts.items())
     typer.echo(f"generated {summary} into {target} ({out}) in {time.perf_counter() - started:.1f}s")
 
@@ -150,7 +158,7 @@ def demo_sql(end: date, limit: int = 5) -> str:
 def demo(
     servers: bool = typer.Option(False, "--servers", help="Use MariaDB, PostgreSQL/ODBC and Azurite (the catalog's servers profile) instead of embedded files."),
     catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder."),
-    out: Path = typer.Option(None, "--out", "-o", help="Folder for the generated files (default: demo-data/ next to the catalog folder, where the demo catalog reads them)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for the manifest and staging files (default: demo-data/ beside the catalog folder); the data goes where the catalog points."),
     customers: int = typer.Option(DEMO_CUSTOMERS, "--customers", "-n", min=1, help="Customers to generate for the demo."),
     seed: int = typer.Option(42, "--seed", "-s", help="Random seed."),
     days: int = typer.Option(DEMO_DAYS, "--days", "-d", min=31, help="Days of history to generate."),
@@ -166,7 +174,7 @@ def demo(
         prepare_servers(catalog, console=console)
     config = Config(customers=customers, days=days, seed=seed, end=date.today())
     started = time.perf_counter()
-    counts = make_data(config, profile, out, catalog)
+    counts = make_data(config, profile, out, catalog, layout_from_catalog=True)
     generated = time.perf_counter() - started
     sql = demo_sql(config.end)
     started = time.perf_counter()

@@ -173,24 +173,64 @@ class SqliteDatabase:
 
 
 class EmbeddedTarget:
-    """SQLite files for crm and shop, JSON files for partners, a local folder for clicks."""
+    """SQLite files for crm and shop, JSON files for partners, a local folder for clicks.
 
-    def __init__(self, out: Path, *, browsing_buffer_rows: int = BROWSING_BUFFER_ROWS):
+    ``EmbeddedTarget(out)`` uses the demo layout under ``out``;
+    :meth:`from_catalog` takes every location from the catalog's ``embedded`` profile instead.
+    """
+
+    def __init__(self, out: Path, *, browsing_buffer_rows: int = BROWSING_BUFFER_ROWS, crm: Path | None = None,
+                 shop: Path | None = None, partners: Path | None = None, clicks: Path | None = None,
+                 prefix: str = BROWSING_PREFIX):
         self.out = Path(out)
         self.buffer_rows = browsing_buffer_rows
+        self.crm_path = crm or self.out / CRM_FILE
+        self.shop_path = shop or self.out / SHOP_FILE
+        self.partners_dir = partners or self.out / PARTNERS_DIR / PARTNER_TABLE_DIR
+        self.clicks_root = clicks or self.out / BLOB_DIR / CLICKS_CONTAINER
+        self.prefix = prefix
+
+    @classmethod
+    def from_catalog(cls, catalog_path: Path, out: Path, **options) -> "EmbeddedTarget":
+        """Where the ``embedded`` profile of sources crm, shop, partners and clicks says the files are."""
+        from c360.catalog import Catalog
+        from c360.errors import CatalogError
+
+        catalog = Catalog(catalog_path, profile="embedded")
+        base = catalog.path if catalog.path.is_dir() else catalog.path.parent
+        needed = {"crm": "sqlite", "shop": "sqlite", "partners": "json", "clicks": "blob"}
+        for name, kind in needed.items():
+            source = catalog.source(name)
+            if source.kind != kind or (name == "clicks" and source.options.get("path") is None):
+                raise CatalogError(f"{source.where}: the embedded profile of '{name}' must be kind {kind}"
+                                   + (" with a local 'path'" if name == "clicks" else ""))
+        partners = catalog.source("partners")
+        files = (partners.declared_tables.get("enrichment") or {}).get("files", f"{PARTNER_TABLE_DIR}/*.json")
+        folder = str(files[0] if isinstance(files, list) else files).rsplit("/", 1)[0] if "/" in str(files) else ""
+        clicks = catalog.source("clicks").options
+        return cls(
+            out, crm=(base / catalog.source("crm").options["path"]).resolve(),
+            shop=(base / catalog.source("shop").options["path"]).resolve(),
+            partners=(base / partners.options["path"] / folder).resolve(),
+            clicks=(base / clicks["path"] / clicks["container"]).resolve(),
+            prefix=str(clicks.get("prefix") or ""), **options,
+        )
 
     def begin(self, config, products) -> None:
         from c360.stream.blobstore import LocalStore
 
         self.out.mkdir(parents=True, exist_ok=True)
-        self.crm = SqliteDatabase(self.out / CRM_FILE, ["customers"])
-        self.shop = SqliteDatabase(self.out / SHOP_FILE, ["products", "orders", "order_items"])
+        for path in (self.crm_path, self.shop_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.crm = SqliteDatabase(self.crm_path, ["customers"])
+        self.shop = SqliteDatabase(self.shop_path, ["products", "orders", "order_items"])
         self.shop.insert("products", products)
-        self.partners = PartnerFiles(self.out / PARTNERS_DIR / PARTNER_TABLE_DIR)
+        self.partners = PartnerFiles(self.partners_dir)
         self.partners.begin()
-        store = LocalStore(self.out / BLOB_DIR / CLICKS_CONTAINER)
-        store.delete_prefix(BROWSING_PREFIX)
-        self.browsing = BrowsingBuffer(store, BROWSING_PREFIX, config.browsing_format, config.categories,
+        store = LocalStore(self.clicks_root)
+        if self.prefix:
+            store.delete_prefix(self.prefix)
+        self.browsing = BrowsingBuffer(store, self.prefix, config.browsing_format, config.categories,
                                        limit=self.buffer_rows)
 
     def write(self, chunk) -> None:

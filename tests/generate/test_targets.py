@@ -90,3 +90,22 @@ def test_many_flushes_still_leave_one_file_per_hour_with_every_row(tmp_path):
     for folder in many:
         lines = lambda root: sorted((root / folder / "history-0000.jsonl").read_text().splitlines())  # noqa: E731
         assert lines(tmp_path / "many") == lines(tmp_path / "one")
+
+
+def test_the_embedded_target_writes_where_the_catalog_points(tmp_path):
+    shutil.copytree(ROOT / "catalog", tmp_path / "catalog")
+    for name, old, new in [("crm", "../demo-data/crm.sqlite", "../elsewhere/people.sqlite"),
+                           ("clicks", "container: clicks", "container: web-clicks"),
+                           ("partners", "../demo-data/partners", "../third-party")]:
+        path = tmp_path / "catalog" / f"{name}.yaml"
+        path.write_text(path.read_text().replace(old, new))
+    counts = generate(Config(customers=60, days=35, seed=2, end=date(2026, 11, 23)),
+                      EmbeddedTarget.from_catalog(tmp_path / "catalog", tmp_path / "demo-data"))
+    assert (tmp_path / "elsewhere" / "people.sqlite").exists() and not (tmp_path / "demo-data" / "crm.sqlite").exists()
+    assert list((tmp_path / "third-party" / "enrichment").glob("*.json"))
+    assert (tmp_path / "demo-data" / "blob" / "web-clicks" / "browsing").is_dir()
+    with c360.connect(catalog=str(tmp_path / "catalog")) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT (SELECT COUNT(*) FROM crm.customers), (SELECT COUNT(*) FROM partners.enrichment), "
+                       "(SELECT COUNT(*) FROM clicks.browsing)")
+        assert cursor.fetchone() == (60, counts["partners"], counts["browsing"])
