@@ -23,6 +23,7 @@ class LocalStore:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._folders: set[Path] = set()
 
     @property
     def location(self) -> str:
@@ -30,9 +31,16 @@ class LocalStore:
 
     def put(self, key: str, data: bytes) -> None:
         target = self.root / key
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         temporary = target.parent / f".{target.name}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
+        try:
+            handle = open(temporary, "wb")
+        except FileNotFoundError:  # the folder was removed behind our back: make it again
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(temporary, "wb")
+        with handle:
             handle.write(data)
         os.replace(temporary, target)
 
@@ -50,6 +58,7 @@ class LocalStore:
     def delete_prefix(self, prefix: str) -> None:
         """Remove every object under ``prefix`` (a folder prefix ending in ``/``)."""
         folder = self.root / prefix
+        self._folders.clear()
         if folder.is_dir():
             shutil.rmtree(folder)
 
