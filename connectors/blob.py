@@ -44,7 +44,7 @@ from c360.errors import (
     did_you_mean,
 )
 from c360.secrets import redact, resolve
-from connectors.base import Capabilities, ScanRequest, TableSchema, source_label
+from connectors.base import FILTER_OPS, Capabilities, ScanRequest, TableSchema, source_label
 from connectors.files import (
     GROUP_FILES,
     HISTORY,
@@ -55,11 +55,12 @@ from connectors.files import (
     declared_columns,
     describe_files,
     discover,
+    group_query,
     temporary_copy,
     where_of,
     with_partitions,
 )
-from connectors.partitions import Partitioning, TemplatePartitioning, prune
+from connectors.partitions import Partitioning, TemplatePartitioning, prune, typed_partitions
 
 TABLE_OPTIONS = {
     "format": "jsonl (default), json, csv or parquet",
@@ -213,7 +214,18 @@ class BlobConnector:
         "path": "a local folder standing for the storage account (<path>/<container>/<prefix>...), instead of Azure",
     }
     REQUIRED = ("container",)
-    capabilities = Capabilities(projection=True, filters=frozenset(), partitions=True)
+    #: Blobs are read by DuckDB (read_json/read_csv/read_parquet), which evaluates the pushed
+    #: filters, limit and top-N with DuckDB's own meaning; rows that fail them never become Arrow.
+    dialect = "duckdb"
+    capabilities = Capabilities(
+        projection=True,
+        filters=FILTER_OPS,
+        limit=True,
+        limit_exact=True,
+        top_n=True,
+        partitions=True,
+        like_exact=True,
+    )
 
     #: Most files one DuckDB query reads (see :class:`connectors.files.FileScan`).
     group_files = GROUP_FILES
@@ -346,7 +358,16 @@ class BlobConnector:
         table = self._known(request.table.name)
         layout = self.layout(table)
         entries = prune(self._entries(table, layout, request), request.filters, request.table)
-        return FileScan(request, describe_files(entries), store=self.store, layout=layout, entries=entries,
+        sent = describe_files(entries)
+        if entries:
+            top_n = bool(request.order_by) and request.limit is not None
+            first = entries[0]
+            present = {c.name.lower() for c in request.table.columns}
+            example = group_query(layout.format, [first.key], typed_partitions([first], request.table), request,
+                                  None if layout.format in ("json", "jsonl") else present,
+                                  columns=list(request.columns), top_n=top_n)
+            sent += f"; SQL per group of up to {self.group_files} files, shown for the first file: {example}"
+        return FileScan(request, sent, store=self.store, layout=layout, entries=entries,
                         source=source_label(self), group_files=self.group_files)
 
     def close(self) -> None:
