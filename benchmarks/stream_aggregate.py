@@ -40,8 +40,7 @@ def main() -> None:
         with open(partial, "w") as handle:
             stream = events(customers=(1, args.customers), rate=args.rate, seed=1,
                             start=datetime(2026, 11, 20, 8, 0, 0), malformed=0.01)
-            for _, (_, line) in zip(range(args.events), stream):
-                handle.write(line + "\n")
+            handle.writelines(line + "\n" for _, (_, line) in zip(range(args.events), stream))
         os.replace(partial, source)
         print(f"generated {args.events:,} events in {time.perf_counter() - started:.1f}s")
     print(f"input: {source} ({source.stat().st_size / 1e6:.0f} MB)")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from c360.cli import app
 from c360.errors import ProgrammingError
-from c360.generate import Config, generate as run_generator, write_manifest
+from c360.generate import Config, write_manifest
+from c360.generate import generate as run_generator
 from c360.generate.model import DEFAULT_CATEGORIES
 
 DEMO_CUSTOMERS = 400

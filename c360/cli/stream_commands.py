@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -61,7 +61,7 @@ def stream_generate(
         except ValueError:
             raise ProgrammingError(f"--start must be an ISO-8601 time, got '{start}'") from None
         if first.tzinfo is not None:
-            first = first.astimezone(timezone.utc).replace(tzinfo=None)
+            first = first.astimezone(UTC).replace(tzinfo=None)
     writer = None
     if spool is not None:
         writer = emit.SpoolWriter(spool, roll=roll)

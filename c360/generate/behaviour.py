@@ -12,10 +12,18 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
-from c360.generate.model import TYPES, Customer, Product, rng_for, season, session_start, traits
+from c360.generate.model import (
+    TYPES,
+    Customer,
+    Product,
+    rng_for,
+    season,
+    session_start,
+    traits,
+)
 
 #: Browsing on day d lifts purchases in the same category on days d+LAG_MIN .. d+LAG_MAX.
 LAG_MIN, LAG_MAX = 2, 6

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from c360.errors import CatalogError, SourceUnreachableError
-from c360.generate.tables import TABLES, ddl
+from c360.generate.tables import ddl
 from c360.generate.targets import BrowsingBuffer, PartnerFiles
 from c360.secrets import redact, resolve
 
@@ -276,7 +276,7 @@ class ServersTarget:
         self.loaded: dict[str, int] = {}
 
     @classmethod
-    def from_catalog(cls, catalog_path: Path, out: Path, *, progress=None) -> "ServersTarget":
+    def from_catalog(cls, catalog_path: Path, out: Path, *, progress=None) -> ServersTarget:
         """Read where to load from the catalog's ``servers`` profile (sources crm, shop, partners, clicks)."""
         from c360.catalog import Catalog
 

@@ -191,7 +191,7 @@ class EmbeddedTarget:
         self.prefix = prefix
 
     @classmethod
-    def from_catalog(cls, catalog_path: Path, out: Path, **options) -> "EmbeddedTarget":
+    def from_catalog(cls, catalog_path: Path, out: Path, **options) -> EmbeddedTarget:
         """Where the ``embedded`` profile of sources crm, shop, partners and clicks says the files are."""
         from c360.catalog import Catalog
         from c360.errors import CatalogError

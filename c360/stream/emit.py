@@ -15,7 +15,7 @@ import json
 import os
 import random
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from c360.generate.behaviour import session_events
@@ -32,7 +32,7 @@ def events(*, customers: tuple[int, int], rate: float, seed: int = 1, start: dat
            categories=DEFAULT_CATEGORIES, malformed: float = 0.0):
     """Yield ``(ts, line)`` forever, in event-time order; ``ts`` is a naive UTC datetime."""
     rng = rng_for(seed, "stream")
-    now = start or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = start or datetime.now(UTC).replace(tzinfo=None)
     session_rate = rate / MEAN_EVENTS_PER_SESSION
     low, high = customers
     categories = tuple(categories)
@@ -134,4 +134,4 @@ def run(write, *, customers, rate: float, count: int | None, duration: float | N
 
 
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()

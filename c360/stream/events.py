@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import json.scanner
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 REASONS = (
     "invalid_json",       # the line is not JSON, or not a JSON object
@@ -41,7 +41,7 @@ def ts_epoch(text: str) -> float:
         if base is None:
             if len(_minutes) > 100_000:
                 _minutes.clear()
-            base = datetime.fromisoformat(text[:16]).replace(tzinfo=timezone.utc).timestamp()
+            base = datetime.fromisoformat(text[:16]).replace(tzinfo=UTC).timestamp()
             _minutes[text[:16]] = base
         seconds = float(text[17:-1])
         if not 0.0 <= seconds < 61.0 or not text[17:19].isdigit():
@@ -49,7 +49,7 @@ def ts_epoch(text: str) -> float:
         return base + seconds
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
@@ -146,7 +146,7 @@ class KnownCustomers:
         return f"ids {self.low}-{self.high}"
 
     @classmethod
-    def from_spec(cls, spec: str) -> "KnownCustomers":
+    def from_spec(cls, spec: str) -> KnownCustomers:
         """``1-10000``, a generator ``manifest.json``, or a text file with one id per line."""
         from pathlib import Path
 

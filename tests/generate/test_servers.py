@@ -7,10 +7,10 @@ Each session loads into its own uniquely named databases, logins and container
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import secrets
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def servers_catalog(tmp_path, azurite, monkeypatch):  # noqa: F811
+def servers_catalog(tmp_path, azurite, monkeypatch):
     """A copy of the demo catalog whose servers profile points at this session's own names."""
     tag = f"{os.getpid()}_{secrets.token_hex(3)}"
     names = dict(shop=f"c360_shop_t{tag}", crm=f"c360_crm_t{tag}", user=f"c360t{tag}",
@@ -55,7 +55,7 @@ def servers_catalog(tmp_path, azurite, monkeypatch):  # noqa: F811
     pg.close()
 
 
-def test_loading_twice_into_the_servers_replaces_and_the_catalog_reads_it_back(servers_catalog, tmp_path, azurite):  # noqa: F811
+def test_loading_twice_into_the_servers_replaces_and_the_catalog_reads_it_back(servers_catalog, tmp_path, azurite):
     catalog, names = servers_catalog
     out = tmp_path / "demo-data"
     generate(Config(customers=80, days=20, seed=1, end=date(2026, 11, 23)), ServersTarget.from_catalog(catalog, out))

@@ -88,8 +88,9 @@ def test_many_flushes_still_leave_one_file_per_hour_with_every_row(tmp_path):
     assert many and all(names == ["history-0000.jsonl"] for names in many.values())
     assert set(many) == set(hours(tmp_path / "one"))
     for folder in many:
-        lines = lambda root: sorted((root / folder / "history-0000.jsonl").read_text().splitlines())  # noqa: E731
-        assert lines(tmp_path / "many") == lines(tmp_path / "one")
+        merged, single = (sorted((root / folder / "history-0000.jsonl").read_text().splitlines())
+                          for root in (tmp_path / "many", tmp_path / "one"))
+        assert merged == single
 
 
 def test_the_embedded_target_writes_where_the_catalog_points(tmp_path):

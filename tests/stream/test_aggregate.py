@@ -167,8 +167,9 @@ def test_a_line_without_its_newline_waits_until_it_is_complete(tmp_path):
 
 def stream_input(path: Path) -> Path:
     """~16,000 events over ~55 s of event time, with disorder: most within lateness, some far behind."""
-    from c360.stream.emit import events
     from datetime import datetime
+
+    from c360.stream.emit import events
 
     produced = events(customers=(1, 300), rate=300, seed=5, start=datetime(2026, 11, 20, 10, 0, 0), malformed=0.02)
     lines = [line for _, (_, line) in zip(range(16_000), produced)]

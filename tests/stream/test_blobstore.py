@@ -11,7 +11,7 @@ from c360.stream.blobstore import AzureStore, LocalStore, open_store
 from c360.stream.inputs import FileInput
 
 
-def test_azure_store_put_replaces_a_key_and_deletes_by_prefix_or_by_key(azurite):  # noqa: F811
+def test_azure_store_put_replaces_a_key_and_deletes_by_prefix_or_by_key(azurite):
     store = AzureStore(azurite.connection_string, azurite.new_container("store"))
     store.put("a/1.jsonl", b"first")
     store.put("a/1.jsonl", b"second")
@@ -24,7 +24,7 @@ def test_azure_store_put_replaces_a_key_and_deletes_by_prefix_or_by_key(azurite)
     assert store.keys() == []
 
 
-def test_open_store_tells_a_connection_string_from_a_folder(tmp_path, azurite):  # noqa: F811
+def test_open_store_tells_a_connection_string_from_a_folder(tmp_path, azurite):
     assert isinstance(open_store(str(tmp_path), "clicks"), LocalStore)
     assert open_store(str(tmp_path), "clicks").root == tmp_path / "clicks"
     assert isinstance(open_store(azurite.connection_string, "clicks"), AzureStore)
@@ -35,7 +35,7 @@ def line(ts: str, customer_id: int, category: str, dwell: float) -> str:
                        "page": "/p", "action": "view", "dwell_seconds": dwell})
 
 
-def test_windows_written_to_azurite_are_queryable_and_pruned_by_hour(tmp_path, azurite, monkeypatch):  # noqa: F811
+def test_windows_written_to_azurite_are_queryable_and_pruned_by_hour(tmp_path, azurite, monkeypatch):
     container = azurite.new_container("clicks")
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join([
