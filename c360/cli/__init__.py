@@ -46,14 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         _fail("aborted")
         return 1
+    except typer.TyperException as error:  # usage errors: bad option, missing argument
+        show = getattr(error, "show", None)
+        if show is not None:
+            show()
+        else:
+            _fail(f"error: {error.format_message()}")
+        return getattr(error, "exit_code", 2)
     except Exception as error:  # noqa: BLE001 - the one boundary: no traceback for users
         if os.environ.get("C360_DEBUG"):
             raise
-        from click import ClickException
-
-        if isinstance(error, ClickException):
-            error.show()
-            return error.exit_code
         from c360.secrets import redact
 
         _fail(f"internal error: {redact(f'{type(error).__name__}: {error}')} (set C360_DEBUG=1 for details)")

@@ -128,3 +128,10 @@ def test_as_of_and_variables_reach_the_views(tmp_path):
     assert done.stdout.splitlines() == ['"order_id"', "2"], done.stderr
     done = c360("query", "SELECT 1", "--var", "oops", cwd=tmp_path)
     assert done.returncode == 1 and "--var takes NAME=VALUE" in done.stderr
+
+
+def test_usage_errors_are_a_short_message_not_a_traceback(root):
+    for args in (["query", "--bogus-option"], ["frobnicate"], ["query"]):
+        done = c360(*args, cwd=root)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr and "Error" in done.stderr
