@@ -44,7 +44,7 @@ from c360.errors import (
     did_you_mean,
 )
 from c360.secrets import redact, resolve
-from connectors.base import FILTER_OPS, Capabilities, ScanRequest, TableSchema, source_label
+from connectors.base import ScanRequest, TableSchema, source_label
 from connectors.files import (
     GROUP_FILES,
     HISTORY,
@@ -53,14 +53,14 @@ from connectors.files import (
     LocalFolder,
     check_keys,
     declared_columns,
-    describe_files,
+    FILE_CAPABILITIES,
+    describe_scan,
     discover,
-    group_query,
     temporary_copy,
     where_of,
     with_partitions,
 )
-from connectors.partitions import Partitioning, TemplatePartitioning, prune, typed_partitions
+from connectors.partitions import Partitioning, TemplatePartitioning, prune
 
 TABLE_OPTIONS = {
     "format": "jsonl (default), json, csv or parquet",
@@ -217,15 +217,7 @@ class BlobConnector:
     #: Blobs are read by DuckDB (read_json/read_csv/read_parquet), which evaluates the pushed
     #: filters, limit and top-N with DuckDB's own meaning; rows that fail them never become Arrow.
     dialect = "duckdb"
-    capabilities = Capabilities(
-        projection=True,
-        filters=FILTER_OPS,
-        limit=True,
-        limit_exact=True,
-        top_n=True,
-        partitions=True,
-        like_exact=True,
-    )
+    capabilities = FILE_CAPABILITIES
 
     #: Most files one DuckDB query reads (see :class:`connectors.files.FileScan`).
     group_files = GROUP_FILES
@@ -358,15 +350,7 @@ class BlobConnector:
         table = self._known(request.table.name)
         layout = self.layout(table)
         entries = prune(self._entries(table, layout, request), request.filters, request.table)
-        sent = describe_files(entries)
-        if entries:
-            top_n = bool(request.order_by) and request.limit is not None
-            first = entries[0]
-            present = {c.name.lower() for c in request.table.columns}
-            example = group_query(layout.format, [first.key], typed_partitions([first], request.table), request,
-                                  None if layout.format in ("json", "jsonl") else present,
-                                  columns=list(request.columns), top_n=top_n)
-            sent += f"; SQL per group of up to {self.group_files} files, shown for the first file: {example}"
+        sent = describe_scan(entries, request, layout.format, self.group_files)
         return FileScan(request, sent, store=self.store, layout=layout, entries=entries,
                         source=source_label(self), group_files=self.group_files)
 

@@ -48,7 +48,7 @@ from c360.errors import (
     did_you_mean,
 )
 from c360.types import arrow_type, duckdb_type
-from connectors.base import Column, Scan, ScanRequest, TableSchema
+from connectors.base import FILTER_OPS, Capabilities, Column, Scan, ScanRequest, TableSchema
 from connectors.partitions import (
     HivePartitioning,
     Partitioning,
@@ -251,6 +251,23 @@ def describe_files(entries: list[FileEntry]) -> str:
     shown = ", ".join(e.key for e in entries[:SHOWN_FILES])
     more = f", … ({len(entries) - SHOWN_FILES} more)" if len(entries) > SHOWN_FILES else ""
     return f"{len(entries)} {noun}: {shown}{more}" if entries else "0 files"
+
+
+#: What file sources claim: DuckDB reads the files, evaluating filters, limits and top-N on the way.
+FILE_CAPABILITIES = Capabilities(projection=True, filters=FILTER_OPS, limit=True, limit_exact=True, top_n=True,
+                                 partitions=True, like_exact=True)
+
+
+def describe_scan(entries: list[FileEntry], request: ScanRequest, fmt: str, group_files: int) -> str:
+    """What EXPLAIN shows for a file scan: the file list, then the SQL DuckDB runs per group of files."""
+    sent = describe_files(entries)
+    if entries:
+        top_n = bool(request.order_by) and request.limit is not None
+        present = None if fmt in ("json", "jsonl") else {c.name.lower() for c in request.table.columns}
+        example = group_query(fmt, [entries[0].key], typed_partitions([entries[0]], request.table), request,
+                              present, columns=list(request.columns), top_n=top_n)
+        sent += f"; SQL per group of up to {group_files} files, shown for the first file: {example}"
+    return sent
 
 
 # --- reading one file ----------------------------------------------------------------------------

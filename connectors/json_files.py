@@ -27,22 +27,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from c360.errors import CatalogError, NotFoundError, UnknownTableError, did_you_mean
-from connectors.base import FILTER_OPS, Capabilities, ScanRequest, TableSchema, source_label
+from connectors.base import ScanRequest, TableSchema, source_label
 from connectors.files import (
+    FILE_CAPABILITIES,
     GROUP_FILES,
     FileScan,
     Layout,
     LocalFolder,
     check_keys,
     declared_columns,
-    describe_files,
+    describe_scan,
     discover,
-    group_query,
     literal_prefix,
     where_of,
     with_partitions,
 )
-from connectors.partitions import Partitioning, TemplatePartitioning, prune, typed_partitions
+from connectors.partitions import Partitioning, TemplatePartitioning, prune
 
 TABLE_OPTIONS = {
     "files": "glob or list of globs under the source's path (default: <table>.json*, <table>/**/*.json*)",
@@ -61,15 +61,7 @@ class JsonConnector:
     dialect = "duckdb"
     OPTIONS = {"path": "the folder holding the files, relative to the catalog folder"}
     REQUIRED = ("path",)
-    capabilities = Capabilities(
-        projection=True,
-        filters=FILTER_OPS,
-        limit=True,
-        limit_exact=True,
-        top_n=True,
-        partitions=True,
-        like_exact=True,
-    )
+    capabilities = FILE_CAPABILITIES
 
     #: Most files one DuckDB query reads (see :class:`connectors.files.FileScan`).
     group_files = GROUP_FILES
@@ -174,13 +166,7 @@ class JsonConnector:
         table = self._known(request.table.name)
         layout = self.layout(table)
         entries = prune(self._entries(table, layout, request), request.filters, request.table)
-        sent = describe_files(entries)
-        if entries:
-            top_n = bool(request.order_by) and request.limit is not None
-            first = entries[0]
-            example = group_query("json", [first.key], typed_partitions([first], request.table), request, None,
-                                  columns=list(request.columns), top_n=top_n)
-            sent += f"; SQL per group of up to {self.group_files} files, shown for the first file: {example}"
+        sent = describe_scan(entries, request, "json", self.group_files)
         return FileScan(request, sent, store=self.store, layout=layout, entries=entries,
                         source=source_label(self), group_files=self.group_files)
 
