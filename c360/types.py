@@ -6,6 +6,8 @@ DuckDB itself is the authority on both directions, so a declared
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import functools
 import threading
 
@@ -53,6 +55,17 @@ def duckdb_type(arrow: pa.DataType) -> str:
             return cursor.execute("DESCRIBE SELECT x FROM t").fetchone()[1]
         finally:
             cursor.close()
+
+
+def json_default(value):
+    """``json.dumps(default=...)`` for what Arrow hands back: dates as ISO text, decimals exact."""
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
 
 
 def is_string(arrow: pa.DataType) -> bool:

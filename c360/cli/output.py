@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import json
 import sys
 from pathlib import Path
@@ -13,6 +11,8 @@ import pyarrow.csv
 import pyarrow.parquet
 from rich.console import Console
 from rich.table import Table
+
+from c360.types import json_default
 
 
 def _text(value) -> str:
@@ -36,16 +36,6 @@ def print_table(table: pa.Table, *, max_rows: int = 1000) -> None:
     console.print(f"{table.num_rows} row{'s' if table.num_rows != 1 else ''}{more}")
 
 
-def _json_default(value):
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
 def write_result(table: pa.Table, format: str, output: Path | None) -> None:
     """Write ``table`` as csv, json (one object per line) or parquet to ``output`` or stdout."""
     if format == "parquet":
@@ -61,7 +51,7 @@ def write_result(table: pa.Table, format: str, output: Path | None) -> None:
         pyarrow.csv.write_csv(_csv_safe(table), sink)
         data = sink.getvalue().to_pybytes()
     else:
-        lines = [json.dumps(row, default=_json_default) for row in table.to_pylist()]
+        lines = [json.dumps(row, default=json_default) for row in table.to_pylist()]
         data = ("\n".join(lines) + ("\n" if lines else "")).encode()
     if output is None:
         sys.stdout.buffer.write(data)
@@ -75,7 +65,7 @@ def _csv_safe(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         if pa.types.is_nested(column.type):
-            column = pa.array([None if v is None else json.dumps(v, default=_json_default) for v in column.to_pylist()],
+            column = pa.array([None if v is None else json.dumps(v, default=json_default) for v in column.to_pylist()],
                               pa.string())
         columns.append(column)
     return pa.Table.from_arrays(columns, names=table.column_names)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from c360.errors import DataError
+from c360.types import json_default
 
 
 @dataclass(frozen=True)
@@ -165,20 +166,10 @@ def _text_bytes(value: bytes) -> bytes:
     return b"\\x" + value.hex().encode()
 
 
-def _json_default(value):
-    if isinstance(value, (dt.date, dt.datetime, dt.time)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
 def _text_json(value) -> bytes:
     if isinstance(value, list) and value and isinstance(value[0], tuple):  # map as key/value pairs
         value = dict(value)
-    return json.dumps(value, default=_json_default).encode()
+    return json.dumps(value, default=json_default).encode()
 
 
 def _text_bool(value: bool) -> bytes:
