@@ -40,7 +40,7 @@ from c360.errors import (
 from c360.secrets import redact, resolve
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import C360MySQL
-from connectors.sql import BATCH_ROWS, RELATIONAL_FILTERS, CursorScan, render_select
+from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select
 
 CONNECT_TIMEOUT = 5
 INIT_COMMAND = "SET SESSION time_zone = '+00:00', SESSION sql_mode = ''"
@@ -368,14 +368,13 @@ def _reason(message: str) -> str:
 class MySQLScan(CursorScan):
     """One streaming SELECT on a connection of its own; cancel and timeout kill it on the server."""
 
+    to_batch = staticmethod(rows_to_batch)  # this module's: dates, times and decimals arrive as text
+
     def __init__(self, connector: MySQLConnector, request, sql: str):
         super().__init__(request, sql, self._open, kill=self._kill, on_error=self._translate)
         self._connector = connector
         self._connection = None
         self._thread_id: int | None = None
-        self._exhausted = False
-        self._timer: threading.Timer | None = None
-        self._timed_out = False
         self._state = threading.Lock()
 
     def _open(self):
@@ -386,41 +385,10 @@ class MySQLScan(CursorScan):
             if self.cancelled.is_set():
                 raise QueryCancelledError(f"{source_label(self._connector)}: the query was cancelled")
         if self.request.timeout:
-            self._timer = threading.Timer(self.request.timeout, self._time_out)
-            self._timer.daemon = True
-            self._timer.start()
+            self.start_timer(self.request.timeout)
         cursor = connection.cursor()
         cursor.execute(self.sent)
         return cursor
-
-    def _batches(self):
-        schema = self.request.table.arrow_schema(self.request.columns)
-        try:
-            self._cursor = self._open()
-            while True:
-                rows = self._cursor.fetchmany(BATCH_ROWS)
-                if not rows:
-                    break
-                yield rows_to_batch(rows, schema)
-            self._exhausted = True
-        except Exception as error:  # noqa: BLE001 - every failure becomes a named source error
-            raise self._translate(error, cancelled=self.cancelled.is_set()) from None
-
-    def _time_out(self) -> None:
-        if self._exhausted:
-            return  # every row arrived in time
-        self._timed_out = True
-        self.cancel()
-
-    def batches(self):
-        """The batches; SourceTimeoutError if the timeout struck, even between two batches.
-
-        (A plain cancel ends the batches quietly: whoever cancelled knows. A timeout
-        must not pass a partial result off as the whole.)
-        """
-        yield from super().batches()
-        if self._timed_out:
-            raise self._connector._error(RuntimeError("timed out"), timed_out=self.request.timeout)
 
     def _kill(self) -> None:
         with self._state:
@@ -437,8 +405,7 @@ class MySQLScan(CursorScan):
 
     def close(self) -> None:
         """Stop the timer, stop the statement if rows are left unread, and drop the connection."""
-        if self._timer is not None:
-            self._timer.cancel()
+        super().close()
         with self._state:
             connection, self._connection = self._connection, None
         if connection is None:

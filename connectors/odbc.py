@@ -313,9 +313,6 @@ class OdbcScan(CursorScan):
         self._connector = connector
         self._connection = None
         self._statement = None
-        self._exhausted = False
-        self._timer: threading.Timer | None = None
-        self._timed_out = False
         self._state = threading.Lock()
 
     def _open(self):
@@ -331,31 +328,9 @@ class OdbcScan(CursorScan):
                 connection.timeout = max(1, math.ceil(timeout))  # SQL_ATTR_QUERY_TIMEOUT where supported
             except pyodbc.Error:
                 pass  # this driver has no query timeout; the timer below cancels instead
-            self._timer = threading.Timer(timeout + self.GRACE, self._time_out)
-            self._timer.daemon = True
-            self._timer.start()
+            self.start_timer(timeout + self.GRACE)
         cursor.execute(self.sent)
         return cursor
-
-    def _batches(self):
-        yield from super()._batches()
-        self._exhausted = True
-
-    def _time_out(self) -> None:
-        if self._exhausted:
-            return  # every row arrived in time
-        self._timed_out = True
-        self.cancel()
-
-    def batches(self):
-        """The batches; SourceTimeoutError if the timeout struck, even between two batches.
-
-        (A plain cancel ends the batches quietly: whoever cancelled knows. A timeout
-        must not pass a partial result off as the whole.)
-        """
-        yield from super().batches()
-        if self._timed_out:
-            raise self._connector._error(RuntimeError("timed out"), timed_out=self.request.timeout)
 
     def _kill(self) -> None:
         # Under the lock: close() must not free the statement while SQLCancel is using it.
@@ -375,8 +350,7 @@ class OdbcScan(CursorScan):
 
     def close(self) -> None:
         """Stop the timer, cancel a statement with unread rows, and drop the connection."""
-        if self._timer is not None:
-            self._timer.cancel()
+        super().close()
         with self._state:  # waits for a SQLCancel in flight on another thread
             connection, statement = self._connection, self._statement
             self._connection = self._statement = None
