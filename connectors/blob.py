@@ -44,7 +44,7 @@ from c360.errors import (
     did_you_mean,
 )
 from c360.secrets import redact, resolve
-from connectors.base import ScanRequest, TableSchema, source_label
+from connectors.base import ScanRequest, source_label
 from connectors.files import (
     GROUP_FILES,
     HISTORY,
@@ -52,15 +52,13 @@ from connectors.files import (
     Layout,
     LocalFolder,
     check_keys,
-    declared_columns,
     FILE_CAPABILITIES,
+    FileTables,
     describe_scan,
-    discover,
     temporary_copy,
     where_of,
-    with_partitions,
 )
-from connectors.partitions import Partitioning, TemplatePartitioning, prune
+from connectors.partitions import Partitioning, prune
 
 TABLE_OPTIONS = {
     "format": "jsonl (default), json, csv or parquet",
@@ -200,7 +198,7 @@ def _translated(chunks, store: AzureContainer) -> Iterator[bytes]:
         raise store.translate(error) from None
 
 
-class BlobConnector:
+class BlobConnector(FileTables):
     """Tables of jsonl/csv/parquet files in one blob container (or a local stand-in folder)."""
 
     kind = "blob"
@@ -324,24 +322,6 @@ class BlobConnector:
             raise UnknownTableError(f"Unknown table '{self.name}.{table}'.{did_you_mean(table, self.declared)}")
         return match
 
-    def schema(self, name: str) -> TableSchema:
-        """Declared columns, or columns found by downloading a few sample files; partitions added."""
-        table = self._known(name)
-        declaration = self.declared[table] or {}
-        if "columns" in declaration:
-            return self.declared_schema(table, declaration)
-        layout = self.layout(table)
-        entries = self._entries(table, layout)
-        return TableSchema(table, tuple(discover(self.store, layout, entries, source=source_label(self))))
-
-    def declared_schema(self, table: str, declared) -> TableSchema:
-        columns = declared_columns(declared["columns"], where=where_of(declared, "columns"))
-        layout = self.layout(table)
-        partition_columns = []
-        if layout.partitioning is not None:
-            needs_listing = not isinstance(layout.partitioning, TemplatePartitioning)
-            partition_columns = layout.partitioning.columns(self._entries(table, layout) if needs_listing else [])
-        return TableSchema(table, with_partitions(columns, partition_columns))
 
     # --- scanning --------------------------------------------------------------------------------
 

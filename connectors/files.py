@@ -48,7 +48,7 @@ from c360.errors import (
     did_you_mean,
 )
 from c360.types import arrow_type, duckdb_type
-from connectors.base import FILTER_OPS, Capabilities, Column, Scan, ScanRequest, TableSchema
+from connectors.base import FILTER_OPS, Capabilities, Column, Scan, ScanRequest, TableSchema, source_label
 from connectors.partitions import (
     HivePartitioning,
     Partitioning,
@@ -251,6 +251,35 @@ def describe_files(entries: list[FileEntry]) -> str:
     shown = ", ".join(e.key for e in entries[:SHOWN_FILES])
     more = f", … ({len(entries) - SHOWN_FILES} more)" if len(entries) > SHOWN_FILES else ""
     return f"{len(entries)} {noun}: {shown}{more}" if entries else "0 files"
+
+
+class FileTables:
+    """Table schemas for the file sources (json, blob): declared columns plus partition columns, or
+    columns discovered by sampling a few files.
+
+    The connector supplies ``declared`` (the catalog's tables), ``store``, ``_known(name)``,
+    ``layout(table)`` and ``_entries(table, layout)``.
+    """
+
+    def schema(self, name: str) -> TableSchema:
+        """Declared columns (plus partitions), or columns discovered by sampling a few files."""
+        table = self._known(name)
+        declaration = self.declared.get(table) or {}
+        if "columns" in declaration:
+            return self.declared_schema(table, declaration)
+        layout = self.layout(table)
+        entries = self._entries(table, layout)
+        return TableSchema(table, tuple(discover(self.store, layout, entries, source=source_label(self))))
+
+    def declared_schema(self, table: str, declared) -> TableSchema:
+        """The declared ``columns`` plus the partition columns (hive keys need a listing)."""
+        columns = declared_columns(declared["columns"], where=where_of(declared, "columns"))
+        layout = self.layout(table)
+        partition_columns = []
+        if layout.partitioning is not None:
+            needs_listing = not isinstance(layout.partitioning, TemplatePartitioning)
+            partition_columns = layout.partitioning.columns(self._entries(table, layout) if needs_listing else [])
+        return TableSchema(table, with_partitions(columns, partition_columns))
 
 
 #: What file sources claim: DuckDB reads the files, evaluating filters, limits and top-N on the way.

@@ -27,22 +27,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from c360.errors import CatalogError, NotFoundError, UnknownTableError, did_you_mean
-from connectors.base import ScanRequest, TableSchema, source_label
+from connectors.base import ScanRequest, source_label
 from connectors.files import (
     FILE_CAPABILITIES,
+    FileTables,
     GROUP_FILES,
     FileScan,
     Layout,
     LocalFolder,
     check_keys,
-    declared_columns,
     describe_scan,
-    discover,
     literal_prefix,
     where_of,
-    with_partitions,
 )
-from connectors.partitions import Partitioning, TemplatePartitioning, prune
+from connectors.partitions import Partitioning, prune
 
 TABLE_OPTIONS = {
     "files": "glob or list of globs under the source's path (default: <table>.json*, <table>/**/*.json*)",
@@ -54,7 +52,7 @@ TABLE_OPTIONS = {
 EXTENSIONS = (".json", ".jsonl", ".ndjson")
 
 
-class JsonConnector:
+class JsonConnector(FileTables):
     """Tables of JSON files under one local folder."""
 
     kind = "json"
@@ -139,25 +137,6 @@ class JsonConnector:
             raise UnknownTableError(f"Unknown table '{self.name}.{table}'.{did_you_mean(table, names)}")
         return match
 
-    def schema(self, name: str) -> TableSchema:
-        """Declared columns (plus partitions), or columns discovered by sampling a few files."""
-        table = self._known(name)
-        declaration = self.declared.get(table) or {}
-        if "columns" in declaration:
-            return self.declared_schema(table, declaration)
-        layout = self.layout(table)
-        entries = self._entries(table, layout)
-        return TableSchema(table, tuple(discover(self.store, layout, entries, source=source_label(self))))
-
-    def declared_schema(self, table: str, declared) -> TableSchema:
-        """The declared ``columns`` plus the partition columns (hive keys need a listing)."""
-        columns = declared_columns(declared["columns"], where=where_of(declared, "columns"))
-        layout = self.layout(table)
-        partition_columns = []
-        if layout.partitioning is not None:
-            entries = self._entries(table, layout) if not _template(layout) else []
-            partition_columns = layout.partitioning.columns(entries)
-        return TableSchema(table, with_partitions(columns, partition_columns))
 
     # --- scanning --------------------------------------------------------------------------------
 
@@ -172,7 +151,3 @@ class JsonConnector:
 
     def close(self) -> None:
         """Nothing to release: files are opened per scan."""
-
-
-def _template(layout: Layout) -> bool:
-    return isinstance(layout.partitioning, TemplatePartitioning)
