@@ -237,7 +237,8 @@ def ensure_azurite(connection_string: str, project: Path) -> int | None:
     host, port = endpoint
     if answers(host, port):
         return None
-    candidates = [project / "node_modules" / ".bin" / "azurite-blob", Path.cwd() / "node_modules" / ".bin" / "azurite-blob"]
+    checkout = Path(__file__).resolve().parents[2]  # scripts/setup installs Azurite beside c360's own sources
+    candidates = [folder / "node_modules" / ".bin" / "azurite-blob" for folder in (project, Path.cwd(), checkout)]
     binary = next((c for c in candidates if c.exists()), None) or shutil.which("azurite-blob")
     if binary is None:
         raise SourceUnreachableError(

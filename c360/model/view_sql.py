@@ -1,10 +1,21 @@
-"""The prediction columns of ``customer_360``, generated from the model card and the view.
+"""The prediction columns of ``customer_360``, generated from the model card around the view.
 
-Each virtual column is ``c360_predict(struct_pack(<feature> := <expression>, ...)).<field>``,
-where each expression is the one the view itself uses for the column of that name (read from
-``queries/customer_360.sql`` with sqlglot), so the scorer sees exactly what a query of the view
-sees. DuckDB evaluates the identical calls once per row (common subexpression elimination), and
-drops them entirely when no prediction column is referenced.
+The hand-written view (the *base*) stays verbatim; the generator wraps it in two layers::
+
+    SELECT scored.* EXCLUDE (c360_prediction),
+           scored.c360_prediction.p_purchase_30d AS p_purchase_30d, ...
+    FROM (
+        SELECT base.*, c360_predict(struct_pack(recency_days := base.recency_days, ...)) AS c360_prediction
+        FROM (
+            <the base view>
+        ) AS base
+    ) AS scored
+
+The scorer is called once per row (one struct, one call, whatever number of prediction columns
+a query asks for), its features are the base's own output columns (a feature is named after the
+``customer_360`` column it reads), and DuckDB drops the call entirely when no prediction column
+is referenced. Filters on the base's columns are applied below the call, so only the rows that
+survive them are scored.
 """
 
 from __future__ import annotations
@@ -13,12 +24,13 @@ import re
 from pathlib import Path
 
 import sqlglot
-from sqlglot import exp
 
 from c360.errors import ProgrammingError
-from c360.model.scorer import FUNCTION
+from c360.model.scorer import FUNCTION, PREDICTION
 
 MARKER = "-- predictions of models/ (virtual: computed only when referenced); regenerate with `c360 model view-columns`"
+BASE_BEGIN = "-- the view without predictions (edit this part) --"
+BASE_END = "-- end of the view without predictions --"
 
 
 def column_name(category: str) -> str:
@@ -26,52 +38,66 @@ def column_name(category: str) -> str:
     return "p_" + re.sub(r"[^0-9a-z]+", "_", category.lower()).strip("_")
 
 
-def view_expressions(view_sql: str) -> dict[str, str]:
-    """The view's output columns (lower-case alias) -> the SQL of their defining expression."""
+def view_columns(view_sql: str) -> list[str]:
+    """The view's output column names (lower case), in order."""
     tree = sqlglot.parse_one(view_sql, read="duckdb")
-    out = {}
-    for projection in tree.expressions:
-        name = projection.alias_or_name.lower()
-        inner = projection.this if isinstance(projection, exp.Alias) else projection
-        out[name] = inner.sql(dialect="duckdb", comments=False)
-    return out
+    return [projection.alias_or_name.lower() for projection in tree.expressions]
 
 
-def features_struct(card, view_sql: str) -> str:
-    columns = view_expressions(_without_predictions(view_sql))
+def features_struct(card, base_sql: str) -> str:
+    """``c360_predict(struct_pack(<feature> := base.<feature>, ...))`` over the base view's columns."""
+    columns = set(view_columns(base_sql))
     missing = [f.name for f in card.features if f.name.lower() not in columns]
     if missing:
         raise ProgrammingError("customer_360 lacks the model's feature column(s): " + ", ".join(missing))
-    pairs = ", ".join(f"{f.name} := {columns[f.name.lower()]}" for f in card.features)
+    pairs = ", ".join(f"{f.name} := base.{f.name}" for f in card.features)
     return f"{FUNCTION}(struct_pack({pairs}))"
 
 
 def prediction_columns(card, view_sql: str) -> str:
-    """The SELECT-list lines (indented, comma-led) that add the prediction columns."""
-    call = features_struct(card, view_sql)
-    lines = [f"    {MARKER}", f"    {call}.p_purchase_30d AS p_purchase_30d"]
-    for category in card.categories:
-        quoted = category.replace("'", "''")
-        lines.append(f"    {call}.probabilities['{quoted}'] AS {column_name(category)}")
-    lines.append(f"    {call}.predicted_category AS predicted_category")
-    lines.append(f"    {call}.model_version AS model_version")
-    return ",\n".join(lines[1:]).join([lines[0] + "\n", ""])
+    """The SELECT-list lines (indented, comma-led) that read the prediction columns from the scored layer."""
+    field = f"scored.{PREDICTION}"
+    lines = [f"    {field}.p_purchase_30d AS p_purchase_30d"]
+    for position, category in enumerate(card.categories, start=1):
+        lines.append(f"    {field}.probabilities[{position}] AS {column_name(category)}")
+    lines.append(f"    {field}.predicted_category AS predicted_category")
+    lines.append(f"    {field}.model_version AS model_version")
+    return f"    {MARKER}\n" + ",\n".join(lines)
 
 
-def _without_predictions(view_sql: str) -> str:
-    """The view with its generated prediction columns removed (between the marker and FROM)."""
-    if MARKER not in view_sql:
+def base_view(view_sql: str) -> str:
+    """The hand-written view inside the generated layers (the whole text if there are none)."""
+    if BASE_BEGIN not in view_sql:
+        if MARKER in view_sql:  # the first layout: prediction columns inline, just before the first FROM
+            head, tail = view_sql.split(MARKER, 1)
+            return head.rstrip().rstrip(",") + tail[tail.index("\nFROM "):]
         return view_sql
-    head, tail = view_sql.split(MARKER, 1)
-    tail = tail[tail.index("\nFROM "):]
-    return head.rstrip().rstrip(",") + tail
+    inner = view_sql.split(BASE_BEGIN, 1)[1].split(BASE_END, 1)[0]
+    return inner.strip("\n") + "\n"
 
 
 def with_predictions(view_sql: str, card) -> str:
-    """The view with its prediction columns (re)generated just before its first top-level FROM."""
-    base = _without_predictions(view_sql)
-    at = base.index("\nFROM ")
-    return base[:at].rstrip() + ",\n" + prediction_columns(card, base) + base[at:]
+    """The base view wrapped in the layers that add the card's prediction columns."""
+    base = base_view(view_sql)
+    header = []
+    for line in base.splitlines():  # the base's leading comments describe the whole view: keep them on top
+        if not line.startswith("--"):
+            break
+        header.append(line)
+    return "\n".join([
+        *header,
+        f"SELECT\n    scored.* EXCLUDE ({PREDICTION}),",
+        prediction_columns(card, base),
+        "FROM (",
+        f"    SELECT base.*, {features_struct(card, base)} AS {PREDICTION}",
+        "    FROM (",
+        BASE_BEGIN,
+        base.rstrip("\n"),
+        BASE_END,
+        "    ) AS base",
+        ") AS scored",
+        "",
+    ])
 
 
 def update_view(path: Path, card) -> bool:

@@ -98,8 +98,8 @@ def test_a_model_whose_card_does_not_match_the_view_is_refused_with_the_differen
     shutil.copytree(trained, project)
     view = project / "queries" / "customer_360.sql"
     text = view.read_text()
-    assert "frequency := rf.frequency, " in text
-    view.write_text(text.replace("frequency := rf.frequency, ", "loyalty_points := 1, "))
+    assert "frequency := base.frequency, " in text
+    view.write_text(text.replace("frequency := base.frequency, ", "loyalty_points := 1, "))
     connection = c360.connect(str(project / "catalog"))
     try:
         with pytest.raises(c360.Error) as raised:

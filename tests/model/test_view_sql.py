@@ -29,3 +29,18 @@ def test_regenerating_the_prediction_columns_replaces_them_rather_than_adding_mo
     text = (REPO / "queries" / "customer_360.sql").read_text()
     again = view_sql.with_predictions(view_sql.with_predictions(text, card), card)
     assert again.count("AS p_purchase_30d") == 1
+
+
+def test_the_first_layout_with_inline_prediction_columns_is_migrated_to_the_wrapped_one():
+    card = cards.read(REPO / "models")
+    base = view_sql.base_view((REPO / "queries" / "customer_360.sql").read_text())
+    at = base.index("\nFROM ")
+    old = (base[:at] + ",\n    " + view_sql.MARKER + "\n    c360_predict(struct_pack(recency_days := rf.recency_days))"
+           ".p_purchase_30d AS p_purchase_30d" + base[at:])
+    assert view_sql.base_view(old) == base
+    assert view_sql.with_predictions(old, card) == view_sql.with_predictions(base, card)
+
+
+def test_the_scorer_is_called_once_per_row_however_many_prediction_columns_are_read():
+    text = (REPO / "queries" / "customer_360.sql").read_text()
+    assert text.count("c360_predict(") == 1
