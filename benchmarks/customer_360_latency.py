@@ -60,10 +60,12 @@ def prepare_project(workdir: Path) -> Path:
     return workdir / "catalog"
 
 
-def generate(catalog: Path, customers: int, days: int, target: str, workers: int) -> float:
+def generate(catalog: Path, customers: int, days: int, target: str, workers: int, browsing_days: int | None) -> float:
     """Run ``c360 generate`` into the project; returns the seconds it took."""
     command = [sys.executable, "-m", "c360", "generate", "--customers", str(customers), "--days", str(days),
                "--target", target, "--workers", str(workers), "--out", str(catalog.parent / "demo-data"), "--catalog", str(catalog), "--quiet"]
+    if browsing_days:
+        command += ["--browsing-days", str(browsing_days)]
     print("$", " ".join(command[1:]), flush=True)
     started = time.perf_counter()
     subprocess.run(command, check=True, cwd=catalog.parent, env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -114,6 +116,8 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", "-p", choices=("embedded", "servers"), default="embedded")
     parser.add_argument("--runs", type=int, default=20, help="timed queries (after one warm-up)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/c360-benchmark"), help="the throwaway project")
+    parser.add_argument("--browsing-days", type=int, default=None,
+                        help="keep only the last N days of browsing (c360 generate --browsing-days)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="generator processes")
     parser.add_argument("--skip-generate", action="store_true", help="reuse the data already generated")
     parser.add_argument("--as-of", default=None, help="SET VARIABLE as_of = DATE '…' (default: today)")
@@ -122,7 +126,7 @@ def main(argv=None) -> int:
 
     catalog = prepare_project(args.workdir)
     if not args.skip_generate:
-        seconds = generate(catalog, args.customers, args.days, args.profile, args.workers)
+        seconds = generate(catalog, args.customers, args.days, args.profile, args.workers, args.browsing_days)
         print(f"generated {args.customers:,} customers x {args.days} days ({args.profile}) in {seconds:.1f} s")
     result = measure(catalog, args.profile, args.customers, args.runs, args.seed, args.as_of)
     totals, plans = result["totals"], result["plans"]

@@ -100,12 +100,13 @@ def generate(
     catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder (for --target servers: where to load)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes simulating customers in parallel (same output)."),
+    browsing_days: int = typer.Option(None, "--browsing-days", min=1, help="Keep only the last N days of browsing aggregates (a clickstream retention period; orders are unchanged). Default: all --days."),
 ):
     """Generate realistic Customer 360 data (deterministic for a seed) into the demo's sources."""
     if browsing_format not in ("jsonl", "parquet"):
         raise ProgrammingError(f"--browsing-format must be jsonl or parquet, got '{browsing_format}'")
     config = Config(customers=customers, days=days, seed=seed, end=_end(end), categories=_categories(categories),
-                    browsing_format=browsing_format)
+                    browsing_format=browsing_format, browsing_days=browsing_days)
     if target == "servers":
         from c360.generate.servers import prepare_servers
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from c360.generate.behaviour import simulate
@@ -64,6 +64,10 @@ class Config:
     end: date = field(default_factory=lambda: date.today())
     categories: tuple[str, ...] = DEFAULT_CATEGORIES
     browsing_format: str = "jsonl"
+    #: Keep only the browsing aggregates of the last N days (None: all ``days``). Customers are still
+    #: simulated over the whole history, so orders are the same; a clickstream store with a retention
+    #: period looks like this, and it keeps a million-customer run's blob volume manageable.
+    browsing_days: int | None = None
 
     @property
     def start(self) -> date:
@@ -80,6 +84,7 @@ class Config:
             "end": self.end.isoformat(),
             "categories": list(self.categories),
             "browsing_format": self.browsing_format,
+            "browsing_days": self.browsing_days or self.days,
         }
 
 
@@ -110,6 +115,7 @@ def _chunk(config: Config, index: int, first: int, size: int) -> Chunk:
     catalogue, seasons = _world(config)
     start, end = config.start, config.end
     chunk = Chunk(index, [], [], [], [], [])
+    kept_from = datetime.combine(end - timedelta(days=config.browsing_days), time()) if config.browsing_days else None
     next_order = 1
     for customer_id in range(first, min(first + size, config.customers + 1)):
         person = customer(config.seed, customer_id, config.categories, start, end)
@@ -122,7 +128,10 @@ def _chunk(config: Config, index: int, first: int, size: int) -> Chunk:
             next_order += 1
         if activity.partner is not None:
             chunk.partners.append(activity.partner)
-        chunk.browsing.extend(activity.browsing)
+        if kept_from is None:
+            chunk.browsing.extend(activity.browsing)
+        else:
+            chunk.browsing.extend(row for row in activity.browsing if row[0] >= kept_from)
     return chunk
 
 

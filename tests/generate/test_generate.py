@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import c360.generate as generator
@@ -108,3 +108,17 @@ def test_parallel_workers_give_the_same_rows_in_the_same_order(monkeypatch):
                 for c in chunks(SMALL, workers=workers)]
 
     assert everything(2) == everything(1)
+
+
+def test_browsing_days_keeps_only_recent_browsing_and_leaves_orders_alone():
+    full = Config(customers=60, days=90, seed=5, end=date(2026, 6, 1))
+    recent = Config(customers=60, days=90, seed=5, end=date(2026, 6, 1), browsing_days=10)
+    everything = [chunk for chunk in chunks(full)]
+    kept = [chunk for chunk in chunks(recent)]
+    assert [c.orders for c in kept] == [c.orders for c in everything]
+    all_rows = [row for c in everything for row in c.browsing]
+    kept_rows = [row for c in kept for row in c.browsing]
+    cutoff = datetime(2026, 5, 22)
+    assert kept_rows and len(kept_rows) < len(all_rows)
+    assert kept_rows == [row for row in all_rows if row[0] >= cutoff]
+    assert recent.manifest()["browsing_days"] == 10 and full.manifest()["browsing_days"] == 90
