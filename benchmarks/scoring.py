@@ -99,10 +99,14 @@ def udf_throughput(rows: int, repeats: int) -> dict[str, float]:
     return rates
 
 
-def end_to_end(catalog: str) -> tuple[int, float]:
+def end_to_end(catalog: str, profile: str | None) -> tuple[int, float]:
     import c360
 
-    connection = c360.connect(catalog)
+    if profile == "servers":
+        from c360.generate.servers import apply_defaults
+
+        apply_defaults()
+    connection = c360.connect(catalog, profile=profile)
     try:
         started = time.perf_counter()
         table = connection.execute("SELECT customer_id, p_purchase_30d FROM customer_360").fetch_arrow()
@@ -116,6 +120,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--catalog", help="a project's catalog for the end-to-end query")
+    parser.add_argument("--profile", help="the catalog profile for the end-to-end query (embedded, servers)")
     args = parser.parse_args()
     rates = udf_throughput(args.rows, args.repeats)
     target = 1_000_000
@@ -128,7 +133,7 @@ def main() -> None:
           f"{rates['kernel'] / rates['xgboost']:.1f}x XGBoost's predictor")
     print(f"  XGBoost inplace_predict          {rates['xgboost']:>12,.0f} customers/s   (nthread 1, same matrix)")
     if args.catalog:
-        rows, seconds = end_to_end(args.catalog)
+        rows, seconds = end_to_end(args.catalog, args.profile)
         print(f"SELECT customer_id, p_purchase_30d FROM customer_360: {rows:,} rows in {seconds:.2f}s "
               f"(features computed from the sources)")
 

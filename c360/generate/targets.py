@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -94,25 +95,31 @@ class BrowsingBuffer:
         self.flushes += 1
 
     def compact(self) -> None:
-        """Merge every hour folder's parts into its first file, so large runs leave one file per hour."""
-        for folder, keys in sorted(self.parts.items()):
-            if len(keys) < 2:
-                continue
-            if self.fmt == "jsonl":
-                data = b"".join(self.store.get(key) for key in keys)
-            else:
-                import io
+        """Merge every hour folder's parts into its first file, so large runs leave one file per hour.
 
-                import pyarrow as pa
-                import pyarrow.parquet as pq
+        Folders are merged 64 at a time, their parts read by 8 threads (against blob storage each
+        read is a round trip; one at a time, a year of hourly folders took half an hour)."""
+        folders = [(folder, keys) for folder, keys in sorted(self.parts.items()) if len(keys) > 1]
+        with ThreadPoolExecutor(8) as pool:
+            for start in range(0, len(folders), 64):
+                batch = folders[start:start + 64]
+                self.store.put_many(pool.map(lambda item: (item[1][0], self._merge(item[1])), batch))
+                self.store.delete([key for _, keys in batch for key in keys[1:]])
+                for folder, keys in batch:
+                    self.parts[folder] = keys[:1]
 
-                table = pa.concat_tables(pq.read_table(io.BytesIO(self.store.get(key))) for key in keys)
-                sink = io.BytesIO()
-                pq.write_table(table, sink, compression="zstd")
-                data = sink.getvalue()
-            self.store.put(keys[0], data)
-            self.store.delete(keys[1:])
-            self.parts[folder] = keys[:1]
+    def _merge(self, keys: list[str]) -> bytes:
+        if self.fmt == "jsonl":
+            return b"".join(self.store.get(key) for key in keys)
+        import io
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.concat_tables(pq.read_table(io.BytesIO(self.store.get(key))) for key in keys)
+        sink = io.BytesIO()
+        pq.write_table(table, sink, compression="zstd")
+        return sink.getvalue()
 
 
 class PartnerFiles:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import sqlite3
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
 
 import c360
 from c360.generate import Config, generate
-from c360.generate.targets import EmbeddedTarget
+from c360.generate.targets import BrowsingBuffer, EmbeddedTarget
+from c360.stream.blobstore import LocalStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,3 +115,24 @@ def test_the_embedded_target_writes_where_the_catalog_points(tmp_path):
         cursor.execute("SELECT (SELECT COUNT(*) FROM crm.customers), (SELECT COUNT(*) FROM partners.enrichment), "
                        "(SELECT COUNT(*) FROM clicks.browsing)")
         assert cursor.fetchone() == (60, counts["partners"], counts["browsing"])
+
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_compaction_leaves_one_file_per_hour_with_every_row_of_every_part(tmp_path, fmt):
+    store = LocalStore(tmp_path)
+    buffer = BrowsingBuffer(store, "browsing/", fmt, ["Home", "Sports"], limit=5)
+    hours = 6
+    rows = [(datetime(2026, 3, 1, hour, minute), datetime(2026, 3, 1, hour, minute + 1), customer, category, 2, 30.0)
+            for hour in range(hours) for minute in (1, 2, 3) for customer, category in ((1, "Home"), (2, "Sports"))]
+    for row in rows:
+        buffer.add([row])
+    buffer.flush()
+    assert len(store.keys("browsing/")) > hours  # several parts per hour before compaction
+    buffer.compact()
+    keys = store.keys("browsing/")
+    assert len({key.rsplit("/", 1)[0] for key in keys}) == len(keys) == hours
+    for key in keys:
+        data = store.get(key)
+        found = pq.read_table(io.BytesIO(data)).num_rows if fmt == "parquet" else data.count(b"\n")
+        assert found == len(rows) // hours
