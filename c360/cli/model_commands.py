@@ -127,11 +127,11 @@ def export_sql(
 
 @model_app.command("view-columns")
 def view_columns(
-    write: bool = typer.Option(False, "--write", help="Rewrite queries/customer_360.sql instead of printing."),
+    write: bool = typer.Option(False, "--write", help="Rewrite queries/customer_360.sql instead of printing it."),
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
 ):
-    """Print (or write into customer_360.sql) the prediction columns for the model in models/."""
+    """Print (or, with --write, write) queries/customer_360.sql wrapped with the prediction columns of models/."""
     from c360.model import card as cards, view_sql
 
     models_dir, view_path = _models_dir(catalog, profile, None)
@@ -140,4 +140,4 @@ def view_columns(
         changed = view_sql.update_view(view_path, card)
         typer.echo(f"{'updated' if changed else 'already up to date:'} {view_path}")
     else:
-        typer.echo(view_sql.prediction_columns(card, view_path.read_text()))
+        typer.echo(view_sql.with_predictions(view_path.read_text(), card), nl=False)

@@ -44,3 +44,14 @@ def test_the_first_layout_with_inline_prediction_columns_is_migrated_to_the_wrap
 def test_the_scorer_is_called_once_per_row_however_many_prediction_columns_are_read():
     text = (REPO / "queries" / "customer_360.sql").read_text()
     assert text.count("c360_predict(") == 1
+
+
+def test_view_columns_prints_the_generated_view_and_write_leaves_an_up_to_date_one_alone(trained, capsys):
+    from c360.cli import main
+
+    view = trained / "queries" / "customer_360.sql"
+    before = view.read_text()
+    assert main(["model", "view-columns", "--catalog", str(trained / "catalog")]) == 0
+    assert capsys.readouterr().out == before
+    assert main(["model", "view-columns", "--write", "--catalog", str(trained / "catalog")]) == 0
+    assert "already up to date" in capsys.readouterr().out and view.read_text() == before
