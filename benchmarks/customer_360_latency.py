@@ -8,10 +8,11 @@ catalog's ``servers`` profile declares them), then runs the query ``--runs`` tim
 for random customer ids and prints p50/p95 latency, the planning share, and the
 rows each source sent back for the last run::
 
-    python benchmarks/customer_360_latency.py --customers 100000 --profile servers --runs 50
-    python benchmarks/customer_360_latency.py --customers 1000000 --profile servers --runs 20
+    python benchmarks/customer_360_latency.py --customers 100000 --profile servers --runs 20 --browsing-days 35
+    python benchmarks/customer_360_latency.py --customers 1000000 --profile servers --runs 5 --browsing-days 35
     python benchmarks/customer_360_latency.py --customers 2000 --runs 10      # embedded, a minute
 
+Figures measured with these commands are in ``docs/views.md`` (Latency).
 ``--skip-generate`` reuses what an earlier run generated in the same ``--workdir``
 (for ``servers``, whatever the servers hold). On ``servers`` the copied catalog
 points at databases ``c360_shop_bench`` / ``c360_crm_bench`` and the container
