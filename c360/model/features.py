@@ -159,6 +159,8 @@ def matrix(data, features: list[Feature]) -> np.ndarray:
                 column = pc.year(column)
             numbers.append(column if column.type == pa.float64() else pc.cast(column, pa.float64()))
             places.append(at)
+        elif _one_hot(column, feature, out, at):
+            pass
         elif feature.kind == CATEGORY:
             codes = pc.index_in(column, options=_lookup(feature)).fill_null(-1).to_numpy(zero_copy_only=False)
             hit = np.flatnonzero(codes >= 0)
@@ -177,6 +179,19 @@ def matrix(data, features: list[Feature]) -> np.ndarray:
         else:
             out[:, places] = values.T
     return out
+
+
+_VOCABULARIES: dict[tuple[str, ...], object] = {}
+
+
+def _one_hot(column: pa.Array, feature: Feature, out: np.ndarray, at: int) -> bool:
+    """The compiled one-hot encoder of :mod:`c360.model.encode`, when it reads ``column``'s layout."""
+    from c360.model import encode  # numba: imported only when something is encoded
+
+    vocabulary = _VOCABULARIES.get(feature.vocabulary)
+    if vocabulary is None:
+        vocabulary = _VOCABULARIES[feature.vocabulary] = encode.Vocabulary(feature.vocabulary)
+    return encode.one_hot(column, vocabulary, out, at)
 
 
 _LOOKUPS: dict[tuple[str, ...], pc.SetLookupOptions] = {}
