@@ -1,7 +1,7 @@
 """A compiled tree-ensemble evaluator: the XGBoost model as flat arrays and one numba kernel.
 
-XGBoost's own predictor scores ~50,000 customers/s on one core with the committed model (360
-trees); the UDF needs ~20x that. :class:`Forest` turns the booster into *complete* trees of
+XGBoost's own predictor scores ~240,000 customers/s on one core with the committed model (360
+trees, a ready matrix); this kernel ~2,200,000 (``benchmarks/scoring.py``). :class:`Forest` turns the booster into *complete* trees of
 the model's depth, stored as arrays, and scores a batch with a kernel compiled by numba:
 
 * every tree is padded to full depth: a leaf above the bottom becomes a split that always goes
