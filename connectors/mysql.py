@@ -40,7 +40,7 @@ from c360.errors import (
 from c360.secrets import redact, resolve
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import C360MySQL
-from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select
+from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select, unreachable_reason
 
 CONNECT_TIMEOUT = 5
 INIT_COMMAND = "SET SESSION time_zone = '+00:00', SESSION sql_mode = ''"
@@ -250,7 +250,7 @@ class MySQLConnector:
         if code == ER_BAD_DB:
             return SourceError(f"{label} has no database '{self.database}'")
         if code in (CR_CONNECTION_ERROR, CR_CONN_HOST_ERROR) or isinstance(error, OSError):
-            return SourceUnreachableError(f"{label} is unreachable: {_reason(message)}")
+            return SourceUnreachableError(f"{label} is unreachable: {unreachable_reason(message)}")
         if code in (CR_SERVER_GONE, CR_SERVER_LOST):
             return SourceUnreachableError(f"{label} closed the connection: {redact(message)}")
         suffix = f" (MySQL error {code})" if code else ""
@@ -351,18 +351,6 @@ class MySQLConnector:
         finally:
             connection.close()
 
-
-def _reason(message: str) -> str:
-    lowered = message.lower()
-    if "refused" in lowered:
-        return "connection refused"
-    if "timed out" in lowered or "timeout" in lowered:
-        return "connection timed out"
-    if "name or service not known" in lowered or "nodename nor servname" in lowered or "errno -2" in lowered:
-        return "host not found"
-    if "no such file" in lowered:
-        return "no server socket there"
-    return redact(message)
 
 
 class MySQLScan(CursorScan):

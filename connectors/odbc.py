@@ -48,7 +48,7 @@ from c360.errors import (
 from c360.secrets import redact, resolve
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import dialect_class
-from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select
+from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select, unreachable_reason
 
 LOGIN_TIMEOUT = 5
 #: SQL Server's ``datetimeoffset`` ODBC type, which pyodbc returns as raw bytes unless told.
@@ -217,7 +217,7 @@ class OdbcConnector:
         if connecting and state.startswith("08"):
             if "role" in lowered and "does not exist" in lowered:
                 return SourceError(f"{label} refused the login: {redact(message.splitlines()[0])}")
-            return SourceUnreachableError(f"{label} is unreachable: {_reason(message)}")
+            return SourceUnreachableError(f"{label} is unreachable: {unreachable_reason(message)}")
         first = redact(" ".join(message.split()))
         return SourceError(f"{label} failed: {first}" + (f" (SQLSTATE {state})" if state else ""))
 
@@ -290,16 +290,6 @@ class OdbcConnector:
         """Prepare the SELECT for ``request`` in the source's dialect; nothing runs until batches are read."""
         return OdbcScan(self, request, render_select(request, self.dialect))
 
-
-def _reason(message: str) -> str:
-    lowered = message.lower()
-    if "refused" in lowered:
-        return "connection refused"
-    if "timed out" in lowered or "timeout" in lowered:
-        return "connection timed out"
-    if "translate host name" in lowered or "name or service not known" in lowered or "unknown host" in lowered:
-        return "host not found"
-    return redact(message.splitlines()[0])
 
 
 class OdbcScan(CursorScan):

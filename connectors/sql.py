@@ -17,11 +17,31 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
+from c360.secrets import redact
 from connectors.base import Capabilities, Scan, ScanRequest
 
 RELATIONAL_FILTERS = frozenset({"compare", "in", "between", "is_null", "like_prefix", "boolean"})
 
 BATCH_ROWS = 8192
+
+
+#: Phrases of the drivers' "cannot connect" messages (pymysql, psqlODBC, FreeTDS), and the reason shown for each.
+_UNREACHABLE = (
+    (("refused",), "connection refused"),
+    (("timed out", "timeout"), "connection timed out"),
+    (("name or service not known", "nodename nor servname", "errno -2", "translate host name", "unknown host"),
+     "host not found"),
+    (("no such file",), "no server socket there"),
+)
+
+
+def unreachable_reason(message: str) -> str:
+    """Why a driver could not connect, in a few words: a known reason, else its first line, redacted."""
+    lowered = message.lower()
+    for phrases, reason in _UNREACHABLE:
+        if any(phrase in lowered for phrase in phrases):
+            return reason
+    return redact((message.splitlines() or [""])[0])
 
 
 def render_select(request: ScanRequest, dialect) -> str:
