@@ -76,9 +76,9 @@ def export(booster, card, *, table: str = "customer_360", dialect: str = "duckdb
     features = _feature_columns(card)
     aliases = {name: f"f{i}" for i, (name, _) in enumerate(features)}
     classes = len(card.classes)
-    config = json.loads(booster.save_config())
-    bases = [float(v) for v in config["learner"]["learner_model_param"]["base_score"].strip("[]").split(",")]
-    bases = bases if len(bases) == classes else bases[:1] * classes
+    from c360.model.trees import base_margins  # numba is loaded already: export-sql loads the scorer
+
+    bases = [float(value) for value in base_margins(booster, classes)]
     trees = _trees(booster)
     margins = []
     for k in range(classes):

@@ -15,6 +15,7 @@ type, naming it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,11 @@ class Feature:
     name: str
     kind: str
     vocabulary: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> int:
+        """How many matrix columns the feature becomes (``len(columns())`` without building the names)."""
+        return 1 if self.kind in (NUMBER, YEAR) else len(self.vocabulary)
 
     def columns(self) -> list[str]:
         """The matrix columns this feature becomes, in order."""
@@ -143,12 +149,12 @@ def matrix(data, features: list[Feature]) -> np.ndarray:
     concatenated, converted to NumPy once.
     """
     rows = len(data)
-    out = np.empty((rows, sum(len(f.columns()) for f in features)), dtype=np.float32, order="F")
+    out = np.empty((rows, sum(f.width for f in features)), dtype=np.float32, order="F")
     numbers, places = [], []
     at = 0
     for feature in features:
         column = _column(data, feature.name)
-        width = len(feature.columns())
+        width = feature.width
         if feature.kind in (CATEGORY, TAGS):
             out[:, at:at + width] = 0.0
         if pa.types.is_null(column.type) or not rows:
@@ -162,47 +168,42 @@ def matrix(data, features: list[Feature]) -> np.ndarray:
         elif _one_hot(column, feature, out, at):
             pass
         elif feature.kind == CATEGORY:
-            codes = pc.index_in(column, options=_lookup(feature)).fill_null(-1).to_numpy(zero_copy_only=False)
+            codes = pc.index_in(column, options=_lookup(feature.vocabulary))
+            codes = codes.fill_null(-1).to_numpy(zero_copy_only=False)
             hit = np.flatnonzero(codes >= 0)
             out[hit, at + codes[hit]] = 1.0
         else:
             lists = column.cast(pa.list_(pa.string())) if not pa.types.is_list(column.type) else column
             parents = pc.list_parent_indices(lists).to_numpy()
-            codes = pc.index_in(pc.list_flatten(lists), options=_lookup(feature)).fill_null(-1).to_numpy()
+            codes = pc.index_in(pc.list_flatten(lists), options=_lookup(feature.vocabulary)).fill_null(-1).to_numpy()
             hit = codes >= 0
             out[parents[hit], at + codes[hit]] = 1.0
         at += width
     if numbers:
         values = pa.concat_arrays(numbers).to_numpy(zero_copy_only=False).reshape(len(numbers), rows)
-        if places == list(range(places[0], places[0] + len(places))):
-            out[:, places[0]:places[0] + len(places)] = values.T
-        else:
-            out[:, places] = values.T
+        out[:, places] = values.T
     return out
-
-
-_VOCABULARIES: dict[tuple[str, ...], object] = {}
 
 
 def _one_hot(column: pa.Array, feature: Feature, out: np.ndarray, at: int) -> bool:
     """The compiled one-hot encoder of :mod:`c360.model.encode`, when it reads ``column``'s layout."""
     from c360.model import encode  # numba: imported only when something is encoded
 
-    vocabulary = _VOCABULARIES.get(feature.vocabulary)
-    if vocabulary is None:
-        vocabulary = _VOCABULARIES[feature.vocabulary] = encode.Vocabulary(feature.vocabulary)
-    return encode.one_hot(column, vocabulary, out, at)
+    return encode.one_hot(column, _vocabulary(feature.vocabulary), out, at)
 
 
-_LOOKUPS: dict[tuple[str, ...], pc.SetLookupOptions] = {}
+@functools.lru_cache(maxsize=None)
+def _vocabulary(words: tuple[str, ...]):
+    """The vocabulary as the compiled encoder reads it, built once per vocabulary (not per 2,048 rows)."""
+    from c360.model import encode
+
+    return encode.Vocabulary(words)
 
 
-def _lookup(feature: Feature) -> pc.SetLookupOptions:
-    """The vocabulary as Arrow's lookup options, built once per vocabulary (not per 2,048 rows)."""
-    found = _LOOKUPS.get(feature.vocabulary)
-    if found is None:
-        found = _LOOKUPS[feature.vocabulary] = pc.SetLookupOptions(pa.array(feature.vocabulary, pa.string()))
-    return found
+@functools.lru_cache(maxsize=None)
+def _lookup(words: tuple[str, ...]) -> pc.SetLookupOptions:
+    """The vocabulary as Arrow's lookup options, built once per vocabulary."""
+    return pc.SetLookupOptions(pa.array(words, pa.string()))
 
 
 def columns(features: list[Feature]) -> list[str]:

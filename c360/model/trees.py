@@ -50,7 +50,7 @@ class Forest:
         booster_model = learner["gradient_booster"]["model"]
         groups = int(learner["learner_model_param"].get("num_class") or 0) or 1
         features = int(learner["learner_model_param"]["num_feature"])
-        base = _base_margins(booster, groups)
+        base = base_margins(booster, groups)
         trees = booster_model["trees"]
         depth = max(_depth(tree) for tree in trees) if trees else 0
         depth = max(depth, 1)
@@ -97,7 +97,7 @@ def _softmax(margins):  # pragma: no cover - compiled
             margins[r, k] /= total
 
 
-def _base_margins(booster, groups: int) -> np.ndarray:
+def base_margins(booster, groups: int) -> np.ndarray:
     """The model's starting margin per output group (XGBoost's ``base_score``, already a margin for softprob)."""
     config = json.loads(booster.save_config())
     text = config["learner"]["learner_model_param"]["base_score"].strip("[]")
