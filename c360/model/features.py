@@ -133,71 +133,67 @@ def check_inputs(features: list[Feature], fields: dict[str, pa.DataType], *, mod
         raise ProgrammingError(f"{model} does not match its input features; " + "; ".join(problems))
 
 
-def _column(data, name: str):
-    if isinstance(data, pa.StructArray):
-        return data.field(name)
-    column = data.column(name)
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
-def matrix(data, features: list[Feature]) -> np.ndarray:
+def matrix(data, features: list[Feature], *, out: np.ndarray | None = None,
+           unread: frozenset = frozenset()) -> np.ndarray:
     """A float32 matrix (rows x sum of each feature's columns) from a table or struct array.
 
-    Numbers become float32 with NULL as NaN; categories and tags become 0/1 indicator columns
-    (NULL or a value outside the vocabulary: all zeros). The matrix is column-major. The scorer
-    calls this every 2,048 rows, so numbers go through Arrow in one piece: cast to float64,
-    concatenated, converted to NumPy once.
+    Numbers become float32 with NULL as NaN; years the year of the date; categories and tags
+    0/1 indicator columns (NULL or a value outside the vocabulary: all zeros). The matrix is
+    column-major, so each feature's columns are contiguous (the tree kernels read it without a
+    copy). The usual layouts are read in one compiled pass by :mod:`c360.model.encode`; others
+    (timestamps, string views, dictionaries, ...) through Arrow compute. ``unread`` names features
+    left missing whether or not ``data`` has them (features no tree reads); ``out`` is a
+    column-major float32 array of the right shape to fill instead of a new one (the scorer reuses
+    one per thread: a fresh 400 kB array costs more in page faults than filling it).
     """
-    rows = len(data)
-    out = np.empty((rows, sum(f.width for f in features)), dtype=np.float32, order="F")
-    numbers, places = [], []
-    at = 0
-    for feature in features:
-        column = _column(data, feature.name)
-        width = feature.width
-        if feature.kind in (CATEGORY, TAGS):
-            out[:, at:at + width] = 0.0
-        if pa.types.is_null(column.type) or not rows:
-            if feature.kind in (NUMBER, YEAR):
-                out[:, at] = np.nan
-        elif feature.kind in (NUMBER, YEAR):
-            if feature.kind == YEAR:
-                column = pc.year(column)
-            numbers.append(column if column.type == pa.float64() else pc.cast(column, pa.float64()))
-            places.append(at)
-        elif _one_hot(column, feature, out, at):
-            pass
-        elif feature.kind == CATEGORY:
-            codes = pc.index_in(column, options=_lookup(feature.vocabulary))
-            codes = codes.fill_null(-1).to_numpy(zero_copy_only=False)
-            hit = np.flatnonzero(codes >= 0)
-            out[hit, at + codes[hit]] = 1.0
-        else:
-            lists = column.cast(pa.list_(pa.string())) if not pa.types.is_list(column.type) else column
-            parents = pc.list_parent_indices(lists).to_numpy()
-            codes = pc.index_in(pc.list_flatten(lists), options=_lookup(feature.vocabulary)).fill_null(-1).to_numpy()
-            hit = codes >= 0
-            out[parents[hit], at + codes[hit]] = 1.0
-        at += width
-    if numbers:
-        values = pa.concat_arrays(numbers).to_numpy(zero_copy_only=False).reshape(len(numbers), rows)
-        out[:, places] = values.T
+    from c360.model import encode  # numba: imported only when something is encoded
+
+    struct = data if isinstance(data, pa.StructArray) else pa.StructArray.from_arrays(
+        [column.combine_chunks() for column in data.columns], names=data.column_names)
+    layout = _layout(struct.type, tuple(features), unread)
+    rows = len(struct)
+    if out is None:
+        out = np.empty((rows, layout.columns), dtype=np.float32, order="F")
+    if not rows:
+        return out
+    encode.decode(struct, layout, out.T)
+    for feature, child, at in layout.arrow:
+        _arrow_columns(struct.field(child), feature, out, at)
     return out
 
 
-def _one_hot(column: pa.Array, feature: Feature, out: np.ndarray, at: int) -> bool:
-    """The compiled one-hot encoder of :mod:`c360.model.encode`, when it reads ``column``'s layout."""
-    from c360.model import encode  # numba: imported only when something is encoded
+def _arrow_columns(column: pa.Array, feature: Feature, out: np.ndarray, at: int) -> None:
+    """A feature's columns from a layout the compiled pass does not read, through Arrow compute."""
+    if feature.kind in (NUMBER, YEAR):
+        values = pc.year(column) if feature.kind == YEAR else column
+        out[:, at] = pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+    elif feature.kind == CATEGORY:
+        strings = column if pa.types.is_string(column.type) else column.cast(pa.string())  # views, dictionaries
+        codes = pc.index_in(strings, options=_lookup(feature.vocabulary)).fill_null(-1).to_numpy(zero_copy_only=False)
+        hit = np.flatnonzero(codes >= 0)
+        out[hit, at + codes[hit]] = 1.0
+    else:
+        lists = column.cast(pa.list_(pa.string())) if not pa.types.is_list(column.type) else column
+        parents = pc.list_parent_indices(lists).to_numpy()
+        codes = pc.index_in(pc.list_flatten(lists), options=_lookup(feature.vocabulary)).fill_null(-1).to_numpy()
+        hit = codes >= 0
+        out[parents[hit], at + codes[hit]] = 1.0
 
-    return encode.one_hot(column, _vocabulary(feature.vocabulary), out, at)
+
+_LAYOUTS: list = []
 
 
-@functools.lru_cache(maxsize=None)
-def _vocabulary(words: tuple[str, ...]):
-    """The vocabulary as the compiled encoder reads it, built once per vocabulary (not per 2,048 rows)."""
-    from c360.model import encode
+def _layout(struct_type: pa.StructType, features: tuple[Feature, ...], unread: frozenset):
+    """The compiled pass's layout for this input type (built once; a batch's type is compared, not hashed)."""
+    from c360.model.encode import Layout
 
-    return encode.Vocabulary(words)
+    for known_type, known_features, known_unread, layout in _LAYOUTS:
+        if known_features == features and known_unread == unread and known_type == struct_type:
+            return layout
+    layout = Layout(struct_type, features, unread)
+    _LAYOUTS.insert(0, (struct_type, features, unread, layout))
+    del _LAYOUTS[16:]
+    return layout
 
 
 @functools.lru_cache(maxsize=None)

@@ -53,14 +53,18 @@ class Scorer:
     """A loaded model and its card; :meth:`predict` gives class probabilities for a batch."""
 
     def __init__(self, booster, card: cards.ModelCard):
-        from c360.model.trees import Forest  # numba: imported only when a model is scored
+        from c360.model import trees  # numba: imported only when a model is scored
 
         self.booster = booster
         self.card = card
-        self.forest = Forest.from_booster(booster)
+        self.forest = trees.Forest.from_booster(booster)
+        self._softmax = trees.softmax_against_first
         self._checked: set = set()
+        self._checked_types: list[pa.DataType] = []
         self._categories = pa.array(card.categories, pa.string())
         self._version = pa.array([card.version], pa.string())
+        self._offsets_by_rows: dict[int, pa.Array] = {}
+        self._scratch = threading.local()  # each thread's matrix buffer (the UDF may run in several)
 
     @classmethod
     def load(cls, directory: Path, *, nthread: int | None = None) -> "Scorer":
@@ -92,32 +96,48 @@ class Scorer:
 
     def predict(self, data) -> np.ndarray:
         """Class probabilities (rows x classes, float64, in ``card.classes`` order)."""
-        features = matrix(data, self.card.features)
-        if not len(features):
-            return np.zeros((0, len(self.card.classes)))
-        return self.forest.probabilities(features)
+        return self.forest.probabilities(matrix(data, self.card.features))
 
     def score(self, struct: pa.StructArray) -> pa.StructArray:
         """The UDF's answer for one batch of feature structs (NULL struct: NULL answer)."""
-        self.check({f.name: f.type for f in struct.type})
-        probabilities = self.predict(struct)
-        rows, classes = probabilities.shape
-        width = len(self.card.categories)
-        category_p = np.ascontiguousarray(probabilities[:, 1:])
-        predicted = self._categories.take(category_p.argmax(axis=1)) if rows else self._categories.slice(0, 0)
-        offsets = pa.array(np.arange(0, rows * width + 1, width, dtype=np.int32))
-        probability_list = pa.ListArray.from_arrays(offsets, pa.array(category_p.reshape(-1)))
+        if struct.type not in self._checked_types:  # the same type every batch: compared, not rebuilt
+            self.check({f.name: f.type for f in struct.type})
+            self._checked_types.append(struct.type)
+        rows = len(struct)
+        p_any, category_p, predicted = self._softmax(self.forest.margins(self._matrix(struct)).T)
         mask = struct.is_null().to_numpy(zero_copy_only=False) if struct.null_count else None
         return pa.StructArray.from_arrays(
             [
-                pa.array(1.0 - probabilities[:, 0]),
-                probability_list,
-                predicted,
-                self._version.take(np.zeros(rows, dtype=np.int64)),
+                pa.array(p_any),
+                pa.ListArray.from_arrays(self._offsets(rows), pa.array(category_p)),
+                self._categories.take(pa.array(predicted)),
+                self._versions(rows),
             ],
             fields=list(_ARROW_RETURN),
             mask=pa.array(mask) if mask is not None else None,
         )
+
+    def _matrix(self, struct: pa.StructArray) -> np.ndarray:
+        """The batch's feature matrix, in this thread's reused buffer."""
+        rows, width = len(struct), self.forest.features
+        flat = getattr(self._scratch, "matrix", None)
+        if flat is None or flat.size < rows * width:
+            flat = self._scratch.matrix = np.empty(max(rows, 2048) * width, dtype=np.float32)
+        return matrix(struct, self.card.features, out=flat[:rows * width].reshape(width, rows).T)
+
+    def _offsets(self, rows: int) -> pa.Array:
+        """List offsets of ``rows`` lists of one probability per category (built once per batch size)."""
+        offsets = self._offsets_by_rows.get(rows)
+        if offsets is None:
+            width = len(self.card.categories)
+            offsets = self._offsets_by_rows[rows] = pa.array(np.arange(0, rows * width + 1, width, dtype=np.int32))
+        return offsets
+
+    def _versions(self, rows: int) -> pa.Array:
+        """The model version ``rows`` times (a slice of one array, grown as batches need)."""
+        if len(self._version) < rows:
+            self._version = pa.array([self.card.version] * max(rows, 2 * len(self._version)), pa.string())
+        return self._version.slice(0, rows)
 
 
 def scorer(models_dir: Path) -> Scorer | None:

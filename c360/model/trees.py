@@ -1,37 +1,44 @@
-"""A compiled tree-ensemble evaluator: the XGBoost model as flat arrays and one numba kernel.
+"""A compiled tree-ensemble evaluator: the XGBoost model as flat arrays and numba kernels.
 
-XGBoost's own predictor scores ~240,000 customers/s on one core with the committed model (360
-trees, a ready matrix); this kernel ~2,200,000 (``benchmarks/scoring.py``). :class:`Forest` turns the booster into *complete* trees of
-the model's depth, stored as arrays, and scores a batch with a kernel compiled by numba:
+:class:`Forest` turns the booster into *complete* trees of the model's depth, stored as arrays,
+and scores a batch with a kernel compiled by numba. Side by side on one core with the committed
+model (360 trees of depth 3, ``benchmarks/scoring.py``): XGBoost's own predictor ~200,000
+customers/s, this ~7,000,000 on a ready matrix.
 
 * every tree is padded to full depth: a leaf above the bottom becomes a split that always goes
-  left (threshold NaN), its value copied to the leftmost leaf below it, so a row takes exactly
-  ``depth`` steps and the leaf index is ``2 * node + 1 + went_right`` arithmetic, no branches;
-* missing values are resolved without a branch: the kernel reads a doubled row in which each
+  left (threshold NaN: ``x >= NaN`` is false), its value copied to the leftmost leaf below it;
+* missing values are resolved without a branch: the kernels read a doubled block in which each
   feature appears twice, NaN replaced by -inf (missing goes left) and by +inf (missing goes
   right), and each split reads the copy matching its default direction;
 * rows are scored in blocks of :data:`BLOCK`, tree by tree, and every loop over a block is
-  branch-free over contiguous bytes, so the compiler vectorises it: at each level, each split
-  of the level compares its column with its threshold for the whole block and keeps the answer
-  of the rows whose position is that split's; positions are bytes (so trees of depth <= 8).
+  branch-free over contiguous floats, so the compiler vectorises it. Trees of depth <= 3 (the
+  model ``c360 train`` fits; shallower ones are padded to 3) go through :func:`_score3`, which
+  evaluates all seven splits of a tree and picks the leaf with six selects and no memory
+  traffic; deeper trees through :func:`_score`, which walks each level with byte positions.
 
 Exactness: XGBoost compares the feature rounded to float32 with a float32 threshold (``x <
-threshold`` goes left); the kernel does the same comparison on the same float32 values, so
-every row reaches the leaf XGBoost reaches. Leaves are summed in float64 (XGBoost sums in
-float32), so margins agree to ~1e-6.
+threshold`` goes left) and adds the leaves, in float32, in tree order, to the base margin. The
+kernels do the same comparisons and the same additions in the same order, so their margins are
+XGBoost's, bit for bit (tested).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
-#: Rows scored together, tree by tree (their doubled features, 512 x 104 x 4 bytes, stay in L2).
+#: Rows scored together, tree by tree (their doubled features, 104 x 512 x 4 bytes, stay in L2).
 BLOCK = 512
 #: Leaf positions are bytes.
 MAX_DEPTH = 8
+#: Trees up to this depth are padded to it and scored by the unrolled kernel.
+UNROLLED_DEPTH = 3
 
 
 class Forest:
@@ -41,6 +48,7 @@ class Forest:
                  base: np.ndarray, depth: int, features: int):
         self.feature, self.threshold, self.leaf, self.group = feature, threshold, leaf, group
         self.base, self.depth, self.features = base, depth, features
+        self._scratch = threading.local()  # each thread's doubled block (the kernels run without the GIL)
 
     @classmethod
     def from_booster(cls, booster) -> "Forest":
@@ -50,51 +58,128 @@ class Forest:
         booster_model = learner["gradient_booster"]["model"]
         groups = int(learner["learner_model_param"].get("num_class") or 0) or 1
         features = int(learner["learner_model_param"]["num_feature"])
-        base = base_margins(booster, groups)
+        base = base_margins(booster, groups).astype(np.float32)
         trees = booster_model["trees"]
-        depth = max(_depth(tree) for tree in trees) if trees else 0
-        depth = max(depth, 1)
+        depth = max((_depth(tree) for tree in trees), default=0)
         if depth > MAX_DEPTH:
             raise ValueError(f"the compiled scorer handles trees up to depth {MAX_DEPTH}; this model has depth {depth}")
+        depth = max(depth, UNROLLED_DEPTH) if depth <= UNROLLED_DEPTH else depth
         internal, leaves = 2 ** depth - 1, 2 ** depth
         feature = np.zeros((len(trees), internal), dtype=np.int32)
         threshold = np.full((len(trees), internal), np.nan, dtype=np.float32)
-        leaf = np.zeros((len(trees), leaves), dtype=np.float64)
+        leaf = np.zeros((len(trees), leaves), dtype=np.float32)
         for t, tree in enumerate(trees):
             _place(tree, 0, 0, 0, depth, feature[t], threshold[t], leaf[t])
         group = np.asarray(booster_model.get("tree_info") or [0] * len(trees), dtype=np.int32)
         return cls(feature, threshold, leaf, group, base, depth, features)
 
     def margins(self, matrix: np.ndarray) -> np.ndarray:
-        """Raw scores (rows x groups, float64) of a float32 matrix of the model's columns (NaN: missing)."""
-        matrix = np.asarray(matrix, dtype=np.float32)  # either layout: the kernel copies a block at a time
+        """Raw scores (rows x groups, float32, XGBoost's own) of a matrix of the model's columns (NaN: missing).
+
+        Either layout is read; a column-major float32 matrix (what :func:`c360.model.features.matrix`
+        builds) without a copy."""
+        matrix = np.asarray(matrix)
         if matrix.ndim != 2 or matrix.shape[1] != self.features:
             raise ValueError(f"expected a matrix with {self.features} columns, got shape {matrix.shape}")
-        out = np.empty((matrix.shape[0], len(self.base)), dtype=np.float64)
-        out[:] = self.base
-        _score(matrix, self.feature, self.threshold, self.leaf, self.group, self.depth, out)
-        return out
+        columns = np.ascontiguousarray(matrix.T, dtype=np.float32)  # one row per feature
+        out = np.empty((len(self.base), matrix.shape[0]), dtype=np.float32)
+        doubled = getattr(self._scratch, "doubled", None)
+        if doubled is None:
+            doubled = self._scratch.doubled = np.empty((2 * self.features, BLOCK), dtype=np.float32)
+        if self.depth == UNROLLED_DEPTH:
+            _score3(columns, self.feature, self.threshold, self.leaf, self.group, self.base, doubled, out)
+        else:
+            _score(columns, self.feature, self.threshold, self.leaf, self.group, self.depth, self.base, doubled, out)
+        return out.T
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
-        """Softmax of :meth:`margins` (what ``multi:softprob`` predicts), rows x classes."""
-        margins = self.margins(matrix)
-        _softmax(margins)
-        return margins
+        """Softmax of :meth:`margins` in float64 (what ``multi:softprob`` predicts), rows x classes."""
+        return _softmax(np.ascontiguousarray(self.margins(matrix)))
 
 
 @numba.njit(cache=True, nogil=True)
 def _softmax(margins):  # pragma: no cover - compiled
     rows, classes = margins.shape
+    out = np.empty((rows, classes), dtype=np.float64)
     for r in range(rows):
-        top = margins[r, 0]
+        top = np.float64(margins[r, 0])
         for k in range(1, classes):
-            top = max(top, margins[r, k])
+            top = max(top, np.float64(margins[r, k]))
         total = 0.0
         for k in range(classes):
-            margins[r, k] = np.exp(margins[r, k] - top)
-            total += margins[r, k]
+            out[r, k] = np.exp(np.float64(margins[r, k]) - top)
+            total += out[r, k]
         for k in range(classes):
-            margins[r, k] /= total
+            out[r, k] /= total
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def softmax_against_first(margins):  # pragma: no cover - compiled
+    """Softmax of margins (classes x rows, the layout :meth:`Forest.margins` fills) read against the
+    first class (the scorer's "no purchase"): per row 1 - P(first class), the other classes'
+    probabilities row after row (flat, rows x (classes - 1)), and the index among the others of the
+    most likely one (the first on a tie). Every loop runs over rows, so it is vectorised."""
+    classes, rows = margins.shape
+    top = np.empty(rows, dtype=np.float64)
+    top[:] = margins[0]
+    for k in range(1, classes):
+        for r in range(rows):
+            top[r] = max(top[r], np.float64(margins[k, r]))
+    exps = np.empty((classes, rows), dtype=np.float64)
+    total = np.zeros(rows, dtype=np.float64)
+    for k in range(classes):
+        for r in range(rows):
+            exps[k, r] = _exp(np.float64(margins[k, r]) - top[r])
+            total[r] += exps[k, r]
+    p_any = np.empty(rows, dtype=np.float64)
+    best = np.zeros(rows, dtype=np.int32)
+    category_p = np.empty(rows * (classes - 1), dtype=np.float64)
+    for r in range(rows):
+        p_any[r] = 1.0 - exps[0, r] / total[r]
+    for k in range(1, classes):
+        for r in range(rows):
+            category_p[r * (classes - 1) + k - 1] = exps[k, r] / total[r]
+            best[r] = k - 1 if exps[k, r] > exps[best[r] + 1, r] else best[r]
+    return p_any, category_p, best
+
+
+@intrinsic
+def _float_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bits are the int64 ``bits``."""
+    signature = types.float64(types.int64)
+
+    def codegen(context, builder, signature, arguments):
+        return builder.bitcast(arguments[0], ir.DoubleType())
+
+    return signature, codegen
+
+
+_LN2_HIGH, _LN2_LOW = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _exp(x):  # pragma: no cover - compiled
+    """exp(x) for x <= 0 within 2 ulp (x below -708 counts as -708), without a libm call, so loops over it vectorise:
+    x = n ln2 + r with |r| <= ln2 / 2, e**r by its Taylor series to r**13 / 13!, times 2**n."""
+    x = max(x, -708.0)
+    n = np.floor(x * 1.4426950408889634 + 0.5)
+    r = (x - n * _LN2_HIGH) - n * _LN2_LOW
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * _float_bits((np.int64(n) + 1023) << 52)
 
 
 def base_margins(booster, groups: int) -> np.ndarray:
@@ -117,7 +202,7 @@ def _place(tree: dict, node: int, slot: int, level: int, depth: int, feature, th
     left, right = tree["left_children"][node], tree["right_children"][node]
     internal = 2 ** depth - 1
     if left == -1:
-        value = float(tree["base_weights"][node])
+        value = np.float32(tree["base_weights"][node])
         while level < depth:  # pad: always go left (x >= NaN is false) down to the bottom
             feature[slot], threshold[slot] = 0, np.nan
             slot, level = 2 * slot + 1, level + 1
@@ -134,42 +219,67 @@ def _place(tree: dict, node: int, slot: int, level: int, depth: int, feature, th
 
 
 @numba.njit(cache=True, nogil=True)
-def _score(matrix, feature, threshold, leaf, group, depth, out):  # pragma: no cover - compiled
-    rows, columns = matrix.shape
-    trees, internal = feature.shape
-    doubled = np.empty((2 * columns, BLOCK), dtype=np.float32)  # column-major: each split reads a vector
-    position = np.empty(BLOCK, dtype=np.uint8)
-    right = np.empty(BLOCK, dtype=np.uint8)
-    groups = out.shape[1]
-    total = np.empty((groups, BLOCK), dtype=np.float64)
+def _double(columns, start, width, doubled):  # pragma: no cover - compiled
+    """Rows ``start:start+width`` of every feature, twice: NaN as -inf (row 2c), and as +inf (row 2c+1)."""
     low, high = np.float32(-np.inf), np.float32(np.inf)
+    for c in range(columns.shape[0]):
+        source, left, right = columns[c, start:start + width], doubled[2 * c], doubled[2 * c + 1]
+        for r in range(width):
+            value = source[r]
+            missing = np.isnan(value)
+            left[r] = low if missing else value
+            right[r] = high if missing else value
+
+
+@numba.njit(cache=True, nogil=True)
+def _score3(columns, feature, threshold, leaf, group, base, doubled, out):  # pragma: no cover - compiled
+    """Margins of complete depth-3 trees: seven comparisons, six selects and one addition per row and tree."""
+    rows = columns.shape[1]
     for start in range(0, rows, BLOCK):
         width = min(BLOCK, rows - start)
-        for c in range(columns):
+        _double(columns, start, width, doubled)
+        for g in range(out.shape[0]):
+            out[g, start:start + width] = base[g]
+        for t in range(feature.shape[0]):
+            f, cut, value = feature[t], threshold[t], leaf[t]
+            x0, x1, x2, x3 = doubled[f[0]], doubled[f[1]], doubled[f[2]], doubled[f[3]]
+            x4, x5, x6 = doubled[f[4]], doubled[f[5]], doubled[f[6]]
+            t0, t1, t2, t3, t4, t5, t6 = cut[0], cut[1], cut[2], cut[3], cut[4], cut[5], cut[6]
+            v0, v1, v2, v3, v4, v5, v6, v7 = value[0], value[1], value[2], value[3], value[4], value[5], value[6], value[7]
+            total = out[group[t], start:start + width]
             for r in range(width):
-                value = matrix[start + r, c]
-                missing = value != value
-                doubled[2 * c, r] = low if missing else value
-                doubled[2 * c + 1, r] = high if missing else value
-        for r in range(width, BLOCK):
-            for c in range(2 * columns):
-                doubled[c, r] = 0
-        total[:] = 0
-        for t in range(trees):
-            position[:] = 0
+                s3 = v1 if x3[r] >= t3 else v0
+                s4 = v3 if x4[r] >= t4 else v2
+                s5 = v5 if x5[r] >= t5 else v4
+                s6 = v7 if x6[r] >= t6 else v6
+                s1 = s4 if x1[r] >= t1 else s3
+                s2 = s6 if x2[r] >= t2 else s5
+                total[r] += s2 if x0[r] >= t0 else s1
+
+
+@numba.njit(cache=True, nogil=True)
+def _score(columns, feature, threshold, leaf, group, depth, base, doubled, out):  # pragma: no cover - compiled
+    """Margins of complete trees of any depth up to 8: each level's splits move byte positions."""
+    rows = columns.shape[1]
+    position = np.empty(BLOCK, dtype=np.uint8)
+    right = np.empty(BLOCK, dtype=np.uint8)
+    for start in range(0, rows, BLOCK):
+        width = min(BLOCK, rows - start)
+        _double(columns, start, width, doubled)
+        for g in range(out.shape[0]):
+            out[g, start:start + width] = base[g]
+        for t in range(feature.shape[0]):
+            position[:width] = 0
             for level in range(depth):
                 first = 2 ** level - 1
-                right[:] = 0
+                right[:width] = 0
                 for j in range(2 ** level):
                     column = doubled[feature[t, first + j]]
                     cut = threshold[t, first + j]
-                    for r in range(BLOCK):
+                    for r in range(width):
                         right[r] |= np.uint8(position[r] == j) & np.uint8(column[r] >= cut)
-                for r in range(BLOCK):
+                for r in range(width):
                     position[r] = np.uint8(2) * position[r] + right[r]
-            values, sums = leaf[t], total[group[t]]
-            for r in range(BLOCK):
-                sums[r] += values[position[r]]
-        for g in range(groups):
+            values, total = leaf[t], out[group[t], start:start + width]
             for r in range(width):
-                out[start + r, g] += total[g, r]
+                total[r] += values[position[r]]
