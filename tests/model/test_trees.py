@@ -21,15 +21,15 @@ def _data(rows: int, columns: int, seed: int):
 
 
 @pytest.mark.parametrize("depth, rounds", [(1, 5), (3, 20), (6, 15)])
-def test_margins_equal_xgboosts_for_multiclass_models_of_any_depth(depth, rounds):
+def test_margins_are_xgboosts_bit_for_bit_for_multiclass_models_of_any_depth(depth, rounds):
     x, y = _data(3000, 7, seed=depth)
     booster = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": depth, "eta": 0.3,
                          "nthread": 1}, xgb.DMatrix(x, label=y), num_boost_round=rounds)
     forest = Forest.from_booster(booster)
     assert forest.depth == max(depth, UNROLLED_DEPTH)  # shallow trees are padded for the unrolled kernel
     expected = booster.inplace_predict(x, predict_type="margin").reshape(len(x), 3)
-    assert np.abs(forest.margins(x) - expected).max() < 1e-5
-    assert np.abs(forest.margins(np.asfortranarray(x)) - expected).max() < 1e-5  # either layout
+    assert np.array_equal(forest.margins(x), expected)  # bit for bit: same float32 sums in the same order
+    assert np.array_equal(forest.margins(np.asfortranarray(x)), expected)  # either layout
     probabilities = forest.probabilities(x)
     assert np.abs(probabilities - booster.inplace_predict(x).reshape(len(x), 3)).max() < 1e-6
 
@@ -41,7 +41,7 @@ def test_trees_with_leaves_above_the_bottom_are_padded_without_changing_a_score(
     shapes = {len(tree["left_children"]) for tree in _trees(booster)}
     assert min(shapes) < 2 ** 6 - 1  # some tree is not complete
     expected = booster.inplace_predict(x, predict_type="margin").reshape(len(x), 3)
-    assert np.abs(Forest.from_booster(booster).margins(x) - expected).max() < 1e-5
+    assert np.array_equal(Forest.from_booster(booster).margins(x), expected)
 
 
 def test_a_model_deeper_than_the_kernel_handles_is_refused():
