@@ -79,10 +79,11 @@ def udf_throughput(rows: int, repeats: int) -> dict[str, float]:
     features = synthetic_features(loaded.card, rows)
     connection.register("features_arrow", features)
     connection.execute("CREATE TABLE features AS SELECT * FROM features_arrow")
-    struct = ", ".join(f"{f.name} := {f.name}" for f in loaded.card.features)
+    struct = ", ".join(f"{f.name} := {f.name}" for f in loaded.card.inputs)  # what customer_360 passes
 
     answer = loaded.score(pa.StructArray.from_arrays(
-        [column.combine_chunks() for column in features.slice(0, 2048).columns], names=features.column_names))
+        [features.column(f.name).slice(0, 2048).combine_chunks() for f in loaded.card.inputs],
+        names=[f.name for f in loaded.card.inputs]))
 
     def no_op(batch):
         return answer.slice(0, len(batch))

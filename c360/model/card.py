@@ -43,6 +43,8 @@ class ModelCard:
     params: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     trained_at: str = ""
+    #: the features some tree splits on (the scorer needs only these); empty in cards that predate it: all
+    reads: list[str] = field(default_factory=list)
 
     @property
     def categories(self) -> list[str]:
@@ -51,6 +53,11 @@ class ModelCard:
     @property
     def columns(self) -> list[str]:
         return columns(self.features)
+
+    @property
+    def inputs(self) -> list[Feature]:
+        """The features the model reads, in card order (every feature for a card without ``reads``)."""
+        return [f for f in self.features if f.name in self.reads] if self.reads else list(self.features)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -111,14 +111,16 @@ def kind_accepts(kind: str, arrow_type: pa.DataType) -> bool:
     return False
 
 
-def check_inputs(features: list[Feature], fields: dict[str, pa.DataType], *, model: str = "the model") -> None:
+def check_inputs(features: list[Feature], fields: dict[str, pa.DataType], *, model: str = "the model",
+                 optional: frozenset = frozenset()) -> None:
     """Refuse inputs that do not match the model's features, listing every difference.
 
-    ``fields`` maps the given column names to their Arrow types. Missing features, features of
-    the wrong type and unexpected extra columns are all named in one :class:`ProgrammingError`.
+    ``fields`` maps the given column names to their Arrow types. Missing features (but those in
+    ``optional``: features no tree reads), features of the wrong type and unexpected extra columns
+    are all named in one :class:`ProgrammingError`.
     """
     wanted = {f.name: f for f in features}
-    missing = [name for name in wanted if name not in fields]
+    missing = [name for name in wanted if name not in fields and name not in optional]
     wrong = [f"{name} (model: {wanted[name].kind}, given: {fields[name]})"
              for name in wanted if name in fields and not kind_accepts(wanted[name].kind, fields[name])]
     extra = [name for name in fields if name not in wanted]
@@ -200,6 +202,16 @@ def _layout(struct_type: pa.StructType, features: tuple[Feature, ...], unread: f
 def _lookup(words: tuple[str, ...]) -> pc.SetLookupOptions:
     """The vocabulary as Arrow's lookup options, built once per vocabulary."""
     return pc.SetLookupOptions(pa.array(words, pa.string()))
+
+
+def features_read(features: list[Feature], read: set[int]) -> list[Feature]:
+    """The features at least one of whose matrix columns (by position) is in ``read``."""
+    out, at = [], 0
+    for feature in features:
+        if any(column in read for column in range(at, at + feature.width)):
+            out.append(feature)
+        at += feature.width
+    return out
 
 
 def columns(features: list[Feature]) -> list[str]:

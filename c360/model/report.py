@@ -37,8 +37,10 @@ def calibration_table(metrics: dict) -> str:
 
 
 def card_markdown(card) -> str:
+    read = {f.name for f in card.inputs}
     features = "\n".join(
-        f"| `{f.name}` | {f.kind} | {', '.join(f.vocabulary) if f.vocabulary else ''} |" for f in card.features
+        f"| `{f.name}` | {f.kind} | {'yes' if f.name in read else 'no'} | {', '.join(f.vocabulary) if f.vocabulary else ''} |"
+        for f in card.features
     )
     rows = card.rows
     lost = [f"{metric} vs {BASELINE_NAMES.get(name, name)}"
@@ -72,7 +74,9 @@ recency bucket, per last category bought, overall).
 
 ## Features (columns of `customer_360`)
 
-| feature | kind | vocabulary |
-|---|---|---|
+"read" says whether some tree splits on the feature; `c360_predict` is given only those.
+
+| feature | kind | read | vocabulary |
+|---|---|---|---|
 {features}
 """

@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from c360.errors import ProgrammingError
 from c360.model import card as cards
-from c360.model.features import check_inputs, matrix
+from c360.model.features import check_inputs, features_read, matrix
 
 FUNCTION = "c360_predict"
 #: The column of customer_360's inner layer that holds the UDF's answer.
@@ -58,6 +58,9 @@ class Scorer:
         self.booster = booster
         self.card = card
         self.forest = trees.Forest.from_booster(booster)
+        #: the card's features some tree splits on: what c360_predict needs (the others may be left out)
+        self.inputs = features_read(card.features, self.forest.columns_read())
+        self.unread = frozenset(f.name for f in card.features) - {f.name for f in self.inputs}
         self._softmax = trees.softmax_against_first
         self._checked: set = set()
         self._checked_types: list[pa.DataType] = []
@@ -82,21 +85,27 @@ class Scorer:
                 f"model in {directory} does not match its card: columns in the card but not the model: "
                 f"{', '.join(missing) or '-'}; in the model but not the card: {', '.join(extra) or '-'}"
             )
+        scorer = cls(booster, card)
+        read = [f.name for f in scorer.inputs]
+        if card.reads and card.reads != read:
+            raise ProgrammingError(
+                f"model in {directory} does not match its card: the card says its trees read "
+                f"{', '.join(card.reads)}; they read {', '.join(read) or '-'}")
         if nthread:
             booster.set_param({"nthread": nthread})
-        return cls(booster, card)
+        return scorer
 
     def check(self, fields: dict[str, pa.DataType]) -> None:
         """Refuse inputs that differ from the card (once per distinct schema)."""
         key = tuple((name, str(kind)) for name, kind in fields.items())
         if key in self._checked:
             return
-        check_inputs(self.card.features, fields, model=f"model {self.card.version}")
+        check_inputs(self.card.features, fields, model=f"model {self.card.version}", optional=self.unread)
         self._checked.add(key)
 
     def predict(self, data) -> np.ndarray:
         """Class probabilities (rows x classes, float64, in ``card.classes`` order)."""
-        return self.forest.probabilities(matrix(data, self.card.features))
+        return self.forest.probabilities(matrix(data, self.card.features, unread=self.unread))
 
     def score(self, struct: pa.StructArray) -> pa.StructArray:
         """The UDF's answer for one batch of feature structs (NULL struct: NULL answer)."""
@@ -123,7 +132,7 @@ class Scorer:
         flat = getattr(self._scratch, "matrix", None)
         if flat is None or flat.size < rows * width:
             flat = self._scratch.matrix = np.empty(max(rows, 2048) * width, dtype=np.float32)
-        return matrix(struct, self.card.features, out=flat[:rows * width].reshape(width, rows).T)
+        return matrix(struct, self.card.features, out=flat[:rows * width].reshape(width, rows).T, unread=self.unread)
 
     def _offsets(self, rows: int) -> pa.Array:
         """List offsets of ``rows`` lists of one probability per category (built once per batch size)."""

@@ -20,7 +20,7 @@ import pyarrow as pa
 from c360.errors import ProgrammingError
 from c360.model import card as cards
 from c360.model import evaluation
-from c360.model.features import CATEGORY, INPUTS, NUMBER, TAGS, YEAR, Feature, columns, matrix
+from c360.model.features import CATEGORY, INPUTS, NUMBER, TAGS, YEAR, Feature, columns, features_read, matrix
 
 HORIZON_DAYS = 30
 PARAMS = {
@@ -188,6 +188,9 @@ def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int
     step = note("boosting rounds", rounds)
     booster = fit(train_rows, features, classes, rounds=rounds, progress=lambda done, total: advance(step, 1))
     results = evaluate(booster, features, classes, train_rows, test)
+    from c360.model.trees import Forest
+
+    reads = features_read(features, Forest.from_booster(booster).columns_read())
     card = cards.ModelCard(
         features=features,
         classes=classes,
@@ -199,6 +202,7 @@ def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int
         params={**PARAMS, "rounds": rounds, "num_class": len(classes)},
         metrics=results,
         trained_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        reads=[f.name for f in reads],
     )
     model_bytes = bytes(booster.save_raw("json"))
     cards.write(out_dir, model_bytes, card)

@@ -73,6 +73,10 @@ class Forest:
         group = np.asarray(booster_model.get("tree_info") or [0] * len(trees), dtype=np.int32)
         return cls(feature, threshold, leaf, group, base, depth, features)
 
+    def columns_read(self) -> set[int]:
+        """The matrix columns some split compares (padding splits read nothing)."""
+        return {int(f) // 2 for f, cut in zip(self.feature.ravel(), self.threshold.ravel()) if not np.isnan(cut)}
+
     def margins(self, matrix: np.ndarray) -> np.ndarray:
         """Raw scores (rows x groups, float32, XGBoost's own) of a matrix of the model's columns (NaN: missing).
 

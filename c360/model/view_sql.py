@@ -13,7 +13,8 @@ The hand-written view (the *base*) stays verbatim; the generator wraps it in two
 
 The scorer is called once per row (one struct, one call, whatever number of prediction columns
 a query asks for), its features are the base's own output columns (a feature is named after the
-``customer_360`` column it reads), and DuckDB drops the call entirely when no prediction column
+``customer_360`` column it reads; features no tree splits on are left out, so DuckDB neither
+computes nor converts them), and DuckDB drops the call entirely when no prediction column
 is referenced. Filters on the base's columns are applied below the call, so only the rows that
 survive them are scored.
 """
@@ -45,12 +46,13 @@ def view_columns(view_sql: str) -> list[str]:
 
 
 def features_struct(card, base_sql: str) -> str:
-    """``c360_predict(struct_pack(<feature> := base.<feature>, ...))`` over the base view's columns."""
+    """``c360_predict(struct_pack(<feature> := base.<feature>, ...))`` over the base view's columns,
+    for the features the model's trees read (the card's ``reads``; every feature for older cards)."""
     columns = set(view_columns(base_sql))
     missing = [f.name for f in card.features if f.name.lower() not in columns]
     if missing:
         raise ProgrammingError("customer_360 lacks the model's feature column(s): " + ", ".join(missing))
-    pairs = ", ".join(f"{f.name} := base.{f.name}" for f in card.features)
+    pairs = ", ".join(f"{f.name} := base.{f.name}" for f in card.inputs)
     return f"{FUNCTION}(struct_pack({pairs}))"
 
 

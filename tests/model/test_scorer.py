@@ -79,6 +79,30 @@ def test_a_missing_feature_is_an_error_naming_it(connect):
         connection.execute("SELECT c360_predict(struct_pack(frequency := 3)) FROM crm.customers LIMIT 1").fetchall()
 
 
+def test_features_no_tree_reads_may_be_left_out_or_given_without_changing_a_score(connect):
+    connection = connect()
+    scorer = Scorer.load(_models(connection))
+    assert scorer.unread and scorer.inputs
+    base = "SELECT customer_id, c360_predict(struct_pack({})).p_purchase_30d FROM customer_360 ORDER BY 1"
+    read = ", ".join(f"{f.name} := {f.name}" for f in scorer.inputs)
+    every = ", ".join(f"{f.name} := {f.name}" for f in scorer.card.features)
+    nulls_for_unread = read + ", " + ", ".join(f"{name} := NULL" for name in sorted(scorer.unread))
+    scores = connection.execute(base.format(read)).fetchall()
+    assert len(scores) > 100
+    assert connection.execute(base.format(every)).fetchall() == scores
+    assert connection.execute(base.format(nulls_for_unread)).fetchall() == scores
+
+
+def test_a_card_that_misstates_which_features_the_trees_read_is_refused_at_load(trained, tmp_path):
+    shutil.copytree(trained / "models", tmp_path / "models")
+    card_path = tmp_path / "models" / cards.CARD_FILE
+    data = json.loads(card_path.read_text())
+    data["reads"] = data["reads"][1:]
+    card_path.write_text(json.dumps(data))
+    with pytest.raises(c360.ProgrammingError, match="card says its trees read frequency, .*; they read recency_days"):
+        Scorer.load(tmp_path / "models")
+
+
 def test_a_feature_of_the_wrong_type_is_an_error_naming_it(trained):
     scorer = Scorer.load(trained / "models")
     fields = {f.name: _good_type(f.kind) for f in scorer.card.features}

@@ -108,6 +108,29 @@ def test_the_card_records_features_label_cutoffs_rows_metrics_and_version(traine
     assert (trained / "models" / cards.MARKDOWN_FILE).read_text().startswith("# Model card")
 
 
+def test_the_card_lists_exactly_the_features_some_tree_splits_on(trained):
+    import json
+
+    import xgboost as xgb
+
+    card = cards.read(trained / "models")
+    booster = xgb.Booster()
+    booster.load_model(str(trained / "models" / cards.MODEL_FILE))
+    split_on = set()
+    for text in booster.get_dump(dump_format="json"):
+        stack = [json.loads(text)]
+        while stack:
+            node = stack.pop()
+            if "split" in node:
+                split_on.add(node["split"])
+            stack.extend(node.get("children", ()))
+    expected = [f.name for f in card.features if set(f.columns()) & split_on]
+    assert card.reads == expected and 0 < len(expected) < len(card.features)  # interests has no vocabulary here
+    view = (trained / "queries" / "customer_360.sql").read_text()
+    given = view.split("c360_predict(struct_pack(", 1)[1].split("))", 1)[0]
+    assert [pair.split(" := ")[0] for pair in given.split(", ")] == expected
+
+
 def test_the_model_beats_every_baseline_on_category_and_log_loss_out_of_time(trained):
     beats = cards.read(trained / "models").metrics["beats"]
     for metric in ("macro_auc_category", "accuracy_category", "log_loss"):
