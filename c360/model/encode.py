@@ -248,20 +248,15 @@ def _slot(length, first, last):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _quick(base, start, length, limit, words, heads, tails, word):  # pragma: no cover - compiled
-    """Whether the string at ``start`` is vocabulary word ``word``: 1 or 0 from its first and last eight
-    bytes against the word's, -1 when that cannot tell (near the end of the buffer, or longer than 16
-    bytes). No loops, so the compiler keeps the caller's loop branch-light."""
+def _quick(base, start, length, words, heads, tails, word):  # pragma: no cover - compiled
+    """Whether the string at ``start`` (of at most 16 bytes, with eight readable bytes from ``start``)
+    is vocabulary word ``word``: its first and last eight bytes against the word's, no loops."""
     if words[word + 1] - words[word] != length:
-        return 0
-    if length == 0:
-        return 1
-    if start + 8 > limit or length > 16:
-        return -1
+        return False
     head = _load64(base + start)
     if length < 8:
-        return 1 if (head & ((np.uint64(1) << np.uint64(8 * length)) - np.uint64(1))) == heads[word] else 0
-    return 1 if head == heads[word] and _load64(base + start + length - 8) == tails[word] else 0
+        return (head & ((np.uint64(1) << np.uint64(8 * length)) - np.uint64(1))) == heads[word]
+    return head == heads[word] and _load64(base + start + length - 8) == tails[word]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -305,32 +300,29 @@ def _lookup(positions, address, bits, offset, rows, vocabulary, table, first, co
     words, word_data, heads, tails = vocabulary
     limit = positions[offset + rows]
     data = _bytes(address, limit) if limit > 0 else np.zeros(1, dtype=np.uint8)
-    codes = np.empty(rows, dtype=np.int32)
-    for row in range(rows):  # first pass: the hash slot and the quick comparison, no inner loops
+    pending = np.empty(rows, dtype=np.int32)  # rows the quick comparison cannot decide
+    waiting = 0
+    for row in range(rows):  # first pass: the hash slot, and the quick comparison where it can tell
         index = offset + row
+        if not _valid(bits, index):
+            continue
         start, length = positions[index], positions[index + 1] - positions[index]
         head = data[start] if length else 0
         tail = data[start + length - 1] if length else 0
         slot = table[_slot(length, head, tail)]
-        if slot == -1 or not _valid(bits, index):
-            codes[row] = -1
-        elif slot == -2:
-            codes[row] = -2  # several words share the slot
-        else:
-            match = _quick(address, start, length, limit, words, heads, tails, first + slot)
-            codes[row] = slot if match == 1 else (-1 if match == 0 else -3 - slot)
-    for row in range(rows):
-        code = codes[row]
-        if code < -1:  # second pass: what the quick comparison could not tell
-            index = offset + row
-            start, length = positions[index], positions[index + 1] - positions[index]
-            if code == -2:
-                code = _slow_code(data, start, length, words, word_data, first, count)
-            else:
-                code = -3 - code if _same(data, start, length, words, word_data, first - 3 - code) else -1
+        if slot >= 0 and start + 8 <= limit and length <= 16:
+            if _quick(address, start, length, words, heads, tails, first + slot):
+                out[at + slot, row] = 1.0
+        elif slot != -1:
+            pending[waiting] = row
+            waiting += 1
+    for p in range(waiting):  # second pass, byte by byte: shared slots, the buffer's end, long strings
+        row = pending[p]
+        index = offset + row
+        start, length = positions[index], positions[index + 1] - positions[index]
+        code = _slow_code(data, start, length, words, word_data, first, count)
         if code >= 0:
             out[at + code, row] = 1.0
-
 
 @numba.njit(cache=True, nogil=True)
 def _lists(array, offset, rows, vocabulary, table, first, count, out, at):  # pragma: no cover - compiled

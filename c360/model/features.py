@@ -148,11 +148,16 @@ def matrix(data, features: list[Feature], *, out: np.ndarray | None = None,
     column-major float32 array of the right shape to fill instead of a new one (the scorer reuses
     one per thread: a fresh 400 kB array costs more in page faults than filling it).
     """
-    from c360.model import encode  # numba: imported only when something is encoded
-
     struct = data if isinstance(data, pa.StructArray) else pa.StructArray.from_arrays(
         [column.combine_chunks() for column in data.columns], names=data.column_names)
-    layout = _layout(struct.type, tuple(features), unread)
+    return fill(struct, layout(struct.type, tuple(features), unread), out=out)
+
+
+def fill(struct: pa.StructArray, layout, *, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`matrix` with the struct's :class:`c360.model.encode.Layout` at hand (the scorer keeps one
+    per input type instead of looking it up every batch)."""
+    from c360.model import encode  # numba: imported only when something is encoded
+
     rows = len(struct)
     if out is None:
         out = np.empty((rows, layout.columns), dtype=np.float32, order="F")
@@ -185,7 +190,7 @@ def _arrow_columns(column: pa.Array, feature: Feature, out: np.ndarray, at: int)
 _LAYOUTS: list = []
 
 
-def _layout(struct_type: pa.StructType, features: tuple[Feature, ...], unread: frozenset):
+def layout(struct_type: pa.StructType, features: tuple[Feature, ...], unread: frozenset = frozenset()):
     """The compiled pass's layout for this input type (built once; a batch's type is compared, not hashed)."""
     from c360.model.encode import Layout
 

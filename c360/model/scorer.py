@@ -30,7 +30,8 @@ import pyarrow as pa
 
 from c360.errors import ProgrammingError
 from c360.model import card as cards
-from c360.model.features import check_inputs, features_read, matrix
+from c360.model.features import check_inputs, features_read, fill, matrix
+from c360.model.features import layout as features_layout
 
 FUNCTION = "c360_predict"
 #: The column of customer_360's inner layer that holds the UDF's answer.
@@ -63,7 +64,7 @@ class Scorer:
         self.unread = frozenset(f.name for f in card.features) - {f.name for f in self.inputs}
         self._softmax = trees.softmax_against_first
         self._checked: set = set()
-        self._checked_types: list[pa.DataType] = []
+        self._layouts: list = []  # (input type, its Layout), checked against the card once
         self._categories = pa.array(card.categories, pa.string())
         self._version = pa.array([card.version], pa.string())
         self._offsets_by_rows: dict[int, pa.Array] = {}
@@ -109,9 +110,6 @@ class Scorer:
 
     def score(self, struct: pa.StructArray) -> pa.StructArray:
         """The UDF's answer for one batch of feature structs (NULL struct: NULL answer)."""
-        if struct.type not in self._checked_types:  # the same type every batch: compared, not rebuilt
-            self.check({f.name: f.type for f in struct.type})
-            self._checked_types.append(struct.type)
         rows = len(struct)
         p_any, category_p, predicted = self._softmax(self.forest.margins(self._matrix(struct)).T)
         mask = struct.is_null().to_numpy(zero_copy_only=False) if struct.null_count else None
@@ -127,12 +125,20 @@ class Scorer:
         )
 
     def _matrix(self, struct: pa.StructArray) -> np.ndarray:
-        """The batch's feature matrix, in this thread's reused buffer."""
+        """The batch's feature matrix, in this thread's reused buffer; a new input type is checked first."""
+        kind = struct.type
+        for known, layout in self._layouts:  # the same type every batch: compared, not rebuilt
+            if known == kind:
+                break
+        else:
+            self.check({f.name: f.type for f in kind})
+            layout = features_layout(kind, tuple(self.card.features), self.unread)
+            self._layouts.append((kind, layout))
         rows, width = len(struct), self.forest.features
         flat = getattr(self._scratch, "matrix", None)
         if flat is None or flat.size < rows * width:
             flat = self._scratch.matrix = np.empty(max(rows, 2048) * width, dtype=np.float32)
-        return matrix(struct, self.card.features, out=flat[:rows * width].reshape(width, rows).T, unread=self.unread)
+        return fill(struct, layout, out=flat[:rows * width].reshape(width, rows).T)
 
     def _offsets(self, rows: int) -> pa.Array:
         """List offsets of ``rows`` lists of one probability per category (built once per batch size)."""
@@ -151,7 +157,14 @@ class Scorer:
 
 def scorer(models_dir: Path) -> Scorer | None:
     """The process's scorer for ``models_dir`` (loaded on first use), or None without a model."""
-    key = Path(models_dir).resolve()
+    return _scorer(Path(models_dir).resolve())
+
+
+def _scorer(key: Path) -> Scorer | None:
+    """:func:`scorer` for an already resolved path (the UDF calls this every batch)."""
+    loaded = _LOADED.get(key)
+    if loaded is not None:
+        return loaded
     with _LOCK:
         loaded = _LOADED.get(key)
         if loaded is None:
@@ -176,20 +189,20 @@ def _nulls(rows: int) -> pa.StructArray:
 
 def register(connection, project_dir: Path) -> None:
     """Registrar (see :mod:`c360.functions`): add ``c360_predict`` to the engine's DuckDB."""
-    models_dir = Path(project_dir) / "models"
+    models_dir = (Path(project_dir) / "models").resolve()
 
     def predict(*arguments):
         if len(arguments) != 1:
             raise ProgrammingError(f"{FUNCTION} takes one STRUCT of features, got {len(arguments)} arguments")
         struct = arguments[0]
-        if isinstance(struct, pa.ChunkedArray):
-            struct = struct.combine_chunks()
+        if isinstance(struct, pa.ChunkedArray):  # DuckDB hands over one chunk: take it, do not copy it
+            struct = struct.chunk(0) if struct.num_chunks == 1 else struct.combine_chunks()
         if not pa.types.is_struct(struct.type):
             raise ProgrammingError(f"{FUNCTION} takes one STRUCT of features (struct_pack(name := column, ...)), "
                                    f"got {struct.type}")
         STATS["calls"] += 1
         STATS["rows"] += len(struct)
-        loaded = scorer(models_dir)
+        loaded = _scorer(models_dir)
         if loaded is None:
             return _nulls(len(struct))
         return loaded.score(struct)

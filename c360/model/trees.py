@@ -237,28 +237,34 @@ def _double(columns, start, width, doubled):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _score3(columns, feature, threshold, leaf, group, base, doubled, out):  # pragma: no cover - compiled
-    """Margins of complete depth-3 trees: seven comparisons, six selects and one addition per row and tree."""
+    """Margins of complete depth-3 trees: seven comparisons, six selects and one addition per row and tree.
+
+    Every block is scored whole (rows past the batch's end read stale values and are dropped), so the
+    inner loop has a constant trip count and a block-local accumulator."""
     rows = columns.shape[1]
+    total = np.empty((out.shape[0], BLOCK), dtype=np.float32)
     for start in range(0, rows, BLOCK):
         width = min(BLOCK, rows - start)
         _double(columns, start, width, doubled)
         for g in range(out.shape[0]):
-            out[g, start:start + width] = base[g]
+            total[g, :] = base[g]
         for t in range(feature.shape[0]):
             f, cut, value = feature[t], threshold[t], leaf[t]
             x0, x1, x2, x3 = doubled[f[0]], doubled[f[1]], doubled[f[2]], doubled[f[3]]
             x4, x5, x6 = doubled[f[4]], doubled[f[5]], doubled[f[6]]
             t0, t1, t2, t3, t4, t5, t6 = cut[0], cut[1], cut[2], cut[3], cut[4], cut[5], cut[6]
             v0, v1, v2, v3, v4, v5, v6, v7 = value[0], value[1], value[2], value[3], value[4], value[5], value[6], value[7]
-            total = out[group[t], start:start + width]
-            for r in range(width):
+            sums = total[group[t]]
+            for r in range(BLOCK):
                 s3 = v1 if x3[r] >= t3 else v0
                 s4 = v3 if x4[r] >= t4 else v2
                 s5 = v5 if x5[r] >= t5 else v4
                 s6 = v7 if x6[r] >= t6 else v6
                 s1 = s4 if x1[r] >= t1 else s3
                 s2 = s6 if x2[r] >= t2 else s5
-                total[r] += s2 if x0[r] >= t0 else s1
+                sums[r] += s2 if x0[r] >= t0 else s1
+        for g in range(out.shape[0]):
+            out[g, start:start + width] = total[g, :width]
 
 
 @numba.njit(cache=True, nogil=True)
