@@ -9,11 +9,16 @@
 ``probabilities[i]`` is P(the card's i-th category is the one with the highest spend in the
 next 30 days), in the card's category order (a list, not a MAP: DuckDB imports an Arrow MAP
 ~8x slower than a list); ``p_purchase_30d`` is 1 - P(no purchase); ``predicted_category`` is the
-most likely category should the customer buy. The trees are evaluated by the compiled kernel of
-:mod:`c360.model.trees`, not by XGBoost's predictor. The model is loaded from ``<project>/models`` on the first
-call, once per process, and its card is checked against the struct's fields then (missing,
-mistyped and unexpected features are listed). A project without a model still has the function:
-it returns NULLs, so ``SELECT *`` on ``customer_360`` keeps working before ``c360 train``.
+most likely category should the customer buy.
+
+Each batch goes Arrow -> feature matrix in one compiled pass (:mod:`c360.model.encode`) -> margins
+by the compiled trees (:mod:`c360.model.trees`, XGBoost's own margins, not its predictor) ->
+softmax, without a Python object per row. The model is loaded from ``<project>/models`` on the
+first call, once per process, and the card is checked against the struct's fields once per input
+type (missing, mistyped and unexpected features are listed). Features no tree splits on (the
+card's features minus its ``reads``) may be left out of the struct; ``customer_360`` leaves them
+out. A project without a model still has the function: it returns NULLs, so ``SELECT *`` on
+``customer_360`` keeps working before ``c360 train``.
 
 :data:`STATS` counts calls and rows scored in this process; tests use it to prove the UDF runs
 only when a query references a prediction, and only on the rows that survive its filters.
@@ -43,6 +48,7 @@ _ARROW_RETURN = pa.struct([
     ("predicted_category", pa.string()),
     ("model_version", pa.string()),
 ])
+_ANSWER_FIELDS = list(_ARROW_RETURN)
 
 #: Process-wide counters: UDF batches called and rows scored.
 STATS = {"calls": 0, "rows": 0}
@@ -120,7 +126,7 @@ class Scorer:
                 self._categories.take(pa.array(predicted)),
                 self._versions(rows),
             ],
-            fields=list(_ARROW_RETURN),
+            fields=_ANSWER_FIELDS,
             mask=pa.array(mask) if mask is not None else None,
         )
 
