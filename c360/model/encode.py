@@ -9,7 +9,9 @@ matrix column it can read:
 * integers and floats (NULL as NaN), ``decimal128`` (as a double: exact below 2**53 with at most
   22 decimals, then rounded to float32 like every number), ``date32`` as its year;
 * strings and lists of strings, one-hot over each feature's vocabulary: each string is looked up in
-  a small hash table of the vocabulary (length, first and last byte) and confirmed byte by byte.
+  a small hash table of the vocabulary (length, first and last byte) and confirmed by comparing its
+  first and last eight bytes with the word's (byte by byte near the end of the buffer, past 16
+  bytes, where words share a slot, and in tag lists).
 
 A :class:`Layout` (built once per Arrow type) says which struct field feeds which matrix columns;
 fields whose layout the compiled pass does not read (timestamps, large lists, string views,
@@ -29,6 +31,8 @@ import pyarrow as pa
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
+
+from c360.model import features as kinds  # the feature kinds (features imports this module lazily)
 
 #: Slots of a vocabulary's hash table (a power of two).
 SLOTS = 256
@@ -52,14 +56,11 @@ class Layout:
     vocabularies it looks strings up in, and ``arrow``, the (feature, field, column) left to Arrow."""
 
     def __init__(self, struct_type: pa.StructType, features, unread: frozenset = frozenset()):
-        from c360.model.features import CATEGORY, NUMBER, TAGS
-        from c360.model.features import YEAR as YEAR_KIND
-
         plan, words, tables, self.arrow = [], [], [], []
         at = 0
         for feature in features:
             width = feature.width
-            indicator = feature.kind in (CATEGORY, TAGS)
+            indicator = feature.kind in (kinds.CATEGORY, kinds.TAGS)
             fill = [ZEROS if indicator else MISSING, 0, at, width, 0, 0]
             child = struct_type.get_field_index(feature.name)
             if feature.name in unread or not width:
@@ -67,7 +68,7 @@ class Layout:
             elif child < 0:
                 raise KeyError(feature.name)
             else:
-                kind, scale = _kind(struct_type.field(child).type, feature.kind, NUMBER, YEAR_KIND, CATEGORY, TAGS)
+                kind, scale = _kind(struct_type.field(child).type, feature.kind)
                 if kind is None:
                     plan.append(fill)  # cleared here, written by Arrow after the compiled pass
                     self.arrow.append((feature, child, at))
@@ -92,17 +93,17 @@ class Layout:
         self.tables = np.array(tables, dtype=np.int32).reshape(-1, SLOTS)
 
 
-def _kind(arrow_type: pa.DataType, kind: str, NUMBER, YEAR_KIND, CATEGORY, TAGS) -> tuple[int | None, int]:
+def _kind(arrow_type: pa.DataType, kind: str) -> tuple[int | None, int]:
     """(plan kind, decimal scale) of a field of ``arrow_type`` feeding a feature of ``kind``; None: Arrow's."""
     if pa.types.is_null(arrow_type):
-        return (MISSING if kind in (NUMBER, YEAR_KIND) else ZEROS), 0
-    if kind == NUMBER:
+        return (MISSING if kind in (kinds.NUMBER, kinds.YEAR) else ZEROS), 0
+    if kind == kinds.NUMBER:
         if isinstance(arrow_type, pa.Decimal128Type):
-            return DECIMAL, arrow_type.scale
+            return (DECIMAL, arrow_type.scale) if arrow_type.scale >= 0 else (None, 0)
         return _NUMBER_KINDS.get(arrow_type), 0
-    if kind == YEAR_KIND:
+    if kind == kinds.YEAR:
         return (YEAR if arrow_type == pa.date32() else None), 0
-    if kind == CATEGORY:
+    if kind == kinds.CATEGORY:
         return {pa.string(): STRING, pa.large_string(): LARGE_STRING}.get(arrow_type), 0
     if pa.types.is_list(arrow_type) and arrow_type.value_type == pa.string():
         return STRING_LIST, 0

@@ -107,13 +107,15 @@ def test_layouts_it_does_not_read_are_left_to_arrow_and_give_the_same_matrix():
         "c": pa.array(values).dictionary_encode(),
         "g": pa.array([["abc"], None, [], ["é", "x"]], pa.large_list(pa.string())),
         "v": pa.array(values, pa.string_view()),
+        "d": pa.array([Decimal(100), None, Decimal(300), Decimal(400)], pa.decimal128(5, -2)),  # negative scale
     })
+    features.append(Feature("d", NUMBER))
     layout = Layout(pa.struct(table.schema), features)
-    assert [feature.name for feature, _, _ in layout.arrow] == ["t", "c", "g", "v"]
+    assert [feature.name for feature, _, _ in layout.arrow] == ["t", "c", "g", "v", "d"]
     plain = pa.table({
         "t": pc.cast(table["t"], pa.date32()),  # whole days, so the year is the same
         "c": pa.array(values), "g": pa.array([["abc"], None, [], ["é", "x"]], pa.list_(pa.string())),
-        "v": pa.array(values),
+        "v": pa.array(values), "d": pa.array([100, None, 300, 400], pa.int64()),
     })
     assert np.array_equal(matrix(table, features), matrix(plain, features), equal_nan=True)
 
