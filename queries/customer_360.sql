@@ -8,7 +8,7 @@ SELECT
     scored.c360_prediction.probabilities[3] AS p_home,
     scored.c360_prediction.probabilities[4] AS p_sports,
     scored.c360_prediction.probabilities[5] AS p_technology,
-    scored.c360_prediction.predicted_category AS predicted_category,
+    ['Apparel', 'Cosmetics', 'Home', 'Sports', 'Technology'][scored.c360_prediction.predicted_position] AS predicted_category,
     scored.c360_prediction.model_version AS model_version
 FROM (
     SELECT base.*, c360_predict(struct_pack(recency_days := base.recency_days, frequency := base.frequency, monetary := base.monetary, r_score := base.r_score, f_score := base.f_score, m_score := base.m_score, segment := base.segment, browse_seconds_1d := base.browse_seconds_1d, browse_seconds_7d := base.browse_seconds_7d, browse_seconds_30d := base.browse_seconds_30d, page_views_7d := base.page_views_7d, page_views_30d := base.page_views_30d, browsed_categories_30d := base.browsed_categories_30d, top_browsed_category_30d := base.top_browsed_category_30d, spend_10d := base.spend_10d, spend_30d := base.spend_30d, spend_60d := base.spend_60d, spend_365d := base.spend_365d, purchased_categories_365d := base.purchased_categories_365d, top_purchased_category_365d := base.top_purchased_category_365d, days_since_last_purchase := base.days_since_last_purchase, avg_basket_365d := base.avg_basket_365d, income_band := base.income_band, gender := base.gender, birth_date := base.birth_date, household_size := base.household_size)) AS c360_prediction

@@ -4,12 +4,14 @@
 (see :mod:`c360.model.view_sql`) and unpacks the returned STRUCT into its virtual columns::
 
     STRUCT(p_purchase_30d DOUBLE, probabilities DOUBLE[],
-           predicted_category VARCHAR, model_version VARCHAR)
+           predicted_position SMALLINT, model_version VARCHAR)
 
 ``probabilities[i]`` is P(the card's i-th category is the one with the highest spend in the
 next 30 days), in the card's category order (a list, not a MAP: DuckDB imports an Arrow MAP
-~8x slower than a list); ``p_purchase_30d`` is 1 - P(no purchase); ``predicted_category`` is the
-most likely category should the customer buy.
+~8x slower than a list); ``p_purchase_30d`` is 1 - P(no purchase); ``predicted_position`` is the
+position (from 1, as in ``probabilities``) of the most likely category should the customer buy,
+which the view turns into its name (``[<the card's categories>][predicted_position]``): DuckDB
+takes in a column of small integers ~10% faster, per customer scored, than one of strings.
 
 Each batch goes Arrow -> feature matrix in one compiled pass (:mod:`c360.model.encode`) -> margins
 by the compiled trees (:mod:`c360.model.trees`, XGBoost's own margins, not its predictor) ->
@@ -41,11 +43,11 @@ from c360.model.features import layout as features_layout
 FUNCTION = "c360_predict"
 #: The column of customer_360's inner layer that holds the UDF's answer.
 PREDICTION = "c360_prediction"
-RETURN_TYPE = "STRUCT(p_purchase_30d DOUBLE, probabilities DOUBLE[], predicted_category VARCHAR, model_version VARCHAR)"
+RETURN_TYPE = "STRUCT(p_purchase_30d DOUBLE, probabilities DOUBLE[], predicted_position SMALLINT, model_version VARCHAR)"
 _ARROW_RETURN = pa.struct([
     ("p_purchase_30d", pa.float64()),
     ("probabilities", pa.list_(pa.float64())),
-    ("predicted_category", pa.string()),
+    ("predicted_position", pa.int16()),
     ("model_version", pa.string()),
 ])
 _ANSWER_FIELDS = list(_ARROW_RETURN)
@@ -71,7 +73,6 @@ class Scorer:
         self._softmax = trees.softmax_against_first
         self._checked: set = set()
         self._layouts: list = []  # (input type, its Layout), checked against the card once
-        self._categories = pa.array(card.categories, pa.string())
         self._version = pa.array([card.version], pa.string())
         self._offsets_by_rows: dict[int, pa.Array] = {}
         self._scratch = threading.local()  # each thread's matrix buffer (the UDF may run in several)
@@ -123,7 +124,7 @@ class Scorer:
             [
                 pa.array(p_any),
                 pa.ListArray.from_arrays(self._offsets(rows), pa.array(category_p)),
-                self._categories.take(pa.array(predicted)),
+                pa.array(predicted),
                 self._versions(rows),
             ],
             fields=_ANSWER_FIELDS,

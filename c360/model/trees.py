@@ -122,8 +122,9 @@ def _softmax(margins):  # pragma: no cover - compiled
 def softmax_against_first(margins):  # pragma: no cover - compiled
     """Softmax of margins (classes x rows, the layout :meth:`Forest.margins` fills) read against the
     first class (the scorer's "no purchase"): per row 1 - P(first class), the other classes'
-    probabilities row after row (flat, rows x (classes - 1)), and the index among the others of the
-    most likely one (the first on a tie). Every loop runs over rows, so it is vectorised."""
+    probabilities row after row (flat, rows x (classes - 1)), and the position among the others (from
+    1, as SQL lists count) of the most likely one (the first on a tie). Every loop runs over rows, so
+    it is vectorised."""
     classes, rows = margins.shape
     top = np.empty(rows, dtype=np.float64)
     top[:] = margins[0]
@@ -137,14 +138,18 @@ def softmax_against_first(margins):  # pragma: no cover - compiled
             exps[k, r] = _exp(np.float64(margins[k, r]) - top[r])
             total[r] += exps[k, r]
     p_any = np.empty(rows, dtype=np.float64)
-    best = np.zeros(rows, dtype=np.int32)
+    best = np.ones(rows, dtype=np.int16)
+    most = np.empty(rows, dtype=np.float64)
+    most[:] = exps[1]
     category_p = np.empty(rows * (classes - 1), dtype=np.float64)
     for r in range(rows):
         p_any[r] = 1.0 - exps[0, r] / total[r]
     for k in range(1, classes):
         for r in range(rows):
             category_p[r * (classes - 1) + k - 1] = exps[k, r] / total[r]
-            best[r] = k - 1 if exps[k, r] > exps[best[r] + 1, r] else best[r]
+            better = exps[k, r] > most[r]
+            best[r] = k if better else best[r]
+            most[r] = exps[k, r] if better else most[r]
     return p_any, category_p, best
 
 

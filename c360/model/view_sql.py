@@ -62,7 +62,8 @@ def prediction_columns(card, view_sql: str) -> str:
     lines = [f"    {field}.p_purchase_30d AS p_purchase_30d"]
     for position, category in enumerate(card.categories, start=1):
         lines.append(f"    {field}.probabilities[{position}] AS {column_name(category)}")
-    lines.append(f"    {field}.predicted_category AS predicted_category")
+    names = ", ".join(sqlglot.exp.Literal.string(category).sql(dialect="duckdb") for category in card.categories)
+    lines.append(f"    [{names}][{field}.predicted_position] AS predicted_category")
     lines.append(f"    {field}.model_version AS model_version")
     return f"    {MARKER}\n" + ",\n".join(lines)
 

@@ -52,6 +52,15 @@ def test_category_probabilities_add_up_to_the_purchase_probability(connect):
     assert result and all(abs(total - p_any) < 1e-9 for p_any, total in result)
 
 
+def test_the_predicted_category_is_the_one_with_the_highest_probability(connect):
+    columns = ["p_apparel", "p_cosmetics", "p_home", "p_sports", "p_technology"]
+    result = connect().execute(f"SELECT predicted_category, {', '.join(columns)} FROM customer_360").fetchall()
+    assert len(result) > 100
+    names = ["Apparel", "Cosmetics", "Home", "Sports", "Technology"]
+    for category, *probabilities in result:
+        assert category == names[probabilities.index(max(probabilities))]
+
+
 def test_prediction_filter_order_and_limit_work_together(connect):
     connection = connect()
     threshold = connection.execute("SELECT quantile_cont(p_purchase_30d, 0.8) FROM customer_360").fetchone()[0]
