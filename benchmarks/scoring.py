@@ -92,7 +92,7 @@ def udf_throughput(rows: int, repeats: int) -> dict[str, float]:
 
     models = REPO / "models"
     loaded = scoring.Scorer.load(models, nthread=1)
-    scoring._LOADED[models.resolve()] = loaded
+    scoring._LOADED[str(models.resolve())] = loaded
     connection = duckdb.connect(config={"threads": 1})
     scoring.register(connection, REPO)
     features = synthetic_features(loaded.card, rows)

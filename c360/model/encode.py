@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import threading
 
 import numba
 import numpy as np
@@ -120,13 +121,24 @@ def _table(vocabulary: tuple[str, ...]) -> np.ndarray:
 
 def decode(struct: pa.StructArray, layout: Layout, columns: np.ndarray) -> None:
     """Write the columns ``layout.plan`` covers into ``columns`` (matrix columns x rows, float32)."""
-    exported = np.zeros(_WORDS, dtype=np.int64)
-    address = exported.ctypes.data
+    exported, address = _exported()
     struct._export_to_c(address)
     try:
         _decode(address, layout.plan, layout.vocabulary, layout.tables, _POWERS_OF_TEN, columns)
     finally:
         _release(int(exported[_RELEASE]))(address)
+
+
+_THREAD = threading.local()
+
+
+def _exported() -> tuple[np.ndarray, int]:
+    """This thread's ArrowArray to export batches into, and its address (made once per thread)."""
+    exported = getattr(_THREAD, "exported", None)
+    if exported is None:
+        array = np.zeros(_WORDS, dtype=np.int64)
+        exported = _THREAD.exported = (array, array.ctypes.data)
+    return exported
 
 
 @functools.cache

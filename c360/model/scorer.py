@@ -54,7 +54,7 @@ _ANSWER_FIELDS = list(_ARROW_RETURN)
 
 #: Process-wide counters: UDF batches called and rows scored.
 STATS = {"calls": 0, "rows": 0}
-_LOADED: dict[Path, "Scorer"] = {}
+_LOADED: dict[str, "Scorer"] = {}  # by resolved path, as text (a Path compares in Python, every batch)
 _LOCK = threading.Lock()
 
 
@@ -164,20 +164,20 @@ class Scorer:
 
 def scorer(models_dir: Path) -> Scorer | None:
     """The process's scorer for ``models_dir`` (loaded on first use), or None without a model."""
-    return _scorer(Path(models_dir).resolve())
+    return _scorer(str(Path(models_dir).resolve()))
 
 
-def _scorer(key: Path) -> Scorer | None:
-    """:func:`scorer` for an already resolved path (the UDF calls this every batch)."""
+def _scorer(key: str) -> Scorer | None:
+    """:func:`scorer` for an already resolved path, as text (the UDF calls this every batch)."""
     loaded = _LOADED.get(key)
     if loaded is not None:
         return loaded
     with _LOCK:
         loaded = _LOADED.get(key)
         if loaded is None:
-            if not cards.exists(key):
+            if not cards.exists(Path(key)):
                 return None
-            loaded = _LOADED[key] = Scorer.load(key)
+            loaded = _LOADED[key] = Scorer.load(Path(key))
         return loaded
 
 
@@ -187,7 +187,7 @@ def forget(models_dir: Path | None = None) -> None:
         if models_dir is None:
             _LOADED.clear()
         else:
-            _LOADED.pop(Path(models_dir).resolve(), None)
+            _LOADED.pop(str(Path(models_dir).resolve()), None)
 
 
 def _nulls(rows: int) -> pa.StructArray:
@@ -196,7 +196,7 @@ def _nulls(rows: int) -> pa.StructArray:
 
 def register(connection, project_dir: Path) -> None:
     """Registrar (see :mod:`c360.functions`): add ``c360_predict`` to the engine's DuckDB."""
-    models_dir = (Path(project_dir) / "models").resolve()
+    models_dir = str((Path(project_dir) / "models").resolve())
 
     def predict(*arguments):
         if len(arguments) != 1:
