@@ -118,7 +118,7 @@ class Scorer:
     def score(self, struct: pa.StructArray) -> pa.StructArray:
         """The UDF's answer for one batch of feature structs (NULL struct: NULL answer)."""
         rows = len(struct)
-        p_any, category_p, predicted = self._softmax(self.forest.margins(self._matrix(struct)).T)
+        p_any, category_p, predicted = self._softmax(self.forest.margins_by_group(self._matrix(struct).T))
         mask = struct.is_null().to_numpy(zero_copy_only=False) if struct.null_count else None
         return pa.StructArray.from_arrays(
             [

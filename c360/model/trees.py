@@ -85,8 +85,12 @@ class Forest:
         matrix = np.asarray(matrix)
         if matrix.ndim != 2 or matrix.shape[1] != self.features:
             raise ValueError(f"expected a matrix with {self.features} columns, got shape {matrix.shape}")
-        columns = np.ascontiguousarray(matrix.T, dtype=np.float32)  # one row per feature
-        out = np.empty((len(self.base), matrix.shape[0]), dtype=np.float32)
+        return self.margins_by_group(np.ascontiguousarray(matrix.T, dtype=np.float32)).T
+
+    def margins_by_group(self, columns: np.ndarray) -> np.ndarray:
+        """:meth:`margins` transposed, of the transposed matrix: ``columns`` is C-contiguous float32, one
+        row per model column, and so is the answer, one row per output group (the scorer's layout)."""
+        out = np.empty((len(self.base), columns.shape[1]), dtype=np.float32)
         doubled = getattr(self._scratch, "doubled", None)
         if doubled is None:
             doubled = self._scratch.doubled = np.empty((2 * self.features, BLOCK), dtype=np.float32)
@@ -94,7 +98,7 @@ class Forest:
             _score3(columns, self.feature, self.threshold, self.leaf, self.group, self.base, doubled, out)
         else:
             _score(columns, self.feature, self.threshold, self.leaf, self.group, self.depth, self.base, doubled, out)
-        return out.T
+        return out
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         """Softmax of :meth:`margins` in float64 (what ``multi:softprob`` predicts), rows x classes."""
