@@ -435,6 +435,11 @@ class Execution:
         if isinstance(error, duckdb.CatalogException):
             return UnknownTableError(first)
         if isinstance(error, duckdb.BinderException):
+            from c360.model.scorer import stale_view_hint
+
+            hint = stale_view_hint(message)
+            if hint:
+                return ProgrammingError(hint)
             return UnknownColumnError(first) if "column" in first.lower() else ProgrammingError(first)
         if isinstance(error, duckdb.InterruptException):
             return QueryCancelledError("The query was cancelled")

@@ -28,6 +28,7 @@ only when a query references a prediction, and only on the rows that survive its
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -188,6 +189,24 @@ def forget(models_dir: Path | None = None) -> None:
             _LOADED.clear()
         else:
             _LOADED.pop(str(Path(models_dir).resolve()), None)
+
+
+_MISSING_KEY = re.compile(r'Could not find key "([^"]+)" in struct.*?Candidate Entries: (.*)', re.S)
+
+
+def stale_view_hint(message: str) -> str | None:
+    """For DuckDB's error when a view reads a field the answer no longer has: what to do about it.
+
+    ``customer_360``'s prediction columns are generated for the answer of the c360 that wrote them;
+    after an upgrade that changed the answer, DuckDB only says a key is missing in a struct."""
+    found = _MISSING_KEY.search(message)
+    answer = {f.name for f in _ANSWER_FIELDS}
+    candidates = set(re.findall(r'"([^"]+)"', found.group(2))) if found else set()
+    if not candidates or not candidates <= answer or found.group(1) in answer:  # DuckDB lists the closest keys
+        return None
+    return (f"customer_360's prediction columns were generated for an older {FUNCTION}, which answered "
+            f"'{found.group(1)}' (it now answers {', '.join(f.name for f in _ANSWER_FIELDS)}): "
+            "regenerate them with `c360 model view-columns --write`")
 
 
 def _nulls(rows: int) -> pa.StructArray:

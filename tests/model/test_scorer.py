@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 import c360
+from c360.cli import main
 from c360.model import card as cards
 from c360.model.scorer import STATS, Scorer, forget
 
@@ -152,6 +153,25 @@ def test_a_model_file_that_does_not_match_its_card_is_refused_at_load(trained, t
     card_path.write_text(json.dumps(data))
     with pytest.raises(c360.ProgrammingError, match="does not match its card.*frequency"):
         Scorer.load(tmp_path / "models")
+
+
+def test_a_view_generated_for_an_older_answer_is_an_error_that_says_how_to_regenerate_it(trained, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(trained, project)
+    view = project / "queries" / "customer_360.sql"
+    text = view.read_text()
+    line = next(line for line in text.splitlines() if " AS predicted_category" in line)
+    view.write_text(text.replace(line, "    scored.c360_prediction.predicted_category AS predicted_category,"))  # old
+    connection = c360.connect(str(project / "catalog"))
+    try:
+        for sql in ("SELECT predicted_category FROM customer_360", "SELECT count(*) FROM customer_360"):
+            with pytest.raises(c360.ProgrammingError, match=r"generated for an older c360_predict, which answered "
+                                                            r"'predicted_category'.*c360 model view-columns --write"):
+                connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+    assert main(["model", "view-columns", "--write", "--catalog", str(project / "catalog")]) == 0
+    assert view.read_text() == text
 
 
 def test_without_a_model_the_prediction_columns_are_null(trained, tmp_path):
