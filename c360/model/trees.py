@@ -3,7 +3,7 @@
 :class:`Forest` turns the booster into *complete* trees of the model's depth, stored as arrays,
 and scores a batch with a kernel compiled by numba. Side by side on one core with the committed
 model (360 trees of depth 3, ``benchmarks/scoring.py``): XGBoost's own predictor ~200,000
-customers/s, this ~7,000,000 on a ready matrix.
+customers/s, this 5,000,000 to 6,500,000 on a ready matrix.
 
 * every tree is padded to full depth: a leaf above the bottom becomes a split that always goes
   left (threshold NaN: ``x >= NaN`` is false), its value copied to the leftmost leaf below it;
