@@ -82,10 +82,7 @@ class Forest:
 
         Either layout is read; a column-major float32 matrix (what :func:`c360.model.features.matrix`
         builds) without a copy."""
-        matrix = np.asarray(matrix)
-        if matrix.ndim != 2 or matrix.shape[1] != self.features:
-            raise ValueError(f"expected a matrix with {self.features} columns, got shape {matrix.shape}")
-        return self.margins_by_group(np.ascontiguousarray(matrix.T, dtype=np.float32)).T
+        return self.margins_by_group(self._columns(matrix)).T
 
     def margins_by_group(self, columns: np.ndarray) -> np.ndarray:
         """:meth:`margins` transposed, of the transposed matrix: ``columns`` is C-contiguous float32, one
@@ -102,58 +99,59 @@ class Forest:
 
     def probabilities(self, matrix: np.ndarray) -> np.ndarray:
         """Softmax of :meth:`margins` in float64 (what ``multi:softprob`` predicts), rows x classes."""
-        return _softmax(np.ascontiguousarray(self.margins(matrix)))
+        return softmax(self.margins_by_group(self._columns(matrix))).T
+
+    def _columns(self, matrix: np.ndarray) -> np.ndarray:
+        """``matrix`` (rows x the model's columns, either layout) as C-contiguous float32 columns x rows."""
+        matrix = np.asarray(matrix)
+        if matrix.ndim != 2 or matrix.shape[1] != self.features:
+            raise ValueError(f"expected a matrix with {self.features} columns, got shape {matrix.shape}")
+        return np.ascontiguousarray(matrix.T, dtype=np.float32)
 
 
 @numba.njit(cache=True, nogil=True)
-def _softmax(margins):  # pragma: no cover - compiled
-    rows, classes = margins.shape
-    out = np.empty((rows, classes), dtype=np.float64)
-    for r in range(rows):
-        top = np.float64(margins[r, 0])
-        for k in range(1, classes):
-            top = max(top, np.float64(margins[r, k]))
-        total = 0.0
-        for k in range(classes):
-            out[r, k] = np.exp(np.float64(margins[r, k]) - top)
-            total += out[r, k]
-        for k in range(classes):
-            out[r, k] /= total
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def softmax_against_first(margins):  # pragma: no cover - compiled
-    """Softmax of margins (classes x rows, the layout :meth:`Forest.margins` fills) read against the
-    first class (the scorer's "no purchase"): per row 1 - P(first class), the other classes'
-    probabilities row after row (flat, rows x (classes - 1)), and the position among the others (from
-    1, as SQL lists count) of the most likely one (the first on a tie). Every loop runs over rows, so
-    it is vectorised."""
+def softmax(margins):  # pragma: no cover - compiled
+    """Class probabilities (float64, classes x rows) of margins (classes x rows, the layout
+    :meth:`Forest.margins_by_group` gives). Every loop runs over rows, so it is vectorised."""
     classes, rows = margins.shape
     top = np.empty(rows, dtype=np.float64)
     top[:] = margins[0]
     for k in range(1, classes):
         for r in range(rows):
             top[r] = max(top[r], np.float64(margins[k, r]))
-    exps = np.empty((classes, rows), dtype=np.float64)
+    out = np.empty((classes, rows), dtype=np.float64)
     total = np.zeros(rows, dtype=np.float64)
     for k in range(classes):
         for r in range(rows):
-            exps[k, r] = _exp(np.float64(margins[k, r]) - top[r])
-            total[r] += exps[k, r]
+            out[k, r] = _exp(np.float64(margins[k, r]) - top[r])
+            total[r] += out[k, r]
+    for k in range(classes):
+        for r in range(rows):
+            out[k, r] /= total[r]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def softmax_against_first(margins):  # pragma: no cover - compiled
+    """:func:`softmax` read against the first class (the scorer's "no purchase"): per row
+    1 - P(first class), the other classes' probabilities row after row (flat, rows x (classes - 1)),
+    and the position among the others (from 1, as SQL lists count) of the most likely one (the
+    first on a tie)."""
+    probabilities = softmax(margins)
+    classes, rows = probabilities.shape
     p_any = np.empty(rows, dtype=np.float64)
+    for r in range(rows):
+        p_any[r] = 1.0 - probabilities[0, r]
+    category_p = np.empty(rows * (classes - 1), dtype=np.float64)
     best = np.ones(rows, dtype=np.int16)
     most = np.empty(rows, dtype=np.float64)
-    most[:] = exps[1]
-    category_p = np.empty(rows * (classes - 1), dtype=np.float64)
-    for r in range(rows):
-        p_any[r] = 1.0 - exps[0, r] / total[r]
+    most[:] = probabilities[1]
     for k in range(1, classes):
         for r in range(rows):
-            category_p[r * (classes - 1) + k - 1] = exps[k, r] / total[r]
-            better = exps[k, r] > most[r]
+            category_p[r * (classes - 1) + k - 1] = probabilities[k, r]
+            better = probabilities[k, r] > most[r]
             best[r] = k if better else best[r]
-            most[r] = exps[k, r] if better else most[r]
+            most[r] = probabilities[k, r] if better else most[r]
     return p_any, category_p, best
 
 
