@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 from llvmlite import ir
 from numba import types
+from numba import literal_unroll
 from numba.extending import intrinsic
 
 from c360.model import features as kinds  # the feature kinds (features imports this module lazily)
@@ -45,6 +46,9 @@ MISSING, ZEROS, F64, F32, I8, I16, I32, I64, U8, U16, U32, U64, DECIMAL, YEAR, S
     range(17)
 _NUMBER_KINDS = {pa.float64(): F64, pa.float32(): F32, pa.int8(): I8, pa.int16(): I16, pa.int32(): I32,
                  pa.int64(): I64, pa.uint8(): U8, pa.uint16(): U16, pa.uint32(): U32, pa.uint64(): U64}
+#: Each number kind with a zero of its NumPy type (what the compiled pass reads its buffer as).
+_NUMBERS = ((F64, np.float64(0)), (F32, np.float32(0)), (I8, np.int8(0)), (I16, np.int16(0)), (I32, np.int32(0)),
+            (I64, np.int64(0)), (U8, np.uint8(0)), (U16, np.uint16(0)), (U32, np.uint32(0)), (U64, np.uint64(0)))
 # Fields of an ArrowArray (ten 8-byte words): length, null_count, offset, n_buffers, n_children,
 # buffers, children, dictionary, release, private_data.
 _LENGTH, _OFFSET, _BUFFERS, _CHILDREN, _RELEASE, _WORDS = 0, 2, 5, 6, 8, 10
@@ -161,8 +165,8 @@ def _load64(typingctx, address):
 
 @intrinsic
 def _pointer(typingctx, address, dtype):
-    """``address`` (an integer) as a pointer to ``dtype``."""
-    target = dtype.instance_type if isinstance(dtype, types.NumberClass) else dtype.dtype
+    """``address`` (an integer) as a pointer to ``dtype`` (a NumPy type, or a value of one)."""
+    target = dtype.instance_type if isinstance(dtype, types.NumberClass) else dtype
     signature = types.CPointer(target)(address, dtype)
 
     def codegen(context, builder, signature, arguments):
@@ -409,26 +413,10 @@ def _decode(address, plan, vocabulary, tables, powers, out):  # pragma: no cover
         bits = _validity(array, offset, rows)
         data = _words(child[_BUFFERS], 2)[1]
         length = offset + rows
-        if kind == F64:
-            _copy(numba.carray(_pointer(data, np.float64), length), offset, bits, rows, column)
-        elif kind == F32:
-            _copy(numba.carray(_pointer(data, np.float32), length), offset, bits, rows, column)
-        elif kind == I8:
-            _copy(numba.carray(_pointer(data, np.int8), length), offset, bits, rows, column)
-        elif kind == I16:
-            _copy(numba.carray(_pointer(data, np.int16), length), offset, bits, rows, column)
-        elif kind == I32:
-            _copy(numba.carray(_pointer(data, np.int32), length), offset, bits, rows, column)
-        elif kind == I64:
-            _copy(numba.carray(_pointer(data, np.int64), length), offset, bits, rows, column)
-        elif kind == U8:
-            _copy(numba.carray(_pointer(data, np.uint8), length), offset, bits, rows, column)
-        elif kind == U16:
-            _copy(numba.carray(_pointer(data, np.uint16), length), offset, bits, rows, column)
-        elif kind == U32:
-            _copy(numba.carray(_pointer(data, np.uint32), length), offset, bits, rows, column)
-        elif kind == U64:
-            _copy(numba.carray(_pointer(data, np.uint64), length), offset, bits, rows, column)
+        if kind <= U64:
+            for number in literal_unroll(_NUMBERS):  # one compiled branch per width
+                if kind == number[0]:
+                    _copy(numba.carray(_pointer(data, number[1]), length), offset, bits, rows, column)
         elif kind == DECIMAL:
             _decimals(numba.carray(_pointer(data, np.int64), 2 * length), offset, bits, rows, plan[p, SCALE], powers,
                       column)
