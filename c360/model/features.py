@@ -150,7 +150,7 @@ def matrix(data, features: list[Feature], *, out: np.ndarray | None = None,
     """
     struct = data if isinstance(data, pa.StructArray) else pa.StructArray.from_arrays(
         [column.combine_chunks() for column in data.columns], names=data.column_names)
-    return fill(struct, layout(struct.type, tuple(features), unread), out=out)
+    return fill(struct, _layout(struct.type, tuple(features), unread), out=out)
 
 
 def fill(struct: pa.StructArray, layout, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -190,7 +190,7 @@ def _arrow_columns(column: pa.Array, feature: Feature, out: np.ndarray, at: int)
 _LAYOUTS: list = []
 
 
-def layout(struct_type: pa.StructType, features: tuple[Feature, ...], unread: frozenset = frozenset()):
+def _layout(struct_type: pa.StructType, features: tuple[Feature, ...], unread: frozenset = frozenset()):
     """The compiled pass's layout for this input type (built once; a batch's type is compared, not hashed)."""
     from c360.model.encode import Layout
 

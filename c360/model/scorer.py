@@ -39,7 +39,6 @@ import pyarrow as pa
 from c360.errors import ProgrammingError
 from c360.model import card as cards
 from c360.model.features import check_inputs, features_read, fill, matrix
-from c360.model.features import layout as features_layout
 
 FUNCTION = "c360_predict"
 #: The column of customer_360's inner layer that holds the UDF's answer.
@@ -72,7 +71,6 @@ class Scorer:
         self.inputs = features_read(card.features, self.forest.columns_read())
         self.unread = frozenset(f.name for f in card.features) - {f.name for f in self.inputs}
         self._softmax = trees.softmax_against_first
-        self._checked: set = set()
         self._layouts: list = []  # (input type, its Layout), checked against the card once
         self._version = pa.array([card.version], pa.string())
         self._offsets_by_rows: dict[int, pa.Array] = {}
@@ -105,12 +103,8 @@ class Scorer:
         return scorer
 
     def check(self, fields: dict[str, pa.DataType]) -> None:
-        """Refuse inputs that differ from the card (once per distinct schema)."""
-        key = tuple((name, str(kind)) for name, kind in fields.items())
-        if key in self._checked:
-            return
+        """Refuse inputs that differ from the card (the UDF calls this once per input type)."""
         check_inputs(self.card.features, fields, model=f"model {self.card.version}", optional=self.unread)
-        self._checked.add(key)
 
     def predict(self, data) -> np.ndarray:
         """Class probabilities (rows x classes, float64, in ``card.classes`` order)."""
@@ -139,8 +133,10 @@ class Scorer:
             if known == kind:
                 break
         else:
+            from c360.model.encode import Layout
+
             self.check({f.name: f.type for f in kind})
-            layout = features_layout(kind, tuple(self.card.features), self.unread)
+            layout = Layout(kind, self.card.features, self.unread)
             self._layouts.append((kind, layout))
         rows, width = len(struct), self.forest.features
         flat = getattr(self._scratch, "matrix", None)
