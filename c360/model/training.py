@@ -20,7 +20,7 @@ import pyarrow as pa
 from c360.errors import ProgrammingError
 from c360.model import card as cards
 from c360.model import evaluation
-from c360.model.features import CATEGORY, INPUTS, NUMBER, TAGS, YEAR, Feature, columns, features_read, matrix
+from c360.model.features import CATEGORY, INPUTS, NUMBER, TAGS, YEAR, Feature, columns, matrix
 
 HORIZON_DAYS = 30
 PARAMS = {
@@ -153,11 +153,11 @@ def _rows(table: pa.Table) -> dict:
     return {name: table.column(name).to_pylist() for name in ("segment", "recency_days", "last_category")}
 
 
-def evaluate(booster, features: list[Feature], classes: list[str], train: pa.Table, test: pa.Table) -> dict:
-    """Model metrics and each baseline's, on the evaluation rows; which ones the model beats."""
-    from c360.model.scorer import Scorer
-
-    probabilities = Scorer(booster, cards.ModelCard(features, classes)).predict(test)
+def evaluate(scorer, train: pa.Table, test: pa.Table) -> dict:
+    """The :class:`~c360.model.scorer.Scorer`'s metrics and each baseline's, on the evaluation rows;
+    which ones the model beats."""
+    classes = scorer.card.classes
+    probabilities = scorer.predict(test)
     y_train = np.asarray(train.column("label").to_pylist(), dtype=np.int64)
     y_test = np.asarray(test.column("label").to_pylist(), dtype=np.int64)
     baselines = evaluation.fit_baselines(_rows(train), y_train, len(classes))
@@ -187,10 +187,10 @@ def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int
     features = learn_features(train_rows, classes)
     step = note("boosting rounds", rounds)
     booster = fit(train_rows, features, classes, rounds=rounds, progress=lambda done, total: advance(step, 1))
-    results = evaluate(booster, features, classes, train_rows, test)
-    from c360.model.trees import Forest
+    from c360.model.scorer import Scorer
 
-    reads = features_read(features, Forest.from_booster(booster).columns_read())
+    scorer = Scorer(booster, cards.ModelCard(features, classes))
+    results = evaluate(scorer, train_rows, test)
     card = cards.ModelCard(
         features=features,
         classes=classes,
@@ -202,7 +202,7 @@ def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int
         params={**PARAMS, "rounds": rounds, "num_class": len(classes)},
         metrics=results,
         trained_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        reads=[f.name for f in reads],
+        reads=[f.name for f in scorer.inputs],
     )
     model_bytes = bytes(booster.save_raw("json"))
     cards.write(out_dir, model_bytes, card)
