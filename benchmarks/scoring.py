@@ -139,10 +139,12 @@ def end_to_end(catalog: str, profile: str | None, repeats: int = 2) -> dict[str,
         from c360.generate.servers import apply_defaults
 
         apply_defaults()
+    from c360.model import card as cards
+
     project = Path(catalog).resolve().parent
-    if not (project / "models" / "propensity.card.json").is_file():
+    if not cards.exists(project / "models"):
         raise SystemExit(f"{project} has no model: copy models/ into it or run `c360 train` there")
-    card = scoring.Scorer.load(project / "models").card
+    card = cards.read(project / "models")
     queries = {
         "predictions": "SELECT customer_id, p_purchase_30d FROM customer_360",
         "features only": f"SELECT customer_id, {', '.join(f.name for f in card.inputs)} FROM customer_360",

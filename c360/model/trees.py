@@ -13,8 +13,8 @@ customers/s, this 5,000,000 to 6,500,000 on a ready matrix.
 * rows are scored in blocks of :data:`BLOCK`, tree by tree, and every loop over a block is
   branch-free over contiguous floats, so the compiler vectorises it. Trees of depth <= 3 (the
   model ``c360 train`` fits; shallower ones are padded to 3) go through :func:`_score3`, which
-  evaluates all seven splits of a tree and picks the leaf with six selects and no memory
-  traffic; deeper trees through :func:`_score`, which walks each level with byte positions.
+  evaluates all seven splits of a tree and picks the leaf with seven selects held in registers;
+  deeper trees through :func:`_score`, which walks each level with byte positions.
 
 Exactness: XGBoost compares the feature rounded to float32 with a float32 threshold (``x <
 threshold`` goes left) and adds the leaves, in float32, in tree order, to the base margin. The
@@ -244,7 +244,7 @@ def _double(columns, start, width, doubled):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _score3(columns, feature, threshold, leaf, group, base, doubled, out):  # pragma: no cover - compiled
-    """Margins of complete depth-3 trees: seven comparisons, six selects and one addition per row and tree.
+    """Margins of complete depth-3 trees: seven comparisons, seven selects and one addition per row and tree.
 
     Every block is scored whole (rows past the batch's end read stale values and are dropped), so the
     inner loop has a constant trip count and a block-local accumulator."""
