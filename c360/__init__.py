@@ -4,6 +4,13 @@
 carries the PEP 249 globals and exception tree.
 """
 
+import logging as _logging
+
+# sqlglot logs a WARNING for every statement it parses as a raw command (EXPLAIN, SHOW, RESET) and an
+# INFO line per array index it shifts between dialects; c360 words its own errors, so only sqlglot's
+# errors are worth a line.
+_logging.getLogger("sqlglot").setLevel(_logging.ERROR)
+
 from c360.dbapi import (  # noqa: F401
     BINARY,
     DATETIME,

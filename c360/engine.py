@@ -11,9 +11,7 @@ interrupted, and the caller gets the named source error, not DuckDB's.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import queue
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from c360 import introspect, policy
 from c360.errors import (
     Error,
     ProgrammingError,
@@ -35,9 +34,9 @@ from c360.errors import (
     UnknownTableError,
 )
 from c360.planner import Plan, plan_statement
-from c360.planner.fold_constants import fold_constants
+from c360.planner.fold_constants import evaluate_constant, fold_constants
 from c360.planner.classify import Classifier
-from c360.planner.parse import bind, literal, parse, variable_statement
+from c360.planner.parse import bind, explained, literal, parameter, parse, variable_statement
 from c360.secrets import redact
 from c360.views import load_views
 from connectors.base import Scan, ScanRequest, source_label
@@ -49,7 +48,6 @@ RESULT_BATCH_ROWS = 65_536
 REDUCTION_MAX_ROWS = 50_000
 #: ... and sends at most this many distinct keys as an IN list
 REDUCTION_MAX_KEYS = 2_000
-_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALYZE)?\s+", re.IGNORECASE)
 _DONE = object()
 
 
@@ -83,16 +81,31 @@ class Engine:
         self.views = views
         #: ``SET VARIABLE`` values (this engine serves one connection), as sqlglot literals.
         self.variables: dict = {}
-        self._duckdb = duckdb.connect(config={"threads": threads} if threads else {})
-        self._duckdb.execute("SET enable_progress_bar = false")
+        settings = getattr(catalog, "engine_settings", None) or {}
+        self._duckdb = duckdb.connect(
+            config=policy.locked_config(
+                threads=threads or settings.get("threads"),
+                memory_limit=settings.get("memory_limit"),
+                temp_directory=settings.get("temp_directory"),
+            )
+        )
         from c360.functions import register_all
 
         register_all(self._duckdb, catalog.project_dir)
+        policy.lock(self._duckdb)
         self._lock = threading.Lock()
 
     def plan(self, sql: str, params=None) -> Plan:
         statement = parse(sql, named=isinstance(params, dict))
-        return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables)
+        if explained(statement) is not None:
+            raise ProgrammingError("EXPLAIN cannot be explained")
+        return self._plan(statement, params)
+
+    def _plan(self, statement, params) -> Plan:
+        try:
+            return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables)
+        except RecursionError:
+            raise SqlSyntaxError("Syntax error: the query is nested too deeply") from None
 
     def execute(self, sql: str, params=None) -> "Execution":
         """Start a query; the returned :class:`Execution` streams the result."""
@@ -102,18 +115,35 @@ class Engine:
 
     def prepare(self, sql: str, params=None) -> "Execution":
         """Plan a query without starting it, so a caller can hold it (to cancel) before it runs."""
-        explain = _EXPLAIN.match(sql)
-        if explain:
-            text = self.explain(sql[explain.end():], params, analyze=bool(explain.group(1)))
-            return Execution.from_table(pa.table({"explain": text.splitlines()}))
         statement = parse(sql, named=isinstance(params, dict))
+        explain = explained(statement)
+        if explain is not None:
+            text = self.explain(explain[0], params, analyze=explain[1])
+            return Execution.from_table(pa.table({"explain": text.splitlines()}))
         variable = variable_statement(statement)
         if variable is not None:
             self._set_variable(*variable, params)
             return Execution.from_table(None)
-        return Execution(
-            self, plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables)
-        )
+        if introspect.is_introspection(statement):
+            if isinstance(statement, exp.Describe) and not isinstance(statement.this, exp.Table):
+                statement.set("this", bind(statement.this, params))
+            return Execution.from_table(introspect.answer(statement, self))
+        return Execution(self, self._plan(statement, params))
+
+    def schema_of(self, query: exp.Expression, params=None) -> pa.Schema:
+        """The Arrow schema ``query`` would return, found by running its plan over empty inputs."""
+        query_plan = self._plan(query.copy(), params)
+        cursor = self.cursor()
+        try:
+            for scan_plan in query_plan.scans:
+                schema = scan_plan.table.arrow_schema(scan_plan.columns)
+                cursor.register(scan_plan.name, schema.empty_table())
+            reader = cursor.execute(query_plan.sql, query_plan.params).to_arrow_reader(1)
+            return reader.schema
+        except duckdb.Error as error:
+            raise Execution(None, None)._translate(error) from None
+        finally:
+            cursor.close()
 
     def _set_variable(self, name: str, value, params) -> None:
         """``SET VARIABLE name = constant`` (kept as a literal) or ``RESET VARIABLE name``."""
@@ -123,7 +153,11 @@ class Engine:
         value = fold_constants(bind(exp.Paren(this=value.copy()), params).this)
         if value.find(exp.Column, exp.Select):
             raise ProgrammingError(f"SET VARIABLE {name} needs a constant value")
-        self.variables[name] = value
+        evaluated = evaluate_constant(value)  # DataError now, not a wrong answer later
+        try:
+            self.variables[name] = parameter(evaluated)  # reaches DuckDB as a value, never as SQL text
+        except ProgrammingError:
+            self.variables[name] = value  # a list, an interval: kept as the folded expression
 
     def explain(self, sql: str, params=None, *, analyze: bool = False) -> str:
         """Per source: the exact SQL or file list sent, and what stayed local and why."""
@@ -137,6 +171,8 @@ class Engine:
             execution.prepare()
         elapsed = time.perf_counter() - started
         lines = ["DuckDB runs:", f"  {query_plan.sql}"]
+        if query_plan.params:
+            lines.append(f"  with parameters: {', '.join(redact(repr(v)) for v in query_plan.params)}")
         for scan_plan, scan in zip(query_plan.scans, execution.scans):
             lines.append(
                 f"{scan_plan.qualified_name} AS {scan_plan.alias} -> {scan_plan.name}: {source_label(scan_plan.connector)}"
@@ -154,9 +190,7 @@ class Engine:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
-            cursor = self._duckdb.cursor()
-        cursor.execute("SET enable_progress_bar = false")
-        return cursor
+            return self._duckdb.cursor()
 
     def close(self) -> None:
         self._duckdb.close()
@@ -239,7 +273,7 @@ class Execution:
         for thread in self._threads:
             thread.start()
         try:
-            result = cursor.execute(self.plan.sql)
+            result = cursor.execute(self.plan.sql, self.plan.params)
             self._reader = result.to_arrow_reader(RESULT_BATCH_ROWS)
         except duckdb.Error as error:
             self.close()
@@ -265,7 +299,7 @@ class Execution:
                 batches, complete, _ = prefetched[reduction.producer]
                 if complete and self._apply_reduction(i, scan_plan, reduction, batches):
                     break
-        return {name: itertools.chain(batches, rest) for name, (batches, _, rest) in prefetched.items()}
+        return {name: _chain(batches, rest) for name, (batches, _, rest) in prefetched.items()}
 
     def _prefetch(self, scan: Scan):
         rows, batches = 0, []
@@ -307,6 +341,20 @@ class Execution:
     # --- producers and consumers ----------------------------------------------------------------
 
     def _produce(self, scan_plan, batches, channel: queue.Queue) -> None:
+        """Move one scan's batches into its channel; the scan's generator is closed here, in its own thread,
+        however the scan ends (a connection or DuckDB reader left to the garbage collector at exit aborts
+        the process)."""
+        try:
+            self._produce_all(scan_plan, batches, channel)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - best effort on the way out; the failure was reported
+                    pass
+
+    def _produce_all(self, scan_plan, batches, channel: queue.Queue) -> None:
         try:
             for batch in batches:
                 while not self._put(channel, batch):
@@ -469,6 +517,17 @@ class Execution:
                 self._cursor.close()
             except duckdb.Error:
                 pass
+
+
+def _chain(first: list, rest):
+    """``first``'s batches, then ``rest``'s; closing it closes ``rest`` (a scan's generator)."""
+    try:
+        yield from first
+        yield from rest
+    finally:
+        close = getattr(rest, "close", None)
+        if close is not None:
+            close()
 
 
 class _NothingScan(Scan):

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from c360.cli import app
+from c360.cli.output import check_output, replacing
 from c360.cli.query_commands import CatalogOption, ProfileOption, open_catalog, open_connection
 from c360.errors import ProgrammingError
 
@@ -82,6 +83,7 @@ def score(
     suffix = output.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise ProgrammingError(f"--output must end in .parquet or .csv, got '{output.name}'")
+    check_output(output)
     models_dir, _ = _models_dir(catalog, profile, None)
     card = cards.read(models_dir)
     day = _date(as_of, "--as-of") or dt.date.today()
@@ -90,11 +92,11 @@ def score(
     with open_connection(catalog, profile) as connection:
         connection.execute(f"SET VARIABLE as_of = DATE '{day.isoformat()}'")
         table = connection.execute(f"SELECT {', '.join(names)} FROM customer_360 ORDER BY customer_id").fetch_arrow()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        pq.write_table(table, output)
-    else:
-        pcsv.write_csv(table, output)
+    with replacing(output) as path:
+        if suffix == ".parquet":
+            pq.write_table(table, path)
+        else:
+            pcsv.write_csv(table, path)
     typer.echo(f"wrote {table.num_rows:,} predictions as of {day} (model {card.version}) to {output}")
 
 
@@ -112,6 +114,7 @@ def export_sql(
     from c360.model.export_sql import export
     from c360.model.scorer import Scorer
 
+    check_output(output)
     models_dir, _ = _models_dir(catalog, profile, None)
     loaded = Scorer.load(models_dir)
     try:
@@ -121,7 +124,8 @@ def export_sql(
     if output is None:
         typer.echo(sql, nl=False)
     else:
-        output.write_text(sql)
+        with replacing(output) as path:
+            path.write_text(sql)
         typer.echo(f"wrote model {loaded.card.version} as {dialect} SQL ({len(sql):,} characters) to {output}")
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,6 +15,7 @@ import pyarrow.parquet
 from rich.console import Console
 from rich.table import Table
 
+from c360.errors import ProgrammingError
 from c360.types import json_default
 
 
@@ -36,6 +40,37 @@ def print_table(table: pa.Table, *, max_rows: int = 1000) -> None:
     console.print(f"{table.num_rows} row{'s' if table.num_rows != 1 else ''}{more}")
 
 
+def check_output(output: Path | None) -> None:
+    """Refuse, before any work, an output file whose folder is missing or that names a folder."""
+    if output is None:
+        return
+    output = Path(output)
+    folder = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise ProgrammingError(f"Cannot write '{output}': it is a folder")
+    if not folder.is_dir():
+        raise ProgrammingError(f"Cannot write '{output}': the folder '{folder}' does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ProgrammingError(f"Cannot write '{output}': the folder '{folder}' is not writable")
+
+
+@contextlib.contextmanager
+def replacing(output: Path):
+    """A temporary path beside ``output``, renamed over it once written: a failure leaves ``output`` as it was."""
+    check_output(output)
+    output = Path(output)
+    handle, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent or ".")
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, output)
+    except OSError as error:
+        raise ProgrammingError(f"Cannot write '{output}': {error.strerror or error}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def write_result(table: pa.Table, format: str, output: Path | None) -> None:
     """Write ``table`` as csv, json (one object per line) or parquet to ``output`` or stdout."""
     if format == "parquet":
@@ -44,7 +79,8 @@ def write_result(table: pa.Table, format: str, output: Path | None) -> None:
             pyarrow.parquet.write_table(table, sink)
             sys.stdout.buffer.write(sink.getvalue().to_pybytes())
         else:
-            pyarrow.parquet.write_table(table, output)
+            with replacing(output) as path:
+                pyarrow.parquet.write_table(table, path)
         return
     if format == "csv":
         sink = pa.BufferOutputStream()
@@ -57,7 +93,8 @@ def write_result(table: pa.Table, format: str, output: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        Path(output).write_bytes(data)
+        with replacing(output) as path:
+            path.write_bytes(data)
 
 
 def _csv_safe(table: pa.Table) -> pa.Table:

@@ -11,7 +11,7 @@ import typer
 
 from c360 import settings
 from c360.cli import app
-from c360.cli.output import print_table, write_result
+from c360.cli.output import check_output, print_table, write_result
 from c360.errors import SourceError
 
 CatalogOption = typer.Option(
@@ -76,6 +76,7 @@ def query(
     """Run one SQL query across the catalog's sources."""
     if sql == "-":
         sql = sys.stdin.read()
+    check_output(output)
     with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
         cursor = connection.execute(sql)
         table = cursor.fetch_arrow()
@@ -144,20 +145,12 @@ def describe(
 ):
     """Show a table's (or view's) columns and types."""
     with open_connection(catalog, profile) as connection:
-        cursor = connection.execute(f"SELECT * FROM {_quoted(table)} LIMIT 0")
-        schema = cursor.arrow_schema
-        notes = {}
-        if "." in table:
-            source, name = table.split(".", 1)
-            for column in connection.catalog.table(source, name).columns:
-                notes[column.name] = ", ".join(
-                    n for n in ("partition" if column.partition else "",
-                                f"collation {column.collation}" if column.collation else "") if n
-                )
-    from c360.types import duckdb_type
-
-    rows = [{"column": f.name, "type": duckdb_type(f.type), "nullable": f.nullable, "notes": notes.get(f.name, "")}
-            for f in schema]
+        described = connection.execute(f"DESCRIBE {_quoted(table)}").fetch_arrow()
+    rows = [
+        {"column": row["column_name"], "type": row["column_type"], "nullable": row["null"] == "YES",
+         "notes": row["extra"] or ""}
+        for row in described.to_pylist()
+    ]
     print_table(pa.Table.from_pylist(rows))
 
 

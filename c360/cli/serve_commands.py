@@ -62,11 +62,13 @@ def serve(
     threads: int = typer.Option(64, "--threads", help="Statements that can run at once (engine thread pool)"),
     max_connections: int = typer.Option(256, "--max-connections", help="Clients connected at once"),
     max_message_mb: int = typer.Option(16, "--max-message-mb", help="Largest client message accepted, in MB"),
+    log_level: str = typer.Option("warning", "--log-level", help="Server log detail: debug, info, warning, error"),
     hash_password: bool = typer.Option(
         False, "--hash-password", help="Read a password from the prompt, print its SCRAM verifier for a users file, exit"
     ),
 ):
     from c360 import settings
+    from c360.errors import InterfaceError
     from c360.server import EngineBackend, Server, ServerConfig
     from c360.server.auth import Users, Verifier
 
@@ -79,7 +81,10 @@ def serve(
         max_connections=max_connections, max_message_bytes=max_message_mb * 1024 * 1024,
     )
     config.check()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise InterfaceError(f"--log-level must be debug, info, warning or error, not '{log_level}'")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     backend = EngineBackend(catalog or settings.get("catalog"), profile or settings.get("profile"))
 
     async def run() -> None:

@@ -8,7 +8,8 @@ Arrow streams, and the :class:`ScanPlan` of each source table reference.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
@@ -17,7 +18,7 @@ from sqlglot.schema import MappingSchema
 
 from c360.errors import UnknownColumnError, did_you_mean
 from c360.planner.context import PlanContext, ScanPlan
-from c360.planner.parse import bind, parse
+from c360.planner.parse import bind, parse, residual_sql
 from c360.planner.propagate_predicates import propagate_predicates
 from c360.planner.pushdown_filters import pushdown_filters
 from c360.planner.pushdown_limit import pushdown_limit
@@ -29,9 +30,13 @@ from c360.types import duckdb_type
 
 @dataclass
 class Plan:
+    """What the engine runs: ``sql`` on DuckDB with ``params`` (the bound parameters, as ``$n``)
+    over the registered streams of ``scans``."""
+
     statement: exp.Expression
     sql: str
     scans: list[ScanPlan]
+    params: list = field(default_factory=list)
 
 
 def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
@@ -64,12 +69,23 @@ def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.
 
 
 def _unknown_column(message: str, context: PlanContext) -> UnknownColumnError:
-    name = message.split("'")[1].strip('"') if "'" in message else message
+    """sqlglot's qualify error as c360's wording: the column, the tables searched, a did-you-mean."""
+    tables = ", ".join(sorted({scan.qualified_name for scan in context.scans.values()})) or "the query"
     candidates = [c.name for scan in context.scans.values() for c in scan.table.columns]
-    if "could not be resolved" in message or "Unknown column" in message or "not found" in message:
-        tables = ", ".join(sorted({scan.qualified_name for scan in context.scans.values()}))
-        return UnknownColumnError(f"Unknown column '{name}' in {tables or 'the query'}.{did_you_mean(name, candidates)}")
-    return UnknownColumnError(message)
+    alias = re.search(r"for table: '([^']*)'", message)
+    quoted = re.search(r"'([^']*)'", message)
+    if message.startswith("Unknown column:"):
+        name = message.split(":", 1)[1].strip().strip('"')
+    elif quoted:
+        name = quoted.group(1).strip('"')
+    else:
+        return UnknownColumnError(message)
+    if alias:
+        aliases = sorted({scan.alias for scan in context.scans.values()})
+        return UnknownColumnError(
+            f"Unknown table or alias '{alias.group(1)}' in '{alias.group(1)}.{name}'.{did_you_mean(alias.group(1), aliases)}"
+        )
+    return UnknownColumnError(f"Unknown column '{name}' in {tables}.{did_you_mean(name, candidates)}")
 
 
 def materialize_shared_ctes(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
@@ -125,4 +141,5 @@ def plan_statement(statement: exp.Expression, params=None, *, catalog, views=Non
     for rule in RULES:
         statement = rule(statement, context=context)
     output = context.output if context.output is not None else statement
-    return Plan(statement=statement, sql=output.sql(dialect="duckdb"), scans=list(context.scans.values()))
+    sql, values = residual_sql(output)
+    return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values)

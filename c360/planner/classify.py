@@ -39,7 +39,7 @@ def is_constant(node: exp.Expression) -> bool:
     if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
         return True
     if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) and node.this.is_string:
-        return node.to.is_type(*_TEMPORAL)
+        return node.to.is_type(*_TEMPORAL) and not node.meta.get("c360_invalid")
     return False
 
 
@@ -60,8 +60,8 @@ def _kind(arrow: pa.DataType) -> str:
 def _literal_fits(kind: str, literal: exp.Expression) -> bool:
     if isinstance(literal, exp.Null):
         return False
-    if kind == "string":
-        return isinstance(literal, exp.Literal) and literal.is_string
+    if kind == "string":  # a NUL byte has no spelling in every source's SQL (PostgreSQL text cannot hold one)
+        return isinstance(literal, exp.Literal) and literal.is_string and "\x00" not in literal.this
     if kind == "number":
         return (isinstance(literal, exp.Literal) and not literal.is_string) or isinstance(literal, exp.Neg)
     if kind == "boolean":
@@ -86,6 +86,10 @@ class Classifier:
         return None
 
     def classify(self, node: exp.Expression, positive: bool = True) -> str | None:
+        if node.args.get("negate"):  # sqlglot spells `x NOT LIKE p` as Like(negate=True): it is NOT (x LIKE p)
+            plain = node.copy()
+            plain.set("negate", None)
+            return self.classify(exp.Not(this=plain), positive)
         partition = self._partition_only(node)
         if partition is not None:
             return partition

@@ -3,7 +3,11 @@ once, locally, with DuckDB's meaning, so a source receives plain literals.
 
 Only copies of predicates offered to sources are folded; the DuckDB query keeps
 the user's expression. Folding ``current_date`` once also gives every source the
-same "now".
+same "now". Typed literals (``CAST('2026-1-5' AS DATE)``) are validated the same
+way and sent in their canonical spelling; one DuckDB cannot convert
+(``CAST('yesterday-ish' AS DATE)``) is marked :data:`INVALID` and never pushed, so
+DuckDB raises its own conversion error instead of a source answering NULL.
+The evaluating connection is locked like the engine's (no files, no network).
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ import threading
 import duckdb
 from sqlglot import exp
 
+from c360 import policy
+from c360.errors import DataError
 from c360.planner.classify import is_constant
-from c360.planner.parse import literal
+from c360.planner.parse import literal, residual_sql
+from c360.secrets import redact
 
 _lock = threading.Lock()
 _connection = None
@@ -25,12 +32,29 @@ _NOT_CONSTANT = (exp.Column, exp.Placeholder, exp.Parameter, exp.Select, exp.Sub
 _VOLATILE = {"random", "uuid", "gen_random_uuid", "nextval", "setseed"}
 
 
+#: meta key on a typed literal DuckDB cannot convert: it is not a constant a source may see
+INVALID = "c360_invalid"
+
+
 def _evaluate(node: exp.Expression):
     global _connection
     with _lock:
         if _connection is None:
-            _connection = duckdb.connect()
-        return _connection.execute(exp.select(node.copy()).sql(dialect="duckdb")).fetchone()[0]
+            _connection = duckdb.connect(config=policy.locked_config(threads=1))
+            policy.lock(_connection)
+        sql, values = residual_sql(exp.select(node.copy()))
+        return _connection.execute(sql, values).fetchone()[0]
+
+
+def evaluate_constant(node: exp.Expression):
+    """The value of a constant expression as DuckDB computes it; DataError if DuckDB cannot.
+
+    Used where a value must be known before anything runs (``SET VARIABLE``).
+    """
+    try:
+        return _evaluate(node)
+    except duckdb.Error as error:
+        raise DataError(redact(str(error).splitlines()[0])) from None
 
 
 def _foldable(node: exp.Expression) -> bool:
@@ -53,6 +77,8 @@ def fold_constants(node: exp.Expression) -> exp.Expression:
     node = node.copy()
 
     def visit(current: exp.Expression) -> exp.Expression:
+        if isinstance(current, exp.Cast) and is_constant(current):
+            return _canonical(current)
         if _foldable(current):
             try:
                 value = _evaluate(current)
@@ -69,3 +95,15 @@ def fold_constants(node: exp.Expression) -> exp.Expression:
         return current
 
     return visit(node)
+
+
+def _canonical(cast: exp.Cast) -> exp.Expression:
+    """A typed literal in the spelling :func:`literal` gives its value, or marked INVALID."""
+    try:
+        value = _evaluate(cast)
+    except duckdb.Error:
+        cast.meta[INVALID] = True
+        return cast
+    if isinstance(value, (dt.date, dt.datetime)) and not (isinstance(value, dt.datetime) and value.tzinfo):
+        return literal(value)
+    return cast

@@ -1,5 +1,6 @@
-"""From SQL text to one sqlglot statement: syntax errors with line and column, parameters
-bound as sqlglot literals, and writes refused (c360 is read-only on every source)."""
+"""From SQL text to one sqlglot statement: syntax errors with line and column, the statement
+policy applied (:mod:`c360.policy`: read statements only), parameters bound as sqlglot
+literals marked as parameters (the DuckDB query receives them as prepared values)."""
 
 from __future__ import annotations
 
@@ -8,22 +9,12 @@ import decimal
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 
-from c360.errors import ProgrammingError, ReadOnlyError, SqlSyntaxError
+from c360 import policy
+from c360.errors import ProgrammingError, SqlSyntaxError
 
 DIALECT = "duckdb"
-
-_WRITES = {
-    exp.Insert: "INSERT",
-    exp.Update: "UPDATE",
-    exp.Delete: "DELETE",
-    exp.Merge: "MERGE",
-    exp.Create: "CREATE",
-    exp.Drop: "DROP",
-    exp.Alter: "ALTER",
-    exp.TruncateTable: "TRUNCATE",
-}
-
 
 def named_to_dollar(sql: str) -> str:
     """Rewrite ``:name`` placeholders (outside strings) as DuckDB's ``$name``."""
@@ -43,10 +34,16 @@ def named_to_dollar(sql: str) -> str:
 
 
 def parse(sql: str, *, named: bool = False) -> exp.Expression:
-    """Parse exactly one statement in DuckDB SQL; SqlSyntaxError names line and column.
+    """Parse exactly one statement in DuckDB SQL and apply the statement policy.
 
-    With ``named``, ``:name`` placeholders are accepted (PEP 249's named style).
+    SqlSyntaxError names line and column; a statement the policy refuses raises
+    NotSupportedError (ReadOnlyError for writes) before anything runs. With
+    ``named``, ``:name`` placeholders are accepted (PEP 249's named style).
+    ``EXPLAIN [ANALYZE] …`` comes back as sqlglot's ``Command``: the engine
+    parses (and checks) what it explains with :func:`explained`.
     """
+    if "\x00" in sql:
+        raise SqlSyntaxError("Syntax error: the query text contains a NUL character (bind such values as parameters)")
     if named:
         sql = named_to_dollar(sql)
     try:
@@ -64,30 +61,30 @@ def parse(sql: str, *, named: bool = False) -> exp.Expression:
         raise SqlSyntaxError(f"Syntax error{where}: {description}") from None
     except sqlglot.errors.TokenError as error:
         raise SqlSyntaxError(f"Syntax error: {error}") from None
+    except RecursionError:
+        raise SqlSyntaxError("Syntax error: the query is nested too deeply") from None
     if not statements:
         raise SqlSyntaxError("Syntax error: the query is empty")
     if len(statements) > 1:
         raise ProgrammingError("Only one statement can be executed at a time")
     statement = statements[0]
-    refuse_writes(statement)
-    if isinstance(statement, exp.Command) and not _is_reset_variable(statement):
-        raise SqlSyntaxError(f"Syntax error: '{statement.this}' is not a query c360 understands")
+    if explained(statement) is None:
+        try:
+            policy.check(statement)
+        except RecursionError:
+            raise SqlSyntaxError("Syntax error: the query is nested too deeply") from None
     return statement
 
 
-def refuse_writes(statement: exp.Expression) -> None:
-    """Raise ReadOnlyError for INSERT/UPDATE/DELETE/DDL, naming the source when the target is one."""
-    for kind, verb in _WRITES.items():
-        if isinstance(statement, kind):
-            target = statement.this if isinstance(statement.this, exp.Table) else statement.find(exp.Table)
-            if isinstance(target, exp.Schema):
-                target = target.this
-            source = None
-            if isinstance(target, exp.Table):
-                source = target.catalog or target.db or None
-            if source:
-                raise ReadOnlyError(f"Source '{source}' is read-only: {verb} is not allowed")
-            raise ReadOnlyError(f"c360 is read-only: {verb} is not allowed")
+def explained(statement: exp.Expression) -> tuple[str, bool] | None:
+    """``(sql, analyze)`` for ``EXPLAIN [ANALYZE] sql``, else None."""
+    if not (isinstance(statement, exp.Command) and statement.name.upper() == "EXPLAIN"):
+        return None
+    text = statement.expression.name if isinstance(statement.expression, exp.Expression) else ""
+    words = text.split(None, 1)
+    if words and words[0].upper() == "ANALYZE":
+        return (words[1] if len(words) > 1 else ""), True
+    return text, False
 
 
 def literal(value) -> exp.Expression:
@@ -115,8 +112,45 @@ def literal(value) -> exp.Expression:
     raise ProgrammingError(f"Cannot bind a parameter of type {type(value).__name__}")
 
 
+PARAMETER = "c360_parameter"
+
+
+def parameter(value) -> exp.Expression:
+    """A bound parameter: its literal (what sources receive, and what the planner reasons about),
+    marked so the DuckDB query receives the value itself as a prepared parameter (:func:`residual_sql`)."""
+    node = literal(value)
+    node.meta[PARAMETER] = value
+    return node
+
+
+class _Residual(DuckDB):
+    """DuckDB SQL in which every bound parameter is ``$n`` again, its value kept aside."""
+
+    class Generator(DuckDB.Generator):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.values: list = []
+
+        def sql(self, expression, key=None, comment=True) -> str:
+            if isinstance(expression, exp.Expression) and PARAMETER in expression.meta:
+                self.values.append(expression.meta[PARAMETER])
+                return f"${len(self.values)}"
+            return super().sql(expression, key, comment)
+
+
+def residual_sql(expression: exp.Expression) -> tuple[str, list]:
+    """``(sql, values)``: the query DuckDB runs, with parameters as ``$n`` and their values in order.
+
+    Values never enter the SQL text, so any string (a NUL byte, quotes) reaches
+    DuckDB as itself.
+    """
+    generator = _Residual().generator()
+    sql = generator.generate(expression, copy=True)
+    return sql, generator.values
+
+
 def bind(statement: exp.Expression, params) -> exp.Expression:
-    """Replace ``?`` / ``:name`` / ``$1`` placeholders with literals for ``params``."""
+    """Replace ``?`` / ``:name`` / ``$1`` placeholders with :func:`parameter` nodes for ``params``."""
     placeholders = list(statement.find_all(exp.Placeholder, exp.Parameter, bfs=False))  # in textual order
     if params is None:
         params = ()
@@ -131,7 +165,7 @@ def bind(statement: exp.Expression, params) -> exp.Expression:
                 raise ProgrammingError("Use :name placeholders with a dict of parameters")
             if name not in params:
                 raise ProgrammingError(f"No value for parameter :{name}")
-            node.replace(literal(params[name]))
+            node.replace(parameter(params[name]))
         return statement
     params = list(params)
     positional = [n for n in placeholders if n.name in ("", "?")]
@@ -139,12 +173,12 @@ def bind(statement: exp.Expression, params) -> exp.Expression:
     if positional and len(positional) != len(params):
         raise ProgrammingError(f"The query has {len(positional)} parameters but {len(params)} were given")
     for node, value in zip(positional, params):
-        node.replace(literal(value))
+        node.replace(parameter(value))
     for node in numbered:
         index = int(node.name) - 1
         if not 0 <= index < len(params):
             raise ProgrammingError(f"No value for parameter ${node.name}")
-        node.replace(literal(params[index]))
+        node.replace(parameter(params[index]))
     named = [n for n in placeholders if n.name not in ("", "?") and not n.name.isdigit()]
     if named:
         raise ProgrammingError("Use a dict of parameters for :name placeholders")

@@ -26,6 +26,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
+from c360 import policy
 from c360.server import types as pgtypes
 
 PG_VERSION = "15.0"
@@ -314,7 +315,7 @@ class SystemCatalog:
     # --- building ---------------------------------------------------------------------------------
 
     def _build(self, relations: list[Relation]) -> duckdb.DuckDBPyConnection:
-        db = duckdb.connect()
+        db = duckdb.connect(config=policy.locked_config(threads=1))  # client SQL runs here: no files, no network
         db.execute(f"CREATE SCHEMA {EMULATION}; CREATE SCHEMA {INFO}")
         for name, columns in _PG_TABLES.items():
             db.execute(f"CREATE TABLE {EMULATION}.{name} ({columns})")
@@ -329,6 +330,7 @@ class SystemCatalog:
             if overloads:
                 body = ", ".join(f"({params}) AS {expr}" for params, expr in overloads)
                 db.execute(f"CREATE MACRO {EMULATION}_{name} {body}")
+        policy.lock(db)
         return db
 
     def _fill(self, db, relations: list[Relation]) -> None:
@@ -439,6 +441,7 @@ class SystemCatalog:
         tree = _parse(sql)
         if tree is None:
             raise sqlglot.errors.ParseError(f"Cannot parse catalog query: {sql[:200]}")
+        policy.check_query(tree)
         version = f"PostgreSQL {PG_VERSION} (c360 {_c360_version()}) on x86_64-pc-linux-gnu, 64-bit"
 
         def literal(value):

@@ -9,9 +9,11 @@ would let anyone on the network read every source.
 from __future__ import annotations
 
 import asyncio
+import errno
 import itertools
 import logging
 import ssl
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +40,13 @@ class ServerConfig:
     max_message_bytes: int = 16 * 1024 * 1024
     #: threads running engine calls: the number of statements that can run at once
     threads: int = 64
+    #: clients connected and authenticated at once (a client still starting up does not count)
     max_connections: int = 256
+    #: connections still in start-up (TLS, authentication) at once; past it the oldest is dropped, so a
+    #: flood of silent connections cannot lock real clients out
+    max_startups: int = 64
     #: seconds a client has to finish start-up and authentication
-    startup_timeout: float = 30.0
+    startup_timeout: float = 10.0
     #: seconds the system catalogs are cached before they are rebuilt from the c360 catalog
     catalog_refresh_seconds: float = 60.0
 
@@ -61,7 +67,11 @@ class Server:
         self.config.check()
         self.pool = ThreadPoolExecutor(max_workers=self.config.threads, thread_name_prefix="c360-serve")
         self.system_catalog = SystemCatalog(backend.relations, refresh_seconds=self.config.catalog_refresh_seconds)
+        #: authenticated sessions, by pid (what CancelRequest and max_connections see)
         self.sessions: dict[int, Session] = {}
+        #: connections still starting up, oldest first
+        self.starting: dict[int, Session] = {}
+        self._dropped, self._dropped_logged = 0, 0.0
         self._pids = itertools.count(1000)
         self._server: asyncio.base_events.Server | None = None
         self.ssl_context = self._ssl_context()
@@ -81,8 +91,12 @@ class Server:
         return self._server.sockets[0].getsockname()[1]
 
     async def start(self) -> int:
-        """Listen; returns the port (useful with port 0)."""
-        self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port, limit=2**16)
+        """Listen; returns the port (useful with port 0). InterfaceError if the address cannot be bound."""
+        try:
+            self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port, limit=2**16)
+        except OSError as error:
+            reason = "the port is already in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+            raise InterfaceError(f"Cannot listen on {self.config.host}:{self.config.port}: {reason}") from None
         log.info("c360 serve listening on %s:%s", self.config.host, self.port)
         return self.port
 
@@ -100,13 +114,32 @@ class Server:
             writer.close()
             return
         session = Session(self, reader, writer, next(self._pids))
-        self.sessions[session.pid] = session
+        if len(self.starting) >= self.config.max_startups:
+            oldest = next(iter(self.starting.values()))
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._dropped_logged > 10:  # a flood must not flood the log too
+                log.warning("%d connection(s) dropped unauthenticated: more than %d were starting up at once",
+                            self._dropped, self.config.max_startups)
+                self._dropped, self._dropped_logged = 0, now
+            self.starting.pop(oldest.pid, None)
+            oldest.writer.close()
+        self.starting[session.pid] = session
         try:
             await session.run()
         except asyncio.CancelledError:  # the server is shutting down
             pass
         finally:
+            self.starting.pop(session.pid, None)
             self.sessions.pop(session.pid, None)
+
+    def admit(self, session: Session) -> bool:
+        """A session finished start-up: count it as connected, unless max_connections is reached."""
+        self.starting.pop(session.pid, None)
+        if len(self.sessions) >= self.config.max_connections:
+            return False
+        self.sessions[session.pid] = session
+        return True
 
     def cancel(self, pid: int, secret: int) -> None:
         """A CancelRequest: cancel the session's running statement if the secret matches."""
@@ -118,11 +151,11 @@ class Server:
         """Stop listening, cancel running statements, disconnect every client."""
         if self._server is not None:
             self._server.close()
-            for session in list(self.sessions.values()):
+            for session in [*self.starting.values(), *self.sessions.values()]:
                 session.request_cancel()
                 session.writer.close()
             for _ in range(50):  # up to 5 s for sessions to wind down
-                if not self.sessions:
+                if not self.sessions and not self.starting:
                     break
                 await asyncio.sleep(0.1)
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -44,6 +44,10 @@ REPORTED = {
 }
 
 
+class TooManyClients(InterfaceError):
+    sqlstate = "53300"
+
+
 class InFailedTransaction(ProgrammingError):
     sqlstate = "25P02"
 
@@ -164,7 +168,7 @@ class Session:
                 await self._dispatch(kind, body)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
-        except (pq.ProtocolViolation, AuthenticationFailed) as error:
+        except (pq.ProtocolViolation, AuthenticationFailed, TooManyClients) as error:
             log.warning("connection from %s refused: %s", self.writer.get_extra_info("peername"), error)
             await self._fatal(error)
         except Exception as error:  # noqa: BLE001 - the connection's boundary: log, tell the client, close
@@ -221,6 +225,8 @@ class Session:
         self.values.database = params.get("database") or user
         if self.server.config.users:
             await self._authenticate(user)
+        if not self.server.admit(self):
+            raise TooManyClients("sorry, too many clients already")
         self.send(pq.authentication_ok())
         self.values.settings["application_name"] = params.get("application_name", "")
         statuses = {
@@ -294,7 +300,7 @@ class Session:
     # --- errors -------------------------------------------------------------------------------------
 
     def _error_fields(self, error: BaseException) -> tuple[str, str]:
-        if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation)):
+        if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation, TooManyClients)):
             return error.sqlstate, str(error)
         if self.cancel_requested:
             return "57014", "canceling statement due to user request"
