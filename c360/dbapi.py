@@ -269,9 +269,13 @@ class Cursor:
         self.connection._check()
 
     def _finish(self) -> None:
+        """End the current query: its result reader and, even if no row was ever fetched, its execution
+        (scan threads and the DuckDB cursor: left running past the engine's close, they abort the process)."""
         if self._batches is not None:
             self._batches.close()
         self._batches = None
+        if self._execution is not None:
+            self._execution.close()
 
     def close(self) -> None:
         if self._closed:

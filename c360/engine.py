@@ -86,7 +86,7 @@ class Engine:
             config=policy.locked_config(
                 threads=threads or settings.get("threads"),
                 memory_limit=settings.get("memory_limit"),
-                temp_directory=settings.get("temp_directory"),
+                temp_directory=_usable_folder(settings.get("temp_directory")),
             )
         )
         from c360.functions import register_all
@@ -517,6 +517,17 @@ class Execution:
                 self._cursor.close()
             except duckdb.Error:
                 pass
+
+
+def _usable_folder(path: str | None) -> str | None:
+    """``path``, created if missing; None (DuckDB's default) when it cannot be created."""
+    if not path:
+        return None
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path
 
 
 def _chain(first: list, rest):

@@ -130,3 +130,53 @@ def test_set_variable_reaches_views_and_sources_as_a_literal(tmp_path):
         cursor.execute("RESET VARIABLE as_of")
         cursor.execute("SELECT count(*) FROM recent_orders")
         assert cursor.fetchone() == (4,)
+
+
+# --- parameters are values, never SQL text (issue #12) ---------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "it's", "'; DROP TABLE x; --", "$1", "?", "\\", "é😀"])
+def test_string_parameters_arrive_as_themselves(connection, value):
+    cursor = connection.cursor()
+    assert cursor.execute("SELECT ? AS v, length(?) AS n", [value, value]).fetchall() == [(value, len(value))]
+    assert cursor.execute("SELECT count(*) FROM shop.customers WHERE name = ?", [value]).fetchall() == [(0,)]
+
+
+def test_the_duckdb_query_carries_parameters_not_literals(connection):
+    cursor = connection.cursor()
+    cursor.execute("SELECT name FROM shop.customers WHERE customer_id = ? AND name <> ?", [42, "x\x00y"])
+    assert cursor.fetchall() == [("Ann",)]
+    plan = connection.engine.plan("SELECT name FROM shop.customers WHERE customer_id = ? AND name <> ?", [42, "x"])
+    assert "$1" in plan.sql and "$2" in plan.sql and "42" not in plan.sql and plan.params == [42, "x"]
+    [scan] = plan.scans
+    assert any("42" in f.sql() for f in scan.filters)  # the source still gets the value as a literal
+
+
+def test_a_deeply_nested_query_is_a_syntax_error(connection):
+    with pytest.raises(c360.ProgrammingError, match="nested too deeply"):
+        connection.cursor().execute("SELECT " + "(" * 3000 + "1" + ")" * 3000)
+
+
+def test_set_variable_with_an_invalid_constant_fails_at_once(connection):
+    with pytest.raises(c360.DataError, match="yesterday-ish"):
+        connection.cursor().execute("SET VARIABLE as_of = CAST(? AS DATE)", ["yesterday-ish"])
+
+
+def test_closing_a_connection_with_an_unread_result_ends_its_scans(tmp_path):
+    """A result whose rows were never fetched must not keep scan threads alive past the engine's close
+    (the process used to abort at exit: 'terminate called without an active exception')."""
+    import subprocess
+    import sys
+
+    from tests.views.world import write_world
+
+    catalog = write_world(tmp_path)
+    script = (
+        "import c360\n"
+        f"with c360.connect({str(catalog)!r}) as connection:\n"
+        "    cursor = connection.execute('SELECT * FROM partners.enrichment LIMIT 0')\n"
+        "    print(cursor.description[0][0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "customer_id\n" and done.stderr == ""

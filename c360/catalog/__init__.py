@@ -47,6 +47,14 @@ COMMON_KEYS = {
 
 DEFAULT_PROFILE = "embedded"
 
+#: Keys of the catalog's optional top-level ``engine:`` block: how the local DuckDB runs.
+ENGINE_KEYS = {
+    "memory_limit": "most memory DuckDB may use, e.g. 4GB (default: DuckDB's, 80% of RAM)",
+    "temp_directory": "where DuckDB spills what does not fit in memory, relative to the project"
+                      " (default .c360/tmp)",
+    "threads": "DuckDB worker threads (default: one per core)",
+}
+
 
 @dataclass
 class Source:
@@ -71,10 +79,14 @@ class Catalog:
         self.path = Path(path)
         self.profile = profile or DEFAULT_PROFILE
         self.sources: dict[str, Source] = {}
+        #: the ``engine:`` block (ENGINE_KEYS), temp_directory made absolute
+        self.engine_settings: dict = {}
         self._connectors: dict[str, object] = {}
         self._lock = threading.RLock()
         self._load()
         self.cache = SchemaCache(self.project_dir / ".c360" / "schema-cache")
+        temp = Path(self.engine_settings.get("temp_directory") or ".c360/tmp")
+        self.engine_settings["temp_directory"] = str(temp if temp.is_absolute() else self.project_dir / temp)
         self._memory: dict[str, dict] = {}
 
     @property
@@ -94,10 +106,13 @@ class Catalog:
         for file in self._files():
             document = yamlfile.load(file)
             for key in document:
-                if key != "sources":
+                if key not in ("sources", "engine"):
                     raise CatalogError(
-                        f"{document.where(key)}: unknown top-level key '{key}'.{did_you_mean(key, ['sources'])}"
+                        f"{document.where(key)}: unknown top-level key '{key}'."
+                        f"{did_you_mean(key, ['sources', 'engine'])}"
                     )
+            if "engine" in document:
+                self._engine(document, file)
             sources = document.get("sources") or {}
             if not isinstance(sources, dict):
                 raise CatalogError(f"{document.where('sources')}: 'sources' must be a mapping of names")
@@ -105,6 +120,23 @@ class Catalog:
                 if name in self.sources:
                     raise CatalogError(f"{sources.where(name)}: source '{name}' is declared twice")
                 self.sources[name] = self._source(name, declaration, sources.where(name), file)
+
+    def _engine(self, document, file: Path) -> None:
+        block = document.get("engine") or {}
+        if self.engine_settings:
+            raise CatalogError(f"{document.where('engine')}: 'engine' is declared in more than one catalog file")
+        if not isinstance(block, dict):
+            raise CatalogError(f"{document.where('engine')}: 'engine' must be a mapping ({', '.join(ENGINE_KEYS)})")
+        for key, value in block.items():
+            if key not in ENGINE_KEYS:
+                raise CatalogError(
+                    f"{block.where(key)}: unknown engine setting '{key}'.{did_you_mean(key, ENGINE_KEYS)}"
+                )
+            if key == "threads" and (not isinstance(value, int) or value < 1):
+                raise CatalogError(f"{block.where(key)}: 'threads' must be a positive whole number")
+            if key == "memory_limit" and not (isinstance(value, str) and value.strip()[:1].isdigit()):
+                raise CatalogError(f"{block.where(key)}: 'memory_limit' must be a size such as 4GB or 512MB")
+        self.engine_settings = dict(block)
 
     def _source(self, name: str, declaration, where: str, file: Path) -> Source:
         if not isinstance(declaration, dict):

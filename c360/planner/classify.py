@@ -214,6 +214,7 @@ def normalize_literals(node: exp.Expression, table: TableSchema) -> exp.Expressi
         for side, other in ((binary.left, binary.right), (binary.right, binary.left)):
             if isinstance(side, exp.Column) and isinstance(other, exp.Cast):
                 column = table.column(side.name)
-                if column and _kind(column.type) == "timestamp" and other.to.is_type(exp.DataType.Type.DATE):
+                if (column and _kind(column.type) == "timestamp" and other.to.is_type(exp.DataType.Type.DATE)
+                        and is_constant(other)):
                     other.replace(exp.cast(exp.Literal.string(f"{other.this.this} 00:00:00"), "TIMESTAMP"))
     return node

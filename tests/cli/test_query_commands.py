@@ -135,3 +135,58 @@ def test_usage_errors_are_a_short_message_not_a_traceback(root):
         done = c360(*args, cwd=root)
         assert done.returncode == 2, (args, done.stderr)
         assert "Traceback" not in done.stderr and "Error" in done.stderr
+
+
+# --- bad input: one line, a distinct exit, nothing touched (issue #12) ------------------------------
+
+
+def test_output_into_a_missing_folder_is_refused_before_the_query_runs(root):
+    done = c360("query", "SELECT * FROM shop.orders", "-f", "csv", "-o", "/no/such/dir/x.csv", cwd=root)
+    assert done.returncode == 1
+    assert done.stderr == "error: Cannot write '/no/such/dir/x.csv': the folder '/no/such/dir' does not exist\n"
+
+
+def test_output_replaces_a_file_only_when_complete(root):
+    (root / "keep.csv").write_text("precious\n")
+    done = c360("query", "SELECT * FROM shop.nosuch", "-f", "csv", "-o", str(root / "keep.csv"), cwd=root)
+    assert done.returncode == 1 and (root / "keep.csv").read_text() == "precious\n"
+    assert not [p for p in root.iterdir() if p.name.endswith(".part")]
+
+
+def test_deep_nesting_is_a_syntax_error_not_a_crash(root):
+    done = c360("query", "SELECT " + "(" * 3000 + "1" + ")" * 3000, cwd=root)
+    assert done.returncode == 1 and done.stderr == "error: Syntax error: the query is nested too deeply\n"
+
+
+def test_an_invalid_as_of_date_is_a_data_error(root):
+    done = c360("query", "SELECT 1", "--as-of", "yesterday-ish", cwd=root)
+    assert done.returncode == 1 and "yesterday-ish" in done.stderr and "Conversion Error" in done.stderr
+
+
+def test_an_unknown_column_is_named_once(root):
+    done = c360("query", "SELECT o.nosuch FROM shop.orders o", cwd=root)
+    assert done.stderr == "error: Unknown column 'nosuch' in shop.orders.\n"
+    done = c360("query", "SELECT o.ordr_id FROM shop.orders o", cwd=root)
+    assert done.stderr == "error: Unknown column 'ordr_id' in shop.orders. Did you mean 'order_id'?\n"
+    done = c360("query", "SELECT x.order_id FROM shop.orders o", cwd=root)
+    assert done.stderr == "error: Unknown table or alias 'x' in 'x.order_id'.\n"
+
+
+@pytest.fixture(scope="module")
+def world_root(tmp_path_factory):
+    from tests.views.world import write_world
+
+    return write_world(tmp_path_factory.mktemp("describe_world")).parent
+
+
+@pytest.mark.parametrize("table", ["customer_360", "partners.enrichment", "clicks.browsing", "crm.customers"])
+def test_describe_of_views_files_and_blobs_exits_cleanly(world_root, table):
+    done = c360("describe", table, cwd=world_root)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "customer_id" in done.stdout
+
+
+def test_a_query_that_reads_nothing_from_a_file_source_exits_cleanly(world_root):
+    for sql in ("SELECT * FROM partners.enrichment LIMIT 0", "SELECT * FROM customer_360 LIMIT 0"):
+        done = c360("query", sql, cwd=world_root)
+        assert done.returncode == 0 and done.stderr == "", (sql, done.returncode, done.stderr)

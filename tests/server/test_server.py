@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 
@@ -215,3 +217,49 @@ def test_cancel_gets_through_when_every_statement_thread_is_busy(two_thread_serv
     assert time.monotonic() - started < 10
     first.close()
     second.close()
+
+
+# --- lock-down (issue #12): floods, a busy port, a quiet log --------------------------------------------
+
+
+def test_hundreds_of_silent_connections_do_not_lock_out_a_real_client(server):
+    """500 connections that never send a byte: the oldest still starting up are dropped so a real
+    client gets in at once, instead of waiting out the start-up timeout of every silent one."""
+    silent = []
+    try:
+        for _ in range(500):
+            silent.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
+        started = time.monotonic()
+        assert _healthy(server)
+        assert time.monotonic() - started < 5
+    finally:
+        for sock in silent:
+            sock.close()
+    assert _healthy(server)
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(project):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "c360", "serve", "--catalog", str(project), "--port", str(port)],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        )
+    finally:
+        busy.close()
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1] == f"error: Cannot listen on 127.0.0.1:{port}: the port is already in use"
+    assert "Traceback" not in done.stderr
+
+
+def test_the_server_log_stays_quiet_under_normal_queries(server):
+    before = server.log.read_text()
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        for _ in range(20):
+            connection.execute("SELECT list_value(1, 2)[1], count(*) FROM shop.orders").fetchall()
+            connection.execute("SELECT relname FROM pg_catalog.pg_class LIMIT 1").fetchall()
+    added = server.log.read_text()[len(before):]
+    assert added == "", added
