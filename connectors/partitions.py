@@ -29,6 +29,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from c360.errors import CatalogError
+from c360.policy import locked_config
 from c360.types import arrow_type
 from connectors.base import Column, TableSchema
 
@@ -263,7 +264,7 @@ def prune(entries: list, filters, table: TableSchema) -> list:
     condition = exp.and_(*[quote_columns(f, table) for f in chosen])
     query = exp.select(exp.column("__file", quoted=True)).from_("files").where(condition)
     sql = query.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
-    connection = duckdb.connect()
+    connection = duckdb.connect(config=locked_config(threads=1))  # user predicates run here: no files
     try:
         connection.register("files", files)
         keep = {row[0] for row in connection.execute(sql).fetchall()}
@@ -356,7 +357,7 @@ def time_bounds(filters, column: str) -> tuple[dt.datetime | None, dt.datetime |
         if hi is not None:
             high = hi if high is None else min(high, hi)
 
-    connection = duckdb.connect()
+    connection = duckdb.connect(config=locked_config(threads=1))  # user predicates run here: no files
     try:
         for expression in filters:
             for conjunct in _conjuncts(expression):
