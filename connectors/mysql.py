@@ -1,4 +1,4 @@
-"""MySQL and MariaDB, through pymysql.
+"""MySQL and MariaDB: pymysql for metadata, DuckDB's MySQL scanner for bulk rows.
 
 Discovery reads ``information_schema``; every string column's collation is
 probed on the server itself (``'a' = 'A'``, ``'a' = 'a '``, ``'e' = 'é'``), and a
@@ -6,27 +6,36 @@ column is ``exact_strings`` only when all three are false there: MariaDB's
 default ``*_general_ci`` collations ignore case and accents, and its PAD SPACE
 collations (including ``utf8mb4_bin``) ignore trailing spaces in ``=``.
 
-A scan opens its own connection, sends one SELECT built by
-:func:`connectors.sql.render_select` and streams the result with an unbuffered
-cursor (``SSCursor``), so rows move only as batches are consumed. ``cancel()``
-and the request's timeout send ``KILL QUERY <id>`` from a second connection.
-Sessions use ``time_zone = '+00:00'`` (TIMESTAMP columns come back in UTC) and
-an empty ``sql_mode`` (backslash escapes in literals mean what sqlglot wrote).
+``scan(request)`` renders one SELECT with :func:`connectors.sql.render_select`;
+:class:`MySQLScan` runs it. The scan depends only on the statement's text, the
+Arrow schema its result must have and the source's timeout, so the planner may
+hand it any statement the server can run (joins, GROUP BY ...) with the schema
+of its result; columns are matched by position and cast exactly
+(:mod:`connectors.arrow_cast`).
+
+Rows move through one of two transports (``transport:`` in the catalog, default
+``auto``): ``duckdb`` (:mod:`connectors.mysql_duckdb`, Arrow without a Python
+object per value; MariaDB only) or ``pymysql`` (:mod:`connectors.mysql_pymysql`,
+the fallback: MySQL proper, a missing extension wheel, DECIMAL wider than 38
+digits). Either way the statement runs on a connection of its own and streams;
+``cancel()`` and the timeout send ``KILL QUERY <id>`` from a second connection.
+Sessions use ``time_zone = '+00:00'`` (TIMESTAMP columns come back in UTC), an
+empty ``sql_mode`` (backslash escapes in literals mean what sqlglot wrote) and
+``net_write_timeout`` = :data:`NET_WRITE_TIMEOUT`: the engine drains every
+stream at the server's pace (:mod:`c360.channel`), so a long wait to write is a
+stuck client, not a slow consumer.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 import threading
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pymysql
 import pymysql.cursors
-from pymysql.constants import FIELD_TYPE
-from pymysql.converters import conversions, convert_time
 
 from c360.errors import (
     CatalogError,
@@ -38,12 +47,17 @@ from c360.errors import (
     did_you_mean,
 )
 from c360.secrets import redact, resolve
+from connectors.arrow_cast import NotExact
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import C360MySQL
-from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select, unreachable_reason
+from connectors.mysql_duckdb import DuckDBMySQLFetch, MySQLLink
+from connectors.mysql_pymysql import DECODERS, PyMySQLFetch
+from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select, unreachable_reason
 
 CONNECT_TIMEOUT = 5
-INIT_COMMAND = "SET SESSION time_zone = '+00:00', SESSION sql_mode = ''"
+#: Seconds the server may wait to write to c360 before it drops the connection (MySQL's default is 60).
+NET_WRITE_TIMEOUT = 600
+TRANSPORTS = ("auto", "duckdb", "pymysql")
 
 # MySQL error numbers c360 words itself.
 ER_ACCESS_DENIED = 1045
@@ -53,71 +67,6 @@ CR_CONNECTION_ERROR = 2002
 CR_CONN_HOST_ERROR = 2003
 CR_SERVER_GONE = 2006
 CR_SERVER_LOST = 2013
-
-
-def _time(value):
-    converted = convert_time(value)
-    return converted if isinstance(converted, datetime.time) else None  # TIME beyond 00:00..23:59
-
-
-def _bit(value):
-    return int.from_bytes(value if isinstance(value, bytes) else bytes(value, "latin1"), "big")
-
-
-#: How scans decode values: dates, times of day, timestamps and decimals stay text, parsed
-#: a whole column at a time by Arrow (see :func:`rows_to_batch`); BIT becomes an integer.
-DECODERS = {
-    **conversions,
-    FIELD_TYPE.DATE: str,
-    FIELD_TYPE.DATETIME: str,
-    FIELD_TYPE.TIMESTAMP: str,
-    FIELD_TYPE.NEWDECIMAL: str,
-    FIELD_TYPE.DECIMAL: str,
-    FIELD_TYPE.TIME: _time,
-    FIELD_TYPE.BIT: _bit,
-}
-
-_PARSED_FROM_TEXT = (pa.types.is_timestamp, pa.types.is_date32, pa.types.is_decimal, pa.types.is_floating)
-
-
-def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
-    """One record batch of ``schema`` from rows decoded by :data:`DECODERS`.
-
-    Text columns meant as dates, timestamps or decimals are cast by Arrow in one
-    call per column; MySQL's zero dates (``0000-00-00``) and any other value
-    Arrow cannot parse become NULL.
-    """
-    columns = list(zip(*rows)) if rows else [() for _ in schema]
-    arrays = []
-    for field, values in zip(schema, columns):
-        if any(test(field.type) for test in _PARSED_FROM_TEXT) and any(isinstance(v, str) for v in values):
-            arrays.append(_parse_text(values, field.type))
-        else:
-            try:
-                arrays.append(pa.array(values, type=field.type))
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                arrays.append(pa.array(values).cast(field.type, safe=False))
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def _parse_text(values, target: pa.DataType) -> pa.Array:
-    text = pa.array([None if v is None else str(v) for v in values], type=pa.string())
-    if pa.types.is_timestamp(target) or pa.types.is_date32(target):
-        text = pc.if_else(pc.starts_with(text, "0000-00-00"), pa.scalar(None, pa.string()), text)
-    try:
-        return text.cast(target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([_parse_one(v, target) for v in text.to_pylist()], type=target)
-
-
-def _parse_one(value: str | None, target: pa.DataType):
-    """One value Arrow's bulk cast refused (``2024-00-10``): its Python value, or None."""
-    if value is None:
-        return None
-    try:
-        return pa.array([value], type=pa.string()).cast(target)[0].as_py()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
 
 
 _INTEGERS = {
@@ -168,6 +117,28 @@ def arrow_type_for(data_type: str, column_type: str, precision, scale) -> pa.Dat
     return pa.binary()
 
 
+#: Phrases of the MySQL client library's messages (DuckDB's scanner passes no error number on).
+_SCANNER_CODES = (
+    ("Access denied", ER_ACCESS_DENIED),
+    ("Unknown database", ER_BAD_DB),
+    ("Can't connect", CR_CONN_HOST_ERROR),
+    ("Lost connection", CR_SERVER_LOST),
+    ("has gone away", CR_SERVER_GONE),
+)
+_SCANNER_PREFIX = re.compile(r'^(?:[A-Za-z ]+ Error: )+Failed to [a-z ]+ MySQL (?:query|database)(?: with parameters)? "')
+
+
+def _scanner_error(error: Exception) -> tuple[int | None, str]:
+    """(MySQL error number if known, the server's own message) from a DuckDB scanner error."""
+    text = str(error).split("\n\n", 1)[0].strip()
+    if _SCANNER_PREFIX.match(text):
+        # "...MySQL query \"<statement>\": <message>": the statement may hold '": ', the message rarely
+        text = text.rsplit('": ', 1)[-1] if '": ' in text else text
+    text = re.sub(r"\. Attempted host: .*$", "", text).strip() or "the server stopped the statement"
+    code = next((code for phrase, code in _SCANNER_CODES if phrase in text), None)
+    return code, text
+
+
 _COLLATION_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
@@ -191,6 +162,8 @@ class MySQLConnector:
         "password": "the login's password, as a reference: ${ENV:NAME}",
         "database": "the database (schema) whose tables this source exposes",
         "unix_socket": "path of the server's unix socket, used instead of host and port",
+        "transport": "how rows move: auto (default: duckdb on MariaDB, else pymysql), duckdb or pymysql",
+        "compress": "true to compress the MySQL protocol (fewer bytes, more CPU: for slow links); default false",
     }
     REQUIRED = ("user", "database")
 
@@ -206,6 +179,16 @@ class MySQLConnector:
         self.database = str(options.get("database") or "")
         self.unix_socket = options.get("unix_socket") or None
         self.location = str(self.unix_socket) if self.unix_socket else f"{self.host}:{self.port}"
+        self.transport = str(options.get("transport") or "auto").lower()
+        if self.transport not in TRANSPORTS:
+            raise CatalogError(
+                f"Source '{name}' (mysql): 'transport' must be one of {', '.join(TRANSPORTS)}, not {self.transport!r}"
+            )
+        self.compress = options.get("compress") in (True, "true", "yes", 1, "1")
+        #: the session's net_write_timeout in seconds (tests lower it to prove streams never wait)
+        self.net_write_timeout = NET_WRITE_TIMEOUT
+        self.link = MySQLLink(self)
+        self._version: str | None = None
         self._collations: dict[str, bool] = {}
         self._lock = threading.Lock()
 
@@ -226,7 +209,9 @@ class MySQLConnector:
                 charset="utf8mb4",
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT,
-                init_command=INIT_COMMAND,
+                init_command="SET SESSION time_zone = '+00:00', SESSION sql_mode = '',"
+                f" SESSION net_write_timeout = {int(self.net_write_timeout)}",
+                compress=self.compress or None,
                 conv=DECODERS if streaming else None,
                 cursorclass=pymysql.cursors.SSCursor if streaming else pymysql.cursors.Cursor,
                 **where,
@@ -235,11 +220,14 @@ class MySQLConnector:
             raise self._error(error) from None
 
     def _error(self, error: Exception, *, cancelled: bool = False, timed_out: float | None = None) -> Exception:
-        """The c360 error for a pymysql error: fixed wording, the source named, no secret."""
+        """The c360 error for a pymysql or DuckDB-scanner error: fixed wording, the source named, no secret."""
         if isinstance(error, SourceError | QueryCancelledError):
             return error
-        code = error.args[0] if error.args and isinstance(error.args[0], int) else None
-        message = str(error.args[1]) if len(error.args) > 1 else str(error)
+        if isinstance(error, duckdb.Error):
+            code, message = _scanner_error(error)
+        else:
+            code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+            message = str(error.args[1]) if len(error.args) > 1 else str(error)
         label = source_label(self)
         if timed_out is not None:
             return SourceTimeoutError(f"{label} did not finish within {timed_out:g}s; the query was stopped there")
@@ -337,7 +325,19 @@ class MySQLConnector:
     def scan(self, request) -> MySQLScan:
         """Prepare the SELECT for ``request``; nothing is sent until its batches are read."""
         sql = render_select(request, self.dialect)
-        return MySQLScan(self, request, sql)
+        schema = request.table.arrow_schema(request.columns)
+        return MySQLScan(self, sql, schema, timeout=request.timeout, request=request)
+
+    def bulk_fetch(self) -> type:
+        """The fetch class for statements of this source: DuckDB's scanner where it serves, else pymysql."""
+        if self.transport == "pymysql":
+            return PyMySQLFetch
+        if self.transport == "auto":
+            if self._version is None:
+                self._version = str(self._query("SELECT VERSION()")[0][0])
+            if not MySQLLink.serves(self._version):
+                return PyMySQLFetch
+        return DuckDBMySQLFetch
 
     def kill_query(self, thread_id: int) -> None:
         """``KILL QUERY thread_id`` from a connection of its own (the busy one cannot say it)."""
@@ -351,67 +351,70 @@ class MySQLConnector:
         finally:
             connection.close()
 
+    def close(self) -> None:
+        """Close the connector's own DuckDB database (and the MySQL connections it keeps)."""
+        self.link.close()
 
 
-class MySQLScan(CursorScan):
-    """One streaming SELECT on a connection of its own; cancel and timeout kill it on the server."""
+class MySQLScan(StatementScan):
+    """One statement on a connection of its own; cancel and timeout kill it on the server.
 
-    to_batch = staticmethod(rows_to_batch)  # this module's: dates, times and decimals arrive as text
+    Needs only ``sql``, the Arrow ``schema`` of its result and ``timeout``
+    (see the module docstring); ``transport`` names what moved the rows.
+    """
 
-    def __init__(self, connector: MySQLConnector, request, sql: str):
-        super().__init__(request, sql, self._open, kill=self._kill, on_error=self._translate)
+    def __init__(self, connector: MySQLConnector, sql: str, schema: pa.Schema, *, timeout=None, request=None):
+        super().__init__(sql, schema, timeout=timeout, request=request)
         self._connector = connector
-        self._connection = None
-        self._thread_id: int | None = None
+        self._fetch = None
         self._state = threading.Lock()
+        self.transport: str | None = None
 
-    def _open(self):
-        connection = self._connector.connect(streaming=True)
+    def _batches(self):
+        fetch = self._start(self._connector.bulk_fetch())
+        try:
+            yield from fetch.batches()
+        except NotExact:
+            if self.stats.rows or fetch is not self._fetch:
+                raise
+            fetch.close()
+            fetch = self._start(PyMySQLFetch)  # reads DECIMAL wider than 38 digits exactly, as text
+            yield from fetch.batches()
+        self._exhausted = fetch.exhausted
+
+    def _start(self, fetch_class):
+        fetch = fetch_class(self._connector, self.sent, self.schema)
+        self.transport = "duckdb" if fetch_class is DuckDBMySQLFetch else "pymysql"
         with self._state:
-            self._connection = connection
-            self._thread_id = connection.thread_id()
-            if self.cancelled.is_set():
-                raise QueryCancelledError(f"{source_label(self._connector)}: the query was cancelled")
-        if self.request.timeout:
-            self.start_timer(self.request.timeout)
-        cursor = connection.cursor()
-        cursor.execute(self.sent)
-        return cursor
+            self._fetch = fetch
+        fetch.open()
+        if self.cancelled.is_set():
+            raise QueryCancelledError(f"{source_label(self._connector)}: the query was cancelled")
+        if self.timeout and self._timer is None:
+            self.start_timer(self.timeout)
+        return fetch
+
+    @property
+    def _thread_id(self) -> int | None:
+        with self._state:
+            return self._fetch.thread_id if self._fetch is not None else None
 
     def _kill(self) -> None:
-        with self._state:
-            thread_id = self._thread_id
-        if thread_id is not None and not self._exhausted:
+        thread_id = self._thread_id
+        if thread_id is not None:
             try:
                 self._connector.kill_query(thread_id)
             except SourceError:
                 pass  # cannot reach the server to stop it; the reader still stops reading
 
     def _translate(self, error: Exception, *, cancelled: bool) -> Exception:
-        timeout = self.request.timeout if self._timed_out else None
+        timeout = self.timeout if self._timed_out else None
         return self._connector._error(error, cancelled=cancelled, timed_out=timeout)
 
     def close(self) -> None:
         """Stop the timer, stop the statement if rows are left unread, and drop the connection."""
         super().close()
         with self._state:
-            connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        cursor, self._cursor = self._cursor, None
-        if not self._exhausted and not self.cancelled.is_set() and self._thread_id is not None:
-            try:
-                self._connector.kill_query(self._thread_id)  # else the server keeps streaming to nobody
-            except SourceError:
-                pass  # the connection is closed below either way
-        if cursor is not None and not self._exhausted:
-            # pymysql drains every unread row when an unbuffered cursor or result is closed or
-            # collected; the KILL above already stopped them, so tell both there is nothing to read.
-            result = getattr(cursor, "_result", None)
-            if result is not None:
-                result.unbuffered_active = False
-            cursor.connection = None
-        try:
-            connection.close()
-        except pymysql.err.Error:
-            pass  # already gone (killed, or the server closed it)
+            fetch = self._fetch
+        if fetch is not None:
+            fetch.close()

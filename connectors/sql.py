@@ -10,6 +10,7 @@ Values are always sqlglot literals, never formatted strings.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Iterator
 
 import pyarrow as pa
@@ -18,7 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from c360.secrets import redact
-from connectors.base import Capabilities, Scan, ScanRequest
+from connectors.base import Capabilities, Scan, ScanRequest, conform
 
 RELATIONAL_FILTERS = frozenset({"compare", "in", "between", "is_null", "like_prefix", "boolean"})
 
@@ -103,50 +104,58 @@ def rows_to_batch(rows: list[tuple], schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-class CursorScan(Scan):
-    """A scan over a DB-API cursor that fetches in batches of :data:`BATCH_ROWS` rows.
+class StatementScan(Scan):
+    """One SQL statement run against a source, streamed as record batches of a promised schema.
 
-    ``open_cursor`` is called in the consuming thread and returns the cursor
-    after ``execute``; ``kill`` (optional) is what :meth:`cancel` calls to stop
-    the statement on the server; ``on_error(error, cancelled=...)`` names the
-    source. :meth:`start_timer` arms a timeout: if it strikes before every row
-    has arrived, the statement is cancelled and :meth:`batches` raises the
-    timeout error (via ``on_error``) rather than pass a partial result off as
-    the whole. A plain cancel ends the batches quietly: whoever cancelled knows.
+    What it needs is only the statement's text, the Arrow schema its result
+    must have, and the source's timeout: never the :class:`ScanRequest` (a
+    pushed statement may be a whole join or aggregate). ``request`` is kept, when
+    given, for the engine's bookkeeping only. Subclasses implement
+    :meth:`_batches` (batches already of ``schema``; columns by position) and
+    :meth:`_kill` (stop the statement on the server, from any thread).
+
+    :meth:`start_timer` arms the timeout: if it strikes before every row has
+    arrived, the statement is killed and :meth:`batches` raises the timeout
+    error (via :meth:`_translate`) rather than pass a partial result off as the
+    whole. A plain cancel ends the batches quietly: whoever cancelled knows.
     """
 
-    def __init__(self, request: ScanRequest, sent: str, open_cursor, kill=None, on_error=None):
+    def __init__(self, sent: str, schema: pa.Schema, *, timeout: float | None = None, request: ScanRequest | None = None):
         super().__init__(request, sent)
-        self._open_cursor = open_cursor
-        self._kill = kill
-        self._on_error = on_error
-        self._cursor = None
+        self.schema = schema
+        self.timeout = timeout
         self._exhausted = False  # every row has arrived
         self._timed_out = False
         self._timer: threading.Timer | None = None
 
-    def _batches(self) -> Iterator[pa.RecordBatch]:
-        schema = self.request.table.arrow_schema(self.request.columns)
-        try:
-            self._cursor = self._open_cursor()
-            while True:
-                rows = self._cursor.fetchmany(BATCH_ROWS)
-                if not rows:
-                    break
-                yield self.to_batch(rows, schema)
-            self._exhausted = True
-        except Exception as error:  # noqa: BLE001 - translated into a named source error
-            if self._on_error is None:
-                raise
-            raise self._on_error(error, cancelled=self.cancelled.is_set()) from None
-
-    #: rows -> one record batch; a source whose driver returns text for some types overrides it
-    to_batch = staticmethod(rows_to_batch)
-
     def batches(self) -> Iterator[pa.RecordBatch]:
-        yield from super().batches()
+        self.stats.started = time.perf_counter()
+        try:
+            try:
+                for batch in self._batches():
+                    if self.cancelled.is_set():
+                        break
+                    batch = conform(batch, self.schema)
+                    self.stats.rows += batch.num_rows
+                    self.stats.bytes += batch.nbytes
+                    self.stats.batches += 1
+                    yield batch
+                else:
+                    self._exhausted = not self.cancelled.is_set()
+            except Exception as error:  # noqa: BLE001 - translated into a named source error
+                raise self._translate(error, cancelled=self.cancelled.is_set()) from None
+        finally:
+            self.stats.finished = time.perf_counter()
+            self.close()
         if self._timed_out:
-            raise self._on_error(RuntimeError("timed out"), cancelled=False)
+            raise self._translate(RuntimeError("timed out"), cancelled=False)
+
+    def _translate(self, error: Exception, *, cancelled: bool) -> Exception:
+        """The named source error for a driver error (subclasses word it); by default the error itself."""
+        return error
+
+    def _kill(self) -> None:
+        """Stop the statement on the server (called from any thread)."""
 
     def start_timer(self, seconds: float) -> None:
         """Cancel the statement after ``seconds`` unless every row has arrived by then."""
@@ -162,7 +171,7 @@ class CursorScan(Scan):
 
     def cancel(self) -> None:
         super().cancel()
-        if self._kill is not None:
+        if not self._exhausted:
             self._kill()
 
     def close(self) -> None:
@@ -170,11 +179,48 @@ class CursorScan(Scan):
             self._timer.cancel()
 
 
+class CursorScan(StatementScan):
+    """A scan over a DB-API cursor that fetches in batches of :data:`BATCH_ROWS` rows.
+
+    ``open_cursor`` is called in the consuming thread and returns the cursor
+    after ``execute``; ``kill`` (optional) is what :meth:`cancel` calls to stop
+    the statement on the server; ``on_error(error, cancelled=...)`` names the
+    source. The schema is the request's columns.
+    """
+
+    def __init__(self, request: ScanRequest, sent: str, open_cursor, kill=None, on_error=None):
+        super().__init__(sent, request.table.arrow_schema(request.columns), timeout=request.timeout, request=request)
+        self._open_cursor = open_cursor
+        self._kill_statement = kill
+        self._on_error = on_error
+        self._cursor = None
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        self._cursor = self._open_cursor()
+        while True:
+            rows = self._cursor.fetchmany(BATCH_ROWS)
+            if not rows:
+                break
+            yield self.to_batch(rows, self.schema)
+        self._exhausted = True
+
+    #: rows -> one record batch; a source whose driver returns text for some types overrides it
+    to_batch = staticmethod(rows_to_batch)
+
+    def _translate(self, error: Exception, *, cancelled: bool) -> Exception:
+        return error if self._on_error is None else self._on_error(error, cancelled=cancelled)
+
+    def _kill(self) -> None:
+        if self._kill_statement is not None:
+            self._kill_statement()
+
+
 __all__ = [
     "BATCH_ROWS",
     "Capabilities",
     "CursorScan",
     "RELATIONAL_FILTERS",
+    "StatementScan",
     "render_select",
     "renders",
     "rows_to_batch",

@@ -23,7 +23,7 @@ from c360.errors import (
     UnknownTableError,
 )
 from connectors.base import ScanRequest
-from connectors.mysql import MySQLConnector
+from connectors.mysql import NET_WRITE_TIMEOUT, MySQLConnector, MySQLScan
 
 PASSWORD_VARIABLE = "C360_TEST_MYSQL_PASSWORD"
 
@@ -77,10 +77,13 @@ def shop(mariadb):
     return mariadb
 
 
-@pytest.fixture()
-def connector(shop, monkeypatch):
+@pytest.fixture(params=["duckdb", "pymysql"])
+def connector(shop, monkeypatch, request):
+    """The connector, once per transport: every scan test runs through both."""
     monkeypatch.setenv(PASSWORD_VARIABLE, shop.password)
-    return MySQLConnector("shop", shop.options("${ENV:%s}" % PASSWORD_VARIABLE))
+    connector = MySQLConnector("shop", {**shop.options("${ENV:%s}" % PASSWORD_VARIABLE), "transport": request.param})
+    yield connector
+    connector.close()
 
 
 def where(text: str) -> sqlglot.exp.Expression:
@@ -202,7 +205,8 @@ def test_scan_keeps_nulls_decimals_dates_and_unicode(connector):
 
 def test_zero_dates_become_nulls(shop, connector):
     shop.execute(
-        "CREATE TABLE zeros (id INT, d DATE, dt DATETIME, amount DECIMAL(60,3))",
+        "CREATE TABLE IF NOT EXISTS zeros (id INT, d DATE, dt DATETIME, amount DECIMAL(60,3))",
+        "DELETE FROM zeros",
         "SET SESSION sql_mode = ''",
         "INSERT INTO zeros VALUES (1, '0000-00-00', '0000-00-00 00:00:00', 1.5), (2, '2024-01-31', '2024-01-31 10:00:00', NULL)",
     )
@@ -340,7 +344,7 @@ def test_padded_binary_collation_really_ignores_trailing_spaces(shop):
 
 def running(server, user) -> list[tuple]:
     return server.admin_query(
-        "SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s AND COMMAND = 'Query'"
+        "SELECT ID, INFO FROM information_schema.PROCESSLIST WHERE USER = %s AND DB = %s AND COMMAND IN ('Query', 'Execute')"
         " AND INFO LIKE %s",
         (user, server.database, "%FROM `slow`%"),
     )
@@ -404,7 +408,7 @@ def test_stopping_early_stops_the_server_streaming(connector, shop):
     batches.close()
     assert wait_until(
         lambda: not shop.admin_query(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE ID = %s AND COMMAND = 'Query'", (thread_id,)
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE ID = %s AND COMMAND IN ('Query', 'Execute')", (thread_id,)
         )
     )
 
@@ -455,9 +459,100 @@ def test_missing_environment_variable_is_named(shop, monkeypatch):
 
 def test_server_error_names_the_source(connector, shop):
     schema = connector.schema("people")
-    shop.execute("CREATE TABLE doomed (id INT)")
+    shop.execute("CREATE TABLE IF NOT EXISTS doomed (id INT)")
     doomed = connector.schema("doomed")
     shop.execute("DROP TABLE doomed")
-    with pytest.raises(SourceError, match=r"^Source 'shop' \(mysql at 127.0.0.1:3306\) failed: .*doomed.* \(MySQL error 1146\)$"):
+    # pymysql passes the error number on; DuckDB's scanner only the server's message
+    with pytest.raises(SourceError, match=r"^Source 'shop' \(mysql at 127.0.0.1:3306\) failed: Table '.*doomed' doesn't exist( \(MySQL error 1146\))?$"):
         read(connector.scan(ScanRequest(doomed, ("id",))))
     assert schema.column("id") is not None
+
+
+# --- transports: what moves the rows, and what it must keep exact ---------------------------------
+
+
+def test_auto_transport_reads_mariadb_through_duckdb(shop, monkeypatch):
+    monkeypatch.setenv(PASSWORD_VARIABLE, shop.password)
+    connector = MySQLConnector("shop", shop.options("${ENV:%s}" % PASSWORD_VARIABLE))
+    scan = connector.scan(ScanRequest(connector.schema("big"), ("customer_id",)))
+    assert sum(batch.num_rows for batch in scan.batches()) == 100_000
+    assert scan.transport == "duckdb"
+    connector.close()
+
+
+def test_unknown_transport_is_refused(shop):
+    with pytest.raises(CatalogError, match="'transport' must be one of auto, duckdb, pymysql, not 'odbc'"):
+        MySQLConnector("shop", {**shop.options("x"), "transport": "odbc"})
+
+
+def test_awkward_values_survive_the_transport_exactly(shop, connector):
+    shop.execute(
+        """CREATE TABLE IF NOT EXISTS awkward (id INT PRIMARY KEY, ubig BIGINT UNSIGNED, b BIT(1), b12 BIT(12),
+            raw VARBINARY(8), note VARCHAR(40) COLLATE utf8mb4_bin, d DATE, dt DATETIME, t TIME(6), price DECIMAL(38,10),
+            ts TIMESTAMP NULL)""",
+        "DELETE FROM awkward",
+        "SET SESSION sql_mode = ''",
+        "SET SESSION time_zone = '+02:00'",
+        """INSERT INTO awkward VALUES
+            (1, 18446744073709551615, b'1', b'101010101010', X'00FF10', 'emoji \U0001F600 ü 北京', '2024-00-10',
+             '0000-00-00 00:00:00', '-838:59:59', 1234567890123456789012345678.0123456789, '2024-06-01 12:00:00'),
+            (2, 0, b'0', b'0', X'', '', '2024-02-29', '2024-02-29 23:59:59', '23:59:59.999999', -0.0000000001, NULL),
+            (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '25:00:00', NULL, NULL)""",
+    )
+    schema = connector.schema("awkward")
+    rows = sorted(read(connector.scan(ScanRequest(schema, tuple(c.name for c in schema.columns)))), key=lambda r: r["id"])
+    assert rows == [
+        {"id": 1, "ubig": 18446744073709551615, "b": 1, "b12": 0b101010101010, "raw": b"\x00\xff\x10",
+         "note": "emoji \U0001F600 ü 北京", "d": None, "dt": None, "t": None,
+         "price": Decimal("1234567890123456789012345678.0123456789"),
+         "ts": datetime.datetime(2024, 6, 1, 10, 0)},  # written at +02:00, read in UTC
+        {"id": 2, "ubig": 0, "b": 0, "b12": 0, "raw": b"", "note": "", "d": datetime.date(2024, 2, 29),
+         "dt": datetime.datetime(2024, 2, 29, 23, 59, 59), "t": datetime.time(23, 59, 59, 999999),
+         "price": Decimal("-0.0000000001"), "ts": None},
+        {"id": 3, "ubig": None, "b": None, "b12": None, "raw": None, "note": None, "d": None, "dt": None, "t": None,
+         "price": None, "ts": None},
+    ]
+
+
+def test_a_statement_runs_with_only_its_text_and_result_schema(connector):
+    """The planner may push any statement; the scan needs its text and the schema of its result."""
+    sql = (
+        "SELECT p.city, COUNT(*) AS n, SUM(b.amount) AS total, MIN(p.joined) AS first"
+        " FROM people AS p JOIN big AS b ON b.customer_id = p.id GROUP BY p.city ORDER BY n DESC, p.city"
+    )
+    schema = pa.schema([("city", pa.string()), ("n", pa.int64()), ("total", pa.decimal128(38, 2)), ("first", pa.date32())])
+    scan = MySQLScan(connector, sql, schema)
+    table = pa.Table.from_batches(list(scan.batches()), schema=schema)
+    assert table.schema == schema
+    expected = {}
+    for person in PEOPLE:
+        city = expected.setdefault(person[2], {"n": 0, "total": Decimal(0), "first": None})
+        city["n"] += 1
+        city["total"] += Decimal((person[0] % 1000)) / 10
+        if person[4] is not None and (city["first"] is None or person[4] < city["first"]):
+            city["first"] = person[4]
+    assert {row["city"]: {k: row[k] for k in ("n", "total", "first")} for row in table.to_pylist()} == expected
+    assert scan.sent == sql
+
+
+def test_decimals_wider_than_the_scanner_reads_exactly_fall_back_to_pymysql(connector):
+    sql = "SELECT CAST(123456789012345678901234567890.123 AS DECIMAL(60,3)) AS wide"
+    schema = pa.schema([("wide", pa.decimal128(38, 3))])
+    scan = MySQLScan(connector, sql, schema)
+    assert [b.to_pylist() for b in scan.batches()] == [[{"wide": Decimal("123456789012345678901234567890.123")}]]
+    assert scan.transport == "pymysql"
+
+
+def test_sessions_use_utc_an_empty_sql_mode_and_c360s_write_timeout(connector):
+    schema = pa.schema([("mode", pa.string()), ("zone", pa.string()), ("wait", pa.int64())])
+    scan = MySQLScan(connector, "SELECT @@sql_mode, @@time_zone, @@net_write_timeout", schema)
+    assert [b.to_pylist() for b in scan.batches()] == [[{"mode": "", "zone": "+00:00", "wait": NET_WRITE_TIMEOUT}]]
+    assert scan.transport == connector.transport
+
+
+def test_a_timeout_on_a_pushed_statement_is_the_sources_timeout(connector, shop):
+    scan = MySQLScan(connector, "SELECT SLEEP(30) AS s FROM people", pa.schema([("s", pa.int64())]), timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(SourceTimeoutError, match=r"did not finish within 1s"):
+        list(scan.batches())
+    assert time.monotonic() - started < 5
