@@ -1,9 +1,10 @@
 """Execution: start every source scan concurrently, hand DuckDB one Arrow stream per scan,
 and run the residual query there.
 
-Each scan runs in its own thread and feeds a small bounded queue (so memory stays
-bounded when DuckDB does not need a whole table); DuckDB reads each queue through
-a fresh :class:`pyarrow.RecordBatchReader`. A failing, timed-out or cancelled scan
+Each scan runs in its own thread and drains its source at the source's pace into a
+:class:`c360.channel.Channel` (memory up to a bound, the rest spilled to a temporary
+file), so a stream DuckDB reads late is never dropped by its source; DuckDB reads
+each channel in order through a fresh :class:`pyarrow.RecordBatchReader`. A failing, timed-out or cancelled scan
 stops everything: the other scans are cancelled at their sources, DuckDB is
 interrupted, and the caller gets the named source error, not DuckDB's.
 """
@@ -23,6 +24,7 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from c360 import introspect, policy
+from c360.channel import DEFAULT_MEMORY_BYTES, Channel
 from c360.errors import (
     Error,
     ProgrammingError,
@@ -42,18 +44,13 @@ from c360.views import load_views
 from connectors.base import Scan, ScanRequest, source_label
 from connectors.sql import renders
 
-QUEUE_BATCHES = 4
+#: bytes of batches each scan keeps in memory for DuckDB before it spills the rest to disk
+CHANNEL_MEMORY_BYTES = DEFAULT_MEMORY_BYTES
 RESULT_BATCH_ROWS = 65_536
 #: a join reduction reads its producer first, up to this many rows ...
 REDUCTION_MAX_ROWS = 50_000
 #: ... and sends at most this many distinct keys as an IN list
 REDUCTION_MAX_KEYS = 2_000
-_DONE = object()
-
-
-@dataclass
-class _Failure:
-    error: Exception
 
 
 @dataclass(frozen=True)
@@ -72,8 +69,12 @@ class ScanReport:
 class Engine:
     """Plans and runs queries against one catalog (and the project's views)."""
 
-    def __init__(self, catalog, *, views=None, threads: int | None = None, owns_catalog: bool = True):
+    def __init__(
+        self, catalog, *, views=None, threads: int | None = None, owns_catalog: bool = True, spill_dir: str | None = None
+    ):
         self.catalog = catalog
+        #: where scans spill what DuckDB has not read yet (None: the system's temporary folder)
+        self.spill_dir = spill_dir
         #: whether close() closes the catalog too (False when several engines share one)
         self.owns_catalog = owns_catalog
         if views is None:
@@ -208,6 +209,7 @@ class Execution:
         self.error: Exception | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._channels: list[Channel] = []
         self._timers: list[threading.Timer] = []
         self._cursor = None
         self._reader: pa.RecordBatchReader | None = None
@@ -262,8 +264,9 @@ class Execution:
         cursor = self.engine.cursor()
         self._cursor = cursor
         for scan_plan, scan in zip(self.plan.scans, self.scans):
-            channel: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
             schema = scan_plan.table.arrow_schema(scan_plan.columns)
+            channel = Channel(schema, memory_bytes=CHANNEL_MEMORY_BYTES, spill_dir=self.engine.spill_dir)
+            self._channels.append(channel)
             cursor.register(scan_plan.name, pa.RecordBatchReader.from_batches(schema, self._consume(channel)))
             batches = feeds.get(scan_plan.name) or scan.batches()
             thread = threading.Thread(
@@ -340,7 +343,7 @@ class Execution:
 
     # --- producers and consumers ----------------------------------------------------------------
 
-    def _produce(self, scan_plan, batches, channel: queue.Queue) -> None:
+    def _produce(self, scan_plan, batches, channel: Channel) -> None:
         """Move one scan's batches into its channel; the scan's generator is closed here, in its own thread,
         however the scan ends (a connection or DuckDB reader left to the garbage collector at exit aborts
         the process)."""
@@ -354,50 +357,39 @@ class Execution:
                 except Exception:  # noqa: BLE001 - best effort on the way out; the failure was reported
                     pass
 
-    def _produce_all(self, scan_plan, batches, channel: queue.Queue) -> None:
+    def _produce_all(self, scan_plan, batches, channel: Channel) -> None:
+        """Drain the source into ``channel`` at the source's pace, whether DuckDB reads or not."""
         try:
             for batch in batches:
-                while not self._put(channel, batch):
-                    if self._stop.is_set():
-                        return
-            self._put_final(channel, _DONE)
+                if self._stop.is_set():
+                    return
+                channel.put(batch)
+            channel.finish()
         except Error as error:
             if self._stop.is_set() and self.error is None:
                 return  # the query ended (or stopped) first: the scan's cancellation is no failure
             self._fail(error)
-            self._put_final(channel, _Failure(error))
+            channel.fail(error)
         except Exception as error:  # noqa: BLE001 - becomes a named source error
             if self._stop.is_set() and self.error is None:
                 return
             failure = SourceError(f"{source_label(scan_plan.connector)} failed: {redact(str(error))}")
             self._fail(failure)
-            self._put_final(channel, _Failure(failure))
+            channel.fail(failure)
 
-    def _put(self, channel: queue.Queue, item) -> bool:
-        try:
-            channel.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            return False
-
-    def _put_final(self, channel: queue.Queue, item) -> None:
-        while not self._put(channel, item):
-            if self._stop.is_set():
-                return
-
-    def _consume(self, channel: queue.Queue):
+    def _consume(self, channel: Channel):
         while True:
             try:
-                item = channel.get(timeout=0.1)
+                batch = channel.get(timeout=0.1)
             except queue.Empty:
                 if self._stop.is_set():
-                    raise self.error or QueryCancelledError("The query was cancelled")
+                    raise self.error or QueryCancelledError("The query was cancelled") from None
                 continue
-            if item is _DONE:
+            if batch is None:
+                if self._stop.is_set() and self.error is not None:
+                    raise self.error  # closed by a cancel or a failure, not the end of the rows
                 return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item
+            yield batch
 
     def _fail(self, error: Exception) -> None:
         if self.error is None:
@@ -512,6 +504,8 @@ class Execution:
                     pass
         for thread in self._threads:
             thread.join(timeout=5)
+        for channel in self._channels:
+            channel.close()
         if self._cursor is not None:
             try:
                 self._cursor.close()

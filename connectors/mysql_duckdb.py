@@ -43,7 +43,7 @@ import pyarrow as pa
 
 from connectors.arrow_cast import NotExact, cast_exactly
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384
 ALIAS = "source"
 
 #: DuckDB settings of the connector's own database (GLOBAL: every cursor sees them).
