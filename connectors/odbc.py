@@ -16,12 +16,19 @@ T-SQL (``=`` ignores trailing spaces under every collation, and the usual
 ``character(n)``.
 
 psqlODBC reads a whole result into memory before the first row unless the
-connection string says ``UseDeclareFetch=1;Fetch=8192``; say it for large tables.
+connection string says ``UseDeclareFetch=1;Fetch=10000``; say it for large tables
+(it costs little speed and bounds memory: ``docs/transport.md``).
 
-A scan opens its own connection; ``cancel()`` calls ``SQLCancel`` on the
-running statement from the cancelling thread, and a request timeout is set as
-the driver's query timeout, backed by a timer that cancels for drivers that
-ignore it.
+``scan(request)`` renders one SELECT; :class:`OdbcScan` runs it, and depends only
+on the statement's text, the Arrow schema of its result (columns by position,
+cast exactly by :mod:`connectors.arrow_cast`) and the source's timeout, so the
+planner may hand it any statement the database can run. Rows move through
+arrow-odbc (:mod:`connectors.odbc_arrow`) where a cancel can reach the server
+without the statement handle (PostgreSQL: ``pg_cancel_backend``), else through
+pyodbc, whose ``cancel()`` calls ``SQLCancel`` on the running statement from the
+cancelling thread; ``transport:`` in the catalog chooses explicitly. Either way
+the scan opens its own connection, and a timeout is set as the driver's query
+timeout, backed by a timer that cancels for drivers that ignore it.
 """
 
 from __future__ import annotations
@@ -46,9 +53,11 @@ from c360.errors import (
     did_you_mean,
 )
 from c360.secrets import redact, resolve
+from connectors import odbc_arrow
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import dialect_class
-from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select, unreachable_reason
+from connectors.odbc_arrow import ArrowOdbcFetch, odbc_error
+from connectors.sql import BATCH_ROWS, RELATIONAL_FILTERS, StatementScan, render_select, rows_to_batch, unreachable_reason
 
 LOGIN_TIMEOUT = 5
 #: SQL Server's ``datetimeoffset`` ODBC type, which pyodbc returns as raw bytes unless told.
@@ -59,6 +68,7 @@ LIKE_EXACT = {"tsql": False, "postgres": True}
 #: SQLSTATEs meaning the statement ran out of time or was cancelled.
 TIMEOUT_STATES = {"HYT00", "HYT01"}
 CANCEL_STATES = {"HY008", "57014"}
+TRANSPORTS = ("auto", "arrow-odbc", "pyodbc")
 
 
 def parse_connection_string(text: str) -> dict[str, str]:
@@ -149,6 +159,7 @@ class OdbcConnector:
         "connection_string": "the ODBC connection string; put secrets in it as ${ENV:NAME} references",
         "dialect": "the SQL dialect the database speaks (sqlglot name): tsql (default), postgres, ...",
         "schema": "the schema whose tables this source exposes (default dbo for tsql, public for postgres)",
+        "transport": "how rows move: auto (default: arrow-odbc for postgres, else pyodbc), arrow-odbc or pyodbc",
     }
     REQUIRED = ("connection_string",)
 
@@ -164,6 +175,15 @@ class OdbcConnector:
             ) from None
         self.schema_name = str(options.get("schema") or DEFAULT_SCHEMA.get(self.dialect_name, "dbo"))
         self.location = location_of(self.connection_string)
+        self.transport = str(options.get("transport") or "auto").lower()
+        if self.transport not in TRANSPORTS:
+            raise CatalogError(
+                f"Source '{name}' (odbc): 'transport' must be one of {', '.join(TRANSPORTS)}, not {self.transport!r}"
+            )
+        if self.transport == "arrow-odbc" and self.dialect_name != "postgres":
+            raise CatalogError(
+                f"Source '{name}' (odbc): transport arrow-odbc needs dialect postgres (a cancel could not reach the server)"
+            )
         self.capabilities = Capabilities(
             projection=True,
             filters=RELATIONAL_FILTERS,
@@ -199,8 +219,11 @@ class OdbcConnector:
         """The c360 error for a pyodbc error: fixed wording, the source named, no secret."""
         if isinstance(error, SourceError | QueryCancelledError | CatalogError):
             return error
-        state = error.args[0] if len(error.args) > 1 else ""
-        message = str(error.args[1] if len(error.args) > 1 else error)
+        if not isinstance(error, pyodbc.Error) and type(error).__module__.startswith("arrow_odbc"):
+            state, message = odbc_error(error)
+        else:
+            state = error.args[0] if len(error.args) > 1 else ""
+            message = str(error.args[1] if len(error.args) > 1 else error)
         message = re.sub(r"\s*\(\d+\) \(SQL\w+\)\s*$", "", message)  # driver-manager call suffix
         message = re.sub(r"^(\[[^\]]*\]\s*)+", "", message).strip()
         label = source_label(self)
@@ -288,43 +311,90 @@ class OdbcConnector:
 
     def scan(self, request) -> OdbcScan:
         """Prepare the SELECT for ``request`` in the source's dialect; nothing runs until batches are read."""
-        return OdbcScan(self, request, render_select(request, self.dialect))
+        sql = render_select(request, self.dialect)
+        schema = request.table.arrow_schema(request.columns)
+        return OdbcScan(self, sql, schema, timeout=request.timeout, request=request)
+
+    def uses_arrow_odbc(self) -> bool:
+        """Whether scans move rows through arrow-odbc (else pyodbc)."""
+        if self.transport == "auto":
+            return odbc_arrow.serves(self.dialect_name)
+        return self.transport == "arrow-odbc"
+
+    def cancel_backend(self, backend: int) -> None:
+        """Stop the statement running in PostgreSQL backend ``backend``, from a connection of its own."""
+        self._query("SELECT pg_cancel_backend(?)", int(backend))
 
 
-
-class OdbcScan(CursorScan):
-    """One SELECT on a connection of its own; cancel() is SQLCancel from the cancelling thread."""
+class OdbcScan(StatementScan):
+    """One statement on a connection of its own, through arrow-odbc or pyodbc (see the module docstring)."""
 
     #: Seconds after the driver's own query timeout before the backstop timer cancels.
     GRACE = 0.5
 
-    def __init__(self, connector: OdbcConnector, request, sql: str):
-        super().__init__(request, sql, self._open, kill=self._kill, on_error=self._translate)
+    def __init__(self, connector: OdbcConnector, sql: str, schema: pa.Schema, *, timeout=None, request=None):
+        super().__init__(sql, schema, timeout=timeout, request=request)
         self._connector = connector
         self._connection = None
         self._statement = None
+        self._fetch: ArrowOdbcFetch | None = None
         self._state = threading.Lock()
+        self.transport = "arrow-odbc" if connector.uses_arrow_odbc() else "pyodbc"
 
-    def _open(self):
+    def _batches(self):
+        if self.transport == "arrow-odbc":
+            yield from self._arrow_odbc()
+        else:
+            yield from self._pyodbc()
+
+    def _cancelled_error(self) -> Exception:
+        return QueryCancelledError(f"{source_label(self._connector)}: the query was cancelled")
+
+    def _arrow_odbc(self):
+        resolved = resolve(self._connector.connection_string, source=self._connector.name)
+        fetch = ArrowOdbcFetch(resolved, self.sent, self.schema, timeout=self.timeout, login_timeout=LOGIN_TIMEOUT)
+        with self._state:
+            self._fetch = fetch
+        try:
+            fetch.open()
+        except Exception as error:  # noqa: BLE001 - worded as a connection failure
+            raise self._connector._error(error, connecting=True) from None
+        if self.cancelled.is_set():
+            raise self._cancelled_error()
+        if self.timeout:
+            self.start_timer(self.timeout + self.GRACE)
+        yield from fetch.batches()
+        self._exhausted = fetch.exhausted
+
+    def _pyodbc(self):
         connection = self._connector.connect()
         cursor = connection.cursor()
         with self._state:
             self._connection, self._statement = connection, cursor
             if self.cancelled.is_set():
-                raise QueryCancelledError(f"{source_label(self._connector)}: the query was cancelled")
-        timeout = self.request.timeout
-        if timeout:
+                raise self._cancelled_error()
+        if self.timeout:
             try:
-                connection.timeout = max(1, math.ceil(timeout))  # SQL_ATTR_QUERY_TIMEOUT where supported
+                connection.timeout = max(1, math.ceil(self.timeout))  # SQL_ATTR_QUERY_TIMEOUT where supported
             except pyodbc.Error:
                 pass  # this driver has no query timeout; the timer below cancels instead
-            self.start_timer(timeout + self.GRACE)
+            self.start_timer(self.timeout + self.GRACE)
         cursor.execute(self.sent)
-        return cursor
+        while True:
+            rows = cursor.fetchmany(BATCH_ROWS)
+            if not rows:
+                break
+            yield rows_to_batch(rows, self.schema)
+        self._exhausted = True
 
     def _kill(self) -> None:
         # Under the lock: close() must not free the statement while SQLCancel is using it.
         with self._state:
+            if self._fetch is not None and self._fetch.backend is not None and not self._fetch.exhausted:
+                try:
+                    self._connector.cancel_backend(self._fetch.backend)
+                except SourceError:
+                    pass  # cannot reach the server to stop it; the reader still stops reading
             if self._statement is not None and not self._exhausted:
                 try:
                     self._statement.cancel()
@@ -332,15 +402,29 @@ class OdbcScan(CursorScan):
                     pass  # the statement finished meanwhile: nothing left to stop
 
     def _translate(self, error: Exception, *, cancelled: bool) -> Exception:
-        state = error.args[0] if isinstance(error, pyodbc.Error) and len(error.args) > 1 else ""
-        timed_out = self._timed_out or (self.request.timeout and state in TIMEOUT_STATES | CANCEL_STATES and not cancelled)
+        if isinstance(error, pyodbc.Error) and len(error.args) > 1:
+            state = error.args[0]
+        elif type(error).__module__.startswith("arrow_odbc"):
+            state = odbc_error(error)[0]
+        else:
+            state = ""
+        timed_out = self._timed_out or (self.timeout and state in TIMEOUT_STATES | CANCEL_STATES and not cancelled)
         if timed_out:
-            return self._connector._error(error, timed_out=self.request.timeout)
+            return self._connector._error(error, timed_out=self.timeout)
         return self._connector._error(error, cancelled=cancelled)
 
     def close(self) -> None:
         """Stop the timer, cancel a statement with unread rows, and drop the connection."""
         super().close()
+        with self._state:
+            fetch, self._fetch = self._fetch, None
+        if fetch is not None:
+            if not fetch.exhausted and fetch.backend is not None and not self.cancelled.is_set():
+                try:
+                    self._connector.cancel_backend(fetch.backend)  # rows left unread: stop the server's work
+                except SourceError:
+                    pass
+            fetch.close()
         with self._state:  # waits for a SQLCancel in flight on another thread
             connection, statement = self._connection, self._statement
             self._connection = self._statement = None

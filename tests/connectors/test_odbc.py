@@ -25,7 +25,7 @@ from c360.errors import (
 )
 from connectors.base import ScanRequest
 from connectors.dialects import C360Postgres, C360TSQL
-from connectors.odbc import OdbcConnector, arrow_type_for, datetimeoffset, location_of
+from connectors.odbc import OdbcConnector, OdbcScan, arrow_type_for, datetimeoffset, location_of
 
 PASSWORD_VARIABLE = "C360_TEST_ODBC_PASSWORD"
 
@@ -66,12 +66,14 @@ def crm(postgres_odbc):
     return postgres_odbc
 
 
-@pytest.fixture()
-def connector(crm, monkeypatch):
+@pytest.fixture(params=["arrow-odbc", "pyodbc"])
+def connector(crm, monkeypatch, request):
+    """The connector, once per transport: every scan test runs through both."""
     monkeypatch.setenv(PASSWORD_VARIABLE, crm.password)
     return OdbcConnector(
         "crm",
-        {"connection_string": crm.connection_string("${ENV:%s}" % PASSWORD_VARIABLE), "dialect": "postgres"},
+        {"connection_string": crm.connection_string("${ENV:%s}" % PASSWORD_VARIABLE), "dialect": "postgres",
+         "transport": request.param},
     )
 
 
@@ -511,3 +513,43 @@ def test_server_error_names_the_source(connector, crm):
     crm.execute("DROP TABLE doomed")
     with pytest.raises(SourceError, match=r"^Source 'crm' \(odbc at 127.0.0.1:5432\) failed: .*doomed.*SQLSTATE 42P01"):
         read(connector.scan(ScanRequest(doomed, ("id",))))
+
+
+# --- transports -----------------------------------------------------------------------------------
+
+
+def test_auto_transport_is_arrow_odbc_where_a_cancel_can_reach_the_server(crm):
+    postgres = OdbcConnector("crm", {"connection_string": crm.odbc, "dialect": "postgres"})
+    scan = postgres.scan(ScanRequest(postgres.schema("people"), ("id",)))
+    assert len(read(scan)) == len(PEOPLE)
+    assert scan.transport == "arrow-odbc"
+    assert OdbcConnector("crm", {"connection_string": "Server=x", "dialect": "tsql"}).uses_arrow_odbc() is False
+
+
+def test_arrow_odbc_is_refused_where_a_cancel_could_not_reach_the_server():
+    with pytest.raises(CatalogError, match="transport arrow-odbc needs dialect postgres"):
+        OdbcConnector("crm", {"connection_string": "Server=x", "dialect": "tsql", "transport": "arrow-odbc"})
+    with pytest.raises(CatalogError, match="'transport' must be one of auto, arrow-odbc, pyodbc, not 'jdbc'"):
+        OdbcConnector("crm", {"connection_string": "Server=x", "transport": "jdbc"})
+
+
+def test_a_statement_runs_with_only_its_text_and_result_schema(connector):
+    """The planner may push any statement; the scan needs its text and the schema of its result."""
+    sql = (
+        'SELECT p.city, COUNT(*) AS n, SUM(p.amount) AS total, MAX(k.tstz) AS latest FROM people AS p'
+        ' CROSS JOIN kinds AS k GROUP BY p.city ORDER BY p.city NULLS LAST'
+    )
+    schema = pa.schema([("city", pa.string()), ("n", pa.int64()), ("total", pa.decimal128(38, 2)),
+                        ("latest", pa.timestamp("us", tz="UTC"))])
+    scan = OdbcScan(connector, sql, schema)
+    rows = pa.Table.from_batches(list(scan.batches()), schema=schema).to_pylist()
+    expected = {}
+    for person in PEOPLE:
+        city = expected.setdefault(person[2], {"n": 0, "total": None})
+        city["n"] += 1
+        if person[3] is not None:
+            city["total"] = (city["total"] or 0) + person[3]
+    assert {row["city"]: {"n": row["n"], "total": row["total"]} for row in rows} == expected
+    utc = datetime.timezone.utc
+    assert {row["latest"] for row in rows} == {datetime.datetime(2024, 2, 29, 11, 14, 15, tzinfo=utc)}
+    assert scan.transport == connector.transport
