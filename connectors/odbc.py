@@ -56,7 +56,7 @@ from c360.secrets import redact, resolve
 from connectors import odbc_arrow
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import dialect_class
-from connectors.odbc_arrow import ArrowOdbcFetch, odbc_error
+from connectors.odbc_arrow import ArrowOdbcFetch, ValueTooLarge, odbc_error
 from connectors.sql import BATCH_ROWS, RELATIONAL_FILTERS, StatementScan, render_select, rows_to_batch, unreachable_reason
 
 LOGIN_TIMEOUT = 5
@@ -343,9 +343,18 @@ class OdbcScan(StatementScan):
 
     def _batches(self):
         if self.transport == "arrow-odbc":
-            yield from self._arrow_odbc()
-        else:
-            yield from self._pyodbc()
+            try:
+                yield from self._arrow_odbc()
+                return
+            except ValueTooLarge:
+                if self.stats.rows:
+                    raise SourceError(
+                        f"{source_label(self._connector)} sent a value longer than arrow-odbc's buffers after the "
+                        "first rows; set 'transport: pyodbc' for this source"
+                    ) from None
+                self._close_fetch()
+                self.transport = "pyodbc"  # reads values of any length
+        yield from self._pyodbc()
 
     def _cancelled_error(self) -> Exception:
         return QueryCancelledError(f"{source_label(self._connector)}: the query was cancelled")
@@ -378,7 +387,8 @@ class OdbcScan(StatementScan):
                 connection.timeout = max(1, math.ceil(self.timeout))  # SQL_ATTR_QUERY_TIMEOUT where supported
             except pyodbc.Error:
                 pass  # this driver has no query timeout; the timer below cancels instead
-            self.start_timer(self.timeout + self.GRACE)
+            if self._timer is None:
+                self.start_timer(self.timeout + self.GRACE)
         cursor.execute(self.sent)
         while True:
             rows = cursor.fetchmany(BATCH_ROWS)
@@ -416,15 +426,7 @@ class OdbcScan(StatementScan):
     def close(self) -> None:
         """Stop the timer, cancel a statement with unread rows, and drop the connection."""
         super().close()
-        with self._state:
-            fetch, self._fetch = self._fetch, None
-        if fetch is not None:
-            if not fetch.exhausted and fetch.backend is not None and not self.cancelled.is_set():
-                try:
-                    self._connector.cancel_backend(fetch.backend)  # rows left unread: stop the server's work
-                except SourceError:
-                    pass
-            fetch.close()
+        self._close_fetch()
         with self._state:  # waits for a SQLCancel in flight on another thread
             connection, statement = self._connection, self._statement
             self._connection = self._statement = None
@@ -440,3 +442,14 @@ class OdbcScan(StatementScan):
                     connection.close()
                 except pyodbc.Error:
                     pass
+
+    def _close_fetch(self) -> None:
+        with self._state:
+            fetch, self._fetch = self._fetch, None
+        if fetch is not None:
+            if not fetch.exhausted and fetch.backend is not None and not self.cancelled.is_set():
+                try:
+                    self._connector.cancel_backend(fetch.backend)  # rows left unread: stop the server's work
+                except SourceError:
+                    pass
+            fetch.close()

@@ -30,10 +30,18 @@ import pyarrow as pa
 from connectors.arrow_cast import cast_exactly
 
 BATCH_ROWS = 16_384
-#: Upper bound arrow-odbc's buffers assume for unbounded text/bytes columns (``text``, ``bytea``).
+#: Upper bound arrow-odbc's buffers assume for unbounded text/bytes columns (``text``, ``bytea``):
+#: a longer value raises :class:`ValueTooLarge` (never truncated), and the scan reruns on pyodbc.
 MAX_VALUE_BYTES = 1 << 16
+#: Bytes of fetch buffers per batch: arrow-odbc sizes them by the widest possible row, so a
+#: ``text`` column makes batches of ~1,000 rows instead of BATCH_ROWS, in bounded memory.
+MAX_BATCH_BYTES = 64 << 20
 
 _STATE = re.compile(r"State: (\w{5}), Native error: -?\d+, Message: (.*?)(?:;\n|\n|$)", re.DOTALL)
+
+
+class ValueTooLarge(ValueError):
+    """A value is longer than the buffers arrow-odbc bound for its column (:data:`MAX_VALUE_BYTES`)."""
 
 
 def serves(dialect_name: str) -> bool:
@@ -103,11 +111,20 @@ class ArrowOdbcFetch:
             batch_size=BATCH_ROWS,
             max_text_size=MAX_VALUE_BYTES,
             max_binary_size=MAX_VALUE_BYTES,
+            max_bytes_per_batch=MAX_BATCH_BYTES,
             schema=transport_schema(self.schema),
             query_timeout_sec=seconds,
         )
         self._reader = reader
-        for batch in reader:
+        while True:
+            try:
+                batch = next(reader)
+            except StopIteration:
+                break
+            except Exception as error:
+                if "too large to be written into the allocated buffer" in str(error):
+                    raise ValueTooLarge(f"a value is longer than {MAX_VALUE_BYTES} bytes") from None
+                raise
             yield cast_exactly(batch, self.schema)
         self.exhausted = True
 

@@ -553,3 +553,11 @@ def test_a_statement_runs_with_only_its_text_and_result_schema(connector):
     utc = datetime.timezone.utc
     assert {row["latest"] for row in rows} == {datetime.datetime(2024, 2, 29, 11, 14, 15, tzinfo=utc)}
     assert scan.transport == connector.transport
+
+
+def test_a_value_longer_than_arrow_odbcs_buffers_is_read_whole_through_pyodbc(crm):
+    crm.execute("CREATE TABLE IF NOT EXISTS long_notes AS SELECT 1 AS id, repeat('x\u00e9', 50000) AS note")
+    connector = OdbcConnector("crm", {"connection_string": crm.odbc, "dialect": "postgres"})
+    scan = connector.scan(ScanRequest(connector.schema("long_notes"), ("id", "note")))
+    assert read(scan) == [{"id": 1, "note": "x\u00e9" * 50000}]  # 150,000 bytes: never truncated
+    assert scan.transport == "pyodbc"
