@@ -355,13 +355,12 @@ def _connectorx(port, table, schema, exact: bool):
 
 def _odbc_batches(name, connection_string, sql, schema):
     if name.startswith("arrow-odbc"):
-        from arrow_odbc import read_arrow_batches_from_odbc
+        from connectors.odbc_arrow import ArrowOdbcFetch  # c360's own: its buffer bounds and casts
 
-        from connectors.arrow_cast import cast_exactly
-
-        reader = read_arrow_batches_from_odbc(sql, connection_string, batch_size=65536, max_text_size=65536)
-        for batch in reader:
-            yield cast_exactly(batch, schema)
+        fetch = ArrowOdbcFetch(connection_string, sql, schema)
+        fetch.open()
+        yield from fetch.batches()
+        fetch.close()
     else:
         import pyodbc
 
