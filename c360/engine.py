@@ -83,11 +83,14 @@ class Engine:
         #: ``SET VARIABLE`` values (this engine serves one connection), as sqlglot literals.
         self.variables: dict = {}
         settings = getattr(catalog, "engine_settings", None) or {}
+        temp_directory = _usable_folder(settings.get("temp_directory"))
+        if self.spill_dir is None:
+            self.spill_dir = temp_directory
         self._duckdb = duckdb.connect(
             config=policy.locked_config(
                 threads=threads or settings.get("threads"),
                 memory_limit=settings.get("memory_limit"),
-                temp_directory=_usable_folder(settings.get("temp_directory")),
+                temp_directory=temp_directory,
             )
         )
         from c360.functions import register_all
