@@ -241,6 +241,7 @@ class Execution:
                 order_by=scan_plan.order_by,
                 limit=scan_plan.limit,
                 timeout=source.timeout,
+                statement=scan_plan.statement,
             )
             self.scans.append(_guard(scan_plan.connector, lambda c=scan_plan.connector, r=request: c.scan(r)))
 
@@ -329,14 +330,24 @@ class Execution:
             self.scans[i] = _NothingScan(scan.request, f"nothing: {producer.qualified_name} has no rows to join")
             scan_plan.notes.append(f"not read: {producer.qualified_name} returned no {reduction.producer_column}")
             return True
-        predicate = exp.In(this=exp.column(reduction.column), expressions=[literal(v) for v in sorted(values)])
         connector = scan_plan.connector
-        if Classifier(scan_plan.table, connector.capabilities).classify(predicate) is None:
-            return False
         dialect = getattr(connector, "dialect", None)
-        if dialect is not None and not renders(predicate, dialect):
-            return False
-        request = dataclasses.replace(scan.request, filters=(*scan.request.filters, predicate))
+        if scan_plan.statement is not None:  # a pushed fragment: the keys join its WHERE
+            predicate = scan_plan.reducible[reduction.column](sorted(values))
+            if predicate is None:
+                return False
+            statement = scan.request.statement.copy()
+            statement.where(predicate, copy=False)
+            if dialect is not None and not renders(statement, dialect):
+                return False
+            request = dataclasses.replace(scan.request, statement=statement)
+        else:
+            predicate = exp.In(this=exp.column(reduction.column), expressions=[literal(v) for v in sorted(values)])
+            if Classifier(scan_plan.table, connector.capabilities).classify(predicate) is None:
+                return False
+            if dialect is not None and not renders(predicate, dialect):
+                return False
+            request = dataclasses.replace(scan.request, filters=(*scan.request.filters, predicate))
         self.scans[i] = _guard(connector, lambda: connector.scan(request))
         scan_plan.notes.append(
             f"reduced: {len(values)} {reduction.producer_column} values of {producer.qualified_name} sent as "
@@ -434,7 +445,7 @@ class Execution:
         if self.plan is None:
             return []
         return [
-            ScanReport(p.source, p.table.name, s.sent, s.stats.rows, s.stats.bytes, s.stats.seconds, tuple(p.notes))
+            ScanReport(p.source, p.table_name, s.sent, s.stats.rows, s.stats.bytes, s.stats.seconds, tuple(p.notes))
             for p, s in zip(self.plan.scans, self.scans)
         ]
 

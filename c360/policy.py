@@ -138,7 +138,8 @@ def _check_table(table: exp.Table, table_functions: frozenset[str]) -> None:
         _check_table_function(target, table_functions)
         return
     single = not table.args.get("db") and not table.args.get("catalog")
-    if isinstance(target, exp.Literal) or (single and isinstance(target, exp.Identifier) and _looks_like_path(target.name)):
+    named_path = single and isinstance(target, exp.Identifier) and _looks_like_path(target.name)
+    if isinstance(target, exp.Literal) or named_path:
         raise NotSupportedError(
             f"Reading '{target.name}' directly is not allowed: files are read only through catalog sources"
         )

@@ -74,6 +74,10 @@ class Capabilities:
     #: Whether ``LIKE`` is case-sensitive in this source (false for SQLite and for
     #: case-insensitive collations); an inexact LIKE is pushed only as a superset.
     like_exact: bool = True
+    #: Whether the source runs a whole SELECT of its own tables (joins, GROUP BY, subqueries) sent as
+    #: :attr:`ScanRequest.statement`; what goes in it is decided expression by expression by
+    #: :mod:`c360.planner.translate`.
+    statements: bool = False
 
     def can_filter(self, op: str) -> bool:
         return op in self.filters
@@ -133,6 +137,9 @@ class ScanRequest:
     order_by: tuple[exp.Ordered, ...] = ()
     limit: int | None = None
     timeout: float | None = None
+    #: A whole SELECT over the source's own tables (a pushed fragment), instead of ``columns``/``filters``:
+    #: ``table`` is then its output. Generated in the source's dialect with unsupported syntax raising.
+    statement: exp.Select | None = None
 
 
 @dataclass

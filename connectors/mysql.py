@@ -154,6 +154,7 @@ class MySQLConnector:
         limit_exact=True,
         top_n=True,
         like_exact=False,
+        statements=True,
     )
     OPTIONS = {
         "host": "server host name or address (default 127.0.0.1)",
@@ -190,6 +191,7 @@ class MySQLConnector:
         self.link = MySQLLink(self)
         self._version: str | None = None
         self._collations: dict[str, bool] = {}
+        self._exact: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -319,6 +321,26 @@ class MySQLConnector:
                 self._collations.update(results)
         with self._lock:
             return {c: self._collations.get(c, False) for c, _ in collations}
+
+    def exact_collation(self, column: Column) -> str | None:
+        """A collation under which ``=``, ``<`` and grouping on ``column`` compare code points without
+        padding, as DuckDB compares bytes: MariaDB's ``<charset>_nopad_bin``, MySQL 8's ``utf8mb4_0900_bin``;
+        None when the server has neither for the column's character set."""
+        charset = (column.collation or "").split("_", 1)[0]
+        if not charset or not _COLLATION_NAME.match(charset):
+            return None
+        with self._lock:
+            if charset in self._exact:
+                return self._exact[charset]
+        wanted = [f"{charset}_nopad_bin", f"{charset}_0900_bin"]
+        rows = self._query(
+            "SELECT COLLATION_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (%s, %s)", wanted
+        )
+        found = {row[0] for row in rows}
+        chosen = next((name for name in wanted if name in found), None)
+        with self._lock:
+            self._exact[charset] = chosen
+        return chosen
 
     # --- scans ----------------------------------------------------------------------------------
 

@@ -191,6 +191,7 @@ class OdbcConnector:
             limit_exact=True,
             top_n=True,
             like_exact=LIKE_EXACT.get(self.dialect_name, False),
+            statements=self.dialect_name in ("postgres", "tsql"),
         )
 
     def __repr__(self) -> str:

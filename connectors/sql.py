@@ -46,7 +46,12 @@ def unreachable_reason(message: str) -> str:
 
 
 def render_select(request: ScanRequest, dialect) -> str:
-    """The SELECT for ``request`` in ``dialect``; raises UnsupportedError if it cannot be said."""
+    """The SELECT for ``request`` in ``dialect``; raises UnsupportedError if it cannot be said.
+
+    A request carrying a whole ``statement`` (a pushed fragment) is that statement, generated as is.
+    """
+    if request.statement is not None:
+        return request.statement.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
     table = request.table
     remote = table.remote_name or (table.name,)
     parts = [exp.to_identifier(part, quoted=True) for part in remote]

@@ -81,6 +81,7 @@ class SqliteConnector:
         limit_exact=True,
         top_n=True,
         like_exact=False,
+        statements=True,
     )
     OPTIONS = {"path": "the SQLite database file, relative to the catalog folder"}
     REQUIRED = ("path",)

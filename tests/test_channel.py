@@ -191,7 +191,7 @@ sources:
         )
         rows = pa.Table.from_batches(list(execution.reader())).to_pylist()
         assert rows == [{"n": 200_000, "bytes": 200_000 * 256}]
-        wide = next(i for i, s in enumerate(execution.plan.scans) if s.table.name == "wide_rows")
+        wide = next(i for i, s in enumerate(execution.plan.scans) if s.table_name == "wide_rows")
         assert execution._channels[wide].stats.spilled_bytes > 10 << 20  # it really waited, on disk
         assert os.listdir(spill) == []
     finally:

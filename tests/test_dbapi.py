@@ -93,7 +93,8 @@ def test_closed_objects_refuse_work(tmp_path):
 def test_explain_through_the_cursor_names_what_was_sent(connection):
     rows = connection.execute("EXPLAIN SELECT name FROM shop.customers WHERE customer_id = 42").fetchall()
     text = "\n".join(r[0] for r in rows)
-    assert "sent: SELECT \"customer_id\", \"name\" FROM \"customers\" WHERE \"customer_id\" = 42" in text
+    assert ("sent: SELECT \"customers\".\"name\" AS \"customers_name\" FROM \"customers\" AS \"customers\" "
+            "WHERE \"customers\".\"customer_id\" = 42") in text
 
 
 def test_cancel_stops_a_running_query(tmp_path):
@@ -146,10 +147,12 @@ def test_the_duckdb_query_carries_parameters_not_literals(connection):
     cursor = connection.cursor()
     cursor.execute("SELECT name FROM shop.customers WHERE customer_id = ? AND name <> ?", [42, "x\x00y"])
     assert cursor.fetchall() == [("Ann",)]
-    plan = connection.engine.plan("SELECT name FROM shop.customers WHERE customer_id = ? AND name <> ?", [42, "x"])
-    assert "$1" in plan.sql and "$2" in plan.sql and "42" not in plan.sql and plan.params == [42, "x"]
+    # a NUL cannot be spelled in SQLite's SQL: that comparison stays in DuckDB, with its value a parameter
+    plan = connection.engine.plan("SELECT name FROM shop.customers WHERE customer_id = ? AND name <> ?",
+                                  [42, "x\x00y"])
+    assert "$1" in plan.sql and "42" not in plan.sql and plan.params == ["x\x00y"]
     [scan] = plan.scans
-    assert any("42" in f.sql() for f in scan.filters)  # the source still gets the value as a literal
+    assert '"customer_id" = 42' in scan.statement.sql("sqlite")  # the source gets the value as a literal
 
 
 def test_a_deeply_nested_query_is_a_syntax_error(connection):

@@ -13,26 +13,26 @@ from c360.errors import SourceTimeoutError, SourceUnreachableError
 from tests.projects import project, sqlite_file
 
 
-def mysql_catalog(tmp_path, mariadb, *, timeout=None, port=None):
+def mysql_catalog(tmp_path, mariadb, *, timeout=None, port=None, names=("shop",)):
+    """A project whose sources (``names``) are all the session's MariaDB database."""
     os.environ["C360_ENGINE_TEST_PASSWORD"] = mariadb.password
-    extra = f"\n            timeout: {timeout}" if timeout else ""
-    return project(tmp_path, f"""
-        sources:
-          shop:
-            kind: mysql
-            host: {mariadb.host}
-            port: {port or mariadb.port}
-            user: {mariadb.user}
-            password: ${{ENV:C360_ENGINE_TEST_PASSWORD}}
-            database: {mariadb.database}{extra}
-    """)
+    extra = f"\n                timeout: {timeout}" if timeout else ""
+    sources = "".join(f"""
+              {name}:
+                kind: mysql
+                host: {mariadb.host}
+                port: {port or mariadb.port}
+                user: {mariadb.user}
+                password: ${{ENV:C360_ENGINE_TEST_PASSWORD}}
+                database: {mariadb.database}{extra}""" for name in names)
+    return project(tmp_path, "\n            sources:" + sources + "\n")
 
 
 def test_sources_are_scanned_concurrently(tmp_path, mariadb):
     mariadb.execute("CREATE OR REPLACE VIEW slow_a AS SELECT SLEEP(1) AS s, 1 AS id",
                     "CREATE OR REPLACE VIEW slow_b AS SELECT SLEEP(1) AS s, 1 AS id")
-    with c360.connect(mysql_catalog(tmp_path, mariadb)) as connection:
-        cursor = connection.execute("SELECT a.id, a.s, b.s FROM shop.slow_a a JOIN shop.slow_b b ON a.id = b.id")
+    with c360.connect(mysql_catalog(tmp_path, mariadb, names=("shop", "crm"))) as connection:
+        cursor = connection.execute("SELECT a.id, a.s, b.s FROM shop.slow_a a JOIN crm.slow_b b ON a.id = b.id")
         assert cursor.fetchall() == [(1, 0, 0)]
         engine_scans = cursor._execution.scans
     first, second = (scan.stats for scan in engine_scans)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import duckdb
 import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.qualify import qualify
@@ -19,7 +20,9 @@ from sqlglot.schema import MappingSchema
 from c360.errors import UnknownColumnError, did_you_mean
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.parse import bind, parse, residual_sql
+from c360.planner import binder
 from c360.planner.propagate_predicates import propagate_predicates
+from c360.planner.push_fragments import push_fragments
 from c360.planner.pushdown_filters import pushdown_filters
 from c360.planner.pushdown_limit import pushdown_limit
 from c360.planner.pushdown_projections import pushdown_projections
@@ -93,15 +96,18 @@ def materialize_shared_ctes(expression: exp.Expression, *, context: PlanContext)
 
     A registered Arrow stream can be read once; an inlined CTE would read it twice.
     """
-    output = context.output
-    for cte in output.find_all(exp.CTE):
+    _mark_shared_ctes(context.output, context)
+    return expression
+
+
+def _mark_shared_ctes(tree: exp.Expression, context: PlanContext) -> None:
+    for cte in tree.find_all(exp.CTE):
         if not any(context.scan_for(t) for t in cte.find_all(exp.Table)):
             continue
         name = cte.alias_or_name.lower()
-        uses = sum(1 for t in output.find_all(exp.Table) if t.name.lower() == name and not t.db)
+        uses = sum(1 for t in tree.find_all(exp.Table) if t.name.lower() == name and not t.db)
         if uses > 1:
             cte.set("materialized", True)
-    return expression
 
 
 def bind_variables(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
@@ -123,6 +129,7 @@ RULES = (
     qualify_columns,
     materialize_shared_ctes,
     propagate_predicates,
+    push_fragments,
     pushdown_filters,
     pushdown_projections,
     pushdown_limit,
@@ -130,16 +137,56 @@ RULES = (
 )
 
 
-def plan(sql: str, params=None, *, catalog, views=None, variables=None) -> Plan:
+def plan(sql: str, params=None, *, catalog, views=None, variables=None, fragments: bool = True) -> Plan:
     statement = parse(sql, named=isinstance(params, dict))
-    return plan_statement(statement, params, catalog=catalog, views=views, variables=variables)
+    return plan_statement(statement, params, catalog=catalog, views=views, variables=variables, fragments=fragments)
 
 
-def plan_statement(statement: exp.Expression, params=None, *, catalog, views=None, variables=None) -> Plan:
+def plan_statement(statement: exp.Expression, params=None, *, catalog, views=None, variables=None,
+                   fragments: bool = True) -> Plan:
+    """Apply :data:`RULES` to a parsed statement. With ``fragments`` false, no rule rewrites the query
+    itself (each source table is scanned on its own): the fallback when a rewritten query fails to bind."""
+    original = statement.copy()
     statement = bind(statement, params)
-    context = PlanContext(catalog=catalog, views=views or {}, variables=variables or {})
+    context = PlanContext(catalog=catalog, views=views or {}, variables=variables or {}, allow_fragments=fragments)
     for rule in RULES:
         statement = rule(statement, context=context)
-    output = context.output if context.output is not None else statement
-    sql, values = residual_sql(output)
+    if not context.rewritten:
+        sql, values = residual_sql(context.output)
+        return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values)
+    try:
+        _restore_names(statement, context)
+    except (duckdb.Error, ValueError) as error:
+        if not fragments:
+            raise
+        plan = plan_statement(original, params, catalog=catalog, views=views, variables=variables, fragments=False)
+        for scan in plan.scans:
+            scan.notes.append(f"nothing pushed as a whole statement: {str(error).splitlines()[0]}")
+        return plan
+    _mark_shared_ctes(statement, context)
+    sql, values = residual_sql(statement)
     return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values)
+
+
+def _restore_names(statement: exp.Expression, context: PlanContext) -> None:
+    """Give the rewritten query the column names DuckDB gives the user's own text (``count_star()``)."""
+    names = binder.schema(context.output, context.original_scans).names
+    top = statement
+    while isinstance(top, exp.SetOperation):
+        top = top.this
+    if isinstance(top, exp.Subquery):
+        top = top.unnest()
+    if not isinstance(top, exp.Select) or len(top.expressions) != len(names):
+        raise ValueError("the rewritten query's columns do not line up with the original's")
+    renamed = {}
+    for projection, name in zip(top.expressions, names):
+        if projection.alias_or_name and projection.alias_or_name != name:
+            renamed[projection.alias_or_name.lower()] = name
+    top.set("expressions", [
+        exp.alias_(projection.unalias() if isinstance(projection, exp.Alias) else projection, name, quoted=True)
+        for projection, name in zip(top.expressions, names)
+    ])
+    order = statement.args.get("order")  # ORDER BY an output name follows the rename
+    for column in (order.find_all(exp.Column) if order is not None else []):
+        if not column.table and column.name.lower() in renamed:
+            column.replace(exp.column(renamed[column.name.lower()], quoted=True))

@@ -35,13 +35,30 @@ class ScanPlan:
     notes: list[str] = field(default_factory=list)
     #: join reductions (:class:`c360.planner.reduce_joins.Reduction`) the engine may apply
     reductions: list = field(default_factory=list)
+    #: a pushed fragment (:mod:`c360.planner.push_fragments`): the whole SELECT the source runs, over its
+    #: own tables; ``table`` is then the fragment's output, and ``covers`` the source tables it reads
+    statement: exp.Select | None = None
+    covers: tuple[str, ...] = ()
+    #: for a fragment: output column -> the remote expression a reduction may restrict (a row-level column)
+    reducible: dict = field(default_factory=dict)
+    #: for a fragment: whether its WHERE pins a column to constants (it is probably small)
+    selective: bool = False
 
     @property
     def exact(self) -> bool:
         return not self.superset_filters
 
     @property
+    def table_name(self) -> str:
+        """The source table read, or for a fragment the tables it joins (``orders + order_items``)."""
+        if self.statement is not None:
+            return " + ".join(name.split(".", 1)[1] for name in self.covers)
+        return self.table.name
+
+    @property
     def qualified_name(self) -> str:
+        if self.statement is not None:
+            return " + ".join(self.covers)
         return f"{self.source}.{self.table.name}"
 
 
@@ -54,9 +71,20 @@ class PlanContext:
     scans: dict[str, ScanPlan] = field(default_factory=dict)
     #: The statement DuckDB will run (tables bound, otherwise as written).
     output: exp.Expression | None = None
+    #: Set when a rule rewrote the query itself (pushed fragments): DuckDB then runs the analysed tree,
+    #: with the user's column names restored.
+    rewritten: bool = False
+    #: Counters for fragment aliases, and for scan names (never reused when fragments replace scans).
+    fragments: int = 0
+    named: int = 0
+    #: Whether push_fragments may rewrite the query (False: the fallback plan).
+    allow_fragments: bool = True
+    #: The scans as resolve_tables bound them, before fragments replaced some (to name the output columns).
+    original_scans: list = field(default_factory=list)
 
     def new_scan_name(self) -> str:
-        return f"{SCAN_PREFIX}{len(self.scans) + 1}"
+        self.named += 1
+        return f"{SCAN_PREFIX}{self.named}"
 
     def scan_for(self, table: exp.Table) -> ScanPlan | None:
         return self.scans.get(table.name) if table.name.startswith(SCAN_PREFIX) else None

@@ -87,7 +87,7 @@ def pushdown_filters(expression: exp.Expression, *, context: PlanContext) -> exp
             if not isinstance(source, exp.Table):
                 continue
             scan = context.scan_for(source)
-            if scan is None:
+            if scan is None or scan.statement is not None:  # a pushed fragment carries its own WHERE
                 continue
             _offer(select, alias.lower(), scan)
     return expression

@@ -42,7 +42,7 @@ def pushdown_limit(expression: exp.Expression, *, context: PlanContext) -> exp.E
                     scan.notes.append("LIMIT kept local: the block reads more than one table")
             continue
         scan = context.scan_for(tables[0])
-        if scan is None:
+        if scan is None or scan.statement is not None:  # a fragment's LIMIT is push_fragments' business
             continue
         reason = _blocker(select, scan)
         if reason:

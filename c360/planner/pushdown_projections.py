@@ -20,6 +20,8 @@ def pushdown_projections(expression: exp.Expression, *, context: PlanContext) ->
         if column.table:
             wanted.setdefault(column.table.lower(), set()).add(column.name.lower())
     for scan in context.scans.values():
+        if scan.statement is not None:
+            continue  # a pushed fragment returns exactly the columns its SELECT lists
         names = wanted.get(scan.alias, set())
         columns = [c.name for c in scan.table.columns if c.name.lower() in names]
         if not columns:

@@ -34,7 +34,14 @@ class Reduction:
 
 
 def _selective(scan: ScanPlan) -> bool:
+    if scan.statement is not None:
+        return scan.selective
     return any(isinstance(f, (exp.EQ, exp.In)) for f in scan.filters)
+
+
+def _reducible(scan: ScanPlan, column: str) -> bool:
+    """A plain scan takes ``column IN (…)`` on any column; a fragment only on its row-level columns."""
+    return scan.statement is None or column in scan.reducible
 
 
 def _pairs(select: exp.Select):
@@ -95,7 +102,7 @@ def reduce_joins(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
             if any(r.producer == consumer.name for r in producer.reductions):
                 continue
             producer_column, column = producer.table.column(a.name), consumer.table.column(b.name)
-            if producer_column is None or column is None:
+            if producer_column is None or column is None or not _reducible(consumer, column.name):
                 continue
             reduction = Reduction(producer.name, producer_column.name, column.name)
             if reduction not in consumer.reductions:

@@ -103,7 +103,8 @@ def test_a_bad_catalog_file_is_named_with_its_line(tmp_path):
 
 def test_explain_names_the_sql_sent(root):
     done = c360("explain", "SELECT name FROM shop.customers WHERE customer_id = 42", "--analyze", cwd=root)
-    assert 'sent: SELECT "customer_id", "name" FROM "customers" WHERE "customer_id" = 42' in done.stdout
+    assert ('sent: SELECT "customers"."name" AS "customers_name" FROM "customers" AS "customers" '
+            'WHERE "customers"."customer_id" = 42') in done.stdout
     assert "analyze: rows=1" in done.stdout
 
 

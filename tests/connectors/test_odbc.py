@@ -217,7 +217,7 @@ def test_other_schemas_are_listed_as_schema_dot_table_and_queryable(connector, c
     with c360.connect(catalog) as connection:
         cursor = connection.execute("SELECT full_name FROM src.crm.customers WHERE customer_id = 1")
         assert cursor.fetchall() == [("Zoë",)]
-        assert 'FROM "crm"."customers" WHERE "customer_id" = 1' in cursor.scans[0].sent
+        assert 'FROM "crm"."customers" AS "customers" WHERE "customers"."customer_id" = 1' in cursor.scans[0].sent
         assert connection.execute("SELECT count(*) FROM src.public.kinds").fetchone() == \
             connection.execute("SELECT count(*) FROM src.kinds").fetchone()
 

@@ -14,7 +14,7 @@ def catalog(tmp_path):
 
 def pushed(catalog, sql):
     result = {}
-    for scan in plan(sql, catalog=catalog).scans:
+    for scan in plan(sql, catalog=catalog, fragments=False).scans:
         result.setdefault(scan.alias, []).append(sorted(f.sql(dialect="duckdb") for f in scan.filters))
     return result
 

@@ -13,7 +13,7 @@ def catalog(tmp_path):
 
 
 def pushed(catalog, sql):
-    return {s.alias: [f.sql(dialect="duckdb") for f in s.filters] for s in plan(sql, catalog=catalog).scans}
+    return {s.alias: [f.sql(dialect="duckdb") for f in s.filters] for s in plan(sql, catalog=catalog, fragments=False).scans}
 
 
 def test_where_conjuncts_reach_their_own_table_only(catalog):
@@ -47,12 +47,12 @@ def test_constant_expressions_are_folded_before_pushing(catalog):
 
 def test_predicates_with_subqueries_stay_local_but_the_subquery_gets_its_own(catalog):
     result = plan("SELECT * FROM shop.customers c WHERE c.customer_id IN "
-                  "(SELECT customer_id FROM shop.orders o WHERE o.status = 'paid')", catalog=catalog)
+                  "(SELECT customer_id FROM shop.orders o WHERE o.status = 'paid')", catalog=catalog, fragments=False)
     assert {s.alias: [f.sql() for f in s.filters] for s in result.scans} == {"c": [], "o": ["status = 'paid'"]}
 
 
 def test_parameters_are_bound_as_literals_and_pushed(catalog):
-    result = plan("SELECT * FROM shop.orders WHERE customer_id = ? AND status = ?", [42, "it's"], catalog=catalog)
+    result = plan("SELECT * FROM shop.orders WHERE customer_id = ? AND status = ?", [42, "it's"], catalog=catalog, fragments=False)
     assert [f.sql() for f in result.scans[0].filters] == ["customer_id = 42", "status = 'it''s'"]
 
 

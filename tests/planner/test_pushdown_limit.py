@@ -11,7 +11,7 @@ def catalog(tmp_path):
 
 
 def scan(catalog, sql):
-    return plan(sql, catalog=catalog).scans[0]
+    return plan(sql, catalog=catalog, fragments=False).scans[0]
 
 
 def test_limit_and_offset_are_pushed_for_a_whole_block_scan(catalog):

@@ -4,7 +4,7 @@ from tests.projects import shop_project
 
 
 def columns(tmp_path, sql):
-    return {s.alias: s.columns for s in plan(sql, catalog=Catalog(shop_project(tmp_path))).scans}
+    return {s.alias: s.columns for s in plan(sql, catalog=Catalog(shop_project(tmp_path)), fragments=False).scans}
 
 
 def test_only_referenced_columns_are_requested(tmp_path):

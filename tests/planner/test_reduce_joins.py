@@ -14,7 +14,7 @@ def catalog(tmp_path):
 
 
 def reductions(catalog, sql):
-    result = plan(sql, catalog=catalog)
+    result = plan(sql, catalog=catalog, fragments=False)
     names = {s.name: s.alias for s in result.scans}
     return {s.alias: [(names[r.producer], r.producer_column, r.column) for r in s.reductions] for s in result.scans}
 
@@ -37,21 +37,25 @@ def test_no_reduction_without_a_selective_side(catalog):
 
 
 def run(tmp_path, sql):
-    with c360.connect(shop_project(tmp_path)) as connection:
+    """Run ``sql`` on a project with two sources over one SQLite file (``crm`` and ``shop``): a join across
+    sources, so each side is its own scan and the reduction happens at run time."""
+    shop_project(tmp_path)
+    (tmp_path / "catalog" / "crm.yaml").write_text("sources:\n  crm:\n    kind: sqlite\n    path: ../shop.sqlite\n")
+    with c360.connect(tmp_path / "catalog") as connection:
         cursor = connection.execute(sql)
         return sorted(cursor.fetchall()), {s.table: s for s in cursor.scans}
 
 
 def test_the_reduced_side_receives_the_keys_and_the_answer_is_unchanged(tmp_path):
-    rows, scans = run(tmp_path, "SELECT c.name, o.order_id FROM shop.customers c JOIN shop.orders o "
+    rows, scans = run(tmp_path, "SELECT c.name, o.order_id FROM crm.customers c JOIN shop.orders o "
                                 "ON o.customer_id = c.customer_id WHERE c.name = 'Ann'")
     assert rows == [("Ann", 1), ("Ann", 3)]
-    assert '"customer_id" IN (42)' in scans["orders"].sent
+    assert '"o"."customer_id" IN (42)' in scans["orders"].sent
     assert scans["orders"].rows == 2
 
 
 def test_an_empty_selective_side_means_the_other_side_is_not_read(tmp_path):
-    rows, scans = run(tmp_path, "SELECT c.name, o.order_id FROM shop.customers c JOIN shop.orders o "
+    rows, scans = run(tmp_path, "SELECT c.name, o.order_id FROM crm.customers c JOIN shop.orders o "
                                 "ON o.customer_id = c.customer_id WHERE c.name = 'Nobody'")
     assert rows == []
     assert scans["orders"].sent.startswith("nothing") and scans["orders"].rows == 0

@@ -90,5 +90,5 @@ def test_a_filter_on_one_customer_does_not_change_their_quintiles(as_of):
     # 5's R score is 2 only because 4 and 6 rank below it: the window needs every buyer.
     assert row == [(5, 15, 1, Decimal("5.00"), 2, 1, 1, "211", "Hibernating")]
     sent = [scan.sent for scan in connection.execute(f"SELECT {COLUMNS} FROM rfm WHERE customer_id = 5").scans
-            if scan.source == "shop" and scan.table == "orders"]
+            if scan.source == "shop" and scan.table.startswith("orders")]
     assert len(sent) == 1 and "\"customer_id\" =" not in sent[0] and "\"order_ts\" <" in sent[0]
