@@ -717,6 +717,8 @@ class _Fragment:
         if not isinstance(query, exp.Select):
             raise Untranslatable("set operations in subqueries are kept local")
         items = _items(query, self.context)
+        if len(items) == 1 and items[0].scan is not None and items[0].scan.statement is not None:
+            return self._pushed_subquery(query, items[0], exists)
         if not items or any(i.scan is None or i.scan.statement is not None for i in items):
             raise Untranslatable("the subquery reads something other than tables of this source")
         for item in items:
@@ -763,6 +765,34 @@ class _Fragment:
             remote.set("distinct", exp.Distinct())
         self.absorbed.extend(i.scan for i in items)
         return remote
+
+
+    def _pushed_subquery(self, query: exp.Select, item: Item, exists: bool) -> exp.Select:
+        """A subquery already pushed as a fragment of this source (it was not correlated): its statement,
+        selecting what the subquery selects, when nothing of the subquery was left to DuckDB."""
+        scan = item.scan
+        if scan.source != self.group.source or scan.connector is not self.connector:
+            raise Untranslatable(f"the subquery reads {scan.qualified_name}")
+        for part in ("where", "group", "having", "qualify", "order", "limit", "offset", "distinct", "with", "joins"):
+            if query.args.get(part):
+                raise Untranslatable(f"part of the subquery ({part.upper()}) is computed locally")
+        if scan.statement.args.get("limit") is not None or scan.statement.args.get("order") is not None:
+            raise Untranslatable("a subquery with ORDER BY or LIMIT is kept local")
+        outputs = {e.alias_or_name: e.unalias() for e in scan.statement.expressions}
+        statement = scan.statement.copy()
+        if exists:
+            statement.set("expressions", [exp.Literal.number(1)] if not statement.args.get("group") else
+                          [outputs[name].copy() for name in list(outputs)[:1]])
+        else:
+            chosen = []
+            for projection in query.expressions:
+                column = projection.unalias()
+                if not (isinstance(column, exp.Column) and column.table == item.alias and column.name in outputs):
+                    raise Untranslatable(f"the subquery computes {_shown(projection)} locally")
+                chosen.append(outputs[column.name].copy())
+            statement.set("expressions", chosen)
+        self.absorbed.append(scan)
+        return statement
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
