@@ -21,6 +21,7 @@ from c360.errors import UnknownColumnError, did_you_mean
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.parse import bind, parse, residual_sql
 from c360.planner import binder
+from c360.planner.factor_disjunctions import factor_disjunctions
 from c360.planner.propagate_predicates import propagate_predicates
 from c360.planner.push_fragments import push_fragments
 from c360.planner.pushdown_filters import pushdown_filters
@@ -128,6 +129,7 @@ RULES = (
     resolve_tables,
     qualify_columns,
     materialize_shared_ctes,
+    factor_disjunctions,
     propagate_predicates,
     push_fragments,
     pushdown_filters,
