@@ -36,6 +36,8 @@ from c360.errors import (
     UnknownTableError,
 )
 from c360.planner import Plan, plan_statement
+from c360.planner import cache as plan_cache
+from c360.planner import fold_constants as fold_constants_module
 from c360.planner.fold_constants import evaluate_constant, fold_constants
 from c360.planner.classify import Classifier
 from c360.planner.parse import bind, explained, literal, parameter, parse, variable_statement
@@ -70,9 +72,12 @@ class Engine:
     """Plans and runs queries against one catalog (and the project's views)."""
 
     def __init__(
-        self, catalog, *, views=None, threads: int | None = None, owns_catalog: bool = True, spill_dir: str | None = None
+        self, catalog, *, views=None, threads: int | None = None, owns_catalog: bool = True, spill_dir: str | None = None,
+        plans: "plan_cache.PlanCache | None" = None,
     ):
         self.catalog = catalog
+        #: plans by statement shape; engines of one server share one
+        self.plan_cache = plans if plans is not None else plan_cache.PlanCache()
         #: where scans spill what DuckDB has not read yet (None: the system's temporary folder)
         self.spill_dir = spill_dir
         #: whether close() closes the catalog too (False when several engines share one)
@@ -80,6 +85,7 @@ class Engine:
         if views is None:
             views = load_views(catalog.project_dir / "queries")
         self.views = views
+        self._views_key = tuple(sorted((name, view.sql) for name, view in views.items()))
         #: ``SET VARIABLE`` values (this engine serves one connection), as sqlglot literals.
         self.variables: dict = {}
         settings = getattr(catalog, "engine_settings", None) or {}
@@ -103,13 +109,53 @@ class Engine:
         statement = parse(sql, named=isinstance(params, dict))
         if explained(statement) is not None:
             raise ProgrammingError("EXPLAIN cannot be explained")
-        return self._plan(statement, params)
+        return self._plan(statement, params, sql)
 
-    def _plan(self, statement, params) -> Plan:
+    def _plan(self, statement, params, sql: str | None = None) -> Plan:
+        """The plan for ``statement``: from the plan cache when its shape was planned before (``sql`` given)."""
         try:
-            return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables)
+            if sql is None:
+                return self._plan_fully(statement, params)
+            return self._plan_cached(sql, statement, params)
         except RecursionError:
             raise SqlSyntaxError("Syntax error: the query is nested too deeply") from None
+
+    def _plan_fully(self, statement, params) -> Plan:
+        return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables,
+                              cursor=self.cursor)
+
+    def _plan_cached(self, sql: str, statement, params) -> Plan:
+        key = plan_cache.shape(sql, params, self.variables, self._views_key)
+        values = self._slot_values(params)
+        entry = self.plan_cache.get(key)
+        if entry is not None and not entry.broken:
+            try:
+                rebound = plan_cache.rebind(entry.plan, values, fold_constants_module.evaluate)
+            except (plan_cache.Stale, duckdb.Error):
+                rebound = None
+            if rebound is not None:
+                if entry.trusted(values):
+                    return rebound
+                full = self._plan_fully(statement.copy(), params)
+                entry.verify(values, rebound, full)
+                return full
+        full = self._plan_fully(statement, params)
+        try:
+            self.plan_cache.put(key, plan_cache.rebind(full, values, fold_constants_module.evaluate), values)
+        except (plan_cache.Stale, duckdb.Error):
+            pass  # a plan that cannot be rebound for its own values is not worth keeping
+        return full
+
+    def _slot_values(self, params) -> dict:
+        values = {}
+        if isinstance(params, dict):
+            values.update({("n", name): value for name, value in params.items()})
+        elif params:
+            values.update({("p", index): value for index, value in enumerate(params)})
+        for name, node in self.variables.items():
+            if "c360_parameter" in node.meta:
+                values[("var", name)] = node.meta["c360_parameter"]
+        return values
 
     def execute(self, sql: str, params=None) -> "Execution":
         """Start a query; the returned :class:`Execution` streams the result."""
@@ -132,7 +178,7 @@ class Engine:
             if isinstance(statement, exp.Describe) and not isinstance(statement.this, exp.Table):
                 statement.set("this", bind(statement.this, params))
             return Execution.from_table(introspect.answer(statement, self))
-        return Execution(self, self._plan(statement, params))
+        return Execution(self, self._plan(statement, params, sql))
 
     def schema_of(self, query: exp.Expression, params=None) -> pa.Schema:
         """The Arrow schema ``query`` would return, found by running its plan over empty inputs."""
@@ -159,7 +205,7 @@ class Engine:
             raise ProgrammingError(f"SET VARIABLE {name} needs a constant value")
         evaluated = evaluate_constant(value)  # DataError now, not a wrong answer later
         try:
-            self.variables[name] = parameter(evaluated)  # reaches DuckDB as a value, never as SQL text
+            self.variables[name] = parameter(evaluated, ("var", name))  # reaches DuckDB as a value, not SQL text
         except ProgrammingError:
             self.variables[name] = value  # a list, an interval: kept as the folded expression
 

@@ -35,12 +35,13 @@ from c360.types import duckdb_type
 @dataclass
 class Plan:
     """What the engine runs: ``sql`` on DuckDB with ``params`` (the bound parameters, as ``$n``)
-    over the registered streams of ``scans``."""
+    over the registered streams of ``scans``; ``slots`` says which parameter each ``$n`` is."""
 
     statement: exp.Expression
     sql: str
     scans: list[ScanPlan]
     params: list = field(default_factory=list)
+    slots: list = field(default_factory=list)
 
 
 def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
@@ -139,40 +140,45 @@ RULES = (
 )
 
 
-def plan(sql: str, params=None, *, catalog, views=None, variables=None, fragments: bool = True) -> Plan:
+def plan(sql: str, params=None, *, catalog, views=None, variables=None, fragments: bool = True, cursor=None) -> Plan:
     statement = parse(sql, named=isinstance(params, dict))
-    return plan_statement(statement, params, catalog=catalog, views=views, variables=variables, fragments=fragments)
+    return plan_statement(statement, params, catalog=catalog, views=views, variables=variables, fragments=fragments,
+                          cursor=cursor)
 
 
 def plan_statement(statement: exp.Expression, params=None, *, catalog, views=None, variables=None,
-                   fragments: bool = True) -> Plan:
+                   fragments: bool = True, cursor=None) -> Plan:
     """Apply :data:`RULES` to a parsed statement. With ``fragments`` false, no rule rewrites the query
     itself (each source table is scanned on its own): the fallback when a rewritten query fails to bind."""
     original = statement.copy()
     statement = bind(statement, params)
-    context = PlanContext(catalog=catalog, views=views or {}, variables=variables or {}, allow_fragments=fragments)
+    context = PlanContext(catalog=catalog, views=views or {}, variables=variables or {}, allow_fragments=fragments,
+                          cursor=cursor)
     for rule in RULES:
         statement = rule(statement, context=context)
     if not context.rewritten:
-        sql, values = residual_sql(context.output)
-        return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values)
+        slots: list = []
+        sql, values = residual_sql(context.output, slots=slots)
+        return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots)
     try:
         _restore_names(statement, context)
     except (duckdb.Error, ValueError) as error:
         if not fragments:
             raise
-        plan = plan_statement(original, params, catalog=catalog, views=views, variables=variables, fragments=False)
+        plan = plan_statement(original, params, catalog=catalog, views=views, variables=variables, fragments=False,
+                              cursor=cursor)
         for scan in plan.scans:
             scan.notes.append(f"nothing pushed as a whole statement: {str(error).splitlines()[0]}")
         return plan
     _mark_shared_ctes(statement, context)
-    sql, values = residual_sql(statement)
-    return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values)
+    slots: list = []
+    sql, values = residual_sql(statement, slots=slots)
+    return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots)
 
 
 def _restore_names(statement: exp.Expression, context: PlanContext) -> None:
     """Give the rewritten query the column names DuckDB gives the user's own text (``count_star()``)."""
-    names = binder.schema(context.output, context.original_scans).names
+    names = binder.schema(context.output, context.original_scans, context.binder_cursor()).names
     top = statement
     while isinstance(top, exp.SetOperation):
         top = top.this

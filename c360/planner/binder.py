@@ -32,9 +32,13 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def schema(query: exp.Expression, scans) -> pa.Schema:
-    """The Arrow schema of ``query`` (DuckDB SQL over ``scans``' placeholders); duckdb.Error if it does not bind."""
-    cursor = _connection().cursor()
+def schema(query: exp.Expression, scans, cursor=None) -> pa.Schema:
+    """The Arrow schema of ``query`` (DuckDB SQL over ``scans``' placeholders); duckdb.Error if it does not bind.
+
+    ``cursor`` is a cursor of the engine's own connection, so the query may call the functions the engine
+    registered (the model's scorer); without one, a locked connection of this module's is used.
+    """
+    cursor = cursor if cursor is not None else _connection().cursor()
     try:
         for scan in scans:
             cursor.register(scan.name, scan.table.arrow_schema().empty_table())

@@ -15,6 +15,7 @@ import re
 import pyarrow as pa
 from sqlglot import exp
 
+from c360.planner.parse import retyped
 from connectors.base import Capabilities, TableSchema
 
 EXACT = "exact"
@@ -216,5 +217,6 @@ def normalize_literals(node: exp.Expression, table: TableSchema) -> exp.Expressi
                 column = table.column(side.name)
                 if (column and _kind(column.type) == "timestamp" and other.to.is_type(exp.DataType.Type.DATE)
                         and is_constant(other)):
-                    other.replace(exp.cast(exp.Literal.string(f"{other.this.this} 00:00:00"), "TIMESTAMP"))
+                    midnight = exp.cast(exp.Literal.string(f"{other.this.this} 00:00:00"), "TIMESTAMP")
+                    other.replace(retyped(midnight, other, "TIMESTAMP"))
     return node

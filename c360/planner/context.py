@@ -81,6 +81,12 @@ class PlanContext:
     allow_fragments: bool = True
     #: The scans as resolve_tables bound them, before fragments replaced some (to name the output columns).
     original_scans: list = field(default_factory=list)
+    #: ``() -> duckdb cursor`` on the engine's connection (its functions registered), for binding; None: a
+    #: connection of the planner's own
+    cursor: object = None
+
+    def binder_cursor(self):
+        return self.cursor() if self.cursor is not None else None
 
     def new_scan_name(self) -> str:
         self.named += 1

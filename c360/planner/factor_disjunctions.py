@@ -48,6 +48,8 @@ def _factored(condition: exp.Expression) -> exp.Expression:
             out.extend(_factor(node))
         else:
             out.append(conjunct)
+    if not out:
+        return exp.true()
     return exp.and_(*out) if len(out) > 1 else out[0]
 
 
@@ -58,10 +60,19 @@ def _factor(disjunction: exp.Or) -> list[exp.Expression]:
     result = [c.copy() for c in common]
     if any(not branch for branch in rest):
         return result or [disjunction]  # one branch is only the common part: the OR adds nothing
-    remainder = exp.or_(*[exp.paren(exp.and_(*branch), copy=True) for branch in rest], copy=True)
-    result.append(exp.paren(remainder, copy=False) if result else remainder)
+    if common:
+        remainder = exp.or_(*[_grouped(branch) for branch in rest], copy=False)
+        result.append(exp.paren(remainder, copy=False))
+    else:
+        result.append(disjunction)
     result.extend(_implied_per_table(rest))
     return result
+
+
+def _grouped(branch: list[exp.Expression]) -> exp.Expression:
+    if len(branch) == 1:
+        return branch[0].copy()
+    return exp.paren(exp.and_(*[c.copy() for c in branch]), copy=False)
 
 
 def _implied_per_table(branches: list[list[exp.Expression]]) -> list[exp.Expression]:
@@ -72,8 +83,10 @@ def _implied_per_table(branches: list[list[exp.Expression]]) -> list[exp.Express
         own = {t for c in branch if (t := _only_table(c))}
         tables = own if tables is None else tables & own
     for table in sorted(tables or ()):
-        parts = [exp.and_(*[c.copy() for c in branch if _only_table(c) == table]) for branch in branches]
-        implied.append(exp.paren(exp.or_(*[exp.paren(p, copy=False) for p in parts], copy=False), copy=False))
+        if all(_only_table(c) == table for branch in branches for c in branch):
+            continue  # the OR itself restricts this table alone: nothing to add
+        parts = [[c for c in branch if _only_table(c) == table] for branch in branches]
+        implied.append(exp.paren(exp.or_(*[_grouped(p) for p in parts], copy=False), copy=False))
     return implied
 
 

@@ -22,7 +22,7 @@ from sqlglot import exp
 from c360 import policy
 from c360.errors import DataError
 from c360.planner.classify import is_constant
-from c360.planner.parse import literal, residual_sql
+from c360.planner.parse import derived, literal, residual_sql
 from c360.secrets import redact
 
 _lock = threading.Lock()
@@ -44,6 +44,11 @@ def _evaluate(node: exp.Expression):
             policy.lock(_connection)
         sql, values = residual_sql(exp.select(node.copy()))
         return _connection.execute(sql, values).fetchone()[0]
+
+
+def evaluate(node: exp.Expression):
+    """A constant expression's value as DuckDB computes it; duckdb.Error if it cannot."""
+    return _evaluate(node)
 
 
 def evaluate_constant(node: exp.Expression):
@@ -85,7 +90,7 @@ def fold_constants(node: exp.Expression) -> exp.Expression:
             except duckdb.Error:
                 return current
             if isinstance(value, (str, int, float, decimal.Decimal, bool, dt.date, dt.datetime)) or value is None:
-                return literal(value)
+                return derived(literal(value), current)
             return current
         for key, child in list(current.args.items()):
             if isinstance(child, exp.Expression):
@@ -105,5 +110,5 @@ def _canonical(cast: exp.Cast) -> exp.Expression:
         cast.meta[INVALID] = True
         return cast
     if isinstance(value, (dt.date, dt.datetime)) and not (isinstance(value, dt.datetime) and value.tzinfo):
-        return literal(value)
+        return derived(literal(value), cast)
     return cast

@@ -113,14 +113,48 @@ def literal(value) -> exp.Expression:
 
 
 PARAMETER = "c360_parameter"
+#: meta key: which value a parameter node is (``("p", 0)`` the first positional one, ``("n", "name")``, or
+#: ``("var", "as_of")`` a SET VARIABLE value), so a cached plan can take new values (c360.planner.cache)
+SLOT = "c360_slot"
+#: meta key on a literal computed from parameters (folded, or re-typed): the expression it came from
+DERIVED = "c360_derived"
 
 
-def parameter(value) -> exp.Expression:
+def parameter(value, slot=None) -> exp.Expression:
     """A bound parameter: its literal (what sources receive, and what the planner reasons about),
     marked so the DuckDB query receives the value itself as a prepared parameter (:func:`residual_sql`)."""
     node = literal(value)
     node.meta[PARAMETER] = value
+    if slot is not None:
+        node.meta[SLOT] = slot
     return node
+
+
+def from_parameters(node: exp.Expression) -> bool:
+    """Whether ``node`` is, or contains, a parameter or a value computed from one."""
+    return any(SLOT in n.meta or DERIVED in n.meta for n in node.walk())
+
+
+def derived(new: exp.Expression, source: exp.Expression) -> exp.Expression:
+    """``new``, computed from ``source``; marked with the expression to recompute it from when ``source``
+    holds parameters (so a cached plan stays true for new values). Returns ``new``."""
+    if from_parameters(source):
+        new.meta[DERIVED] = _as_expression(source)
+    return new
+
+
+def retyped(new: exp.Expression, source: exp.Expression, to: str) -> exp.Expression:
+    """``new`` is ``CAST(source AS to)`` spelled as a literal; marked like :func:`derived`."""
+    if from_parameters(source):
+        new.meta[DERIVED] = exp.cast(_as_expression(source), to)
+    return new
+
+
+def _as_expression(source: exp.Expression) -> exp.Expression:
+    """What ``source`` computes, in terms of parameters: its own derivation if it has one."""
+    if DERIVED in source.meta:
+        return source.meta[DERIVED].copy()
+    return source.copy()
 
 
 class _Residual(DuckDB):
@@ -130,22 +164,26 @@ class _Residual(DuckDB):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.values: list = []
+            self.slots: list = []
 
         def sql(self, expression, key=None, comment=True) -> str:
             if isinstance(expression, exp.Expression) and PARAMETER in expression.meta:
                 self.values.append(expression.meta[PARAMETER])
+                self.slots.append(expression.meta.get(SLOT))
                 return f"${len(self.values)}"
             return super().sql(expression, key, comment)
 
 
-def residual_sql(expression: exp.Expression) -> tuple[str, list]:
+def residual_sql(expression: exp.Expression, *, slots: list | None = None) -> tuple[str, list]:
     """``(sql, values)``: the query DuckDB runs, with parameters as ``$n`` and their values in order.
 
     Values never enter the SQL text, so any string (a NUL byte, quotes) reaches
-    DuckDB as itself.
+    DuckDB as itself. ``slots``, if given, receives each ``$n``'s slot.
     """
     generator = _Residual().generator()
     sql = generator.generate(expression, copy=True)
+    if slots is not None:
+        slots.extend(generator.slots)
     return sql, generator.values
 
 
@@ -165,20 +203,20 @@ def bind(statement: exp.Expression, params) -> exp.Expression:
                 raise ProgrammingError("Use :name placeholders with a dict of parameters")
             if name not in params:
                 raise ProgrammingError(f"No value for parameter :{name}")
-            node.replace(parameter(params[name]))
+            node.replace(parameter(params[name], ("n", name)))
         return statement
     params = list(params)
     positional = [n for n in placeholders if n.name in ("", "?")]
     numbered = [n for n in placeholders if n.name.isdigit()]
     if positional and len(positional) != len(params):
         raise ProgrammingError(f"The query has {len(positional)} parameters but {len(params)} were given")
-    for node, value in zip(positional, params):
-        node.replace(parameter(value))
+    for index, (node, value) in enumerate(zip(positional, params)):
+        node.replace(parameter(value, ("p", index)))
     for node in numbered:
         index = int(node.name) - 1
         if not 0 <= index < len(params):
             raise ProgrammingError(f"No value for parameter ${node.name}")
-        node.replace(parameter(params[index]))
+        node.replace(parameter(params[index], ("p", index)))
     named = [n for n in placeholders if n.name not in ("", "?") and not n.name.isdigit()]
     if named:
         raise ProgrammingError("Use a dict of parameters for :name placeholders")

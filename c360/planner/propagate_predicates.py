@@ -14,7 +14,7 @@ nothing changes (views nest):
   groups, the column is a grouping key (filtering whole groups before grouping
   is the same as after). A CTE is entered only when it is referenced once.
 
-sqlglot's own ``pushdown_predicates`` handles plain subqueries first. All of this
+sqlglot's own ``pushdown_predicates`` (without its ``simplify``) handles plain subqueries first. All of this
 changes only the analysis tree: what sources are asked for. Every predicate
 added is implied by the query, so results never change, only the rows moved.
 """
@@ -22,7 +22,8 @@ added is implied by the query, so results never change, only the rows moved.
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlglot.optimizer.pushdown_predicates import pushdown_predicates
+from sqlglot.optimizer.normalize import normalized
+from sqlglot.optimizer.pushdown_predicates import pushdown_cnf, pushdown_dnf
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from c360.planner.classify import is_constant
@@ -35,7 +36,7 @@ _BLOCKING = (exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Exists)
 
 def propagate_predicates(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
     for _ in range(_MAX_ROUNDS):
-        expression = pushdown_predicates(expression, dialect="duckdb")
+        expression = _pushdown_predicates(expression)
         added = False
         for scope in traverse_scope(expression):
             if isinstance(scope.expression, exp.Select):
@@ -44,6 +45,55 @@ def propagate_predicates(expression: exp.Expression, *, context: PlanContext) ->
         if not added:
             break
     return expression
+
+
+# --- sqlglot's pushdown_predicates, without its simplify --------------------------------------------------
+
+
+def _pushdown_predicates(expression: exp.Expression) -> exp.Expression:
+    """sqlglot's ``pushdown_predicates`` (predicates into derived tables and joins), minus the
+    ``simplify`` it runs first: simplify folds constants (``CAST('2026-03-31' AS DATE) - INTERVAL 30 DAY``)
+    into fresh literals that forget they came from a parameter, which a cached plan must know
+    (c360.planner.cache); c360 folds constants itself, with DuckDB, and keeps track."""
+    from sqlglot.optimizer.scope import build_scope
+
+    root = build_scope(expression)
+    if not root:
+        return expression
+    scope_ref_count = root.ref_count()
+    for scope in reversed(list(root.traverse())):
+        select = scope.expression
+        where = select.args.get("where")
+        joins = select.args.get("joins") or []
+        if where:
+            selected_sources = scope.selected_sources
+            join_index = {join.alias_or_name: i for i, join in enumerate(joins)}
+            last_null_extending = max((i for i, j in enumerate(joins) if j.side in ("RIGHT", "FULL")), default=-1)
+            reachable = {}
+            for name, (node, source) in selected_sources.items():
+                parent = node.find_ancestor(exp.Join, exp.From)
+                position = join_index.get(parent.alias_or_name, -1) if isinstance(parent, exp.Join) else -1
+                if position >= last_null_extending:
+                    reachable[name] = (node, source)
+            _pushdown(where.this, reachable, scope_ref_count, join_index)
+        for join in joins:
+            name = join.alias_or_name
+            if join.side in ("RIGHT", "FULL"):
+                continue
+            if name in scope.selected_sources:
+                _pushdown(join.args.get("on"), {name: scope.selected_sources[name]}, scope_ref_count)
+    return expression
+
+
+def _pushdown(condition, sources, scope_ref_count, join_index=None) -> None:
+    if not condition:
+        return
+    cnf_like = normalized(condition) or not normalized(condition, dnf=True)
+    predicates = list(condition.flatten() if isinstance(condition, exp.And if cnf_like else exp.Or) else [condition])
+    if cnf_like:
+        pushdown_cnf(predicates, sources, scope_ref_count, join_index=join_index)
+    else:
+        pushdown_dnf(predicates, sources, scope_ref_count)
 
 
 # --- join equivalence -----------------------------------------------------------------------------

@@ -645,7 +645,7 @@ class _Fragment:
 
     def _register(self, remote: exp.Select, local: exp.Select, members: list[Item]) -> ScanPlan | None:
         try:
-            schema = binder.schema(local, list(self.context.scans.values()))
+            schema = binder.schema(local, list(self.context.scans.values()), self.context.binder_cursor())
         except duckdb.Error as error:
             self.notes.append(f"not pushed: DuckDB cannot type the fragment ({str(error).splitlines()[0]})")
             return None

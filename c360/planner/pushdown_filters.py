@@ -26,9 +26,16 @@ _LOCAL_ONLY = (exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Placeholde
 
 
 def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+    """The AND-ed parts of ``condition``, parentheses around ANDs looked through; ``TRUE`` parts dropped."""
     if condition is None:
         return []
-    return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if isinstance(condition, exp.And):
+        return [part for side in (condition.left, condition.right) for part in conjuncts(side)]
+    if isinstance(condition, exp.Boolean) and condition.this is True:
+        return []
+    return [condition]
 
 
 def nullable_aliases(select: exp.Select) -> set[str]:

@@ -41,6 +41,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from c360.planner.classify import is_constant
+from c360.planner.parse import retyped
 
 NUMBERS = ("int", "decimal", "float")
 _TEMPORAL = ("date", "timestamp")
@@ -174,7 +175,7 @@ class Translator:
         if node.is_string:
             if "\x00" in node.this:
                 raise Untranslatable("a NUL character cannot be spelled in the source's SQL")
-            return exp.Literal.string(node.this), Kind("string")
+            return node.copy(), Kind("string")
         text = node.this
         if any(c in text.lower() for c in ("e", "inf", "nan")):
             return node.copy(), Kind("float")
@@ -481,7 +482,8 @@ def _as_timestamp(node: exp.Expression, kind: Kind, other: Kind) -> tuple[exp.Ex
     """A DATE literal compared with a timestamp becomes that day's midnight, as DuckDB casts it (SQLite
     compares the text, where '2026-01-01' and '2026-01-01 00:00:00' differ)."""
     if kind.name == "date" and other.name == "timestamp" and is_constant(node):
-        return exp.cast(exp.Literal.string(f"{node.this.this} 00:00:00"), "TIMESTAMP"), Kind("timestamp")
+        midnight = exp.cast(exp.Literal.string(f"{node.this.this} 00:00:00"), "TIMESTAMP")
+        return retyped(midnight, node, "TIMESTAMP"), Kind("timestamp")
     return node, kind
 
 

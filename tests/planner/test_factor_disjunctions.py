@@ -16,12 +16,15 @@ def test_common_conjuncts_are_factored_out_and_each_table_gets_its_own_disjuncti
         "(p.k = l.k AND p.b = 'B1' AND l.q <= 11 AND l.m = 'AIR') "
         "OR (p.k = l.k AND p.b = 'B2' AND l.q >= 10 AND l.m = 'AIR')"
     ) == ("p.k = l.k AND l.m = 'AIR' AND ((p.b = 'B1' AND l.q <= 11) OR (p.b = 'B2' AND l.q >= 10)) "
-          "AND ((l.q <= 11) OR (l.q >= 10)) AND ((p.b = 'B1') OR (p.b = 'B2'))")
+          "AND (l.q <= 11 OR l.q >= 10) AND (p.b = 'B1' OR p.b = 'B2')")
 
 
 def test_a_table_missing_from_one_branch_gets_no_implied_predicate():
-    assert factored("(a.x = 1 AND b.y = 2) OR (a.x = 3)") == \
-        "((a.x = 1 AND b.y = 2) OR (a.x = 3)) AND ((a.x = 1) OR (a.x = 3))"
+    assert factored("(a.x = 1 AND b.y = 2) OR (a.x = 3)") == "((a.x = 1 AND b.y = 2) OR (a.x = 3)) AND (a.x = 1 OR a.x = 3)"
+
+
+def test_an_or_over_one_table_is_left_as_it_is():
+    assert factored("a.x <> 'gold' OR a.x IS NULL") == "a.x <> 'gold' OR a.x IS NULL"
 
 
 def test_a_branch_that_is_only_the_common_part_makes_the_rest_redundant():

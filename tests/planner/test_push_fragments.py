@@ -152,7 +152,7 @@ def test_postgres_orders_strings_in_byte_order(world):
 
 @pytest.mark.parametrize("predicate, words", [
     ("o.order_ts < i.order_id * INTERVAL 1 DAY + TIMESTAMP '2026-01-01'", None),
-    ("i.unit_price * i.quantity > o.total", "`o`.`total` < `i`.`unit_price` * `i`.`quantity`"),
+    ("i.unit_price * i.quantity > o.total", "`i`.`unit_price` * `i`.`quantity` > `o`.`total`"),
     ("substring(o.channel, 1, 2) = 'we'", "SUBSTRING("),
     ("length(o.status) = 4", "CHAR_LENGTH("),
     ("year(o.order_ts) = 2026 AND month(o.order_ts) IN (3, 4)", "EXTRACT(YEAR FROM"),
