@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from c360.cli import app
+from c360.cli.app import app
 from c360.errors import ProgrammingError
 from c360.generate import Config, write_manifest
 from c360.generate import generate as run_generator

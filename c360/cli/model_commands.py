@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from c360.cli import app
+from c360.cli.app import app
 from c360.cli.output import check_output, replacing
 from c360.cli.query_commands import CatalogOption, ProfileOption, open_catalog, open_connection
 from c360.errors import ProgrammingError

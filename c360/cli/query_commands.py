@@ -10,7 +10,7 @@ import pyarrow as pa
 import typer
 
 from c360 import settings
-from c360.cli import app
+from c360.cli.app import app
 from c360.cli.output import check_output, print_table, write_result
 from c360.errors import SourceError
 

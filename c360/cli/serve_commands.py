@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from c360.cli import app
+from c360.cli.app import app
 from c360.cli.query_commands import CatalogOption, ProfileOption
 
 SERVE_HELP = """Serve the catalog over the PostgreSQL wire protocol (v3) for BI tools and any PostgreSQL client.

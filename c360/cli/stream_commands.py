@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from c360.cli import app
+from c360.cli.app import app
 from c360.errors import ProgrammingError
 
 stream_app = typer.Typer(
