@@ -64,7 +64,8 @@ def prepare_project(workdir: Path) -> Path:
 def generate(catalog: Path, customers: int, days: int, target: str, workers: int, browsing_days: int | None) -> float:
     """Run ``c360 generate`` into the project; returns the seconds it took."""
     command = [sys.executable, "-m", "c360", "generate", "--customers", str(customers), "--days", str(days),
-               "--target", target, "--workers", str(workers), "--out", str(catalog.parent / "demo-data"), "--catalog", str(catalog), "--quiet"]
+               "--target", target, "--workers", str(workers), "--out", str(catalog.parent / "demo-data"),
+               "--catalog", str(catalog), "--quiet"]
     if browsing_days:
         command += ["--browsing-days", str(browsing_days)]
     print("$", " ".join(command[1:]), flush=True)

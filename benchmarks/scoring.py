@@ -184,7 +184,8 @@ def main() -> None:
     print(f"  c360_predict through DuckDB, 2 threads  {rates['udf_2_threads']:>12,.0f} customers/s")
     print(f"  compiled trees, ready matrix            {rates['kernel']:>12,.0f} customers/s   "
           f"{rates['kernel'] / rates['xgboost']:.1f}x XGBoost's predictor")
-    print(f"  XGBoost inplace_predict                 {rates['xgboost']:>12,.0f} customers/s   (nthread 1, same matrix)")
+    print(f"  XGBoost inplace_predict                 {rates['xgboost']:>12,.0f} customers/s   "
+          "(nthread 1, same matrix)")
     if args.catalog:
         timing = end_to_end(args.catalog, args.profile)
         print(f"SELECT customer_id, p_purchase_30d FROM customer_360: {timing['rows']:,} rows in "

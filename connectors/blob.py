@@ -46,14 +46,14 @@ from c360.errors import (
 from c360.secrets import redact, resolve
 from connectors.base import ScanRequest, source_label
 from connectors.files import (
+    FILE_CAPABILITIES,
     GROUP_FILES,
     HISTORY,
     FileScan,
+    FileTables,
     Layout,
     LocalFolder,
     check_keys,
-    FILE_CAPABILITIES,
-    FileTables,
     describe_scan,
     temporary_copy,
     where_of,
@@ -131,7 +131,8 @@ class AzureContainer:
             raise self.translate(error) from None
         with self._lock:
             self.downloaded.append(key)
-        with temporary_copy(self._counted(_translated(chunks, self)), cancelled, suffix=PurePosixPath(key).suffix) as path:
+        suffix = PurePosixPath(key).suffix
+        with temporary_copy(self._counted(_translated(chunks, self)), cancelled, suffix=suffix) as path:
             yield path
 
     def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -155,10 +156,15 @@ class AzureContainer:
                     f"{self.source}: container '{self.container}' does not exist at {self.host} "
                     f"(looking for prefix '{self.prefix}')"
                 )
-            return NotFoundError(f"{self.source}: blob not found in container '{self.container}' ({code or 'not found'})")
+            return NotFoundError(
+                f"{self.source}: blob not found in container '{self.container}' ({code or 'not found'})"
+            )
         if isinstance(error, ClientAuthenticationError) or getattr(error, "status_code", None) in (401, 403):
-            return SourceError(f"{self.source}: access to container '{self.container}' was refused (check the credential)")
-        first = _SAS_SIGNATURE.sub(r"\1=***", redact(str(error))).splitlines()[0] if str(error) else type(error).__name__
+            return SourceError(
+                f"{self.source}: access to container '{self.container}' was refused (check the credential)"
+            )
+        text = str(error)
+        first = _SAS_SIGNATURE.sub(r"\1=***", redact(text)).splitlines()[0] if text else type(error).__name__
         return SourceError(f"{self.source}: {type(error).__name__}: {first}")
 
 
@@ -269,7 +275,9 @@ class BlobConnector(FileTables):
                 credential = _credential(url, resolve(self.options.get("credential"), source=self.name))
                 service = BlobServiceClient(url, credential=credential, **settings)
         except ValueError as error:
-            raise CatalogError(f"Source '{self.name}' (blob): invalid connection settings: {redact(str(error))}") from None
+            raise CatalogError(
+                f"Source '{self.name}' (blob): invalid connection settings: {redact(str(error))}"
+            ) from None
         host = urlparse(service.url).netloc or service.url
         return AzureContainer(
             service.get_container_client(self.container),
@@ -305,7 +313,9 @@ class BlobConnector(FileTables):
         """
         store = self.store
         if isinstance(store, LocalFolder) and not self.folder.is_dir():
-            raise NotFoundError(f"{source_label(self)}: folder '{self.folder}' (container '{self.container}') does not exist")
+            raise NotFoundError(
+                f"{source_label(self)}: folder '{self.folder}' (container '{self.container}') does not exist"
+            )
         prefixes = layout.prefixes(request.filters, request.table, store) if request else layout.prefixes()
         entries = layout.entries(store, prefixes)
         if not entries and prefixes == layout.prefixes():

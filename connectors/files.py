@@ -55,8 +55,8 @@ from connectors.partitions import (
     TemplatePartitioning,
     column_name,
     quote_columns,
-    typed_partitions,
     time_bounds,
+    typed_partitions,
 )
 
 FORMATS = ("json", "jsonl", "csv", "parquet")
@@ -183,7 +183,10 @@ class Layout:
 
     def __post_init__(self):
         if self.format not in FORMATS:
-            raise CatalogError(f"Unknown file format '{self.format}'.{did_you_mean(self.format, FORMATS)} Use one of {', '.join(FORMATS)}")
+            raise CatalogError(
+                f"Unknown file format '{self.format}'.{did_you_mean(self.format, FORMATS)} "
+                f"Use one of {', '.join(FORMATS)}"
+            )
         self.regexes = [glob_regex(p) for p in self.patterns]
 
     def describe(self) -> str:
@@ -411,7 +414,8 @@ def group_query(
                 exp.column(FILE_COLUMN, table="f"),
             ],
         )
-        choices = exp.Cast(this=exp.Array(expressions=[_text(v) for v in values]), to=_sql_type(column.type, True).copy())
+        choices = exp.Cast(this=exp.Array(expressions=[_text(v) for v in values]),
+                           to=_sql_type(column.type, True).copy())
         inner.append(exp.Bracket(this=choices, expressions=[position]).as_(name))
     source = _read_call(fmt, list(paths), data_columns if fmt in ("json", "jsonl") else None,
                         filename=by_file).as_("f")
@@ -515,7 +519,9 @@ def discover(store, layout: Layout, entries: list[FileEntry], *, source: str) ->
     by_lines = layout.format in ("jsonl", "csv")
     with contextlib.ExitStack() as stack:
         paths = [
-            stack.enter_context(store.fetch(e.key, cancelled, SAMPLE_BYTES if by_lines and e.size > SAMPLE_BYTES else None))
+            stack.enter_context(
+                store.fetch(e.key, cancelled, SAMPLE_BYTES if by_lines and e.size > SAMPLE_BYTES else None)
+            )
             for e in chosen
         ]
         sql = exp.select(exp.Star()).from_(_read_call(layout.format, paths, None)).limit(0).sql(dialect="duckdb")
@@ -529,7 +535,8 @@ def discover(store, layout: Layout, entries: list[FileEntry], *, source: str) ->
                     connection.execute(one_file.sql(dialect="duckdb")).fetchall()
                 except duckdb.Error as one:
                     raise format_error(layout.format, entry.key, path, one, source) from None
-            raise FileFormatError(f"{source}: files of table could not be read together: {str(error).splitlines()[0]}") from None
+            first = str(error).splitlines()[0]
+            raise FileFormatError(f"{source}: files of table could not be read together: {first}") from None
         finally:
             connection.close()
     partition_columns = layout.partitioning.columns(entries) if layout.partitioning else []

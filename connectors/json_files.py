@@ -30,9 +30,9 @@ from c360.errors import CatalogError, NotFoundError, UnknownTableError, did_you_
 from connectors.base import ScanRequest, source_label
 from connectors.files import (
     FILE_CAPABILITIES,
-    FileTables,
     GROUP_FILES,
     FileScan,
+    FileTables,
     Layout,
     LocalFolder,
     check_keys,

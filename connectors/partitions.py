@@ -84,7 +84,8 @@ class TemplatePartitioning(Partitioning):
             token = match.group(1)
             if token not in _TOKENS:
                 raise CatalogError(
-                    f"{where}: unknown token '{{{token}}}' in partition template (use {{yyyy}} {{MM}} {{dd}} {{HH}} {{mm}})"
+                    f"{where}: unknown token '{{{token}}}' in partition template "
+                    "(use {yyyy} {MM} {dd} {HH} {mm})"
                 )
             pattern.append(re.escape(template[i : match.start()]))
             pattern.append(_TOKENS[token])
@@ -199,7 +200,8 @@ class HivePartitioning(Partitioning):
                 seen.setdefault(key, []).append(value)
         for name in self.declared:
             seen.setdefault(name, [])
-        return [Column(name, self.declared.get(name) or _infer(values), partition=True) for name, values in seen.items()]
+        return [Column(name, self.declared.get(name) or _infer(values), partition=True)
+                for name, values in seen.items()]
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,10 @@ def query(
     sql: str = typer.Argument(..., help="The SQL (DuckDB dialect); '-' reads it from stdin"),
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
-    format: Format = typer.Option(Format.table, "--format", "-f", help="Output: a table for people, or csv/json/parquet"),
+    format: Format = typer.Option(
+        Format.table, "--format", "-f",
+        help="Output: a table for people, or csv/json/parquet",
+    ),
     output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file instead of stdout"),
     limit: int = typer.Option(1000, "--max-rows", help="Rows shown in table format (files get everything)"),
     as_of: str = AsOfOption,

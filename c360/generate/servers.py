@@ -104,7 +104,8 @@ def mysql_admin(host: str, port: int):
     import pymysql
 
     user, password = os.environ.get("C360_MYSQL_ADMIN_USER", "root"), os.environ.get("C360_MYSQL_ADMIN_PASSWORD", "")
-    attempts = [dict(host=host, port=port), dict(unix_socket=os.environ.get("C360_MYSQL_SOCKET", DEFAULTS["C360_MYSQL_SOCKET"][0]))]
+    socket_path = os.environ.get("C360_MYSQL_SOCKET", DEFAULTS["C360_MYSQL_SOCKET"][0])
+    attempts = [dict(host=host, port=port), dict(unix_socket=socket_path)]
     last = None
     for where in attempts:
         try:
@@ -185,7 +186,9 @@ def load_postgres(files: dict[str, Path], *, host: str, port: int, database: str
         role = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
         verb = "ALTER" if role else "CREATE"
         admin.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(user), sql.Literal(password)))
-        admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), sql.Identifier(user)))
+        admin.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), sql.Identifier(user))
+        )
     finally:
         admin.close()
     connection = pg_admin(host, port, database)
@@ -201,8 +204,10 @@ def load_postgres(files: dict[str, Path], *, host: str, port: int, database: str
                         with open(path, "rb") as handle:
                             while block := handle.read(1 << 20):
                                 copy.write(block)
-                connection.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(table), sql.Identifier(user)))
-            counts[table] = connection.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+                grant = sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(table), sql.Identifier(user))
+                connection.execute(grant)
+            count = sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table))
+            counts[table] = connection.execute(count).fetchone()[0]
     finally:
         connection.close()
     return counts
@@ -287,7 +292,9 @@ class ServersTarget:
         for name, kind in needed.items():
             source = catalog.source(name)
             if source.kind != kind:
-                raise CatalogError(f"{source.where}: the servers profile of '{name}' must be kind {kind}, not {source.kind}")
+                raise CatalogError(
+                    f"{source.where}: the servers profile of '{name}' must be kind {kind}, not {source.kind}"
+                )
         shop = catalog.source("shop").options
         crm = odbc_settings(catalog.source("crm").options["connection_string"])
         clicks = catalog.source("clicks").options

@@ -43,7 +43,8 @@ from c360.model.features import check_inputs, features_read, fill, matrix
 FUNCTION = "c360_predict"
 #: The column of customer_360's inner layer that holds the UDF's answer.
 PREDICTION = "c360_prediction"
-RETURN_TYPE = "STRUCT(p_purchase_30d DOUBLE, probabilities DOUBLE[], predicted_position SMALLINT, model_version VARCHAR)"
+RETURN_TYPE = ("STRUCT(p_purchase_30d DOUBLE, probabilities DOUBLE[], predicted_position SMALLINT, "
+               "model_version VARCHAR)")
 _ARROW_RETURN = pa.struct([
     ("p_purchase_30d", pa.float64()),
     ("probabilities", pa.list_(pa.float64())),

@@ -16,7 +16,8 @@ def test_a_yaml_error_names_file_and_line(tmp_path):
 
 def test_an_unknown_kind_is_named_with_a_suggestion_and_its_line(tmp_path):
     catalog = project(tmp_path, "sources:\n  shop:\n    kind: mysq\n    host: x\n")
-    with pytest.raises(UnknownKindError, match=r"sources\.yaml:3: source 'shop' has unknown kind 'mysq'. Did you mean 'mysql'\?"):
+    expected = r"sources\.yaml:3: source 'shop' has unknown kind 'mysq'. Did you mean 'mysql'\?"
+    with pytest.raises(UnknownKindError, match=expected):
         Catalog(catalog)
 
 
@@ -84,7 +85,8 @@ def test_discovered_schemas_are_cached_and_refreshable(tmp_path):
     import sqlite3
 
     catalog_dir = shop_project(tmp_path)
-    assert [c.name for c in Catalog(catalog_dir).table("shop", "customers").columns] == ["customer_id", "name", "signup"]
+    columns = Catalog(catalog_dir).table("shop", "customers").columns
+    assert [c.name for c in columns] == ["customer_id", "name", "signup"]
     connection = sqlite3.connect(tmp_path / "shop.sqlite")
     connection.execute("ALTER TABLE customers ADD COLUMN email TEXT")
     connection.commit()

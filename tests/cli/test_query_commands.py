@@ -45,7 +45,8 @@ def test_query_reads_sql_from_stdin(root):
 
 @pytest.mark.parametrize("args, message", [
     (["query", "SELECT * FROM shop.ordrs"], "error: Unknown table 'shop.ordrs'. Did you mean 'shop.orders'?"),
-    (["query", "SELECT nme FROM shop.customers"], "error: Unknown column 'nme' in shop.customers. Did you mean 'name'?"),
+    (["query", "SELECT nme FROM shop.customers"],
+     "error: Unknown column 'nme' in shop.customers. Did you mean 'name'?"),
     (["query", "SELECT FROM WHERE"], "error: Syntax error at line 1"),
     (["query", "DELETE FROM shop.orders"], "error: Source 'shop' is read-only: DELETE is not allowed"),
     (["describe", "shop.nope"], "error: Unknown table 'shop.nope'"),

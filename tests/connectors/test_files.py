@@ -119,7 +119,8 @@ def test_hive_filters_on_the_first_level_key_list_only_the_matching_folders(tmp_
             folder.mkdir(parents=True)
             (folder / "a.json").write_text("{}\n")
     (tmp_path / "t/_temporary").mkdir()
-    layout = Layout(prefix="t/", format="json", partitioning=Partitioning.from_declaration({"style": "hive"}, where="x"))
+    hive = Partitioning.from_declaration({"style": "hive"}, where="x")
+    layout = Layout(prefix="t/", format="json", partitioning=hive)
     store = LocalFolder(tmp_path)
     table = TableSchema("t", tuple(layout.partitioning.columns(layout.entries(store))))
     day_filter = [sqlglot.parse_one("day >= DATE '2026-11-02' AND region = 'eu'", read="duckdb")]
@@ -139,7 +140,8 @@ def test_hive_folders_are_not_narrowed_when_files_sit_beside_them(tmp_path):
     (tmp_path / "t/day=2026-11-01").mkdir(parents=True)
     (tmp_path / "t/day=2026-11-01/a.json").write_text("{}\n")
     (tmp_path / "t/loose.json").write_text("{}\n")
-    layout = Layout(prefix="t/", format="json", partitioning=Partitioning.from_declaration({"style": "hive"}, where="x"))
+    hive = Partitioning.from_declaration({"style": "hive"}, where="x")
+    layout = Layout(prefix="t/", format="json", partitioning=hive)
     table = TableSchema("t", (Column("day", pa.date32(), partition=True),))
     day_is_null = [sqlglot.parse_one("day IS NULL")]
     assert layout.prefixes(day_is_null, table, LocalFolder(tmp_path)) == ["t/"]

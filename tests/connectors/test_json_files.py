@@ -67,7 +67,8 @@ def test_newline_delimited_and_array_files_read_with_missing_fields_as_null():
     schema = connector.schema("enrichment")
     rows = read(connector.scan(ScanRequest(schema, ("customer_id", "social", "interests", "tier"))))
     expected = [
-        {k: r.get(k) for k in ("customer_id", "social", "interests", "tier")} for r in fixture_rows(PARTNERS / "enrichment")
+        {k: r.get(k) for k in ("customer_id", "social", "interests", "tier")}
+        for r in fixture_rows(PARTNERS / "enrichment")
     ]
     for row in expected:
         if row["social"] is not None:

@@ -100,7 +100,8 @@ def test_dates_become_their_year_before_and_after_1970_and_year_zero():
 
 
 def test_layouts_it_does_not_read_are_left_to_arrow_and_give_the_same_matrix():
-    features = [Feature("t", YEAR), Feature("c", CATEGORY, WORDS), Feature("g", TAGS, WORDS), Feature("v", CATEGORY, WORDS)]
+    features = [Feature("t", YEAR), Feature("c", CATEGORY, WORDS), Feature("g", TAGS, WORDS),
+                Feature("v", CATEGORY, WORDS)]
     values = ["abc", None, "Can't Lose Them", "zzz"]
     table = pa.table({
         "t": pa.array([0, None, 10 ** 15, -(10 ** 14)], pa.timestamp("us")),
