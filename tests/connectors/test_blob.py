@@ -386,7 +386,7 @@ def test_a_wrong_key_is_a_source_error_that_does_not_show_the_key(azurite, uploa
 
 
 def test_discovery_downloads_only_the_head_of_a_large_newline_delimited_blob(azurite):
-    from connectors.files import SAMPLE_BYTES
+    from connectors.files.discover import SAMPLE_BYTES
 
     container = azurite.new_container("large")
     line = json.dumps({"customer_id": 1, "note": "x" * 200}) + "\n"
@@ -463,7 +463,7 @@ def test_through_the_engine_data_filters_are_evaluated_on_read_and_partition_fil
 def test_an_unexpected_sdk_error_keeps_its_first_line_without_a_sas_signature():
     from azure.core.exceptions import HttpResponseError
 
-    from connectors.blob import AzureContainer
+    from connectors.files.store import AzureContainer
 
     store = AzureContainer(None, source="Source 'clicks' (blob at c/p/)", host="h", container="c", prefix="p/")
     error = store.translate(HttpResponseError("GET http://h/c/b?sv=2021&sig=s3cr3t&se=x failed\nmore"))

@@ -14,6 +14,12 @@ the folders of the matching periods (:meth:`TemplatePartitioning.folders`), so
 a query for two hours lists two folders, not the whole history; for hive
 folders, the first level's values are filtered the same exact way
 (:meth:`HivePartitioning.folders`).
+
+A pushed filter's columns are spelled the way the table spells them by
+:func:`quote_columns` (``social.followers`` is a field of the struct column
+``social``), here for pruning and in :mod:`connectors.files.query` for the
+read query. Pruning runs on a private in-memory DuckDB connection, never the
+engine's.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The shared file logic: globs, listing a table's files, JSON error lines, sampling."""
+"""A table's layout: globs, listing a table's files, and listing only the folders filters allow."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import sqlglot
 
 from c360.errors import CatalogError
 from connectors.base import Column, TableSchema
-from connectors.files import FileEntry, Layout, LocalFolder, glob_regex, json_error_line, literal_prefix, sample
-from connectors.partitions import Partitioning
+from connectors.files.layout import Layout, glob_regex, literal_prefix
+from connectors.files.partitions import Partitioning
+from connectors.files.store import LocalFolder
 
 
 def parse(sql: str):
@@ -56,34 +57,6 @@ def test_layout_lists_matching_files_skips_empty_and_hidden_ones_and_parses_part
 def test_unknown_format_is_a_catalog_error_with_a_suggestion():
     with pytest.raises(CatalogError, match="Did you mean 'parquet'"):
         Layout(prefix="", format="parquett")
-
-
-def test_json_error_line_finds_the_bad_line_of_a_newline_delimited_file(tmp_path):
-    path = tmp_path / "x.jsonl"
-    path.write_text('{"a": 1}\n\n{"a": 2}\n{"a": 3,,}\n{"a": 4}\n')
-    line, reason = json_error_line(path)
-    assert line == 4
-    assert "property name" in reason
-
-
-def test_json_error_line_finds_the_bad_line_of_an_array_file(tmp_path):
-    path = tmp_path / "x.json"
-    path.write_text('[\n  {"a": 1},\n  {"a": 2\n  {"a": 3}\n]\n')
-    assert json_error_line(path)[0] == 4
-
-
-def test_json_error_line_accepts_values_spanning_lines(tmp_path):
-    path = tmp_path / "x.json"
-    path.write_text('{"a": 1,\n "b": [1,\n 2]}\n{"a": 2}\n')
-    assert json_error_line(path) is None
-
-
-def test_sample_spreads_over_the_listing_including_first_and_last():
-    entries = [FileEntry(f"f{i:02d}", 1) for i in range(20)]
-    chosen = sample(entries, 5)
-    assert len(chosen) == 5
-    assert chosen[0].key == "f00" and chosen[-1].key == "f19"
-    assert sample(entries[:3], 5) == entries[:3]
 
 
 def test_a_bounded_time_column_lists_only_the_folders_of_those_periods(tmp_path):
