@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from c360.browsing import FORMATS
 from c360.cli.app import app
 from c360.errors import ProgrammingError
 from c360.generate import Config, write_manifest
@@ -127,7 +128,7 @@ def generate(
     ),
 ):
     """Generate realistic Customer 360 data (deterministic for a seed) into the demo's sources."""
-    if browsing_format not in ("jsonl", "parquet"):
+    if browsing_format not in FORMATS:
         raise ProgrammingError(f"--browsing-format must be jsonl or parquet, got '{browsing_format}'")
     config = Config(customers=customers, days=days, seed=seed, end=_end(end), categories=_categories(categories),
                     browsing_format=browsing_format, browsing_days=browsing_days)

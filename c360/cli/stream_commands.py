@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from c360.browsing import FORMATS
 from c360.cli.app import app
 from c360.errors import ProgrammingError
 
@@ -152,11 +153,11 @@ def stream_aggregate(
 ):
     """Aggregate browsing events into tumbling windows per customer and category, exactly once, into blob storage."""
     from c360.stream.aggregate import Aggregator, parse_duration
-    from c360.stream.blobstore import open_store
     from c360.stream.events import KnownCustomers
     from c360.stream.inputs import open_input
+    from connectors.files.store import open_store
 
-    if fmt not in ("jsonl", "parquet"):
+    if fmt not in FORMATS:
         raise ProgrammingError(f"--format must be jsonl or parquet, got '{fmt}'")
     if not prefix.endswith("/") and prefix:
         prefix += "/"

@@ -311,7 +311,7 @@ class ServersTarget:
         return cls(out=out, mysql=mysql, postgres=postgres, blob=blob, partners_dir=partners_dir, progress=progress)
 
     def begin(self, config, products) -> None:
-        from c360.stream.blobstore import AzureStore
+        from connectors.files.store import WRITE_RETRIES, AzureContainer
 
         staging = self.out / ".staging"
         self.crm = Staging(staging, "postgres", ["customers"])
@@ -319,7 +319,9 @@ class ServersTarget:
         self.shop.write("products", products)
         self.partners = PartnerFiles(self.partners_dir / "enrichment")
         self.partners.begin()
-        store = AzureStore(self.blob["connection_string"], self.blob["container"])
+        store = AzureContainer.connect(connection_string=self.blob["connection_string"],
+                                       container=self.blob["container"], source="Source 'clicks'",
+                                       retries=WRITE_RETRIES)
         store.delete_prefix(self.blob["prefix"])
         self.browsing = BrowsingBuffer(store, self.blob["prefix"], config.browsing_format, config.categories)
 

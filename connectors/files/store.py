@@ -37,9 +37,11 @@ from c360.secrets import redact
 
 #: How many listed prefixes and downloaded keys a store remembers (for tests and diagnostics).
 HISTORY = 10_000
-#: Seconds to wait for a connection to Azure, and how often to retry a failed request.
+#: Seconds to wait for a connection to Azure, and how often to retry a failed request: once when a
+#: query reads (an answer, or the error, comes quickly), three times when a writer uploads many blobs.
 CONNECT_TIMEOUT = 10
 RETRIES = 1
+WRITE_RETRIES = 3
 #: Blobs deleted per batch request (the service's limit is 256).
 DELETE_BATCH = 256
 
@@ -170,7 +172,8 @@ class AzureContainer:
 
     @classmethod
     def connect(cls, *, container: str, source: str, connection_string: str | None = None,
-                account_url: str | None = None, credential=None, prefix: str = "") -> "AzureContainer":
+                account_url: str | None = None, credential=None, prefix: str = "",
+                retries: int = RETRIES) -> "AzureContainer":
         """The container of an account given by a connection string, or by its URL and a key or SAS token.
 
         Invalid settings are a CatalogError naming ``source`` (redacted: no key in it).
@@ -178,7 +181,7 @@ class AzureContainer:
         from azure.storage.blob import BlobServiceClient, LinearRetry
 
         settings = dict(
-            retry_policy=LinearRetry(backoff=1, retry_total=RETRIES, random_jitter_range=0),
+            retry_policy=LinearRetry(backoff=1, retry_total=retries, random_jitter_range=0),
             connection_timeout=CONNECT_TIMEOUT,
         )
         try:
@@ -388,7 +391,7 @@ def open_store(target: str, container: str | None = None) -> LocalFolder | Azure
         if not container:
             raise NotFoundError("A blob connection string needs a container (--container)")
         return AzureContainer.connect(connection_string=target, container=container,
-                                      source=f"Blob container '{container}'")
+                                      source=f"Blob container '{container}'", retries=WRITE_RETRIES)
     root = Path(target)
     return LocalFolder(root / container if container else root)
 
