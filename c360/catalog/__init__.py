@@ -32,9 +32,9 @@ from pathlib import Path
 from c360.catalog import yamlfile
 from c360.catalog.schema_cache import SchemaCache, config_hash
 from c360.errors import CatalogError, SourceError, UnknownKindError, UnknownTableError, did_you_mean
-from c360.types import arrow_type
 from connectors import KINDS, connector_class
-from connectors.base import Column, TableSchema
+from connectors.base import TableSchema
+from connectors.declared import declared_columns, where_of
 
 #: Keys every source may have, whatever its kind.
 COMMON_KEYS = {
@@ -267,16 +267,8 @@ class Catalog:
         connector = self.connector(source_name)
         if hasattr(connector, "declared_schema"):
             return connector.declared_schema(table, declared)
-        columns = declared["columns"]
-        if not isinstance(columns, dict):
-            raise CatalogError(f"{declared.where('columns')}: 'columns' must map column names to types")
-        built = []
-        for column, type_name in columns.items():
-            try:
-                built.append(Column(column, arrow_type(str(type_name))))
-            except CatalogError as error:
-                raise CatalogError(f"{columns.where(column)}: column '{column}': {error}") from None
-        return TableSchema(table, tuple(built), tuple(declared.get("remote_name", ()) or ()))
+        columns = declared_columns(declared["columns"], where=where_of(declared, "columns"))
+        return TableSchema(table, tuple(columns), tuple(declared.get("remote_name", ()) or ()))
 
     def refresh(self, source_name: str | None = None) -> list[str]:
         """Forget cached schemas (all sources, or one) and rediscover; returns the sources refreshed."""

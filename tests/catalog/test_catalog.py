@@ -108,3 +108,28 @@ def test_declared_tables_need_no_discovery(tmp_path):
     """)
     schema = Catalog(catalog).table("shop", "orders")
     assert [(c.name, str(c.type)) for c in schema.columns] == [("order_id", "int64"), ("amount", "decimal128(12, 2)")]
+
+
+@pytest.mark.parametrize("kind, settings", [("sqlite", "path: shop.sqlite"), ("json", "path: partners")])
+def test_a_declared_column_of_an_unknown_type_is_named_at_its_own_line_for_every_kind(tmp_path, kind, settings):
+    (tmp_path / "partners").mkdir()
+    catalog = project(tmp_path, f"""
+        sources:
+          s:
+            kind: {kind}
+            {settings}
+            tables:
+              t:
+                columns:
+                  id: BIGINT
+                  amount: MONEY
+    """)
+    with pytest.raises(CatalogError, match=r"sources\.yaml:10: column 'amount': .*MONEY"):
+        Catalog(catalog).table("s", "t")
+
+
+def test_declared_columns_that_are_not_a_mapping_are_named_at_the_columns_line(tmp_path):
+    catalog = project(tmp_path, "sources:\n  s:\n    kind: sqlite\n    path: x.sqlite\n"
+                                "    tables:\n      t:\n        columns: [id]\n")
+    with pytest.raises(CatalogError, match=r"sources\.yaml:7: 'columns' must map column names to types"):
+        Catalog(catalog).table("s", "t")
