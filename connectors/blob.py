@@ -34,7 +34,7 @@ from c360.errors import CatalogError, NotFoundError
 from c360.secrets import resolve
 from connectors.base import source_label
 from connectors.declared import where_of
-from connectors.files.connector import FileConnector
+from connectors.files.connector import TABLE_OPTIONS, FileConnector
 from connectors.files.layout import Layout
 from connectors.files.partitions import Partitioning
 from connectors.files.store import AzureContainer, LocalFolder
@@ -63,9 +63,7 @@ class BlobConnector(FileConnector):
         "format": "jsonl (default), json, csv or parquet",
         "prefix": "a further prefix under the source's prefix",
         "files": "glob or list of globs, relative to the table's prefix, that files must match",
-        "columns": "declared columns {name: TYPE}; otherwise discovered by sampling files",
-        "partitioning": "{template: '{yyyy}/{MM}/{dd}/{HH}/', column: name} or {style: hive}",
-        "description": "free text",
+        **TABLE_OPTIONS,
     }
 
     def __init__(self, name: str, options: dict, *, base_dir: Path):

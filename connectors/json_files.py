@@ -30,7 +30,7 @@ from pathlib import Path
 from c360.errors import CatalogError, NotFoundError
 from connectors.base import source_label
 from connectors.declared import where_of
-from connectors.files.connector import FileConnector
+from connectors.files.connector import TABLE_OPTIONS, FileConnector
 from connectors.files.layout import Layout, literal_prefix
 from connectors.files.partitions import Partitioning
 from connectors.files.store import LocalFolder
@@ -46,9 +46,7 @@ class JsonConnector(FileConnector):
     REQUIRED = ("path",)
     TABLE_OPTIONS = {
         "files": "glob or list of globs under the source's path (default: <table>.json*, <table>/**/*.json*)",
-        "columns": "declared columns {name: TYPE}; otherwise discovered by sampling files",
-        "partitioning": "{template: '{yyyy}/{MM}/{dd}/{HH}/', column: name} or {style: hive}",
-        "description": "free text",
+        **TABLE_OPTIONS,
     }
 
     def __init__(self, name: str, options: dict, *, base_dir: Path):

@@ -27,9 +27,14 @@ from connectors.files.partitions import TemplatePartitioning, prune
 from connectors.files.query import describe_scan
 from connectors.files.scan import GROUP_FILES, FileScan
 
+#: The table settings every file source knows; a kind adds where its files are.
+TABLE_OPTIONS = {
+    "columns": "declared columns {name: TYPE}; otherwise discovered by sampling files",
+    "partitioning": "{template: '{yyyy}/{MM}/{dd}/{HH}/', column: name} or {style: hive}",
+    "description": "free text",
+}
 #: What file sources claim: DuckDB reads the files, evaluating filters, limits and top-N on the way.
-FILE_CAPABILITIES = Capabilities(projection=True, filters=FILTER_OPS, limit=True, limit_exact=True, top_n=True,
-                                 partitions=True, like_exact=True)
+FILE_CAPABILITIES = Capabilities(filters=FILTER_OPS, limit=True, top_n=True, partitions=True, like_exact=True)
 
 
 class FileConnector:

@@ -178,7 +178,7 @@ def files_of(scan) -> str:
 
 def test_capabilities_claim_partitions_and_the_filters_duckdb_evaluates_on_read():
     capabilities = BlobConnector.capabilities
-    assert capabilities.partitions and capabilities.projection
+    assert capabilities.partitions
     assert capabilities.can_filter("compare") and capabilities.limit and capabilities.top_n
 
 

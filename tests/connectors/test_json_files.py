@@ -113,7 +113,7 @@ def test_projection_and_filters_are_in_the_sql_sent_and_applied():
 def test_capabilities_claim_every_filter_op_limit_and_top_n():
     capabilities = JsonConnector.capabilities
     assert capabilities.filters == FILTER_OPS
-    assert capabilities.limit and capabilities.limit_exact and capabilities.top_n and capabilities.partitions
+    assert capabilities.limit and capabilities.top_n and capabilities.partitions
 
 
 def test_limit_is_sent_and_stops_reading_further_files():
