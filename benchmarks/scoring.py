@@ -88,7 +88,7 @@ def interleaved(repeats: int, runs: dict) -> dict[str, float]:
 def udf_throughput(rows: int, repeats: int) -> dict[str, float]:
     """customers/s of: the UDF (one thread, two threads), a no-op UDF of the same shape, the UDF's own
     work without DuckDB, the kernel alone, XGBoost alone."""
-    from c360.model.features import matrix
+    from c360.model.matrix import matrix
 
     models = REPO / "models"
     loaded = scoring.Scorer.load(models, nthread=1)

@@ -16,7 +16,7 @@ matrix column it can read:
 A :class:`Layout` (built once per Arrow type) says which struct field feeds which matrix columns;
 fields whose layout the compiled pass does not read (timestamps, large lists, string views,
 dictionaries, ...) are listed in ``Layout.arrow`` and left to Arrow compute by
-:func:`c360.model.features.matrix`. Imported only when something is scored or trained (numba takes
+:func:`c360.model.matrix.matrix`. Imported only when something is scored or trained (numba takes
 a moment to import).
 """
 
@@ -33,7 +33,7 @@ from llvmlite import ir
 from numba import literal_unroll, types
 from numba.extending import intrinsic
 
-from c360.model import features as kinds  # the feature kinds (features imports this module lazily)
+from c360.model import features as kinds  # the feature kinds
 
 #: Slots of a vocabulary's hash table (a power of two).
 SLOTS = 256

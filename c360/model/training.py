@@ -19,7 +19,8 @@ import pyarrow as pa
 from c360.errors import ProgrammingError
 from c360.model import card as cards
 from c360.model import evaluation
-from c360.model.features import CATEGORY, INPUTS, NUMBER, TAGS, YEAR, Feature, columns, matrix
+from c360.model.features import CATEGORY, INPUTS, NUMBER, TAGS, YEAR, Feature, columns
+from c360.model.matrix import matrix
 
 HORIZON_DAYS = 30
 PARAMS = {

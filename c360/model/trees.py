@@ -80,7 +80,7 @@ class Forest:
     def margins(self, matrix: np.ndarray) -> np.ndarray:
         """Raw scores (rows x groups, float32, XGBoost's own) of a matrix of the model's columns (NaN: missing).
 
-        Either layout is read; a column-major float32 matrix (what :func:`c360.model.features.matrix`
+        Either layout is read; a column-major float32 matrix (what :func:`c360.model.matrix.matrix`
         builds) without a copy."""
         return self.margins_by_group(self._columns(matrix)).T
 

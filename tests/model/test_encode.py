@@ -11,7 +11,8 @@ import pyarrow.compute as pc
 import pytest
 
 from c360.model.encode import Layout
-from c360.model.features import CATEGORY, NUMBER, TAGS, YEAR, Feature, matrix
+from c360.model.features import CATEGORY, NUMBER, TAGS, YEAR, Feature
+from c360.model.matrix import matrix
 
 #: "abc"/"axc" share a hash slot (same length, first and last byte); "" and "é" are edge cases, and
 #: the long words are compared in the middle too (byte by byte past 16 bytes).
