@@ -85,9 +85,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def measure(catalog: Path, profile: str, customers: int, runs: int, seed: int, as_of: str | None) -> dict:
     if profile == "servers":
-        from c360.generate.servers import apply_defaults
+        from c360.settings import apply_demo_values
 
-        apply_defaults()
+        apply_demo_values()
     rng = random.Random(seed)
     connection = c360.connect(catalog, profile=profile)
     if as_of:

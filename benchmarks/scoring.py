@@ -136,9 +136,9 @@ def end_to_end(catalog: str, profile: str | None, repeats: int = 2) -> dict[str,
     import c360
 
     if profile == "servers":
-        from c360.generate.servers import apply_defaults
+        from c360.settings import apply_demo_values
 
-        apply_defaults()
+        apply_demo_values()
     from c360.model import card as cards
 
     project = Path(catalog).resolve().parent

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from c360 import settings
 from c360.browsing import FORMATS
 from c360.cli.app import app
 from c360.errors import ProgrammingError
@@ -109,7 +110,8 @@ def stream_generate(
 def stream_aggregate(
     input: str = typer.Option("-", "--input", "-i", help="'-' for stdin, a spool folder, or a file to tail."),
     out: str = typer.Option(
-        "demo-data/blob", "--out", "-o", envvar="C360_STREAM_OUT", show_envvar=True,
+        settings.BY_NAME["stream_out"].default, "--out", "-o", envvar=settings.BY_NAME["stream_out"].env,
+        show_envvar=True,
         help="Where windows go: a local folder standing for the storage account (the embedded demo's is "
         "demo-data/blob), or an Azure/Azurite connection string.",
     ),
