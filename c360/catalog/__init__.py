@@ -31,7 +31,7 @@ from pathlib import Path
 
 from c360.catalog import yamlfile
 from c360.catalog.schema_cache import SchemaCache, config_hash
-from c360.errors import CatalogError, SourceError, UnknownKindError, UnknownTableError, did_you_mean
+from c360.errors import CatalogError, Error, UnknownKindError, UnknownTableError, did_you_mean
 from connectors import KINDS, connector_class
 from connectors.base import TableSchema
 from connectors.declared import declared_columns, where_of
@@ -239,6 +239,21 @@ class Catalog:
             self.cache.store(name, state["digest"], state["tables"], state["schemas"])
         return state["tables"]
 
+    def every_table(self, sources: list[str] | None = None) -> tuple[list[tuple[str, str]], list[Error]]:
+        """Every ``(source, table)`` of ``sources`` (default: all, in catalog order), and the error of
+        each source that could not list its tables: a source that is down hides only its own tables.
+
+        An unknown source name is raised, not collected.
+        """
+        found, failures = [], []
+        for name in list(self.sources) if sources is None else sources:
+            self.source(name)
+            try:
+                found += [(name, table) for table in self.tables(name)]
+            except Error as error:
+                failures.append(error)
+        return found, failures
+
     def table(self, source_name: str, table_name: str) -> TableSchema:
         """The schema of ``source.table``, matched case-insensitively; did-you-mean when unknown."""
         state = self._state(source_name)
@@ -279,10 +294,7 @@ class Catalog:
             with self._lock:
                 self._memory.pop(name, None)
         for name in names:
-            try:
-                self.tables(name)
-            except SourceError:
-                raise
+            self.tables(name)
         return names
 
     def close(self) -> None:

@@ -12,7 +12,6 @@ import typer
 from c360 import settings
 from c360.cli.app import app
 from c360.cli.output import check_output, print_table, write_result
-from c360.errors import SourceError
 
 CatalogOption = typer.Option(
     None, "--catalog", "-c", help=f"Catalog folder or file [env {settings.BY_NAME['catalog'].env}; default ./catalog]"
@@ -123,16 +122,12 @@ def tables(
 ):
     """List tables (source.table), and the project's views."""
     cat = open_catalog(catalog, profile)
-    names = [source] if source else list(cat.sources)
-    rows = []
-    for name in names:
-        cat.source(name)
-        try:
-            rows += [{"table": f"{name}.{t}", "kind": "table"} for t in cat.tables(name)]
-        except SourceError as error:
-            if source:
-                raise
-            typer.echo(f"warning: {error}", err=True)
+    found, failures = cat.every_table([source] if source else None)
+    if source and failures:
+        raise failures[0]
+    for error in failures:
+        typer.echo(f"warning: {error}", err=True)
+    rows = [{"table": f"{name}.{table}", "kind": "table"} for name, table in found]
     if not source:
         from c360.views import load_views
 

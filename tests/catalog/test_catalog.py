@@ -133,3 +133,17 @@ def test_declared_columns_that_are_not_a_mapping_are_named_at_the_columns_line(t
                                 "    tables:\n      t:\n        columns: [id]\n")
     with pytest.raises(CatalogError, match=r"sources\.yaml:7: 'columns' must map column names to types"):
         Catalog(catalog).table("s", "t")
+
+
+def test_every_table_lists_the_sources_that_answer_and_the_errors_of_those_that_do_not(tmp_path):
+    shop_project(tmp_path)
+    (tmp_path / "catalog" / "more.yaml").write_text("sources:\n  gone:\n    kind: sqlite\n    path: ../gone.sqlite\n")
+    catalog = Catalog(tmp_path / "catalog")
+    found, failures = catalog.every_table()
+    assert found == [("shop", "customers"), ("shop", "orders")]
+    assert [str(error) for error in failures] == [
+        f"Source 'gone' (sqlite at {tmp_path / 'gone.sqlite'}) does not exist: no file {tmp_path / 'gone.sqlite'}"
+    ]
+    assert catalog.every_table(["shop"]) == ([("shop", "customers"), ("shop", "orders")], [])
+    with pytest.raises(UnknownTableError, match="Unknown source 'shp'"):
+        catalog.every_table(["shp"])
