@@ -64,7 +64,8 @@ def prepare_project(workdir: Path) -> Path:
 def generate(catalog: Path, customers: int, days: int, target: str, workers: int, browsing_days: int | None) -> float:
     """Run ``c360 generate`` into the project; returns the seconds it took."""
     command = [sys.executable, "-m", "c360", "generate", "--customers", str(customers), "--days", str(days),
-               "--target", target, "--workers", str(workers), "--out", str(catalog.parent / "demo-data"), "--catalog", str(catalog), "--quiet"]
+               "--target", target, "--workers", str(workers), "--out", str(catalog.parent / "demo-data"),
+               "--catalog", str(catalog), "--quiet"]
     if browsing_days:
         command += ["--browsing-days", str(browsing_days)]
     print("$", " ".join(command[1:]), flush=True)
@@ -84,9 +85,9 @@ def percentile(values: list[float], q: float) -> float:
 
 def measure(catalog: Path, profile: str, customers: int, runs: int, seed: int, as_of: str | None) -> dict:
     if profile == "servers":
-        from c360.generate.servers import apply_defaults
+        from c360.settings import apply_demo_values
 
-        apply_defaults()
+        apply_demo_values()
     rng = random.Random(seed)
     connection = c360.connect(catalog, profile=profile)
     if as_of:

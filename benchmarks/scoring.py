@@ -88,7 +88,7 @@ def interleaved(repeats: int, runs: dict) -> dict[str, float]:
 def udf_throughput(rows: int, repeats: int) -> dict[str, float]:
     """customers/s of: the UDF (one thread, two threads), a no-op UDF of the same shape, the UDF's own
     work without DuckDB, the kernel alone, XGBoost alone."""
-    from c360.model.features import matrix
+    from c360.model.matrix import matrix
 
     models = REPO / "models"
     loaded = scoring.Scorer.load(models, nthread=1)
@@ -136,9 +136,9 @@ def end_to_end(catalog: str, profile: str | None, repeats: int = 2) -> dict[str,
     import c360
 
     if profile == "servers":
-        from c360.generate.servers import apply_defaults
+        from c360.settings import apply_demo_values
 
-        apply_defaults()
+        apply_demo_values()
     from c360.model import card as cards
 
     project = Path(catalog).resolve().parent
@@ -184,7 +184,8 @@ def main() -> None:
     print(f"  c360_predict through DuckDB, 2 threads  {rates['udf_2_threads']:>12,.0f} customers/s")
     print(f"  compiled trees, ready matrix            {rates['kernel']:>12,.0f} customers/s   "
           f"{rates['kernel'] / rates['xgboost']:.1f}x XGBoost's predictor")
-    print(f"  XGBoost inplace_predict                 {rates['xgboost']:>12,.0f} customers/s   (nthread 1, same matrix)")
+    print(f"  XGBoost inplace_predict                 {rates['xgboost']:>12,.0f} customers/s   "
+          "(nthread 1, same matrix)")
     if args.catalog:
         timing = end_to_end(args.catalog, args.profile)
         print(f"SELECT customer_id, p_purchase_30d FROM customer_360: {timing['rows']:,} rows in "

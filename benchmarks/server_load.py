@@ -17,7 +17,6 @@ third of the run averaging more than ``--max-growth`` above the first third).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import signal
@@ -39,11 +38,14 @@ POINT_QUERY = "SELECT customer_id, name, city, signup, score FROM shop.customers
 def make_project(root: Path, rows: int) -> Path:
     database = root / "shop.sqlite"
     connection = sqlite3.connect(database)
-    connection.execute("CREATE TABLE customers (customer_id BIGINT PRIMARY KEY, name TEXT, city TEXT, signup DATE, score DECIMAL(6,2))")
+    connection.execute(
+        "CREATE TABLE customers (customer_id BIGINT PRIMARY KEY, name TEXT, city TEXT, signup DATE, score DECIMAL(6,2))"
+    )
     cities = ["Oslo", "Lyon", "Porto", "Graz", "Turku"]
     connection.executemany(
         "INSERT INTO customers VALUES (?, ?, ?, ?, ?)",
-        ((i, f"customer {i}", cities[i % 5], f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", (i % 10000) / 100) for i in range(rows)),
+        ((i, f"customer {i}", cities[i % 5], f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", (i % 10000) / 100)
+         for i in range(rows)),
     )
     connection.commit()
     connection.close()
@@ -128,7 +130,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60, help="seconds of the 32-client load run (default 60)")
     parser.add_argument("--phase-seconds", type=float, default=10, help="seconds per concurrency level (default 10)")
     parser.add_argument("--rows", type=int, default=100_000, help="customers in the generated table")
-    parser.add_argument("--max-growth", type=float, default=0.25, help="allowed memory growth over the load run (0.25 = 25%%)")
+    parser.add_argument("--max-growth", type=float, default=0.25,
+                        help="allowed memory growth over the load run (0.25 = 25%%)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="c360-bench-") as tmp:

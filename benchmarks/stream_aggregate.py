@@ -19,10 +19,10 @@ from datetime import datetime
 from pathlib import Path
 
 from c360.stream.aggregate import Aggregator
-from c360.stream.blobstore import LocalStore
 from c360.stream.emit import events
 from c360.stream.events import KnownCustomers
 from c360.stream.inputs import FileInput
+from connectors.files.store import LocalFolder
 
 
 def main() -> None:
@@ -48,7 +48,7 @@ def main() -> None:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     with tempfile.TemporaryDirectory(prefix="c360-bench-") as folder:
         root = Path(folder)
-        aggregator = Aggregator(FileInput(source), LocalStore(root / "out"), checkpoint_dir=root / "checkpoint",
+        aggregator = Aggregator(FileInput(source), LocalFolder(root / "out"), checkpoint_dir=root / "checkpoint",
                                 window=60, lateness=60, known=KnownCustomers(1, args.customers), fmt=args.format)
         cpu, wall = time.process_time(), time.perf_counter()
         counts = aggregator.run()

@@ -11,7 +11,7 @@ import logging as _logging
 # errors are worth a line.
 _logging.getLogger("sqlglot").setLevel(_logging.ERROR)
 
-from c360.dbapi import (  # noqa: F401
+from c360.dbapi import (  # noqa: E402,F401 - after sqlglot's logging is quietened
     BINARY,
     DATETIME,
     NUMBER,
@@ -28,7 +28,7 @@ from c360.dbapi import (  # noqa: F401
     TimestampFromTicks,
     connect,
 )
-from c360.errors import (  # noqa: F401
+from c360.errors import (  # noqa: E402,F401
     DatabaseError,
     DataError,
     Error,

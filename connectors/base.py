@@ -1,13 +1,26 @@
 """The connector contract: what every source kind implements, and the data it trades in.
 
-A connector is one class per source kind with five members:
+A connector is one class per source kind, constructed as ``Cls(name, options,
+base_dir=Path)`` from its catalog entry (``options`` still holds ``${ENV:...}``
+references: resolve them with :func:`c360.secrets.resolve` only when
+connecting). :class:`Connector` lists its nine members:
 
-``kind``
+``OPTIONS`` (class)
+    its catalog settings as data, name -> help (``REQUIRED``, a tuple of names,
+    says which must be present; the catalog refuses any other setting).
+``kind`` (class)
     the catalog's ``kind:`` string.
 ``dialect``
-    the sqlglot dialect the source speaks (``None`` for sources that take no SQL).
+    the sqlglot dialect, a name or a class, its SQL is written in; ``duckdb``
+    for the file connectors, whose files DuckDB reads. A class attribute, or set
+    per source in ``__init__`` (ODBC: from the catalog's ``dialect:``).
 ``capabilities``
-    a frozen :class:`Capabilities`: what the planner may offer it.
+    a frozen :class:`Capabilities`: what the planner may offer it (likewise a
+    class attribute, or set per source).
+``name``, ``location``
+    the source's catalog name and where it is (``127.0.0.1:3306``, a folder, a
+    container: never a secret), so errors can say
+    ``Source 'shop' (mysql at 127.0.0.1:3306)`` (:func:`source_label`).
 ``tables()`` / ``schema(name)``
     discovery: the table names, and one table's :class:`TableSchema`.
 ``scan(request) -> Scan``
@@ -16,12 +29,7 @@ A connector is one class per source kind with five members:
     rows move only when :meth:`Scan.batches` is iterated. The scan can be
     cancelled from another thread, which must stop the remote work.
 
-Every connector is constructed as ``Cls(name, options, base_dir=Path)`` from its
-catalog entry (``options`` still holds ``${ENV:...}`` references: resolve them
-with :func:`c360.secrets.resolve` only when connecting), declares its catalog
-settings as data in ``OPTIONS`` (name -> help) and ``REQUIRED``, and exposes
-``name`` and ``location`` (``127.0.0.1:3306``, a folder, a container: never a
-secret) so errors can say ``Source 'shop' (mysql at 127.0.0.1:3306)``.
+A connector may also have ``close()``, which the catalog calls when it closes.
 
 Pushdown is a negotiation. The planner offers only what ``capabilities`` claim,
 each filter is checked per column (string collations) and rendered in the
@@ -55,18 +63,20 @@ FILTER_OPS = frozenset(
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a source can do itself. Data, not code: the planner reads it, tests verify it.
+    """What a source can do itself. Data, not code: the planner reads every field, and
+    ``tests/connectors/test_contract.py`` checks each claim in both directions (claimed:
+    the source received it; unclaimed: it did not, and the answer is still right).
 
-    ``limit`` says the source accepts a row limit; ``limit_exact`` says it is
-    guaranteed to return exactly the first N rows of the (ordered) result, so
-    a pushed limit needs no second thought. ``top_n`` says ORDER BY … LIMIT can
-    be sent together.
+    The default claims nothing, so a new field must default to "not claimed". Every scan
+    names the columns it needs; a connector returns exactly those.
     """
 
-    projection: bool = True
+    #: The :data:`FILTER_OPS` the source evaluates; the planner offers a filter only if
+    #: each of its operations is here (and its string columns compare exactly).
     filters: frozenset[str] = field(default_factory=frozenset)
+    #: The source accepts a row limit (DuckDB re-applies the query's LIMIT regardless).
     limit: bool = False
-    limit_exact: bool = False
+    #: ORDER BY … LIMIT can be sent together.
     top_n: bool = False
     #: Filters whose columns are all partition columns are accepted (exact) and
     #: used to choose which files are listed and read.
@@ -124,11 +134,13 @@ class TableSchema:
 class ScanRequest:
     """What the planner asks of one source table.
 
-    ``filters`` are sqlglot expressions over the table's unqualified column
-    names, each already accepted by the connector's capabilities; ``order_by``
-    and ``limit`` are set only when the scan is the whole query block and every
-    filter is exact. ``partitions`` carries the partition predicate for file
-    sources (the same expressions, over partition columns).
+    ``columns`` are the columns to return, in order. ``filters`` are sqlglot
+    expressions over the table's unqualified column names, each already
+    accepted by the connector's capabilities (for a file source, the filters
+    over partition columns also choose the files); ``order_by`` and ``limit``
+    are set only when the scan is the whole query block and every filter is
+    exact. ``timeout`` is the source's catalog ``timeout`` in seconds (None:
+    no limit); when it strikes, the scan is cancelled, which stops the remote work.
     """
 
     table: TableSchema

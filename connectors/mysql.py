@@ -148,10 +148,8 @@ class MySQLConnector:
     kind = "mysql"
     dialect = C360MySQL
     capabilities = Capabilities(
-        projection=True,
         filters=RELATIONAL_FILTERS,
         limit=True,
-        limit_exact=True,
         top_n=True,
         like_exact=False,
         statements=True,

@@ -185,10 +185,8 @@ class OdbcConnector:
                 f"Source '{name}' (odbc): transport arrow-odbc needs dialect postgres (a cancel could not reach the server)"
             )
         self.capabilities = Capabilities(
-            projection=True,
             filters=RELATIONAL_FILTERS,
             limit=True,
-            limit_exact=True,
             top_n=True,
             like_exact=LIKE_EXACT.get(self.dialect_name, False),
             statements=self.dialect_name in ("postgres", "tsql"),

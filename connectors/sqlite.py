@@ -75,10 +75,8 @@ class SqliteConnector:
     kind = "sqlite"
     dialect = SqliteDialect
     capabilities = Capabilities(
-        projection=True,
         filters=RELATIONAL_FILTERS,
         limit=True,
-        limit_exact=True,
         top_n=True,
         like_exact=False,
         statements=True,

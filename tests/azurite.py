@@ -1,7 +1,7 @@
 """A real Azurite blob service for tests: started on a free port, stopped at the end.
 
-Import the fixture into a test module (``from tests.azurite import azurite  # noqa: F401``)
-or into ``conftest.py``. The fixture yields an :class:`Azurite` with the
+``tests/conftest.py`` loads this module as a plugin, so every test may ask for
+the ``azurite`` fixture. The fixture yields an :class:`Azurite` with the
 well-known ``devstoreaccount1`` connection string. If Azurite is not installed
 (``node_modules/.bin/azurite-blob``, from ``scripts/setup`` or
 ``npm install --no-save azurite@3.35.0``) or does not answer, the test FAILS:

@@ -11,6 +11,9 @@ import pytest
 
 from tests import servers
 
+#: The session's Azurite (the ``azurite`` fixture), for every test module.
+pytest_plugins = ["tests.azurite"]
+
 # --- database servers (MariaDB, PostgreSQL through ODBC) -----------------------------------------
 
 
@@ -39,11 +42,8 @@ def postgres_odbc():
 
 # --- the federated world (every kind of source, plus the DuckDB oracle) --------------------------
 
-from tests.azurite import azurite  # noqa: E402,F401 - the session's Azurite, for every test module
-
-
 @pytest.fixture(scope="session")
-def world(tmp_path_factory, mariadb, postgres_odbc, azurite):  # noqa: F811
+def world(tmp_path_factory, mariadb, postgres_odbc, azurite):
     """One dataset in MariaDB, PostgreSQL/ODBC, SQLite, JSON files and Azurite, and in the oracle."""
     from tests.oracle import build_world
 

@@ -1,8 +1,10 @@
 """The oracle: the same SQL on the same data in a local DuckDB, compared with c360's answer.
 
 :func:`build_world` loads one small, deliberately awkward dataset into every kind
-of source (MariaDB, PostgreSQL through ODBC, SQLite, JSON files, Azurite) and
-into an in-process DuckDB with the same ``source.table`` names. :func:`check`
+of source (MariaDB, PostgreSQL through ODBC, SQLite, JSON files, Azurite), plus a
+``timid`` source (:class:`TimidConnector`: the SQLite file behind a connector that
+claims no capability), and into an in-process DuckDB with the same
+``source.table`` names. :func:`check`
 runs a query through both and compares the rows (order-insensitive unless the
 query orders them). Strings that differ only in case or trailing spaces are in
 the data on purpose: MariaDB would call them equal, DuckDB (and so c360) must not.
@@ -23,9 +25,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pytest
 import sqlglot
 
 import c360
+from connectors import KINDS
+from connectors.base import Capabilities
+from connectors.sqlite import SqliteConnector
 
 CITIES = ["Seattle", "seattle", "Portland", "Portland  ", "Austin", None]
 CHANNELS = ["web", "WEB", "store", "store  ", "app", None]
@@ -161,6 +167,13 @@ def _rows(table: pa.Table) -> list[tuple]:
     return [tuple(row.values()) for row in table.to_pylist()]
 
 
+class TimidConnector(SqliteConnector):
+    """SQLite behind a connector that claims nothing: the planner may ask it for columns and nothing else."""
+
+    kind = "timid"
+    capabilities = Capabilities()
+
+
 @dataclass
 class World:
     catalog: Path
@@ -242,6 +255,9 @@ def build_world(root: Path, *, mariadb, postgres_odbc, azurite) -> World:
           local:
             kind: sqlite
             path: ../local.sqlite
+          timid:
+            kind: timid
+            path: ../local.sqlite
           partners:
             kind: json
             path: ../partners
@@ -271,6 +287,7 @@ def build_world(root: Path, *, mariadb, postgres_odbc, azurite) -> World:
     """))
 
     oracle = duckdb.connect()
+    data["timid.regions"] = data["local.regions"]
     for name, table in data.items():
         schema, table_name = name.split(".")
         oracle.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -281,7 +298,10 @@ def build_world(root: Path, *, mariadb, postgres_odbc, azurite) -> World:
         else:
             oracle.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
         oracle.unregister("incoming")
-    return World(catalog, oracle, c360.connect(catalog))
+    with pytest.MonkeyPatch.context() as patch:  # the kind exists only while this catalog loads
+        patch.setitem(KINDS, TimidConnector.kind, f"{__name__}:{TimidConnector.__name__}")
+        connection = c360.connect(catalog)
+    return World(catalog, oracle, connection)
 
 
 def _normal(value):

@@ -7,14 +7,17 @@ import textwrap
 from pathlib import Path
 
 SHOP_DDL = """
-CREATE TABLE orders (order_id INTEGER, customer_id BIGINT, amount DECIMAL(12,2), order_ts TIMESTAMP, status VARCHAR(20));
+CREATE TABLE orders (
+    order_id INTEGER, customer_id BIGINT, amount DECIMAL(12,2), order_ts TIMESTAMP, status VARCHAR(20)
+);
 INSERT INTO orders VALUES
   (1, 42, 12.99, '2026-01-01 10:00:00', 'paid'),
   (2, 43, 5.50, '2026-02-01 11:00:00', 'CANCELLED'),
   (3, 42, NULL, '2026-03-01 00:00:00', NULL),
   (4, 44, 100.00, '2026-03-02 09:30:00', 'paid');
 CREATE TABLE customers (customer_id BIGINT, name TEXT, signup DATE);
-INSERT INTO customers VALUES (42, 'Ann', '2025-01-01'), (43, 'Bob', '2025-06-01'), (44, 'Cy', NULL), (45, 'Dee', '2026-01-01');
+INSERT INTO customers VALUES
+    (42, 'Ann', '2025-01-01'), (43, 'Bob', '2025-06-01'), (44, 'Cy', NULL), (45, 'Dee', '2026-01-01');
 """
 
 

@@ -302,7 +302,8 @@ class PostgresOdbc:
         )
         self._children.append(name)
         return PostgresOdbc(
-            self.host, self.port, self.user, self.password, name, self.driver, _admin=self._admin, _children=self._children
+            self.host, self.port, self.user, self.password, name, self.driver,
+            _admin=self._admin, _children=self._children,
         )
 
     def connection_string(self, password: str | None = None) -> str:

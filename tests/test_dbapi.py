@@ -51,7 +51,8 @@ def test_qmark_and_named_parameters_are_bound_safely(connection):
     cursor = connection.cursor()
     cursor.execute("SELECT name FROM shop.customers WHERE customer_id = ? OR name = ?", [42, "x' OR '1'='1"])
     assert cursor.fetchall() == [("Ann",)]
-    cursor.execute("SELECT name FROM shop.customers WHERE signup >= :since ORDER BY name", {"since": dt.date(2025, 6, 1)})
+    cursor.execute("SELECT name FROM shop.customers WHERE signup >= :since ORDER BY name",
+                   {"since": dt.date(2025, 6, 1)})
     assert cursor.fetchall() == [("Bob",), ("Dee",)]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import textwrap
 import time
 
 import pytest
@@ -85,7 +84,8 @@ def test_views_in_queries_folder_are_expanded_and_pushed_through(tmp_path):
     from tests.projects import shop_project
 
     catalog = shop_project(tmp_path, views={
-        "paid_orders": "-- Paid orders only\nSELECT order_id, customer_id, amount FROM shop.orders WHERE status = 'paid'\n",
+        "paid_orders": "-- Paid orders only\n"
+                       "SELECT order_id, customer_id, amount FROM shop.orders WHERE status = 'paid'\n",
     })
     with c360.connect(catalog) as connection:
         cursor = connection.execute("SELECT order_id FROM paid_orders WHERE customer_id = 42")

@@ -8,7 +8,6 @@ import pytest
 
 from tests.oracle import check
 
-
 QUERIES = [
     # single sources: filters with DuckDB's string semantics
     "SELECT * FROM crm.customers",
@@ -103,7 +102,8 @@ QUERIES = [
     "WHERE c.city = 'Austin'",
     "SELECT c.customer_id, o.order_id FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
     "WHERE c.city = 'Nowhere'",
-    "SELECT r.region, c.customer_id FROM local.regions r JOIN crm.customers c ON c.city = r.city WHERE r.region = 'West'",
+    "SELECT r.region, c.customer_id FROM local.regions r JOIN crm.customers c ON c.city = r.city "
+    "WHERE r.region = 'West'",
     "SELECT r.city, o.order_id FROM local.regions r JOIN shop.orders o ON o.channel = r.city WHERE r.region = 'West'",
     "SELECT o.order_id, e.nps FROM shop.orders o LEFT JOIN partners.enrichment e ON e.customer_id = o.customer_id "
     "WHERE o.status = 'cancelled'",
@@ -146,7 +146,8 @@ def test_postgres_strings_are_exact_so_ranges_are_pushed_in_byte_order(world):
 
 
 def test_projection_filters_and_top_n_reach_mariadb(world):
-    scans = check(world, "SELECT order_id, total FROM shop.orders WHERE total > 100 ORDER BY total DESC, order_id LIMIT 5")
+    scans = check(world, "SELECT order_id, total FROM shop.orders WHERE total > 100 "
+                         "ORDER BY total DESC, order_id LIMIT 5")
     received = sent(scans, "shop")
     assert received.startswith("SELECT `orders`.`order_id` AS `orders_order_id`, `orders`.`total` AS `orders_total` FROM")
     assert "`total` > 100" in received and "LIMIT 5" in received and "ORDER BY" in received

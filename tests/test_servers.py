@@ -23,7 +23,8 @@ def test_mariadb_session_user_reaches_its_own_database_over_tcp_with_a_password(
         servers.end_mariadb_session(server)
     root = servers._mariadb_root()
     with root.cursor() as cursor:
-        assert cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (server.database,)) == 0
+        exists = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"
+        assert cursor.execute(exists, (server.database,)) == 0
         assert cursor.execute("SELECT 1 FROM mysql.user WHERE User = %s", (server.user,)) == 0
     root.close()
 
@@ -39,7 +40,8 @@ def test_mariadb_session_drops_what_a_killed_session_left_behind():
         server = servers.start_mariadb_session()
         servers.end_mariadb_session(server)
         with root.cursor() as cursor:
-            cursor.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (%s, %s)", (stale, live))
+            cursor.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (%s, %s)",
+                           (stale, live))
             assert [row[0] for row in cursor.fetchall()] == [live]
     finally:
         with root.cursor() as cursor:
@@ -92,13 +94,15 @@ def test_child_databases_belong_to_the_session_user_and_go_with_the_session():
         assert mariadb.query("SHOW TABLES") == []
         pg_child = postgres.child("extra")
         pg_child.execute("CREATE TABLE only_here (id INT)")
-        assert pg_child.query("SELECT current_database(), current_user") == [(f"{postgres.database}_extra", postgres.user)]
+        expected = [(f"{postgres.database}_extra", postgres.user)]
+        assert pg_child.query("SELECT current_database(), current_user") == expected
     finally:
         servers.end_mariadb_session(mariadb)
         servers.end_postgres_session(postgres)
     root = servers._mariadb_root()
     with root.cursor() as cursor:
-        assert cursor.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (mysql_child.database,)) == 0
+        exists = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"
+        assert cursor.execute(exists, (mysql_child.database,)) == 0
     root.close()
     admin = servers._postgres_admin()
     assert admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (pg_child.database,)).fetchall() == []

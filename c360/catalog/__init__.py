@@ -31,10 +31,10 @@ from pathlib import Path
 
 from c360.catalog import yamlfile
 from c360.catalog.schema_cache import SchemaCache, config_hash
-from c360.errors import CatalogError, SourceError, UnknownKindError, UnknownTableError, did_you_mean
-from c360.types import arrow_type
+from c360.errors import CatalogError, Error, UnknownKindError, UnknownTableError, did_you_mean
 from connectors import KINDS, connector_class
-from connectors.base import Column, TableSchema
+from connectors.base import TableSchema
+from connectors.declared import declared_columns, where_of
 
 #: Keys every source may have, whatever its kind.
 COMMON_KEYS = {
@@ -239,6 +239,21 @@ class Catalog:
             self.cache.store(name, state["digest"], state["tables"], state["schemas"])
         return state["tables"]
 
+    def every_table(self, sources: list[str] | None = None) -> tuple[list[tuple[str, str]], list[Error]]:
+        """Every ``(source, table)`` of ``sources`` (default: all, in catalog order), and the error of
+        each source that could not list its tables: a source that is down hides only its own tables.
+
+        An unknown source name is raised, not collected.
+        """
+        found, failures = [], []
+        for name in list(self.sources) if sources is None else sources:
+            self.source(name)
+            try:
+                found += [(name, table) for table in self.tables(name)]
+            except Error as error:
+                failures.append(error)
+        return found, failures
+
     def table(self, source_name: str, table_name: str) -> TableSchema:
         """The schema of ``source.table``, matched case-insensitively; did-you-mean when unknown."""
         state = self._state(source_name)
@@ -267,16 +282,8 @@ class Catalog:
         connector = self.connector(source_name)
         if hasattr(connector, "declared_schema"):
             return connector.declared_schema(table, declared)
-        columns = declared["columns"]
-        if not isinstance(columns, dict):
-            raise CatalogError(f"{declared.where('columns')}: 'columns' must map column names to types")
-        built = []
-        for column, type_name in columns.items():
-            try:
-                built.append(Column(column, arrow_type(str(type_name))))
-            except CatalogError as error:
-                raise CatalogError(f"{columns.where(column)}: column '{column}': {error}") from None
-        return TableSchema(table, tuple(built), tuple(declared.get("remote_name", ()) or ()))
+        columns = declared_columns(declared["columns"], where=where_of(declared, "columns"))
+        return TableSchema(table, tuple(columns), tuple(declared.get("remote_name", ()) or ()))
 
     def refresh(self, source_name: str | None = None) -> list[str]:
         """Forget cached schemas (all sources, or one) and rediscover; returns the sources refreshed."""
@@ -287,10 +294,7 @@ class Catalog:
             with self._lock:
                 self._memory.pop(name, None)
         for name in names:
-            try:
-                self.tables(name)
-            except SourceError:
-                raise
+            self.tables(name)
         return names
 
     def close(self) -> None:

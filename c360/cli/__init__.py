@@ -1,34 +1,27 @@
 """The ``c360`` command: a thin typer layer with one error boundary.
 
-Commands are verbs, grouped by concept in sibling modules that register on
-:data:`app` when imported. :func:`main` is the console entry point: a c360 error
-prints one line on stderr and exits 1; nothing ever shows a traceback unless
-``C360_DEBUG=1``.
+Commands are verbs, grouped by concept in sibling modules that add themselves to
+:data:`c360.cli.app.app` when imported; this package imports the :data:`COMMANDS`
+modules, in the order ``c360 --help`` lists them. :func:`main` is the console entry
+point: a c360 error prints one line on stderr and exits 1; nothing ever shows a
+traceback unless ``C360_DEBUG=1``.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import typer
 
+from c360.cli.app import app
 from c360.errors import Error
 
-app = typer.Typer(
-    name="c360",
-    help="Federated SQL for Customer 360: one question across CRM, shop, partner files and blob storage.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-# Each module registers its commands on `app`.
-from c360.cli import query_commands  # noqa: E402,F401
-from c360.cli import data_commands  # noqa: E402,F401
-from c360.cli import stream_commands  # noqa: E402,F401
-from c360.cli import serve_commands  # noqa: E402,F401
-from c360.cli import model_commands  # noqa: E402,F401
+#: The modules that add commands to ``app``, in the order ``c360 --help`` lists them.
+COMMANDS = ("query_commands", "data_commands", "stream_commands", "serve_commands", "model_commands")
+for _module in COMMANDS:
+    importlib.import_module(f"c360.cli.{_module}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from c360.cli import app
+from c360.browsing import FORMATS
+from c360.cli.app import app
 from c360.errors import ProgrammingError
 from c360.generate import Config, write_manifest
 from c360.generate import generate as run_generator
@@ -93,17 +94,41 @@ def generate(
     days: int = typer.Option(365, "--days", "-d", min=1, help="Days of history before --end."),
     seed: int = typer.Option(42, "--seed", "-s", help="Random seed: the same seed and arguments give the same data."),
     end: str = typer.Option(None, "--end", help="Last day (exclusive) of the history, YYYY-MM-DD. Default: today."),
-    categories: str = typer.Option(",".join(DEFAULT_CATEGORIES), "--categories", help="Product categories, comma-separated."),
-    target: str = typer.Option("embedded", "--target", "-t", help="embedded (SQLite, JSON, local blob folder) or servers (MariaDB, PostgreSQL/ODBC, Azurite), as the catalog's profiles declare them."),
-    out: Path = typer.Option(None, "--out", "-o", help="Put the embedded files in this folder (demo layout) instead of where the catalog's embedded profile points; the manifest goes here too (default: demo-data/ beside the catalog folder)."),
-    browsing_format: str = typer.Option("jsonl", "--browsing-format", help="File format of browsing aggregates: jsonl or parquet (the demo catalog declares jsonl)."),
-    catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder (for --target servers: where to load)."),
+    categories: str = typer.Option(
+        ",".join(DEFAULT_CATEGORIES), "--categories",
+        help="Product categories, comma-separated.",
+    ),
+    target: str = typer.Option(
+        "embedded", "--target", "-t",
+        help="embedded (SQLite, JSON, local blob folder) or servers (MariaDB, PostgreSQL/ODBC, Azurite), as the "
+        "catalog's profiles declare them.",
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o",
+        help="Put the embedded files in this folder (demo layout) instead of where the catalog's embedded profile "
+        "points; the manifest goes here too (default: demo-data/ beside the catalog folder).",
+    ),
+    browsing_format: str = typer.Option(
+        "jsonl", "--browsing-format",
+        help="File format of browsing aggregates: jsonl or parquet (the demo catalog declares jsonl).",
+    ),
+    catalog: Path = typer.Option(
+        Path("catalog"), "--catalog",
+        help="Catalog folder (for --target servers: where to load).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes simulating customers in parallel (same output)."),
-    browsing_days: int = typer.Option(None, "--browsing-days", min=1, help="Keep only the last N days of browsing aggregates (a clickstream retention period; orders are unchanged). Default: all --days."),
+    workers: int = typer.Option(
+        1, "--workers", "-w", min=1,
+        help="Processes simulating customers in parallel (same output).",
+    ),
+    browsing_days: int = typer.Option(
+        None, "--browsing-days", min=1,
+        help="Keep only the last N days of browsing aggregates (a clickstream retention period; orders are unchanged)."
+        " Default: all --days.",
+    ),
 ):
     """Generate realistic Customer 360 data (deterministic for a seed) into the demo's sources."""
-    if browsing_format not in ("jsonl", "parquet"):
+    if browsing_format not in FORMATS:
         raise ProgrammingError(f"--browsing-format must be jsonl or parquet, got '{browsing_format}'")
     config = Config(customers=customers, days=days, seed=seed, end=_end(end), categories=_categories(categories),
                     browsing_format=browsing_format, browsing_days=browsing_days)
@@ -163,10 +188,20 @@ def demo_sql(end: date, limit: int = 5) -> str:
 
 @app.command()
 def demo(
-    servers: bool = typer.Option(False, "--servers", help="Use MariaDB, PostgreSQL/ODBC and Azurite (the catalog's servers profile) instead of embedded files."),
+    servers: bool = typer.Option(
+        False, "--servers",
+        help="Use MariaDB, PostgreSQL/ODBC and Azurite (the catalog's servers profile) instead of embedded files.",
+    ),
     catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder."),
-    out: Path = typer.Option(None, "--out", "-o", help="Folder for the manifest and staging files (default: demo-data/ beside the catalog folder); the data goes where the catalog points."),
-    customers: int = typer.Option(DEMO_CUSTOMERS, "--customers", "-n", min=1, help="Customers to generate for the demo."),
+    out: Path = typer.Option(
+        None, "--out", "-o",
+        help="Folder for the manifest and staging files (default: demo-data/ beside the catalog folder); the data goes"
+        " where the catalog points.",
+    ),
+    customers: int = typer.Option(
+        DEMO_CUSTOMERS, "--customers", "-n", min=1,
+        help="Customers to generate for the demo.",
+    ),
     seed: int = typer.Option(42, "--seed", "-s", help="Random seed."),
     days: int = typer.Option(DEMO_DAYS, "--days", "-d", min=31, help="Days of history to generate."),
     show_sql: bool = typer.Option(False, "--show-sql", help="Print the federated query too."),

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from c360.cli import app
+from c360.cli.app import app
 from c360.cli.output import check_output, replacing
 from c360.cli.query_commands import CatalogOption, ProfileOption, open_catalog, open_connection
 from c360.errors import ProgrammingError
@@ -38,8 +38,14 @@ def _models_dir(catalog: Path | None, profile: str | None, models: Path | None) 
 def train(
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
-    models: Path = typer.Option(None, "--models", help="Where to write the model and card [default: the project's models/]"),
-    end: str = typer.Option(None, "--end", help="Where the data ends (exclusive), YYYY-MM-DD [default: day after the last order]"),
+    models: Path = typer.Option(
+        None, "--models",
+        help="Where to write the model and card [default: the project's models/]",
+    ),
+    end: str = typer.Option(
+        None, "--end",
+        help="Where the data ends (exclusive), YYYY-MM-DD [default: day after the last order]",
+    ),
     cutoffs: int = typer.Option(6, "--cutoffs", min=1, help="Training cutoffs (snapshots of the views)."),
     every: int = typer.Option(14, "--every", min=1, help="Days between training cutoffs."),
     rounds: int = typer.Option(60, "--rounds", min=1, help="Boosting rounds."),
@@ -103,7 +109,10 @@ def score(
 @model_app.command("export-sql")
 def export_sql(
     output: Path = typer.Option(None, "--output", "-o", help="Write the SQL to this file [default: stdout]"),
-    dialect: str = typer.Option("duckdb", "--dialect", help="SQL dialect (sqlglot name: duckdb, postgres, tsql, mysql, ...)"),
+    dialect: str = typer.Option(
+        "duckdb", "--dialect",
+        help="SQL dialect (sqlglot name: duckdb, postgres, tsql, mysql, ...)",
+    ),
     table: str = typer.Option("customer_360", "--table", help="Table or view holding the model's input columns."),
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
@@ -136,7 +145,8 @@ def view_columns(
     profile: str = ProfileOption,
 ):
     """Print (or, with --write, write) queries/customer_360.sql wrapped with the prediction columns of models/."""
-    from c360.model import card as cards, view_sql
+    from c360.model import card as cards
+    from c360.model import view_sql
 
     models_dir, view_path = _models_dir(catalog, profile, None)
     card = cards.read(models_dir)

@@ -10,9 +10,8 @@ import pyarrow as pa
 import typer
 
 from c360 import settings
-from c360.cli import app
+from c360.cli.app import app
 from c360.cli.output import check_output, print_table, write_result
-from c360.errors import SourceError
 
 CatalogOption = typer.Option(
     None, "--catalog", "-c", help=f"Catalog folder or file [env {settings.BY_NAME['catalog'].env}; default ./catalog]"
@@ -67,7 +66,10 @@ def query(
     sql: str = typer.Argument(..., help="The SQL (DuckDB dialect); '-' reads it from stdin"),
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
-    format: Format = typer.Option(Format.table, "--format", "-f", help="Output: a table for people, or csv/json/parquet"),
+    format: Format = typer.Option(
+        Format.table, "--format", "-f",
+        help="Output: a table for people, or csv/json/parquet",
+    ),
     output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file instead of stdout"),
     limit: int = typer.Option(1000, "--max-rows", help="Rows shown in table format (files get everything)"),
     as_of: str = AsOfOption,
@@ -120,16 +122,12 @@ def tables(
 ):
     """List tables (source.table), and the project's views."""
     cat = open_catalog(catalog, profile)
-    names = [source] if source else list(cat.sources)
-    rows = []
-    for name in names:
-        cat.source(name)
-        try:
-            rows += [{"table": f"{name}.{t}", "kind": "table"} for t in cat.tables(name)]
-        except SourceError as error:
-            if source:
-                raise
-            typer.echo(f"warning: {error}", err=True)
+    found, failures = cat.every_table([source] if source else None)
+    if source and failures:
+        raise failures[0]
+    for error in failures:
+        typer.echo(f"warning: {error}", err=True)
+    rows = [{"table": f"{name}.{table}", "kind": "table"} for name, table in found]
     if not source:
         from c360.views import load_views
 

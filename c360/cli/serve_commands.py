@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from c360.cli import app
+from c360.cli.app import app
 from c360.cli.query_commands import CatalogOption, ProfileOption
 
 SERVE_HELP = """Serve the catalog over the PostgreSQL wire protocol (v3) for BI tools and any PostgreSQL client.
@@ -64,7 +64,8 @@ def serve(
     max_message_mb: int = typer.Option(16, "--max-message-mb", help="Largest client message accepted, in MB"),
     log_level: str = typer.Option("warning", "--log-level", help="Server log detail: debug, info, warning, error"),
     hash_password: bool = typer.Option(
-        False, "--hash-password", help="Read a password from the prompt, print its SCRAM verifier for a users file, exit"
+        False, "--hash-password",
+        help="Read a password from the prompt, print its SCRAM verifier for a users file, exit",
     ),
 ):
     from c360 import settings

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import typer
 
-from c360.cli import app
+from c360 import settings
+from c360.browsing import FORMATS
+from c360.cli.app import app
 from c360.errors import ProgrammingError
 
 stream_app = typer.Typer(
@@ -40,15 +42,32 @@ def _customer_range(spec: str | None) -> tuple[int, int]:
 @stream_app.command("generate")
 def stream_generate(
     rate: float = typer.Option(200.0, "--rate", "-r", min=0.001, help="Events per second of event time."),
-    count: int = typer.Option(None, "--count", "-n", min=1, help="Stop after this many events (default: run until interrupted)."),
+    count: int = typer.Option(
+        None, "--count", "-n", min=1,
+        help="Stop after this many events (default: run until interrupted).",
+    ),
     duration: float = typer.Option(None, "--duration", help="Stop after this many seconds of event time."),
-    customers: str = typer.Option(None, "--customers", help="Known customer ids: a range like 1-10000 or a generator manifest.json (default: demo-data/manifest.json)."),
-    spool: Path = typer.Option(None, "--spool", help="Write into this spool folder (events-<n>.jsonl files, each renamed into view when complete) instead of stdout."),
+    customers: str = typer.Option(
+        None, "--customers",
+        help="Known customer ids: a range like 1-10000 or a generator manifest.json (default: "
+        "demo-data/manifest.json).",
+    ),
+    spool: Path = typer.Option(
+        None, "--spool",
+        help="Write into this spool folder (events-<n>.jsonl files, each renamed into view when complete) instead of "
+        "stdout.",
+    ),
     roll: int = typer.Option(10_000, "--roll", min=1, help="Events per spool file."),
     seed: int = typer.Option(1, "--seed", "-s", help="Random seed."),
     start: str = typer.Option(None, "--start", help="Event time of the first event, ISO-8601 UTC (default: now)."),
-    fast: bool = typer.Option(False, "--fast", help="Do not pace in real time: emit as fast as possible (event times still follow --rate)."),
-    malformed: float = typer.Option(0.0, "--malformed", min=0.0, max=1.0, help="Fraction of events to spoil (bad JSON, missing fields, wrong types, unknown customers, future times)."),
+    fast: bool = typer.Option(
+        False, "--fast",
+        help="Do not pace in real time: emit as fast as possible (event times still follow --rate).",
+    ),
+    malformed: float = typer.Option(
+        0.0, "--malformed", min=0.0, max=1.0,
+        help="Fraction of events to spoil (bad JSON, missing fields, wrong types, unknown customers, future times).",
+    ),
 ):
     """Emit raw browsing events (JSON lines) as realistic sessions of known customers."""
     from c360.stream import emit
@@ -90,26 +109,57 @@ def stream_generate(
 @stream_app.command("aggregate")
 def stream_aggregate(
     input: str = typer.Option("-", "--input", "-i", help="'-' for stdin, a spool folder, or a file to tail."),
-    out: str = typer.Option("demo-data/blob", "--out", "-o", envvar="C360_STREAM_OUT", show_envvar=True, help="Where windows go: a local folder standing for the storage account (the embedded demo's is demo-data/blob), or an Azure/Azurite connection string."),
-    container: str = typer.Option("clicks", "--container", help="Blob container (a subfolder of --out for a local folder)."),
-    prefix: str = typer.Option("browsing/", "--prefix", help="Folder inside the container where the {yyyy}/{MM}/{dd}/{HH}/ folders start."),
+    out: str = typer.Option(
+        settings.BY_NAME["stream_out"].default, "--out", "-o", envvar=settings.BY_NAME["stream_out"].env,
+        show_envvar=True,
+        help="Where windows go: a local folder standing for the storage account (the embedded demo's is "
+        "demo-data/blob), or an Azure/Azurite connection string.",
+    ),
+    container: str = typer.Option(
+        "clicks", "--container",
+        help="Blob container (a subfolder of --out for a local folder).",
+    ),
+    prefix: str = typer.Option(
+        "browsing/", "--prefix",
+        help="Folder inside the container where the {yyyy}/{MM}/{dd}/{HH}/ folders start.",
+    ),
     window: str = typer.Option("1m", "--window", "-w", help="Tumbling window length (30s, 1m, 5m, 1h)."),
-    lateness: str = typer.Option("1m", "--lateness", help="Allowed lateness: how far behind the newest event time an event may arrive before its window is closed."),
-    max_future: str = typer.Option("1h", "--max-future", help="Events later than now plus this are dead-lettered as future_timestamp."),
-    customers: str = typer.Option(None, "--customers", help="Known customer ids: 1-10000, a manifest.json or an id file (default: demo-data/manifest.json if present, else any id)."),
+    lateness: str = typer.Option(
+        "1m", "--lateness",
+        help="Allowed lateness: how far behind the newest event time an event may arrive before its window is closed.",
+    ),
+    max_future: str = typer.Option(
+        "1h", "--max-future",
+        help="Events later than now plus this are dead-lettered as future_timestamp.",
+    ),
+    customers: str = typer.Option(
+        None, "--customers",
+        help="Known customer ids: 1-10000, a manifest.json or an id file (default: demo-data/manifest.json if present,"
+        " else any id).",
+    ),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="Window file format: jsonl or parquet."),
-    checkpoint: Path = typer.Option(Path(".c360/stream"), "--checkpoint", help="Folder for the checkpoint and (by default) the dead-letter file."),
-    dead_letter: Path = typer.Option(None, "--dead-letter", help="Dead-letter file (default: <checkpoint>/dead-letter.jsonl)."),
-    follow: bool = typer.Option(False, "--follow", "-F", help="Keep waiting for new events (spool or file) until interrupted; otherwise stop at the end of the input and close all windows."),
+    checkpoint: Path = typer.Option(
+        Path(".c360/stream"), "--checkpoint",
+        help="Folder for the checkpoint and (by default) the dead-letter file.",
+    ),
+    dead_letter: Path = typer.Option(
+        None, "--dead-letter",
+        help="Dead-letter file (default: <checkpoint>/dead-letter.jsonl).",
+    ),
+    follow: bool = typer.Option(
+        False, "--follow", "-F",
+        help="Keep waiting for new events (spool or file) until interrupted; otherwise stop at the end of the input "
+        "and close all windows.",
+    ),
     checkpoint_every: int = typer.Option(10_000, "--checkpoint-every", min=1, help="Events between checkpoints."),
 ):
     """Aggregate browsing events into tumbling windows per customer and category, exactly once, into blob storage."""
     from c360.stream.aggregate import Aggregator, parse_duration
-    from c360.stream.blobstore import open_store
     from c360.stream.events import KnownCustomers
     from c360.stream.inputs import open_input
+    from connectors.files.store import open_store
 
-    if fmt not in ("jsonl", "parquet"):
+    if fmt not in FORMATS:
         raise ProgrammingError(f"--format must be jsonl or parquet, got '{fmt}'")
     if not prefix.endswith("/") and prefix:
         prefix += "/"

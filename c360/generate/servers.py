@@ -9,12 +9,11 @@ into blob storage. Each load drops and recreates its tables (and empties the
 blob prefix) first, so a rerun replaces, never duplicates.
 
 Administration (creating the database and the login the catalog uses) needs an
-admin login, taken from :data:`DEFAULTS` unless the environment says otherwise.
+admin login: the ``mysql_admin_*`` and ``pg_admin_*`` settings of :mod:`c360.settings`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -24,39 +23,11 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+from c360 import settings
 from c360.errors import CatalogError, SourceUnreachableError
 from c360.generate.tables import ddl
 from c360.generate.targets import BrowsingBuffer, PartnerFiles
 from c360.secrets import redact, resolve
-
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-
-#: Environment defaults applied (only when unset) by ``c360 demo --servers`` and
-#: ``c360 generate --target servers``. Demo values for a local machine, never for production.
-DEFAULTS = {
-    "C360_SHOP_PASSWORD": ("c360-demo", "password of the MariaDB login 'c360' the shop source uses"),
-    "C360_CRM_PASSWORD": ("c360-demo", "password of the PostgreSQL login 'c360' the crm source uses"),
-    "C360_BLOB_CONNECTION_STRING": (
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + AZURITE_KEY
-        + ";BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;",
-        "connection string of the clicks container (Azurite's well-known development account on port 10000)",
-    ),
-    "C360_MYSQL_ADMIN_USER": ("root", "MariaDB admin login used to create the database and the 'c360' login"),
-    "C360_MYSQL_ADMIN_PASSWORD": ("", "its password (empty: root over TCP, then the unix socket)"),
-    "C360_MYSQL_SOCKET": ("/run/mysqld/mysqld.sock", "MariaDB unix socket tried when TCP refuses the admin"),
-    "C360_PG_ADMIN_USER": ("postgres", "PostgreSQL admin login used to create the database and the 'c360' login"),
-    "C360_PG_ADMIN_PASSWORD": ("", "its password (empty for trust authentication)"),
-}
-
-
-def apply_defaults() -> list[str]:
-    """Set every unset variable of :data:`DEFAULTS`; returns the names that were set."""
-    applied = []
-    for name, (value, _help) in DEFAULTS.items():
-        if name not in os.environ:
-            os.environ[name] = value
-            applied.append(name)
-    return applied
 
 
 def _tsv(value, dialect: str) -> str:
@@ -103,8 +74,8 @@ def mysql_admin(host: str, port: int):
     """An admin connection (TCP first, then the unix socket), with LOCAL INFILE enabled."""
     import pymysql
 
-    user, password = os.environ.get("C360_MYSQL_ADMIN_USER", "root"), os.environ.get("C360_MYSQL_ADMIN_PASSWORD", "")
-    attempts = [dict(host=host, port=port), dict(unix_socket=os.environ.get("C360_MYSQL_SOCKET", DEFAULTS["C360_MYSQL_SOCKET"][0]))]
+    user, password = settings.get("mysql_admin_user"), settings.get("mysql_admin_password")
+    attempts = [dict(host=host, port=port), dict(unix_socket=settings.get("mysql_socket"))]
     last = None
     for where in attempts:
         try:
@@ -161,8 +132,7 @@ def odbc_settings(connection_string: str) -> dict[str, str]:
 def pg_admin(host: str, port: int, database: str = "postgres"):
     import psycopg
 
-    user = os.environ.get("C360_PG_ADMIN_USER", "postgres")
-    password = os.environ.get("C360_PG_ADMIN_PASSWORD", "")
+    user, password = settings.get("pg_admin_user"), settings.get("pg_admin_password")
     try:
         return psycopg.connect(host=host, port=port, user=user, password=password or None, dbname=database,
                                autocommit=True, connect_timeout=5)
@@ -185,7 +155,9 @@ def load_postgres(files: dict[str, Path], *, host: str, port: int, database: str
         role = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
         verb = "ALTER" if role else "CREATE"
         admin.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(user), sql.Literal(password)))
-        admin.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), sql.Identifier(user)))
+        admin.execute(
+            sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(database), sql.Identifier(user))
+        )
     finally:
         admin.close()
     connection = pg_admin(host, port, database)
@@ -201,8 +173,10 @@ def load_postgres(files: dict[str, Path], *, host: str, port: int, database: str
                         with open(path, "rb") as handle:
                             while block := handle.read(1 << 20):
                                 copy.write(block)
-                connection.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(table), sql.Identifier(user)))
-            counts[table] = connection.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+                grant = sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(table), sql.Identifier(user))
+                connection.execute(grant)
+            count = sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier(table))
+            counts[table] = connection.execute(count).fetchone()[0]
     finally:
         connection.close()
     return counts
@@ -287,7 +261,9 @@ class ServersTarget:
         for name, kind in needed.items():
             source = catalog.source(name)
             if source.kind != kind:
-                raise CatalogError(f"{source.where}: the servers profile of '{name}' must be kind {kind}, not {source.kind}")
+                raise CatalogError(
+                    f"{source.where}: the servers profile of '{name}' must be kind {kind}, not {source.kind}"
+                )
         shop = catalog.source("shop").options
         crm = odbc_settings(catalog.source("crm").options["connection_string"])
         clicks = catalog.source("clicks").options
@@ -304,7 +280,7 @@ class ServersTarget:
         return cls(out=out, mysql=mysql, postgres=postgres, blob=blob, partners_dir=partners_dir, progress=progress)
 
     def begin(self, config, products) -> None:
-        from c360.stream.blobstore import AzureStore
+        from connectors.files.store import WRITE_RETRIES, AzureContainer
 
         staging = self.out / ".staging"
         self.crm = Staging(staging, "postgres", ["customers"])
@@ -312,7 +288,9 @@ class ServersTarget:
         self.shop.write("products", products)
         self.partners = PartnerFiles(self.partners_dir / "enrichment")
         self.partners.begin()
-        store = AzureStore(self.blob["connection_string"], self.blob["container"])
+        store = AzureContainer.connect(connection_string=self.blob["connection_string"],
+                                       container=self.blob["container"], source="Source 'clicks'",
+                                       retries=WRITE_RETRIES)
         store.delete_prefix(self.blob["prefix"])
         self.browsing = BrowsingBuffer(store, self.blob["prefix"], config.browsing_format, config.categories)
 
@@ -343,11 +321,11 @@ class ServersTarget:
 
 def prepare_servers(catalog: Path, *, console=None) -> None:
     """Before a servers run: default the demo's environment variables and start Azurite if needed."""
-    applied = apply_defaults()
+    applied = settings.apply_demo_values()
     if console is not None and applied:
         console.print(f"using demo defaults for {', '.join(applied)}", highlight=False)
     project = Path(catalog).resolve().parent
-    pid = ensure_azurite(os.environ["C360_BLOB_CONNECTION_STRING"], project)
+    pid = ensure_azurite(settings.get("blob_connection_string"), project)
     if console is not None and pid is not None:
         console.print(f"started Azurite (pid {pid}); it keeps running for later queries: stop it with `kill {pid}`",
                       highlight=False)

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from c360.generate.tables import TABLES, ddl, encode_browsing, partition_path
+from c360.browsing import encode_browsing, partition_path
+from c360.generate.tables import TABLES, ddl
 
 EPOCH = datetime(1970, 1, 1)
 #: Browsing rows held before they are flushed as one file per hour folder.
@@ -224,7 +225,7 @@ class EmbeddedTarget:
         )
 
     def begin(self, config, products) -> None:
-        from c360.stream.blobstore import LocalStore
+        from connectors.files.store import LocalFolder
 
         self.out.mkdir(parents=True, exist_ok=True)
         for path in (self.crm_path, self.shop_path):
@@ -234,7 +235,7 @@ class EmbeddedTarget:
         self.shop.insert("products", products)
         self.partners = PartnerFiles(self.partners_dir)
         self.partners.begin()
-        store = LocalStore(self.clicks_root)
+        store = LocalFolder(self.clicks_root)
         if self.prefix:
             store.delete_prefix(self.prefix)
         self.browsing = BrowsingBuffer(store, self.prefix, config.browsing_format, config.categories,

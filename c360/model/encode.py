@@ -16,7 +16,7 @@ matrix column it can read:
 A :class:`Layout` (built once per Arrow type) says which struct field feeds which matrix columns;
 fields whose layout the compiled pass does not read (timestamps, large lists, string views,
 dictionaries, ...) are listed in ``Layout.arrow`` and left to Arrow compute by
-:func:`c360.model.features.matrix`. Imported only when something is scored or trained (numba takes
+:func:`c360.model.matrix.matrix`. Imported only when something is scored or trained (numba takes
 a moment to import).
 """
 
@@ -30,11 +30,10 @@ import numba
 import numpy as np
 import pyarrow as pa
 from llvmlite import ir
-from numba import types
-from numba import literal_unroll
+from numba import literal_unroll, types
 from numba.extending import intrinsic
 
-from c360.model import features as kinds  # the feature kinds (features imports this module lazily)
+from c360.model import features as kinds  # the feature kinds
 
 #: Slots of a vocabulary's hash table (a power of two).
 SLOTS = 256
@@ -91,7 +90,8 @@ class Layout:
         offsets = np.cumsum([0] + [len(e) for e in encoded]).astype(np.int64)
         data = np.frombuffer(b"".join(encoded) + bytes(8), dtype=np.uint8)
         heads = np.array([int.from_bytes(e[:8], "little") for e in encoded] or [0], dtype=np.uint64)
-        tails = np.array([int.from_bytes(e[-8:], "little") if len(e) >= 8 else 0 for e in encoded] or [0], dtype=np.uint64)
+        tails = np.array([int.from_bytes(e[-8:], "little") if len(e) >= 8 else 0 for e in encoded] or [0],
+                         dtype=np.uint64)
         #: every vocabulary's words: offsets into their UTF-8 bytes, the bytes, each word's first and last 8 bytes
         self.vocabulary = (offsets, data, heads, tails)
         # one hash table per vocabulary, in plan order: slot -> word index in the vocabulary, -1 empty, -2 shared

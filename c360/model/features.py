@@ -1,4 +1,4 @@
-"""The model's inputs: columns of ``customer_360``, checked and turned into one float32 matrix.
+"""The model's inputs: columns of ``customer_360``, their kinds, and the check that refuses wrong ones.
 
 A feature is named after the ``customer_360`` column it reads, with a kind:
 
@@ -8,19 +8,16 @@ A feature is named after the ``customer_360`` column it reads, with a kind:
 * ``category``: a string column, one-hot encoded over a vocabulary fixed at training;
 * ``tags``: a list of strings, multi-hot encoded over a vocabulary fixed at training.
 
-Training and scoring go through the same :func:`matrix`, so the model never sees a feature
-computed two ways. :func:`check_inputs` is what refuses a missing feature or one of the wrong
-type, naming it.
+Training and scoring turn features into numbers through the same
+:func:`c360.model.matrix.matrix`, so the model never sees a feature computed two ways.
+:func:`check_inputs` is what refuses a missing feature or one of the wrong type, naming it.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from c360.errors import ProgrammingError
 
@@ -133,80 +130,6 @@ def check_inputs(features: list[Feature], fields: dict[str, pa.DataType], *, mod
         problems.append("not in the model card: " + ", ".join(extra))
     if problems:
         raise ProgrammingError(f"{model} does not match its input features; " + "; ".join(problems))
-
-
-def matrix(data, features: list[Feature], *, out: np.ndarray | None = None,
-           unread: frozenset = frozenset()) -> np.ndarray:
-    """A float32 matrix (rows x sum of each feature's columns) from a table or struct array.
-
-    Numbers become float32 with NULL as NaN; years the year of the date; categories and tags
-    0/1 indicator columns (NULL or a value outside the vocabulary: all zeros). The matrix is
-    column-major, so each feature's columns are contiguous (the tree kernels read it without a
-    copy). The usual layouts are read in one compiled pass by :mod:`c360.model.encode`; others
-    (timestamps, string views, dictionaries, ...) through Arrow compute. ``unread`` names features
-    left missing whether or not ``data`` has them (features no tree reads); ``out`` is a
-    column-major float32 array of the right shape to fill instead of a new one (the scorer reuses
-    one per thread: a fresh 400 kB array costs more in page faults than filling it).
-    """
-    struct = data if isinstance(data, pa.StructArray) else pa.StructArray.from_arrays(
-        [column.combine_chunks() for column in data.columns], names=data.column_names)
-    return fill(struct, _layout(struct.type, tuple(features), unread), out=out)
-
-
-def fill(struct: pa.StructArray, layout, *, out: np.ndarray | None = None) -> np.ndarray:
-    """:func:`matrix` with the struct's :class:`c360.model.encode.Layout` at hand (the scorer keeps one
-    per input type instead of looking it up every batch)."""
-    from c360.model import encode  # numba: imported only when something is encoded
-
-    rows = len(struct)
-    if out is None:
-        out = np.empty((rows, layout.columns), dtype=np.float32, order="F")
-    if not rows:
-        return out
-    encode.decode(struct, layout, out.T)
-    for feature, child, at in layout.arrow:
-        _arrow_columns(struct.field(child), feature, out, at)
-    return out
-
-
-def _arrow_columns(column: pa.Array, feature: Feature, out: np.ndarray, at: int) -> None:
-    """A feature's columns from a layout the compiled pass does not read, through Arrow compute."""
-    if feature.kind in (NUMBER, YEAR):
-        values = pc.year(column) if feature.kind == YEAR else column
-        out[:, at] = pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-    elif feature.kind == CATEGORY:
-        strings = column if pa.types.is_string(column.type) else column.cast(pa.string())  # views, dictionaries
-        codes = pc.index_in(strings, options=_lookup(feature.vocabulary)).fill_null(-1).to_numpy(zero_copy_only=False)
-        hit = np.flatnonzero(codes >= 0)
-        out[hit, at + codes[hit]] = 1.0
-    else:
-        lists = column.cast(pa.list_(pa.string())) if not pa.types.is_list(column.type) else column
-        parents = pc.list_parent_indices(lists).to_numpy()
-        codes = pc.index_in(pc.list_flatten(lists), options=_lookup(feature.vocabulary)).fill_null(-1).to_numpy()
-        hit = codes >= 0
-        out[parents[hit], at + codes[hit]] = 1.0
-
-
-_LAYOUTS: list = []
-
-
-def _layout(struct_type: pa.StructType, features: tuple[Feature, ...], unread: frozenset = frozenset()):
-    """The compiled pass's layout for this input type (built once; a batch's type is compared, not hashed)."""
-    from c360.model.encode import Layout
-
-    for known_type, known_features, known_unread, layout in _LAYOUTS:
-        if known_features == features and known_unread == unread and known_type == struct_type:
-            return layout
-    layout = Layout(struct_type, features, unread)
-    _LAYOUTS.insert(0, (struct_type, features, unread, layout))
-    del _LAYOUTS[16:]
-    return layout
-
-
-@functools.lru_cache(maxsize=None)
-def _lookup(words: tuple[str, ...]) -> pc.SetLookupOptions:
-    """The vocabulary as Arrow's lookup options, built once per vocabulary."""
-    return pc.SetLookupOptions(pa.array(words, pa.string()))
 
 
 def features_read(features: list[Feature], read: set[int]) -> list[Feature]:

@@ -39,10 +39,11 @@ def calibration_table(metrics: dict) -> str:
 def card_markdown(card) -> str:
     read = {f.name for f in card.inputs}
     features = "\n".join(
-        f"| `{f.name}` | {f.kind} | {'yes' if f.name in read else 'no'} | {', '.join(f.vocabulary) if f.vocabulary else ''} |"
+        f"| `{f.name}` | {f.kind} | {'yes' if f.name in read else 'no'} | {', '.join(f.vocabulary)} |"
         for f in card.features
     )
     rows = card.rows
+    cutoffs = ", ".join(card.training_cutoffs)
     lost = [f"{metric} vs {BASELINE_NAMES.get(name, name)}"
             for metric, per in card.metrics.get("beats", {}).items() for name, won in per.items() if not won]
     verdict = "The model beats every baseline on every metric above." if not lost else (
@@ -55,7 +56,7 @@ def card_markdown(card) -> str:
 - **Label**: {card.label}
 - **Model**: XGBoost `{card.params.get("objective")}`, {card.params.get("rounds")} rounds, depth
   {card.params.get("max_depth")}, eta {card.params.get("eta")}; trained {card.trained_at}.
-- **Training cutoffs**: {", ".join(card.training_cutoffs)} ({rows.get("training")} rows: {rows.get("training_by_class")}).
+- **Training cutoffs**: {cutoffs} ({rows.get("training")} rows: {rows.get("training_by_class")}).
 - **Evaluation (out of time)**: cutoff {card.evaluation_cutoff}, {rows.get("evaluation")} rows
   ({rows.get("evaluation_by_class")}); no label day of training falls in or after it.
 

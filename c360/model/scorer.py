@@ -38,12 +38,14 @@ import pyarrow as pa
 
 from c360.errors import ProgrammingError
 from c360.model import card as cards
-from c360.model.features import check_inputs, features_read, fill, matrix
+from c360.model.features import check_inputs, features_read
+from c360.model.matrix import fill, matrix
 
 FUNCTION = "c360_predict"
 #: The column of customer_360's inner layer that holds the UDF's answer.
 PREDICTION = "c360_prediction"
-RETURN_TYPE = "STRUCT(p_purchase_30d DOUBLE, probabilities DOUBLE[], predicted_position SMALLINT, model_version VARCHAR)"
+RETURN_TYPE = ("STRUCT(p_purchase_30d DOUBLE, probabilities DOUBLE[], predicted_position SMALLINT, "
+               "model_version VARCHAR)")
 _ARROW_RETURN = pa.struct([
     ("p_purchase_30d", pa.float64()),
     ("probabilities", pa.list_(pa.float64())),
@@ -231,9 +233,3 @@ def register(connection, project_dir: Path) -> None:
 
     connection.create_function(FUNCTION, predict, None, duckdb.sqltype(RETURN_TYPE), type="arrow",
                                null_handling="special")
-
-
-from c360.functions import REGISTRARS  # noqa: E402 - the engine calls every registrar
-
-if register not in REGISTRARS:
-    REGISTRARS.append(register)

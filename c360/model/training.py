@@ -10,7 +10,6 @@ the evaluation is out of time and shares no label day with training.
 from __future__ import annotations
 
 import datetime as dt
-
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,8 @@ import pyarrow as pa
 from c360.errors import ProgrammingError
 from c360.model import card as cards
 from c360.model import evaluation
-from c360.model.features import CATEGORY, INPUTS, NUMBER, TAGS, YEAR, Feature, columns, matrix
+from c360.model.features import CATEGORY, INPUTS, NUMBER, TAGS, YEAR, Feature, columns
+from c360.model.matrix import matrix
 
 HORIZON_DAYS = 30
 PARAMS = {
@@ -102,7 +102,8 @@ def snapshot(connection, cutoff: dt.date, classes: list[str]) -> pa.Table:
     index = {c: i for i, c in enumerate(classes)}
     ids = table.column("customer_id").to_pylist()
     labels = [index.get(best[c][1], 0) if c in best else 0 for c in ids]
-    table = table.append_column("last_category", pa.array([last[c][1] if c in last else None for c in ids], pa.string()))
+    last_categories = [last[c][1] if c in last else None for c in ids]
+    table = table.append_column("last_category", pa.array(last_categories, pa.string()))
     table = table.append_column("label", pa.array(labels, pa.int64()))
     return table.append_column("cutoff", pa.array([cutoff] * len(ids), pa.date32()))
 

@@ -80,7 +80,7 @@ class Forest:
     def margins(self, matrix: np.ndarray) -> np.ndarray:
         """Raw scores (rows x groups, float32, XGBoost's own) of a matrix of the model's columns (NaN: missing).
 
-        Either layout is read; a column-major float32 matrix (what :func:`c360.model.features.matrix`
+        Either layout is read; a column-major float32 matrix (what :func:`c360.model.matrix.matrix`
         builds) without a copy."""
         return self.margins_by_group(self._columns(matrix)).T
 
@@ -260,7 +260,8 @@ def _score3(columns, feature, threshold, leaf, group, base, doubled, out):  # pr
             x0, x1, x2, x3 = doubled[f[0]], doubled[f[1]], doubled[f[2]], doubled[f[3]]
             x4, x5, x6 = doubled[f[4]], doubled[f[5]], doubled[f[6]]
             t0, t1, t2, t3, t4, t5, t6 = cut[0], cut[1], cut[2], cut[3], cut[4], cut[5], cut[6]
-            v0, v1, v2, v3, v4, v5, v6, v7 = value[0], value[1], value[2], value[3], value[4], value[5], value[6], value[7]
+            v0, v1, v2, v3 = value[0], value[1], value[2], value[3]
+            v4, v5, v6, v7 = value[4], value[5], value[6], value[7]
             sums = total[group[t]]
             for r in range(BLOCK):
                 s3 = v1 if x3[r] >= t3 else v0

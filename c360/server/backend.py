@@ -68,11 +68,13 @@ class EngineBackend:
     def relations(self) -> list[Relation]:
         """Every table of every reachable source, and the views (schema ``c360``), for the system catalogs."""
         relations = []
-        for source in sorted(self.catalog.sources):
+        tables, failures = self.catalog.every_table(sorted(self.catalog.sources))
+        for error in failures:  # one down source must not hide the others
+            log.warning("system catalog: %s", error)
+        for source, table in tables:
             try:
-                for table in self.catalog.tables(source):
-                    relations.append(Relation(source, table, self.catalog.table(source, table).arrow_schema()))
-            except Error as error:  # one down source must not hide the others
+                relations.append(Relation(source, table, self.catalog.table(source, table).arrow_schema()))
+            except Error as error:
                 log.warning("system catalog: %s", error)
         for name, view in sorted(self.views.items()):
             try:

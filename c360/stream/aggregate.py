@@ -31,8 +31,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from c360.browsing import encode_browsing, partition_path
 from c360.errors import ProgrammingError
-from c360.generate.tables import encode_browsing, partition_path
 from c360.stream.events import REASONS, parse
 from c360.stream.inputs import fsync_file
 

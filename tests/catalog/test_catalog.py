@@ -16,7 +16,8 @@ def test_a_yaml_error_names_file_and_line(tmp_path):
 
 def test_an_unknown_kind_is_named_with_a_suggestion_and_its_line(tmp_path):
     catalog = project(tmp_path, "sources:\n  shop:\n    kind: mysq\n    host: x\n")
-    with pytest.raises(UnknownKindError, match=r"sources\.yaml:3: source 'shop' has unknown kind 'mysq'. Did you mean 'mysql'\?"):
+    expected = r"sources\.yaml:3: source 'shop' has unknown kind 'mysq'. Did you mean 'mysql'\?"
+    with pytest.raises(UnknownKindError, match=expected):
         Catalog(catalog)
 
 
@@ -84,7 +85,8 @@ def test_discovered_schemas_are_cached_and_refreshable(tmp_path):
     import sqlite3
 
     catalog_dir = shop_project(tmp_path)
-    assert [c.name for c in Catalog(catalog_dir).table("shop", "customers").columns] == ["customer_id", "name", "signup"]
+    columns = Catalog(catalog_dir).table("shop", "customers").columns
+    assert [c.name for c in columns] == ["customer_id", "name", "signup"]
     connection = sqlite3.connect(tmp_path / "shop.sqlite")
     connection.execute("ALTER TABLE customers ADD COLUMN email TEXT")
     connection.commit()
@@ -106,3 +108,42 @@ def test_declared_tables_need_no_discovery(tmp_path):
     """)
     schema = Catalog(catalog).table("shop", "orders")
     assert [(c.name, str(c.type)) for c in schema.columns] == [("order_id", "int64"), ("amount", "decimal128(12, 2)")]
+
+
+@pytest.mark.parametrize("kind, settings", [("sqlite", "path: shop.sqlite"), ("json", "path: partners")])
+def test_a_declared_column_of_an_unknown_type_is_named_at_its_own_line_for_every_kind(tmp_path, kind, settings):
+    (tmp_path / "partners").mkdir()
+    catalog = project(tmp_path, f"""
+        sources:
+          s:
+            kind: {kind}
+            {settings}
+            tables:
+              t:
+                columns:
+                  id: BIGINT
+                  amount: MONEY
+    """)
+    with pytest.raises(CatalogError, match=r"sources\.yaml:10: column 'amount': .*MONEY"):
+        Catalog(catalog).table("s", "t")
+
+
+def test_declared_columns_that_are_not_a_mapping_are_named_at_the_columns_line(tmp_path):
+    catalog = project(tmp_path, "sources:\n  s:\n    kind: sqlite\n    path: x.sqlite\n"
+                                "    tables:\n      t:\n        columns: [id]\n")
+    with pytest.raises(CatalogError, match=r"sources\.yaml:7: 'columns' must map column names to types"):
+        Catalog(catalog).table("s", "t")
+
+
+def test_every_table_lists_the_sources_that_answer_and_the_errors_of_those_that_do_not(tmp_path):
+    shop_project(tmp_path)
+    (tmp_path / "catalog" / "more.yaml").write_text("sources:\n  gone:\n    kind: sqlite\n    path: ../gone.sqlite\n")
+    catalog = Catalog(tmp_path / "catalog")
+    found, failures = catalog.every_table()
+    assert found == [("shop", "customers"), ("shop", "orders")]
+    assert [str(error) for error in failures] == [
+        f"Source 'gone' (sqlite at {tmp_path / 'gone.sqlite'}) does not exist: no file {tmp_path / 'gone.sqlite'}"
+    ]
+    assert catalog.every_table(["shop"]) == ([("shop", "customers"), ("shop", "orders")], [])
+    with pytest.raises(UnknownTableError, match="Unknown source 'shp'"):
+        catalog.every_table(["shp"])

@@ -45,7 +45,8 @@ def test_query_reads_sql_from_stdin(root):
 
 @pytest.mark.parametrize("args, message", [
     (["query", "SELECT * FROM shop.ordrs"], "error: Unknown table 'shop.ordrs'. Did you mean 'shop.orders'?"),
-    (["query", "SELECT nme FROM shop.customers"], "error: Unknown column 'nme' in shop.customers. Did you mean 'name'?"),
+    (["query", "SELECT nme FROM shop.customers"],
+     "error: Unknown column 'nme' in shop.customers. Did you mean 'name'?"),
     (["query", "SELECT FROM WHERE"], "error: Syntax error at line 1"),
     (["query", "DELETE FROM shop.orders"], "error: Source 'shop' is read-only: DELETE is not allowed"),
     (["describe", "shop.nope"], "error: Unknown table 'shop.nope'"),
@@ -191,3 +192,12 @@ def test_a_query_that_reads_nothing_from_a_file_source_exits_cleanly(world_root)
     for sql in ("SELECT * FROM partners.enrichment LIMIT 0", "SELECT * FROM customer_360 LIMIT 0"):
         done = c360("query", sql, cwd=world_root)
         assert done.returncode == 0 and done.stderr == "", (sql, done.returncode, done.stderr)
+
+
+def test_tables_lists_what_answers_and_warns_about_a_source_that_does_not(root):
+    (root / "catalog" / "more.yaml").write_text("sources:\n  gone:\n    kind: sqlite\n    path: ../gone.sqlite\n")
+    done = c360("tables", cwd=root)
+    assert done.returncode == 0 and "shop.orders" in done.stdout
+    assert done.stderr.startswith("warning: Source 'gone' (sqlite at ")
+    done = c360("tables", "gone", cwd=root)
+    assert done.returncode == 1 and done.stderr.startswith("error: Source 'gone' (sqlite at ")

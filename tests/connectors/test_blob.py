@@ -77,7 +77,7 @@ def account(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def uploaded(azurite, account) -> str:  # noqa: F811 - the imported fixture
+def uploaded(azurite, account) -> str:
     """A fresh Azurite container holding exactly the account folder's ``browsing`` files."""
     container = azurite.new_container("browsing")
     client = azurite.service().get_container_client(container)
@@ -178,7 +178,7 @@ def files_of(scan) -> str:
 
 def test_capabilities_claim_partitions_and_the_filters_duckdb_evaluates_on_read():
     capabilities = BlobConnector.capabilities
-    assert capabilities.partitions and capabilities.projection
+    assert capabilities.partitions
     assert capabilities.can_filter("compare") and capabilities.limit and capabilities.top_n
 
 
@@ -259,7 +259,7 @@ def test_cancel_stops_downloading_further_blobs(make):
         assert downloads(connector)[len(before):] == scan.read_files
 
 
-def test_a_missing_container_is_not_found_naming_source_container_and_prefix(azurite):  # noqa: F811
+def test_a_missing_container_is_not_found_naming_source_container_and_prefix(azurite):
     connector = BlobConnector(
         "clicks",
         {"connection_string": azurite.connection_string, "container": "no-such-container",
@@ -297,7 +297,7 @@ def test_azurite_down_is_unreachable_naming_source_and_host_but_not_the_key():
     assert ACCOUNT_KEY not in message and ACCOUNT_KEY[:10] not in message
 
 
-def test_a_malformed_blob_names_the_blob_and_line(azurite):  # noqa: F811
+def test_a_malformed_blob_names_the_blob_and_line(azurite):
     container = azurite.new_container("broken")
     client = azurite.service().get_container_client(container)
     client.upload_blob("agg/2026/11/01/10/0.json", b'{"a": 1}\n{"a": 2}\n')
@@ -316,7 +316,7 @@ def test_a_blob_source_needs_azure_settings_or_a_path():
 
 
 def test_a_catalog_blob_source_resolves_the_connection_secret_only_when_connecting(
-    tmp_path, monkeypatch, azurite, uploaded  # noqa: F811
+    tmp_path, monkeypatch, azurite, uploaded
 ):
     (tmp_path / "catalog").mkdir()
     (tmp_path / "catalog" / "blob.yaml").write_text(
@@ -349,7 +349,7 @@ def account_url(server) -> str:
     return f"http://{server.host}:{server.port}/devstoreaccount1"
 
 
-def test_account_url_with_the_account_key_as_credential(azurite, uploaded):  # noqa: F811
+def test_account_url_with_the_account_key_as_credential(azurite, uploaded):
     connector = BlobConnector("clicks", {"account_url": account_url(azurite), "credential": ACCOUNT_KEY,
                                          "container": uploaded, "prefix": "aggregates/", "tables": HOURLY},
                               base_dir=Path("."))
@@ -357,7 +357,7 @@ def test_account_url_with_the_account_key_as_credential(azurite, uploaded):  # n
     assert len(rows) == len(hour_rows({"2026/11/01/10", "2026/11/01/11", "2026/11/01/12", "2026/11/02/09"}))
 
 
-def test_account_url_with_a_sas_token_as_credential(azurite, uploaded):  # noqa: F811
+def test_account_url_with_a_sas_token_as_credential(azurite, uploaded):
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     token = generate_container_sas(
@@ -371,7 +371,7 @@ def test_account_url_with_a_sas_token_as_credential(azurite, uploaded):  # noqa:
     assert connector.schema("browsing").column("partition_hour").partition
 
 
-def test_a_wrong_key_is_a_source_error_that_does_not_show_the_key(azurite, uploaded):  # noqa: F811
+def test_a_wrong_key_is_a_source_error_that_does_not_show_the_key(azurite, uploaded):
     wrong = "A" * 86 + "=="
     connector = BlobConnector("clicks", {"account_url": account_url(azurite), "credential": wrong,
                                          "container": uploaded, "prefix": "aggregates/", "tables": HOURLY},
@@ -385,8 +385,8 @@ def test_a_wrong_key_is_a_source_error_that_does_not_show_the_key(azurite, uploa
     assert wrong not in str(caught.value) and ACCOUNT_KEY not in str(caught.value)
 
 
-def test_discovery_downloads_only_the_head_of_a_large_newline_delimited_blob(azurite):  # noqa: F811
-    from connectors.files import SAMPLE_BYTES
+def test_discovery_downloads_only_the_head_of_a_large_newline_delimited_blob(azurite):
+    from connectors.files.discover import SAMPLE_BYTES
 
     container = azurite.new_container("large")
     line = json.dumps({"customer_id": 1, "note": "x" * 200}) + "\n"
@@ -402,7 +402,7 @@ def test_discovery_downloads_only_the_head_of_a_large_newline_delimited_blob(azu
     assert connector.store.downloaded_bytes > len(body)
 
 
-def test_a_blob_deleted_after_listing_is_not_found(azurite):  # noqa: F811
+def test_a_blob_deleted_after_listing_is_not_found(azurite):
     container = azurite.new_container("vanishing")
     client = azurite.service().get_container_client(container)
     for hour in ("10", "11", "12"):
@@ -463,8 +463,9 @@ def test_through_the_engine_data_filters_are_evaluated_on_read_and_partition_fil
 def test_an_unexpected_sdk_error_keeps_its_first_line_without_a_sas_signature():
     from azure.core.exceptions import HttpResponseError
 
-    from connectors.blob import AzureContainer
+    from connectors.files.store import AzureContainer
 
     store = AzureContainer(None, source="Source 'clicks' (blob at c/p/)", host="h", container="c", prefix="p/")
     error = store.translate(HttpResponseError("GET http://h/c/b?sv=2021&sig=s3cr3t&se=x failed\nmore"))
-    assert str(error) == "Source 'clicks' (blob at c/p/): HttpResponseError: GET http://h/c/b?sv=2021&sig=***&se=x failed"
+    assert str(error) == ("Source 'clicks' (blob at c/p/): HttpResponseError: "
+                          "GET http://h/c/b?sv=2021&sig=***&se=x failed")

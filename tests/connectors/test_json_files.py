@@ -67,7 +67,8 @@ def test_newline_delimited_and_array_files_read_with_missing_fields_as_null():
     schema = connector.schema("enrichment")
     rows = read(connector.scan(ScanRequest(schema, ("customer_id", "social", "interests", "tier"))))
     expected = [
-        {k: r.get(k) for k in ("customer_id", "social", "interests", "tier")} for r in fixture_rows(PARTNERS / "enrichment")
+        {k: r.get(k) for k in ("customer_id", "social", "interests", "tier")}
+        for r in fixture_rows(PARTNERS / "enrichment")
     ]
     for row in expected:
         if row["social"] is not None:
@@ -112,7 +113,7 @@ def test_projection_and_filters_are_in_the_sql_sent_and_applied():
 def test_capabilities_claim_every_filter_op_limit_and_top_n():
     capabilities = JsonConnector.capabilities
     assert capabilities.filters == FILTER_OPS
-    assert capabilities.limit and capabilities.limit_exact and capabilities.top_n and capabilities.partitions
+    assert capabilities.limit and capabilities.top_n and capabilities.partitions
 
 
 def test_limit_is_sent_and_stops_reading_further_files():

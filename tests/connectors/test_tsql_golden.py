@@ -76,5 +76,6 @@ def test_golden_tsql_is_valid_tsql_without_limit_or_true(path):
     """Every expectation parses as T-SQL and uses none of the syntax T-SQL lacks."""
     _, expected = load(path)
     sqlglot.parse_one(expected, read="tsql")
-    tokens = {token.text.upper() for token in sqlglot.tokenize(expected, read="tsql") if token.token_type.name != "STRING"}
+    tokens = {token.text.upper() for token in sqlglot.tokenize(expected, read="tsql")
+              if token.token_type.name != "STRING"}
     assert not tokens & {"LIMIT", "TRUE", "FALSE", "||", '"', "`"}

@@ -19,7 +19,6 @@ import pytest
 import c360
 from c360.generate import Config, generate
 from c360.generate.servers import ServersTarget, mysql_admin, pg_admin
-from tests.azurite import azurite  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 

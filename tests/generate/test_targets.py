@@ -14,7 +14,7 @@ import pytest
 import c360
 from c360.generate import Config, generate
 from c360.generate.targets import BrowsingBuffer, EmbeddedTarget
-from c360.stream.blobstore import LocalStore
+from connectors.files.store import LocalFolder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,7 +120,7 @@ def test_the_embedded_target_writes_where_the_catalog_points(tmp_path):
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_compaction_leaves_one_file_per_hour_with_every_row_of_every_part(tmp_path, fmt):
-    store = LocalStore(tmp_path)
+    store = LocalFolder(tmp_path)
     buffer = BrowsingBuffer(store, "browsing/", fmt, ["Home", "Sports"], limit=5)
     hours = 6
     rows = [(datetime(2026, 3, 1, hour, minute), datetime(2026, 3, 1, hour, minute + 1), customer, category, 2, 30.0)

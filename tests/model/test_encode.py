@@ -11,7 +11,8 @@ import pyarrow.compute as pc
 import pytest
 
 from c360.model.encode import Layout
-from c360.model.features import CATEGORY, NUMBER, TAGS, YEAR, Feature, matrix
+from c360.model.features import CATEGORY, NUMBER, TAGS, YEAR, Feature
+from c360.model.matrix import matrix
 
 #: "abc"/"axc" share a hash slot (same length, first and last byte); "" and "é" are edge cases, and
 #: the long words are compared in the middle too (byte by byte past 16 bytes).
@@ -100,7 +101,8 @@ def test_dates_become_their_year_before_and_after_1970_and_year_zero():
 
 
 def test_layouts_it_does_not_read_are_left_to_arrow_and_give_the_same_matrix():
-    features = [Feature("t", YEAR), Feature("c", CATEGORY, WORDS), Feature("g", TAGS, WORDS), Feature("v", CATEGORY, WORDS)]
+    features = [Feature("t", YEAR), Feature("c", CATEGORY, WORDS), Feature("g", TAGS, WORDS),
+                Feature("v", CATEGORY, WORDS)]
     values = ["abc", None, "Can't Lose Them", "zzz"]
     table = pa.table({
         "t": pa.array([0, None, 10 ** 15, -(10 ** 14)], pa.timestamp("us")),

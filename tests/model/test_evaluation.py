@@ -7,7 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from c360.model.evaluation import LookupBaseline, calibration, lift_top_decile, log_loss, metrics, recency_bucket, roc_auc
+from c360.model.evaluation import (
+    LookupBaseline,
+    calibration,
+    lift_top_decile,
+    log_loss,
+    metrics,
+    recency_bucket,
+    roc_auc,
+)
 
 
 def test_roc_auc_counts_correctly_ordered_pairs_with_ties_as_half():

@@ -11,7 +11,7 @@ import pytest
 import c360
 from c360.cli import main
 from c360.model import card as cards
-from c360.model.scorer import STATS, Scorer, forget
+from c360.model.scorer import STATS, Scorer
 
 
 def scored(run):

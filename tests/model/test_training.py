@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 import pytest
 
 import c360

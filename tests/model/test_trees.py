@@ -7,7 +7,8 @@ import pyarrow as pa
 import pytest
 import xgboost as xgb
 
-from c360.model.features import NUMBER, CATEGORY, TAGS, YEAR, Feature, matrix
+from c360.model.features import CATEGORY, NUMBER, TAGS, YEAR, Feature
+from c360.model.matrix import matrix
 from c360.model.trees import MAX_DEPTH, UNROLLED_DEPTH, Forest
 
 

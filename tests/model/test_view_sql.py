@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from c360.model import card as cards, view_sql
+from c360.model import card as cards
+from c360.model import view_sql
 from c360.model.scorer import Scorer
 
 REPO = Path(__file__).resolve().parents[2]

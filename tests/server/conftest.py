@@ -32,6 +32,10 @@ SLOW_QUERY = "SELECT sum(hash(a.n * 7 + b.n)) FROM shop.nums a, shop.nums b"
 SLOW_SOURCE_QUERY = "SELECT count(*) FROM shop.slow_counter"
 PASSWORD = f"s3cret-{os.getpid()}"
 START_SECONDS = 60
+#: Longest wait for a condition (a query running, the server idle) before the test fails.
+WAIT_SECONDS = 30
+#: CPU seconds a warmed-up server spends only when it runs a query (its engine already exists).
+BUSY_CPU_SECONDS = 0.3
 
 
 @dataclass
@@ -56,6 +60,39 @@ class RunningServer:
     def rss_bytes(self) -> int:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
+
+    def busy_since(self, before: float, cpu: float = BUSY_CPU_SECONDS) -> bool:
+        """Whether the server used ``cpu`` seconds of CPU since the :meth:`cpu_seconds` reading ``before``:
+        on a warmed-up session (its engine made by an earlier query) that means a query is running."""
+        return self.cpu_seconds() - before >= cpu
+
+    def wait_until_busy(self, before: float, cpu: float = BUSY_CPU_SECONDS) -> None:
+        wait_until(lambda: self.busy_since(before, cpu), what=f"the server to spend {cpu} s of CPU on the query")
+
+    def idle(self, window: float = 0.5, share: float = 0.1) -> bool:
+        """Whether the server uses less than ``share`` of a core over the next ``window`` seconds."""
+        before, started = self.cpu_seconds(), time.monotonic()
+        time.sleep(window)  # the window the CPU share is measured over
+        return self.cpu_seconds() - before < share * (time.monotonic() - started)
+
+    def wait_until_idle(self) -> None:
+        wait_until(self.idle, every=0, what="the server to stop working (under 10% of a core for 0.5 s)")
+
+
+def wait_until(condition, *, seconds: float = WAIT_SECONDS, every: float = 0.05, what: str) -> None:
+    """Return as soon as ``condition()`` is true; fail the test, naming ``what``, if it is not within ``seconds``."""
+    if not poll(condition, seconds=seconds, every=every):
+        pytest.fail(f"waited {seconds:.0f} s for {what}", pytrace=False)
+
+
+def poll(condition, *, seconds: float = WAIT_SECONDS, every: float = 0.05) -> bool:
+    """Whether ``condition()`` became true within ``seconds`` (checked every ``every`` seconds)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True
 
 
 def start_server(catalog: Path, log: Path, *args: str, env: dict | None = None) -> RunningServer:

@@ -15,7 +15,7 @@ import pytest
 from c360.errors import InterfaceError
 from c360.server import ServerConfig
 from tests.server import wire
-from tests.server.conftest import SLOW_QUERY, SLOW_SOURCE_QUERY, start_server, stop_server
+from tests.server.conftest import SLOW_QUERY, SLOW_SOURCE_QUERY, poll, start_server, stop_server, wait_until
 
 
 def _healthy(server) -> bool:
@@ -23,28 +23,42 @@ def _healthy(server) -> bool:
         return connection.execute("SELECT count(*) FROM shop.orders").fetchall() == [(4,)]
 
 
-def test_cancel_request_stops_a_running_query_and_the_connection_stays_usable(server):
-    with psycopg.connect(server.dsn(), autocommit=True) as connection:
-        timer = threading.Timer(1.0, connection.cancel)
-        timer.start()
-        started = time.monotonic()
-        with pytest.raises(psycopg.errors.QueryCanceled):
-            connection.execute(SLOW_QUERY)
-        assert time.monotonic() - started < 10
-        assert connection.execute("SELECT 1").fetchall() == [(1,)]
+def _warm(*connections) -> None:
+    """Run a first query on each connection, so its session's engine exists before a slow query is timed."""
+    for connection in connections:
+        connection.execute("SELECT 1").fetchall()
 
 
-def test_cancel_request_stops_the_query_running_inside_the_source(server):
+class _CancelOnceBusy(threading.Thread):
+    """Cancels the connections' queries once the server works on them; start it just before sending them.
+
+    ``busy`` says whether the server got busy (if not, the queries are cancelled
+    anyway, so the test ends); ``at`` is when the cancel requests went out.
+    """
+
+    def __init__(self, server, *connections):
+        super().__init__(daemon=True)
+        self.server, self.connections, self.before = server, connections, server.cpu_seconds()
+        self.busy, self.at = None, None
+        self.start()
+
+    def run(self):
+        self.busy = poll(lambda: self.server.busy_since(self.before))
+        self.at = time.monotonic()
+        for connection in self.connections:
+            connection.cancel()
+
+
+@pytest.mark.parametrize("query", [SLOW_QUERY, SLOW_SOURCE_QUERY], ids=["in_duckdb", "inside_the_source"])
+def test_a_cancel_request_stops_the_running_query_and_the_connection_stays_usable(server, query):
     with psycopg.connect(server.dsn(), autocommit=True) as connection:
-        timer = threading.Timer(1.0, connection.cancel)
-        timer.start()
+        _warm(connection)
+        canceller = _CancelOnceBusy(server, connection)
         with pytest.raises(psycopg.errors.QueryCanceled):
-            connection.execute(SLOW_SOURCE_QUERY)
-        time.sleep(0.5)
-        before = server.cpu_seconds()
-        time.sleep(3)
-        # SQLite would burn a core counting to 10^12 had it not been interrupted
-        assert server.cpu_seconds() - before < 0.3
+            connection.execute(query)
+        assert canceller.busy and time.monotonic() - canceller.at < 10
+        # DuckDB, or SQLite counting to 10^12, would keep burning a core had the cancel not reached it
+        server.wait_until_idle()
         assert connection.execute("SELECT 1").fetchall() == [(1,)]
 
 
@@ -60,10 +74,12 @@ def test_a_slow_query_does_not_block_other_clients(server):
         except Exception as error:  # noqa: BLE001 - reported below
             failure.append(error)
 
+    _warm(slow)
+    before = server.cpu_seconds()
     thread = threading.Thread(target=run_slow)
     thread.start()
     try:
-        time.sleep(0.5)
+        server.wait_until_busy(before)
         started = time.monotonic()
         for _ in range(20):
             assert _healthy(server)
@@ -175,13 +191,14 @@ def test_a_client_that_stops_reading_a_huge_result_does_not_grow_server_memory(s
     before = server.rss_bytes()
     # 400 million rows: the server must stop producing once the socket is full, not buffer them
     client.message(b"Q", b"SELECT a.n, a.label, b.label FROM shop.nums a, shop.nums b\0")
-    time.sleep(2)
+    wait_until(lambda: client.pending() > 0, what="the first rows")
+    server.wait_until_idle()  # the socket is full and the server waits, instead of producing into memory
     early = server.rss_bytes()
-    time.sleep(3)
+    assert server.idle()
     late = server.rss_bytes()
     client.close()
     assert late - before < 64 * 2**20, f"server memory grew by {(late - before) / 2**20:.0f} MB"
-    assert late - early < 16 * 2**20, f"server memory kept growing: {(late - early) / 2**20:.0f} MB in 3 s"
+    assert late - early < 16 * 2**20, f"server memory kept growing while idle: {(late - early) / 2**20:.0f} MB"
     assert _healthy(server)
 
 
@@ -204,17 +221,15 @@ def test_cancel_gets_through_when_every_statement_thread_is_busy(two_thread_serv
         except psycopg.errors.QueryCanceled:
             outcomes.append("cancelled")
 
+    _warm(first, second)
+    canceller = _CancelOnceBusy(two_thread_server, first, second)
     threads = [threading.Thread(target=run, args=(c,)) for c in (first, second)]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)
-    started = time.monotonic()
-    first.cancel()
-    second.cancel()
     for thread in threads:
         thread.join(30)
+    assert canceller.busy and time.monotonic() - canceller.at < 10
     assert outcomes == ["cancelled", "cancelled"]
-    assert time.monotonic() - started < 10
     first.close()
     second.close()
 

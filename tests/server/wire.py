@@ -6,8 +6,10 @@ messages, or an Execute with a row limit, and read every backend message back.
 
 from __future__ import annotations
 
+import fcntl
 import socket
 import struct
+import termios
 
 
 class Wire:
@@ -17,6 +19,10 @@ class Wire:
 
     def close(self) -> None:
         self.sock.close()
+
+    def pending(self) -> int:
+        """Bytes the server sent that this client has not read yet (the socket's receive queue)."""
+        return struct.unpack("i", fcntl.ioctl(self.sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from c360.stream.aggregate import Aggregator
-from c360.stream.blobstore import LocalStore
 from c360.stream.events import KnownCustomers
 from c360.stream.inputs import FileInput, SpoolInput
+from connectors.files.store import LocalFolder
 
 
 def event(ts: str, customer_id: int, category: str, action: str, dwell: float, n: int = 0) -> str:
@@ -43,7 +43,7 @@ def aggregator(tmp_path: Path, source, **options) -> Aggregator:
     settings = dict(checkpoint_dir=tmp_path / "checkpoint", window=60, lateness=30, known=KnownCustomers(1, 100),
                     fmt="jsonl", prefix="browsing/", clock=lambda: 1_800_000_000.0)
     settings.update(options)
-    return Aggregator(source, LocalStore(tmp_path / "out"), **settings)
+    return Aggregator(source, LocalFolder(tmp_path / "out"), **settings)
 
 
 def rows(store_root: Path, key: str) -> list[tuple]:

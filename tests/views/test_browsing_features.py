@@ -13,7 +13,8 @@ COLUMNS = ("customer_id, category, seconds_1d, seconds_7d, seconds_30d, page_vie
 
 def features(connection):
     cursor = connection.execute(f"SELECT {COLUMNS} FROM browsing_features ORDER BY customer_id, category")
-    return cursor.fetchall(), [scan.sent.split("; SQL per group")[0] for scan in cursor.scans if scan.source == "clicks"]
+    files = [scan.sent.split("; SQL per group")[0] for scan in cursor.scans if scan.source == "clicks"]
+    return cursor.fetchall(), files
 
 
 def test_browsing_as_of_june_30_sums_each_window_and_reads_only_its_hour_folders(as_of):
@@ -43,5 +44,6 @@ def test_browsing_as_of_june_10_sees_only_the_month_before_it(as_of):
         (42, "Technology", 0.0, 100.0, 170.0, 0, 5, 12, dt.datetime(2026, 6, 5, 9, 1)),
     ]
     assert sent == [
-        "3 files: browsing/2026/05/15/12/part.jsonl, browsing/2026/05/30/23/part.jsonl, browsing/2026/06/05/09/part.jsonl"
+        "3 files: browsing/2026/05/15/12/part.jsonl, browsing/2026/05/30/23/part.jsonl, "
+        "browsing/2026/06/05/09/part.jsonl"
     ]

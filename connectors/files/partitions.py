@@ -14,6 +14,12 @@ the folders of the matching periods (:meth:`TemplatePartitioning.folders`), so
 a query for two hours lists two folders, not the whole history; for hive
 folders, the first level's values are filtered the same exact way
 (:meth:`HivePartitioning.folders`).
+
+A pushed filter's columns are spelled the way the table spells them by
+:func:`quote_columns` (``social.followers`` is a field of the struct column
+``social``), here for pruning and in :mod:`connectors.files.query` for the
+read query. Pruning runs on a private in-memory DuckDB connection, never the
+engine's.
 """
 
 from __future__ import annotations
@@ -84,7 +90,8 @@ class TemplatePartitioning(Partitioning):
             token = match.group(1)
             if token not in _TOKENS:
                 raise CatalogError(
-                    f"{where}: unknown token '{{{token}}}' in partition template (use {{yyyy}} {{MM}} {{dd}} {{HH}} {{mm}})"
+                    f"{where}: unknown token '{{{token}}}' in partition template "
+                    "(use {yyyy} {MM} {dd} {HH} {mm})"
                 )
             pattern.append(re.escape(template[i : match.start()]))
             pattern.append(_TOKENS[token])
@@ -199,7 +206,8 @@ class HivePartitioning(Partitioning):
                 seen.setdefault(key, []).append(value)
         for name in self.declared:
             seen.setdefault(name, [])
-        return [Column(name, self.declared.get(name) or _infer(values), partition=True) for name, values in seen.items()]
+        return [Column(name, self.declared.get(name) or _infer(values), partition=True)
+                for name, values in seen.items()]
 
 
 @dataclass(frozen=True)

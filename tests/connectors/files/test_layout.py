@@ -1,4 +1,4 @@
-"""The shared file logic: globs, listing a table's files, JSON error lines, sampling."""
+"""A table's layout: globs, listing a table's files, and listing only the folders filters allow."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import sqlglot
 
 from c360.errors import CatalogError
 from connectors.base import Column, TableSchema
-from connectors.files import FileEntry, Layout, LocalFolder, glob_regex, json_error_line, literal_prefix, sample
-from connectors.partitions import Partitioning
+from connectors.files.layout import Layout, glob_regex, literal_prefix
+from connectors.files.partitions import Partitioning
+from connectors.files.store import LocalFolder
 
 
 def parse(sql: str):
@@ -58,34 +59,6 @@ def test_unknown_format_is_a_catalog_error_with_a_suggestion():
         Layout(prefix="", format="parquett")
 
 
-def test_json_error_line_finds_the_bad_line_of_a_newline_delimited_file(tmp_path):
-    path = tmp_path / "x.jsonl"
-    path.write_text('{"a": 1}\n\n{"a": 2}\n{"a": 3,,}\n{"a": 4}\n')
-    line, reason = json_error_line(path)
-    assert line == 4
-    assert "property name" in reason
-
-
-def test_json_error_line_finds_the_bad_line_of_an_array_file(tmp_path):
-    path = tmp_path / "x.json"
-    path.write_text('[\n  {"a": 1},\n  {"a": 2\n  {"a": 3}\n]\n')
-    assert json_error_line(path)[0] == 4
-
-
-def test_json_error_line_accepts_values_spanning_lines(tmp_path):
-    path = tmp_path / "x.json"
-    path.write_text('{"a": 1,\n "b": [1,\n 2]}\n{"a": 2}\n')
-    assert json_error_line(path) is None
-
-
-def test_sample_spreads_over_the_listing_including_first_and_last():
-    entries = [FileEntry(f"f{i:02d}", 1) for i in range(20)]
-    chosen = sample(entries, 5)
-    assert len(chosen) == 5
-    assert chosen[0].key == "f00" and chosen[-1].key == "f19"
-    assert sample(entries[:3], 5) == entries[:3]
-
-
 def test_a_bounded_time_column_lists_only_the_folders_of_those_periods(tmp_path):
     for hour in range(24):
         folder = tmp_path / f"agg/2026/11/01/{hour:02d}"
@@ -119,7 +92,8 @@ def test_hive_filters_on_the_first_level_key_list_only_the_matching_folders(tmp_
             folder.mkdir(parents=True)
             (folder / "a.json").write_text("{}\n")
     (tmp_path / "t/_temporary").mkdir()
-    layout = Layout(prefix="t/", format="json", partitioning=Partitioning.from_declaration({"style": "hive"}, where="x"))
+    hive = Partitioning.from_declaration({"style": "hive"}, where="x")
+    layout = Layout(prefix="t/", format="json", partitioning=hive)
     store = LocalFolder(tmp_path)
     table = TableSchema("t", tuple(layout.partitioning.columns(layout.entries(store))))
     day_filter = [sqlglot.parse_one("day >= DATE '2026-11-02' AND region = 'eu'", read="duckdb")]
@@ -139,7 +113,8 @@ def test_hive_folders_are_not_narrowed_when_files_sit_beside_them(tmp_path):
     (tmp_path / "t/day=2026-11-01").mkdir(parents=True)
     (tmp_path / "t/day=2026-11-01/a.json").write_text("{}\n")
     (tmp_path / "t/loose.json").write_text("{}\n")
-    layout = Layout(prefix="t/", format="json", partitioning=Partitioning.from_declaration({"style": "hive"}, where="x"))
+    hive = Partitioning.from_declaration({"style": "hive"}, where="x")
+    layout = Layout(prefix="t/", format="json", partitioning=hive)
     table = TableSchema("t", (Column("day", pa.date32(), partition=True),))
     day_is_null = [sqlglot.parse_one("day IS NULL")]
     assert layout.prefixes(day_is_null, table, LocalFolder(tmp_path)) == ["t/"]

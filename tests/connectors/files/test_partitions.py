@@ -10,8 +10,8 @@ import sqlglot
 
 from c360.errors import CatalogError
 from connectors.base import Column, TableSchema
-from connectors.files import FileEntry
-from connectors.partitions import Partitioning, partition_filters, prune, time_bounds
+from connectors.files.layout import FileEntry
+from connectors.files.partitions import Partitioning, partition_filters, prune, time_bounds
 
 
 def parse(sql: str):

@@ -1,4 +1,4 @@
-"""Window files in a real blob store (Azurite): replaced in place, and queryable with partition pruning."""
+"""Window files in a real blob store (Azurite), queryable with partition pruning."""
 
 from __future__ import annotations
 
@@ -7,27 +7,8 @@ import textwrap
 
 import c360
 from c360.stream.aggregate import Aggregator
-from c360.stream.blobstore import AzureStore, LocalStore, open_store
 from c360.stream.inputs import FileInput
-
-
-def test_azure_store_put_replaces_a_key_and_deletes_by_prefix_or_by_key(azurite):
-    store = AzureStore(azurite.connection_string, azurite.new_container("store"))
-    store.put("a/1.jsonl", b"first")
-    store.put("a/1.jsonl", b"second")
-    store.put_many([("a/2.jsonl", b"x"), ("b/1.jsonl", b"y")])
-    assert store.keys() == ["a/1.jsonl", "a/2.jsonl", "b/1.jsonl"]
-    assert store.get("a/1.jsonl") == b"second"
-    store.delete_prefix("a/")
-    assert store.keys() == ["b/1.jsonl"]
-    store.delete(["b/1.jsonl"])
-    assert store.keys() == []
-
-
-def test_open_store_tells_a_connection_string_from_a_folder(tmp_path, azurite):
-    assert isinstance(open_store(str(tmp_path), "clicks"), LocalStore)
-    assert open_store(str(tmp_path), "clicks").root == tmp_path / "clicks"
-    assert isinstance(open_store(azurite.connection_string, "clicks"), AzureStore)
+from connectors.files.store import open_store
 
 
 def line(ts: str, customer_id: int, category: str, dwell: float) -> str:
@@ -45,7 +26,7 @@ def test_windows_written_to_azurite_are_queryable_and_pruned_by_hour(tmp_path, a
         line("2026-11-20T11:00:40.000Z", 2, "Sports", 2.0),
         line("2026-11-20T11:30:00.000Z", 2, "Sports", 3.0),
     ]) + "\n")
-    counts = Aggregator(FileInput(events), AzureStore(azurite.connection_string, container),
+    counts = Aggregator(FileInput(events), open_store(azurite.connection_string, container),
                         checkpoint_dir=tmp_path / "ck", window=60, lateness=0).run()
     assert counts["windows_written"] == 3
     catalog = tmp_path / "catalog"

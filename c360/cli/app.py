@@ -1,0 +1,17 @@
+"""The typer application every ``*_commands`` module adds its commands to.
+
+It lives apart from :mod:`c360.cli` so command modules import it without importing
+the package that imports them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="c360",
+    help="Federated SQL for Customer 360: one question across CRM, shop, partner files and blob storage.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
