@@ -38,8 +38,8 @@ from c360.errors import (
 from c360.planner import Plan, plan_statement
 from c360.planner import cache as plan_cache
 from c360.planner import fold_constants as fold_constants_module
-from c360.planner.fold_constants import evaluate_constant, fold_constants
 from c360.planner.classify import Classifier
+from c360.planner.fold_constants import evaluate_constant, fold_constants
 from c360.planner.parse import bind, explained, literal, parameter, parse, variable_statement
 from c360.secrets import redact
 from c360.views import load_views
@@ -72,7 +72,8 @@ class Engine:
     """Plans and runs queries against one catalog (and the project's views)."""
 
     def __init__(
-        self, catalog, *, views=None, threads: int | None = None, owns_catalog: bool = True, spill_dir: str | None = None,
+        self, catalog, *, views=None, threads: int | None = None, owns_catalog: bool = True,
+        spill_dir: str | None = None,
         plans: "plan_cache.PlanCache | None" = None,
     ):
         self.catalog = catalog
@@ -225,7 +226,8 @@ class Engine:
             lines.append(f"  with parameters: {', '.join(redact(repr(v)) for v in query_plan.params)}")
         for scan_plan, scan in zip(query_plan.scans, execution.scans):
             lines.append(
-                f"{scan_plan.qualified_name} AS {scan_plan.alias} -> {scan_plan.name}: {source_label(scan_plan.connector)}"
+                f"{scan_plan.qualified_name} AS {scan_plan.alias} -> {scan_plan.name}: "
+                f"{source_label(scan_plan.connector)}"
             )
             lines.append(f"  sent: {scan.sent}")
             for note in scan_plan.notes:

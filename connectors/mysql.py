@@ -125,7 +125,9 @@ _SCANNER_CODES = (
     ("Lost connection", CR_SERVER_LOST),
     ("has gone away", CR_SERVER_GONE),
 )
-_SCANNER_PREFIX = re.compile(r'^(?:[A-Za-z ]+ Error: )+Failed to [a-z ]+ MySQL (?:query|database)(?: with parameters)? "')
+_SCANNER_PREFIX = re.compile(
+    r'^(?:[A-Za-z ]+ Error: )+Failed to [a-z ]+ MySQL (?:query|database)(?: with parameters)? "'
+)
 
 
 def _scanner_error(error: Exception) -> tuple[int | None, str]:
@@ -173,7 +175,8 @@ class MySQLConnector:
         try:
             self.port = int(options.get("port") or 3306)
         except (TypeError, ValueError):
-            raise CatalogError(f"Source '{name}' (mysql): 'port' must be a number, not {options.get('port')!r}") from None
+            port = options.get("port")
+            raise CatalogError(f"Source '{name}' (mysql): 'port' must be a number, not {port!r}") from None
         self.user = str(options.get("user") or "")
         self.database = str(options.get("database") or "")
         self.unix_socket = options.get("unix_socket") or None

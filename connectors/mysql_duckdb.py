@@ -74,7 +74,8 @@ def extension_path() -> str | None:
                 import duckdb_extension_mysql
             except ImportError:
                 return None
-            folder = os.path.join(os.path.dirname(duckdb_extension_mysql.__file__), "extensions", f"v{duckdb.__version__}")
+            package = os.path.dirname(duckdb_extension_mysql.__file__)
+            folder = os.path.join(package, "extensions", f"v{duckdb.__version__}")
             shipped = os.path.join(folder, "mysql.duckdb_extension")
             if not os.path.exists(shipped):
                 return None  # built for another DuckDB version
@@ -127,7 +128,9 @@ class MySQLLink:
                 else {"HOST": connector.host, "PORT": connector.port}
             )
             secret = {**where, "USER": connector.user, "PASSWORD": password, "DATABASE": connector.database}
-            fields = ", ".join(f"{key} {value if isinstance(value, int) else _quoted(value)}" for key, value in secret.items())
+            fields = ", ".join(
+                f"{key} {value if isinstance(value, int) else _quoted(value)}" for key, value in secret.items()
+            )
             database.execute(f"CREATE TEMPORARY SECRET c360_source (TYPE mysql, {fields})")
             compress = "compress=true" if connector.compress else "compress=false"
             database.execute(f"ATTACH {_quoted(compress)} AS {ALIAS} (TYPE mysql, SECRET c360_source)")

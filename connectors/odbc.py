@@ -57,7 +57,14 @@ from connectors import odbc_arrow
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import dialect_class
 from connectors.odbc_arrow import ArrowOdbcFetch, ValueTooLarge, odbc_error
-from connectors.sql import BATCH_ROWS, RELATIONAL_FILTERS, StatementScan, render_select, rows_to_batch, unreachable_reason
+from connectors.sql import (
+    BATCH_ROWS,
+    RELATIONAL_FILTERS,
+    StatementScan,
+    render_select,
+    rows_to_batch,
+    unreachable_reason,
+)
 
 LOGIN_TIMEOUT = 5
 #: SQL Server's ``datetimeoffset`` ODBC type, which pyodbc returns as raw bytes unless told.
@@ -182,7 +189,8 @@ class OdbcConnector:
             )
         if self.transport == "arrow-odbc" and self.dialect_name != "postgres":
             raise CatalogError(
-                f"Source '{name}' (odbc): transport arrow-odbc needs dialect postgres (a cancel could not reach the server)"
+                f"Source '{name}' (odbc): transport arrow-odbc needs dialect postgres "
+                "(a cancel could not reach the server)"
             )
         self.capabilities = Capabilities(
             filters=RELATIONAL_FILTERS,

@@ -125,7 +125,8 @@ class StatementScan(Scan):
     whole. A plain cancel ends the batches quietly: whoever cancelled knows.
     """
 
-    def __init__(self, sent: str, schema: pa.Schema, *, timeout: float | None = None, request: ScanRequest | None = None):
+    def __init__(self, sent: str, schema: pa.Schema, *, timeout: float | None = None,
+                 request: ScanRequest | None = None):
         super().__init__(request, sent)
         self.schema = schema
         self.timeout = timeout

@@ -187,7 +187,8 @@ sources:
     try:
         engine.catalog.connector("shop").net_write_timeout = 1
         execution = engine.execute(
-            "SELECT count(*) AS n, sum(length(payload)) AS bytes FROM shop.wide_rows WHERE id % 6 IN (SELECT k FROM shop.slow_keys)"
+            "SELECT count(*) AS n, sum(length(payload)) AS bytes FROM shop.wide_rows "
+            "WHERE id % 6 IN (SELECT k FROM shop.slow_keys)"
         )
         rows = pa.Table.from_batches(list(execution.reader())).to_pylist()
         assert rows == [{"n": 200_000, "bytes": 200_000 * 256}]

@@ -149,7 +149,9 @@ def test_projection_filters_and_top_n_reach_mariadb(world):
     scans = check(world, "SELECT order_id, total FROM shop.orders WHERE total > 100 "
                          "ORDER BY total DESC, order_id LIMIT 5")
     received = sent(scans, "shop")
-    assert received.startswith("SELECT `orders`.`order_id` AS `orders_order_id`, `orders`.`total` AS `orders_total` FROM")
+    assert received.startswith(
+        "SELECT `orders`.`order_id` AS `orders_order_id`, `orders`.`total` AS `orders_total` FROM"
+    )
     assert "`total` > 100" in received and "LIMIT 5" in received and "ORDER BY" in received
     assert scans[0].rows == 5
 

@@ -18,10 +18,10 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from c360.errors import UnknownColumnError, did_you_mean
-from c360.planner.context import PlanContext, ScanPlan
-from c360.planner.parse import bind, parse, residual_sql
 from c360.planner import binder
+from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.factor_disjunctions import factor_disjunctions
+from c360.planner.parse import bind, parse, residual_sql
 from c360.planner.propagate_predicates import propagate_predicates
 from c360.planner.push_fragments import push_fragments
 from c360.planner.pushdown_filters import pushdown_filters
@@ -88,7 +88,8 @@ def _unknown_column(message: str, context: PlanContext) -> UnknownColumnError:
     if alias:
         aliases = sorted({scan.alias for scan in context.scans.values()})
         return UnknownColumnError(
-            f"Unknown table or alias '{alias.group(1)}' in '{alias.group(1)}.{name}'.{did_you_mean(alias.group(1), aliases)}"
+            f"Unknown table or alias '{alias.group(1)}' in '{alias.group(1)}.{name}'."
+            f"{did_you_mean(alias.group(1), aliases)}"
         )
     return UnknownColumnError(f"Unknown column '{name}' in {tables}.{did_you_mean(name, candidates)}")
 

@@ -28,7 +28,8 @@ from c360.secrets import redact
 _lock = threading.Lock()
 _connection = None
 
-_NOT_CONSTANT = (exp.Column, exp.Placeholder, exp.Parameter, exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Star)
+_NOT_CONSTANT = (exp.Column, exp.Placeholder, exp.Parameter, exp.Select, exp.Subquery, exp.AggFunc, exp.Window,
+                 exp.Star)
 _VOLATILE = {"random", "uuid", "gen_random_uuid", "nextval", "setseed"}
 
 

@@ -130,7 +130,8 @@ def _through_joins(select: exp.Select) -> bool:
     where = select.args.get("where")
     nullable = nullable_aliases(select)
     joins = select.args.get("joins") or []
-    inner_on = [p for j in joins if not j.side and (j.kind or "").upper() in ("", "INNER") for p in conjuncts(j.args.get("on"))]
+    inner_on = [p for j in joins if not j.side and (j.kind or "").upper() in ("", "INNER")
+                for p in conjuncts(j.args.get("on"))]
     facts = [p for p in conjuncts(where.this if where else None) + inner_on]
 
     # undirected equivalences (inner joins, WHERE) and directed ones (preserved -> nullable, LEFT JOIN ON)

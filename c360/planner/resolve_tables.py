@@ -71,7 +71,8 @@ def resolve_tables(expression: exp.Expression, *, context: PlanContext) -> exp.E
             else:
                 known = list(catalog.sources) + ([VIEW_SCHEMA] if context.views else [])
                 raise UnknownTableError(
-                    f"Unknown table '{'.'.join(parts)}': there is no source '{parts[0]}'.{did_you_mean(parts[0], known)}"
+                    f"Unknown table '{'.'.join(parts)}': there is no source '{parts[0]}'."
+                    f"{did_you_mean(parts[0], known)}"
                 )
         table_name = parts[-1] if len(parts) == 2 else parts[2]
         if len(parts) == 3:

@@ -24,7 +24,7 @@ from c360.errors import (
     UnknownTableError,
 )
 from connectors.base import ScanRequest
-from connectors.dialects import C360Postgres, C360TSQL
+from connectors.dialects import C360TSQL, C360Postgres
 from connectors.odbc import OdbcConnector, OdbcScan, arrow_type_for, datetimeoffset, location_of
 
 PASSWORD_VARIABLE = "C360_TEST_ODBC_PASSWORD"

@@ -19,7 +19,8 @@ def sent(connection, sql, params):
 
 
 def test_a_rebound_plan_sends_what_full_planning_sends_and_the_entry_becomes_trusted(connection):
-    sql = "SELECT customer_id, count(*) FROM shop.orders WHERE customer_id = ? AND order_ts >= CAST(? AS DATE) - INTERVAL 30 DAY GROUP BY 1"
+    sql = ("SELECT customer_id, count(*) FROM shop.orders WHERE customer_id = ? "
+           "AND order_ts >= CAST(? AS DATE) - INTERVAL 30 DAY GROUP BY 1")
     engine = connection.engine
     for customer, day in [(42, "2026-03-20"), (43, "2026-02-10"), (44, "2026-03-31"), (42, "2026-01-15")]:
         rows = connection.execute(sql, [customer, day]).fetchall()
@@ -56,7 +57,8 @@ def test_a_variable_is_a_late_bound_value_too(connection):
 
 def test_a_limit_from_a_parameter_is_not_cached(connection):
     for n in (1, 2, 3):
-        assert len(connection.execute("SELECT order_id FROM shop.orders ORDER BY order_id LIMIT ?", [n]).fetchall()) == n
+        rows = connection.execute("SELECT order_id FROM shop.orders ORDER BY order_id LIMIT ?", [n]).fetchall()
+        assert len(rows) == n
     assert not connection.engine.plan_cache._entries
 
 

@@ -20,7 +20,8 @@ def test_common_conjuncts_are_factored_out_and_each_table_gets_its_own_disjuncti
 
 
 def test_a_table_missing_from_one_branch_gets_no_implied_predicate():
-    assert factored("(a.x = 1 AND b.y = 2) OR (a.x = 3)") == "((a.x = 1 AND b.y = 2) OR (a.x = 3)) AND (a.x = 1 OR a.x = 3)"
+    assert factored("(a.x = 1 AND b.y = 2) OR (a.x = 3)") == \
+        "((a.x = 1 AND b.y = 2) OR (a.x = 3)) AND (a.x = 1 OR a.x = 3)"
 
 
 def test_an_or_over_one_table_is_left_as_it_is():

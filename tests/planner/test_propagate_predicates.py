@@ -41,8 +41,8 @@ def test_a_key_predicate_enters_a_grouped_view(catalog):
 def test_a_predicate_on_an_aggregate_or_through_a_window_stays_out(catalog):
     assert pushed(catalog, "SELECT * FROM (SELECT customer_id, sum(amount) AS spend FROM shop.orders GROUP BY 1) s "
                            "WHERE s.spend > 10") == {"orders": [[]]}
-    assert pushed(catalog, "SELECT * FROM (SELECT customer_id, ntile(5) OVER (ORDER BY amount) AS q FROM shop.orders) s "
-                           "WHERE s.customer_id = 42") == {"orders": [[]]}
+    assert pushed(catalog, "SELECT * FROM (SELECT customer_id, ntile(5) OVER (ORDER BY amount) AS q "
+                           "FROM shop.orders) s WHERE s.customer_id = 42") == {"orders": [[]]}
 
 
 def test_a_cte_used_once_is_entered_and_one_used_twice_is_not(catalog):

@@ -13,7 +13,8 @@ def catalog(tmp_path):
 
 
 def pushed(catalog, sql):
-    return {s.alias: [f.sql(dialect="duckdb") for f in s.filters] for s in plan(sql, catalog=catalog, fragments=False).scans}
+    scans = plan(sql, catalog=catalog, fragments=False).scans
+    return {s.alias: [f.sql(dialect="duckdb") for f in s.filters] for s in scans}
 
 
 def test_where_conjuncts_reach_their_own_table_only(catalog):
@@ -52,11 +53,13 @@ def test_predicates_with_subqueries_stay_local_but_the_subquery_gets_its_own(cat
 
 
 def test_parameters_are_bound_as_literals_and_pushed(catalog):
-    result = plan("SELECT * FROM shop.orders WHERE customer_id = ? AND status = ?", [42, "it's"], catalog=catalog, fragments=False)
+    result = plan("SELECT * FROM shop.orders WHERE customer_id = ? AND status = ?", [42, "it's"], catalog=catalog,
+                  fragments=False)
     assert [f.sql() for f in result.scans[0].filters] == ["customer_id = 42", "status = 'it''s'"]
 
 
 def test_filters_inside_ctes_and_derived_tables_are_pushed(catalog):
     result = pushed(catalog, "WITH p AS (SELECT * FROM shop.orders WHERE status = 'paid') "
-                             "SELECT * FROM (SELECT * FROM shop.customers WHERE name LIKE 'A%') c JOIN p USING (customer_id)")
+                             "SELECT * FROM (SELECT * FROM shop.customers WHERE name LIKE 'A%') c "
+                             "JOIN p USING (customer_id)")
     assert result == {"orders": ["status = 'paid'"], "customers": ["name LIKE 'A%'"]}

@@ -76,5 +76,6 @@ def test_the_catalog_takes_memory_limit_and_temp_directory(tmp_path):
 def test_an_unknown_engine_setting_is_named(tmp_path):
     catalog = armory(tmp_path).catalog
     (catalog / "engine.yaml").write_text("engine:\n  memory_limt: 300MB\n")
-    with pytest.raises(c360.ProgrammingError, match="unknown engine setting 'memory_limt'. Did you mean 'memory_limit'"):
+    with pytest.raises(c360.ProgrammingError,
+                       match="unknown engine setting 'memory_limt'. Did you mean 'memory_limit'"):
         c360.connect(catalog)
