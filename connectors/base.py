@@ -117,6 +117,18 @@ class TableSchema:
     #: The name as the source spells it, qualified as the source needs it
     #: (``("dbo", "Customers")``); defaults to ``(name,)``.
     remote_name: tuple[str, ...] = ()
+    #: Statistics from discovery, for choosing plans (:mod:`c360.planner.push_fragments`) and for the
+    #: catalogs BI tools read: the primary key's columns; each index's columns in order (None: unknown);
+    #: the source's estimate of the row count (None: unknown).
+    primary_key: tuple[str, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] | None = None
+    row_count: int | None = None
+
+    def indexed(self, column: str) -> bool | None:
+        """Whether an index starts with ``column`` (so a lookup by it is cheap); None when unknown."""
+        if self.indexes is None:
+            return None
+        return any(index and index[0].lower() == column.lower() for index in self.indexes)
 
     def column(self, name: str) -> Column | None:
         lowered = name.lower()

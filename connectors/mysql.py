@@ -294,7 +294,26 @@ class MySQLConnector:
                     exact_strings=exact.get(collation, True) if is_text and collation else True,
                 )
             )
-        return TableSchema(name, tuple(columns), (name,))
+        primary_key, indexes, row_count = self._statistics(name)
+        return TableSchema(name, tuple(columns), (name,), primary_key=primary_key, indexes=indexes,
+                           row_count=row_count)
+
+    def _statistics(self, name: str):
+        """``(primary key, indexes, estimated rows)`` from ``information_schema`` (InnoDB's row estimate)."""
+        rows = self._query(
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS"
+            " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+            (self.database, name),
+        )
+        by_index: dict[str, list[str]] = {}
+        for index, column in rows:
+            by_index.setdefault(index, []).append(column)
+        estimate = self._query(
+            "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+            (self.database, name),
+        )
+        row_count = int(estimate[0][0]) if estimate and estimate[0][0] is not None else None
+        return tuple(by_index.get("PRIMARY", ())), tuple(tuple(c) for c in by_index.values()), row_count
 
     def _collation_exactness(self, collations: set[tuple[str, str]]) -> dict[str, bool]:
         """Whether ``=`` under each collation tells case, trailing spaces and accents apart, as the server says."""

@@ -300,7 +300,53 @@ class OdbcConnector:
                     exact_strings=self.exact_strings(data_type, collation) if is_text else True,
                 )
             )
-        return TableSchema(name, tuple(columns), (schema_name, table))
+        primary_key, indexes, row_count = self._statistics(schema_name, table)
+        return TableSchema(name, tuple(columns), (schema_name, table), primary_key=primary_key, indexes=indexes,
+                           row_count=row_count)
+
+    #: per dialect: ``(index name, is primary, column)`` rows in index order, and the row estimate
+    STATISTICS = {
+        "postgres": (
+            "SELECT ic.relname, i.indisprimary, a.attname FROM pg_index i"
+            " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+            " JOIN pg_class ic ON ic.oid = i.indexrelid"
+            " JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position) ON true"
+            " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum"
+            " WHERE n.nspname = ? AND t.relname = ? ORDER BY ic.relname, k.position",
+            "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = ? AND c.relname = ?",
+        ),
+        "tsql": (
+            "SELECT i.name, i.is_primary_key, c.name FROM sys.indexes i"
+            " JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id"
+            " JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id"
+            " WHERE i.object_id = OBJECT_ID(QUOTENAME(?) + '.' + QUOTENAME(?)) AND ic.is_included_column = 0"
+            " ORDER BY i.name, ic.key_ordinal",
+            "SELECT SUM(p.rows) FROM sys.partitions p WHERE p.index_id IN (0, 1)"
+            " AND p.object_id = OBJECT_ID(QUOTENAME(?) + '.' + QUOTENAME(?))",
+        ),
+    }
+
+    def _statistics(self, schema_name: str, table: str):
+        """``(primary key, indexes, estimated rows)`` from the database's own catalog; unknown for other
+        dialects (and when the login may not read it)."""
+        queries = self.STATISTICS.get(self.dialect_name)
+        if queries is None:
+            return (), None, None
+        try:
+            rows = self._query(queries[0], schema_name, table)
+            estimate = self._query(queries[1], schema_name, table)
+        except SourceError:
+            return (), None, None
+        by_index: dict[str, list[str]] = {}
+        primary: tuple[str, ...] = ()
+        for index, is_primary, column in rows:
+            by_index.setdefault(index, []).append(column)
+        for index, is_primary, _ in rows:
+            if is_primary:
+                primary = tuple(by_index[index])
+        row_count = int(estimate[0][0]) if estimate and estimate[0][0] is not None and estimate[0][0] >= 0 else None
+        return primary, tuple(tuple(c) for c in by_index.values()), row_count
 
     def exact_strings(self, data_type: str, collation: str | None) -> bool:
         """Whether ``=`` on this string column means what it means in DuckDB."""

@@ -113,12 +113,20 @@ class SqliteConnector:
         connection = self._connect()
         try:
             rows = connection.execute(
-                "SELECT name, type, \"notnull\" FROM pragma_table_info(?)", (name,)
+                "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)", (name,)
             ).fetchall()
+            indexes = [
+                tuple(row[0] for row in connection.execute(
+                    "SELECT name FROM pragma_index_info(?) ORDER BY seqno", (index,)).fetchall())
+                for (index,) in connection.execute("SELECT name FROM pragma_index_list(?)", (name,)).fetchall()
+            ]
         finally:
             connection.close()
-        columns = tuple(Column(column, arrow_type_for(declared), not notnull) for column, declared, notnull in rows)
-        return TableSchema(name, columns, (name,))
+        columns = tuple(Column(column, arrow_type_for(declared), not notnull) for column, declared, notnull, _ in rows)
+        primary_key = tuple(column for column, _, _, pk in sorted(rows, key=lambda r: r[3]) if pk)
+        if primary_key:
+            indexes.append(primary_key)
+        return TableSchema(name, columns, (name,), primary_key=primary_key, indexes=tuple(indexes))
 
     def scan(self, request):
         sql = render_select(request, self.dialect)

@@ -152,6 +152,12 @@ _PG_TYPES = {"int64": "BIGINT", "string": "VARCHAR(100)", "timestamp[us]": "TIME
              "bool": "BOOLEAN", "double": "DOUBLE PRECISION"}
 
 
+#: keys of the world's tables, as a shop database would declare them (the planner joins in MariaDB only
+#: along an index)
+KEYS = {"orders": "PRIMARY KEY (order_id), KEY (customer_id)", "order_items": "PRIMARY KEY (order_id, line_no), "
+        "KEY (product_id)", "products": "PRIMARY KEY (product_id)", "customers": "PRIMARY KEY (customer_id)"}
+
+
 def _ddl(name: str, table: pa.Table, types: dict) -> str:
     columns = []
     for field in table.schema:
@@ -160,6 +166,8 @@ def _ddl(name: str, table: pa.Table, types: dict) -> str:
         else:
             sql_type = types[str(field.type)]
         columns.append(f"{field.name} {sql_type}")
+    if name in KEYS:
+        columns.append(KEYS[name] if types is _MYSQL_TYPES else KEYS[name].split(", KEY")[0].replace(", KEY", ""))
     return f"CREATE TABLE {name} ({', '.join(columns)})"
 
 

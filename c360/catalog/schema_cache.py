@@ -32,6 +32,9 @@ def _encode(schema: TableSchema) -> dict:
             {"collation": c.collation, "exact_strings": c.exact_strings, "partition": c.partition}
             for c in schema.columns
         ],
+        "primary_key": list(schema.primary_key),
+        "indexes": None if schema.indexes is None else [list(index) for index in schema.indexes],
+        "row_count": schema.row_count,
     }
 
 
@@ -41,7 +44,13 @@ def _decode(entry: dict) -> TableSchema:
         Column(field.name, field.type, field.nullable, **extra)
         for field, extra in zip(arrow, entry["columns"])
     )
-    return TableSchema(entry["name"], columns, tuple(entry["remote_name"]))
+    indexes = entry.get("indexes")
+    return TableSchema(
+        entry["name"], columns, tuple(entry["remote_name"]),
+        primary_key=tuple(entry.get("primary_key") or ()),
+        indexes=None if indexes is None else tuple(tuple(index) for index in indexes),
+        row_count=entry.get("row_count"),
+    )
 
 
 class SchemaCache:

@@ -304,10 +304,7 @@ def _join_refused(a: ScanPlan, a_column: str, b: ScanPlan, b_column: str) -> str
     if dialect != "mysql":
         return None
     for scan, column in ((a, a_column), (b, b_column)):
-        indexes = getattr(scan.table, "indexes", None)
-        if indexes is None:
-            return None
-        if any(index and index[0].lower() == column.lower() for index in indexes):
+        if scan.table.indexed(column) in (None, True):  # unknown statistics: assume the index is there
             return None
     return (f"no index on {a.qualified_name}.{a_column} or {b.qualified_name}.{b_column} "
             "(MariaDB would join by nested loops)")

@@ -188,3 +188,55 @@ def test_explain_names_the_tables_a_fragment_joins(world):
     text = world.connection.engine.explain("SELECT count(*) FROM shop.orders o JOIN shop.order_items i "
                                            "ON i.order_id = o.order_id")
     assert "shop.orders + shop.order_items AS _f1" in text
+
+
+# --- choosing by statistics --------------------------------------------------------------------------
+
+
+def test_mariadb_joins_only_along_an_index_and_explain_says_why(tmp_path, mariadb):
+    """Without an index on either join key MariaDB would join by nested loops: each table is read on its
+    own and DuckDB joins them; with one, the join goes to MariaDB."""
+    import os
+    import textwrap
+
+    import c360
+
+    mariadb.execute(
+        "DROP TABLE IF EXISTS plain_a", "DROP TABLE IF EXISTS plain_b", "DROP TABLE IF EXISTS keyed_b",
+        "CREATE TABLE plain_a (k BIGINT, v INT)", "CREATE TABLE plain_b (k BIGINT, w INT)",
+        "CREATE TABLE keyed_b (k BIGINT PRIMARY KEY, w INT)",
+        "INSERT INTO plain_a SELECT seq % 50, seq FROM seq_1_to_200",
+        "INSERT INTO plain_b SELECT seq, seq * 2 FROM seq_1_to_60",
+        "INSERT INTO keyed_b SELECT seq, seq * 2 FROM seq_1_to_60",
+    )
+    os.environ["C360_STATS_PASSWORD"] = mariadb.password
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "shop.yaml").write_text(textwrap.dedent(f"""
+        sources:
+          shop:
+            kind: mysql
+            host: {mariadb.host}
+            port: {mariadb.port}
+            user: {mariadb.user}
+            password: ${{ENV:C360_STATS_PASSWORD}}
+            database: {mariadb.database}
+    """))
+    with c360.connect(catalog) as connection:
+        assert connection.catalog.table("shop", "keyed_b").primary_key == ("k",)
+        assert connection.catalog.table("shop", "plain_b").indexes == ()
+        plain = connection.execute("SELECT sum(a.v * b.w) FROM shop.plain_a a JOIN shop.plain_b b ON a.k = b.k")
+        keyed = connection.execute("SELECT sum(a.v * b.w) FROM shop.plain_a a JOIN shop.keyed_b b ON a.k = b.k")
+        assert plain.fetchall() == keyed.fetchall()
+        assert len(plain.scans) == 2 and len(keyed.scans) == 1
+        assert any("join with shop.plain_a kept local: no index" in note for s in plain.scans for note in s.notes)
+
+
+def test_statistics_are_discovered_with_the_schema(world):
+    catalog = world.connection.catalog
+    orders = catalog.table("shop", "orders")
+    assert orders.primary_key == ("order_id",) and orders.indexed("customer_id") and orders.row_count is not None
+    customers = catalog.table("crm", "customers")  # PostgreSQL through ODBC
+    assert customers.primary_key == ("customer_id",) and customers.indexed("customer_id")
+    assert not customers.indexed("city")
+    assert catalog.table("local", "regions").indexes == ()  # SQLite, no index
