@@ -11,7 +11,6 @@ interrupted, and the caller gets the named source error, not DuckDB's.
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 import threading
 import time
@@ -20,7 +19,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from c360 import introspect, policy
@@ -38,21 +36,16 @@ from c360.errors import (
 from c360.planner import Plan, plan_statement
 from c360.planner import cache as plan_cache
 from c360.planner import fold_constants as fold_constants_module
-from c360.planner.classify import Classifier
 from c360.planner.fold_constants import evaluate_constant, fold_constants
-from c360.planner.parse import bind, explained, literal, parameter, parse, variable_statement
+from c360.planner.parse import bind, explained, parameter, parse, variable_statement
+from c360.reductions import Reducer
 from c360.secrets import redact
 from c360.views import load_views
 from connectors.base import Scan, ScanRequest, source_label
-from connectors.sql import renders
 
 #: bytes of batches each scan keeps in memory for DuckDB before it spills the rest to disk
 CHANNEL_MEMORY_BYTES = DEFAULT_MEMORY_BYTES
 RESULT_BATCH_ROWS = 65_536
-#: a join reduction reads its producer first, up to this many rows ...
-REDUCTION_MAX_ROWS = 50_000
-#: ... and sends at most this many distinct keys as an IN list
-REDUCTION_MAX_KEYS = 2_000
 
 
 @dataclass(frozen=True)
@@ -307,7 +300,7 @@ class Execution:
                 self._timers.append(timer)
                 timer.start()
         try:
-            feeds = self._reduce_joins()
+            feeds = Reducer(self, _guard).run()
         except BaseException as error:
             self.close()
             if self.error is not None and self.error is not error:
@@ -333,75 +326,6 @@ class Execution:
         except duckdb.Error as error:
             self.close()
             raise self._translate(error) from None
-
-    # --- join reductions -------------------------------------------------------------------------
-
-    def _reduce_joins(self) -> dict:
-        """Apply the plan's join reductions; returns the prefetched batches of each producer read.
-
-        A producer is read first (up to REDUCTION_MAX_ROWS rows); when it ended within
-        that, its distinct keys become ``column IN (…)`` on the consumer's request, if the
-        consumer's source can evaluate it, or the consumer is skipped when there are none.
-        """
-        index = {scan_plan.name: i for i, scan_plan in enumerate(self.plan.scans)}
-        prefetched: dict[str, tuple[list, bool, object]] = {}
-        for i, scan_plan in enumerate(self.plan.scans):
-            for reduction in scan_plan.reductions:
-                if reduction.producer not in prefetched:
-                    prefetched[reduction.producer] = self._prefetch(self.scans[index[reduction.producer]])
-                    if self.error is not None:
-                        raise self.error
-                batches, complete, _ = prefetched[reduction.producer]
-                if complete and self._apply_reduction(i, scan_plan, reduction, batches):
-                    break
-        return {name: _chain(batches, rest) for name, (batches, _, rest) in prefetched.items()}
-
-    def _prefetch(self, scan: Scan):
-        rows, batches = 0, []
-        iterator = scan.batches()
-        for batch in iterator:
-            batches.append(batch)
-            rows += batch.num_rows
-            if rows > REDUCTION_MAX_ROWS:
-                return batches, False, iterator
-        return batches, True, iter(())
-
-    def _apply_reduction(self, i: int, scan_plan, reduction, batches) -> bool:
-        producer = next(p for p in self.plan.scans if p.name == reduction.producer)
-        values = [] if not batches else pc.unique(
-            pa.chunked_array([b.column(b.schema.get_field_index(reduction.producer_column)) for b in batches])
-        ).drop_null().to_pylist()
-        if len(values) > REDUCTION_MAX_KEYS:
-            return False
-        scan = self.scans[i]
-        if not values:
-            self.scans[i] = _NothingScan(scan.request, f"nothing: {producer.qualified_name} has no rows to join")
-            scan_plan.notes.append(f"not read: {producer.qualified_name} returned no {reduction.producer_column}")
-            return True
-        connector = scan_plan.connector
-        dialect = getattr(connector, "dialect", None)
-        if scan_plan.statement is not None:  # a pushed fragment: the keys join its WHERE
-            predicate = scan_plan.reducible[reduction.column](sorted(values))
-            if predicate is None:
-                return False
-            statement = scan.request.statement.copy()
-            statement.where(predicate, copy=False)
-            if dialect is not None and not renders(statement, dialect):
-                return False
-            request = dataclasses.replace(scan.request, statement=statement)
-        else:
-            predicate = exp.In(this=exp.column(reduction.column), expressions=[literal(v) for v in sorted(values)])
-            if Classifier(scan_plan.table, connector.capabilities).classify(predicate) is None:
-                return False
-            if dialect is not None and not renders(predicate, dialect):
-                return False
-            request = dataclasses.replace(scan.request, filters=(*scan.request.filters, predicate))
-        self.scans[i] = _guard(connector, lambda: connector.scan(request))
-        scan_plan.notes.append(
-            f"reduced: {len(values)} {reduction.producer_column} values of {producer.qualified_name} sent as "
-            f"{reduction.column} IN (…)"
-        )
-        return True
 
     # --- producers and consumers ----------------------------------------------------------------
 
@@ -584,24 +508,6 @@ def _usable_folder(path: str | None) -> str | None:
     except OSError:
         return None
     return path
-
-
-def _chain(first: list, rest):
-    """``first``'s batches, then ``rest``'s; closing it closes ``rest`` (a scan's generator)."""
-    try:
-        yield from first
-        yield from rest
-    finally:
-        close = getattr(rest, "close", None)
-        if close is not None:
-            close()
-
-
-class _NothingScan(Scan):
-    """A scan a join reduction proved unnecessary: it sends nothing and yields no rows."""
-
-    def _batches(self):
-        return iter(())
 
 
 def _guard(connector, call):

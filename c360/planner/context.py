@@ -43,6 +43,8 @@ class ScanPlan:
     reducible: dict = field(default_factory=dict)
     #: for a fragment: whether its WHERE pins a column to constants (it is probably small)
     selective: bool = False
+    #: for a fragment: the rows it is expected to return (from its tables' statistics), None if unknown
+    estimate: float | None = None
 
     @property
     def exact(self) -> bool:

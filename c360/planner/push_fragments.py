@@ -342,6 +342,7 @@ class _Fragment:
         self.translator = Translator(self.dialect, scans, exact_collation=self._exact_collation,
                                      subquery=self._subquery)
         self.notes: list[str] = []
+        self.filters = 0
 
     def _exact_collation(self, column):
         probe = getattr(self.connector, "exact_collation", None)
@@ -368,6 +369,7 @@ class _Fragment:
                 self.group.left.remove(item)  # it stays a scan of its own; the rest of the group goes on
                 return self.build()
         moved, remote_conditions = self._moved_conjuncts(select, members, aliases)
+        self.filters = sum(1 for m in moved if _equi_pair(m) is None)
         nullable_single = len(members) == 1 and not members[0].inner
         whole = (len(members) == len(block.items) and not self._remaining_conditions(select, moved))
         self._remove_moved(select, members, moved)
@@ -478,9 +480,9 @@ class _Fragment:
         scan = self._register(remote, local, members)
         if scan is None:
             return
-        for out, r, _, _ in outputs:
+        for out, r, local_column, _ in outputs:
             if isinstance(r, exp.Column):
-                scan.reducible[out] = self._reducer(r)
+                scan.reducible[out] = self._reducer(local_column)
         self._replace_items(members)
         _rewrite_columns(select, aliases, {key: out for key, out in columns.items()}, self.alias)
         if whole and not select.args.get("group") and not _aggregates(select):
@@ -559,9 +561,9 @@ class _Fragment:
         scan = self._register(remote, local, members)
         if scan is None:
             return False
-        for (name, r, _), key in zip(outputs, keys):
+        for (name, _, _), key in zip(outputs, keys):
             if isinstance(key, exp.Column):
-                scan.reducible[name] = self._reducer(r)
+                scan.reducible[name] = self._reducer(key)
         # the block now reads one row per group
         self._replace_items(members)
         select.set("group", None)
@@ -659,6 +661,7 @@ class _Fragment:
             statement=remote,
             covers=covers,
             selective=_selective(remote),
+            estimate=_estimate(members, self.filters),
         )
         for member in members:
             scan.notes.extend(member.scan.notes)
@@ -676,21 +679,19 @@ class _Fragment:
         self.notes.append(f"not pushed: not expressible in {self.dialect}")
         return False
 
-    def _reducer(self, remote_expression: exp.Expression):
+    def _reducer(self, column: exp.Column):
+        """``reduce(values)``: the remote predicate ``column IN (values)``, translated like any other
+        (strings under the exact collation), or None when it cannot be said exactly."""
         translator = self.translator
 
         def reduce(values: list) -> exp.Expression | None:
             from c360.planner.parse import literal
 
-            column = remote_expression.copy()
-            literals = [literal(v) for v in values]
+            predicate = exp.In(this=column.copy(), expressions=[literal(v) for v in values])
             try:
-                kinds = [translator.translate(lit) for lit in literals]
+                return translator.condition(predicate)
             except Untranslatable:
                 return None
-            if any(k.name == "string" for _, k in kinds):
-                return None  # string keys: the exact collation form is not worth a second translation here
-            return exp.In(this=column, expressions=[t for t, _ in kinds])
 
         return reduce
 
@@ -913,6 +914,16 @@ def _output_name(base: str, taken) -> str:
         n += 1
         candidate = f"{name}_{n}"
     return candidate
+
+
+def _estimate(members: list[Item], filters: int) -> float | None:
+    """Rows a fragment returns: its biggest table's estimate, thinned by each filter it applies."""
+    from c360.planner.reduce_joins import FILTER_KEEPS
+
+    known = [m.scan.table.row_count for m in members if m.scan.table.row_count is not None]
+    if len(known) < len(members) or not known:
+        return None
+    return max(known) * FILTER_KEEPS ** filters
 
 
 def _selective(remote: exp.Select) -> bool:

@@ -1,16 +1,24 @@
-"""Plan join reductions: a selective scan's join keys, sent to the other side as an ``IN`` list.
+"""Plan join reductions: a small side's join keys, sent to the other side as an ``IN`` list.
 
-``SELECT … FROM shop.orders o JOIN shop.order_items i ON i.order_id = o.order_id
-WHERE o.customer_id = 42`` should not read every order line. When, in one query
-block, scan ``a`` has a pushed equality or ``IN`` filter (so it is probably
-small) and joins scan ``b`` on ``a.x = b.y``, the plan records that ``b`` may be
-reduced by ``a``'s values of ``x``. At run time the engine reads ``a`` first; if
-it is small, ``b`` receives ``y IN (…those values…)`` (or is skipped when ``a``
-is empty).
+``SELECT … FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.customer_id
+WHERE c.city = 'Austin'`` should not read every order. When, in one query block,
+scan ``a`` joins scan ``b`` on ``a.x = b.y`` and ``a`` is expected to be much
+smaller than ``b``, the plan records that ``b`` may be reduced by ``a``'s values
+of ``x``. At run time (:mod:`c360.reductions`) ``a`` is read first; if it is
+small, ``b`` receives ``y IN (…those values…)`` (or is skipped when ``a`` is
+empty).
+
+Sizes come from the sources' statistics (row estimates from discovery) and the
+filters pushed to each scan; a scan with no statistics counts as small only
+when a filter restricts it. Reductions form a DAG: a producer may be reduced
+itself (``nation → supplier → lineitem``), but never by its own consumer.
 
 Only where rows of ``b`` without a partner in ``a`` can never reach the result:
-an inner join, or ``b`` on the nullable side of ``a LEFT JOIN b``. A scan that is
-reduced is never itself a reducer, so there are no cycles.
+an inner join, or ``b`` on the nullable side of ``a LEFT JOIN b``.
+
+Example: ``nation`` (25 rows, ``n_name = 'SAUDI ARABIA'``) reduces ``supplier``
+(10,000 rows) by ``s_nationkey IN (20)``, which reduces the ``lineitem`` fragment
+by ``l_suppkey IN (…400 keys…)``.
 """
 
 from __future__ import annotations
@@ -33,15 +41,78 @@ class Reduction:
     column: str
 
 
-def _selective(scan: ScanPlan) -> bool:
+#: below this many estimated rows a scan is a producer worth reading first
+SMALL = 200_000
+#: a consumer is reduced when it is expected to be at least this many times bigger than its producer
+RATIO = 4
+#: the fraction of rows each pushed filter is assumed to keep, when nothing better is known
+FILTER_KEEPS = 0.2
+
+
+def estimated_rows(scan: ScanPlan) -> float | None:
+    """The rows ``scan`` is expected to return, from statistics and filters; None when nothing is known."""
     if scan.statement is not None:
-        return scan.selective
-    return any(isinstance(f, (exp.EQ, exp.In)) for f in scan.filters)
+        return scan.estimate
+    rows = scan.table.row_count
+    equalities = [f for f in scan.filters if isinstance(f, (exp.EQ, exp.In))]
+    for predicate in equalities:
+        column = predicate.this if isinstance(predicate.this, exp.Column) else None
+        if column is not None and scan.table.primary_key and \
+                [c.lower() for c in scan.table.primary_key] == [column.name.lower()]:
+            return float(len(predicate.expressions) if isinstance(predicate, exp.In) else 1)
+    if rows is None:
+        return None
+    return rows * FILTER_KEEPS ** len(scan.filters)
+
+
+def _pinned(scan: ScanPlan, scans: dict | None = None) -> bool:
+    """Whether a pushed filter pins a column to constants (``= 42``, ``IN (…)``), or a pinned scan reduces
+    this one: few rows, most likely."""
+    if scan.selective or any(isinstance(f, (exp.EQ, exp.In)) for f in scan.filters):
+        return True
+    return scans is not None and any(
+        r.producer in scans and _pinned(scans[r.producer], scans) for r in scan.reductions
+    )
+
+
+def _size(scan: ScanPlan, scans: dict) -> float | None:
+    estimate = estimated_rows(scan)
+    if estimate is None and _pinned(scan, scans):
+        return 1.0
+    return estimate
+
+
+def _producer(scan: ScanPlan, scans: dict) -> bool:
+    size = _size(scan, scans)
+    return size is not None and size <= SMALL
+
+
+def _worth(producer: ScanPlan, consumer: ScanPlan, scans: dict) -> bool:
+    """Reduce ``consumer`` when it is expected to be several times ``producer``'s size (or its size is
+    unknown and it is not pinned itself)."""
+    small, big = _size(producer, scans), estimated_rows(consumer)
+    if big is None:
+        return not _pinned(consumer, scans)
+    return big >= RATIO * max(small, 1.0)
 
 
 def _reducible(scan: ScanPlan, column: str) -> bool:
     """A plain scan takes ``column IN (…)`` on any column; a fragment only on its row-level columns."""
     return scan.statement is None or column in scan.reducible
+
+
+def _reaches(scans: dict, start: str, goal: str) -> bool:
+    """Whether ``goal`` already reduces ``start``, directly or through other reductions (a cycle to avoid)."""
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name == goal:
+            return True
+        if name in seen or name not in scans:
+            continue
+        seen.add(name)
+        todo.extend(r.producer for r in scans[name].reductions)
+    return False
 
 
 def _pairs(select: exp.Select):
@@ -83,7 +154,15 @@ def _is_column_pair(predicate: exp.Expression) -> bool:
 
 
 def reduce_joins(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
-    consumers: set[str] = set()
+    for _ in range(3):  # a reduction found makes its consumer small enough to reduce the next: a chain
+        if not _plan_reductions(expression, context):
+            break
+    return expression
+
+
+def _plan_reductions(expression: exp.Expression, context: PlanContext) -> bool:
+    by_name = context.scans
+    added = False
     for scope in traverse_scope(expression):
         select = scope.expression
         if not isinstance(select, exp.Select):
@@ -97,10 +176,10 @@ def reduce_joins(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
             producer, consumer = scans.get(a.table.lower()), scans.get(b.table.lower())
             if producer is None or consumer is None or producer is consumer:
                 continue
-            if not _selective(producer) or producer.name in consumers or _selective(consumer):
+            if not _producer(producer, by_name) or not _worth(producer, consumer, by_name):
                 continue
-            if any(r.producer == consumer.name for r in producer.reductions):
-                continue
+            if _reaches(by_name, producer.name, consumer.name):
+                continue  # the consumer already reduces the producer, directly or not
             producer_column, column = producer.table.column(a.name), consumer.table.column(b.name)
             if producer_column is None or column is None or not _reducible(consumer, column.name):
                 continue
@@ -111,5 +190,5 @@ def reduce_joins(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
                     f"reduced at run time by the {producer_column.name} values of {producer.qualified_name} "
                     f"(as {column.name} IN (…)) when that side is small"
                 )
-                consumers.add(consumer.name)
-    return expression
+                added = True
+    return added

@@ -60,3 +60,31 @@ def test_an_empty_selective_side_means_the_other_side_is_not_read(tmp_path):
                                 "ON o.customer_id = c.customer_id WHERE c.name = 'Nobody'")
     assert rows == []
     assert scans["orders"].sent.startswith("nothing") and scans["orders"].rows == 0
+
+
+# --- reductions that scale (issue #13) ----------------------------------------------------------------
+
+
+def test_a_reduction_chain_pins_each_next_side(world):
+    """regions (one region) -> customers (by city) -> orders (by customer): each side reduced by the last."""
+    from tests.oracle import check
+
+    scans = check(world, "SELECT o.order_id, c.customer_id FROM local.regions r "
+                         "JOIN crm.customers c ON c.city = r.city JOIN shop.orders o ON o.customer_id = c.customer_id "
+                         "WHERE r.region = 'South'")
+    by_source = {s.source: s for s in scans}
+    assert "\"c\".\"city\" IN ('Austin')" in by_source["crm"].sent
+    assert "`customer_id` IN (" in by_source["shop"].sent
+
+
+def test_many_keys_go_in_several_statements(world, monkeypatch):
+    from c360 import reductions
+    from tests.oracle import check
+
+    monkeypatch.setattr(reductions, "KEYS_PER_STATEMENT", 7)
+    scans = check(world, "SELECT o.order_id FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+                         "WHERE c.customer_id IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)")
+    shop = next(s for s in scans if s.source == "shop")
+    assert shop.sent.count(" ; ") == 2  # 18 keys, 7 at a time
+    assert "`o`.`customer_id` IN (15, 16, 17, 18)" in shop.sent.split(" ; ")[2]
+    assert any("in 3 statements" in note for note in shop.notes)

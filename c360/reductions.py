@@ -1,0 +1,178 @@
+"""Join reductions at run time: read the small side first, send its keys into the big side's request.
+
+The planner (:mod:`c360.planner.reduce_joins`) records, per scan, which other
+scans may reduce it (``consumer.column IN (producer's values)``), as a DAG: a
+producer may itself be reduced first (nation → supplier → lineitem). Before the
+query starts, :class:`Reducer` walks that DAG: each producer is read (after its
+own reductions) up to :data:`MAX_ROWS` rows; if it ended within that, its distinct
+keys (at most :data:`MAX_KEYS`) replace the consumer's request — as ``IN`` lists of
+at most :data:`KEYS_PER_STATEMENT` keys, several statements when there are more —
+or, with no keys at all, the consumer is not read. A producer that turns out
+bigger is streamed on as it is, and nothing is reduced by it: a wrong guess costs
+a wait, never an answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from c360.planner.classify import Classifier
+from c360.planner.parse import literal
+from connectors.base import Scan
+from connectors.sql import renders
+
+#: a producer is read first, up to this many rows ...
+MAX_ROWS = 200_000
+#: ... and at most this many distinct keys are sent, ...
+MAX_KEYS = 100_000
+#: ... in IN lists of at most this many keys per statement
+KEYS_PER_STATEMENT = 10_000
+
+
+class Reducer:
+    """Applies one execution's planned reductions; ``run()`` returns the producers' prefetched batches."""
+
+    def __init__(self, execution, guard):
+        self.execution = execution
+        self.plans = execution.plan.scans
+        self.index = {scan_plan.name: i for i, scan_plan in enumerate(self.plans)}
+        self.guard = guard
+        self.prefetched: dict[str, tuple[list, bool, object]] = {}
+        self.reduced: set[str] = set()
+
+    def run(self) -> dict:
+        for scan_plan in self.plans:
+            self._reduce(scan_plan)
+        return {name: _chain(batches, rest) for name, (batches, _, rest) in self.prefetched.items()}
+
+    def _reduce(self, scan_plan) -> None:
+        """Apply ``scan_plan``'s reductions (its producers read first, reduced themselves first)."""
+        if scan_plan.name in self.reduced:
+            return
+        self.reduced.add(scan_plan.name)
+        for reduction in scan_plan.reductions:
+            batches, complete = self._produced(reduction.producer)
+            if complete and self._apply(scan_plan, reduction, batches):
+                return
+
+    def _produced(self, name: str) -> tuple[list, bool]:
+        if name not in self.prefetched:
+            self._reduce(self.plans[self.index[name]])
+            self.prefetched[name] = _prefetch(self.execution.scans[self.index[name]])
+            if self.execution.error is not None:
+                raise self.execution.error
+        batches, complete, _ = self.prefetched[name]
+        return batches, complete
+
+    def _apply(self, scan_plan, reduction, batches) -> bool:
+        producer = self.plans[self.index[reduction.producer]]
+        i = self.index[scan_plan.name]
+        values = _distinct(batches, reduction.producer_column)
+        if len(values) > MAX_KEYS:
+            scan_plan.notes.append(
+                f"not reduced: {producer.qualified_name} has {len(values):,} {reduction.producer_column} values "
+                f"(more than {MAX_KEYS:,})"
+            )
+            return False
+        scan = self.execution.scans[i]
+        if not values:
+            nothing = f"nothing: {producer.qualified_name} has no rows to join"
+            self.execution.scans[i] = _NothingScan(scan.request, nothing)
+            scan_plan.notes.append(f"not read: {producer.qualified_name} returned no {reduction.producer_column}")
+            return True
+        requests = []
+        for start in range(0, len(values), KEYS_PER_STATEMENT):
+            chunk = values[start:start + KEYS_PER_STATEMENT]
+            request = _reduced_request(scan_plan, scan.request, reduction.column, chunk)
+            if request is None:
+                return False
+            requests.append(request)
+        connector = scan_plan.connector
+        scans = [self.guard(connector, lambda r=r: connector.scan(r)) for r in requests]
+        self.execution.scans[i] = scans[0] if len(scans) == 1 else _ChainedScan(scan.request, scans)
+        statements = f" in {len(scans)} statements" if len(scans) > 1 else ""
+        scan_plan.notes.append(
+            f"reduced: {len(values):,} {reduction.producer_column} values of {producer.qualified_name} sent as "
+            f"{reduction.column} IN (…){statements}"
+        )
+        return True
+
+
+def _reduced_request(scan_plan, request, column: str, values: list):
+    """``request`` restricted to ``column IN values``, or None if the source cannot take it exactly."""
+    connector = scan_plan.connector
+    dialect = getattr(connector, "dialect", None)
+    if scan_plan.statement is not None:  # a pushed fragment: the keys join its WHERE
+        predicate = scan_plan.reducible[column](values)
+        if predicate is None:
+            return None
+        statement = request.statement.copy()
+        statement.where(predicate, copy=False)
+        if dialect is not None and not renders(statement, dialect):
+            return None
+        return dataclasses.replace(request, statement=statement)
+    predicate = exp.In(this=exp.column(column), expressions=[literal(v) for v in values])
+    if Classifier(scan_plan.table, connector.capabilities).classify(predicate) is None:
+        return None
+    if dialect is not None and not renders(predicate, dialect):
+        return None
+    return dataclasses.replace(request, filters=(*request.filters, predicate))
+
+
+def _distinct(batches: list, column: str) -> list:
+    if not batches:
+        return []
+    values = pc.unique(pa.chunked_array([b.column(b.schema.get_field_index(column)) for b in batches]))
+    return sorted(values.drop_null().to_pylist())
+
+
+def _prefetch(scan: Scan):
+    rows, batches = 0, []
+    iterator = scan.batches()
+    for batch in iterator:
+        batches.append(batch)
+        rows += batch.num_rows
+        if rows > MAX_ROWS:
+            return batches, False, iterator
+    return batches, True, iter(())
+
+
+def _chain(first: list, rest):
+    """``first``'s batches, then ``rest``'s; closing it closes ``rest`` (a scan's generator)."""
+    try:
+        yield from first
+        yield from rest
+    finally:
+        close = getattr(rest, "close", None)
+        if close is not None:
+            close()
+
+
+class _NothingScan(Scan):
+    """A scan a join reduction proved unnecessary: it sends nothing and yields no rows."""
+
+    def _batches(self):
+        return iter(())
+
+
+class _ChainedScan(Scan):
+    """Several statements to one source, one after the other (a reduction's keys, a list at a time)."""
+
+    def __init__(self, request, scans: list[Scan]):
+        super().__init__(request, " ; ".join(scan.sent for scan in scans))
+        self.parts = scans
+
+    def _batches(self):
+        for part in self.parts:
+            if self.cancelled.is_set():
+                return
+            yield from part.batches()
+
+    def cancel(self) -> None:
+        super().cancel()
+        for part in self.parts:
+            part.cancel()
