@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from c360 import introspect, policy
+from c360 import explain, introspect, policy
 from c360.channel import DEFAULT_MEMORY_BYTES, Channel
 from c360.errors import (
     Error,
@@ -214,24 +214,10 @@ class Engine:
         else:
             execution.prepare()
         elapsed = time.perf_counter() - started
-        lines = ["DuckDB runs:", f"  {query_plan.sql}"]
-        if query_plan.params:
-            lines.append(f"  with parameters: {', '.join(redact(repr(v)) for v in query_plan.params)}")
-        for scan_plan, scan in zip(query_plan.scans, execution.scans):
-            lines.append(
-                f"{scan_plan.qualified_name} AS {scan_plan.alias} -> {scan_plan.name}: "
-                f"{source_label(scan_plan.connector)}"
-            )
-            lines.append(f"  sent: {scan.sent}")
-            for note in scan_plan.notes:
-                lines.append(f"  {note}")
-            if analyze:
-                stats = scan.stats
-                lines.append(f"  analyze: rows={stats.rows} bytes={stats.bytes} seconds={stats.seconds:.3f}")
-        if analyze:
-            lines.append(f"result: rows={result_rows} seconds={elapsed:.3f}")
+        text = explain.render(query_plan, execution, analyze=analyze,
+                              result_rows=result_rows if analyze else None, seconds=elapsed)
         execution.close()
-        return "\n".join(lines)
+        return text
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
