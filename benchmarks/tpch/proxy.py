@@ -185,8 +185,7 @@ def _pump(source, target, parser, downstream: bool, counters, index, lock, state
                 break
             rows_before = parser.rows
             feed(buffer, n)
-            target.sendall(view[:n])
-            with lock:
+            with lock:  # counted before forwarding: a client that has the bytes sees them counted
                 if downstream:
                     counters[base] += n
                     counters[base + 2] += parser.rows - rows_before
@@ -195,6 +194,7 @@ def _pump(source, target, parser, downstream: bool, counters, index, lock, state
                 if parsed and parser.opaque and not state["opaque_counted"]:
                     state["opaque_counted"] = True
                     counters[base + 4] += 1
+            target.sendall(view[:n])
     except OSError:
         pass
     finally:
