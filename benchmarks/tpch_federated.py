@@ -28,6 +28,7 @@ See docs/benchmarks.md for what is measured and how.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -75,6 +76,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("c360", "peer"), default=None, help="run one side only (local always runs)")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a query is cancelled (default 900)")
+    parser.add_argument("--direct", action="store_true",
+                        help="connect to the servers directly, without the counting proxy (times only: its overhead)")
     parser.add_argument("--mariadb", type=_endpoint, default=("127.0.0.1", 3306), metavar="HOST:PORT")
     parser.add_argument("--postgres", type=_endpoint, default=("127.0.0.1", 5432), metavar="HOST:PORT")
     return parser.parse_args(argv)
@@ -113,8 +116,8 @@ def measure(args, place: deployment.Deployment, database: Path) -> int:
         "crm": (place.crm.host, place.crm.port, "postgres"),
         "vendors": (place.vendors.host, place.vendors.port, "http"),
     }
-    with Proxies(upstreams) as proxies:
-        proxied = place.via({name: proxies.port(name) for name in upstreams})
+    with contextlib.nullcontext() if args.direct else Proxies(upstreams) as proxies:
+        proxied = place if proxies is None else place.via({name: proxies.port(name) for name in upstreams})
         folder, environment = catalog.write(args.keep_data.resolve() / data.folder_name(args.sf) / "project" / "catalog", proxied)
         os.environ.update(environment)
         sides, closers = [], []

@@ -61,7 +61,10 @@ def print_report(results: list[QueryResult], *, stat: str, header: str, out=prin
         over_local = f"{peer / local:.1f}x" if peer and local else "-"
         out(f"{r.number:>3} {_seconds(c360):>9} {_seconds(peer):>9} {ratio:>10} {_seconds(local):>9} {over_local:>11}"
             f"  {_verdict(r.c360):<6} {_verdict(r.peer)}")
+    counted = any("shop" in side.moved for r in results for side in (r.c360, r.peer) if side is not None)
     out("")
+    if not counted:
+        out("(no proxy: bytes and rows out of the servers were not counted)")
     out("Out of each source, the measured run (rows as the server sent them; MB = 10^6 bytes on the wire, "
         "JSON = file bytes read):")
     out(f"{'Q':>3} {'side':<5} {'shop rows':>11} {'shop MB':>9} {'crm rows':>10} {'crm MB':>8} {'json MB':>8} "
@@ -93,8 +96,9 @@ def print_report(results: list[QueryResult], *, stat: str, header: str, out=prin
         out(f"geometric mean of per-query time ratios c360/peer: {figures['geomean_c360_over_peer']:.2f}x "
             f"over {figures['queries_compared']} queries (c360/local {figures['geomean_c360_over_local']:.1f}x, "
             f"peer/local {figures['geomean_peer_over_local']:.1f}x)")
-        out(f"bytes out of all sources: c360 {figures['c360_bytes'] / MB:.1f} MB, peer {figures['peer_bytes'] / MB:.1f} MB "
-            f"(c360/peer {figures['bytes_c360_over_peer']:.2f}x)")
+        if counted:
+            out(f"bytes out of all sources: c360 {figures['c360_bytes'] / MB:.1f} MB, peer {figures['peer_bytes'] / MB:.1f} MB "
+                f"(c360/peer {figures['bytes_c360_over_peer']:.2f}x)")
         out(f"queries where c360 is slower than the peer: {figures['slower_than_peer'] or 'none'}")
     out(f"right answers: c360 {figures['c360_right']}/{figures['queries']}, peer {figures['peer_right']}/{figures['queries']}")
     return figures
