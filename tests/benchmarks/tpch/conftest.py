@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from benchmarks.tpch import catalog, data, load
+from benchmarks.tpch import answers, catalog, data, load
 from benchmarks.tpch.deployment import Container, Database, Deployment
 
 SF = 0.01
@@ -48,3 +48,9 @@ def tpch_local(tpch):
     connection = data.local_tables(tpch[2])
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def tpch_reference():
+    """The tpch extension's reference answers at this scale factor: query number → rows as text."""
+    return answers.reference(SF)

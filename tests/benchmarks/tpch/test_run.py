@@ -7,15 +7,14 @@ import os
 import pytest
 
 import c360
-from benchmarks.tpch import answers, catalog, report, run
+from benchmarks.tpch import catalog, report, run
 from benchmarks.tpch.load import json_file
 from benchmarks.tpch.peer import Peer
 from benchmarks.tpch.proxy import Proxies
-from tests.benchmarks.tpch.conftest import SF
 
 
 @pytest.fixture(scope="module")
-def measured(tpch, tpch_local, tmp_path_factory):
+def measured(tpch, tpch_local, tpch_reference, tmp_path_factory):
     """Query 9 (all four sources), two runs per side, through the proxies."""
     place, _, _ = tpch
     upstreams = {"shop": (place.shop.host, place.shop.port, "mysql"), "crm": (place.crm.host, place.crm.port, "postgres"),
@@ -31,7 +30,7 @@ def measured(tpch, tpch_local, tmp_path_factory):
                 sides = [run.C360Side(connection, place.partners), run.PeerSide(peer, place.partners)]
                 for side in sides:
                     run.warm_up(side, 60)
-                yield run.run_query(9, local=tpch_local, sides=sides, reference=answers.reference(SF)[9],
+                yield run.run_query(9, local=tpch_local, sides=sides, reference=tpch_reference[9],
                                     proxies=proxies, runs=2, timeout=60), place
             finally:
                 connection.close()
@@ -41,12 +40,12 @@ def measured(tpch, tpch_local, tmp_path_factory):
         os.environ.update(saved)
 
 
-def test_both_sides_answer_right_and_every_source_is_counted(measured):
+def test_both_sides_answer_right_and_every_source_is_counted(measured, tpch_reference):
     result, place = measured
     json_bytes = sum(json_file(place.partners, t).stat().st_size for t in ("part", "partsupp"))
     for side in (result.c360, result.peer):
         assert side.ok, (side.error, side.problem)
-        assert len(side.seconds) == 2 and side.rows == len(answers.reference(SF)[9])
+        assert len(side.seconds) == 2 and side.rows == len(tpch_reference[9])
         assert side.moved["shop"].rows > 0 and side.moved["shop"].bytes > 0
         assert side.moved["crm"].rows >= 25  # every nation
         assert side.moved["partners"].bytes == json_bytes

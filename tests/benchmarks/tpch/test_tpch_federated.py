@@ -14,7 +14,6 @@ import pytest
 import c360
 from benchmarks.tpch import answers, queries
 from benchmarks.tpch.run import C360Side
-from tests.benchmarks.tpch.conftest import SF
 
 #: Seconds one query may take before it is cancelled (the slowest takes ~1 s here).
 TIMEOUT = 60
@@ -55,7 +54,7 @@ def test_c360_reads_every_table_from_its_own_source(c360_side):
 
 
 @pytest.mark.parametrize("number", queries.ALL)
-def test_the_local_tables_give_the_tpch_reference_answers(number, tpch_local):
+def test_the_local_tables_give_the_tpch_reference_answers(number, tpch_local, tpch_reference):
     """The generated data, the qualified query text and the comparison agree with the extension's answers."""
     sql = queries.query(number)
-    assert answers.difference(_local(tpch_local, sql), answers.reference(SF)[number], ordered=queries.ordered(sql)) is None
+    assert answers.difference(_local(tpch_local, sql), tpch_reference[number], ordered=queries.ordered(sql)) is None
