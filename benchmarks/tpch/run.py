@@ -83,6 +83,11 @@ def _timed(run: Callable[[], pa.Table], cancel: Callable[[], None], timeout: flo
             timer.cancel()
 
 
+def scanned(cursor) -> list:
+    """The last query's scan reports (``cursor.scans``), none before the first query."""
+    return list(cursor.scans) if cursor is not None else []
+
+
 class C360Side:
     """c360 through ``c360.connect(catalog)``: one cursor per query."""
 
@@ -102,9 +107,10 @@ class C360Side:
         return _timed(lambda: self._run(sql), lambda: self.cursor and self.cursor.cancel(), timeout)
 
     def json_read(self, sql: str) -> Counts:
-        """Bytes of the JSON files c360 scanned for the last query (its scan reports)."""
-        scans = [s for s in (self.cursor.scans if self.cursor else []) if s.source == "partners"]
-        return Counts(bytes=sum(json_file(self.partners, s.table).stat().st_size for s in scans))
+        """Bytes of the JSON files c360 scanned for the last query: each table of each scan report once
+        (a pushed fragment reports the tables it reads as ``part + partsupp``)."""
+        read = [name for s in scanned(self.cursor) if s.source == "partners" for name in s.table.split(" + ")]
+        return Counts(bytes=sum(json_file(self.partners, name).stat().st_size for name in read))
 
 
 class PeerSide:

