@@ -1,15 +1,16 @@
 """Is an answer right? Compared with the ``tpch`` extension's reference answers, or with a local DuckDB's.
 
 ``tpch_answers()`` holds the answers for scale factors 0.01, 0.1 and 1 as
-``|``-separated text. A number must match to its last printed digit (``505822441.4861``: closer than
-0.0001), unless the answer is a double and the reference printed one in full
-(15 significant digits or more): then a relative 1e-9 (summed in another
-order). Against a typed reference (a local DuckDB's Arrow answer) the column
-names and types must be the same, decimals and integers match exactly,
-doubles to a relative 1e-9. Strings and dates match exactly; the reference text prints NULL
-as an empty field. Rows are compared in order when the query has an ORDER BY, as sorted
-lists otherwise. :func:`difference` returns None when equal, or one line saying
-where the first difference is.
+``|``-separated text. A number must match to the last digit the reference
+prints (``505822441.4861``: closer than 0.0001), unless the answer is a double
+and the reference printed one in full (15 significant digits or more): then to
+a relative 1e-9 (summed in another order). Against a typed reference (a local
+DuckDB's Arrow answer) column names and types must be the same, decimals and
+integers match exactly, doubles to a relative 1e-9. Strings and dates match
+exactly; the reference text prints NULL as an empty field. Rows are compared in
+order when the query has an ORDER BY, as sorted lists otherwise.
+:func:`difference` returns None when equal, or one line saying where the first
+difference is.
 """
 
 from __future__ import annotations

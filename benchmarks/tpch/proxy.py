@@ -16,6 +16,9 @@ shared memory map (an anonymous file both processes map) that the parent reads
 without a round trip. It prints its ports, then runs until its standard input
 closes, which happens when the parent closes it or dies.
 
+Counted bytes are those that crossed the proxy before :meth:`Proxies.snapshot`: a chunk is counted
+before it is forwarded, so a client that has read an answer sees it counted.
+
 Usage::
 
     with Proxies({"shop": ("127.0.0.1", 3306, "mysql"), "blob": ("127.0.0.1", 10000, "http")}) as proxies:
@@ -54,7 +57,7 @@ class Counts:
     sent: int = 0  # bytes the clients sent the server
     rows: int = 0
     connections: int = 0
-    opaque: int = 0  # connections whose rows could not be counted (TLS, compression)
+    opaque: int = 0  # connections whose rows could not be counted (TLS)
 
     def __sub__(self, other: Counts) -> Counts:
         return Counts(*(a - b for a, b in zip(self.astuple(), other.astuple())))
