@@ -38,7 +38,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import c360  # noqa: E402 - after the sys.path line, so the script runs from anywhere
-
 from benchmarks.tpch import answers, catalog, data, deployment, load, queries, report, run  # noqa: E402
 from benchmarks.tpch.peer import Peer  # noqa: E402
 from benchmarks.tpch.proxy import Proxies  # noqa: E402
@@ -63,21 +62,33 @@ def _endpoint(text: str) -> tuple[str, int]:
 
 
 def parse(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Data, databases and logins are kept for the next run; "
-                                            "drop them by hand (DROP DATABASE tpch_sf0_1 ...) and delete the folder.")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Data, databases and logins are kept for the next run; "
+        "drop them by hand (DROP DATABASE tpch_sf0_1 ...) and delete the folder.",
+    )
     parser.add_argument("--sf", type=float, default=0.1, help="TPC-H scale factor (default 0.1)")
-    parser.add_argument("--queries", type=_query_numbers, default=list(queries.ALL), help="e.g. 1,4,19 (default: all 22)")
+    parser.add_argument(
+        "--queries", type=_query_numbers, default=list(queries.ALL), help="e.g. 1,4,19 (default: all 22)"
+    )
     parser.add_argument("--runs", type=int, default=1, help="timed runs per query and side (default 1)")
     parser.add_argument("--stat", choices=("median", "best"), default="median", help="which run's time to report")
-    parser.add_argument("--keep-data", type=Path, default=DEFAULT_DATA, metavar="DIR",
-                        help=f"folder kept between runs: generated data, JSON files, Azurite (default {DEFAULT_DATA})")
+    parser.add_argument(
+        "--keep-data",
+        type=Path,
+        default=DEFAULT_DATA,
+        metavar="DIR",
+        help=f"folder kept between runs: generated data, JSON files, Azurite (default {DEFAULT_DATA})",
+    )
     parser.add_argument("--only", choices=("c360", "peer"), default=None, help="run one side only (local always runs)")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--timeout", type=float, default=900, help="seconds before a query is cancelled (default 900)")
-    parser.add_argument("--direct", action="store_true",
-                        help="connect to the servers directly, without the counting proxy (times only: its overhead)")
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="connect to the servers directly, without the counting proxy (times only: its overhead)",
+    )
     parser.add_argument("--mariadb", type=_endpoint, default=("127.0.0.1", 3306), metavar="HOST:PORT")
     parser.add_argument("--postgres", type=_endpoint, default=("127.0.0.1", 5432), metavar="HOST:PORT")
     return parser.parse_args(argv)
@@ -97,10 +108,21 @@ def main(argv=None) -> int:
     crm, postgres_admin = deployment.bench_postgres(*args.postgres, name, secret)
     azurite = deployment.Azurite(args.keep_data.resolve() / "azurite")
     try:
-        place = deployment.Deployment(shop=shop, crm=crm, partners=folder / "json",
-                                      vendors=deployment.Container("127.0.0.1", azurite.port, container))
-        loaded = load.ensure(place, database, folder / "staging", mysql_connect=mysql_admin,
-                             postgres_connect=postgres_admin, reader=name, say=_say)
+        place = deployment.Deployment(
+            shop=shop,
+            crm=crm,
+            partners=folder / "json",
+            vendors=deployment.Container("127.0.0.1", azurite.port, container),
+        )
+        loaded = load.ensure(
+            place,
+            database,
+            folder / "staging",
+            mysql_connect=mysql_admin,
+            postgres_connect=postgres_admin,
+            reader=name,
+            say=_say,
+        )
         _say("sources hold the data" + (f" (loaded: {loaded})" if loaded else " (nothing to load)"))
         return measure(args, place, database)
     finally:
@@ -118,7 +140,9 @@ def measure(args, place: deployment.Deployment, database: Path) -> int:
     }
     with contextlib.nullcontext() if args.direct else Proxies(upstreams) as proxies:
         proxied = place if proxies is None else place.via({name: proxies.port(name) for name in upstreams})
-        folder, environment = catalog.write(args.keep_data.resolve() / data.folder_name(args.sf) / "project" / "catalog", proxied)
+        folder, environment = catalog.write(
+            args.keep_data.resolve() / data.folder_name(args.sf) / "project" / "catalog", proxied
+        )
         os.environ.update(environment)
         sides, closers = [], []
         if args.only in (None, "c360"):
@@ -136,17 +160,29 @@ def measure(args, place: deployment.Deployment, database: Path) -> int:
                 _say(f"{side.name} warmed up ({time.perf_counter() - started:.1f} s)")
             results = []
             for number in args.queries:
-                result = run.run_query(number, local=local, sides=sides, reference=reference.get(number),
-                                       proxies=proxies, runs=args.runs, timeout=args.timeout)
+                result = run.run_query(
+                    number,
+                    local=local,
+                    sides=sides,
+                    reference=reference.get(number),
+                    proxies=proxies,
+                    runs=args.runs,
+                    timeout=args.timeout,
+                )
                 results.append(result)
-                times = "  ".join(f"{name} {s.time(args.stat):.3f} s" if s.time(args.stat) is not None else f"{name} {s.error}"
-                                  for name, s in (("c360", result.c360), ("peer", result.peer), ("local", result.local)) if s)
+                times = "  ".join(
+                    f"{name} {s.time(args.stat):.3f} s" if s.time(args.stat) is not None else f"{name} {s.error}"
+                    for name, s in (("c360", result.c360), ("peer", result.peer), ("local", result.local))
+                    if s
+                )
                 _say(f"Q{number}: {times}")
         finally:
             for close in closers:
                 close()
-    header = (f"TPC-H SF {args.sf:g}, {len(args.queries)} queries, {args.stat} of {args.runs} run(s), "
-              f"sources: crm=PostgreSQL/ODBC shop=MariaDB partners=JSON vendors=parquet/Azurite")
+    header = (
+        f"TPC-H SF {args.sf:g}, {len(args.queries)} queries, {args.stat} of {args.runs} run(s), "
+        f"sources: crm=PostgreSQL/ODBC shop=MariaDB partners=JSON vendors=parquet/Azurite"
+    )
     figures = report.print_report(results, stat=args.stat, header=header)
     if args.json:
         settings = {"sf": args.sf, "runs": args.runs, "stat": args.stat, "queries": args.queries, "only": args.only}

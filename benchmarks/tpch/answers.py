@@ -64,7 +64,9 @@ def _cell_differs(got, want) -> bool:
             expected = float(want)
         except ValueError:
             return True
-        if isinstance(got, float) and _significant(want) >= DOUBLE_DIGITS:  # a double printed in full: summation order moves its last digits
+        if (
+            isinstance(got, float) and _significant(want) >= DOUBLE_DIGITS
+        ):  # a double printed in full: summation order moves its last digits
             return abs(float(got) - expected) > RELATIVE * abs(expected)
         digits = len(want.split(".", 1)[1]) if "." in want else 0
         return abs(decimal.Decimal(str(got)) - decimal.Decimal(want)) >= decimal.Decimal(10) ** -digits
@@ -78,8 +80,10 @@ def _cell_differs(got, want) -> bool:
 
 
 def _key(row) -> tuple:
-    return tuple(round(float(v), 2) if _number(v) else (float(v) if isinstance(v, str) and _is_float(v) else _text(v))
-                 for v in row)
+    return tuple(
+        round(float(v), 2) if _number(v) else (float(v) if isinstance(v, str) and _is_float(v) else _text(v))
+        for v in row
+    )
 
 
 def _is_float(text: str) -> bool:

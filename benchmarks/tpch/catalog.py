@@ -23,8 +23,10 @@ SHOP_PASSWORD, CRM_PASSWORD, BLOB = "TPCH_SHOP_PASSWORD", "TPCH_CRM_PASSWORD", "
 
 def odbc_connection_string(deployment: Deployment, password: str) -> str:
     crm = deployment.crm
-    return (f"Driver={{PostgreSQL Unicode}};Server={crm.host};Port={crm.port};Database={crm.database};"
-            f"Uid={crm.user};Pwd={password};SSLmode=disable;BoolsAsChar=0;")
+    return (
+        f"Driver={{PostgreSQL Unicode}};Server={crm.host};Port={crm.port};Database={crm.database};"
+        f"Uid={crm.user};Pwd={password};SSLmode=disable;BoolsAsChar=0;"
+    )
 
 
 def write(folder: Path, deployment: Deployment) -> tuple[Path, dict[str, str]]:
@@ -50,15 +52,19 @@ def write(folder: Path, deployment: Deployment) -> tuple[Path, dict[str, str]]:
             "description": "part, partsupp: newline-delimited JSON files",
             "kind": "json",
             "path": str(deployment.partners.resolve()),
-            "tables": {t.name: {"files": f"{t.name}.json", "columns": t.duckdb_columns()} for t in tables_of("partners")},
+            "tables": {
+                t.name: {"files": f"{t.name}.json", "columns": t.duckdb_columns()} for t in tables_of("partners")
+            },
         },
         "vendors": {
             "description": "supplier: parquet in Azure Blob Storage (Azurite)",
             "kind": "blob",
             "connection_string": f"${{ENV:{BLOB}}}",
             "container": deployment.vendors.container,
-            "tables": {t.name: {"format": "parquet", "prefix": f"{t.name}/", "columns": t.duckdb_columns()}
-                       for t in tables_of("vendors")},
+            "tables": {
+                t.name: {"format": "parquet", "prefix": f"{t.name}/", "columns": t.duckdb_columns()}
+                for t in tables_of("vendors")
+            },
         },
     }
     folder.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,9 @@ def generate(folder: Path, sf: float) -> Path:
 def row_counts(database: Path) -> dict[str, int]:
     """Rows per table of a generated database."""
     with duckdb.connect(str(database), read_only=True) as connection:
-        return {name: connection.execute(exp.select("count(*)").from_(name).sql("duckdb")).fetchone()[0] for name in TABLES}
+        return {
+            name: connection.execute(exp.select("count(*)").from_(name).sql("duckdb")).fetchone()[0] for name in TABLES
+        }
 
 
 def _copy(database: Path, table: str, target: Path, options: str) -> Path:

@@ -47,8 +47,10 @@ class Container:
 
     @property
     def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-                f"BlobEndpoint=http://{self.host}:{self.port}/{ACCOUNT};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint=http://{self.host}:{self.port}/{ACCOUNT};"
+        )
 
     def service(self):
         from azure.storage.blob import BlobServiceClient
@@ -161,9 +163,22 @@ class Azurite:
         self.port = free_port()
         self._log = open(location / "azurite.log", "ab")
         self.process = subprocess.Popen(
-            [str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", str(self.port), "--location", str(location),
-             "--silent", "--disableTelemetry", "--skipApiVersionCheck"],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=location,
+            [
+                str(AZURITE_BLOB),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(self.port),
+                "--location",
+                str(location),
+                "--silent",
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=location,
         )
         deadline = time.monotonic() + 30
         while not _answers(self.port):

@@ -35,11 +35,14 @@ def path(name: str) -> Path:
         module = importlib.import_module(package)
     except ImportError:
         raise MissingExtension(
-            f"DuckDB extension '{name}' is not installed: pip install '{wheel}' (the bench extra: pip install -e '.[bench]')"
+            f"DuckDB extension '{name}' is not installed: pip install '{wheel}' "
+            "(the bench extra: pip install -e '.[bench]')"
         ) from None
     binary = Path(module.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not binary.is_file():
-        raise MissingExtension(f"{binary} is missing: the installed {package} is not for DuckDB {duckdb.__version__} ({wheel})")
+        raise MissingExtension(
+            f"{binary} is missing: the installed {package} is not for DuckDB {duckdb.__version__} ({wheel})"
+        )
     return binary
 
 

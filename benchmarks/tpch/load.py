@@ -79,15 +79,23 @@ def load_mysql(connect: Callable, database: Path, tables: list[Table], staging: 
 def postgres_missing(connect: Callable, counts: dict[str, int]) -> list[Table]:
     """Tables of ``crm`` that the database behind ``connect()`` lacks or holds with other row counts."""
     with connect() as connection:
-        present = {row[0] for row in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")}
+        present = {
+            row[0]
+            for row in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        }
         return [
-            table for table in tables_of("crm")
-            if table.name not in present or connection.execute(_count(table.name, "postgres")).fetchone()[0] != counts[table.name]
+            table
+            for table in tables_of("crm")
+            if table.name not in present
+            or connection.execute(_count(table.name, "postgres")).fetchone()[0] != counts[table.name]
         ]
 
 
-def load_postgres(connect: Callable, database: Path, tables: list[Table], staging: Path, *, reader: str | None = None) -> None:
+def load_postgres(
+    connect: Callable, database: Path, tables: list[Table], staging: Path, *, reader: str | None = None
+) -> None:
     """(Re)create and ``COPY`` in ``tables``; grant SELECT on them to ``reader`` if given."""
     from psycopg import sql
 
@@ -104,7 +112,9 @@ def load_postgres(connect: Callable, database: Path, tables: list[Table], stagin
                 for statement in table.create_indexes("postgres"):
                     connection.execute(statement)
                 if reader:
-                    connection.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(table.name), sql.Identifier(reader)))
+                    connection.execute(
+                        sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(table.name), sql.Identifier(reader))
+                    )
             connection.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table.name)))
             csv.unlink()
 
@@ -167,7 +177,9 @@ def blob_missing(service, container: str, counts: dict[str, int]) -> list[Table]
     return missing
 
 
-def load_blob(database: Path, service, container: str, tables: list[Table], staging: Path, counts: dict[str, int]) -> None:
+def load_blob(
+    database: Path, service, container: str, tables: list[Table], staging: Path, counts: dict[str, int]
+) -> None:
     """Upload each table as ``<table>/<table>.parquet``, its row count as metadata (container created if needed)."""
     from azure.core.exceptions import ResourceExistsError
 
@@ -187,22 +199,44 @@ def load_blob(database: Path, service, container: str, tables: list[Table], stag
 # --- all four ------------------------------------------------------------------------------------
 
 
-def ensure(deployment, database: Path, staging: Path, *, mysql_connect: Callable, postgres_connect: Callable,
-           reader: str | None = None, say: Callable[[str], None] = lambda text: None) -> dict[str, float]:
+def ensure(
+    deployment,
+    database: Path,
+    staging: Path,
+    *,
+    mysql_connect: Callable,
+    postgres_connect: Callable,
+    reader: str | None = None,
+    say: Callable[[str], None] = lambda text: None,
+) -> dict[str, float]:
     """Load whatever of the generated ``database`` the deployment's sources lack; returns seconds per source loaded."""
     import time
 
     counts = data.row_counts(database)
     seconds: dict[str, float] = {}
     steps = [
-        ("shop", lambda: mysql_missing(mysql_connect, counts),
-         lambda tables: load_mysql(mysql_connect, database, tables, staging)),
-        ("crm", lambda: postgres_missing(postgres_connect, counts),
-         lambda tables: load_postgres(postgres_connect, database, tables, staging, reader=reader)),
-        ("partners", lambda: json_missing(deployment.partners, counts),
-         lambda tables: load_json(database, deployment.partners, tables, counts)),
-        ("vendors", lambda: blob_missing(deployment.vendors.service(), deployment.vendors.container, counts),
-         lambda tables: load_blob(database, deployment.vendors.service(), deployment.vendors.container, tables, staging, counts)),
+        (
+            "shop",
+            lambda: mysql_missing(mysql_connect, counts),
+            lambda tables: load_mysql(mysql_connect, database, tables, staging),
+        ),
+        (
+            "crm",
+            lambda: postgres_missing(postgres_connect, counts),
+            lambda tables: load_postgres(postgres_connect, database, tables, staging, reader=reader),
+        ),
+        (
+            "partners",
+            lambda: json_missing(deployment.partners, counts),
+            lambda tables: load_json(database, deployment.partners, tables, counts),
+        ),
+        (
+            "vendors",
+            lambda: blob_missing(deployment.vendors.service(), deployment.vendors.container, counts),
+            lambda tables: load_blob(
+                database, deployment.vendors.service(), deployment.vendors.container, tables, staging, counts
+            ),
+        ),
     ]
     for source, missing, load in steps:
         tables = missing()

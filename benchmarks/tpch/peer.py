@@ -27,7 +27,8 @@ def _literal(text: str) -> str:
 
 
 def _libpq(**settings) -> str:
-    """``key=value`` pairs (values quoted when they hold spaces or quotes), as libpq and the mysql extension read them."""
+    """``key=value`` pairs, quoted where a value holds spaces or quotes, as libpq and the mysql extension read them."""
+
     def value(text) -> str:
         text = str(text)
         if text and not any(c in text for c in " '\\"):
@@ -41,27 +42,36 @@ class Peer:
     """A DuckDB connection with ``shop``, ``crm``, ``partners`` and ``vendors`` in place."""
 
     def __init__(self, deployment: Deployment):
-        self.connection = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+        self.connection = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
         connection = self.connection
         connection.execute("SET enable_progress_bar = false")
         extensions.load(connection, "mysql_scanner", "postgres_scanner", "azure")
         shop, crm = deployment.shop, deployment.crm
         mysql = _libpq(host=shop.host, port=shop.port, user=shop.user, password=shop.password, database=shop.database)
         connection.execute(f"ATTACH {_literal(mysql)} AS shop (TYPE mysql, READ_ONLY)")
-        postgres = _libpq(host=crm.host, port=crm.port, user=crm.user, password=crm.password, dbname=crm.database,
-                          sslmode="disable")
+        postgres = _libpq(
+            host=crm.host, port=crm.port, user=crm.user, password=crm.password, dbname=crm.database, sslmode="disable"
+        )
         connection.execute(f"ATTACH {_literal(postgres)} AS crm (TYPE postgres, READ_ONLY)")
-        connection.execute(f"CREATE SECRET vendors (TYPE azure, CONNECTION_STRING {_literal(deployment.vendors.connection_string)})")
+        connection.execute(
+            f"CREATE SECRET vendors (TYPE azure, CONNECTION_STRING {_literal(deployment.vendors.connection_string)})"
+        )
         for schema in ("partners", "vendors"):
             connection.execute(f"CREATE SCHEMA {schema}")
         for table in tables_of("partners"):
-            columns = exp.Struct(expressions=[
-                exp.PropertyEQ(this=exp.Literal.string(name), expression=exp.Literal.string(kind))
-                for name, kind in table.duckdb_columns().items()
-            ]).sql("duckdb")
+            columns = exp.Struct(
+                expressions=[
+                    exp.PropertyEQ(this=exp.Literal.string(name), expression=exp.Literal.string(kind))
+                    for name, kind in table.duckdb_columns().items()
+                ]
+            ).sql("duckdb")
             path = _literal(str(json_file(deployment.partners, table.name)))
-            connection.execute(f"CREATE VIEW partners.{table.name} AS SELECT * FROM read_json({path}, "
-                               f"columns = {columns}, format = 'newline_delimited')")
+            connection.execute(
+                f"CREATE VIEW partners.{table.name} AS SELECT * FROM read_json({path}, "
+                f"columns = {columns}, format = 'newline_delimited')"
+            )
         for table in tables_of("vendors"):
             url = _literal(f"az://{deployment.vendors.container}/{blob_name(table.name)}")
             connection.execute(f"CREATE VIEW vendors.{table.name} AS SELECT * FROM read_parquet({url})")

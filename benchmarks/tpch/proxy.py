@@ -89,11 +89,22 @@ class Proxies:
         self._file.truncate(size)
         self._map = mmap.mmap(self._file.fileno(), size)
         self._counters = memoryview(self._map).cast("q")
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+        environment = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        }
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.tpch.proxy", str(self._file.fileno()),
-             json.dumps([upstreams[n] for n in self.names])],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=[self._file.fileno()], env=environment,
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.tpch.proxy",
+                str(self._file.fileno()),
+                json.dumps([upstreams[n] for n in self.names]),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            pass_fds=[self._file.fileno()],
+            env=environment,
         )
         line = self._process.stdout.readline()
         if not line:
@@ -107,9 +118,7 @@ class Proxies:
 
     def snapshot(self) -> Snapshot:
         values = self._counters.tolist()
-        return Snapshot({
-            name: Counts(*values[i * FIELDS:(i + 1) * FIELDS]) for i, name in enumerate(self.names)
-        })
+        return Snapshot({name: Counts(*values[i * FIELDS : (i + 1) * FIELDS]) for i, name in enumerate(self.names)})
 
     def close(self) -> None:
         if self._process.poll() is None:
@@ -168,10 +177,12 @@ def _accept(listener, upstream, counters, index, lock) -> None:
         with lock:
             counters[index * FIELDS + 3] += 1
         state = {"open": 2, "opaque_counted": False}
-        threading.Thread(target=_pump, args=(client, server, parser, False, counters, index, lock, state),
-                         daemon=True).start()
-        threading.Thread(target=_pump, args=(server, client, parser, True, counters, index, lock, state),
-                         daemon=True).start()
+        threading.Thread(
+            target=_pump, args=(client, server, parser, False, counters, index, lock, state), daemon=True
+        ).start()
+        threading.Thread(
+            target=_pump, args=(server, client, parser, True, counters, index, lock, state), daemon=True
+        ).start()
 
 
 def _pump(source, target, parser, downstream: bool, counters, index, lock, state) -> None:

@@ -59,16 +59,22 @@ def print_report(results: list[QueryResult], *, stat: str, header: str, out=prin
         local = r.local.time(stat)
         ratio = f"{c360 / peer:.2f}x" if c360 and peer else "-"
         over_local = f"{peer / local:.1f}x" if peer and local else "-"
-        out(f"{r.number:>3} {_seconds(c360):>9} {_seconds(peer):>9} {ratio:>10} {_seconds(local):>9} {over_local:>11}"
-            f"  {_verdict(r.c360):<6} {_verdict(r.peer)}")
+        out(
+            f"{r.number:>3} {_seconds(c360):>9} {_seconds(peer):>9} {ratio:>10} {_seconds(local):>9} {over_local:>11}"
+            f"  {_verdict(r.c360):<6} {_verdict(r.peer)}"
+        )
     counted = any("shop" in side.moved for r in results for side in (r.c360, r.peer) if side is not None)
     out("")
     if not counted:
         out("(no proxy: bytes and rows out of the servers were not counted)")
-    out("Out of each source, the measured run (rows as the server sent them; MB = 10^6 bytes on the wire, "
-        "JSON = file bytes read):")
-    out(f"{'Q':>3} {'side':<5} {'shop rows':>11} {'shop MB':>9} {'crm rows':>10} {'crm MB':>8} {'json MB':>8} "
-        f"{'blob MB':>8} {'total MB':>9}")
+    out(
+        "Out of each source, the measured run (rows as the server sent them; MB = 10^6 bytes on the wire, "
+        "JSON = file bytes read):"
+    )
+    out(
+        f"{'Q':>3} {'side':<5} {'shop rows':>11} {'shop MB':>9} {'crm rows':>10} {'crm MB':>8} {'json MB':>8} "
+        f"{'blob MB':>8} {'total MB':>9}"
+    )
     for r in results:
         for name, side in (("c360", r.c360), ("peer", r.peer)):
             if side is None:
@@ -79,8 +85,10 @@ def print_report(results: list[QueryResult], *, stat: str, header: str, out=prin
             m = side.moved
             shop, crm = m.get("shop"), m.get("crm")
             cells = [
-                f"{shop.rows:>11,}" if shop else f"{'-':>11}", f"{shop.bytes / MB:>9.2f}" if shop else f"{'-':>9}",
-                f"{crm.rows:>10,}" if crm else f"{'-':>10}", f"{crm.bytes / MB:>8.2f}" if crm else f"{'-':>8}",
+                f"{shop.rows:>11,}" if shop else f"{'-':>11}",
+                f"{shop.bytes / MB:>9.2f}" if shop else f"{'-':>9}",
+                f"{crm.rows:>10,}" if crm else f"{'-':>10}",
+                f"{crm.bytes / MB:>8.2f}" if crm else f"{'-':>8}",
                 f"{m['partners'].bytes / MB:>8.2f}" if "partners" in m else f"{'-':>8}",
                 f"{m['vendors'].bytes / MB:>8.2f}" if "vendors" in m else f"{'-':>8}",
                 f"{side.bytes / MB:>9.2f}",
@@ -93,14 +101,22 @@ def print_report(results: list[QueryResult], *, stat: str, header: str, out=prin
     figures = summary(results, stat)
     out("")
     if figures["geomean_c360_over_peer"] is not None:
-        out(f"geometric mean of per-query time ratios c360/peer: {figures['geomean_c360_over_peer']:.2f}x "
+        out(
+            f"geometric mean of per-query time ratios c360/peer: {figures['geomean_c360_over_peer']:.2f}x "
             f"over {figures['queries_compared']} queries (c360/local {figures['geomean_c360_over_local']:.1f}x, "
-            f"peer/local {figures['geomean_peer_over_local']:.1f}x)")
+            f"peer/local {figures['geomean_peer_over_local']:.1f}x)"
+        )
         if counted:
-            out(f"bytes out of all sources: c360 {figures['c360_bytes'] / MB:.1f} MB, peer {figures['peer_bytes'] / MB:.1f} MB "
-                f"(c360/peer {figures['bytes_c360_over_peer']:.2f}x)")
+            out(
+                f"bytes out of all sources: c360 {figures['c360_bytes'] / MB:.1f} MB, "
+                f"peer {figures['peer_bytes'] / MB:.1f} MB "
+                f"(c360/peer {figures['bytes_c360_over_peer']:.2f}x)"
+            )
         out(f"queries where c360 is slower than the peer: {figures['slower_than_peer'] or 'none'}")
-    out(f"right answers: c360 {figures['c360_right']}/{figures['queries']}, peer {figures['peer_right']}/{figures['queries']}")
+    out(
+        f"right answers: c360 {figures['c360_right']}/{figures['queries']}, "
+        f"peer {figures['peer_right']}/{figures['queries']}"
+    )
     return figures
 
 
@@ -115,7 +131,9 @@ def write_json(path, results: list[QueryResult], *, settings: dict, figures: dic
     document = {
         "settings": settings,
         "summary": figures,
-        "queries": [{"query": r.number, "local": side(r.local), "c360": side(r.c360), "peer": side(r.peer)} for r in results],
+        "queries": [
+            {"query": r.number, "local": side(r.local), "c360": side(r.c360), "peer": side(r.peer)} for r in results
+        ],
     }
     with open(path, "w") as handle:
         json.dump(document, handle, indent=1, default=str)

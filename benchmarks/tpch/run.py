@@ -154,8 +154,17 @@ def _measure(side, sql: str, proxies: Proxies | None, timeout: float | None, tar
     return table
 
 
-def run_query(number: int, *, local, sides: list, reference, proxies: Proxies | None, runs: int,
-              timeout: float | None, on_run: Callable[[str], None] = lambda text: None) -> QueryResult:
+def run_query(
+    number: int,
+    *,
+    local,
+    sides: list,
+    reference,
+    proxies: Proxies | None,
+    runs: int,
+    timeout: float | None,
+    on_run: Callable[[str], None] = lambda text: None,
+) -> QueryResult:
     """Run query ``number`` ``runs`` times on each side; check every answer against ``reference`` (or local's)."""
     sql = queries.query(number)
     ordered = queries.ordered(sql)
@@ -167,7 +176,9 @@ def run_query(number: int, *, local, sides: list, reference, proxies: Proxies | 
         local_table = local_table.read_all() if isinstance(local_table, pa.RecordBatchReader) else local_table
         result.local.seconds.append(time.perf_counter() - started)
         expected = reference if reference is not None else local_table
-        result.local.problem = answers.difference(local_table, expected, ordered=ordered) if reference is not None else None
+        result.local.problem = (
+            answers.difference(local_table, expected, ordered=ordered) if reference is not None else None
+        )
         order = sides if run % 2 == 0 else list(reversed(sides))
         for side in order:
             target = results[side.name]

@@ -52,7 +52,9 @@ class Table:
             for name, kind in self.columns
         ]
         primary = exp.PrimaryKey(expressions=[exp.to_identifier(c) for c in self.key])
-        return exp.Create(kind="TABLE", this=exp.Schema(this=exp.to_table(self.name), expressions=[*definitions, primary])).sql(dialect)
+        return exp.Create(
+            kind="TABLE", this=exp.Schema(this=exp.to_table(self.name), expressions=[*definitions, primary])
+        ).sql(dialect)
 
     def create_indexes(self, dialect: str) -> list[str]:
         """One ``CREATE INDEX <table>_<columns>`` per secondary index, in ``dialect``."""
@@ -78,37 +80,88 @@ def _columns(text: str) -> tuple[tuple[str, str], ...]:
 
 MONEY = "DECIMAL(15,2)"
 
-TABLES: dict[str, Table] = {t.name: t for t in (
-    Table("region", "crm", _columns("r_regionkey INTEGER; r_name VARCHAR(25); r_comment VARCHAR(152)"),
-          key=("r_regionkey",)),
-    Table("nation", "crm", _columns("n_nationkey INTEGER; n_name VARCHAR(25); n_regionkey INTEGER; n_comment VARCHAR(152)"),
-          key=("n_nationkey",), indexes=(("n_regionkey",),)),
-    Table("customer", "crm", _columns(
-        f"c_custkey BIGINT; c_name VARCHAR(25); c_address VARCHAR(40); c_nationkey INTEGER; c_phone VARCHAR(15); "
-        f"c_acctbal {MONEY}; c_mktsegment VARCHAR(10); c_comment VARCHAR(117)"),
-          key=("c_custkey",), indexes=(("c_nationkey",),)),
-    Table("orders", "shop", _columns(
-        f"o_orderkey BIGINT; o_custkey BIGINT; o_orderstatus VARCHAR(1); o_totalprice {MONEY}; o_orderdate DATE; "
-        "o_orderpriority VARCHAR(15); o_clerk VARCHAR(15); o_shippriority INTEGER; o_comment VARCHAR(79)"),
-          key=("o_orderkey",), indexes=(("o_custkey",),)),
-    Table("lineitem", "shop", _columns(
-        f"l_orderkey BIGINT; l_partkey BIGINT; l_suppkey BIGINT; l_linenumber BIGINT; l_quantity {MONEY}; "
-        f"l_extendedprice {MONEY}; l_discount {MONEY}; l_tax {MONEY}; l_returnflag VARCHAR(1); l_linestatus VARCHAR(1); "
-        "l_shipdate DATE; l_commitdate DATE; l_receiptdate DATE; l_shipinstruct VARCHAR(25); l_shipmode VARCHAR(10); "
-        "l_comment VARCHAR(44)"),
-          key=("l_orderkey", "l_linenumber"), indexes=(("l_partkey", "l_suppkey"), ("l_suppkey",))),
-    Table("part", "partners", _columns(
-        f"p_partkey BIGINT; p_name VARCHAR(55); p_mfgr VARCHAR(25); p_brand VARCHAR(10); p_type VARCHAR(25); "
-        f"p_size INTEGER; p_container VARCHAR(10); p_retailprice {MONEY}; p_comment VARCHAR(23)"),
-          key=("p_partkey",)),
-    Table("partsupp", "partners", _columns(
-        f"ps_partkey BIGINT; ps_suppkey BIGINT; ps_availqty BIGINT; ps_supplycost {MONEY}; ps_comment VARCHAR(199)"),
-          key=("ps_partkey", "ps_suppkey")),
-    Table("supplier", "vendors", _columns(
-        f"s_suppkey BIGINT; s_name VARCHAR(25); s_address VARCHAR(40); s_nationkey INTEGER; s_phone VARCHAR(15); "
-        f"s_acctbal {MONEY}; s_comment VARCHAR(101)"),
-          key=("s_suppkey",)),
-)}
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "region",
+            "crm",
+            _columns("r_regionkey INTEGER; r_name VARCHAR(25); r_comment VARCHAR(152)"),
+            key=("r_regionkey",),
+        ),
+        Table(
+            "nation",
+            "crm",
+            _columns("n_nationkey INTEGER; n_name VARCHAR(25); n_regionkey INTEGER; n_comment VARCHAR(152)"),
+            key=("n_nationkey",),
+            indexes=(("n_regionkey",),),
+        ),
+        Table(
+            "customer",
+            "crm",
+            _columns(
+                "c_custkey BIGINT; c_name VARCHAR(25); c_address VARCHAR(40); c_nationkey INTEGER; "
+                "c_phone VARCHAR(15); "
+                f"c_acctbal {MONEY}; c_mktsegment VARCHAR(10); c_comment VARCHAR(117)"
+            ),
+            key=("c_custkey",),
+            indexes=(("c_nationkey",),),
+        ),
+        Table(
+            "orders",
+            "shop",
+            _columns(
+                f"o_orderkey BIGINT; o_custkey BIGINT; o_orderstatus VARCHAR(1); o_totalprice {MONEY}; "
+                "o_orderdate DATE; "
+                "o_orderpriority VARCHAR(15); o_clerk VARCHAR(15); o_shippriority INTEGER; o_comment VARCHAR(79)"
+            ),
+            key=("o_orderkey",),
+            indexes=(("o_custkey",),),
+        ),
+        Table(
+            "lineitem",
+            "shop",
+            _columns(
+                f"l_orderkey BIGINT; l_partkey BIGINT; l_suppkey BIGINT; l_linenumber BIGINT; l_quantity {MONEY}; "
+                f"l_extendedprice {MONEY}; l_discount {MONEY}; l_tax {MONEY}; l_returnflag VARCHAR(1); "
+                "l_linestatus VARCHAR(1); l_shipdate DATE; l_commitdate DATE; l_receiptdate DATE; "
+                "l_shipinstruct VARCHAR(25); l_shipmode VARCHAR(10); "
+                "l_comment VARCHAR(44)"
+            ),
+            key=("l_orderkey", "l_linenumber"),
+            indexes=(("l_partkey", "l_suppkey"), ("l_suppkey",)),
+        ),
+        Table(
+            "part",
+            "partners",
+            _columns(
+                "p_partkey BIGINT; p_name VARCHAR(55); p_mfgr VARCHAR(25); p_brand VARCHAR(10); "
+                "p_type VARCHAR(25); "
+                f"p_size INTEGER; p_container VARCHAR(10); p_retailprice {MONEY}; p_comment VARCHAR(23)"
+            ),
+            key=("p_partkey",),
+        ),
+        Table(
+            "partsupp",
+            "partners",
+            _columns(
+                f"ps_partkey BIGINT; ps_suppkey BIGINT; ps_availqty BIGINT; ps_supplycost {MONEY}; "
+                "ps_comment VARCHAR(199)"
+            ),
+            key=("ps_partkey", "ps_suppkey"),
+        ),
+        Table(
+            "supplier",
+            "vendors",
+            _columns(
+                "s_suppkey BIGINT; s_name VARCHAR(25); s_address VARCHAR(40); s_nationkey INTEGER; "
+                "s_phone VARCHAR(15); "
+                f"s_acctbal {MONEY}; s_comment VARCHAR(101)"
+            ),
+            key=("s_suppkey",),
+        ),
+    )
+}
 
 
 def tables_of(source: str) -> list[Table]:

@@ -9,9 +9,10 @@ server sent, whatever the client is (pymysql, psqlODBC, DuckDB's scanners):
   set: a column count, that many column definitions, an EOF unless
   ``CLIENT_DEPRECATE_EOF`` was agreed, then one packet per row up to an EOF/OK
   (``0xFE``, shorter than 16 MiB) or an ERR (``0xFF``); MariaDB may leave the
-  definitions out of a prepared statement's result (``MARIADB_CLIENT_CACHE_METADATA``,
-  a 0 byte after the column count). Prepared statements' definitions are skipped. With the compressed protocol (DuckDB's MySQL
-  scanner asks for it) the packets are inflated first. A connection that
+  definitions out of a prepared statement's result (``MARIADB_CLIENT_CACHE_METADATA``:
+  a 0 byte after the column count). Prepared statements' definitions are
+  skipped. With the compressed protocol (DuckDB's MySQL scanner asks for it
+  unless told otherwise) the packets are inflated first. A connection that
   switches to TLS becomes opaque: its bytes are still counted, its rows not.
 * PostgreSQL: one ``DataRow`` ('D') message per row; ``COPY ... TO STDOUT``
   sends one ``CopyData`` ('d') message per row, and in binary format one more
@@ -36,7 +37,11 @@ MAX_PACKET = 0xFFFFFF
 
 COM_QUIT, COM_QUERY, COM_FIELD_LIST = 0x01, 0x03, 0x04
 COM_STMT_PREPARE, COM_STMT_EXECUTE, COM_STMT_SEND_LONG_DATA, COM_STMT_CLOSE, COM_STMT_FETCH = (
-    0x16, 0x17, 0x18, 0x19, 0x1C,
+    0x16,
+    0x17,
+    0x18,
+    0x19,
+    0x1C,
 )
 
 #: Bytes of a packet's payload a handler may look at: the server greeting's capability flags
@@ -65,7 +70,7 @@ def _lenenc(data, at: int) -> tuple[int, int]:
     if first < 0xFB:
         return first, at + 1
     size = {0xFC: 2, 0xFD: 3, 0xFE: 8}.get(first, 0)
-    return int.from_bytes(data[at + 1:at + 1 + size], "little"), at + 1 + size
+    return int.from_bytes(data[at + 1 : at + 1 + size], "little"), at + 1 + size
 
 
 class _Framer:
@@ -127,7 +132,7 @@ class _Inflater:
             if len(pending) - pos - 7 < length:
                 break
             raw = pending[pos + 4] | pending[pos + 5] << 8 | pending[pos + 6] << 16
-            payload = bytes(pending[pos + 7:pos + 7 + length])
+            payload = bytes(pending[pos + 7 : pos + 7 + length])
             if raw:
                 payload = zlib.decompress(payload)
             self.inner.feed(payload, len(payload))
@@ -169,7 +174,7 @@ class MySQL(Protocol):
     def _client_packet(self, seq: int, length: int, data, at: int) -> None:
         if self.handshake:
             if seq == 1 and length >= 4:  # the handshake response (or the SSL request)
-                self.client_flags = int.from_bytes(data[at:at + 4], "little")
+                self.client_flags = int.from_bytes(data[at : at + 4], "little")
                 if self.client_flags & CLIENT_SSL:
                     self.opaque = True
             return
@@ -199,12 +204,12 @@ class MySQL(Protocol):
         if self.handshake:
             if not self.greeted:  # protocol 10 greeting: version\0, id(4), scramble(8), 0, caps low(2) ...
                 self.greeted = True
-                head = bytes(data[at:at + min(length, HEAD)])
+                head = bytes(data[at : at + min(length, HEAD)])
                 version_end = head.find(b"\0", 1)
                 low = version_end + 1 + 4 + 8 + 1  # capability flags, low half
                 high = low + 2 + 1 + 2  # after the character set and the status flags
                 if version_end > 0 and high + 2 <= len(head):
-                    self.server_flags = int.from_bytes(head[low:low + 2] + head[high:high + 2], "little")
+                    self.server_flags = int.from_bytes(head[low : low + 2] + head[high : high + 2], "little")
             elif first in (0x00, 0xFF):
                 self.handshake = False
                 if first == 0x00 and self.client_flags & self.server_flags & CLIENT_COMPRESS:
@@ -250,8 +255,8 @@ class MySQL(Protocol):
             if first == 0xFF:
                 self._done()
                 return
-            columns = int.from_bytes(data[at + 5:at + 7], "little")
-            params = int.from_bytes(data[at + 7:at + 9], "little")
+            columns = int.from_bytes(data[at + 5 : at + 7], "little")
+            params = int.from_bytes(data[at + 7 : at + 9], "little")
             eofs = 0 if self.deprecate_eof else (params > 0) + (columns > 0)
             self.remaining = columns + params + eofs
             if self.remaining == 0:
@@ -271,7 +276,7 @@ class MySQL(Protocol):
     def _ok_status(self, data, at: int) -> int:
         _, pos = _lenenc(data, at + 1)  # affected rows
         _, pos = _lenenc(data, pos)  # last insert id
-        return int.from_bytes(data[pos:pos + 2], "little")
+        return int.from_bytes(data[pos : pos + 2], "little")
 
     def _more(self, status: int) -> bool:
         if status & SERVER_MORE_RESULTS_EXISTS:
@@ -283,7 +288,7 @@ class MySQL(Protocol):
         if self.deprecate_eof:
             status = self._ok_status(data, at)
         else:
-            status = int.from_bytes(data[at + 3:at + 5], "little") if length >= 5 else 0
+            status = int.from_bytes(data[at + 3 : at + 5], "little") if length >= 5 else 0
         if not self._more(status):
             self._done()
 
@@ -345,7 +350,7 @@ class Postgres(Protocol):
                 self.carry = bytes(data[pos:n])
                 return
             kind = data[pos]
-            length = int.from_bytes(data[pos + 1:pos + 5], "big")
+            length = int.from_bytes(data[pos + 1 : pos + 5], "big")
             if kind == 0x44:  # 'D' DataRow
                 self.rows += 1
             elif kind == 0x64:  # 'd' CopyData

@@ -29,8 +29,13 @@ def tpch(tmp_path_factory, mariadb, postgres_odbc, azurite):
         partners=root / "json",
         vendors=Container(azurite.host, azurite.port, azurite.new_container("tpch")),
     )
-    load.ensure(place, database, root / "staging", mysql_connect=lambda: shop.connect(local_infile=True),
-                postgres_connect=crm.connect)
+    load.ensure(
+        place,
+        database,
+        root / "staging",
+        mysql_connect=lambda: shop.connect(local_infile=True),
+        postgres_connect=crm.connect,
+    )
     folder, environment = catalog.write(root / "project" / "catalog", place)
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)

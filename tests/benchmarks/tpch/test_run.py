@@ -17,8 +17,11 @@ from benchmarks.tpch.proxy import Proxies
 def measured(tpch, tpch_local, tpch_reference, tmp_path_factory):
     """Query 9 (all four sources), two runs per side, through the proxies."""
     place, _, _ = tpch
-    upstreams = {"shop": (place.shop.host, place.shop.port, "mysql"), "crm": (place.crm.host, place.crm.port, "postgres"),
-                 "vendors": (place.vendors.host, place.vendors.port, "http")}
+    upstreams = {
+        "shop": (place.shop.host, place.shop.port, "mysql"),
+        "crm": (place.crm.host, place.crm.port, "postgres"),
+        "vendors": (place.vendors.host, place.vendors.port, "http"),
+    }
     saved = dict(os.environ)
     try:
         with Proxies(upstreams) as proxies:
@@ -30,8 +33,18 @@ def measured(tpch, tpch_local, tpch_reference, tmp_path_factory):
                 sides = [run.C360Side(connection, place.partners), run.PeerSide(peer, place.partners)]
                 for side in sides:
                     run.warm_up(side, 60)
-                yield run.run_query(9, local=tpch_local, sides=sides, reference=tpch_reference[9],
-                                    proxies=proxies, runs=2, timeout=60), place
+                yield (
+                    run.run_query(
+                        9,
+                        local=tpch_local,
+                        sides=sides,
+                        reference=tpch_reference[9],
+                        proxies=proxies,
+                        runs=2,
+                        timeout=60,
+                    ),
+                    place,
+                )
             finally:
                 connection.close()
                 peer.close()

@@ -35,14 +35,17 @@ def _local(connection, sql: str) -> pa.Table:
 #: Queries c360 answers wrongly or not at all today, and why (the engine is fixed elsewhere; strict: a fix shows).
 KNOWN_FAILURES = {
     21: "the EXISTS / NOT EXISTS on lineitem are composed into the shop fragment's statement, yet the residual "
-        "DuckDB query still refers to their scans: 'Table with name __c360_scan_5 does not exist'",
+    "DuckDB query still refers to their scans: 'Table with name __c360_scan_5 does not exist'",
 }
 
 
-@pytest.mark.parametrize("number", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[n])) if n in KNOWN_FAILURES else n
-    for n in queries.ALL
-])
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[n])) if n in KNOWN_FAILURES else n
+        for n in queries.ALL
+    ],
+)
 def test_c360_answers_tpch_query_like_duckdb(number, c360_side, tpch_local):
     sql = queries.query(number)
     _seconds, table, error = c360_side.run(sql, TIMEOUT)
@@ -59,8 +62,13 @@ def test_c360_reads_every_table_from_its_own_source(c360_side):
     """The four sources really are in play: Q2 and Q10 between them read the eight tables from their sources."""
     _, _, error = c360_side.run(queries.query(2), TIMEOUT)  # part, supplier, partsupp, nation, region
     assert error is None, error
-    assert {("partners", "part"), ("partners", "partsupp"), ("vendors", "supplier"), ("crm", "nation"),
-            ("crm", "region")} <= _read(c360_side.cursor)
+    assert {
+        ("partners", "part"),
+        ("partners", "partsupp"),
+        ("vendors", "supplier"),
+        ("crm", "nation"),
+        ("crm", "region"),
+    } <= _read(c360_side.cursor)
     _, _, error = c360_side.run(queries.query(10), TIMEOUT)  # customer, orders, lineitem, nation
     assert error is None, error
     assert {("shop", "orders"), ("shop", "lineitem"), ("crm", "customer")} <= _read(c360_side.cursor)
