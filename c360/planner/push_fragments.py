@@ -139,11 +139,14 @@ def _defined(select: exp.Select) -> set[str]:
     return names
 
 
-def _walk_columns(node: exp.Expression, visible: set[str]):
-    """Columns under ``node`` that refer to one of ``visible`` (a nested SELECT's own aliases shadow them).
+def _walk_columns(node: exp.Expression, visible: set[str], skip: frozenset = frozenset()):
+    """Columns under ``node`` that refer to one of ``visible`` (a nested SELECT's own aliases shadow them),
+    leaving out the subtrees whose ``id`` is in ``skip``.
 
     FROM-item subqueries of a nested SELECT are walked too (they may be LATERAL-free derived tables, whose
     columns cannot see ``visible`` anyway, so shadowing keeps them out)."""
+    if id(node) in skip:
+        return
     if isinstance(node, exp.Column):
         if node.table and node.table.lower() in visible:
             yield node
@@ -153,14 +156,14 @@ def _walk_columns(node: exp.Expression, visible: set[str]):
         if not visible:
             return
     for child in node.iter_expressions():
-        yield from _walk_columns(child, visible)
+        yield from _walk_columns(child, visible, skip)
 
 
-def _block_columns(select: exp.Select, aliases: set[str]):
+def _block_columns(select: exp.Select, aliases: set[str], skip: frozenset = frozenset()):
     """Columns of ``select`` itself and of its nested queries that refer to ``aliases`` (which the block
-    defines: they are not shadowed at its own level)."""
+    defines: they are not shadowed at its own level), outside the subtrees in ``skip`` (by ``id``)."""
     for child in select.iter_expressions():
-        yield from _walk_columns(child, aliases)
+        yield from _walk_columns(child, aliases, skip)
 
 
 def _refs(node: exp.Expression, aliases: set[str]) -> set[str]:
@@ -369,10 +372,10 @@ class _Fragment:
                 self.group.left.remove(item)  # it stays a scan of its own; the rest of the group goes on
                 return self.build()
         moved, remote_conditions = self._moved_conjuncts(select, members, aliases)
+        self.moved = moved  # taken out of the block only once the fragment is registered (_commit)
         self.filters = sum(1 for m in moved if _equi_pair(m) is None)
         nullable_single = len(members) == 1 and not members[0].inner
         whole = (len(members) == len(block.items) and not self._remaining_conditions(select, moved))
-        self._remove_moved(select, members, moved)
         remote = self._remote_from(members, remote_conditions, left_on)
         if whole and not nullable_single:
             pushed = self._push_whole(remote, members)
@@ -414,6 +417,11 @@ class _Fragment:
                 left += [p for p in conjuncts(item.join.args.get("on")) if not any(p is m for m in moved)]
         return bool(left)
 
+    def _commit(self, members: list[Item]) -> None:
+        """The fragment is registered: take what it computes out of the block, and read it instead."""
+        self._remove_moved(self.block.select, members, self.moved)
+        self._replace_items(members)
+
     def _remove_moved(self, select: exp.Select, members: list[Item], moved: list[exp.Expression]) -> None:
         """Take the moved conjuncts out of WHERE/ON; the group's own joins go, their other conditions to WHERE."""
         def without(condition):
@@ -436,7 +444,8 @@ class _Fragment:
                 continue
             if item.inner and item.join.args.get("on") is not None:
                 item.join.set("on", without(item.join.args["on"]))
-        if single_left:
+        if single_left or (members[0].join is not None and members[0].inner):
+            # the first member's own join stays, with the placeholder: its ON keeps what did not move
             kept = without(members[0].join.args.get("on"))
             members[0].join.set("on", kept if kept is not None else exp.true())
         condition = exp.and_(*[c for c in [remaining, *to_where] if c is not None]) if (remaining or to_where) else None
@@ -462,7 +471,7 @@ class _Fragment:
         select = self.block.select
         aliases = {m.alias for m in members}
         columns: dict[tuple[str, str], str] = {}
-        for column in _block_columns(select, aliases):
+        for column in _block_columns(select, aliases, frozenset(id(m) for m in self.moved)):
             key = (column.table.lower(), column.name.lower())
             if key not in columns:
                 columns[key] = _output_name(f"{key[0]}_{key[1]}", columns.values())
@@ -483,7 +492,7 @@ class _Fragment:
         for out, r, local_column, _ in outputs:
             if isinstance(r, exp.Column):
                 scan.reducible[out] = self._reducer(local_column)
-        self._replace_items(members)
+        self._commit(members)
         _rewrite_columns(select, aliases, {key: out for key, out in columns.items()}, self.alias)
         if whole and not select.args.get("group") and not _aggregates(select):
             self._push_top_n(scan, select, {out: (r, k) for out, r, _, k in outputs if k is not None}, True)
@@ -565,7 +574,7 @@ class _Fragment:
             if isinstance(key, exp.Column):
                 scan.reducible[name] = self._reducer(key)
         # the block now reads one row per group
-        self._replace_items(members)
+        self._commit(members)
         select.set("group", None)
         for part, value in rewritten.items():
             if part == "expressions":

@@ -240,3 +240,16 @@ def test_statistics_are_discovered_with_the_schema(world):
     assert customers.primary_key == ("customer_id",) and customers.indexed("customer_id")
     assert not customers.indexed("city")
     assert catalog.table("local", "regions").indexes == ()  # SQLite, no index
+
+
+def test_semi_joins_moved_from_a_join_condition_leave_nothing_behind(world):
+    """sqlglot moves WHERE conjuncts into the ON of the join that brings their table; when that table is
+    the first of a fragment, the conjuncts it takes must leave that ON too (TPC-H Q21's shape)."""
+    scans = check(world, "SELECT c.first_name, count(*) AS n FROM crm.customers c, shop.order_items i1, shop.orders o "
+                         "WHERE c.customer_id = o.customer_id AND o.order_id = i1.order_id AND o.status = 'paid' "
+                         "AND EXISTS (SELECT * FROM shop.order_items i2 WHERE i2.order_id = i1.order_id "
+                         "AND i2.product_id <> i1.product_id) AND NOT EXISTS (SELECT * FROM shop.order_items i3 "
+                         "WHERE i3.order_id = i1.order_id AND i3.product_id <> i1.product_id AND i3.quantity > 2) "
+                         "GROUP BY c.first_name ORDER BY 2 DESC, 1 LIMIT 100")
+    shop = only(scans, "shop")
+    assert "NOT EXISTS" in shop.sent and shop.table == "order_items + orders"

@@ -33,10 +33,8 @@ def _local(connection, sql: str) -> pa.Table:
 
 
 #: Queries c360 answers wrongly or not at all today, and why (the engine is fixed elsewhere; strict: a fix shows).
-KNOWN_FAILURES = {
-    21: "the EXISTS / NOT EXISTS on lineitem are composed into the shop fragment's statement, yet the residual "
-    "DuckDB query still refers to their scans: 'Table with name __c360_scan_5 does not exist'",
-}
+#: queries c360 answers wrongly or not at all today (none): each entry is a strict xfail with the reason
+KNOWN_FAILURES: dict[int, str] = {}
 
 
 @pytest.mark.parametrize(
