@@ -23,6 +23,7 @@ from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.factor_disjunctions import factor_disjunctions
 from c360.planner.parse import bind, parse, residual_sql
 from c360.planner.propagate_predicates import propagate_predicates
+from c360.planner.prune_exists import prune_exists
 from c360.planner.push_fragments import push_fragments
 from c360.planner.pushdown_filters import pushdown_filters
 from c360.planner.pushdown_limit import pushdown_limit
@@ -129,6 +130,7 @@ RULES = (
     expand_views,
     bind_variables,
     resolve_tables,
+    prune_exists,
     qualify_columns,
     materialize_shared_ctes,
     factor_disjunctions,

@@ -45,6 +45,8 @@ class ScanPlan:
     selective: bool = False
     #: for a fragment: the rows it is expected to return (from its tables' statistics), None if unknown
     estimate: float | None = None
+    #: for a fragment: whether a filter (not only join conditions) restricts its rows
+    filtered: bool = False
 
     @property
     def exact(self) -> bool:

@@ -564,6 +564,10 @@ class _Fragment:
             remote.set("group", exp.Group(expressions=remote_keys))
         if remote_having is not None:
             remote.set("having", exp.Having(this=remote_having))
+        if self.dialect == "mysql" and _grouped_along_a_secondary_index(keys, members):
+            # MariaDB would read the table in that index's order, one row lookup per index entry, rather
+            # than scan it and sort: SQL_BIG_RESULT asks for the scan (TPC-H Q15: 2.6 s -> 0.2 s)
+            remote.set("operation_modifiers", [exp.Var(this="SQL_BIG_RESULT")])
         local = self._local_equivalent(members, [(n, equivalent) for n, _, equivalent in outputs], keys=keys)
         if not self._renders(remote):
             return False
@@ -671,6 +675,7 @@ class _Fragment:
             covers=covers,
             selective=_selective(remote),
             estimate=_estimate(members, self.filters),
+            filtered=self.filters > 0 or remote.args.get("having") is not None,
         )
         for member in members:
             scan.notes.extend(member.scan.notes)
@@ -923,6 +928,20 @@ def _output_name(base: str, taken) -> str:
         n += 1
         candidate = f"{name}_{n}"
     return candidate
+
+
+def _grouped_along_a_secondary_index(keys: list, members: list[Item]) -> bool:
+    for key in keys:
+        if not isinstance(key, exp.Column):
+            continue
+        member = next((m for m in members if m.alias == (key.table or "").lower()), None)
+        if member is None:
+            continue
+        table = member.scan.table
+        primary_first = table.primary_key[0].lower() if table.primary_key else None
+        if table.indexed(key.name) and key.name.lower() != primary_first:
+            return True
+    return False
 
 
 def _estimate(members: list[Item], filters: int) -> float | None:

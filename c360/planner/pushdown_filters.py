@@ -96,11 +96,36 @@ def pushdown_filters(expression: exp.Expression, *, context: PlanContext) -> exp
             scan = context.scan_for(source)
             if scan is None or scan.statement is not None:  # a pushed fragment carries its own WHERE
                 continue
-            _offer(select, alias.lower(), scan)
+            exact = _offer(select, alias.lower(), scan)
+            if context.rewritten:
+                _drop(select, exact)
     return expression
 
 
-def _offer(select: exp.Select, alias: str, scan: ScanPlan) -> None:
+def _drop(select: exp.Select, pushed: list[exp.Expression]) -> None:
+    """Take predicates the source applies exactly out of the query DuckDB runs (when it runs the analysed
+    tree): the source already kept only the rows they keep. (DuckDB 1.5.5 also fails an internal assertion
+    on a DECIMAL filter inside a correlated EXISTS over an Arrow stream; one filter fewer there helps.)"""
+    if not pushed:
+        return
+
+    def without(condition):
+        kept = [p for p in conjuncts(condition) if not any(p is q for q in pushed)]
+        return exp.and_(*kept) if kept else None
+
+    where = select.args.get("where")
+    if where is not None:
+        remaining = without(where.this)
+        select.set("where", exp.Where(this=remaining) if remaining is not None else None)
+    for join in select.args.get("joins") or []:
+        on = join.args.get("on")
+        if on is not None and any(p is q for p in conjuncts(on) for q in pushed):
+            join.set("on", without(on) or exp.true())
+
+
+def _offer(select: exp.Select, alias: str, scan: ScanPlan) -> list[exp.Expression]:
+    """Offer ``scan`` its predicates; returns those it took exactly (the original nodes)."""
+    exact = []
     connector = scan.connector
     classifier = Classifier(scan.table, connector.capabilities)
     dialect = getattr(connector, "dialect", None)
@@ -120,6 +145,9 @@ def _offer(select: exp.Select, alias: str, scan: ScanPlan) -> None:
         if verdict == SUPERSET:
             scan.superset_filters.append(candidate)
             scan.notes.append(f"pushed as a superset and re-checked locally: {shown} (string collation)")
+        else:
+            exact.append(predicate)
+    return exact
 
 
 def _dialect_name(dialect) -> str:

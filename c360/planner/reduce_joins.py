@@ -82,9 +82,21 @@ def _size(scan: ScanPlan, scans: dict) -> float | None:
     return estimate
 
 
+def _filtered(scan: ScanPlan) -> bool:
+    """Whether anything restricts ``scan``: a whole table's keys reduce nothing along a foreign key."""
+    return bool(scan.filters) or scan.selective or scan.filtered or bool(scan.reductions)
+
+
 def _producer(scan: ScanPlan, scans: dict) -> bool:
+    """A restricted scan, small or of unknown size (the reducer stops reading it past its limit)."""
     size = _size(scan, scans)
-    return size is not None and size <= SMALL
+    return _filtered(scan) and (size is None or size <= SMALL)
+
+
+def _consumer(scan: ScanPlan) -> bool:
+    """Only a source that reads less for a key filter is worth reducing: an SQL source (an index, or at
+    least rows not sent); a file source reads its files whole anyway."""
+    return getattr(scan.connector, "dialect", None) not in (None, "duckdb")
 
 
 def _worth(producer: ScanPlan, consumer: ScanPlan, scans: dict) -> bool:
@@ -93,6 +105,8 @@ def _worth(producer: ScanPlan, consumer: ScanPlan, scans: dict) -> bool:
     small, big = _size(producer, scans), estimated_rows(consumer)
     if big is None:
         return not _pinned(consumer, scans)
+    if small is None:  # a filtered side of unknown size: worth trying against a big one
+        return big >= SMALL / 20
     return big >= RATIO * max(small, 1.0)
 
 
@@ -113,6 +127,40 @@ def _reaches(scans: dict, start: str, goal: str) -> bool:
         seen.add(name)
         todo.extend(r.producer for r in scans[name].reductions)
     return False
+
+
+def _correlated_pairs(scope, context: PlanContext):
+    """``(outer scan, outer column, inner scan, inner column)`` for each ``inner.y = outer.x`` conjunct of a
+    subquery's WHERE: only inner rows matching some outer row are ever looked at (EXISTS, NOT EXISTS, IN,
+    a scalar subquery), so the inner table may be reduced by the outer one's keys."""
+    select = scope.expression
+    where = select.args.get("where")
+    if scope.parent is None or where is None:
+        return
+    nullable = nullable_aliases(select)
+    own = {alias.lower(): context.scan_for(source) for alias, source in scope.sources.items()
+           if isinstance(source, exp.Table)}
+    for predicate in conjuncts(where.this):
+        if not _is_column_pair(predicate):
+            continue
+        for inner, outer in ((predicate.left, predicate.right), (predicate.right, predicate.left)):
+            inner_scan = own.get(inner.table.lower())
+            if inner_scan is None or outer.table.lower() in own or inner.table.lower() in nullable:
+                continue
+            outer_scan = _resolve(scope.parent, outer.table.lower(), context)
+            if outer_scan is not None:
+                yield outer_scan, outer, inner_scan, inner
+
+
+def _resolve(scope, alias: str, context: PlanContext):
+    while scope is not None:
+        source = scope.sources.get(alias)
+        if isinstance(source, exp.Table):
+            return context.scan_for(source)
+        if source is not None:
+            return None
+        scope = scope.parent
+    return None
 
 
 def _pairs(select: exp.Select):
@@ -172,14 +220,15 @@ def _plan_reductions(expression: exp.Expression, context: PlanContext) -> bool:
             for alias, source in scope.sources.items()
             if isinstance(source, exp.Table) and context.scan_for(source)
         }
-        for a, b in _pairs(select):
-            producer, consumer = scans.get(a.table.lower()), scans.get(b.table.lower())
+        candidates = [(scans.get(a.table.lower()), a, scans.get(b.table.lower()), b) for a, b in _pairs(select)]
+        candidates += list(_correlated_pairs(scope, context))
+        for producer, a, consumer, b in candidates:
             if producer is None or consumer is None or producer is consumer:
-                continue
-            if not _producer(producer, by_name) or not _worth(producer, consumer, by_name):
                 continue
             if _reaches(by_name, producer.name, consumer.name):
                 continue  # the consumer already reduces the producer, directly or not
+            if not _producer(producer, by_name) or not _consumer(consumer) or not _worth(producer, consumer, by_name):
+                continue
             producer_column, column = producer.table.column(a.name), consumer.table.column(b.name)
             if producer_column is None or column is None or not _reducible(consumer, column.name):
                 continue
