@@ -451,18 +451,20 @@ class Translator:
         return self._aggregate(rewritten)
 
     def _aggregate(self, node: exp.AggFunc) -> tuple[exp.Expression, Kind]:
+        # T-SQL's COUNT and SUM of INT are INT: they fail past 2**31 where DuckDB's BIGINT and HUGEINT go on
+        big = {"big_int": True} if self.dialect == "tsql" else {}
         if isinstance(node, exp.Count):
             argument = node.this
             if isinstance(argument, exp.Star) or argument is None:
-                return exp.Count(this=exp.Star()), Kind("int")
+                return exp.Count(this=exp.Star(), **big), Kind("int")
             if isinstance(argument, exp.Distinct):
                 if len(argument.expressions) != 1:
                     raise Untranslatable(f"{_shown(node)} is kept local")
                 value, kind = self.translate(argument.expressions[0])
                 value = self.comparable(value, kind, ordering=False)
-                return exp.Count(this=exp.Distinct(expressions=[value])), Kind("int")
+                return exp.Count(this=exp.Distinct(expressions=[value]), **big), Kind("int")
             value, _ = self.translate(argument)
-            return exp.Count(this=value), Kind("int")
+            return exp.Count(this=value, **big), Kind("int")
         if isinstance(node, (exp.Sum, exp.Min, exp.Max)):
             argument = node.this
             if isinstance(argument, exp.Distinct):
@@ -471,6 +473,8 @@ class Translator:
             if isinstance(node, exp.Sum):
                 if kind.name not in ("int", "decimal"):
                     raise Untranslatable(f"{_shown(node)}: the sum of a {kind.name} is kept local")
+                if kind.name == "int" and self.dialect == "tsql":
+                    value = exp.cast(value, "BIGINT")
                 return exp.Sum(this=value), kind
             if kind.name not in (*NUMBERS, *_TEMPORAL, "string", "bool"):
                 raise Untranslatable(f"{_shown(node)} is kept local")
