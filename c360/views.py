@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlglot
+from sqlglot import exp
 
 from c360.errors import CatalogError
 
@@ -20,6 +21,17 @@ class View:
     sql: str
     path: Path
     description: str = ""
+
+    def tree(self) -> exp.Expression:
+        """A fresh copy of the view's parsed SELECT (parsed once: planning inlines views often)."""
+        parsed = _PARSED.get(self.sql)
+        if parsed is None:
+            parsed = _PARSED[self.sql] = sqlglot.parse_one(self.sql, read="duckdb")
+        return parsed.copy()
+
+
+#: parsed view bodies by their text (a view edited on disk is new text, so never stale)
+_PARSED: dict[str, exp.Expression] = {}
 
 
 def load_views(directory: Path) -> dict[str, View]:

@@ -62,7 +62,7 @@ def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.
         dialect="duckdb",
     )
     try:
-        return qualify(
+        qualified = qualify(
             expression,
             schema=schema,
             dialect="duckdb",
@@ -72,6 +72,21 @@ def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.
         )
     except sqlglot.errors.OptimizeError as error:
         raise _unknown_column(str(error), context) from None
+    context.star_names = _star_names(context.output, qualified)
+    return qualified
+
+
+def _star_names(output: exp.Expression, qualified: exp.Expression) -> list[str] | None:
+    """The result's names when the user's top SELECT is only columns, aliases and ``*`` (qualify spells
+    ``*`` out with each column's own name, as DuckDB names them); None when DuckDB must say."""
+    if not isinstance(output, exp.Select) or not isinstance(qualified, exp.Select):
+        return None
+    if any(join.args.get("using") or join.args.get("method") for join in output.args.get("joins") or []):
+        return None
+    for projection in output.expressions:
+        if not isinstance(projection, (exp.Alias, exp.Column, exp.Star)):
+            return None
+    return [projection.alias_or_name for projection in qualified.expressions]
 
 
 def _unknown_column(message: str, context: PlanContext) -> UnknownColumnError:
@@ -179,9 +194,29 @@ def plan_statement(statement: exp.Expression, params=None, *, catalog, views=Non
     return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots)
 
 
+def _written_names(output: exp.Expression) -> list[str] | None:
+    """The result's column names when the user's text says them (each projection aliased or a column);
+    None when DuckDB must name them (``count_star()``, a ``*``)."""
+    top = output
+    while isinstance(top, exp.SetOperation):
+        top = top.this
+    if not isinstance(top, exp.Select):
+        return None
+    names = []
+    for projection in top.expressions:
+        if isinstance(projection, exp.Alias) or (isinstance(projection, exp.Column)
+                                                 and not isinstance(projection.this, exp.Star)):
+            names.append(projection.alias_or_name)
+        else:
+            return None
+    return names
+
+
 def _restore_names(statement: exp.Expression, context: PlanContext) -> None:
     """Give the rewritten query the column names DuckDB gives the user's own text (``count_star()``)."""
-    names = binder.schema(context.output, context.original_scans, context.binder_cursor()).names
+    names = _written_names(context.output) or context.star_names
+    if names is None:
+        names = binder.names(context.output, context.original_scans, context.binder_cursor())
     top = statement
     while isinstance(top, exp.SetOperation):
         top = top.this

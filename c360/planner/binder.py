@@ -32,6 +32,20 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return connection
 
 
+def names(query: exp.Expression, scans, cursor=None) -> list[str]:
+    """The column names DuckDB gives ``query``'s result (bound, not run)."""
+    cursor = cursor if cursor is not None else _connection().cursor()
+    try:
+        used = {table.name for table in query.find_all(exp.Table)}
+        for scan in scans:
+            if scan.name in used:
+                cursor.register(scan.name, scan.table.arrow_schema().empty_table())
+        sql, values = residual_sql(query)
+        return list(cursor.sql(sql, params=values or None).columns)
+    finally:
+        cursor.close()
+
+
 def schema(query: exp.Expression, scans, cursor=None) -> pa.Schema:
     """The Arrow schema of ``query`` (DuckDB SQL over ``scans``' placeholders); duckdb.Error if it does not bind.
 
@@ -40,8 +54,10 @@ def schema(query: exp.Expression, scans, cursor=None) -> pa.Schema:
     """
     cursor = cursor if cursor is not None else _connection().cursor()
     try:
+        used = {table.name for table in query.find_all(exp.Table)}
         for scan in scans:
-            cursor.register(scan.name, scan.table.arrow_schema().empty_table())
+            if scan.name in used:
+                cursor.register(scan.name, scan.table.arrow_schema().empty_table())
         sql, values = residual_sql(query)
         return cursor.execute(sql, values).to_arrow_table().schema
     finally:

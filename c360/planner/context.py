@@ -78,6 +78,8 @@ class PlanContext:
     #: Set when a rule rewrote the query itself (pushed fragments): DuckDB then runs the analysed tree,
     #: with the user's column names restored.
     rewritten: bool = False
+    #: The result's column names as qualify spelled ``SELECT *`` out (None: ask DuckDB)
+    star_names: list | None = None
     #: Counters for fragment aliases, and for scan names (never reused when fragments replace scans).
     fragments: int = 0
     named: int = 0

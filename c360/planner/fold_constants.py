@@ -37,14 +37,34 @@ _VOLATILE = {"random", "uuid", "gen_random_uuid", "nextval", "setseed"}
 INVALID = "c360_invalid"
 
 
+#: values already computed, by (SQL, parameter values, today): planning folds the same as-of
+#: expressions many times. Expressions reading the clock finer than the day are never kept.
+_MEMO: dict = {}
+_MEMO_SIZE = 4096
+_CLOCK = ("CURRENT_TIMESTAMP", "NOW(", "CURRENT_TIME", "GET_CURRENT_TIME", "EPOCH_MS(")
+
+
 def _evaluate(node: exp.Expression):
     global _connection
+    sql, values = residual_sql(exp.select(node.copy()))
+    key = (sql, tuple((type(v), v) for v in values), dt.date.today())
+    cacheable = not any(word in sql.upper() for word in _CLOCK)
+    try:
+        hash(key)
+    except TypeError:  # a list parameter
+        cacheable = False
+    if cacheable and key in _MEMO:
+        return _MEMO[key]
     with _lock:
         if _connection is None:
             _connection = duckdb.connect(config=policy.locked_config(threads=1))
             policy.lock(_connection)
-        sql, values = residual_sql(exp.select(node.copy()))
-        return _connection.execute(sql, values).fetchone()[0]
+        value = _connection.execute(sql, values).fetchone()[0]
+    if cacheable:
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[key] = value
+    return value
 
 
 def evaluate(node: exp.Expression):

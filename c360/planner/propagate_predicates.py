@@ -209,10 +209,13 @@ def _into_derived(scope: Scope, root: exp.Expression) -> bool:
             if join.this.alias_or_name.lower() == alias and (join.side or "").upper() == "LEFT":
                 offered += conjuncts(join.args.get("on"))
         present = set(conjuncts(inner.args.get("where") and inner.args["where"].this))
+        # what this rule put here before: pushdown may since have moved it deeper, and it must not come back
+        present |= inner.meta.setdefault("c360_into", set())
         for predicate in offered:
             rewritten = _rewrite(predicate, alias, inner)
             if rewritten is not None and rewritten not in present:
                 present.add(rewritten)
+                inner.meta["c360_into"].add(rewritten)
                 inner.where(rewritten, copy=False)
                 added = True
     return added

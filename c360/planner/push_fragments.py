@@ -94,9 +94,10 @@ def push_fragments(expression: exp.Expression, *, context: PlanContext) -> exp.E
         return expression
     context.original_scans = list(context.scans.values())
     expression = pushdown_projections(expression)  # derived tables lose the columns nobody reads
-    blocks = [scope.expression for scope in traverse_scope(expression) if isinstance(scope.expression, exp.Select)]
-    for select in blocks:  # innermost first: a block sees its subqueries already pushed
-        if _correlated(select):
+    scopes = [scope for scope in traverse_scope(expression) if isinstance(scope.expression, exp.Select)]
+    correlated = {id(scope.expression) for scope in scopes if scope.external_columns}
+    for select in [scope.expression for scope in scopes]:  # innermost first: subqueries already pushed
+        if id(select) in correlated:
             continue
         try:
             _Block(select, context).push()
@@ -170,21 +171,6 @@ def _refs(node: exp.Expression, aliases: set[str]) -> set[str]:
     if isinstance(node, exp.Select):
         return {c.table.lower() for c in _block_columns(node, aliases)}
     return {c.table.lower() for c in _walk_columns(node, aliases)}
-
-
-def _correlated(select: exp.Select) -> bool:
-    """Whether a block references aliases it does not define (a correlated subquery: not pushed on its own)."""
-    defined = set()
-    for node in select.walk():
-        if isinstance(node, exp.Select):
-            defined |= _defined(node)
-        elif isinstance(node, exp.CTE) or isinstance(node, exp.TableAlias):
-            pass
-    defined |= {cte.alias_or_name.lower() for cte in select.find_all(exp.CTE)}
-    for column in select.find_all(exp.Column):
-        if column.table and column.table.lower() not in defined:
-            return True
-    return False
 
 
 # --- one block ----------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ and names unknown tables with a did-you-mean.
 
 from __future__ import annotations
 
-import sqlglot
 from sqlglot import exp
 
 from c360.errors import SourceError, UnknownTableError, did_you_mean
@@ -39,7 +38,7 @@ def expand_views(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
             if view is None:
                 continue
             subquery = exp.Subquery(
-                this=sqlglot.parse_one(view.sql, read="duckdb"),
+                this=view.tree(),
                 alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name)),
             )
             table.replace(subquery)
