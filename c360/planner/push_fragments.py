@@ -492,6 +492,12 @@ class _Fragment:
             return False
         if aggregates or group is not None:
             return self._push_aggregate(remote, members, aggregates, group)
+        distinct = select.args.get("distinct")
+        if distinct is not None and not distinct.args.get("on") \
+                and not any(p.find(exp.Window) for p in select.expressions):
+            # SELECT DISTINCT a, b is GROUP BY a, b: the source returns each combination once
+            keys = exp.Group(expressions=[p.unalias().copy() for p in select.expressions])
+            return self._push_aggregate(remote, members, [], keys)
         return False
 
     def _push_aggregate(self, remote, members, aggregates, group) -> bool:

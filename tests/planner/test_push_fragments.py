@@ -253,3 +253,10 @@ def test_semi_joins_moved_from_a_join_condition_leave_nothing_behind(world):
                          "GROUP BY c.first_name ORDER BY 2 DESC, 1 LIMIT 100")
     shop = only(scans, "shop")
     assert "NOT EXISTS" in shop.sent and shop.table == "order_items + orders"
+
+
+def test_distinct_goes_to_the_source_with_duckdbs_string_identity(world):
+    scans = check(world, "SELECT DISTINCT channel, status FROM shop.orders WHERE total > 20")
+    shop = only(scans, "shop")
+    assert "GROUP BY `orders`.`channel` COLLATE utf8mb4_nopad_bin" in shop.sent
+    assert shop.rows == len(world.expected("SELECT DISTINCT channel, status FROM shop.orders WHERE total > 20"))
