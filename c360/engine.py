@@ -25,6 +25,7 @@ from c360 import explain, introspect, policy
 from c360.channel import DEFAULT_MEMORY_BYTES, Channel
 from c360.errors import (
     Error,
+    InternalError,
     ProgrammingError,
     QueryCancelledError,
     SourceError,
@@ -86,18 +87,36 @@ class Engine:
         temp_directory = _usable_folder(settings.get("temp_directory"))
         if self.spill_dir is None:
             self.spill_dir = temp_directory
-        self._duckdb = duckdb.connect(
-            config=policy.locked_config(
-                threads=threads or settings.get("threads"),
-                memory_limit=settings.get("memory_limit"),
-                temp_directory=temp_directory,
-            )
+        self._config = policy.locked_config(
+            threads=threads or settings.get("threads"),
+            memory_limit=settings.get("memory_limit"),
+            temp_directory=temp_directory,
         )
+        self._lock = threading.Lock()
+        self._duckdb = self._open_duckdb()
+
+    def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
+        """The engine's DuckDB: locked, the project's functions registered, and without the optimizer
+        rules that would read a registered stream twice (each can be read once): DuckDB 1.5.5's
+        ``window_self_join`` joins a partitioned window's input with its own GROUP BY, and the second
+        read of the stream is empty."""
+        connection = duckdb.connect(config=self._config)
+        connection.execute("SET disabled_optimizers = 'window_self_join'")
         from c360.functions import register_all
 
-        register_all(self._duckdb, catalog.project_dir)
-        policy.lock(self._duckdb)
-        self._lock = threading.Lock()
+        register_all(connection, self.catalog.project_dir)
+        policy.lock(connection)
+        return connection
+
+    def restart(self) -> None:
+        """A fresh DuckDB after one that failed internally: DuckDB marks its database unusable then, and
+        every later query on it would fail (a server session or a notebook must not stay broken)."""
+        with self._lock:
+            old, self._duckdb = self._duckdb, self._open_duckdb()
+        try:
+            old.close()
+        except duckdb.Error:
+            pass
 
     def plan(self, sql: str, params=None) -> Plan:
         statement = parse(sql, named=isinstance(params, dict))
@@ -311,6 +330,12 @@ class Execution:
             self._reader = result.to_arrow_reader(RESULT_BATCH_ROWS)
         except duckdb.Error as error:
             self.close()
+            if isinstance(error, (duckdb.FatalException, duckdb.InternalException)):
+                self.engine.restart()
+                raise InternalError(
+                    f"DuckDB failed internally ({redact(str(error).splitlines()[0])}); "
+                    "the engine was restarted, and the next query runs on a fresh one"
+                ) from None
             raise self._translate(error) from None
 
     # --- producers and consumers ----------------------------------------------------------------

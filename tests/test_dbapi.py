@@ -184,3 +184,14 @@ def test_closing_a_connection_with_an_unread_result_ends_its_scans(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "customer_id\n" and done.stderr == ""
+
+
+def test_parameters_bind_in_text_order_when_a_with_clause_holds_some(connection):
+    """sqlglot walks a WITH clause after the query it belongs to; ``?`` must still bind left to right."""
+    cursor = connection.cursor()
+    cursor.execute("WITH paid AS (SELECT order_id, customer_id FROM shop.orders WHERE status = ?) "
+                   "SELECT order_id FROM paid WHERE customer_id = ? ORDER BY 1", ("paid", 42))
+    assert cursor.fetchall() == [(1,)]
+    cursor.execute("WITH big AS (SELECT order_id FROM shop.orders WHERE amount > ?) "
+                   "SELECT count(*) FROM big WHERE order_id < ?", (10, 4))
+    assert cursor.fetchall() == [(1,)]

@@ -92,3 +92,39 @@ def test_views_in_queries_folder_are_expanded_and_pushed_through(tmp_path):
         assert cursor.fetchall() == [(1,)]
         [scan] = cursor.scans
     assert "\"status\" = 'paid'" in scan.sent and "\"customer_id\" = 42" in scan.sent
+
+
+def test_after_duckdb_fails_internally_the_next_query_runs_on_a_fresh_engine(tmp_path):
+    """DuckDB 1.5.5 fails an internal assertion on a DECIMAL filter it runs inside a correlated EXISTS over
+    an Arrow stream, and then refuses every later query on that database. c360 says so in one line and
+    restarts its DuckDB, so the connection stays usable."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "orders.jsonl").write_text('{"customer_id": 1, "total": 10.5}\n{"customer_id": 2, "total": 3}\n')
+    (data / "customers.jsonl").write_text('{"customer_id": 1}\n{"customer_id": 2}\n')
+    catalog = project(tmp_path, """
+        sources:
+          f:
+            kind: json
+            path: ../data
+            tables:
+              orders: {files: [orders.jsonl], columns: {customer_id: BIGINT, total: "DECIMAL(10,2)"}}
+              customers: {files: [customers.jsonl], columns: {customer_id: BIGINT}}
+    """)
+    with c360.connect(catalog) as connection:
+        cursor = connection.cursor()
+        sql = ("SELECT c.customer_id FROM f.customers c WHERE EXISTS (SELECT 1 FROM f.orders o "
+               "WHERE o.customer_id = c.customer_id AND o.total > 5)")
+        try:
+            rows = cursor.execute(sql).fetchall()
+        except c360.InternalError as error:
+            assert "restarted" in str(error) and "Traceback" not in str(error)
+        else:  # a DuckDB without the bug answers, and must answer right
+            assert rows == [(1,)]
+        assert cursor.execute("SELECT count(*) FROM f.orders").fetchall() == [(2,)]
+
+
+def test_a_partitioned_window_aggregate_reads_its_stream_once(world):
+    from tests.oracle import check
+
+    check(world, "SELECT count(*) OVER (PARTITION BY o.channel) AS n, o.order_id FROM shop.orders o")

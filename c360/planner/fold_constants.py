@@ -95,7 +95,8 @@ def _foldable(node: exp.Expression) -> bool:
 
 
 _NEVER_FOLDED = (exp.Predicate, exp.Connector, exp.Not, exp.Identifier, exp.DataType, exp.Var, exp.Tuple,
-                 exp.Ordered, exp.Interval, exp.Literal)
+                 exp.Ordered, exp.Interval, exp.Literal, exp.Distinct, exp.Order, exp.Where, exp.Group,
+                 exp.Having, exp.Limit, exp.Offset, exp.From, exp.Join, exp.Table, exp.TableAlias)
 
 
 def fold_constants(node: exp.Expression) -> exp.Expression:

@@ -189,7 +189,7 @@ def residual_sql(expression: exp.Expression, *, slots: list | None = None) -> tu
 
 def bind(statement: exp.Expression, params) -> exp.Expression:
     """Replace ``?`` / ``:name`` / ``$1`` placeholders with :func:`parameter` nodes for ``params``."""
-    placeholders = list(statement.find_all(exp.Placeholder, exp.Parameter, bfs=False))  # in textual order
+    placeholders = _in_text_order(list(statement.find_all(exp.Placeholder, exp.Parameter, bfs=False)))
     if params is None:
         params = ()
     if not placeholders:
@@ -221,6 +221,26 @@ def bind(statement: exp.Expression, params) -> exp.Expression:
     if named:
         raise ProgrammingError("Use a dict of parameters for :name placeholders")
     return statement
+
+
+def _in_text_order(placeholders: list[exp.Expression]) -> list[exp.Expression]:
+    """``placeholders`` in the order they appear in the text: the tree walks a WITH clause after the
+    query it belongs to, so each is stood in for by a marker, the statement generated, and the markers
+    read back in order."""
+    if len(placeholders) < 2:
+        return placeholders
+    root = placeholders[0].root()
+    markers = []
+    for index, node in enumerate(placeholders):
+        marker = exp.Literal.string(f"c360-placeholder-{index}-")
+        node.replace(marker)
+        markers.append(marker)
+    text = root.sql(dialect=DIALECT)
+    for node, marker in zip(placeholders, markers):
+        marker.replace(node)
+    positions = [text.find(f"'c360-placeholder-{index}-'") for index in range(len(placeholders))]
+    order = sorted(range(len(placeholders)), key=lambda index: positions[index])
+    return [placeholders[index] for index in order]
 
 
 def _is_reset_variable(statement: exp.Command) -> bool:

@@ -372,9 +372,11 @@ class _Fragment:
     def _moved_conjuncts(self, select: exp.Select, members: list[Item], aliases: set[str]):
         """``(moved conjunct nodes, their remote forms)``: what this fragment takes from WHERE and ON."""
         candidates: list[exp.Expression] = []
-        single_left = len(members) == 1 and not members[0].inner
-        if single_left:
+        single_left = len(members) == 1 and members[0].left
+        if single_left:  # the nullable side of a LEFT JOIN takes the conditions of its own ON only
             candidates = conjuncts(members[0].join.args.get("on"))
+        elif any(m.alias in self.block.nullable for m in members):
+            candidates = []  # null-extended by a RIGHT or FULL join: a condition on it holds after the join
         else:
             where = select.args.get("where")
             candidates = conjuncts(where.this if where is not None else None)
@@ -414,7 +416,7 @@ class _Fragment:
             kept = [p for p in conjuncts(condition) if not any(p is m for m in moved)]
             return exp.and_(*kept) if kept else None
 
-        single_left = len(members) == 1 and not members[0].inner
+        single_left = len(members) == 1 and members[0].left
         where = select.args.get("where")
         remaining = without(where.this) if where is not None else None
         to_where = []
@@ -501,8 +503,22 @@ class _Fragment:
         return False
 
     def _push_aggregate(self, remote, members, aggregates, group) -> bool:
+        """Level 2; on refusal nothing it translated stays absorbed (a subquery it composed is read as it was)."""
+        absorbed = len(self.absorbed)
+        if self._push_aggregate_or_refuse(remote, members, aggregates, group):
+            return True
+        del self.absorbed[absorbed:]
+        remote.set("expressions", [])
+        remote.set("group", None)
+        remote.set("having", None)
+        remote.set("operation_modifiers", None)
+        return False
+
+    def _push_aggregate_or_refuse(self, remote, members, aggregates, group) -> bool:
         select = self.block.select
         keys = list(group.expressions) if group is not None else []
+        if group is not None and group.args.get("all"):  # GROUP BY ALL: every projection without an aggregate
+            keys = [p.unalias() for p in select.expressions if not _aggregates(exp.select(p.copy()))]
         outputs: list[tuple[str, exp.Expression, exp.Expression]] = []  # (name, remote, local-equivalent)
         replacements: list[tuple[exp.Expression, exp.Expression]] = []  # (original node, local expression)
         names: list[str] = []

@@ -285,8 +285,12 @@ class Translator:
         high, high_kind = self.translate(node.args["high"], aggregate=aggregate)
         self._compatible(kind, low_kind, node)
         self._compatible(kind, high_kind, node)
-        wrap = lambda t, k: self.comparable(t, k, ordering=True)  # noqa: E731
-        return exp.Between(this=wrap(value, kind), low=wrap(low, low_kind), high=wrap(high, high_kind)), Kind("bool")
+        def wrap(translated, kind):  # a collated bound is parenthesised: PostgreSQL's grammar wants it so
+            wrapped = self.comparable(translated, kind, ordering=True)
+            return exp.Paren(this=wrapped) if isinstance(wrapped, exp.Collate) else wrapped
+
+        return exp.Between(this=self.comparable(value, kind, ordering=True), low=wrap(low, low_kind),
+                           high=wrap(high, high_kind)), Kind("bool")
 
     def _is(self, node: exp.Is, aggregate: bool = False):
         if not isinstance(node.expression, exp.Null):
@@ -478,6 +482,8 @@ class Translator:
                 return exp.Sum(this=value), kind
             if kind.name not in (*NUMBERS, *_TEMPORAL, "string", "bool"):
                 raise Untranslatable(f"{_shown(node)} is kept local")
+            if kind.name == "bool" and self.dialect in ("postgres", "tsql"):
+                raise Untranslatable(f"{_shown(node)}: {self.dialect} has no min/max of booleans")
             return type(node)(this=self.comparable(value, kind, ordering=True)), kind
         raise Untranslatable(f"{_shown(node)} is kept local")
 

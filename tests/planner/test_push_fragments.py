@@ -260,3 +260,38 @@ def test_distinct_goes_to_the_source_with_duckdbs_string_identity(world):
     shop = only(scans, "shop")
     assert "GROUP BY `orders`.`channel` COLLATE utf8mb4_nopad_bin" in shop.sent
     assert shop.rows == len(world.expected("SELECT DISTINCT channel, status FROM shop.orders WHERE total > 20"))
+
+
+@pytest.mark.parametrize("sql", [
+    # a WHERE condition on the side a RIGHT JOIN null-extends holds after the join, not before
+    "SELECT o.order_id, i.line_no FROM shop.order_items i RIGHT JOIN shop.orders o ON i.order_id = o.order_id "
+    "WHERE i.quantity <> 2",
+    # an ON condition on the preserved side of a RIGHT JOIN filters nothing
+    "SELECT o.order_id, i.line_no FROM shop.order_items i RIGHT JOIN shop.orders o "
+    "ON i.order_id = o.order_id AND o.total > 100",
+    "SELECT o.order_id, i.line_no FROM shop.order_items i FULL JOIN shop.orders o ON i.order_id = o.order_id "
+    "WHERE o.total > 100 OR i.quantity > 2",
+    "SELECT p.product_id, count(i.order_id) FROM shop.order_items i RIGHT JOIN shop.products p "
+    "ON i.product_id = p.product_id AND i.quantity > 3 GROUP BY 1",
+])
+def test_right_and_full_joins_keep_their_conditions_where_they_hold(world, sql):
+    check(world, sql)
+
+
+def test_count_distinct_of_a_constant_stays_distinct(world):
+    check(world, "SELECT count(DISTINCT 'x') AS n, count(DISTINCT o.channel) AS c FROM shop.orders o")
+    check(world, "SELECT count(DISTINCT 'x') AS n FROM local.regions")
+
+
+def test_min_max_of_booleans_stay_local_for_postgres(world):
+    scans = check(world, "SELECT min(opt_in) AS lo, max(opt_in) AS hi FROM crm.customers")
+    assert "MIN(" not in only(scans, "crm").sent
+
+
+def test_a_between_with_a_column_bound_parses_in_postgres(world):
+    check(world, "SELECT count(*) AS n FROM crm.customers c WHERE c.first_name BETWEEN c.city AND 'Zed'")
+
+
+def test_a_subquery_in_an_aggregate_under_group_by_all(world):
+    check(world, "SELECT p.product_id AS c0, sum(CASE WHEN p.category IN (SELECT s.category FROM shop.products s) "
+                 "THEN 1 END) AS c2 FROM shop.products p GROUP BY ALL")
