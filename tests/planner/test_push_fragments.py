@@ -295,3 +295,8 @@ def test_a_between_with_a_column_bound_parses_in_postgres(world):
 def test_a_subquery_in_an_aggregate_under_group_by_all(world):
     check(world, "SELECT p.product_id AS c0, sum(CASE WHEN p.category IN (SELECT s.category FROM shop.products s) "
                  "THEN 1 END) AS c2 FROM shop.products p GROUP BY ALL")
+
+
+def test_a_grouped_expression_with_a_parameter_grouped_by_position(world):
+    check(world, "SELECT CASE WHEN o.customer_id IN (10, ?) THEN o.customer_id ELSE 100 END AS k, count(*) AS n "
+                 "FROM shop.orders o LEFT JOIN local.regions r ON r.city = o.channel GROUP BY 1", [3])
