@@ -35,6 +35,8 @@ KNOWN_BUGS = frozenset({
 })
 
 NUMERIC = ("int", "dec", "float")
+_SQL_TYPES = {"int": "BIGINT", "dec": "DECIMAL(18,3)", "float": "DOUBLE", "str": "VARCHAR", "date": "DATE",
+              "ts": "TIMESTAMP", "bool": "BOOLEAN"}
 STRINGS = ["Alice", "alice", "ALICE", "alice ", " alice", "Bob", "bob", "BOB ", "", "Émile", "o'hara", "Paris",
            "paris", "PARIS ", " Lyon", "Lyon", "gold", "Gold", "GOLD ", "view", "VIEW", "view ", "open", "OPEN",
            "vip", "VIP", "vip ", "/home", "/cart ", "A", "a", "b ", "zz"]
@@ -63,6 +65,7 @@ class Generator:
         self.avoid = avoid
         self.aliases = 0
         self.params: dict[int, object] = {}
+        self.derived_depth = 0
         #: the one source this query reads (None: any); single-source queries are pushed whole
         self.source = rng.choice(["shop", "crm", None, None]) if rng.random() < 0.6 else None
         if self.source is None and rng.random() < 0.5:
@@ -150,7 +153,18 @@ class Generator:
                 lambda: f"abs({col})",
                 lambda: f"({col} % 3)",
                 lambda: f"coalesce({col}, {self.literal('int', bindable=False)})",
+                lambda: f"{self.rng.choice(['greatest', 'least'])}({col}, {self.literal('int', bindable=False)})",
+                lambda: f"nullif({col}, {self.literal('int', bindable=False)})",
+                lambda: f"({col} // 2)",
+                lambda: f"sign({col})",
             ]
+            if self.columns(scope, ["dec"]):
+                choices.append(lambda: f"CAST({self.column(scope, ['dec'], filtering=filtering)[0]} AS BIGINT)")
+            if self.columns(scope, ["bool"]):
+                choices.append(lambda: f"CAST({self.column(scope, ['bool'], filtering=filtering)[0]} AS INTEGER)")
+            if self.columns(scope, ["date"]) and self.chance(0.5):
+                choices.append(lambda: f"date_diff('day', {self.column(scope, ['date'], filtering=filtering)[0]}, "
+                                       f"{self.literal('date', bindable=False)})")
             if self.columns(scope, ["str"]):
                 choices.append(lambda: f"length({self.expr(scope, 'str', d, filtering=filtering)})")
             if self.columns(scope, ["date", "ts"]):
@@ -164,6 +178,10 @@ class Generator:
                 lambda: f"coalesce({col}, 0)",
                 lambda: f"(-{col})",
                 lambda: f"({col} - {self.expr(scope, 'dec', d, filtering=filtering)})",
+                lambda: f"{self.rng.choice(['greatest', 'least'])}({col}, {self.literal('dec', bindable=False)})",
+                lambda: f"round({col})",
+                lambda: f"{self.rng.choice(['floor', 'ceil'])}({col})",
+                lambda: f"({col} * {self.expr(scope, 'int', d, filtering=filtering)})",
             ]
         elif kind == "float":
             choices = [
@@ -171,7 +189,11 @@ class Generator:
                 lambda: f"({col} + 1)",
                 lambda: f"abs({col})",
                 lambda: f"coalesce({col}, 0.0::DOUBLE)",
+                lambda: f"round({col}, 1)",
+                lambda: f"CAST({self.expr(scope, 'dec', d, filtering=filtering)} AS DOUBLE)",
             ]
+            if self.columns(scope, ["dec"]):
+                choices.append(lambda: f"({self.column(scope, ['dec'], filtering=filtering)[0]} / 3)")
             if self.columns(scope, ["int"]):
                 choices.append(lambda: f"({self.column(scope, ['int'], filtering=filtering)[0]} / 4)")
         elif kind == "str":
@@ -182,12 +204,25 @@ class Generator:
                 lambda: f"({col} || '-')",
                 lambda: f"substring({col}, 1, 3)",
                 lambda: f"coalesce({col}, 'none')",
+                lambda: f"concat({col}, '|', {self.expr(scope, 'str', d, filtering=filtering)})",
+                lambda: f"replace({col}, 'a', 'A')",
+                lambda: f"nullif({col}, {self.literal('str', bindable=False)})",
+                lambda: f"{self.rng.choice(['ltrim', 'rtrim'])}({col})",
+                lambda: f"{self.rng.choice(['left', 'right'])}({col}, 2)",
+                lambda: f"CAST({self.column(scope, ['int', 'date', 'bool'], filtering=filtering)[0]} AS VARCHAR)"
+                if self.columns(scope, ["int", "date", "bool"]) else col,
             ]
         elif kind == "date":
             choices = [lambda: f"CAST({self.column(scope, ['ts'], filtering=filtering)[0]} AS DATE)"] \
                 if self.columns(scope, ["ts"]) else [lambda: col]
+            choices += [lambda: f"CAST({col} + INTERVAL {self.rng.randint(-40, 40)} DAY AS DATE)",
+                        lambda: f"date_trunc('month', {col})::DATE",
+                        lambda: f"{self.rng.choice(['greatest', 'least'])}({col}, "
+                                f"{self.literal('date', bindable=False)})"]
         elif kind == "ts":
-            choices = [lambda: f"date_trunc('day', {col})"]
+            choices = [lambda: f"date_trunc('{self.rng.choice(['day', 'hour', 'month', 'year'])}', {col})",
+                       lambda: f"({col} + INTERVAL {self.rng.randint(-30, 30)} HOUR)",
+                       lambda: f"({col} - INTERVAL 1 DAY)"]
         else:
             choices = [lambda: f"(NOT {col})", lambda: self.predicate(scope, d, subqueries=False)]
         if self.chance(0.12):
@@ -267,10 +302,15 @@ class Generator:
             where = self.predicate(inner_scope, 1, subqueries=False, correlated=True) if self.chance(0.6) else None
             if roll < 0.4:
                 condition = f"{alias}.{inner.name} = {relation.alias}.{outer.name}"
+                if self.chance(0.25):
+                    condition += f" AND {self.predicate(scope + inner_scope, 1, subqueries=False, correlated=True)}"
                 if where:
                     condition += f" AND {where}"
                 return f"{rng.choice(['', 'NOT '])}EXISTS (SELECT 1 FROM {table.qualified} {alias} WHERE {condition})"
             suffix = f" WHERE {where}" if where else ""
+            if self.chance(0.25):
+                suffix += (f" GROUP BY {alias}.{inner.name} "
+                           f"HAVING count(*) {rng.choice(['>', '>=', '<'])} {rng.randint(1, 4)}")
             return (f"{relation.alias}.{outer.name} {rng.choice(['', 'NOT '])}IN "
                     f"(SELECT {alias}.{inner.name} FROM {table.qualified} {alias}{suffix})")
         numeric = self.column(scope, NUMERIC, filtering=True)
@@ -302,6 +342,12 @@ class Generator:
         pool = [(c.alias, Relation(self.alias(), c.columns, c.nan)) for c in ctes]
         if pool and self.chance(0.7):
             name, first = rng.choice(pool)
+        elif self.derived_depth < 1 and self.chance(0.12):
+            self.derived_depth += 1
+            text, columns, _ = self.select([], top=False)
+            self.derived_depth -= 1
+            name = f"({text})"
+            first = Relation(self.alias("d"), tuple(columns), frozenset(c.name for c in columns if c.kind == "float"))
         else:
             name, first = self.table()
         text = f"{name} {first.alias}"
@@ -321,6 +367,10 @@ class Generator:
             condition = f"{relation.alias}.{outer.name} = {joined.alias}.{inner.name}"
             if self.chance(0.2):
                 condition += f" AND {self.predicate([joined], 1, subqueries=False)}"
+            if self.chance(0.15):
+                condition += f" AND {self.predicate(scope + [joined], 1, subqueries=False)}"
+            if self.chance(0.1):
+                condition = f"({condition} OR {self.predicate([joined], 1, subqueries=False)})"
             text += f" {kind} {name} {joined.alias} ON {condition}"
             scope.append(joined)
         return text, scope
@@ -392,6 +442,17 @@ class Generator:
                     tail += f" OFFSET {rng.choice([1, 2, 5])}"
         return f"SELECT {distinct}{', '.join(items)} FROM {from_text}{where}{tail}", columns, ordered
 
+    def set_operation(self, text: str, columns: list[Column], ctes: list[Relation]) -> str:
+        """``text`` UNION [ALL] / EXCEPT / INTERSECT another block with the same column kinds."""
+        from_text, scope = self.from_clause(ctes)
+        items = []
+        for i, column in enumerate(columns):
+            items.append(f"{self.expr(scope, column.kind)} AS o{i}" if self.columns(scope, [column.kind])
+                         else f"CAST({self.literal(column.kind, bindable=False)} AS {_SQL_TYPES[column.kind]}) AS o{i}")
+        where = f" WHERE {self.predicate(scope)}" if self.chance(0.6) else ""
+        operator = self.rng.choice(["UNION", "UNION ALL", "EXCEPT", "INTERSECT", "UNION ALL"])
+        return f"({text}) {operator} (SELECT {', '.join(items)} FROM {from_text}{where})"
+
     def _domain(self, scope, text: str) -> str | None:
         for relation in scope:
             for column in relation.columns:
@@ -432,6 +493,11 @@ class Generator:
             (f"rank() {over}", "int"),
             (f"dense_rank() {over}", "int"),
             (f"count(*) {whole}", "int"),
+            (f"ntile(3) {over}", "int"),
+            (f"count(*) OVER (PARTITION BY {partition} ORDER BY {order})", "int"),
+            (f"first_value({plain[0][0]}) {over}", plain[0][1]),
+            (f"lead({plain[0][0]}, 1) {over}", plain[0][1]),
+            (f"percent_rank() {over}", "float"),
         ]
         if numeric:
             choices += [
@@ -472,7 +538,9 @@ def generate(seed: int, avoid: frozenset[str] = KNOWN_BUGS) -> Query:
         name = f"c{len(ctes) + 1}"
         parts.append(f"{name} AS ({text})")
         ctes.append(Relation(name, tuple(columns), frozenset(c.name for c in columns if c.kind == "float")))
-    text, _, ordered = generator.select(ctes, top=True)
+    text, columns, ordered = generator.select(ctes, top=True)
+    if not ordered and rng.random() < 0.12:
+        text = generator.set_operation(text, columns, ctes)
     sql = (f"WITH {', '.join(parts)} " if parts else "") + text
     params = []
 
