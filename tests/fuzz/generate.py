@@ -32,6 +32,7 @@ KNOWN_BUGS = frozenset({
     "nan_filter",  # NaN rows lost by filters DuckDB runs on Arrow scans
     "not_distinct_in_or",  # IS [NOT] DISTINCT FROM inside an OR, applied as an Arrow filter
     "decimal_in_correlated",  # DuckDB InternalException: DECIMAL filter inside a correlated subquery
+    "float_in_list",  # -0.0 lost by a DOUBLE IN list DuckDB runs on an Arrow scan (Arrow's is_in tells -0.0 from 0.0)
 })
 
 NUMERIC = ("int", "dec", "float")
@@ -275,7 +276,7 @@ class Generator:
             low, high = sorted([self.literal(kind, bindable=False), self.literal(kind, bindable=False)],
                                key=lambda text: text) if kind == "str" else (self.literal(kind), self.literal(kind))
             return f"{left} {rng.choice(['', 'NOT '])}BETWEEN {low} AND {high}"
-        if shape < 0.78:
+        if shape < 0.78 and not (kind == "float" and "float_in_list" in self.avoid):
             items = [self.literal(kind) for _ in range(rng.randint(1, 4))]
             if self.chance(0.15):
                 items.append("NULL")
