@@ -303,3 +303,8 @@ def test_a_where_condition_goes_with_a_left_join_pushed_whole(world):
                          "ON i.order_id = o.order_id WHERE o.total > 100")
     shop = only(scans, "shop")
     assert "LEFT JOIN" in shop.sent and "> 100" in shop.sent
+
+
+def test_a_grouped_expression_with_a_parameter_grouped_by_position(world):
+    check(world, "SELECT CASE WHEN o.customer_id IN (10, ?) THEN o.customer_id ELSE 100 END AS k, count(*) AS n "
+                 "FROM shop.orders o LEFT JOIN local.regions r ON r.city = o.channel GROUP BY 1", [3])
