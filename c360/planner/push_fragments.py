@@ -46,6 +46,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from c360.planner import binder
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.fold_constants import fold_constants
+from c360.planner.fragment_windows import block_windows, push_windows
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
 from c360.planner.translate import Translator, Untranslatable
 from connectors.base import Column, TableSchema
@@ -342,6 +343,32 @@ class _Fragment:
         except Exception:  # noqa: BLE001 - a probe that fails means: no exact collation known
             return None
 
+    def _windows(self, *, aggregate: bool) -> list:
+        """The block's windows this source computes (:mod:`c360.planner.fragment_windows`)."""
+        if not block_windows(self.block.select):
+            return []
+        refused = self._windows_refused()
+        if refused is not None:
+            self.notes.append(f"windows kept local: {refused}")
+            return []
+        translator = self.translator
+        subquery, translator.subquery, translator.windows = translator.subquery, None, True
+        try:
+            return push_windows(self.block.select, translator, self.alias, aggregate=aggregate, notes=self.notes)
+        finally:
+            translator.subquery, translator.windows = subquery, False
+
+    def _windows_refused(self) -> str | None:
+        if not getattr(self.connector.capabilities, "windows", False):
+            return f"the {self.dialect} source is not sent window functions"
+        probe = getattr(self.connector, "window_functions", None)
+        try:
+            if probe is not None and not probe():
+                return "the server's version has no window functions"
+        except Exception:  # noqa: BLE001 - a probe that fails means: not known to have them
+            return "the server's version is not known"
+        return None
+
     # what moves ---------------------------------------------------------------------------------------
 
     def build(self) -> None:
@@ -458,8 +485,11 @@ class _Fragment:
         fragment is the whole block and nothing is filtered locally, its ORDER BY … LIMIT goes too."""
         select = self.block.select
         aliases = {m.alias for m in members}
+        windows = self._windows(aggregate=False) if whole and not select.args.get("group") \
+            and not _aggregates(select) else []
+        skip = frozenset(id(m) for m in self.moved) | {id(w.node) for w in windows}
         columns: dict[tuple[str, str], str] = {}
-        for column in _block_columns(select, aliases, frozenset(id(m) for m in self.moved)):
+        for column in _block_columns(select, aliases, skip):
             key = (column.table.lower(), column.name.lower())
             if key not in columns:
                 columns[key] = _output_name(f"{key[0]}_{key[1]}", columns.values())
@@ -468,10 +498,13 @@ class _Fragment:
             local = exp.column(name, table=alias)
             remote_column, kind = self.translator.translate(local)
             outputs.append((out, remote_column, local, kind))
-        if not outputs:
+        computed = [output for window in windows for output in window.outputs]
+        if not outputs and not computed:
             outputs.append(("_one", exp.Literal.number(1), exp.Literal.number(1), None))
-        remote.set("expressions", [exp.alias_(r, out, quoted=True) for out, r, _, _ in outputs])
-        local = self._local_equivalent(members, [(out, equivalent) for out, _, equivalent, _ in outputs])
+        remote.set("expressions", [exp.alias_(r, out, quoted=True) for out, r, _, _ in outputs]
+                   + [exp.alias_(r, out, quoted=True) for out, r, _ in computed])
+        local = self._local_equivalent(members, [(out, equivalent) for out, _, equivalent, _ in outputs]
+                                       + [(out, equivalent) for out, _, equivalent in computed])
         if not self._renders(remote):
             return
         scan = self._register(remote, local, members)
@@ -481,6 +514,8 @@ class _Fragment:
             if isinstance(r, exp.Column):
                 scan.reducible[out] = self._reducer(local_column)
         self._commit(members)
+        for window in windows:
+            window.node.replace(window.local.copy())
         _rewrite_columns(select, aliases, {key: out for key, out in columns.items()}, self.alias)
         if whole and not select.args.get("group") and not _aggregates(select):
             self._push_top_n(scan, select, {out: (r, k) for out, r, _, k in outputs if k is not None}, True)
@@ -567,6 +602,11 @@ class _Fragment:
             except Untranslatable as refusal:
                 self.notes.append(f"HAVING kept local: {refusal}")
                 remote_having = None
+        windows = self._windows(aggregate=True) if remote_having is not None or having is None else []
+        if windows:  # computed over the groups HAVING kept, by the source: the block reads their columns
+            replacements = [(w.node, w.local) for w in windows] + replacements
+            rewritten = {part: _replace(select.args[part], replacements) for part in rewritten}
+            outputs += [output for window in windows for output in window.outputs]
         remote.set("expressions", [exp.alias_(r, n, quoted=True) for n, r, _ in outputs])
         if remote_keys:
             remote.set("group", exp.Group(expressions=remote_keys))
