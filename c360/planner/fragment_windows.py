@@ -88,6 +88,17 @@ def push_windows(select: exp.Select, translator: Translator, alias: str, *, aggr
     return pushed
 
 
+def partition_keys(pushed: list[PushedWindow]) -> set[tuple[str, str]]:
+    """``(alias, column)`` of the columns every pushed window partitions by: a join reduction may restrict the
+    fragment by these only (dropping whole partitions leaves the others' windows as they were), by no other."""
+    common = None
+    for window in pushed:
+        keys = {(c.table.lower(), c.name.lower()) for c in window.node.args.get("partition_by") or []
+                if isinstance(c, exp.Column) and c.table}
+        common = keys if common is None else common & keys
+    return common or set()
+
+
 def _pieces(node: exp.Window) -> list[exp.Window]:
     """What the source computes for one window: itself, or for ``avg`` a sum and a count over it."""
     if isinstance(node.this, exp.Avg) and not isinstance(node.this.this, exp.Distinct):

@@ -160,3 +160,85 @@ def test_mariadb_and_mysql_versions_with_window_functions():
     assert not has_window_functions("10.1.48-MariaDB") and has_window_functions("5.5.5-10.11.2-MariaDB")
     assert has_window_functions("8.0.36") and not has_window_functions("5.7.44-log")
     assert not has_window_functions("")
+
+
+# --- what may filter a fragment whose windows the source computes -----------------------------------------
+
+
+@pytest.mark.parametrize("partition", ["", "PARTITION BY o.customer_id "])
+def test_a_join_reduction_never_thins_the_rows_a_pushed_window_sees(world, partition):
+    """Keys of Austin's customers sent into the orders' statement would leave out rows the rank counts,
+    unless every window partitions by that key."""
+    scans = check(world, "SELECT c.customer_id, t.order_id, t.r FROM crm.customers c JOIN (SELECT o.customer_id, "
+                         f"o.order_id, rank() OVER ({partition}ORDER BY o.total DESC) AS r FROM shop.orders o) AS t "
+                         "ON t.customer_id = c.customer_id WHERE c.city = 'Austin'")
+    shop = only(scans, "shop")
+    assert "RANK() OVER" in shop.sent
+    if not partition:
+        assert "IN (" not in shop.sent
+
+
+def test_only_partition_keys_of_every_pushed_window_are_reducible(world):
+    from c360.planner import plan
+
+    catalog = world.connection.catalog
+    sql = ("SELECT o.customer_id, o.status, rank() OVER (PARTITION BY o.customer_id, o.status ORDER BY o.total) AS a, "
+           "sum(o.total) OVER (PARTITION BY o.customer_id) AS b FROM shop.orders o")
+    [scan] = [s for s in plan(sql, catalog=catalog).scans if s.source == "shop"]
+    assert " OVER " in scan.statement.sql() and set(scan.reducible) == {"o_customer_id"}
+    grouped = ("SELECT o.customer_id, o.status, count(*) AS n, rank() OVER (PARTITION BY o.status ORDER BY count(*)) "
+               "AS r FROM shop.orders o GROUP BY 1, 2")
+    [scan] = [s for s in plan(grouped, catalog=catalog).scans if s.source == "shop"]
+    assert " OVER " in scan.statement.sql() and set(scan.reducible) == {"k2"}
+
+
+# --- conditions on what the windows computed ------------------------------------------------------------
+
+
+LATEST = ("SELECT o.customer_id, o.order_id, o.total, row_number() OVER (PARTITION BY o.customer_id "
+          "ORDER BY o.order_ts DESC, o.order_id) AS rn FROM shop.orders o WHERE o.status <> 'cancelled'")
+
+
+def test_the_latest_order_per_customer_leaves_mariadb_alone(world):
+    scan = only(check(world, f"SELECT t.customer_id, t.order_id, t.total FROM ({LATEST}) AS t WHERE t.rn = 1"), "shop")
+    assert "ROW_NUMBER() OVER" in scan.sent and scan.sent.endswith("AS `_w` WHERE `_w`.`w1` = 1")
+    buyers = world.expected("SELECT count(DISTINCT customer_id) FROM shop.orders WHERE status <> 'cancelled'")
+    assert scan.rows == buyers.column(0)[0].as_py()
+
+
+def test_a_join_condition_on_the_window_goes_too(world):
+    scans = check(world, f"SELECT c.first_name, t.order_id FROM crm.customers c JOIN ({LATEST}) AS t "
+                         "ON t.customer_id = c.customer_id AND t.rn <= 2 WHERE c.opt_in")
+    assert "`_w`.`w1` <= 2" in only(scans, "shop").sent
+
+
+def test_qualify_goes_to_postgres_after_the_windows(world):
+    scans = check(world, "SELECT c.customer_id, c.city, rank() OVER (PARTITION BY c.opt_in ORDER BY c.income DESC) "
+                         "AS r FROM crm.customers c QUALIFY r <= 3")
+    crm = only(scans, "crm")
+    assert "WHERE \"_w\".\"w1\" <= 3" in crm.sent and crm.rows == 6
+
+
+def test_qualify_reads_the_window_the_projection_shows_even_among_ties(world):
+    """row_number among ties is arbitrary: QUALIFY must read the very numbers the SELECT list shows."""
+    scans = check(world, "SELECT count(*) AS n, max(rn) AS top FROM (SELECT o.order_id, row_number() OVER "
+                         "(PARTITION BY o.customer_id ORDER BY o.status) AS rn FROM shop.orders o QUALIFY rn = 1) AS t")
+    assert "`_w`.`w1` = 1" in only(scans, "shop").sent
+
+
+@pytest.mark.parametrize("condition", [
+    "t.pr > 0.5",          # a float two engines may round apart
+    "t.prev_channel = 'web'",  # a string of the fragment: no collation left to compare it by
+    "t.r + t.pr > 1",
+])
+def test_conditions_the_source_might_decide_differently_stay_local(world, condition):
+    scan = only(check(world, "SELECT t.order_id FROM (SELECT o.order_id, percent_rank() OVER (ORDER BY o.total) AS pr, "
+                             "rank() OVER (ORDER BY o.total) AS r, lag(o.channel) OVER (ORDER BY o.order_id) "
+                             f"AS prev_channel FROM shop.orders o) AS t WHERE {condition}"), "shop")
+    assert "`_w`" not in scan.sent and " OVER " in scan.sent
+
+
+def test_a_left_joined_window_keeps_its_condition_local(world):
+    scan = only(check(world, f"SELECT c.customer_id, t.order_id FROM crm.customers c LEFT JOIN ({LATEST}) AS t "
+                             "ON t.customer_id = c.customer_id AND t.rn = 1"), "shop")
+    assert "`_w`" not in scan.sent
