@@ -453,6 +453,9 @@ class Translator:
         order = node.args.get("order")
         keys = order.expressions if order is not None else []
         partition = []
+        for key in [*(node.args.get("partition_by") or []), *(o.this for o in keys)]:
+            if not any(True for _ in key.find_all(exp.Column, exp.AggFunc)):  # T-SQL/MySQL read a number as a position
+                raise Untranslatable(f"{_shown(node)}: a constant window key is kept local")
         for key in node.args.get("partition_by") or []:
             translated, kind = self.translate(key, aggregate=aggregate)
             if kind.name not in (*NUMBERS, *_TEMPORAL, "string", "bool", "null"):

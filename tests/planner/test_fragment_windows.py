@@ -8,6 +8,8 @@ whose answer is determined are compared (an ``ORDER BY`` that ends in a unique k
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from connectors.mysql import has_window_functions
@@ -66,6 +68,7 @@ def test_a_window_over_the_fragments_rows_goes_to_mariadb(world, window, words):
     ("row_number() OVER ()", "without ORDER BY"),
     ("sum(o.total) OVER (ORDER BY o.order_id ROWS BETWEEN 1 PRECEDING AND 2 PRECEDING)", "empty frame"),
     ("nth_value(o.total, 2) OVER (ORDER BY o.order_id)", "kept local"),
+    ("sum(o.total) OVER (ORDER BY 1)", "constant window key"),
 ])
 def test_a_window_mariadb_would_compute_differently_stays_local(world, window, reason):
     sql = SHOP.format(window=window)
@@ -242,3 +245,14 @@ def test_a_left_joined_window_keeps_its_condition_local(world):
     scan = only(check(world, f"SELECT c.customer_id, t.order_id FROM crm.customers c LEFT JOIN ({LATEST}) AS t "
                              "ON t.customer_id = c.customer_id AND t.rn = 1"), "shop")
     assert "`_w`" not in scan.sent
+
+
+def test_a_cached_plan_rebinds_the_values_inside_and_around_the_windows(world):
+    sql = ("SELECT t.customer_id, t.order_id FROM (SELECT o.customer_id, o.order_id, rank() OVER (PARTITION BY "
+           "o.customer_id ORDER BY o.total DESC) AS r FROM shop.orders o WHERE o.order_ts < ?) AS t WHERE t.r <= ?")
+    for params in ([TIMESTAMP_1, 1], [TIMESTAMP_2, 2], [TIMESTAMP_1, 2]):
+        scan = only(check(world, sql, params), "shop")
+        assert "`_w`.`w1` <= " in scan.sent
+
+
+TIMESTAMP_1, TIMESTAMP_2 = dt.datetime(2026, 6, 1), dt.datetime(2026, 9, 1)
