@@ -31,17 +31,20 @@ def test_rfm_as_of_june_30_scores_quintiles_with_ties_and_the_edge_cases(as_of):
     # M ordered by money, id:        4,5 | 6 | 7 | 42 | 1 -> 4:1 5:1 6:2 7:3 42:4 1:5
     # Segments by (R, F): 1 (5,5) Champions; 4 (1,1) Lost; 5 (2,1) Hibernating; 6 (1,2) Hibernating;
     # 7 (3,3) Need Attention; 42 (4,4) Loyal. 2 (only cancelled), 3 (no orders), 8 (no orders): not scored.
-    assert rfm(as_of(AS_OF)) == {
-        1: (1, 3, Decimal("70.00"), 5, 5, 5, "555", "Champions"),
-        2: NOT_SCORED,
-        3: NOT_SCORED,
-        4: (15, 1, Decimal("5.00"), 1, 1, 1, "111", "Lost"),
-        5: (15, 1, Decimal("5.00"), 2, 1, 1, "211", "Hibernating"),
-        6: (364, 1, Decimal("10.00"), 1, 2, 2, "122", "Hibernating"),
-        7: (5, 2, Decimal("40.00"), 3, 3, 3, "333", "Need Attention"),
-        8: NOT_SCORED,
-        42: (2, 2, Decimal("50.00"), 4, 4, 4, "444", "Loyal"),
-    }
+    assert rfm(as_of(AS_OF)) == AS_OF_SCORES
+
+
+AS_OF_SCORES = {
+    1: (1, 3, Decimal("70.00"), 5, 5, 5, "555", "Champions"),
+    2: NOT_SCORED,
+    3: NOT_SCORED,
+    4: (15, 1, Decimal("5.00"), 1, 1, 1, "111", "Lost"),
+    5: (15, 1, Decimal("5.00"), 2, 1, 1, "211", "Hibernating"),
+    6: (364, 1, Decimal("10.00"), 1, 2, 2, "122", "Hibernating"),
+    7: (5, 2, Decimal("40.00"), 3, 3, 3, "333", "Need Attention"),
+    8: NOT_SCORED,
+    42: (2, 2, Decimal("50.00"), 4, 4, 4, "444", "Loyal"),
+}
 
 
 def test_rfm_as_of_an_earlier_date_uses_only_what_came_before_it(as_of):
@@ -92,3 +95,50 @@ def test_a_filter_on_one_customer_does_not_change_their_quintiles(as_of):
     sent = [scan.sent for scan in connection.execute(f"SELECT {COLUMNS} FROM rfm WHERE customer_id = 5").scans
             if scan.source == "shop" and scan.table.startswith("orders")]
     assert len(sent) == 1 and "\"customer_id\" =" not in sent[0] and "\"order_ts\" <" in sent[0]
+
+
+def test_rfm_on_mariadb_reads_one_row_per_buyer(tmp_path, mariadb):
+    # The same world with shop in MariaDB: the orders of the year and their lines are joined, filtered and
+    # grouped there (the LEFT JOIN's own member does not keep WHERE local), so six rows leave it, one per
+    # customer who bought in the window, and the scores are the hand-worked ones above.
+    import os
+    import shutil
+    import textwrap
+
+    import c360
+    from c360.generate.tables import ddl
+    from tests.views import world
+
+    shop = mariadb.child("rfm")
+    connection = shop.connect()
+    with connection.cursor() as cursor:
+        for table, rows in (("orders", world.ORDERS), ("order_items", world.ORDER_ITEMS)):
+            for statement in ddl(table, "mysql"):
+                cursor.execute(statement)
+            cursor.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(rows[0]))})", rows)
+    connection.commit()
+    connection.close()
+    world._database(tmp_path / "crm.sqlite", {"customers": world.CUSTOMERS})
+    os.environ["C360_RFM_SHOP_PASSWORD"] = shop.password
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "sources.yaml").write_text(textwrap.dedent(f"""
+        sources:
+          crm: {{kind: sqlite, path: ../crm.sqlite}}
+          shop:
+            kind: mysql
+            host: {shop.host}
+            port: {shop.port}
+            user: {shop.user}
+            password: ${{ENV:C360_RFM_SHOP_PASSWORD}}
+            database: {shop.database}
+    """))
+    shutil.copytree(world.REPO / "queries", tmp_path / "queries")
+    with c360.connect(tmp_path / "catalog") as connection:
+        connection.execute(f"SET VARIABLE as_of = DATE '{AS_OF.isoformat()}'")
+        cursor = connection.cursor()
+        cursor.execute(f"SELECT {COLUMNS} FROM rfm ORDER BY customer_id")
+        assert {row[0]: row[1:] for row in cursor.fetchall()} == AS_OF_SCORES
+        [scan] = [s for s in cursor.scans if s.source == "shop"]
+        assert scan.table == "orders + order_items" and scan.rows == 6
+        assert "GROUP BY `ro`.`customer_id`" in scan.sent and "LEFT JOIN `order_items`" in scan.sent
+        assert "`ro`.`order_ts` >= CAST('2025-06-30 00:00:00' AS DATETIME)" in scan.sent
