@@ -103,12 +103,14 @@ def test_where_customer_id_reaches_every_source_and_only_the_hour_folders_of_30_
     assert len(scans["partners.enrichment"]) == 1 and '"customer_id" = 42' in scans["partners.enrichment"][0]
     # Orders: purchase_features' scan gets the customer; rfm's must not, since quintiles need every buyer.
     # (each is one statement joining orders with its order lines, and with products for purchase_features)
+    # rfm's tenure reads the customer's orders of the whole history (orders "rh", not joined with lines).
     orders = sorted([sent for name, sents in scans.items() if name.startswith("shop.orders") for sent in sents],
-                    key=lambda s: '"customer_id" = 42' in s)
-    assert len(orders) == 2 and not any(name.startswith("shop.order_items") for name in scans)
+                    key=lambda s: ('"rh"' in s, '"customer_id" = 42' in s))
+    assert len(orders) == 3 and not any(name.startswith("shop.order_items") for name in scans)
     assert '"customer_id" = 42' not in orders[0] and '"customer_id" = 42' in orders[1]
-    for sent in orders:
+    for sent in orders[:2]:
         assert "\"order_ts\" < '2026-06-30 00:00:00'" in sent and "\"order_ts\" >= '2025-06-30 00:00:00'" in sent
+    assert '"rh"."customer_id" = 42' in orders[2] and "\"order_ts\" >=" not in orders[2]
     # Clicks: the 30-day hour folders only (the blob files hold other customers' rows too).
     folders = ["2026/06/05/09", "2026/06/22/23", "2026/06/23/00", "2026/06/25/10", "2026/06/29/20"]
     [clicks] = scans["clicks.browsing"]

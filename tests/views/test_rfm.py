@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -91,4 +92,40 @@ def test_a_filter_on_one_customer_does_not_change_their_quintiles(as_of):
     assert row == [(5, 15, 1, Decimal("5.00"), 2, 1, 1, "211", "Hibernating")]
     sent = [scan.sent for scan in connection.execute(f"SELECT {COLUMNS} FROM rfm WHERE customer_id = 5").scans
             if scan.source == "shop" and scan.table.startswith("orders")]
-    assert len(sent) == 1 and "\"customer_id\" =" not in sent[0] and "\"order_ts\" <" in sent[0]
+    # the quintiles' scan (orders "ro" of the 365 days) has no customer filter; the tenure's ("rh") has
+    [quintiles] = [s for s in sent if '"ro"' in s]
+    [tenure] = [s for s in sent if '"rh"' in s]
+    assert "\"customer_id\" =" not in quintiles and "\"order_ts\" <" in quintiles
+    assert '"rh"."customer_id" = 5' in tenure and len(sent) == 2
+
+
+TENURE = "customer_id, days_since_first_order, days_since_signup, mean_days_between_orders, days_between_last_orders"
+
+
+def test_tenure_and_gaps_between_orders_use_the_whole_history_before_the_as_of_date(as_of):
+    def days(a: str, b: str) -> int:
+        return (date.fromisoformat(b) - date.fromisoformat(a)).days
+
+    rows = {r[0]: r[1:] for r in as_of(AS_OF).execute(f"SELECT {TENURE} FROM rfm").fetchall()}
+    # 1: orders 05-01, 06-05, 06-29 -> first 60 days ago, gaps 35 and 24: mean 59 / 2, last 24; signed up 2024-01-01
+    assert rows[1] == (60, days("2024-01-01", "2026-06-30"), 29.5, 24)
+    # 2 only cancels, 3 never orders: no tenure as a buyer, but a sign-up date
+    assert rows[2] == (None, days("2024-02-01", "2026-06-30"), None, None)
+    assert rows[3] == (None, days("2025-01-01", "2026-06-30"), None, None)
+    # 4: one order (06-15): no gap
+    assert rows[4] == (15, days("2024-03-01", "2026-06-30"), None, None)
+    # 6: the order at the as-of instant is not seen: only 2025-07-01
+    assert rows[6] == (364, days("2024-04-01", "2026-06-30"), None, None)
+    # 7: the returned order of 06-25 is an order: 06-01 and 06-25
+    assert rows[7] == (29, days("2024-05-01", "2026-06-30"), 24.0, 24)
+    # 42: 2025-06-20 is outside RFM's 365 days but part of the history; the cancelled 03-01 is not an order
+    assert rows[42] == (375, days("2024-06-01", "2026-06-30"), 373 / 2, 7)
+    assert rows[8] == (None, 10, None, None)  # signed up 06-20
+
+
+def test_tenure_as_of_an_earlier_date_sees_only_the_orders_before_it(as_of):
+    rows = {r[0]: r[1:] for r in as_of(EARLIER).execute(f"SELECT {TENURE} FROM rfm").fetchall()}
+    assert rows[1][0::2] == (40, 35.0) and rows[1][3] == 35  # 05-01 and 06-05
+    assert rows[7][0] == 9 and rows[7][2:] == (None, None)  # 06-01 only; the return of 06-25 is the future
+    assert rows[42][0] == 355 and rows[42][2:] == (None, None)
+    assert rows[4] == (None, (EARLIER - date(2024, 3, 1)).days, None, None)
