@@ -16,15 +16,16 @@ SELECT
     rt.days_between_last_orders
 FROM crm.customers AS rc
 LEFT JOIN (
-    -- quintiles over the customers who bought in the window; equal values go to the lower customer_id first
+    -- quintiles over the n customers who bought in the window, equal values sharing a score:
+    -- score = 1 + floor(5 * w / n), w = how many of them have a strictly worse value (rank() - 1)
     SELECT
         rq.customer_id,
         rq.recency_days,
         rq.frequency,
         rq.monetary,
-        ntile(5) OVER (ORDER BY rq.recency_days DESC, rq.customer_id) AS r_score,
-        ntile(5) OVER (ORDER BY rq.frequency, rq.customer_id) AS f_score,
-        ntile(5) OVER (ORDER BY rq.monetary, rq.customer_id) AS m_score
+        1 + (5 * (rank() OVER (ORDER BY rq.recency_days DESC) - 1)) // count(*) OVER () AS r_score,
+        1 + (5 * (rank() OVER (ORDER BY rq.frequency) - 1)) // count(*) OVER () AS f_score,
+        1 + (5 * (rank() OVER (ORDER BY rq.monetary) - 1)) // count(*) OVER () AS m_score
     FROM (
         -- orders strictly before as_of and at most 365 days before it; cancelled ones do not count,
         -- returned ones count as orders but add nothing to the money

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+import shutil
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from tests.views.world import AS_OF, EARLIER
+import pytest
+
+import c360
+from tests.views.world import AS_OF, CATALOG, CUSTOMERS, EARLIER, PRODUCTS, REPO, _database
 
 COLUMNS = "customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, rfm_score, segment"
 # recency, frequency, monetary, r, f, m, rfm_score, segment of a customer with no order in the window
@@ -21,39 +25,40 @@ def rfm(connection) -> dict[int, tuple]:
 
 
 def test_rfm_as_of_june_30_scores_quintiles_with_ties_and_the_edge_cases(as_of):
-    # Window [2025-06-30 00:00, 2026-06-30 00:00). Six customers bought in it (ntile(5) of 6 rows: 2,1,1,1,1):
+    # Window [2025-06-30 00:00, 2026-06-30 00:00). Six customers bought in it (n = 6):
     #   1: orders 06-29 (20), 06-05 (20+10), 05-01 (20) -> recency 1, frequency 3, money 70
     #   4: 06-15 (5) and 5: 06-15 (5)                  -> recency 15, frequency 1, money 5 (a tie)
     #   6: 2025-07-01 (10); its 2026-06-30 00:00 order is at the as-of instant -> recency 364, 1, 10
     #   7: 06-25 returned (an order, no money), 06-01 (40) -> recency 5, frequency 2, money 40
     #  42: 06-28 (30), 06-21 (20); cancelled 03-01 and 2025-06-20 (outside) do not count -> 2, 2, 50
-    # R ordered by recency desc, id: 6,4 | 5 | 7 | 42 | 1 -> 6:1 4:1 5:2 7:3 42:4 1:5 (the 4/5 tie splits by id)
-    # F ordered by frequency, id:    4,5 | 6 | 7 | 42 | 1 -> 4:1 5:1 6:2 7:3 42:4 1:5 (6 ties 4 and 5 on 1)
-    # M ordered by money, id:        4,5 | 6 | 7 | 42 | 1 -> 4:1 5:1 6:2 7:3 42:4 1:5
-    # Segments by (R, F): 1 (5,5) Champions; 4 (1,1) Lost; 5 (2,1) Hibernating; 6 (1,2) Hibernating;
-    # 7 (3,3) Need Attention; 42 (4,4) Loyal. 2 (only cancelled), 3 (no orders), 8 (no orders): not scored.
+    # score = 1 + floor(5 w / 6), w = buyers with a strictly worse value: w 0 1 2 3 4 5 -> 1 1 2 3 4 5
+    # R (worse = older): 6 w0 -> 1; 4, 5 w1 -> 1 (the tie shares it); 7 w3 -> 3; 42 w4 -> 4; 1 w5 -> 5
+    # F (worse = fewer): 4, 5, 6 w0 -> 1; 7, 42 w3 -> 3; 1 w5 -> 5
+    # M (worse = less):  4, 5 w0 -> 1; 6 w2 -> 2; 7 w3 -> 3; 42 w4 -> 4; 1 w5 -> 5
+    # Segments by (R, F): 1 (5,5) Champions; 4, 5, 6 (1,1) Lost; 7 (3,3) Need Attention; 42 (4,3) Potential
+    # Loyalist. 2 (only cancelled), 3 (no orders), 8 (no orders): not scored.
     assert rfm(as_of(AS_OF)) == {
         1: (1, 3, Decimal("70.00"), 5, 5, 5, "555", "Champions"),
         2: NOT_SCORED,
         3: NOT_SCORED,
         4: (15, 1, Decimal("5.00"), 1, 1, 1, "111", "Lost"),
-        5: (15, 1, Decimal("5.00"), 2, 1, 1, "211", "Hibernating"),
-        6: (364, 1, Decimal("10.00"), 1, 2, 2, "122", "Hibernating"),
+        5: (15, 1, Decimal("5.00"), 1, 1, 1, "111", "Lost"),
+        6: (364, 1, Decimal("10.00"), 1, 1, 2, "112", "Lost"),
         7: (5, 2, Decimal("40.00"), 3, 3, 3, "333", "Need Attention"),
         8: NOT_SCORED,
-        42: (2, 2, Decimal("50.00"), 4, 4, 4, "444", "Loyal"),
+        42: (2, 2, Decimal("50.00"), 4, 3, 4, "434", "Potential Loyalist"),
     }
 
 
 def test_rfm_as_of_an_earlier_date_uses_only_what_came_before_it(as_of):
-    # Window [2025-06-10, 2026-06-10). Four customers bought (ntile(5) of 4 rows: 1,1,1,1):
+    # Window [2025-06-10, 2026-06-10). Four customers bought (n = 4: w 0 1 2 3 -> 1 2 3 4):
     #   1: 06-05 (30), 05-01 (20) -> recency 5, frequency 2, money 50
     #   6: 2025-07-01 (10)        -> recency 344, 1, 10
     #   7: 06-01 (40)             -> recency 9, 1, 40 (the return on 06-25 is in the future)
     #  42: 2025-06-20 (10)        -> recency 355, 1, 10
-    # R by recency desc: 42, 6, 7, 1 -> 1, 2, 3, 4.  F by frequency, id: 6, 7, 42, 1 -> 1, 2, 3, 4.
-    # M by money, id: 6, 42 (tie on 10), 7, 1 -> 1, 2, 3, 4.
-    # Segments: 1 (4,4) Loyal; 6 (2,1) Hibernating; 7 (3,2) About to Sleep; 42 (1,3) At Risk.
+    # R: 42 w0, 6 w1, 7 w2, 1 w3 -> 1, 2, 3, 4.  F: 6, 7, 42 w0 -> 1; 1 w3 -> 4.
+    # M: 6, 42 (tie on 10) w0 -> 1; 7 w2 -> 3; 1 w3 -> 4.
+    # Segments: 1 (4,4) Loyal; 6 (2,1) Hibernating; 7 (3,1) About to Sleep; 42 (1,1) Lost.
     # 4 and 5 buy after 06-10; 8 signs up on 06-20 and is not a customer yet.
     assert rfm(as_of(EARLIER)) == {
         1: (5, 2, Decimal("50.00"), 4, 4, 4, "444", "Loyal"),
@@ -62,9 +67,54 @@ def test_rfm_as_of_an_earlier_date_uses_only_what_came_before_it(as_of):
         4: NOT_SCORED,
         5: NOT_SCORED,
         6: (344, 1, Decimal("10.00"), 2, 1, 1, "211", "Hibernating"),
-        7: (9, 1, Decimal("40.00"), 3, 2, 3, "323", "About to Sleep"),
-        42: (355, 1, Decimal("10.00"), 1, 3, 2, "132", "At Risk"),
+        7: (9, 1, Decimal("40.00"), 3, 1, 3, "313", "About to Sleep"),
+        42: (355, 1, Decimal("10.00"), 1, 1, 1, "111", "Lost"),
     }
+
+
+def _tie_world(root, groups: list[int]):
+    """Customers 1..n; customer k's value group g (1 = worst) gives g orders of 10, the last one 11 - g days
+    before AS_OF: recency, frequency and money all rank the customers by g, with g's ties."""
+    customers = [(k, *CUSTOMERS[0][1:13], "2024-01-01", 1) for k in range(1, len(groups) + 1)]
+    orders, items = [], []
+    for k, g in enumerate(groups, start=1):
+        for j in range(g):
+            order_id = 100 * k + j
+            day = AS_OF - timedelta(days=11 - g + 7 * j)
+            orders.append((order_id, k, f"{day.isoformat()} 12:00:00", "web", "completed"))
+            items.append((order_id, 1, 1, 1, 10.00))
+    _database(root / "crm.sqlite", {"customers": customers})
+    _database(root / "shop.sqlite", {"products": PRODUCTS, "orders": orders, "order_items": items})
+    catalog = root / "catalog"
+    catalog.mkdir()
+    (catalog / "sources.yaml").write_text(CATALOG.split("  partners:")[0])
+    shutil.copytree(REPO / "queries", root / "queries")
+    return catalog
+
+
+@pytest.mark.parametrize(("groups", "expected"), [
+    # 10 buyers: the quintile boundaries fall between the 2nd|3rd, 4th|5th, 6th|7th and 8th|9th, each inside
+    # a tie; a tie's score is the one of its first member: 1 + floor(5 w / 10), w = buyers strictly worse
+    ([1, 1, 1, 2, 2, 3, 3, 4, 4, 5], [1, 1, 1, 2, 2, 3, 3, 4, 4, 5]),
+    # most buyers equal (one order each): they all get 1, and the few better ones skip to 4 and 5
+    ([1, 1, 1, 1, 1, 1, 2, 3, 4, 5], [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]),
+    # no ties: exactly two buyers per score, as ntile(5) would give
+    ([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]),
+    # everyone equal: everyone 1
+    ([3, 3, 3, 3, 3], [1, 1, 1, 1, 1]),
+])
+def test_equal_values_share_a_score_at_every_quintile_boundary(tmp_path, groups, expected):
+    connection = c360.connect(str(_tie_world(tmp_path, groups)))
+    try:
+        connection.execute(f"SET VARIABLE as_of = DATE '{AS_OF.isoformat()}'")
+        rows = connection.execute("SELECT customer_id, r_score, f_score, m_score, segment FROM rfm "
+                                  "ORDER BY customer_id").fetchall()
+    finally:
+        connection.close()
+    assert [r[1] for r in rows] == expected  # recency: more recent is better
+    assert [r[2] for r in rows] == expected  # frequency
+    assert [r[3] for r in rows] == expected  # monetary
+    assert all(r[4] is not None for r in rows)
 
 
 def test_segment_mapping_covers_every_score_pair_exactly_once():
@@ -88,8 +138,8 @@ def test_segment_mapping_covers_every_score_pair_exactly_once():
 def test_a_filter_on_one_customer_does_not_change_their_quintiles(as_of):
     connection = as_of(AS_OF)
     row = connection.execute(f"SELECT {COLUMNS} FROM rfm WHERE customer_id = 5").fetchall()
-    # 5's R score is 2 only because 4 and 6 rank below it: the window needs every buyer.
-    assert row == [(5, 15, 1, Decimal("5.00"), 2, 1, 1, "211", "Hibernating")]
+    # 5's scores rank it among every buyer of the window, so the window needs them all.
+    assert row == [(5, 15, 1, Decimal("5.00"), 1, 1, 1, "111", "Lost")]
     sent = [scan.sent for scan in connection.execute(f"SELECT {COLUMNS} FROM rfm WHERE customer_id = 5").scans
             if scan.source == "shop" and scan.table.startswith("orders")]
     # the quintiles' scan (orders "ro" of the 365 days) has no customer filter; the tenure's ("rh") has
