@@ -46,3 +46,11 @@ def test_every_customer_is_scored(lean, tmp_path):
     assert table.num_rows == customers
     assert all(0 < p < 1 for p in table.column("p_purchase_45d").to_pylist())
     assert set(table.column("predicted_category").to_pylist()) == {"Home"}
+
+
+def test_training_twice_on_the_same_data_writes_a_byte_identical_model(lean, tmp_path):
+    again = tmp_path / "models"
+    assert main(["train", "--catalog", str(lean / "catalog"), "--horizon", "45d", "--rounds", "30", "-q",
+                 "--models", str(again), "--no-update-view"]) == 0
+    assert (again / cards.MODEL_FILE).read_bytes() == (lean / "models" / cards.MODEL_FILE).read_bytes()
+    assert cards.read(again).version == cards.read(lean / "models").version

@@ -196,3 +196,8 @@ def test_constant_features_are_those_with_one_value_or_nothing_in_every_row():
     features = [Feature(n, NUMBER) for n in "abcd"] + [Feature("e", CATEGORY, ("x",)),
                                                        Feature("f", CATEGORY, ("x", "y")), Feature("g", TAGS, ())]
     assert constant_features(table, features) == ["a", "b", "e", "g"]
+
+
+def test_snapshot_rows_come_in_customer_id_order_so_row_subsampling_is_reproducible(project):
+    ids = _snapshot(project / "catalog").column("customer_id").to_pylist()
+    assert len(ids) > 1000 and ids == sorted(ids)
