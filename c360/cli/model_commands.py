@@ -46,8 +46,12 @@ def train(
         None, "--end",
         help="Where the data ends (exclusive), YYYY-MM-DD [default: day after the last order]",
     ),
-    cutoffs: int = typer.Option(6, "--cutoffs", min=1, help="Training cutoffs (snapshots of the views)."),
-    every: int = typer.Option(14, "--every", min=1, help="Days between training cutoffs."),
+    horizon: str = typer.Option("30d", "--horizon",
+                                help="The label window: purchase within this many days (30d, 90d, 12w)."),
+    cutoffs: int = typer.Option(None, "--cutoffs", min=1,
+                                help="Training cutoffs (snapshots of the views) [default: up to 6 that fit the data]"),
+    every: int = typer.Option(None, "--every", min=1,
+                              help="Days between training cutoffs [default: half the horizon, at least 7]"),
     rounds: int = typer.Option(60, "--rounds", min=1, help="Boosting rounds."),
     update_view: bool = typer.Option(True, "--update-view/--no-update-view",
                                      help="Regenerate customer_360's prediction columns for this model."),
@@ -60,14 +64,16 @@ def train(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with open_connection(catalog, profile) as connection, Progress(*columns, console=console, disable=quiet) as bar:
         card = training.train(connection, models_dir, end=_date(end, "--end"), cutoffs=cutoffs, every=every,
-                              rounds=rounds, note=lambda text, total: bar.add_task(text, total=total),
-                              advance=lambda task, n: bar.advance(task, n))
-    typer.echo(f"model {card.version} written to {models_dir} (training cutoffs {card.training_cutoffs[0]} .. "
+                              horizon=training.parse_horizon(horizon), rounds=rounds,
+                              note=lambda text, total: bar.add_task(text, total=total),
+                              advance=lambda task, n: bar.advance(task, n), say=typer.echo)
+    typer.echo(f"model {card.version} ({card.horizon_days}-day horizon) written to {models_dir} "
+               f"(training cutoffs {card.training_cutoffs[0]} .. "
                f"{card.training_cutoffs[-1]}, {card.rows['training']:,} rows; evaluation cutoff "
                f"{card.evaluation_cutoff}, {card.rows['evaluation']:,} rows)")
-    typer.echo(report.metrics_table(card.metrics))
+    typer.echo(report.metrics_table(card.metrics, card.horizon_days))
     typer.echo("")
-    typer.echo(report.calibration_table(card.metrics))
+    typer.echo(report.calibration_table(card.metrics, card.horizon_days))
     if update_view and view_path.is_file() and view_sql.update_view(view_path, card):
         typer.echo(f"updated the prediction columns of {view_path}")
 
@@ -84,7 +90,7 @@ def score(
     import pyarrow.parquet as pq
 
     from c360.model import card as cards
-    from c360.model.view_sql import column_name
+    from c360.model.view_sql import column_name, purchase_column
 
     suffix = output.suffix.lower()
     if suffix not in (".parquet", ".csv"):
@@ -93,7 +99,7 @@ def score(
     models_dir, _ = _models_dir(catalog, profile, None)
     card = cards.read(models_dir)
     day = _date(as_of, "--as-of") or dt.date.today()
-    names = ["customer_id", "p_purchase_30d", *[column_name(c) for c in card.categories],
+    names = ["customer_id", purchase_column(card), *[column_name(c) for c in card.categories],
              "predicted_category", "model_version"]
     with open_connection(catalog, profile) as connection:
         connection.execute(f"SET VARIABLE as_of = DATE '{day.isoformat()}'")
