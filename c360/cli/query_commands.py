@@ -71,7 +71,15 @@ def query(
         help="Output: a table for people, or csv/json/parquet",
     ),
     output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file instead of stdout"),
-    limit: int = typer.Option(1000, "--max-rows", help="Rows shown in table format (files get everything)"),
+    limit: int = typer.Option(
+        None, "--max-rows", min=1,
+        help="Rows drawn in table format: the first and last halves, with the total [default: 40 on a terminal, "
+        "all when piped]; files get everything",
+    ),
+    vertical: bool = typer.Option(
+        None, "--vertical/--horizontal", "-x",
+        help="One record per block (like psql's \\x); by default chosen for a single row too wide for the terminal",
+    ),
     as_of: str = AsOfOption,
     var: list[str] = VarOption,
 ):
@@ -83,7 +91,7 @@ def query(
         cursor = connection.execute(sql)
         table = cursor.fetch_arrow()
     if format == Format.table and output is None:
-        print_table(table, max_rows=limit)
+        print_table(table, max_rows=limit, vertical=vertical)
     else:
         write_result(table, format.value if format != Format.table else "csv", output)
 
