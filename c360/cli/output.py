@@ -9,13 +9,12 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.csv
-import pyarrow.parquet
+from typing import TYPE_CHECKING
 
 from c360.errors import ProgrammingError
-from c360.types import json_default
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def terminal() -> bool:
@@ -78,6 +77,12 @@ def replacing(output: Path):
 
 def write_result(table: pa.Table, format: str, output: Path | None) -> None:
     """Write ``table`` as csv, json (one object per line) or parquet to ``output`` or stdout."""
+    import pyarrow as pa
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    from c360.types import json_default
+
     if format == "parquet":
         if output is None:
             sink = pa.BufferOutputStream()
@@ -104,6 +109,10 @@ def write_result(table: pa.Table, format: str, output: Path | None) -> None:
 
 def _csv_safe(table: pa.Table) -> pa.Table:
     """Nested columns (structs, lists) written as JSON text, since CSV has no nesting."""
+    import pyarrow as pa
+
+    from c360.types import json_default
+
     columns = []
     for column in table.columns:
         if pa.types.is_nested(column.type):

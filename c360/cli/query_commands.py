@@ -6,7 +6,6 @@ import sys
 from enum import Enum
 from pathlib import Path
 
-import pyarrow as pa
 import typer
 
 from c360 import settings
@@ -87,9 +86,12 @@ def query(
     if sql == "-":
         sql = sys.stdin.read()
     check_output(output)
+    from c360.cli.running import run
+
     with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
-        cursor = connection.execute(sql)
-        table = cursor.fetch_arrow()
+        table = run(connection.cursor(), sql)
+    if table is None:
+        return  # a statement without a result (SET VARIABLE)
     if format == Format.table and output is None:
         print_table(table, max_rows=limit, vertical=vertical)
     else:
@@ -113,6 +115,8 @@ def explain(
 @app.command()
 def sources(catalog: Path = CatalogOption, profile: str = ProfileOption):
     """List the catalog's sources (no source is contacted)."""
+    import pyarrow as pa
+
     cat = open_catalog(catalog, profile)
     rows = [
         {"source": s.name, "kind": s.kind, "where": cat.describe_source(s.name).split("(", 1)[1].rstrip(")"),
@@ -129,6 +133,8 @@ def tables(
     profile: str = ProfileOption,
 ):
     """List tables (source.table), and the project's views."""
+    import pyarrow as pa
+
     cat = open_catalog(catalog, profile)
     found, failures = cat.every_table([source] if source else None)
     if source and failures:
@@ -150,6 +156,8 @@ def describe(
     profile: str = ProfileOption,
 ):
     """Show a table's (or view's) columns and types."""
+    import pyarrow as pa
+
     with open_connection(catalog, profile) as connection:
         described = connection.execute(f"DESCRIBE {_quoted(table)}").fetch_arrow()
     rows = [
