@@ -6,15 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from c360.cli.app import app
 from c360.cli.output import check_output, replacing
 from c360.cli.query_commands import CatalogOption, ProfileOption, open_catalog, open_connection
 from c360.errors import ProgrammingError
 
-console = Console(stderr=True)
 model_app = typer.Typer(help="Work with the trained model in models/: export it as SQL, wire it into customer_360.",
                         no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -58,11 +55,15 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ):
     """Train the purchase-propensity model on leak-free snapshots, evaluate it out of time, write models/."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from c360.cli.data_commands import stderr_console
     from c360.model import report, training, view_sql
 
     models_dir, view_path = _models_dir(catalog, profile, models)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with open_connection(catalog, profile) as connection, Progress(*columns, console=console, disable=quiet) as bar:
+    with open_connection(catalog, profile) as connection, Progress(*columns, console=stderr_console(),
+                                                                  disable=quiet) as bar:
         card = training.train(connection, models_dir, end=_date(end, "--end"), cutoffs=cutoffs, every=every,
                               horizon=training.parse_horizon(horizon), rounds=rounds,
                               note=lambda text, total: bar.add_task(text, total=total),
@@ -124,12 +125,17 @@ def export_sql(
     profile: str = ProfileOption,
 ):
     """Write the model as plain SQL (trees as CASE expressions) that runs on any SQL engine."""
+    from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import SqlglotError
 
+    check_output(output)
+    try:  # before the model (and xgboost) is loaded: a typo is refused at once
+        Dialect.get_or_raise(dialect)
+    except ValueError as error:
+        raise ProgrammingError(f"cannot write the model as {dialect} SQL: {error}") from None
     from c360.model.export_sql import export
     from c360.model.scorer import Scorer
 
-    check_output(output)
     models_dir, _ = _models_dir(catalog, profile, None)
     loaded = Scorer.load(models_dir)
     try:

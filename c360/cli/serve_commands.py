@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
 from pathlib import Path
 
 import typer
@@ -68,6 +65,10 @@ def serve(
         help="Read a password from the prompt, print its SCRAM verifier for a users file, exit",
     ),
 ):
+    import asyncio
+    import logging
+    import signal
+
     from c360 import settings
     from c360.errors import InterfaceError
     from c360.server import EngineBackend, Server, ServerConfig
