@@ -74,10 +74,11 @@ def refresh_command(
         except ValueError:
             raise typer.BadParameter(f"--as-of must be a date (YYYY-MM-DD), not {as_of!r}") from None
     opened = open_catalog(catalog, profile)
-    failures = 0
+    failures, chosen = 0, []
     console = Console(stderr=True)
     try:
-        for acceleration in _chosen(opened, name):
+        chosen = _chosen(opened, name)
+        for acceleration in chosen:
             columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,} rows"),
                        TimeElapsedColumn())
             with Progress(*columns, console=console, disable=quiet, transient=True) as progress:
@@ -95,7 +96,7 @@ def refresh_command(
     finally:
         opened.close()
     if failures:
-        raise typer.Exit(1)
+        raise Error(f"{failures} of {len(chosen)} refreshes failed; `c360 accelerate status` shows each error")
 
 
 @accelerate_app.command("status")

@@ -56,3 +56,13 @@ def test_a_wrong_duration_is_refused(text):
 
 def test_ages_read_as_people_write_them():
     assert [format_duration(s) for s in (3.25, 42, 192, 7500, 97200)] == ["3.2s", "42s", "3m12s", "2h05m", "1d03h"]
+
+
+def test_every_declaration_key_is_documented():
+    from pathlib import Path
+
+    from c360.acceleration.declaration import KEYS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "acceleration.md").read_text()
+    for key in KEYS:
+        assert f"| `{key}` |" in docs, key
