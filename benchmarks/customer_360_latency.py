@@ -39,15 +39,16 @@ import c360  # noqa: E402 - after the sys.path line, so the script runs from any
 QUERY = "SELECT * FROM customer_360 WHERE customer_id = ?"
 
 
-#: On servers, the benchmark's own databases and container instead of the demo's.
-SERVER_NAMES = {
-    "database: c360_shop": "database: c360_shop_bench",
-    "Database=c360_crm;": "Database=c360_crm_bench;",
-    "container: clicks": "container: clicks-bench",
-}
+def server_names(suffix: str) -> dict:
+    """On servers, the benchmark's own databases and container instead of the demo's."""
+    return {
+        "database: c360_shop": f"database: c360_shop_{suffix}",
+        "Database=c360_crm;": f"Database=c360_crm_{suffix};",
+        "container: clicks": f"container: clicks-{suffix}",
+    }
 
 
-def prepare_project(workdir: Path) -> Path:
+def prepare_project(workdir: Path, suffix: str = "bench") -> Path:
     """Copy the repository's catalog and views into ``workdir``; return the catalog folder."""
     workdir.mkdir(parents=True, exist_ok=True)
     for folder in ("catalog", "queries"):
@@ -55,7 +56,7 @@ def prepare_project(workdir: Path) -> Path:
         shutil.copytree(REPO / folder, workdir / folder)
     for path in (workdir / "catalog").glob("*.yaml"):
         text = path.read_text()
-        for old, new in SERVER_NAMES.items():
+        for old, new in server_names(suffix).items():
             text = text.replace(old, new)
         path.write_text(text)
     return workdir / "catalog"
