@@ -375,8 +375,8 @@ class _Fragment:
         single_left = len(members) == 1 and members[0].left
         if single_left:  # the nullable side of a LEFT JOIN takes the conditions of its own ON only
             candidates = conjuncts(members[0].join.args.get("on"))
-        elif any(m.alias in self.block.nullable for m in members):
-            candidates = []  # null-extended by a RIGHT or FULL join: a condition on it holds after the join
+        elif any(m.alias in self.block.nullable and not any(m is h for h in self.group.left) for m in members):
+            candidates = []  # null-extended by a join outside the fragment: a condition on it holds after that join
         else:
             where = select.args.get("where")
             candidates = conjuncts(where.this if where is not None else None)

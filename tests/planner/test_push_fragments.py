@@ -295,3 +295,11 @@ def test_a_between_with_a_column_bound_parses_in_postgres(world):
 def test_a_subquery_in_an_aggregate_under_group_by_all(world):
     check(world, "SELECT p.product_id AS c0, sum(CASE WHEN p.category IN (SELECT s.category FROM shop.products s) "
                  "THEN 1 END) AS c2 FROM shop.products p GROUP BY ALL")
+
+
+def test_a_where_condition_goes_with_a_left_join_pushed_whole(world):
+    """The LEFT JOIN runs inside the source, so WHERE (applied after it) goes there too."""
+    scans = check(world, "SELECT o.order_id, i.line_no FROM shop.orders o LEFT JOIN shop.order_items i "
+                         "ON i.order_id = o.order_id WHERE o.total > 100")
+    shop = only(scans, "shop")
+    assert "LEFT JOIN" in shop.sent and "> 100" in shop.sent
