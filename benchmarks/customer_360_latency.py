@@ -11,6 +11,7 @@ rows each source sent back for the last run::
     python benchmarks/customer_360_latency.py --customers 100000 --profile servers --runs 20 --browsing-days 35
     python benchmarks/customer_360_latency.py --customers 1000000 --profile servers --runs 5 --browsing-days 35
     python benchmarks/customer_360_latency.py --customers 2000 --runs 10      # embedded, a minute
+    python benchmarks/customer_360_latency.py --customers 100000 --runs 200 --accelerated   # copies vs live
 
 Figures measured with these commands are in ``docs/views.md`` (Latency).
 ``--skip-generate`` reuses what an earlier run generated in the same ``--workdir``
@@ -39,23 +40,25 @@ import c360  # noqa: E402 - after the sys.path line, so the script runs from any
 QUERY = "SELECT * FROM customer_360 WHERE customer_id = ?"
 
 
-#: On servers, the benchmark's own databases and container instead of the demo's.
-SERVER_NAMES = {
-    "database: c360_shop": "database: c360_shop_bench",
-    "Database=c360_crm;": "Database=c360_crm_bench;",
-    "container: clicks": "container: clicks-bench",
-}
+def server_names(suffix: str) -> dict:
+    """On servers, the benchmark's own databases and container instead of the demo's."""
+    return {
+        "database: c360_shop": f"database: c360_shop_{suffix}",
+        "Database=c360_crm;": f"Database=c360_crm_{suffix};",
+        "container: clicks": f"container: clicks-{suffix}",
+    }
 
 
-def prepare_project(workdir: Path) -> Path:
-    """Copy the repository's catalog and views into ``workdir``; return the catalog folder."""
+def prepare_project(workdir: Path, suffix: str | None = "bench") -> Path:
+    """Copy the repository's catalog and views into ``workdir`` (on servers, naming the benchmark's own
+    databases and container by ``suffix``; None keeps the demo's names); return the catalog folder."""
     workdir.mkdir(parents=True, exist_ok=True)
     for folder in ("catalog", "queries"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
         shutil.copytree(REPO / folder, workdir / folder)
     for path in (workdir / "catalog").glob("*.yaml"):
         text = path.read_text()
-        for old, new in SERVER_NAMES.items():
+        for old, new in (server_names(suffix) if suffix else {}).items():
             text = text.replace(old, new)
         path.write_text(text)
     return workdir / "catalog"
@@ -124,12 +127,27 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-generate", action="store_true", help="reuse the data already generated")
     parser.add_argument("--as-of", default=None, help="SET VARIABLE as_of = DATE '…' (default: today)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the customer ids queried")
+    parser.add_argument("--names", default="bench",
+                        help="servers: suffix of the benchmark's databases and container (c360_shop_NAMES, ...)")
+    parser.add_argument("--accelerated", action="store_true",
+                        help="also accelerate customer_360 and shop.orders: refresh costs, and lookups through the "
+                             "copies next to live ones, through the DB-API and c360 serve")
+    parser.add_argument("--clients", type=int, default=32, help="--accelerated: concurrent c360 serve clients")
+    parser.add_argument("--per-client", type=int, default=20, help="--accelerated: lookups per client, accelerated")
+    parser.add_argument("--live-per-client", type=int, default=1, help="--accelerated: lookups per client, live")
+    parser.add_argument("--live-runs", type=int, default=5, help="--accelerated: live DB-API lookups")
     args = parser.parse_args(argv)
 
-    catalog = prepare_project(args.workdir)
+    catalog = prepare_project(args.workdir, args.names if args.profile == "servers" else None)
     if not args.skip_generate:
         seconds = generate(catalog, args.customers, args.days, args.profile, args.workers, args.browsing_days)
         print(f"generated {args.customers:,} customers x {args.days} days ({args.profile}) in {seconds:.1f} s")
+    if args.accelerated:
+        from benchmarks.accelerated_latency import run
+
+        return run(catalog, args.profile, args.customers, runs=args.runs, live_runs=args.live_runs,
+                   clients=args.clients, per_client=args.per_client, live_per_client=args.live_per_client,
+                   seed=args.seed)
     result = measure(catalog, args.profile, args.customers, args.runs, args.seed, args.as_of)
     totals, plans = result["totals"], result["plans"]
     print(f"{QUERY}  [{args.profile}, {args.customers:,} customers, {args.runs} runs, "

@@ -38,7 +38,7 @@ from c360.planner import Plan, plan_statement
 from c360.planner import cache as plan_cache
 from c360.planner import fold_constants as fold_constants_module
 from c360.planner.fold_constants import evaluate_constant, fold_constants
-from c360.planner.parse import bind, explained, parameter, parse, variable_statement
+from c360.planner.parse import bind, explained, parameter, parse, session_setting, variable_statement
 from c360.reductions import Reducer
 from c360.secrets import redact
 from c360.views import load_views
@@ -83,6 +83,9 @@ class Engine:
         self._views_key = tuple(sorted((name, view.sql) for name, view in views.items()))
         #: ``SET VARIABLE`` values (this engine serves one connection), as sqlglot literals.
         self.variables: dict = {}
+        #: ``SET max_staleness``: the oldest accelerated copy this connection reads, in seconds (0: live
+        #: sources only; None: each copy's declared bound)
+        self.max_staleness: float | None = None
         settings = getattr(catalog, "engine_settings", None) or {}
         temp_directory = _usable_folder(settings.get("temp_directory"))
         if self.spill_dir is None:
@@ -126,19 +129,53 @@ class Engine:
 
     def _plan(self, statement, params, sql: str | None = None) -> Plan:
         """The plan for ``statement``: from the plan cache when its shape was planned before (``sql`` given)."""
+        copies = self._copies()
         try:
             if sql is None:
-                return self._plan_fully(statement, params)
-            return self._plan_cached(sql, statement, params)
+                return self._plan_fully(statement, params, copies)
+            return self._plan_cached(sql, statement, params, copies)
         except RecursionError:
             raise SqlSyntaxError("Syntax error: the query is nested too deeply") from None
 
-    def _plan_fully(self, statement, params) -> Plan:
-        return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables,
-                              cursor=self.cursor)
+    def _copies(self) -> dict:
+        """The accelerated copies this statement may read (:mod:`c360.acceleration.choose`)."""
+        if not getattr(self.catalog, "accelerations", None) or self.max_staleness == 0:
+            return {}
+        from c360.acceleration.choose import accelerator
 
-    def _plan_cached(self, sql: str, statement, params) -> Plan:
-        key = plan_cache.shape(sql, params, self.variables, self._views_key)
+        return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of())
+
+    def _as_of(self):
+        """The session's ``as_of`` variable as a date (None when unset or not a date)."""
+        import datetime as dt
+
+        node = self.variables.get("as_of")
+        if node is None:
+            return None
+        value = node.meta.get("c360_parameter") if "c360_parameter" in node.meta else None
+        if value is None:
+            try:
+                value = evaluate_constant(node)
+            except Error:
+                return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value[:10])
+            except ValueError:
+                return None
+        return None
+
+    def _plan_fully(self, statement, params, copies=None) -> Plan:
+        return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables,
+                              cursor=self.cursor, copies=copies)
+
+    def _plan_cached(self, sql: str, statement, params, copies) -> Plan:
+        copies_key = tuple(sorted(chosen.key for chosen in copies.values()))
+        key = plan_cache.shape(sql, params, self.variables, (self._views_key, copies_key))
         values = self._slot_values(params)
         entry = self.plan_cache.get(key)
         if entry is not None and not entry.broken:
@@ -149,10 +186,10 @@ class Engine:
             if rebound is not None:
                 if entry.trusted(values):
                     return rebound
-                full = self._plan_fully(statement.copy(), params)
+                full = self._plan_fully(statement.copy(), params, copies)
                 entry.verify(values, rebound, full)
                 return full
-        full = self._plan_fully(statement, params)
+        full = self._plan_fully(statement, params, copies)
         try:
             self.plan_cache.put(key, plan_cache.rebind(full, values, fold_constants_module.evaluate), values)
         except (plan_cache.Stale, duckdb.Error):
@@ -186,6 +223,10 @@ class Engine:
         variable = variable_statement(statement)
         if variable is not None:
             self._set_variable(*variable, params)
+            return Execution.from_table(None)
+        setting = session_setting(statement)
+        if setting is not None:
+            self._set_setting(*setting, params)
             return Execution.from_table(None)
         if introspect.is_introspection(statement):
             if isinstance(statement, exp.Describe) and not isinstance(statement.this, exp.Table):
@@ -221,6 +262,15 @@ class Engine:
             self.variables[name] = parameter(evaluated, ("var", name))  # reaches DuckDB as a value, not SQL text
         except ProgrammingError:
             self.variables[name] = value  # a list, an interval: kept as the folded expression
+
+    def _set_setting(self, name: str, value, params) -> None:
+        """``SET max_staleness = '10 minutes'`` (or a number of seconds, or an interval); ``RESET max_staleness``."""
+        if value is None:
+            self.max_staleness = None
+            return
+        value = fold_constants(bind(exp.Paren(this=value.copy()), params).this)
+        evaluated = evaluate_constant(value)
+        self.max_staleness = staleness_seconds(evaluated)
 
     def explain(self, sql: str, params=None, *, analyze: bool = False) -> str:
         """Per source: the exact SQL or file list sent, and what stayed local and why."""
@@ -279,17 +329,21 @@ class Execution:
     def prepare(self) -> None:
         """Ask every connector for its scan (what will be sent); no data moves yet."""
         for scan_plan in self.plan.scans:
-            source = self.engine.catalog.source(scan_plan.source)
             request = ScanRequest(
                 table=scan_plan.table,
                 columns=scan_plan.columns,
                 filters=tuple(scan_plan.filters),
                 order_by=scan_plan.order_by,
                 limit=scan_plan.limit,
-                timeout=source.timeout,
+                timeout=self._timeout(scan_plan),
                 statement=scan_plan.statement,
             )
             self.scans.append(_guard(scan_plan.connector, lambda c=scan_plan.connector, r=request: c.scan(r)))
+
+    def _timeout(self, scan_plan) -> float | None:
+        """The source's catalog timeout (None for an accelerated copy, which is a local file)."""
+        source = self.engine.catalog.sources.get(scan_plan.source)
+        return source.timeout if source is not None else None
 
     def start(self) -> None:
         if self._table is not None or self._done:
@@ -298,7 +352,7 @@ class Execution:
             raise self.error
         self.prepare()
         for index, scan_plan in enumerate(self.plan.scans):
-            timeout = self.engine.catalog.source(scan_plan.source).timeout
+            timeout = self._timeout(scan_plan)
             if timeout:
                 timer = threading.Timer(timeout, self._timed_out, args=(scan_plan, index, timeout))
                 timer.daemon = True
@@ -508,6 +562,20 @@ class Execution:
                 self._cursor.close()
             except duckdb.Error:
                 pass
+
+
+def staleness_seconds(value) -> float:
+    """A ``max_staleness`` value in seconds: a number of seconds, a duration text (``'10 minutes'``) or an interval."""
+    import datetime as dt
+
+    from c360.acceleration.declaration import parse_duration
+
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    try:
+        return parse_duration(value, what="max_staleness")
+    except ValueError as error:
+        raise ProgrammingError(str(error)) from None
 
 
 def _usable_folder(path: str | None) -> str | None:

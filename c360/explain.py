@@ -23,6 +23,10 @@ def render(query_plan, execution, *, analyze: bool, result_rows: int | None = No
             f"{source_label(scan_plan.connector)}"
         )
         lines.append(f"  sent: {scan.sent}")
+        freshness = getattr(scan_plan.connector, "freshness", None)
+        if freshness is not None:  # an accelerated copy: its age now, not when the plan was cached
+            chosen = next((c for c in query_plan.copies if c.connector is scan_plan.connector), None)
+            lines.append(f"  {freshness(chosen.bound if chosen is not None else None)}")
         for note in scan_plan.notes:
             lines.append(f"  {note}")
         if analyze:

@@ -7,7 +7,8 @@ raises :class:`~c360.errors.NotSupportedError` naming what was refused.
 
 Allowed at the top: ``SELECT`` / ``WITH`` / ``VALUES`` and set operations of
 them, ``EXPLAIN [ANALYZE]`` of those (checked by the engine after it strips the
-prefix), ``SET VARIABLE`` / ``RESET VARIABLE``, ``SHOW`` and ``DESCRIBE``
+prefix), ``SET VARIABLE`` / ``RESET VARIABLE``, ``SET`` / ``RESET`` of
+:data:`SESSION_SETTINGS` (``max_staleness``), ``SHOW`` and ``DESCRIBE``
 (answered from the catalog). Inside a query, every node must be one a read
 query is made of: writes, ``COPY``, ``ATTACH``, ``INSTALL``/``LOAD``,
 ``PRAGMA``, ``CALL``, ``USE`` and raw commands are refused wherever they
@@ -28,6 +29,9 @@ from c360.errors import NotSupportedError, ReadOnlyError
 
 #: Table functions a query may call: they compute rows, they read nothing.
 TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "generate_subscripts"})
+
+#: c360's own session settings (``SET name = value``, ``RESET name``), answered by the engine, never by DuckDB.
+SESSION_SETTINGS = frozenset({"max_staleness"})
 
 #: Scalar functions refused anywhere: they reveal the host or the engine's configuration.
 SCALAR_FUNCTIONS_REFUSED = frozenset({"getenv", "current_setting", "duckdb_secrets"})
@@ -91,10 +95,10 @@ def check(statement: exp.Expression) -> None:
     refuse_writes(statement)
     if isinstance(statement, exp.Set):
         for item in statement.expressions:
-            if (item.text("kind") or "").upper() != "VARIABLE":
+            if (item.text("kind") or "").upper() != "VARIABLE" and _setting_name(item).lower() not in SESSION_SETTINGS:
                 raise NotSupportedError(
                     f"SET {_setting_name(item)} is not allowed: only SET VARIABLE name = value "
-                    "(c360's own session variables) can be set"
+                    f"(c360's own session variables) and SET {' / '.join(sorted(SESSION_SETTINGS))} can be set"
                 )
         check_query(statement)
         return
@@ -103,7 +107,8 @@ def check(statement: exp.Expression) -> None:
         return
     if isinstance(statement, exp.Command):
         verb = statement.name.upper()
-        if verb == "RESET" and statement.expression.name.upper().startswith("VARIABLE "):
+        if verb == "RESET" and (statement.expression.name.upper().startswith("VARIABLE ")
+                                or statement.expression.name.strip().lower() in SESSION_SETTINGS):
             return
         if verb == "SHOW":
             return  # answered from the catalog (c360.introspect), never by DuckDB

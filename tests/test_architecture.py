@@ -19,10 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 #: the package's ``__init__``, holds only itself: it re-exports the DB-API).
 LAYERS = (
     ("front doors", ("c360.__main__", "c360.cli", "c360.server")),
-    ("the DB-API and the jobs", ("c360", "c360.dbapi", "c360.stream", "c360.generate")),
+    ("the DB-API and the jobs", ("c360", "c360.dbapi", "c360.stream", "c360.generate", "c360.acceleration.refresh",
+                                 "c360.acceleration.schedule", "c360.acceleration.status")),
     ("the engine", ("c360.engine", "c360.channel", "c360.introspect", "c360.reductions", "c360.explain")),
-    ("planning", ("c360.planner", "c360.views", "c360.functions")),
-    ("the catalog and the model", ("c360.catalog", "c360.model")),
+    ("planning", ("c360.planner", "c360.views", "c360.functions", "c360.acceleration.choose")),
+    ("the catalog and the model", ("c360.catalog", "c360.model", "c360.acceleration")),
     ("connectors", ("connectors",)),
     ("foundations", ("c360.errors", "c360.types", "c360.secrets", "c360.settings", "c360.policy", "c360.browsing")),
 )

@@ -18,6 +18,9 @@ A catalog file looks like::
           orders:
             columns: {order_id: BIGINT, customer_id: BIGINT}
 
+A top-level ``acceleration:`` block declares refreshed local copies of tables and views
+(:mod:`c360.acceleration.declaration`; docs/acceleration.md).
+
 Loading reads only the YAML: no source is contacted until a query needs it.
 Connectors are created lazily, one per source, and schemas are discovered on
 first use and cached under ``.c360/schema-cache`` next to the catalog folder.
@@ -47,6 +50,9 @@ COMMON_KEYS = {
 }
 
 DEFAULT_PROFILE = "embedded"
+
+#: Top-level keys of a catalog file.
+TOP_LEVEL_KEYS = ("sources", "engine", "acceleration")
 
 #: Keys of the catalog's optional top-level ``engine:`` block: how the local DuckDB runs.
 ENGINE_KEYS = {
@@ -84,6 +90,8 @@ class Catalog:
         self.sources: dict[str, Source] = {}
         #: the ``engine:`` block (ENGINE_KEYS), temp_directory made absolute
         self.engine_settings: dict = {}
+        #: declared copies (:class:`c360.acceleration.declaration.Acceleration`) by lower-case name
+        self.accelerations: dict = {}
         self._connectors: dict[str, object] = {}
         self._lock = threading.RLock()
         self._load()
@@ -109,13 +117,15 @@ class Catalog:
         for file in self._files():
             document = yamlfile.load(file)
             for key in document:
-                if key not in ("sources", "engine"):
+                if key not in TOP_LEVEL_KEYS:
                     raise CatalogError(
                         f"{document.where(key)}: unknown top-level key '{key}'."
-                        f"{did_you_mean(key, ['sources', 'engine'])}"
+                        f"{did_you_mean(key, TOP_LEVEL_KEYS)}"
                     )
             if "engine" in document:
                 self._engine(document, file)
+            if "acceleration" in document:
+                self._acceleration(document)
             sources = document.get("sources") or {}
             if not isinstance(sources, dict):
                 raise CatalogError(f"{document.where('sources')}: 'sources' must be a mapping of names")
@@ -123,6 +133,19 @@ class Catalog:
                 if name in self.sources:
                     raise CatalogError(f"{sources.where(name)}: source '{name}' is declared twice")
                 self.sources[name] = self._source(name, declaration, sources.where(name), file)
+        for acceleration in self.accelerations.values():
+            if acceleration.source is not None and acceleration.source not in self.sources:
+                raise CatalogError(f"{acceleration.where}: acceleration of '{acceleration.name}': there is no source "
+                                   f"'{acceleration.source}'.{did_you_mean(acceleration.source, self.sources)}")
+
+    def _acceleration(self, document) -> None:
+        from c360.acceleration.declaration import parse_block
+
+        block = document.get("acceleration") or {}
+        for name, acceleration in parse_block(block, where=lambda key: document.where("acceleration")).items():
+            if name in self.accelerations:
+                raise CatalogError(f"{acceleration.where}: acceleration of '{name}' is declared twice")
+            self.accelerations[name] = acceleration
 
     def _engine(self, document, file: Path) -> None:
         block = document.get("engine") or {}

@@ -15,3 +15,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+from c360.cli.accelerate_commands import accelerate_app  # noqa: E402 - registers after `app` exists
+
+app.add_typer(accelerate_app, name="accelerate")

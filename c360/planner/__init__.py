@@ -43,6 +43,8 @@ class Plan:
     scans: list[ScanPlan]
     params: list = field(default_factory=list)
     slots: list = field(default_factory=list)
+    #: the accelerated copies read (:class:`c360.acceleration.choose.Chosen`)
+    copies: list = field(default_factory=list)
 
 
 def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
@@ -165,33 +167,36 @@ def plan(sql: str, params=None, *, catalog, views=None, variables=None, fragment
 
 
 def plan_statement(statement: exp.Expression, params=None, *, catalog, views=None, variables=None,
-                   fragments: bool = True, cursor=None) -> Plan:
+                   fragments: bool = True, cursor=None, copies=None) -> Plan:
     """Apply :data:`RULES` to a parsed statement. With ``fragments`` false, no rule rewrites the query
-    itself (each source table is scanned on its own): the fallback when a rewritten query fails to bind."""
+    itself (each source table is scanned on its own): the fallback when a rewritten query fails to bind.
+    ``copies`` are the usable accelerated copies by name (:mod:`c360.planner.use_copies`)."""
     original = statement.copy()
     statement = bind(statement, params)
     context = PlanContext(catalog=catalog, views=views or {}, variables=variables or {}, allow_fragments=fragments,
-                          cursor=cursor)
+                          cursor=cursor, copies=copies or {})
     for rule in RULES:
         statement = rule(statement, context=context)
     if not context.rewritten:
         slots: list = []
         sql, values = residual_sql(context.output, slots=slots)
-        return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots)
+        return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots,
+                    copies=context.used_copies)
     try:
         _restore_names(statement, context)
     except (duckdb.Error, ValueError) as error:
         if not fragments:
             raise
         plan = plan_statement(original, params, catalog=catalog, views=views, variables=variables, fragments=False,
-                              cursor=cursor)
+                              cursor=cursor, copies=copies)
         for scan in plan.scans:
             scan.notes.append(f"nothing pushed as a whole statement: {str(error).splitlines()[0]}")
         return plan
     _mark_shared_ctes(statement, context)
     slots: list = []
     sql, values = residual_sql(statement, slots=slots)
-    return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots)
+    return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots,
+                copies=context.used_copies)
 
 
 def _written_names(output: exp.Expression) -> list[str] | None:

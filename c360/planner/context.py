@@ -90,6 +90,10 @@ class PlanContext:
     #: ``() -> duckdb cursor`` on the engine's connection (its functions registered), for binding; None: a
     #: connection of the planner's own
     cursor: object = None
+    #: usable accelerated copies by view or ``source.table`` name (:mod:`c360.acceleration.choose`)
+    copies: dict = field(default_factory=dict)
+    #: the copies the plan reads (:func:`c360.planner.use_copies.copy_reference` appends)
+    used_copies: list = field(default_factory=list)
 
     def binder_cursor(self):
         return self.cursor() if self.cursor is not None else None

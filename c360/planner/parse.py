@@ -261,3 +261,21 @@ def variable_statement(statement: exp.Expression):
     if isinstance(statement, exp.Command) and _is_reset_variable(statement):
         return statement.expression.name.split(None, 1)[1].strip().lower(), None
     return None
+
+
+def session_setting(statement: exp.Expression):
+    """``(name, value expression)`` for ``SET name = value`` of a c360 session setting
+    (:data:`c360.policy.SESSION_SETTINGS`), ``(name, None)`` for ``RESET name``, else None."""
+    from c360.policy import SESSION_SETTINGS
+
+    if isinstance(statement, exp.Set) and statement.expressions:
+        item = statement.expressions[0]
+        if not item.text("kind") and isinstance(item.this, exp.EQ):
+            name = item.this.this.name.lower()
+            if name in SESSION_SETTINGS:
+                return name, item.this.expression
+    if isinstance(statement, exp.Command) and statement.name.upper() == "RESET":
+        name = statement.expression.name.strip().lower()
+        if name in SESSION_SETTINGS:
+            return name, None
+    return None

@@ -192,32 +192,76 @@ def _into_derived(scope: Scope, root: exp.Expression) -> bool:
     added = False
     nullable = nullable_aliases(select)
     for alias, source in scope.sources.items():
-        if not isinstance(source, Scope) or not isinstance(source.expression, exp.Select):
+        if not isinstance(source, Scope):
             continue
-        inner = source.expression
-        cte = inner.parent if isinstance(inner.parent, exp.CTE) else None
-        if _blocked(inner) or (cte is not None and _references(root, cte.alias_or_name) > 1):
+        cte = source.expression.parent if isinstance(source.expression.parent, exp.CTE) else None
+        if cte is not None and _references(root, cte.alias_or_name) > 1:
             continue
-        alias = alias.lower()
-        offered = []
-        if alias not in nullable:
-            offered += conjuncts(select.args.get("where") and select.args["where"].this)
-            for join in select.args.get("joins") or []:
-                if not join.side and (join.kind or "").upper() in ("", "INNER"):
-                    offered += conjuncts(join.args.get("on"))
+        if _limited(source.expression.parent):
+            continue
+        for inner in _branches(source.expression):
+            added |= _into_select(select, alias, inner, nullable)
+    return added
+
+
+def _branches(expression: exp.Expression) -> list[exp.Select]:
+    """The SELECTs a predicate on ``expression``'s columns may enter: itself, or each branch of a UNION whose
+    branches name their columns alike (or match them BY NAME) -- filtering every branch filters the union."""
+    if isinstance(expression, exp.Select):
+        return [expression]
+    if not isinstance(expression, exp.Union) or any(expression.args.get(k) for k in ("limit", "offset", "order")):
+        return []
+    branches = []
+    for side in (expression.this, expression.expression):
+        if _limited(side):
+            return []
+        side = side.unnest() if isinstance(side, exp.Subquery) else side
+        found = _branches(side)
+        if not found or (isinstance(side, exp.Union) and len(found) < 2):
+            return []
+        branches += found
+    names = [[p.alias_or_name.lower() for p in b.expressions] for b in branches]
+    if not expression.args.get("by_name") and any(n != names[0] for n in names):
+        return []
+    if any(not n or "*" in n for n in names):
+        return []
+    return branches
+
+
+def _limited(node) -> bool:
+    """Whether ``node`` is (nested in) parentheses that order, limit or offset what they hold."""
+    while isinstance(node, exp.Subquery):
+        if any(node.args.get(k) for k in ("limit", "offset", "order")):
+            return True
+        node = node.parent if isinstance(node.parent, exp.Subquery) else None
+    return False
+
+
+def _into_select(select: exp.Select, alias: str, inner: exp.Select, nullable) -> bool:
+    """Copy ``select``'s predicates on ``alias``'s columns into ``inner`` (its definition, or one union branch)."""
+    added = False
+    if _blocked(inner):
+        return False
+    alias = alias.lower()
+    offered = []
+    if alias not in nullable:
+        offered += conjuncts(select.args.get("where") and select.args["where"].this)
         for join in select.args.get("joins") or []:
-            if join.this.alias_or_name.lower() == alias and (join.side or "").upper() == "LEFT":
+            if not join.side and (join.kind or "").upper() in ("", "INNER"):
                 offered += conjuncts(join.args.get("on"))
-        present = set(conjuncts(inner.args.get("where") and inner.args["where"].this))
-        # what this rule put here before: pushdown may since have moved it deeper, and it must not come back
-        present |= inner.meta.setdefault("c360_into", set())
-        for predicate in offered:
-            rewritten = _rewrite(predicate, alias, inner)
-            if rewritten is not None and rewritten not in present:
-                present.add(rewritten)
-                inner.meta["c360_into"].add(rewritten)
-                inner.where(rewritten, copy=False)
-                added = True
+    for join in select.args.get("joins") or []:
+        if join.this.alias_or_name.lower() == alias and (join.side or "").upper() == "LEFT":
+            offered += conjuncts(join.args.get("on"))
+    present = set(conjuncts(inner.args.get("where") and inner.args["where"].this))
+    # what this rule put here before: pushdown may since have moved it deeper, and it must not come back
+    present |= inner.meta.setdefault("c360_into", set())
+    for predicate in offered:
+        rewritten = _rewrite(predicate, alias, inner)
+        if rewritten is not None and rewritten not in present:
+            present.add(rewritten)
+            inner.meta["c360_into"].add(rewritten)
+            inner.where(rewritten, copy=False)
+            added = True
     return added
 
 

@@ -12,6 +12,7 @@ from sqlglot import exp
 
 from c360.errors import SourceError, UnknownTableError, did_you_mean
 from c360.planner.context import PlanContext, ScanPlan
+from c360.planner.use_copies import copy_reference
 
 VIEW_SCHEMA = "c360"
 _MAX_VIEW_DEPTH = 16
@@ -37,6 +38,10 @@ def expand_views(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
             view = context.views.get(name)
             if view is None:
                 continue
+            accelerated = copy_reference(name, table, context)
+            if accelerated is not None:
+                table.replace(accelerated)
+                continue
             subquery = exp.Subquery(
                 this=view.tree(),
                 alias=exp.TableAlias(this=exp.to_identifier(table.alias_or_name)),
@@ -49,8 +54,7 @@ def expand_views(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
 
 
 def resolve_tables(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
-    """Bind every ``source.table`` (or ``source.schema.table``) to a :class:`ScanPlan`."""
-    catalog = context.catalog
+    """Bind every ``source.table`` (or ``source.schema.table``) to a :class:`ScanPlan` (or to its usable copy)."""
     ctes = _cte_names(expression)
     for table in list(expression.find_all(exp.Table)):
         if isinstance(table.this, (exp.Anonymous, exp.Func)) or isinstance(table.parent, exp.Lateral):
@@ -62,36 +66,48 @@ def resolve_tables(expression: exp.Expression, *, context: PlanContext) -> exp.E
             if parts[0].lower() in ctes:
                 continue
             raise UnknownTableError(f"Unknown table '{parts[0]}'.{_suggest_unqualified(parts[0], context)}")
-        source_name = parts[0]
-        if source_name not in catalog.sources:
-            lowered = {s.lower(): s for s in catalog.sources}
-            if source_name.lower() in lowered:
-                source_name = lowered[source_name.lower()]
-            else:
-                known = list(catalog.sources) + ([VIEW_SCHEMA] if context.views else [])
-                raise UnknownTableError(
-                    f"Unknown table '{'.'.join(parts)}': there is no source '{parts[0]}'."
-                    f"{did_you_mean(parts[0], known)}"
-                )
-        table_name = parts[-1] if len(parts) == 2 else parts[2]
-        if len(parts) == 3:
-            table_name = _schema_qualified(catalog, source_name, parts[1], parts[2])
-        schema = catalog.table(source_name, table_name)
-        name = context.new_scan_name()
-        alias = table.alias_or_name
-        context.scans[name] = ScanPlan(
-            name=name,
-            source=source_name,
-            table=schema,
-            alias=alias.lower(),
-            connector=catalog.connector(source_name),
-        )
-        replacement = exp.Table(
-            this=exp.to_identifier(name),
-            alias=exp.TableAlias(this=exp.to_identifier(alias)),
-        )
-        table.replace(replacement)
+        if len(parts) == 2 and context.copies:
+            accelerated = copy_reference(".".join(parts), table, context,
+                                         bind_live=lambda live: _bind(live, context))
+            if accelerated is not None:
+                table.replace(accelerated)
+                continue
+        table.replace(_bind(table, context))
     return expression
+
+
+def _bind(table: exp.Table, context: PlanContext) -> exp.Table:
+    """The scan placeholder for ``source.table``, with its :class:`ScanPlan` added to ``context``."""
+    catalog = context.catalog
+    parts = [p for p in (table.catalog, table.db, table.name) if p]
+    source_name = parts[0]
+    if source_name not in catalog.sources:
+        lowered = {s.lower(): s for s in catalog.sources}
+        if source_name.lower() in lowered:
+            source_name = lowered[source_name.lower()]
+        else:
+            known = list(catalog.sources) + ([VIEW_SCHEMA] if context.views else [])
+            raise UnknownTableError(
+                f"Unknown table '{'.'.join(parts)}': there is no source '{parts[0]}'."
+                f"{did_you_mean(parts[0], known)}"
+            )
+    table_name = parts[-1] if len(parts) == 2 else parts[2]
+    if len(parts) == 3:
+        table_name = _schema_qualified(catalog, source_name, parts[1], parts[2])
+    schema = catalog.table(source_name, table_name)
+    name = context.new_scan_name()
+    alias = table.alias_or_name
+    context.scans[name] = ScanPlan(
+        name=name,
+        source=source_name,
+        table=schema,
+        alias=alias.lower(),
+        connector=catalog.connector(source_name),
+    )
+    return exp.Table(
+        this=exp.to_identifier(name),
+        alias=exp.TableAlias(this=exp.to_identifier(alias)),
+    )
 
 
 def _schema_qualified(catalog, source: str, schema: str, table: str) -> str:

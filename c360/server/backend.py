@@ -51,19 +51,25 @@ class TableSource(RowSource):
 class EngineBackend:
     """The c360 catalog and views, shared by every session of a server; each session gets its own engine."""
 
-    def __init__(self, catalog: str | Path = "catalog", profile: str | None = None):
+    def __init__(self, catalog: str | Path = "catalog", profile: str | None = None, *, refresh: bool = True):
         import os
 
+        from c360.acceleration.schedule import Refresher
         from c360.catalog import Catalog
         from c360.engine import Engine
 
-        self.catalog = Catalog(catalog, profile=profile or os.environ.get("C360_PROFILE"))
+        profile = profile or os.environ.get("C360_PROFILE")
+        self.catalog = Catalog(catalog, profile=profile)
         #: plans the system catalogs' view schemas; sessions never run on it
         self.engine = Engine(self.catalog)
         self.views = self.engine.views
+        #: refreshes the accelerated copies declared with ``every`` (in child processes)
+        self.refresher = Refresher(self.catalog, catalog_path=catalog, profile=profile)
+        if refresh:
+            self.refresher.start()
 
     def session(self) -> "EngineSession":
-        return EngineSession(self.catalog, self.views)
+        return EngineSession(self.catalog, self.views, plans=self.engine.plan_cache)
 
     def relations(self) -> list[Relation]:
         """Every table of every reachable source, and the views (schema ``c360``), for the system catalogs."""
@@ -88,6 +94,7 @@ class EngineBackend:
         return relations
 
     def close(self) -> None:
+        self.refresher.stop()
         self.engine.close()  # closes the shared catalog's connectors too
 
 
@@ -124,9 +131,11 @@ class EngineSession:
     while DuckDB spends the whole query inside ``start()``.
     """
 
-    def __init__(self, catalog, views):
+    def __init__(self, catalog, views, plans=None):
         self.catalog = catalog
         self.views = views
+        #: the server's plan cache: a statement shape planned for one client is reused for every client
+        self.plans = plans
         self.engine = None
 
     def execute(self, sql: str, params: dict, register=None) -> RowSource:
@@ -134,7 +143,7 @@ class EngineSession:
         from c360.engine import Engine
 
         if self.engine is None:
-            self.engine = Engine(self.catalog, views=self.views, owns_catalog=False)
+            self.engine = Engine(self.catalog, views=self.views, owns_catalog=False, plans=self.plans)
         execution = self.engine.prepare(sql, params or None)
         if register is not None:
             register(execution.cancel)

@@ -84,6 +84,14 @@ def _setting_value(text: str) -> str:
     return ", ".join(cleaned)
 
 
+def _engine_setting(text: str) -> bool:
+    """Whether ``SET``/``RESET`` names one of c360's own session settings (:data:`c360.policy.SESSION_SETTINGS`)."""
+    from c360.policy import SESSION_SETTINGS
+
+    match = _SET.match(text) or _RESET.match(text)
+    return match is not None and bool(match.group("name")) and identifier(match.group("name")) in SESSION_SETTINGS
+
+
 def classify(sql: str) -> Command:
     text = statements.strip_comments(sql).rstrip(";").strip()
     if not text:
@@ -102,6 +110,8 @@ def classify(sql: str) -> Command:
         return Command("transaction", text, tag=tag, name=verb)
     if verb in ("SET", "RESET") and words[1:] == ["VARIABLE"]:
         return Command("query", text)  # the engine keeps connection variables (views read them)
+    if verb in ("SET", "RESET") and _engine_setting(text):
+        return Command("query", text)  # c360's own settings (max_staleness): kept by the engine
     if verb == "SET":
         if _SET_TRANSACTION.match(text):
             return Command("set", text, tag="SET")

@@ -64,3 +64,33 @@ def test_results_do_not_change(tmp_path):
     with c360.connect(catalog) as connection:
         import decimal
         assert connection.execute(sql).fetchall() == [(42, decimal.Decimal("12.99")), (45, None)]
+
+
+def test_a_predicate_on_a_union_enters_every_branch(catalog):
+    sql = ("SELECT * FROM (SELECT customer_id, amount FROM shop.orders WHERE amount < 50 UNION ALL "
+           "SELECT customer_id, amount FROM shop.orders WHERE amount >= 50) u WHERE u.customer_id = 42")
+    assert pushed(catalog, sql) == {"orders": [["amount < 50", "customer_id = 42"],
+                                               ["amount >= 50", "customer_id = 42"]]}
+    by_name = ("SELECT * FROM (SELECT amount, customer_id FROM shop.orders UNION ALL BY NAME "
+               "SELECT customer_id, amount FROM shop.orders) u WHERE u.customer_id = 42")
+    assert pushed(catalog, by_name) == {"orders": [["customer_id = 42"], ["customer_id = 42"]]}
+
+
+def test_a_union_whose_branches_name_columns_differently_or_that_limits_is_not_entered(catalog):
+    positional = ("SELECT * FROM (SELECT customer_id AS k FROM shop.orders UNION ALL "
+                  "SELECT order_id AS j FROM shop.orders) u WHERE u.k = 42")
+    assert pushed(catalog, positional) == {"orders": [[], []]}
+    limited = ("SELECT * FROM ((SELECT customer_id FROM shop.orders UNION ALL SELECT customer_id FROM shop.orders) "
+               "LIMIT 3) u WHERE u.customer_id = 42")
+    assert pushed(catalog, limited) == {"orders": [[], []]}
+
+
+def test_a_union_filtered_through_its_branches_gives_the_same_rows(catalog):
+    import c360
+
+    connection = c360.connect(catalog.path)
+    sql = ("SELECT * FROM (SELECT customer_id, amount FROM shop.orders UNION ALL SELECT customer_id, NULL "
+           "FROM shop.customers) u WHERE u.customer_id = 42 ORDER BY ALL")
+    assert [(k, None if a is None else float(a)) for k, a in connection.execute(sql).fetchall()] == [
+        (42, 12.99), (42, None), (42, None)]
+    connection.close()

@@ -1,0 +1,205 @@
+"""``customer_360_latency.py --accelerated``: the same lookups through accelerated copies, next to live ones.
+
+Declares ``customer_360`` (full) and ``shop.orders`` (append on ``order_ts``) as accelerated copies in the
+benchmark's project, measures what refreshing costs (full refreshes, then an append refresh after adding 1%
+new orders), then point lookups on ``customer_360``: through the DB-API, live (``SET max_staleness = 0``) and
+accelerated, and through ``c360 serve`` with ``--clients`` concurrent psycopg clients, live and accelerated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ACCELERATION = """
+acceleration:
+  customer_360: {key: [customer_id], max_staleness: 1d}
+  shop.orders: {refresh: append, column: order_ts, key: [order_id], overlap: 10m, max_staleness: 1d}
+"""
+
+QUERY = "SELECT * FROM customer_360 WHERE customer_id = ?"
+WIRE_QUERY = "SELECT * FROM customer_360 WHERE customer_id = %s"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def figures(label: str, values: list[float]) -> str:
+    p50, p99 = percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
+    return f"  {label:<44} p50 {p50:9.1f} ms   p99 {p99:9.1f} ms   ({len(values)} lookups)"
+
+
+def refresh_costs(catalog_dir: Path, profile: str) -> list[str]:
+    """Full refreshes of both copies, then 1% new orders and an append refresh; one line each."""
+    from c360.acceleration.refresh import refresh
+    from c360.catalog import Catalog
+
+    catalog = Catalog(catalog_dir, profile=profile)
+    lines = []
+    try:
+        for name in ("customer_360", "shop.orders"):
+            result = refresh(catalog, catalog.accelerations[name], full=True)
+            lines.append(f"  full refresh of {name:<14} {result.seconds:8.2f} s   {result.rows_read:>12,} rows read "
+                         f"  {result.bytes / 1e6:8.1f} MB")
+        added = add_orders(catalog, profile)
+        result = refresh(catalog, catalog.accelerations["shop.orders"])
+        lines.append(f"  {result.mode} refresh of shop.orders    {result.seconds:8.2f} s   "
+                     f"{result.rows_read:>12,} rows read   after {added:,} new orders (1%)")
+    finally:
+        catalog.close()
+    return lines
+
+
+def add_orders(catalog, profile: str) -> int:
+    """Insert 1% new orders (new ids, order_ts just past the newest) into the shop; returns how many."""
+    source = catalog.source("shop")
+    if profile == "servers":
+        import pymysql
+
+        from c360.secrets import resolve
+
+        options = source.options
+        connection = pymysql.connect(host=options["host"], port=int(options.get("port", 3306)), user=options["user"],
+                                     password=resolve(options["password"], source="shop"),
+                                     database=options["database"])
+        placeholder = "%s"
+    else:
+        connection = sqlite3.connect((catalog.path / source.options["path"]).resolve())
+        placeholder = "?"
+    cursor = connection.cursor()
+    cursor.execute("SELECT count(*), max(order_id), max(order_ts) FROM orders")
+    count, top, newest = cursor.fetchone()
+    newest = newest if isinstance(newest, dt.datetime) else dt.datetime.fromisoformat(str(newest))
+    cursor.execute("SELECT max(customer_id) FROM orders")
+    customers = cursor.fetchone()[0]
+    added = max(1, count // 100)
+    rng = random.Random(11)
+    rows = [(top + i + 1, rng.randint(1, customers), (newest + dt.timedelta(seconds=1 + i % 600)).isoformat(sep=" "),
+             "web", "completed") for i in range(added)]
+    marks = ", ".join([placeholder] * 5)
+    cursor.executemany(f"INSERT INTO orders (order_id, customer_id, order_ts, channel, status) VALUES ({marks})", rows)
+    connection.commit()
+    connection.close()
+    return added
+
+
+def dbapi_lookups(catalog_dir: Path, profile: str, customers: int, runs: int, *, live: bool, seed: int) -> list[float]:
+    import c360
+
+    rng = random.Random(seed)
+    connection = c360.connect(catalog_dir, profile=profile)
+    if live:
+        connection.execute("SET max_staleness = 0")
+    cursor = connection.cursor()
+    cursor.execute(QUERY, [1]).fetchall()  # warm-up: connections, schema discovery, the plan
+    totals = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        rows = cursor.execute(QUERY, [rng.randint(1, customers)]).fetchall()
+        totals.append(time.perf_counter() - started)
+        assert len(rows) <= 1
+    connection.close()
+    return totals
+
+
+def start_server(catalog_dir: Path, profile: str, log: Path) -> tuple[subprocess.Popen, int]:
+    handle = open(log, "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "c360", "serve", "--catalog", str(catalog_dir), "--profile", profile, "--port", "0"],
+        stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=catalog_dir.parent,
+    )
+    handle.close()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        match = re.search(r"postgresql://[^:]+:(\d+)/", log.read_text())
+        if match:
+            return process, int(match.group(1))
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"c360 serve did not start:\n{log.read_text()}")
+
+
+def wire_lookups(port: int, customers: int, clients: int, per_client: int, *, live: bool, seed: int) -> list[float]:
+    """``clients`` psycopg connections at once, ``per_client`` lookups each; every latency in seconds."""
+    import psycopg
+
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(clients + 1)
+
+    def client(number: int) -> None:
+        rng = random.Random(seed * 1000 + number)
+        local = []
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=bench dbname=c360", autocommit=True) as connection:
+            if live:
+                connection.execute("SET max_staleness = 0")
+            connection.execute(WIRE_QUERY, [1]).fetchall()  # its engine, made once per session
+            ready.wait()
+            for _ in range(per_client):
+                started = time.perf_counter()
+                try:
+                    connection.execute(WIRE_QUERY, [rng.randint(1, customers)]).fetchall()
+                except psycopg.Error as error:
+                    failures.append(str(error))
+                    continue
+                local.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    for thread in threads:
+        thread.join()
+    if failures:
+        print(f"  {len(failures)} lookups failed, e.g. {failures[0]}")
+    return latencies
+
+
+def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs: int, clients: int,
+        per_client: int, live_per_client: int, seed: int) -> int:
+    if profile == "servers":
+        from c360.settings import apply_demo_values
+
+        apply_demo_values()
+    (catalog_dir / "acceleration.yaml").write_text(ACCELERATION)
+    print(f"refresh costs [{profile}, {customers:,} customers]")
+    for line in refresh_costs(catalog_dir, profile):
+        print(line, flush=True)
+    print(f"{QUERY}  [{profile}, {customers:,} customers]")
+    accelerated = dbapi_lookups(catalog_dir, profile, customers, runs, live=False, seed=seed)
+    print(figures("DB-API, accelerated", accelerated), flush=True)
+    live = dbapi_lookups(catalog_dir, profile, customers, live_runs, live=True, seed=seed)
+    print(figures("DB-API, live (max_staleness = 0)", live), flush=True)
+    process, port = start_server(catalog_dir, profile, catalog_dir.parent / "serve.log")
+    try:
+        wire = wire_lookups(port, customers, clients, per_client, live=False, seed=seed)
+        print(figures(f"c360 serve, {clients} clients, accelerated", wire), flush=True)
+        if live_per_client:
+            wire_live = wire_lookups(port, customers, clients, live_per_client, live=True, seed=seed)
+            print(figures(f"c360 serve, {clients} clients, live", wire_live), flush=True)
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return 0
