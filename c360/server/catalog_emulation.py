@@ -26,7 +26,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from c360 import policy
+from c360 import policy, postgres
 from c360.server import types as pgtypes
 
 PG_VERSION = "15.0"
@@ -265,6 +265,15 @@ def is_catalog_query(sql: str, statement: exp.Expression | None = None) -> bool:
     return True
 
 
+def _type_schema(relations: list[Relation]) -> dict:
+    from c360.types import duckdb_type
+
+    schema: dict = {}
+    for rel in relations:
+        schema.setdefault(rel.schema, {})[rel.name] = {f.name: duckdb_type(f.type) for f in rel.arrow_schema}
+    return schema
+
+
 def _parse(sql: str) -> exp.Expression | None:
     try:
         return sqlglot.parse_one(_psql_isms(sql), read="postgres")
@@ -299,14 +308,23 @@ class SystemCatalog:
         self._lock = threading.Lock()
         self._db: duckdb.DuckDBPyConnection | None = None
         self._built_at = 0.0
+        self._types: dict = {}
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the emulation database, (re)built if it is missing or stale."""
         with self._lock:
             if self._db is None or time.monotonic() - self._built_at > self._refresh_seconds:
-                self._db = self._build(self._relations_provider())
+                relations = self._relations_provider()
+                self._db = self._build(relations)
+                self._types = _type_schema(relations)
                 self._built_at = time.monotonic()
             return self._db.cursor()
+
+    def type_schema(self) -> dict:
+        """``{schema: {table: {column: DuckDB type}}}`` of every relation, for typing wire queries
+        (:func:`c360.postgres.translate`); built with the emulation."""
+        self.connection().close()
+        return self._types
 
     def invalidate(self) -> None:
         with self._lock:
@@ -436,12 +454,14 @@ class SystemCatalog:
 
     # --- rewriting --------------------------------------------------------------------------------
 
-    def rewrite(self, sql: str, session: SessionValues) -> str:
-        """``sql`` (PostgreSQL) as DuckDB SQL over the emulation; ``$n`` placeholders are kept."""
+    def rewrite(self, sql: str, session: SessionValues, params: list | None = None) -> str:
+        """``sql`` (PostgreSQL) as DuckDB SQL over the emulation; ``$n`` placeholders are kept. A list
+        parameter in ``= ANY($n)`` is spread into more parameters, appended to ``params`` (in place)."""
         tree = _parse(sql)
         if tree is None:
             raise sqlglot.errors.ParseError(f"Cannot parse catalog query: {sql[:200]}")
         policy.check_query(tree)
+        tree = postgres.spell_out_arrays(tree, params if params is not None else [])
         version = f"PostgreSQL {PG_VERSION} (c360 {_c360_version()}) on x86_64-pc-linux-gnu, 64-bit"
 
         def literal(value):
