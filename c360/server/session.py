@@ -28,7 +28,8 @@ from c360.server import protocol as pq
 from c360.server import statements
 from c360.server.auth import AuthenticationFailed, ScramExchange
 from c360.server.backend import RowSource, TableSource
-from c360.server.catalog_emulation import DEFAULT_SETTINGS, PG_VERSION, SessionValues
+from c360.server.catalog_emulation import SessionValues
+from c360.server.catalog_tables import DEFAULT_SETTINGS, PG_VERSION
 from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
 from c360.server.types import decode_parameter, encode_rows, encoder, pg_type
