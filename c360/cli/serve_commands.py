@@ -12,8 +12,10 @@ from c360.cli.query_commands import CatalogOption, ProfileOption
 SERVE_HELP = """Serve the catalog over the PostgreSQL wire protocol (v3) for BI tools and any PostgreSQL client.
 
 Every source is a schema (shop.orders), the views are the schema c360, and
-queries are c360 SQL (DuckDB dialect, which reads like PostgreSQL). c360 is
-read-only: BEGIN/COMMIT are accepted, writes are refused.
+clients write PostgreSQL's SQL with PostgreSQL's meaning (= ANY(array),
+to_char patterns, 7 / 2 = 3, result names such as count); what has no exact
+translation is an error. SET VARIABLE, SHOW TABLES and DESCRIBE are c360's own.
+c360 is read-only: BEGIN/COMMIT are accepted, writes are refused.
 
 \b
 Connect with the stock PostgreSQL driver of each tool:
