@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,6 +18,9 @@ DEFAULT_CATEGORIES = ("Technology", "Apparel", "Cosmetics", "Home", "Sports")
 
 DEMO_CUSTOMERS = 400
 DEMO_DAYS = 120
+#: The demo's "today": its data ends here and its query asks as of this day, so the demo prints the same
+#: table on every machine and every day (the README shows it; tests/cli/test_readme.py compares).
+DEMO_AS_OF = date(2026, 12, 1)
 
 
 
@@ -34,13 +38,31 @@ def _categories(text: str) -> tuple[str, ...]:
     return names
 
 
-def _end(text: str | None) -> date:
+def _end(text: str | None, option: str = "--end") -> date:
     if text is None:
         return date.today()
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ProgrammingError(f"--end must be a date like 2026-11-23, got '{text}'") from None
+        raise ProgrammingError(f"{option} must be a date like 2026-11-23, got '{text}'") from None
+
+
+def servers_ready(catalog: Path) -> None:
+    """Before loading the servers: the project's ``.env`` read, Azurite started if needed, and the demo
+    passwords this run creates (for variables that were unset) written to ``.env`` for later commands."""
+    from c360 import settings
+    from c360.cli import dotenv
+    from c360.generate.servers import prepare_servers
+
+    project = dotenv.project_of(catalog)
+    dotenv.load(project)
+    created = [s.env for s in settings.SETTINGS if s.demo is not None and s.env not in os.environ]
+    console = stderr_console()
+    prepare_servers(catalog, console=console)
+    written = dotenv.remember(project, [name for name in created if name in os.environ])
+    if written is not None:
+        console.print(f"wrote {', '.join(created)} to {written} (mode 600); c360 reads it, so later commands need "
+                      "no exports", highlight=False)
 
 
 def _target(target: str, out: Path, catalog: Path, progress, explicit_out: bool):
@@ -139,9 +161,7 @@ def generate(
     config = Config(customers=customers, days=days, seed=seed, end=_end(end), categories=_categories(categories),
                     browsing_format=browsing_format, browsing_days=browsing_days)
     if target == "servers":
-        from c360.generate.servers import prepare_servers
-
-        prepare_servers(catalog, console=stderr_console())
+        servers_ready(catalog)
     started = time.perf_counter()
     counts = make_data(config, target, out, catalog, quiet=quiet, workers=workers)
     out = default_out(out, catalog)
@@ -153,30 +173,24 @@ DEMO_SQL = """
 WITH spend AS (
     SELECT o.customer_id,
            count(DISTINCT o.order_id)          AS orders,
-           sum(i.quantity * i.unit_price)      AS spend,
-           max(o.order_ts)::DATE               AS last_order
+           sum(i.quantity * i.unit_price)      AS spend
     FROM shop.orders AS o
     JOIN shop.order_items AS i ON i.order_id = o.order_id
     WHERE o.status = 'completed'
     GROUP BY o.customer_id
 ), browsing AS (
     SELECT customer_id,
-           arg_max(category, seconds)          AS top_category,
-           round(sum(seconds) / 60, 1)         AS minutes_browsed
+           arg_max(category, seconds)          AS top_category
     FROM clicks.browsing
     WHERE partition_hour >= TIMESTAMP '{since}'
     GROUP BY customer_id
 )
-SELECT c.customer_id,
+SELECT c.customer_id                            AS id,
        c.first_name || ' ' || trim(c.last_name) AS name,
-       c.income_band,
        s.orders,
        s.spend,
-       s.last_order,
-       b.top_category                           AS top_category_30d,
-       b.minutes_browsed                        AS minutes_30d,
-       array_to_string(p.interests, ', ')       AS interests,
-       p.survey.nps                             AS nps
+       b.top_category                           AS browsed_30d,
+       p.interests[1]                           AS interest
 FROM crm.customers AS c
 JOIN spend AS s ON s.customer_id = c.customer_id
 JOIN browsing AS b ON b.customer_id = c.customer_id
@@ -187,7 +201,8 @@ LIMIT {limit}
 
 
 def demo_sql(end: date, limit: int = 5) -> str:
-    """The demo's one federated query: top spenders with CRM, shop, partner and 30-day browsing data."""
+    """The demo's one federated query: top spenders with CRM, shop, partner and 30-day browsing data (its
+    result fits an 80-column terminal, so what the README shows is what a newcomer sees)."""
     since = (end - timedelta(days=30)).isoformat() + " 00:00:00"
     return DEMO_SQL.format(since=since, limit=int(limit))
 
@@ -196,7 +211,8 @@ def demo_sql(end: date, limit: int = 5) -> str:
 def demo(
     servers: bool = typer.Option(
         False, "--servers",
-        help="Use MariaDB, PostgreSQL/ODBC and Azurite (the catalog's servers profile) instead of embedded files.",
+        help="Use MariaDB, PostgreSQL/ODBC and Azurite (the catalog's servers profile) instead of embedded files; "
+        "the passwords it creates go to .env, which c360 reads.",
     ),
     catalog: Path = typer.Option(Path("catalog"), "--catalog", help="Catalog folder."),
     out: Path = typer.Option(
@@ -210,21 +226,23 @@ def demo(
     ),
     seed: int = typer.Option(42, "--seed", "-s", help="Random seed."),
     days: int = typer.Option(DEMO_DAYS, "--days", "-d", min=31, help="Days of history to generate."),
+    as_of: str = typer.Option(
+        DEMO_AS_OF.isoformat(), "--as-of",
+        help="The demo's today: the data ends on this day and the query asks as of it (fixed, so every run prints "
+        "the same table).",
+    ),
     show_sql: bool = typer.Option(False, "--show-sql", help="Print the federated query too."),
 ):
     """Generate a small dataset and print a Customer 360 view of a few customers from all four sources."""
-    from rich.console import Console
-    from rich.table import Table
-
     import c360
+    from c360.cli.output import print_table
     from c360.generate import Config
 
+    day = _end(as_of, "--as-of")
     profile = "servers" if servers else "embedded"
     if servers:
-        from c360.generate.servers import prepare_servers
-
-        prepare_servers(catalog, console=stderr_console())
-    config = Config(customers=customers, days=days, seed=seed, end=date.today())
+        servers_ready(catalog)
+    config = Config(customers=customers, days=days, seed=seed, end=day)
     started = time.perf_counter()
     counts = make_data(config, profile, out, catalog, layout_from_catalog=True)
     generated = time.perf_counter() - started
@@ -232,28 +250,16 @@ def demo(
     started = time.perf_counter()
     connection = c360.connect(catalog=str(catalog), profile=profile)
     try:
-        cursor = connection.cursor()
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-        names = [d[0] for d in cursor.description]
+        table = connection.execute(sql).fetch_arrow()
     finally:
         connection.close()
     queried = time.perf_counter() - started
-    table = Table(title=f"Customer 360 — top {len(rows)} spenders, one query over crm, shop, partners and clicks "
-                        f"({profile})")
-    for name in names:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*["" if v is None else str(v) for v in row])
-    out_console = Console()
-    if not out_console.is_terminal:
-        out_console = Console(width=160)
     if show_sql:
-        out_console.print(sql.strip(), highlight=False)
-    out_console.print(table)
-    out_console.print(
-        f"{counts['customers']:,} customers, {counts['orders']:,} orders, {counts['partners']:,} partner records, "
-        f"{counts['browsing']:,} browsing rows generated in {generated:.1f}s; query took {queried:.2f}s. "
-        f"Try: c360 query \"SELECT * FROM shop.orders LIMIT 5\"" + (" --profile servers" if servers else ""),
-        highlight=False,
-    )
+        typer.echo(sql.strip())
+    sources = "crm + shop + partners + clicks"
+    typer.echo(f"Top {table.num_rows} spenders as of {day} · {sources} ({profile})")
+    print_table(table, vertical=False)
+    typer.echo(f"data: {counts['customers']:,} customers, {counts['orders']:,} orders, {counts['partners']:,} "
+               f"partners, {counts['browsing']:,} browsing rows ({generated:.1f}s)")
+    typer.echo(f'query: {queried:.2f}s · next: c360 query "SELECT * FROM shop.orders LIMIT 5"'
+               + (" --profile servers" if servers else ""))

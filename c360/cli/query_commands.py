@@ -28,9 +28,13 @@ class Format(str, Enum):
 
 
 def open_catalog(catalog: Path | None, profile: str | None):
+    """The catalog, with the project's ``.env`` read first (:mod:`c360.cli.dotenv`; the environment wins)."""
     from c360.catalog import Catalog
+    from c360.cli import dotenv
 
-    return Catalog(catalog or settings.get("catalog"), profile=profile or settings.get("profile"))
+    opened = Catalog(catalog or settings.get("catalog"), profile=profile or settings.get("profile"))
+    dotenv.load(opened.project_dir)
+    return opened
 
 
 AsOfOption = typer.Option(

@@ -89,6 +89,9 @@ def serve(
     if not isinstance(level, int):
         raise InterfaceError(f"--log-level must be debug, info, warning or error, not '{log_level}'")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from c360.cli import dotenv
+
+    dotenv.load(dotenv.project_of(catalog or settings.get("catalog")))
     backend = EngineBackend(catalog or settings.get("catalog"), profile or settings.get("profile"))
 
     async def run() -> None:

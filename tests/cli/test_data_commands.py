@@ -11,6 +11,8 @@ import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from c360.cli.data_commands import DEMO_AS_OF
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -43,10 +45,10 @@ def test_demo_prints_the_top_spenders_from_all_four_sources_without_servers(tmp_
     shutil.copytree(ROOT / "catalog", tmp_path / "catalog")
     done = c360("demo", "--customers", "250", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Customer 360" in done.stdout and "(embedded)" in done.stdout
+    assert "Top 5 spenders as of 2026-12-01" in done.stdout and "(embedded)" in done.stdout
     shown = [int(line.split("│")[1]) for line in done.stdout.splitlines()
              if line.startswith("│") and line.split("│")[1].strip().isdigit()]
-    assert shown == top_spenders_by_hand(tmp_path / "demo-data", date.today())
+    assert shown == top_spenders_by_hand(tmp_path / "demo-data", DEMO_AS_OF)
     manifest = json.loads((tmp_path / "demo-data" / "manifest.json").read_text())
     assert manifest["customers"] == 250 and manifest["customer_ids"] == [1, 250]
 

@@ -110,4 +110,29 @@ def test_demo_on_servers_answers_exactly_like_the_embedded_demo(servers_catalog,
     embedded = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=embedded_root)
     assert embedded.returncode == 0, embedded.stderr
     assert len(shown_ids(servers.stdout)) == 5
-    assert servers.stdout.split("┏", 1)[1].split("└", 1)[0] == embedded.stdout.split("┏", 1)[1].split("└", 1)[0]
+    assert servers.stdout.split("┌", 1)[1].split("└", 1)[0] == embedded.stdout.split("┌", 1)[1].split("└", 1)[0]
+
+
+def test_the_servers_demo_remembers_the_passwords_it_created_so_its_next_step_runs_as_printed(
+        servers_catalog, tmp_path, monkeypatch):
+    catalog, _names = servers_catalog
+    monkeypatch.delenv("C360_SHOP_PASSWORD")  # unset: the demo creates the logins with its own passwords
+    monkeypatch.delenv("C360_CRM_PASSWORD")
+    env = {k: v for k, v in os.environ.items() if k != "C360_DEBUG"}
+    done = subprocess.run([sys.executable, "-m", "c360", "demo", "--servers", "--customers", "60", "--days", "35"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    remembered = (tmp_path / ".env").read_text()
+    assert "C360_SHOP_PASSWORD='c360-demo'" in remembered and "C360_CRM_PASSWORD='c360-demo'" in remembered
+    assert (tmp_path / ".env").stat().st_mode & 0o777 == 0o600
+    assert "c360-demo" not in done.stdout + done.stderr  # named, never shown
+    assert "C360_SHOP_PASSWORD, C360_CRM_PASSWORD" in done.stderr and ".env" in done.stderr
+    # The printed next step, run as printed, in a new shell that exported nothing
+    step = done.stdout.strip().splitlines()[-1].split("next: ", 1)[1]
+    assert step == 'c360 query "SELECT * FROM shop.orders LIMIT 5" --profile servers'
+    fresh = {k: v for k, v in env.items() if k not in ("C360_SHOP_PASSWORD", "C360_CRM_PASSWORD")}
+    c360_bin = Path(sys.executable).with_name("c360")
+    ran = subprocess.run(step.replace("c360 ", f"{c360_bin} ", 1), shell=True, capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path, env=fresh)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip().splitlines()[-1] == "5 rows"
