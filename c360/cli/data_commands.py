@@ -236,6 +236,7 @@ def demo(
     """Generate a small dataset and print a Customer 360 view of a few customers from all four sources."""
     import c360
     from c360.cli.output import print_table
+    from c360.cli.running import run
     from c360.generate import Config
 
     day = _end(as_of, "--as-of")
@@ -250,7 +251,7 @@ def demo(
     started = time.perf_counter()
     connection = c360.connect(catalog=str(catalog), profile=profile)
     try:
-        table = connection.execute(sql).fetch_arrow()
+        table = run(connection.cursor(), sql)  # a progress line on a terminal, Ctrl-C cancels at the sources
     finally:
         connection.close()
     queried = time.perf_counter() - started
