@@ -201,3 +201,22 @@ def test_tables_lists_what_answers_and_warns_about_a_source_that_does_not(root):
     assert done.stderr.startswith("warning: Source 'gone' (sqlite at ")
     done = c360("tables", "gone", cwd=root)
     assert done.returncode == 1 and done.stderr.startswith("error: Source 'gone' (sqlite at ")
+
+
+@pytest.mark.parametrize("sql, expected", [
+    ("SHOW SOURCES", ["schema,kind,description", "shop,sqlite,"]),
+    ("SHOW SCHEMAS", ["schema,kind,description", "shop,sqlite,"]),
+    ("SHOW TABLES", ["schema,name,kind", "shop,customers,table", "shop,orders,table"]),
+    ("SHOW TABLES FROM shop", ["schema,name,kind", "shop,customers,table", "shop,orders,table"]),
+])
+def test_show_statements_are_answered_from_the_catalog(root, sql, expected):
+    done = c360("query", sql, "-f", "csv", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert [line.replace('"', "") for line in done.stdout.splitlines()] == expected
+
+
+def test_describe_statement_is_answered_from_the_catalog(root):
+    done = c360("query", "DESCRIBE shop.orders", "-f", "csv", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert [line.split(",")[:2] for line in done.stdout.replace('"', "").splitlines()[1:3]] == [
+        ["order_id", "BIGINT"], ["customer_id", "BIGINT"]]
