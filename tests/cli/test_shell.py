@@ -188,3 +188,19 @@ def test_ctrl_c_cancels_a_slow_mariadb_query_at_the_server_and_the_session_goes_
     child.expect(footer("1 row"))
     assert "│ 2 │" in screen(child)
     leave(child)
+
+
+def test_ctrl_c_on_c360_query_cancels_at_the_server_too_and_exits_130(tmp_path, slow_shop, monkeypatch):
+    options = slow_shop.options("${ENV:%s}" % PASSWORD)
+    project(tmp_path, "sources:\n  shop:\n    kind: mysql\n" + "".join(f"    {k}: {v}\n" for k, v in options.items()))
+    monkeypatch.setenv(PASSWORD, slow_shop.password)
+    env = {k: v for k, v in os.environ.items() if k != "C360_DEBUG"}
+    child = pexpect.spawn(sys.executable, ["-m", "c360", "query", "SELECT * FROM shop.slow"], cwd=str(tmp_path),
+                          env=env, encoding="utf-8", dimensions=(24, 120), timeout=60)
+    assert wait_until(lambda: running(slow_shop), 30), "the slow query never reached MariaDB"
+    child.sendintr()
+    child.expect("interrupted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert wait_until(lambda: not running(slow_shop), 10), "the query still runs in MariaDB after Ctrl-C"
