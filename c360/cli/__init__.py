@@ -35,7 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     if wants_shell(args, sys.stdin, sys.stdout):
         args = ["shell"]
     try:
-        app(args=args, standalone_mode=False)
+        # Not standalone, typer returns (not raises) the code of an Exit, and turns Ctrl-C into Exit(130)
+        result = app(args=args, standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool) and result:
+            if result == 130:
+                _fail("interrupted")
+            return result
     except Error as error:
         _fail(f"error: {error}")
         return 1
