@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from c360.planner.context import PlanContext, ScanPlan
+from c360.planner.fold_constants import fold_constants
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
 from c360.planner.translate import Translator, Untranslatable, kind_of
 from connectors.base import TableSchema
@@ -121,7 +122,7 @@ def _wrap(scan: ScanPlan, candidates: list, dialect_of) -> None:
         for column in list(local.find_all(exp.Column)):
             column.replace(exp.column(mapping[column.name], table=WRAPPER))
         try:
-            remote.append(translator.condition(local))
+            remote.append(translator.condition(fold_constants(local)))  # an invalid literal stays local
         except Untranslatable:
             continue
     if not remote:
