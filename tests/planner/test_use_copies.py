@@ -137,3 +137,26 @@ def test_as_of_uses_a_copy_for_that_date_and_goes_live_otherwise(world):
     assert "acceleration.customer_360" in explain(connection, sql)  # the current copy is today's
     connection.close()
     live.close()
+
+
+def test_a_query_of_one_copy_runs_whole_in_the_copy_and_others_take_the_usual_path(project):
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    sql = "SELECT customer_id, total * 2 AS twice FROM spend WHERE customer_id IN (42, 44) ORDER BY 1"
+    cursor = connection.execute(sql)
+    assert cursor.fetchall() == live.execute(sql).fetchall() == [(42, 80.0), (44, 80.0)]
+    [scan] = cursor.scans
+    assert scan.source == "acceleration" and "the whole query ran in the copy's DuckDB" in scan.sent
+    # c360_predict is registered on the engine's DuckDB only: the query runs there, over the copy's stream
+    predicted = connection.execute("SELECT c360_predict(struct_pack(x := total)) IS NULL FROM spend").fetchall()
+    assert predicted == [(True,)] * 3 and "whole query" not in connection.cursor().execute(
+        "SELECT c360_predict(struct_pack(x := total)) FROM spend").scans[0].sent
+    # two copies joined: both streams meet in the engine's DuckDB
+    joined = ("SELECT s.customer_id, s.total, o.order_id FROM spend s JOIN shop.orders o "
+              "ON o.customer_id = s.customer_id ORDER BY 3")
+    cursor = connection.execute(joined)
+    assert cursor.fetchall() == live.execute(joined).fetchall()
+    assert [s.source for s in cursor.scans] == ["acceleration", "acceleration"]
+    assert not any("whole query" in s.sent for s in cursor.scans)
+    connection.close()
+    live.close()
