@@ -50,10 +50,10 @@ def server_names(suffix: str) -> dict:
 
 
 def prepare_project(workdir: Path, suffix: str | None = "bench") -> Path:
-    """Copy the repository's catalog and views into ``workdir`` (on servers, naming the benchmark's own
+    """Copy the repository's catalog, views and model into ``workdir`` (on servers, naming the benchmark's own
     databases and container by ``suffix``; None keeps the demo's names); return the catalog folder."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for folder in ("catalog", "queries"):
+    for folder in ("catalog", "queries", "models"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
         shutil.copytree(REPO / folder, workdir / folder)
     for path in (workdir / "catalog").glob("*.yaml"):

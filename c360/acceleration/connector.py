@@ -3,7 +3,7 @@
 The planner offers it what it offers any relational source -- projection, every
 filter, limit and top-N -- and the SELECT runs in the copy's own read-only DuckDB
 (external access off), streaming Arrow batches to the engine. A copy sorted by its
-key answers a lookup by key from DuckDB's zone maps without reading the rest.
+key and indexed on it (ART) answers a lookup by key by reading one row; each copy's DuckDB runs one thread.
 Each data file is opened once per process (files never change: a refresh writes a
 new one), and each scan gets its own cursor, which :meth:`CopyScan.cancel` interrupts.
 """
@@ -48,6 +48,7 @@ def _connection(path: Path) -> duckdb.DuckDBPyConnection:
                     "enable_external_access": False,
                     "autoinstall_known_extensions": False,
                     "autoload_known_extensions": False,
+                    "threads": 1,  # a lookup is a few rows: one thread, no scheduling across cores
                     "lock_configuration": True,
                 })
             except duckdb.Error as error:
