@@ -185,15 +185,16 @@ def wire_lookups(port: int, customers: int, clients: int, per_client: int, *, li
 
 
 def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs: int, clients: int,
-        per_client: int, live_per_client: int, seed: int) -> int:
+        per_client: int, live_per_client: int, seed: int, refresh: bool = True) -> int:
     if profile == "servers":
         from c360.settings import apply_demo_values
 
         apply_demo_values()
     (catalog_dir / "acceleration.yaml").write_text(ACCELERATION)
-    print(f"refresh costs [{profile}, {customers:,} customers]")
-    for line in refresh_costs(catalog_dir, profile):
-        print(line, flush=True)
+    if refresh:
+        print(f"refresh costs [{profile}, {customers:,} customers]")
+        for line in refresh_costs(catalog_dir, profile):
+            print(line, flush=True)
     print(f"{QUERY}  [{profile}, {customers:,} customers]")
     accelerated = dbapi_lookups(catalog_dir, profile, customers, runs, live=False, seed=seed)
     print(figures("DB-API, accelerated", accelerated), flush=True)
