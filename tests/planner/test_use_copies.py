@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,8 @@ from c360.catalog import Catalog
 from c360.errors import ProgrammingError
 from tests.acceleration.projects import accelerated_project, shop
 from tests.views.world import AS_OF, EARLIER, write_world
+
+REPO = Path(__file__).resolve().parents[2]
 
 SPEND = """
     acceleration:
@@ -92,8 +96,10 @@ def test_other_settings_are_still_refused(project):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """The views' fixed world with customer_360 accelerated: a current copy, and a dated one for AS_OF."""
+    """The views' fixed world, with the demo's model, and customer_360 accelerated: a current copy, and a dated
+    one for AS_OF."""
     catalog_dir = write_world(tmp_path_factory.mktemp("accelerated-world"))
+    shutil.copytree(REPO / "models", catalog_dir.parent / "models")
     with (catalog_dir / "acceleration.yaml").open("w") as out:
         out.write("acceleration:\n  customer_360: {key: [customer_id]}\n  rfm: {key: [customer_id]}\n")
     catalog = Catalog(catalog_dir)
@@ -111,6 +117,9 @@ def rows(connection, sql: str) -> list:
 def test_the_copy_of_a_view_equals_the_live_answer_at_the_refresh(world):
     copy, live = c360.connect(world), c360.connect(world)
     live.execute("SET max_staleness = 0")
+    predictions = "SELECT customer_id, p_purchase_30d, predicted_category FROM customer_360 ORDER BY 1"
+    assert rows(copy, predictions) == rows(live, predictions)  # the copy holds the refresh's predictions
+    assert any(p is not None for _, p, _ in rows(copy, predictions))
     for sql in ("SELECT * FROM customer_360 ORDER BY customer_id",
                 "SELECT customer_id, segment, monetary FROM customer_360 WHERE customer_id = 2",
                 "SELECT segment, count(*), sum(monetary) FROM rfm GROUP BY segment ORDER BY segment"):
