@@ -11,24 +11,29 @@ import logging as _logging
 # errors are worth a line.
 _logging.getLogger("sqlglot").setLevel(_logging.ERROR)
 
-from c360.dbapi import (  # noqa: E402,F401 - after sqlglot's logging is quietened
-    BINARY,
-    DATETIME,
-    NUMBER,
-    ROWID,
-    STRING,
-    Binary,
-    Connection,
-    Cursor,
-    Date,
-    DateFromTicks,
-    Time,
-    TimeFromTicks,
-    Timestamp,
-    TimestampFromTicks,
-    connect,
+#: Names of :mod:`c360.dbapi` this package re-exports, imported on first use: ``import c360`` (and so
+#: ``c360 --help``) does not load DuckDB, Arrow and the planner until a connection is asked for.
+_DBAPI = (
+    "BINARY", "DATETIME", "NUMBER", "ROWID", "STRING", "Binary", "Connection", "Cursor", "Date", "DateFromTicks",
+    "Time", "TimeFromTicks", "Timestamp", "TimestampFromTicks", "connect",
 )
-from c360.errors import (  # noqa: E402,F401
+
+
+def __getattr__(name: str):
+    if name in _DBAPI:
+        from c360 import dbapi
+
+        value = getattr(dbapi, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'c360' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted([*globals(), *_DBAPI])
+
+
+from c360.errors import (  # noqa: E402,F401 - after sqlglot's logging is quietened
     DatabaseError,
     DataError,
     Error,

@@ -18,6 +18,13 @@ from c360.errors import Error, InterfaceError, ProgrammingError
 from c360.types import duckdb_type
 
 
+def _select_all(schema: str, name: str):
+    """``SELECT * FROM schema.name`` as a sqlglot tree."""
+    from sqlglot import exp
+
+    return exp.select("*").from_(exp.table_(name, db=schema, quoted=True))
+
+
 class _TypeObject:
     """Compares equal to every DuckDB type name in its group (PEP 249 type objects)."""
 
@@ -56,12 +63,19 @@ def TimestampFromTicks(ticks: float) -> _dt.datetime:  # noqa: N802 - PEP 249 na
     return Timestamp(*_time.localtime(ticks)[:6])
 
 
-def connect(catalog="catalog", profile: str | None = None, *, engine=None) -> "Connection":
+def connect(catalog="catalog", profile: str | None = None, *, engine=None, dialect: str = "duckdb") -> "Connection":
     """Open a connection to the c360 project whose catalog is at ``catalog``.
 
     ``profile`` picks the catalog profile (default ``$C360_PROFILE`` or
     ``embedded``). Nothing is contacted until a query needs a source.
+    ``dialect`` is the SQL the connection reads: ``duckdb`` (the default, as
+    the CLI) or ``postgres`` (PostgreSQL's SQL and meaning, as ``c360 serve``
+    reads it: :mod:`c360.postgres`; parameters then are ``$1``, ``$2``...).
     """
+    from c360.postgres import DIALECTS
+
+    if dialect not in DIALECTS:
+        raise InterfaceError(f"Unknown dialect '{dialect}': use one of {', '.join(DIALECTS)}")
     if engine is None:
         import os
 
@@ -69,12 +83,14 @@ def connect(catalog="catalog", profile: str | None = None, *, engine=None) -> "C
         from c360.engine import Engine
 
         engine = Engine(Catalog(catalog, profile=profile or os.environ.get("C360_PROFILE")))
-    return Connection(engine)
+    return Connection(engine, dialect=dialect)
 
 
 class Connection:
-    def __init__(self, engine):
+    def __init__(self, engine, *, dialect: str = "duckdb"):
         self.engine = engine
+        #: the SQL this connection reads (``duckdb`` or ``postgres``)
+        self.dialect = dialect
         self._closed = False
         self._cursors: list[Cursor] = []
 
@@ -142,6 +158,11 @@ class Cursor:
         self._finish()
         if not isinstance(sql, str):
             raise ProgrammingError("The query must be a string")
+        if self.connection.dialect == "postgres":
+            from c360.postgres import translate
+
+            translation = translate(sql, params, schema=self._schema)
+            sql, params = translation.sql, translation.params or None
         execution = self.connection.engine.prepare(sql, params)
         with self._lock:
             self._execution = execution
@@ -155,6 +176,19 @@ class Cursor:
         self._rows, self._position, self._fetched = [], 0, 0
         self.rowcount = -1
         return self
+
+    def _schema(self) -> dict:
+        """``{source: {table: {column: type}}}`` for typing PostgreSQL SQL (read only when a query needs it)."""
+        from c360.introspect import list_relations
+
+        engine, schema = self.connection.engine, {}
+        for source, name, kind in list_relations(engine.catalog, engine.views):
+            if kind == "table":
+                columns = engine.catalog.table(source, name).arrow_schema()
+            else:
+                columns = engine.schema_of(_select_all(source, name))
+            schema.setdefault(source, {})[name] = {f.name: duckdb_type(f.type) for f in columns}
+        return schema
 
     def executemany(self, sql: str, seq_of_params) -> "Cursor":
         for params in seq_of_params:

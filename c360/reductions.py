@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from c360.planner.classify import Classifier
@@ -126,6 +125,8 @@ def _reduced_request(scan_plan, request, column: str, values: list):
 def _distinct(batches: list, column: str) -> list:
     if not batches:
         return []
+    import pyarrow.compute as pc  # here: every engine imports this module, few queries reduce
+
     values = pc.unique(pa.chunked_array([b.column(b.schema.get_field_index(column)) for b in batches]))
     return sorted(values.drop_null().to_pylist())
 

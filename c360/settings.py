@@ -35,6 +35,7 @@ SETTINGS = (
     Setting("catalog", "C360_CATALOG", "catalog", "the catalog folder (or one .yaml file) of the project"),
     Setting("profile", "C360_PROFILE", "embedded", "which profile of each source to use (embedded, servers, ...)"),
     Setting("debug", "C360_DEBUG", "", "set to 1 to show Python tracebacks instead of one-line errors"),
+    Setting("history", "C360_HISTORY", "~/.c360_history", "c360 shell: the file its statement history is kept in"),
     Setting("serve_user", "C360_SERVE_USER", "", "c360 serve: a user that logs in with SCRAM-SHA-256"),
     Setting("serve_password", "C360_SERVE_PASSWORD", "", "c360 serve: that user's password"),
     Setting("stream_out", "C360_STREAM_OUT", "demo-data/blob",

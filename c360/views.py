@@ -23,10 +23,12 @@ class View:
     description: str = ""
 
     def tree(self) -> exp.Expression:
-        """A fresh copy of the view's parsed SELECT (parsed once: planning inlines views often)."""
+        """A fresh copy of the view's parsed SELECT (parsed once, on first use: planning inlines views often,
+        and a query that names no view parses none). CatalogError, naming the file and line, if it does not
+        parse or holds more than one statement."""
         parsed = _PARSED.get(self.sql)
         if parsed is None:
-            parsed = _PARSED[self.sql] = sqlglot.parse_one(self.sql, read="duckdb")
+            parsed = _PARSED[self.sql] = _parse(self.sql, self.path)
         return parsed.copy()
 
 
@@ -34,23 +36,27 @@ class View:
 _PARSED: dict[str, exp.Expression] = {}
 
 
+def _parse(body: str, path: Path) -> exp.Expression:
+    try:
+        statements = [s for s in sqlglot.parse(body, read="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as error:
+        first = error.errors[0] if error.errors else {}
+        raise CatalogError(
+            f"{path}:{first.get('line', 0)}: the view does not parse: {first.get('description', error)}"
+        ) from None
+    if len(statements) != 1:
+        raise CatalogError(f"{path}:1: a view file holds exactly one SELECT")
+    return statements[0]
+
+
 def load_views(directory: Path) -> dict[str, View]:
-    """Views by lower-case name; a file that does not parse is named with its line."""
+    """Views by lower-case name, read but not parsed (:meth:`View.tree` parses, on first use)."""
     views: dict[str, View] = {}
     if not directory.is_dir():
         return views
     for path in sorted(directory.glob("*.sql")):
         text = path.read_text(encoding="utf-8")
         body = text.strip().rstrip(";").strip()
-        try:
-            statements = [s for s in sqlglot.parse(body, read="duckdb") if s is not None]
-        except sqlglot.errors.ParseError as error:
-            first = error.errors[0] if error.errors else {}
-            raise CatalogError(
-                f"{path}:{first.get('line', 0)}: the view does not parse: {first.get('description', error)}"
-            ) from None
-        if len(statements) != 1:
-            raise CatalogError(f"{path}:1: a view file holds exactly one SELECT")
         description = ""
         for line in text.splitlines():
             if line.startswith("--"):

@@ -88,6 +88,10 @@ class Capabilities:
     #: :attr:`ScanRequest.statement`; what goes in it is decided expression by expression by
     #: :mod:`c360.planner.translate`.
     statements: bool = False
+    #: Whether such a statement may compute window functions (``OVER``), each one still decided by the
+    #: translator. A connector whose servers differ by version (MySQL before 8.0, MariaDB before 10.2 have
+    #: none) also answers ``window_functions()`` for its own server.
+    windows: bool = False
 
     def can_filter(self, op: str) -> bool:
         return op in self.filters

@@ -144,6 +144,17 @@ def _scanner_error(error: Exception) -> tuple[int | None, str]:
 _COLLATION_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
+def has_window_functions(version: str) -> bool:
+    """Whether a server of ``version`` (``SELECT VERSION()``) has window functions: MariaDB from 10.2,
+    MySQL from 8.0 (a MariaDB handshake's ``5.5.5-`` prefix is not its version)."""
+    mariadb = "mariadb" in version.lower()
+    found = re.match(r"(\d+)\.(\d+)", version.removeprefix("5.5.5-") if mariadb else version)
+    if found is None:
+        return False
+    release = (int(found.group(1)), int(found.group(2)))
+    return release >= ((10, 2) if mariadb else (8, 0))
+
+
 class MySQLConnector:
     """One MySQL/MariaDB database as a c360 source."""
 
@@ -155,6 +166,7 @@ class MySQLConnector:
         top_n=True,
         like_exact=False,
         statements=True,
+        windows=True,
     )
     OPTIONS = {
         "host": "server host name or address (default 127.0.0.1)",
@@ -374,12 +386,19 @@ class MySQLConnector:
         """The fetch class for statements of this source: DuckDB's scanner where it serves, else pymysql."""
         if self.transport == "pymysql":
             return PyMySQLFetch
-        if self.transport == "auto":
-            if self._version is None:
-                self._version = str(self._query("SELECT VERSION()")[0][0])
-            if not MySQLLink.serves(self._version):
-                return PyMySQLFetch
+        if self.transport == "auto" and not MySQLLink.serves(self.server_version()):
+            return PyMySQLFetch
         return DuckDBMySQLFetch
+
+    def server_version(self) -> str:
+        """``SELECT VERSION()``, asked once: ``10.11.19-MariaDB-0+deb12u1``, ``8.0.36``."""
+        if self._version is None:
+            self._version = str(self._query("SELECT VERSION()")[0][0])
+        return self._version
+
+    def window_functions(self) -> bool:
+        """Whether this server computes window functions (asked by the planner before sending one)."""
+        return has_window_functions(self.server_version())
 
     def kill_query(self, thread_id: int) -> None:
         """``KILL QUERY thread_id`` from a connection of its own (the busy one cannot say it)."""

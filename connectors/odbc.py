@@ -198,6 +198,7 @@ class OdbcConnector:
             top_n=True,
             like_exact=LIKE_EXACT.get(self.dialect_name, False),
             statements=self.dialect_name in ("postgres", "tsql"),
+            windows=self.dialect_name in ("postgres", "tsql"),
         )
 
     def __repr__(self) -> str:

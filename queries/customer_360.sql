@@ -49,6 +49,10 @@ SELECT
     rf.m_score,
     rf.rfm_score,
     rf.segment,
+    rf.days_since_first_order,
+    rf.days_since_signup,
+    rf.mean_days_between_orders,
+    rf.days_between_last_orders,
     -- browsing, all categories together (per category: the browsing_features view)
     coalesce(bt.browse_seconds_1d, 0) AS browse_seconds_1d,
     coalesce(bt.browse_seconds_7d, 0) AS browse_seconds_7d,

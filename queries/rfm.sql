@@ -1,4 +1,4 @@
--- RFM per customer as of getvariable('as_of') (default today): recency, frequency and net monetary over the 365 days before it, 1-5 quintile scores and a named segment
+-- RFM per customer as of getvariable('as_of') (default today): recency, frequency and net monetary over the 365 days before it, 1-5 quintile scores and a named segment; tenure (days since the first order and since sign-up) and the gaps between orders over the whole history
 SELECT
     rc.customer_id,
     rs.recency_days,
@@ -8,18 +8,24 @@ SELECT
     rs.f_score,
     rs.m_score,
     CAST(rs.r_score AS VARCHAR) || CAST(rs.f_score AS VARCHAR) || CAST(rs.m_score AS VARCHAR) AS rfm_score,
-    coalesce(rg.segment, 'Lost') AS segment
+    coalesce(rg.segment, 'Lost') AS segment,
+    -- tenure and the rhythm of orders, over the whole history before as_of (not only 365 days)
+    rt.days_since_first_order,
+    CAST(coalesce(getvariable('as_of'), current_date) AS DATE) - CAST(rc.signup_date AS DATE) AS days_since_signup,
+    rt.mean_days_between_orders,
+    rt.days_between_last_orders
 FROM crm.customers AS rc
 LEFT JOIN (
-    -- quintiles over the customers who bought in the window; equal values go to the lower customer_id first
+    -- quintiles over the n customers who bought in the window, equal values sharing a score:
+    -- score = 1 + floor(5 * w / n), w = how many of them have a strictly worse value (rank() - 1)
     SELECT
         rq.customer_id,
         rq.recency_days,
         rq.frequency,
         rq.monetary,
-        ntile(5) OVER (ORDER BY rq.recency_days DESC, rq.customer_id) AS r_score,
-        ntile(5) OVER (ORDER BY rq.frequency, rq.customer_id) AS f_score,
-        ntile(5) OVER (ORDER BY rq.monetary, rq.customer_id) AS m_score
+        1 + (5 * (rank() OVER (ORDER BY rq.recency_days DESC) - 1)) // count(*) OVER () AS r_score,
+        1 + (5 * (rank() OVER (ORDER BY rq.frequency) - 1)) // count(*) OVER () AS f_score,
+        1 + (5 * (rank() OVER (ORDER BY rq.monetary) - 1)) // count(*) OVER () AS m_score
     FROM (
         -- orders strictly before as_of and at most 365 days before it; cancelled ones do not count,
         -- returned ones count as orders but add nothing to the money
@@ -53,4 +59,18 @@ LEFT JOIN (
         ('Lost',               1, 1, 1, 1)
 ) AS rg(segment, r_low, r_high, f_low, f_high)
     ON rs.r_score BETWEEN rg.r_low AND rg.r_high AND rs.f_score BETWEEN rg.f_low AND rg.f_high
+LEFT JOIN (
+    -- every order strictly before as_of, however old; cancelled ones do not count, returned ones do.
+    -- Gaps are in days between order dates: the mean over the whole history ((last - first) / (orders - 1))
+    -- and the last one (last order - the one before it); NULL with fewer than two orders
+    SELECT
+        rh.customer_id,
+        CAST(coalesce(getvariable('as_of'), current_date) AS DATE) - CAST(min(rh.order_ts) AS DATE) AS days_since_first_order,
+        (CAST(max(rh.order_ts) AS DATE) - CAST(min(rh.order_ts) AS DATE)) / nullif(count(*) - 1, 0) AS mean_days_between_orders,
+        CAST(max(rh.order_ts) AS DATE) - (list(CAST(rh.order_ts AS DATE) ORDER BY rh.order_ts DESC))[2] AS days_between_last_orders
+    FROM shop.orders AS rh
+    WHERE rh.order_ts < CAST(coalesce(getvariable('as_of'), current_date) AS TIMESTAMP)
+      AND rh.status <> 'cancelled'
+    GROUP BY rh.customer_id
+) AS rt ON rt.customer_id = rc.customer_id
 WHERE rc.signup_date IS NULL OR rc.signup_date < CAST(coalesce(getvariable('as_of'), current_date) AS DATE)

@@ -46,6 +46,7 @@ COMMON_KEYS = {
     "profiles": "per-profile settings (embedded, servers, ...) merged over the source's own",
     "tables": "declared tables: columns, and for files the path and partitioning",
     "timeout": "seconds a query may run in this source before it is cancelled there",
+    "optional": "true: a missing folder or table without files reads as an empty table of its declared columns",
 }
 
 DEFAULT_PROFILE = "embedded"
@@ -72,6 +73,8 @@ class Source:
     description: str
     where: str  # file:line of the declaration
     connector_cls: type = field(repr=False)
+    #: absent data reads as empty tables of the declared columns (:mod:`connectors.optional`)
+    optional: bool = False
 
     def label(self, connector=None) -> str:
         place = getattr(connector, "location", None) if connector is not None else None
@@ -204,6 +207,17 @@ class Catalog:
         tables = merged.get("tables") or {}
         if not isinstance(tables, dict):
             raise CatalogError(f"{merged.where('tables')}: 'tables' must be a mapping of table names")
+        optional = merged.get("optional", False)
+        if not isinstance(optional, bool):
+            raise CatalogError(f"{merged.where('optional')}: 'optional' must be true or false")
+        if optional:
+            undeclared = [t for t, d in tables.items() if not isinstance(d, dict) or "columns" not in d]
+            if not tables or undeclared:
+                raise CatalogError(
+                    f"{merged.where('optional')}: optional source '{name}' must declare its tables' columns "
+                    f"(an absent table is read as an empty table of them)"
+                    + (f"; without columns: {', '.join(undeclared)}" if undeclared else "; it declares no tables")
+                )
         options = {k: v for k, v in merged.items() if k in cls.OPTIONS}
         options["tables"] = tables
         return Source(
@@ -215,6 +229,7 @@ class Catalog:
             description=str(merged.get("description", "")),
             where=where,
             connector_cls=cls,
+            optional=optional,
         )
 
     # --- connectors -----------------------------------------------------------------------------
@@ -229,9 +244,14 @@ class Catalog:
         with self._lock:
             if name not in self._connectors:
                 source = self.source(name)
-                self._connectors[name] = source.connector_cls(
+                connector = source.connector_cls(
                     name, dict(source.options), base_dir=self.path if self.path.is_dir() else self.path.parent
                 )
+                if source.optional:
+                    from connectors.optional import OptionalConnector
+
+                    connector = OptionalConnector(connector, source.declared_tables)
+                self._connectors[name] = connector
             return self._connectors[name]
 
     def describe_source(self, name: str) -> str:

@@ -19,15 +19,23 @@ from c360.cli.app import app
 from c360.errors import Error
 
 #: The modules that add commands to ``app``, in the order ``c360 --help`` lists them.
-COMMANDS = ("query_commands", "data_commands", "stream_commands", "serve_commands", "model_commands")
+COMMANDS = ("query_commands", "shell_commands", "data_commands", "stream_commands", "serve_commands", "model_commands")
 for _module in COMMANDS:
     importlib.import_module(f"c360.cli.{_module}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; the single place where errors become one line on stderr."""
+    """Run the CLI; the single place where errors become one line on stderr.
+
+    With no arguments on a terminal it starts ``c360 shell``; piped, it prints the help.
+    """
+    from c360.cli.shell_commands import wants_shell
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    if wants_shell(args, sys.stdin, sys.stdout):
+        args = ["shell"]
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except Error as error:
         _fail(f"error: {error}")
         return 1

@@ -7,27 +7,24 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from c360.browsing import FORMATS
 from c360.cli.app import app
 from c360.errors import ProgrammingError
-from c360.generate import Config, write_manifest
-from c360.generate import generate as run_generator
-from c360.generate.model import DEFAULT_CATEGORIES
+
+#: The generator's default categories (c360.generate.model.DEFAULT_CATEGORIES; a test keeps them equal),
+#: spelled here so ``c360 --help`` does not import the generator.
+DEFAULT_CATEGORIES = ("Technology", "Apparel", "Cosmetics", "Home", "Sports")
 
 DEMO_CUSTOMERS = 400
 DEMO_DAYS = 120
 
-console = Console(stderr=True)
+
+
+def stderr_console():
+    """The rich console progress bars draw on (stderr); rich is imported only by commands that draw."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _categories(text: str) -> tuple[str, ...]:
@@ -65,7 +62,7 @@ def default_out(out: Path | None, catalog: Path) -> Path:
     return out if out is not None else Path(catalog).resolve().parent / "demo-data"
 
 
-def make_data(config: Config, target: str, out: Path | None, catalog: Path, *, quiet: bool = False,
+def make_data(config, target: str, out: Path | None, catalog: Path, *, quiet: bool = False,
               workers: int = 1, layout_from_catalog: bool | None = None) -> dict:
     """Generate ``config`` into ``target`` with a progress bar; returns the row counts.
 
@@ -73,6 +70,12 @@ def make_data(config: Config, target: str, out: Path | None, catalog: Path, *, q
     then they take the demo layout under ``out``. The manifest goes to ``out`` (default:
     ``demo-data/`` beside the catalog folder).
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from c360.generate import generate as run_generator
+    from c360.generate import write_manifest
+
+    console = stderr_console()
     explicit_out = out is not None if layout_from_catalog is None else not layout_from_catalog
     out = default_out(out, catalog)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -128,6 +131,9 @@ def generate(
     ),
 ):
     """Generate realistic Customer 360 data (deterministic for a seed) into the demo's sources."""
+    from c360.browsing import FORMATS
+    from c360.generate import Config
+
     if browsing_format not in FORMATS:
         raise ProgrammingError(f"--browsing-format must be jsonl or parquet, got '{browsing_format}'")
     config = Config(customers=customers, days=days, seed=seed, end=_end(end), categories=_categories(categories),
@@ -135,7 +141,7 @@ def generate(
     if target == "servers":
         from c360.generate.servers import prepare_servers
 
-        prepare_servers(catalog, console=console)
+        prepare_servers(catalog, console=stderr_console())
     started = time.perf_counter()
     counts = make_data(config, target, out, catalog, quiet=quiet, workers=workers)
     out = default_out(out, catalog)
@@ -207,13 +213,17 @@ def demo(
     show_sql: bool = typer.Option(False, "--show-sql", help="Print the federated query too."),
 ):
     """Generate a small dataset and print a Customer 360 view of a few customers from all four sources."""
+    from rich.console import Console
+    from rich.table import Table
+
     import c360
+    from c360.generate import Config
 
     profile = "servers" if servers else "embedded"
     if servers:
         from c360.generate.servers import prepare_servers
 
-        prepare_servers(catalog, console=console)
+        prepare_servers(catalog, console=stderr_console())
     config = Config(customers=customers, days=days, seed=seed, end=date.today())
     started = time.perf_counter()
     counts = make_data(config, profile, out, catalog, layout_from_catalog=True)

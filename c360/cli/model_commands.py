@@ -6,15 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from c360.cli.app import app
 from c360.cli.output import check_output, replacing
 from c360.cli.query_commands import CatalogOption, ProfileOption, open_catalog, open_connection
 from c360.errors import ProgrammingError
 
-console = Console(stderr=True)
 model_app = typer.Typer(help="Work with the trained model in models/: export it as SQL, wire it into customer_360.",
                         no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -46,28 +43,38 @@ def train(
         None, "--end",
         help="Where the data ends (exclusive), YYYY-MM-DD [default: day after the last order]",
     ),
-    cutoffs: int = typer.Option(6, "--cutoffs", min=1, help="Training cutoffs (snapshots of the views)."),
-    every: int = typer.Option(14, "--every", min=1, help="Days between training cutoffs."),
+    horizon: str = typer.Option("30d", "--horizon",
+                                help="The label window: purchase within this many days (30d, 90d, 12w)."),
+    cutoffs: int = typer.Option(None, "--cutoffs", min=1,
+                                help="Training cutoffs (snapshots of the views) [default: up to 6 that fit the data]"),
+    every: int = typer.Option(None, "--every", min=1,
+                              help="Days between training cutoffs [default: half the horizon, at least 7]"),
     rounds: int = typer.Option(60, "--rounds", min=1, help="Boosting rounds."),
     update_view: bool = typer.Option(True, "--update-view/--no-update-view",
                                      help="Regenerate customer_360's prediction columns for this model."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ):
     """Train the purchase-propensity model on leak-free snapshots, evaluate it out of time, write models/."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from c360.cli.data_commands import stderr_console
     from c360.model import report, training, view_sql
 
     models_dir, view_path = _models_dir(catalog, profile, models)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with open_connection(catalog, profile) as connection, Progress(*columns, console=console, disable=quiet) as bar:
+    with open_connection(catalog, profile) as connection, Progress(*columns, console=stderr_console(),
+                                                                  disable=quiet) as bar:
         card = training.train(connection, models_dir, end=_date(end, "--end"), cutoffs=cutoffs, every=every,
-                              rounds=rounds, note=lambda text, total: bar.add_task(text, total=total),
-                              advance=lambda task, n: bar.advance(task, n))
-    typer.echo(f"model {card.version} written to {models_dir} (training cutoffs {card.training_cutoffs[0]} .. "
+                              horizon=training.parse_horizon(horizon), rounds=rounds,
+                              note=lambda text, total: bar.add_task(text, total=total),
+                              advance=lambda task, n: bar.advance(task, n), say=typer.echo)
+    typer.echo(f"model {card.version} ({card.horizon_days}-day horizon) written to {models_dir} "
+               f"(training cutoffs {card.training_cutoffs[0]} .. "
                f"{card.training_cutoffs[-1]}, {card.rows['training']:,} rows; evaluation cutoff "
                f"{card.evaluation_cutoff}, {card.rows['evaluation']:,} rows)")
-    typer.echo(report.metrics_table(card.metrics))
+    typer.echo(report.metrics_table(card.metrics, card.horizon_days))
     typer.echo("")
-    typer.echo(report.calibration_table(card.metrics))
+    typer.echo(report.calibration_table(card.metrics, card.horizon_days))
     if update_view and view_path.is_file() and view_sql.update_view(view_path, card):
         typer.echo(f"updated the prediction columns of {view_path}")
 
@@ -84,7 +91,7 @@ def score(
     import pyarrow.parquet as pq
 
     from c360.model import card as cards
-    from c360.model.view_sql import column_name
+    from c360.model.view_sql import column_name, purchase_column
 
     suffix = output.suffix.lower()
     if suffix not in (".parquet", ".csv"):
@@ -93,7 +100,7 @@ def score(
     models_dir, _ = _models_dir(catalog, profile, None)
     card = cards.read(models_dir)
     day = _date(as_of, "--as-of") or dt.date.today()
-    names = ["customer_id", "p_purchase_30d", *[column_name(c) for c in card.categories],
+    names = ["customer_id", purchase_column(card), *[column_name(c) for c in card.categories],
              "predicted_category", "model_version"]
     with open_connection(catalog, profile) as connection:
         connection.execute(f"SET VARIABLE as_of = DATE '{day.isoformat()}'")
@@ -118,12 +125,17 @@ def export_sql(
     profile: str = ProfileOption,
 ):
     """Write the model as plain SQL (trees as CASE expressions) that runs on any SQL engine."""
+    from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import SqlglotError
 
+    check_output(output)
+    try:  # before the model (and xgboost) is loaded: a typo is refused at once
+        Dialect.get_or_raise(dialect)
+    except ValueError as error:
+        raise ProgrammingError(f"cannot write the model as {dialect} SQL: {error}") from None
     from c360.model.export_sql import export
     from c360.model.scorer import Scorer
 
-    check_output(output)
     models_dir, _ = _models_dir(catalog, profile, None)
     loaded = Scorer.load(models_dir)
     try:

@@ -1,43 +1,47 @@
-"""Rendering results: a table for people, CSV/JSON/Parquet for programs."""
+"""Writing results: a table for people (drawn by :mod:`c360.cli.render`), CSV/JSON/Parquet for programs."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.csv
-import pyarrow.parquet
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from c360.errors import ProgrammingError
-from c360.types import json_default
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
-def _text(value) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
+def terminal() -> bool:
+    """Whether stdout is a person's terminal (piped output is never decorated)."""
+    return sys.stdout.isatty()
 
 
-def print_table(table: pa.Table, *, max_rows: int = 1000) -> None:
-    console = Console(soft_wrap=True)
-    view = Table(show_header=True, header_style="bold", show_lines=False)
-    for name in table.column_names:
-        view.add_column(name, overflow="fold")
-    for row in table.slice(0, max_rows).to_pylist():
-        view.add_row(*[_text(row[name]) for name in table.column_names])
-    console.print(view)
-    shown = min(table.num_rows, max_rows)
-    more = f" (showing {shown})" if shown < table.num_rows else ""
-    console.print(f"{table.num_rows} row{'s' if table.num_rows != 1 else ''}{more}")
+def print_table(table: pa.Table, *, max_rows: int | None = None, vertical: bool | None = None) -> None:
+    """Draw ``table`` for a person: fitted to the terminal there, whole and undecorated when piped.
+
+    On a terminal the width is the terminal's and at most ``max_rows`` (default 40) rows are drawn;
+    piped, the width is ``$COLUMNS`` if set (unlimited otherwise) and every row is drawn unless
+    ``max_rows`` is given. ANSI styling only on a terminal, and never with ``NO_COLOR`` set.
+    """
+    from c360.cli.render import render
+
+    if terminal():
+        width = shutil.get_terminal_size().columns
+        limit = 40 if max_rows is None else max_rows
+        style = not os.environ.get("NO_COLOR")
+    else:
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else None
+        limit, style = max_rows, False
+    lines = render(table, width=width, max_rows=limit, vertical=vertical, style=style)
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
 
 def check_output(output: Path | None) -> None:
@@ -73,6 +77,12 @@ def replacing(output: Path):
 
 def write_result(table: pa.Table, format: str, output: Path | None) -> None:
     """Write ``table`` as csv, json (one object per line) or parquet to ``output`` or stdout."""
+    import pyarrow as pa
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    from c360.types import json_default
+
     if format == "parquet":
         if output is None:
             sink = pa.BufferOutputStream()
@@ -99,6 +109,10 @@ def write_result(table: pa.Table, format: str, output: Path | None) -> None:
 
 def _csv_safe(table: pa.Table) -> pa.Table:
     """Nested columns (structs, lists) written as JSON text, since CSV has no nesting."""
+    import pyarrow as pa
+
+    from c360.types import json_default
+
     columns = []
     for column in table.columns:
         if pa.types.is_nested(column.type):

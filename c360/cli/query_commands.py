@@ -6,7 +6,6 @@ import sys
 from enum import Enum
 from pathlib import Path
 
-import pyarrow as pa
 import typer
 
 from c360 import settings
@@ -71,7 +70,15 @@ def query(
         help="Output: a table for people, or csv/json/parquet",
     ),
     output: Path = typer.Option(None, "--output", "-o", help="Write the result to this file instead of stdout"),
-    limit: int = typer.Option(1000, "--max-rows", help="Rows shown in table format (files get everything)"),
+    limit: int = typer.Option(
+        None, "--max-rows", min=1,
+        help="Rows drawn in table format: the first and last halves, with the total [default: 40 on a terminal, "
+        "all when piped]; files get everything",
+    ),
+    vertical: bool = typer.Option(
+        None, "--vertical/--horizontal", "-x",
+        help="One record per block (like psql's \\x); by default chosen for a single row too wide for the terminal",
+    ),
     as_of: str = AsOfOption,
     var: list[str] = VarOption,
 ):
@@ -79,11 +86,14 @@ def query(
     if sql == "-":
         sql = sys.stdin.read()
     check_output(output)
+    from c360.cli.running import run
+
     with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
-        cursor = connection.execute(sql)
-        table = cursor.fetch_arrow()
+        table = run(connection.cursor(), sql)
+    if table is None:
+        return  # a statement without a result (SET VARIABLE)
     if format == Format.table and output is None:
-        print_table(table, max_rows=limit)
+        print_table(table, max_rows=limit, vertical=vertical)
     else:
         write_result(table, format.value if format != Format.table else "csv", output)
 
@@ -105,6 +115,8 @@ def explain(
 @app.command()
 def sources(catalog: Path = CatalogOption, profile: str = ProfileOption):
     """List the catalog's sources (no source is contacted)."""
+    import pyarrow as pa
+
     cat = open_catalog(catalog, profile)
     rows = [
         {"source": s.name, "kind": s.kind, "where": cat.describe_source(s.name).split("(", 1)[1].rstrip(")"),
@@ -121,6 +133,8 @@ def tables(
     profile: str = ProfileOption,
 ):
     """List tables (source.table), and the project's views."""
+    import pyarrow as pa
+
     cat = open_catalog(catalog, profile)
     found, failures = cat.every_table([source] if source else None)
     if source and failures:
@@ -142,6 +156,8 @@ def describe(
     profile: str = ProfileOption,
 ):
     """Show a table's (or view's) columns and types."""
+    import pyarrow as pa
+
     with open_connection(catalog, profile) as connection:
         described = connection.execute(f"DESCRIBE {_quoted(table)}").fetch_arrow()
     rows = [

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
 from pathlib import Path
 
 import typer
@@ -15,8 +12,10 @@ from c360.cli.query_commands import CatalogOption, ProfileOption
 SERVE_HELP = """Serve the catalog over the PostgreSQL wire protocol (v3) for BI tools and any PostgreSQL client.
 
 Every source is a schema (shop.orders), the views are the schema c360, and
-queries are c360 SQL (DuckDB dialect, which reads like PostgreSQL). c360 is
-read-only: BEGIN/COMMIT are accepted, writes are refused.
+clients write PostgreSQL's SQL with PostgreSQL's meaning (= ANY(array),
+to_char patterns, 7 / 2 = 3, result names such as count); what has no exact
+translation is an error. SET VARIABLE, SHOW TABLES and DESCRIBE are c360's own.
+c360 is read-only: BEGIN/COMMIT are accepted, writes are refused.
 
 \b
 Connect with the stock PostgreSQL driver of each tool:
@@ -68,6 +67,10 @@ def serve(
         help="Read a password from the prompt, print its SCRAM verifier for a users file, exit",
     ),
 ):
+    import asyncio
+    import logging
+    import signal
+
     from c360 import settings
     from c360.errors import InterfaceError
     from c360.server import EngineBackend, Server, ServerConfig

@@ -11,7 +11,6 @@ from pathlib import Path
 import typer
 
 from c360 import settings
-from c360.browsing import FORMATS
 from c360.cli.app import app
 from c360.errors import ProgrammingError
 
@@ -154,6 +153,7 @@ def stream_aggregate(
     checkpoint_every: int = typer.Option(10_000, "--checkpoint-every", min=1, help="Events between checkpoints."),
 ):
     """Aggregate browsing events into tumbling windows per customer and category, exactly once, into blob storage."""
+    from c360.browsing import FORMATS
     from c360.stream.aggregate import Aggregator, parse_duration
     from c360.stream.events import KnownCustomers
     from c360.stream.inputs import open_input

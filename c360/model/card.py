@@ -20,12 +20,17 @@ CARD_FILE = "propensity.card.json"
 MARKDOWN_FILE = "MODEL_CARD.md"
 NO_PURCHASE = "none"
 
-LABEL_DEFINITION = (
-    "Over the 30 days starting at the cutoff (cutoff <= order_ts < cutoff + 30 days), orders that were "
-    "not cancelled: 'none' if the customer placed none, otherwise the product category with the highest "
-    "spend (quantity x unit_price; ties go to the alphabetically first category). Features are "
-    "customer_360 evaluated as of the cutoff, which uses only data strictly before it."
-)
+def label_definition(horizon: int = 30) -> str:
+    """The label, in words, for a window of ``horizon`` days."""
+    return (
+        f"Over the {horizon} days starting at the cutoff (cutoff <= order_ts < cutoff + {horizon} days), orders "
+        "that were not cancelled: 'none' if the customer placed none, otherwise the product category with the "
+        "highest spend (quantity x unit_price; ties go to the alphabetically first category). Features are "
+        "customer_360 evaluated as of the cutoff, which uses only data strictly before it."
+    )
+
+
+LABEL_DEFINITION = label_definition(30)
 
 
 @dataclass
@@ -45,6 +50,8 @@ class ModelCard:
     trained_at: str = ""
     #: the features some tree splits on (the scorer needs only these); empty in cards that predate it: all
     reads: list[str] = field(default_factory=list)
+    #: features left out because they were constant in the training set (no source data, say)
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def categories(self) -> list[str]:

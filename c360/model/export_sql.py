@@ -1,7 +1,7 @@
 """The model as plain SQL: the trees as CASE expressions, softmax with EXP, in any dialect.
 
 The query reads a table with the model's input columns (``customer_360`` itself, or a copy of
-it in another database) and returns ``customer_id``, ``p_purchase_30d`` and one ``p_<category>``
+it in another database) and returns ``customer_id``, ``p_purchase_<horizon>d`` and one ``p_<category>``
 per category. It is built as a sqlglot tree and generated in the requested dialect; a feature
 the dialect cannot express (``tags`` need array membership) raises rather than emit wrong SQL.
 
@@ -18,7 +18,7 @@ import sqlglot
 from sqlglot import exp
 
 from c360.model.features import CATEGORY, NUMBER, TAGS, YEAR
-from c360.model.view_sql import column_name
+from c360.model.view_sql import column_name, purchase_column
 
 
 def _feature_columns(card) -> list[tuple[str, exp.Expression]]:
@@ -100,7 +100,7 @@ def export(booster, card, *, table: str = "customer_360", dialect: str = "duckdb
         denominator = exp.Add(this=denominator, expression=term.copy())
     outputs = [exp.column("customer_id", quoted=True),
                exp.alias_(exp.Sub(this=exp.Literal.number(1), expression=exp.Div(
-                   this=exps[0], expression=exp.Paren(this=denominator))), "p_purchase_30d", quoted=True)]
+                   this=exps[0], expression=exp.Paren(this=denominator))), purchase_column(card), quoted=True)]
     for k, category in enumerate(card.categories, start=1):
         outputs.append(exp.alias_(exp.Div(this=exps[k], expression=exp.Paren(this=denominator.copy())),
                                   column_name(category), quoted=True))

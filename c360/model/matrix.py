@@ -12,7 +12,6 @@ import functools
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from c360.model.features import CATEGORY, NUMBER, YEAR, Feature
 
@@ -53,6 +52,8 @@ def fill(struct: pa.StructArray, layout, *, out: np.ndarray | None = None) -> np
 
 def _arrow_columns(column: pa.Array, feature: Feature, out: np.ndarray, at: int) -> None:
     """A feature's columns from a layout the compiled pass does not read, through Arrow compute."""
+    import pyarrow.compute as pc  # here, not at import: every engine imports the scorer module
+
     if feature.kind in (NUMBER, YEAR):
         values = pc.year(column) if feature.kind == YEAR else column
         out[:, at] = pc.cast(values, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
@@ -86,6 +87,8 @@ def _layout(struct_type: pa.StructType, features: tuple[Feature, ...], unread: f
 
 
 @functools.lru_cache(maxsize=None)
-def _lookup(words: tuple[str, ...]) -> pc.SetLookupOptions:
+def _lookup(words: tuple[str, ...]):
     """The vocabulary as Arrow's lookup options, built once per vocabulary."""
+    import pyarrow.compute as pc
+
     return pc.SetLookupOptions(pa.array(words, pa.string()))

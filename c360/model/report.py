@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 METRICS = (
-    ("auc_any", "ROC AUC, any purchase in 30 days"),
+    ("auc_any", "ROC AUC, any purchase in {horizon} days"),
     ("macro_auc_category", "macro OvR AUC, category (buyers)"),
     ("accuracy_category", "accuracy, category (buyers)"),
     ("log_loss", "log loss, all classes (lower is better)"),
@@ -18,19 +18,19 @@ BASELINE_NAMES = {
 }
 
 
-def metrics_table(metrics: dict) -> str:
+def metrics_table(metrics: dict, horizon: int = 30) -> str:
     """A markdown table: one row per metric, the model then each baseline."""
     baselines = list(metrics["baselines"])
     head = ["metric", "model", *[BASELINE_NAMES.get(b, b) for b in baselines]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, label in METRICS:
         values = [metrics["model"][key], *[metrics["baselines"][b][key] for b in baselines]]
-        lines.append("| " + " | ".join([label, *[f"{v:.4f}" for v in values]]) + " |")
+        lines.append("| " + " | ".join([label.format(horizon=horizon), *[f"{v:.4f}" for v in values]]) + " |")
     return "\n".join(lines)
 
 
-def calibration_table(metrics: dict) -> str:
-    lines = ["| decile of p_purchase_30d | rows | mean predicted | observed rate |", "|---|---|---|---|"]
+def calibration_table(metrics: dict, horizon: int = 30) -> str:
+    lines = [f"| decile of p_purchase_{horizon}d | rows | mean predicted | observed rate |", "|---|---|---|---|"]
     for row in metrics["model"]["calibration"]:
         lines.append(f"| {row['decile']} | {row['rows']} | {row['predicted']:.3f} | {row['observed']:.3f} |")
     return "\n".join(lines)
@@ -43,6 +43,8 @@ def card_markdown(card) -> str:
         for f in card.features
     )
     rows = card.rows
+    dropped = (f"Left out, constant in the training set (no data for them): {', '.join(card.dropped)}.\n"
+               if card.dropped else "")
     cutoffs = ", ".join(card.training_cutoffs)
     lost = [f"{metric} vs {BASELINE_NAMES.get(name, name)}"
             for metric, per in card.metrics.get("beats", {}).items() for name, won in per.items() if not won]
@@ -51,7 +53,7 @@ def card_markdown(card) -> str:
     return f"""# Model card: purchase propensity ({card.version})
 
 - **Predicts**: for each customer, the probability of buying in the next {card.horizon_days} days
-  (`p_purchase_30d`) and, per category, the probability that it is the category with the highest
+  (`p_purchase_{card.horizon_days}d`) and, per category, the probability that it is the category with the highest
   spend (`p_<category>`); classes: {", ".join(card.classes)}.
 - **Label**: {card.label}
 - **Model**: XGBoost `{card.params.get("objective")}`, {card.params.get("rounds")} rounds, depth
@@ -65,18 +67,18 @@ def card_markdown(card) -> str:
 Baselines are lookup tables learnt on the training rows (class distribution per RFM segment, per
 recency bucket, per last category bought, overall).
 
-{metrics_table(card.metrics) if card.metrics else "(not evaluated)"}
+{metrics_table(card.metrics, card.horizon_days) if card.metrics else "(not evaluated)"}
 
 {verdict}
 
 ## Calibration (model, evaluation window)
 
-{calibration_table(card.metrics) if card.metrics else ""}
+{calibration_table(card.metrics, card.horizon_days) if card.metrics else ""}
 
 ## Features (columns of `customer_360`)
 
 "read" says whether some tree splits on the feature; `c360_predict` is given only those.
-
+{dropped}
 | feature | kind | read | vocabulary |
 |---|---|---|---|
 {features}

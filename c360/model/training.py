@@ -10,6 +10,7 @@ the evaluation is out of time and shares no label day with training.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,8 @@ PARAMS = {
     "seed": 7,
 }
 ROUNDS = 60
+#: Training cutoffs when --cutoffs is not given (fewer when the history is shorter).
+CUTOFFS = 6
 MAX_TAGS = 40
 
 LABEL_SQL = """
@@ -57,23 +60,68 @@ class Plan:
     evaluation_cutoff: dt.date
 
 
-def plan_cutoffs(end: dt.date, *, cutoffs: int = 6, every: int = 14, horizon: int = HORIZON_DAYS) -> Plan:
-    """The evaluation cutoff is ``end - horizon``; training cutoffs end their windows by it."""
-    if cutoffs < 1:
+def parse_horizon(text: str | int) -> int:
+    """Days in a horizon written ``30d``, ``90d``, ``12w`` or ``30`` (days); at least one day."""
+    match = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", str(text).lower())
+    days = int(match.group(1)) * (7 if match.group(2) == "w" else 1) if match else 0
+    if days < 1:
+        raise ProgrammingError(f"--horizon must be a number of days or weeks such as 30d, 90d or 12w, got '{text}'")
+    return days
+
+
+def default_every(horizon: int) -> int:
+    """Days between training cutoffs when not given: half the horizon, at least a week (30d: 15)."""
+    return max(7, horizon // 2)
+
+
+def plan_cutoffs(end: dt.date, *, cutoffs: int | None = None, every: int | None = None,
+                 horizon: int = HORIZON_DAYS, start: dt.date | None = None) -> Plan:
+    """Cutoffs for the data ``[start, end)`` and a label window of ``horizon`` days.
+
+    The evaluation cutoff is ``end - horizon`` (its label window is the last ``horizon`` days); the last
+    training cutoff is one horizon before it, so no training label day reaches the evaluation window;
+    the others go back ``every`` days at a time. With ``start`` known, the first cutoff keeps at least
+    one horizon of history before it: ``cutoffs`` (default: up to :data:`CUTOFFS` that fit) must fit in
+    the span, else a :class:`ProgrammingError` says how many days are needed.
+    """
+    every = every or default_every(horizon)
+    if cutoffs is not None and cutoffs < 1:
         raise ProgrammingError("--cutoffs must be at least 1")
     evaluation_cutoff = end - dt.timedelta(days=horizon)
     last = evaluation_cutoff - dt.timedelta(days=horizon)
+    if start is not None:
+        span = (end - start).days
+        fitting = ((last - start).days - horizon) // every + 1 if (last - start).days >= horizon else 0
+        wanted = cutoffs or 1
+        if fitting < wanted:
+            needed = 3 * horizon + (wanted - 1) * every
+            what = f"{wanted} training cutoffs {every} days apart" if wanted > 1 else "one training cutoff"
+            raise ProgrammingError(
+                f"The order history is too short for a {horizon}-day horizon: {what} need at least {needed} days "
+                f"of orders ({horizon} of history before the first cutoff, {horizon} for the label windows"
+                + (f", {(wanted - 1) * every} between the cutoffs" if wanted > 1 else "")
+                + f", {horizon} for the out-of-time evaluation), and the data spans {span} "
+                f"({start} .. {end - dt.timedelta(days=1)}). Use a shorter --horizon"
+                + (", fewer --cutoffs or a smaller --every" if wanted > 1 else "") + ", or more history."
+            )
+        cutoffs = cutoffs or min(CUTOFFS, fitting)
+    cutoffs = cutoffs or CUTOFFS
     return Plan([last - dt.timedelta(days=every * k) for k in reversed(range(cutoffs))], evaluation_cutoff)
+
+
+def data_span(connection) -> tuple[dt.date, dt.date]:
+    """The day of the first order and the day after the last one: where the data starts and ends."""
+    row = connection.execute("SELECT min(order_ts), max(order_ts) FROM shop.orders").fetchone()
+    if row is None or row[1] is None:
+        raise ProgrammingError("shop.orders is empty: nothing to train on")
+    first, last = (value.date() if isinstance(value, dt.datetime) else dt.date.fromisoformat(str(value)[:10])
+                   for value in row)
+    return first, last + dt.timedelta(days=1)
 
 
 def data_end(connection) -> dt.date:
     """The day after the last order: where the data ends (exclusive)."""
-    row = connection.execute("SELECT max(order_ts) FROM shop.orders").fetchone()
-    if row is None or row[0] is None:
-        raise ProgrammingError("shop.orders is empty: nothing to train on")
-    last = row[0]
-    last = last.date() if isinstance(last, dt.datetime) else dt.date.fromisoformat(str(last)[:10])
-    return last + dt.timedelta(days=1)
+    return data_span(connection)[1]
 
 
 def categories(connection) -> list[str]:
@@ -81,18 +129,19 @@ def categories(connection) -> list[str]:
                   if r[0] is not None)
 
 
-def snapshot(connection, cutoff: dt.date, classes: list[str]) -> pa.Table:
-    """One row per customer of ``customer_360`` as of ``cutoff``, with ``last_category`` and ``label``."""
+def snapshot(connection, cutoff: dt.date, classes: list[str], *, horizon: int = HORIZON_DAYS) -> pa.Table:
+    """One row per customer of ``customer_360`` as of ``cutoff``, with ``last_category`` and the ``label``
+    of the ``horizon`` days from the cutoff; rows in ``customer_id`` order (training is reproducible)."""
     connection.execute(f"SET VARIABLE as_of = DATE '{cutoff.isoformat()}'")
     names = ", ".join(name for name, _ in INPUTS)
-    cursor = connection.execute(f"SELECT customer_id, {names} FROM customer_360")
+    cursor = connection.execute(f"SELECT customer_id, {names} FROM customer_360 ORDER BY customer_id")
     table = cursor.fetch_arrow()
     last = {}
     for customer_id, category, days, spend in connection.execute(LAST_CATEGORY_SQL).fetchall():
         key = (days if days is not None else 1 << 30, -(float(spend or 0)), category)
         if customer_id not in last or key < last[customer_id][0]:
             last[customer_id] = (key, category)
-    end = cutoff + dt.timedelta(days=HORIZON_DAYS)
+    end = cutoff + dt.timedelta(days=horizon)
     best: dict = {}
     for customer_id, category, spend in connection.execute(
             LABEL_SQL, [cutoff.isoformat(), end.isoformat()]).fetchall():
@@ -128,6 +177,25 @@ def learn_features(table: pa.Table, classes: list[str]) -> list[Feature]:
         features.append(Feature(name, kind, tuple(vocabulary)))
     assert all(f.kind in (NUMBER, YEAR, CATEGORY, TAGS) for f in features)
     return features
+
+
+def constant_features(table: pa.Table, features: list[Feature]) -> list[str]:
+    """The features that are the same in every training row (every one of their matrix columns holds
+    one value, or is all missing; a category or tag list with an empty vocabulary): nothing to learn
+    from, as when a project has no browsing or partner data and those columns are all 0 or NULL."""
+    x = matrix(table, features)
+    constant, at = [], 0
+    for feature in features:
+        part = x[:, at:at + feature.width]
+        at += feature.width
+        if not part.shape[1] or all(_constant(part[:, k]) for k in range(part.shape[1])):
+            constant.append(feature.name)
+    return constant
+
+
+def _constant(column: np.ndarray) -> bool:
+    present = column[~np.isnan(column)]
+    return len(present) == 0 or (len(present) == len(column) and bool((present == present[0]).all()))
 
 
 def fit(table: pa.Table, features: list[Feature], classes: list[str], *, rounds: int = ROUNDS,
@@ -168,24 +236,31 @@ def evaluate(scorer, train: pa.Table, test: pa.Table) -> dict:
     return {"model": model, "baselines": scored, "beats": evaluation.beaten(model, scored)}
 
 
-def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int = 6, every: int = 14,
-          rounds: int = ROUNDS, note=lambda *a: None, advance=lambda *a: None) -> cards.ModelCard:
+def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int | None = None,
+          every: int | None = None, horizon: int = HORIZON_DAYS, rounds: int = ROUNDS,
+          note=lambda *a: None, advance=lambda *a: None, say=lambda text: None) -> cards.ModelCard:
     """Build the training and evaluation sets, train, evaluate, write ``out_dir``; return the card.
 
-    ``note(text, total)`` starts a progress step; ``advance(step, done)`` moves it on.
+    ``note(text, total)`` starts a progress step; ``advance(step, done)`` moves it on; ``say(text)``
+    reports a decision (features dropped as constant). The same data gives a byte-identical model file:
+    rows come in a fixed order and XGBoost's seed is fixed.
     """
-    end = end or data_end(connection)
-    plan = plan_cutoffs(end, cutoffs=cutoffs, every=every)
+    start, last = data_span(connection)
+    plan = plan_cutoffs(end or last, cutoffs=cutoffs, every=every, horizon=horizon, start=start)
     classes = [cards.NO_PURCHASE, *categories(connection)]
     step = note("snapshots as of each cutoff", len(plan.training_cutoffs) + 1)
     parts = []
     for cutoff in plan.training_cutoffs:
-        parts.append(snapshot(connection, cutoff, classes))
+        parts.append(snapshot(connection, cutoff, classes, horizon=horizon))
         advance(step, 1)
-    test = snapshot(connection, plan.evaluation_cutoff, classes)
+    test = snapshot(connection, plan.evaluation_cutoff, classes, horizon=horizon)
     advance(step, 1)
     train_rows = pa.concat_tables(parts)
     features = learn_features(train_rows, classes)
+    dropped = constant_features(train_rows, features)
+    if dropped:
+        say(f"dropped {len(dropped)} feature(s) constant in the training set: {', '.join(dropped)}")
+        features = [f for f in features if f.name not in dropped]
     step = note("boosting rounds", rounds)
     booster = fit(train_rows, features, classes, rounds=rounds, progress=lambda done, total: advance(step, 1))
     from c360.model.scorer import Scorer
@@ -195,15 +270,17 @@ def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int
     card = cards.ModelCard(
         features=features,
         classes=classes,
+        label=cards.label_definition(horizon),
         training_cutoffs=[c.isoformat() for c in plan.training_cutoffs],
         evaluation_cutoff=plan.evaluation_cutoff.isoformat(),
-        horizon_days=HORIZON_DAYS,
+        horizon_days=horizon,
         rows={"training": train_rows.num_rows, "evaluation": test.num_rows,
               "training_by_class": _counts(train_rows, classes), "evaluation_by_class": _counts(test, classes)},
         params={**PARAMS, "rounds": rounds, "num_class": len(classes)},
         metrics=results,
         trained_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         reads=[f.name for f in scorer.inputs],
+        dropped=dropped,
     )
     model_bytes = bytes(booster.save_raw("json"))
     cards.write(out_dir, model_bytes, card)

@@ -3,7 +3,7 @@
 The hand-written view (the *base*) stays verbatim; the generator wraps it in two layers::
 
     SELECT scored.* EXCLUDE (c360_prediction),
-           scored.c360_prediction.p_purchase_30d AS p_purchase_30d, ...
+           scored.c360_prediction.p_purchase_30d AS p_purchase_30d, ...   -- p_purchase_<horizon>d
     FROM (
         SELECT base.*, c360_predict(struct_pack(recency_days := base.recency_days, ...)) AS c360_prediction
         FROM (
@@ -34,6 +34,11 @@ BASE_BEGIN = "-- the view without predictions (edit this part) --"
 BASE_END = "-- end of the view without predictions --"
 
 
+def purchase_column(card) -> str:
+    """``p_purchase_<horizon>d``: the view's column for P(any purchase within the card's horizon)."""
+    return f"p_purchase_{card.horizon_days}d"
+
+
 def column_name(category: str) -> str:
     """``p_<category>``: lower case, anything but letters and digits becomes ``_``."""
     return "p_" + re.sub(r"[^0-9a-z]+", "_", category.lower()).strip("_")
@@ -59,7 +64,7 @@ def features_struct(card, base_sql: str) -> str:
 def prediction_columns(card, view_sql: str) -> str:
     """The SELECT-list lines (indented, comma-led) that read the prediction columns from the scored layer."""
     field = f"scored.{PREDICTION}"
-    lines = [f"    {field}.p_purchase_30d AS p_purchase_30d"]
+    lines = [f"    {field}.p_purchase_30d AS {purchase_column(card)}"]
     for position, category in enumerate(card.categories, start=1):
         lines.append(f"    {field}.probabilities[{position}] AS {column_name(category)}")
     names = ", ".join(sqlglot.exp.Literal.string(category).sql(dialect="duckdb") for category in card.categories)

@@ -168,8 +168,13 @@ class _Residual(DuckDB):
 
         def sql(self, expression, key=None, comment=True) -> str:
             if isinstance(expression, exp.Expression) and PARAMETER in expression.meta:
+                slot = expression.meta.get(SLOT)
+                # one parameter copied by the planner (GROUP BY 2 spelled out) stays one $n, or DuckDB would not
+                # see the GROUP BY expression and the selected one as the same
+                if slot is not None and slot in self.slots:
+                    return f"${self.slots.index(slot) + 1}"
                 self.values.append(expression.meta[PARAMETER])
-                self.slots.append(expression.meta.get(SLOT))
+                self.slots.append(slot)
                 return f"${len(self.values)}"
             return super().sql(expression, key, comment)
 

@@ -45,7 +45,9 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from c360.planner import binder
 from c360.planner.context import PlanContext, ScanPlan
+from c360.planner.filter_fragments import filter_fragments
 from c360.planner.fold_constants import fold_constants
+from c360.planner.fragment_windows import block_windows, partition_keys, push_windows
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
 from c360.planner.translate import Translator, Untranslatable
 from connectors.base import Column, TableSchema
@@ -105,6 +107,7 @@ def push_fragments(expression: exp.Expression, *, context: PlanContext) -> exp.E
             for item in _items(select, context):
                 if item.scan is not None:
                     item.scan.notes.append(f"kept as a plain scan: {refusal}")
+        filter_fragments(select, context, dialect_of=_dialect)
     return expression
 
 
@@ -342,6 +345,32 @@ class _Fragment:
         except Exception:  # noqa: BLE001 - a probe that fails means: no exact collation known
             return None
 
+    def _windows(self, *, aggregate: bool) -> list:
+        """The block's windows this source computes (:mod:`c360.planner.fragment_windows`)."""
+        if not block_windows(self.block.select):
+            return []
+        refused = self._windows_refused()
+        if refused is not None:
+            self.notes.append(f"windows kept local: {refused}")
+            return []
+        translator = self.translator
+        subquery, translator.subquery, translator.windows = translator.subquery, None, True
+        try:
+            return push_windows(self.block.select, translator, self.alias, aggregate=aggregate, notes=self.notes)
+        finally:
+            translator.subquery, translator.windows = subquery, False
+
+    def _windows_refused(self) -> str | None:
+        if not getattr(self.connector.capabilities, "windows", False):
+            return f"the {self.dialect} source is not sent window functions"
+        probe = getattr(self.connector, "window_functions", None)
+        try:
+            if probe is not None and not probe():
+                return "the server's version has no window functions"
+        except Exception:  # noqa: BLE001 - a probe that fails means: not known to have them
+            return "the server's version is not known"
+        return None
+
     # what moves ---------------------------------------------------------------------------------------
 
     def build(self) -> None:
@@ -458,8 +487,13 @@ class _Fragment:
         fragment is the whole block and nothing is filtered locally, its ORDER BY … LIMIT goes too."""
         select = self.block.select
         aliases = {m.alias for m in members}
+        windows = self._windows(aggregate=False) if whole and not select.args.get("group") \
+            and not _aggregates(select) else []
+        # the same window in QUALIFY or ORDER BY reads the same column: computed once, as DuckDB would
+        same = [node for node in _own_windows(select) if any(node == w.node for w in windows)]
+        skip = frozenset(id(m) for m in self.moved) | {id(node) for node in same}
         columns: dict[tuple[str, str], str] = {}
-        for column in _block_columns(select, aliases, frozenset(id(m) for m in self.moved)):
+        for column in _block_columns(select, aliases, skip):
             key = (column.table.lower(), column.name.lower())
             if key not in columns:
                 columns[key] = _output_name(f"{key[0]}_{key[1]}", columns.values())
@@ -468,19 +502,26 @@ class _Fragment:
             local = exp.column(name, table=alias)
             remote_column, kind = self.translator.translate(local)
             outputs.append((out, remote_column, local, kind))
-        if not outputs:
+        computed = [output for window in windows for output in window.outputs]
+        if not outputs and not computed:
             outputs.append(("_one", exp.Literal.number(1), exp.Literal.number(1), None))
-        remote.set("expressions", [exp.alias_(r, out, quoted=True) for out, r, _, _ in outputs])
-        local = self._local_equivalent(members, [(out, equivalent) for out, _, equivalent, _ in outputs])
+        remote.set("expressions", [exp.alias_(r, out, quoted=True) for out, r, _, _ in outputs]
+                   + [exp.alias_(r, out, quoted=True) for out, r, _ in computed])
+        local = self._local_equivalent(members, [(out, equivalent) for out, _, equivalent, _ in outputs]
+                                       + [(out, equivalent) for out, _, equivalent in computed])
         if not self._renders(remote):
             return
         scan = self._register(remote, local, members)
         if scan is None:
             return
+        keys = partition_keys(windows)
         for out, r, local_column, _ in outputs:
-            if isinstance(r, exp.Column):
+            if isinstance(r, exp.Column) and (not windows or (local_column.table, local_column.name) in keys):
                 scan.reducible[out] = self._reducer(local_column)
         self._commit(members)
+        for node in same:
+            node.replace(next(w.local for w in windows if node == w.node).copy())
+        _qualify_as_where(select)
         _rewrite_columns(select, aliases, {key: out for key, out in columns.items()}, self.alias)
         if whole and not select.args.get("group") and not _aggregates(select):
             self._push_top_n(scan, select, {out: (r, k) for out, r, _, k in outputs if k is not None}, True)
@@ -567,6 +608,11 @@ class _Fragment:
             except Untranslatable as refusal:
                 self.notes.append(f"HAVING kept local: {refusal}")
                 remote_having = None
+        windows = self._windows(aggregate=True) if remote_having is not None or having is None else []
+        if windows:  # computed over the groups HAVING kept, by the source: the block reads their columns
+            replacements = [(w.node, w.local) for w in windows] + replacements
+            rewritten = {part: _replace(select.args[part], replacements) for part in rewritten}
+            outputs += [output for window in windows for output in window.outputs]
         remote.set("expressions", [exp.alias_(r, n, quoted=True) for n, r, _ in outputs])
         if remote_keys:
             remote.set("group", exp.Group(expressions=remote_keys))
@@ -582,8 +628,9 @@ class _Fragment:
         scan = self._register(remote, local, members)
         if scan is None:
             return False
+        partitions = partition_keys(windows)
         for (name, _, _), key in zip(outputs, keys):
-            if isinstance(key, exp.Column):
+            if isinstance(key, exp.Column) and (not windows or (key.table.lower(), key.name.lower()) in partitions):
                 scan.reducible[name] = self._reducer(key)
         # the block now reads one row per group
         self._commit(members)
@@ -597,6 +644,7 @@ class _Fragment:
                     select.where(value.this, copy=False)
             else:
                 select.set(part, value)
+        _qualify_as_where(select)
         self._push_top_n(scan, select, ordering, remote_having is not None or having is None)
         return True
 
@@ -868,6 +916,34 @@ def _aggregates(select: exp.Select) -> list[exp.Expression]:
         if not any(node == other for other in unique):
             unique.append(node)
     return unique
+
+
+def _qualify_as_where(select: exp.Select) -> None:
+    """A QUALIFY left without a window (all of them went to the source) filters the block's rows: a WHERE."""
+    qualify = select.args.get("qualify")
+    if qualify is not None and not _own_windows(select):
+        select.set("qualify", None)
+        select.where(qualify.this, copy=False)
+
+
+def _own_windows(select: exp.Select) -> list[exp.Window]:
+    """The window functions of ``select`` itself (SELECT list, QUALIFY, ORDER BY), not of nested queries."""
+    found = []
+
+    def visit(node):
+        if isinstance(node, exp.Select) and node is not select:
+            return
+        if isinstance(node, exp.Window):
+            found.append(node)
+            return
+        for child in node.iter_expressions():
+            visit(child)
+
+    for part in ("expressions", "qualify", "order"):
+        value = select.args.get(part)
+        for node in (value if isinstance(value, list) else [value] if value is not None else []):
+            visit(node)
+    return found
 
 
 def _partials(node: exp.Expression) -> list[exp.Expression]:

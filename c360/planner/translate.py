@@ -15,7 +15,16 @@ what it knows means the same in the source as in DuckDB:
 * ``CASE``, ``COALESCE``, ``SUBSTRING``, ``length`` (characters), ``||``,
   ``year``/``month``/``day``, ``CAST(timestamp AS DATE)``;
 * aggregates ``count``, ``count(DISTINCT)``, ``sum``, ``min``, ``max`` (with
-  ``FILTER``), where the caller allows them.
+  ``FILTER``), where the caller allows them;
+* window functions, where the caller allows them (``windows``): ``row_number``,
+  ``rank``, ``dense_rank``, ``ntile(n)``, ``percent_rank``, ``cume_dist``,
+  ``lag``/``lead`` (a default only where the dialect takes one), ``first_value``,
+  ``last_value``, and ``count``/``sum``/``min``/``max`` over a window, with
+  ``PARTITION BY``, ``ORDER BY`` (DuckDB's NULLS LAST spelled out: PostgreSQL
+  says it, MySQL and T-SQL sort NULLs first ascending, so an ``IS NULL`` key goes
+  first) and frames of ``ROWS`` with offsets or ``RANGE`` to the ends or the
+  current row (the defaults are the same everywhere: the whole partition without
+  ``ORDER BY``, up to the current row's last peer with it).
 
 Strings are where engines differ most. DuckDB compares bytes: ``'web' <> 'WEB'``
 and ``'x' <> 'x  '``. MySQL/MariaDB collations ignore case (and pad), so a string
@@ -103,8 +112,10 @@ class Translator:
     """
 
     def __init__(self, dialect: str, items: dict, *, exact_collation=None, outer: "Translator | None" = None,
-                 subquery=None):
+                 subquery=None, windows: bool = False):
         self.dialect = dialect
+        #: whether window functions may be sent (the source has them and the caller computes them there)
+        self.windows = windows
         self.items = items
         self.exact_collation = exact_collation or (lambda column: None)
         self.outer = outer
@@ -430,7 +441,99 @@ class Translator:
             raise Untranslatable(f"{_shown(node)} is kept local")
         return exp.Abs(this=value), kind
 
-    # --- aggregates -----------------------------------------------------------------------------------
+    # --- window functions ---------------------------------------------------------------------------
+
+    def _window(self, node: exp.Window, aggregate: bool = False):
+        """``f(…) OVER (PARTITION BY … ORDER BY … frame)`` with DuckDB's frame, peers and NULL order."""
+        if not self.windows:
+            raise Untranslatable(f"{_shown(node)} is kept local")
+        if node.args.get("alias") or (node.text("over") or "OVER").upper() != "OVER" or node.args.get("first"):
+            raise Untranslatable(f"{_shown(node)}: a named window is kept local")
+        function, spec = node.this, node.args.get("spec")
+        order = node.args.get("order")
+        keys = order.expressions if order is not None else []
+        partition = []
+        for key in [*(node.args.get("partition_by") or []), *(o.this for o in keys)]:
+            if not any(True for _ in key.find_all(exp.Column, exp.AggFunc)):  # T-SQL/MySQL read a number as a position
+                raise Untranslatable(f"{_shown(node)}: a constant window key is kept local")
+        for key in node.args.get("partition_by") or []:
+            translated, kind = self.translate(key, aggregate=aggregate)
+            if kind.name not in (*NUMBERS, *_TEMPORAL, "string", "bool", "null"):
+                raise Untranslatable(f"{_shown(node)}: partitions by a {kind.name}")
+            partition.append(self.comparable(translated, kind, ordering=False))
+        ordering = []
+        for ordered in keys:
+            ordering.extend(self._window_key(ordered, aggregate))
+        remote, kind = self._window_function(function, aggregate, bool(keys), spec is not None)
+        window = exp.Window(this=remote, partition_by=partition or None, over="OVER",
+                            order=exp.Order(expressions=ordering) if ordering else None)
+        if spec is not None:
+            if not keys:
+                raise Untranslatable(f"{_shown(node)}: a frame without ORDER BY is kept local")
+            window.set("spec", _frame(spec, node))
+        return window, kind
+
+    def _window_key(self, ordered: exp.Ordered, aggregate: bool) -> list[exp.Ordered]:
+        """One ORDER BY key of a window, NULLs placed as DuckDB places them (last unless told first)."""
+        translated, kind = self.translate(ordered.this, aggregate=aggregate)
+        if kind.name not in (*NUMBERS, *_TEMPORAL, "string", "bool"):
+            raise Untranslatable(f"{_shown(ordered)}: orders by a {kind.name}")
+        desc = bool(ordered.args.get("desc"))
+        nulls_first = bool(ordered.args.get("nulls_first"))
+        key = self.comparable(translated, kind, ordering=True)
+        if self.dialect == "postgres":
+            return [exp.Ordered(this=key, desc=desc, nulls_first=nulls_first)]
+        # MySQL/MariaDB and T-SQL sort NULL as the smallest value and have no NULLS FIRST/LAST: a key
+        # that is 1 for NULL comes first; the value's own key then keeps the order the source gives it
+        is_null = exp.Is(this=translated.copy(), expression=exp.null())
+        flag = exp.Case(ifs=[exp.If(this=is_null, true=exp.Literal.number(0 if nulls_first else 1))],
+                        default=exp.Literal.number(1 if nulls_first else 0))
+        return [exp.Ordered(this=flag, nulls_first=True), exp.Ordered(this=key, desc=desc, nulls_first=not desc)]
+
+    def _window_function(self, function, aggregate: bool, ordered: bool, framed: bool) -> tuple[exp.Expression, Kind]:
+        ranking = {exp.RowNumber: "int", exp.Rank: "int", exp.DenseRank: "int", exp.Ntile: "int",
+                   exp.PercentRank: "float", exp.CumeDist: "float"}
+        name = _shown(function)
+        if type(function) in ranking or isinstance(function, (exp.Lag, exp.Lead)):
+            if not ordered:
+                raise Untranslatable(f"{name} OVER without ORDER BY is kept local")
+            if framed:
+                raise Untranslatable(f"{name} with a frame is kept local")
+        if type(function) in ranking:
+            if isinstance(function, exp.Ntile):
+                if not _positive_int(function.this):
+                    raise Untranslatable(f"{name}: the bucket count is not a positive integer")
+                return exp.Ntile(this=function.this.copy()), Kind("int")
+            if function.args.get("expressions") or function.args.get("this"):
+                raise Untranslatable(f"{name} is kept local")
+            return type(function)(), Kind(ranking[type(function)])
+        if isinstance(function, (exp.Lag, exp.Lead)):
+            value, kind = self.translate(function.this, aggregate=aggregate)
+            offset, default = function.args.get("offset"), function.args.get("default")
+            if offset is not None and not (_positive_int(offset) or _zero(offset)):
+                raise Untranslatable(f"{name}: the offset is not a non-negative integer")
+            remote = type(function)(this=value, offset=offset.copy() if offset is not None else None)
+            if default is not None and not isinstance(default, exp.Null):
+                if self.dialect == "mysql":
+                    raise Untranslatable(f"{name}: MariaDB's {type(function).__name__.upper()} takes no default")
+                fallback, fallback_kind = self.translate(default, aggregate=aggregate)
+                if not is_constant(default) or not (fallback_kind.name == kind.name or
+                                                    {fallback_kind.name, kind.name} <= {"int", "decimal"}):
+                    raise Untranslatable(f"{name}: the default is not a constant of the value's type")
+                remote.set("offset", offset.copy() if offset is not None else exp.Literal.number(1))
+                remote.set("default", fallback)
+            return remote, kind
+        if isinstance(function, (exp.FirstValue, exp.LastValue)):
+            value, kind = self.translate(function.this, aggregate=aggregate)
+            return type(function)(this=value), kind
+        if isinstance(function, (exp.Count, exp.Sum, exp.Min, exp.Max)):
+            if isinstance(function.this, exp.Distinct):
+                raise Untranslatable(f"{name}: DISTINCT in a window is kept local")
+            # the window's own aggregate: its argument may hold the block's aggregates (after GROUP BY)
+            return self._aggregate(function, arguments_aggregate=aggregate)
+        raise Untranslatable(f"{name} OVER (…) is kept local")
+
+# --- aggregates -----------------------------------------------------------------------------------
 
     def _filter(self, node: exp.Filter, aggregate: bool = False):
         """``agg(x) FILTER (WHERE c)``: kept where the dialect has it, else ``agg(CASE WHEN c THEN x END)``."""
@@ -454,7 +557,8 @@ class Translator:
         rewritten.set("this", exp.Distinct(expressions=[case]) if distinct else case)
         return self._aggregate(rewritten)
 
-    def _aggregate(self, node: exp.AggFunc) -> tuple[exp.Expression, Kind]:
+    def _aggregate(self, node: exp.AggFunc, arguments_aggregate: bool = False) -> tuple[exp.Expression, Kind]:
+        """``arguments_aggregate``: the arguments may be aggregates themselves (a window over groups)."""
         # T-SQL's COUNT and SUM of INT are INT: they fail past 2**31 where DuckDB's BIGINT and HUGEINT go on
         big = {"big_int": True} if self.dialect == "tsql" else {}
         if isinstance(node, exp.Count):
@@ -464,16 +568,16 @@ class Translator:
             if isinstance(argument, exp.Distinct):
                 if len(argument.expressions) != 1:
                     raise Untranslatable(f"{_shown(node)} is kept local")
-                value, kind = self.translate(argument.expressions[0])
+                value, kind = self.translate(argument.expressions[0], aggregate=arguments_aggregate)
                 value = self.comparable(value, kind, ordering=False)
                 return exp.Count(this=exp.Distinct(expressions=[value]), **big), Kind("int")
-            value, _ = self.translate(argument)
+            value, _ = self.translate(argument, aggregate=arguments_aggregate)
             return exp.Count(this=value, **big), Kind("int")
         if isinstance(node, (exp.Sum, exp.Min, exp.Max)):
             argument = node.this
             if isinstance(argument, exp.Distinct):
                 raise Untranslatable(f"{_shown(node)} is kept local")
-            value, kind = self.translate(argument)
+            value, kind = self.translate(argument, aggregate=arguments_aggregate)
             if isinstance(node, exp.Sum):
                 if kind.name not in ("int", "decimal"):
                     raise Untranslatable(f"{_shown(node)}: the sum of a {kind.name} is kept local")
@@ -503,6 +607,44 @@ class _Mixed:
     name = "an expression"
     exact_strings = False
     collation = None
+
+
+_BOUNDS = {("UNBOUNDED", "PRECEDING"): 0, ("n", "PRECEDING"): 1, ("CURRENT ROW", ""): 2, ("n", "FOLLOWING"): 3,
+           ("UNBOUNDED", "FOLLOWING"): 4}
+
+
+def _frame(spec: exp.WindowSpec, node) -> exp.WindowSpec:
+    """A window frame every dialect here reads as DuckDB does: ``ROWS`` between ends, the current row or
+    constant offsets; ``RANGE`` between ends and the current row (an offset RANGE needs a single numeric key,
+    and the NULL key of MySQL and T-SQL makes two); never ``GROUPS`` or ``EXCLUDE``; never an empty frame."""
+    kind = (spec.text("kind") or "").upper()
+    if kind not in ("ROWS", "RANGE") or spec.args.get("exclude"):
+        raise Untranslatable(f"{_shown(node)}: the frame is kept local")
+    start, start_side = spec.args.get("start"), (spec.text("start_side") or "").upper()
+    end, end_side = spec.args.get("end"), (spec.text("end_side") or "").upper()
+    if end is None:
+        end, end_side = "CURRENT ROW", ""
+
+    def bound(value, side):
+        text = value.upper() if isinstance(value, str) else None
+        if text in ("UNBOUNDED", "CURRENT ROW"):
+            return _BOUNDS.get((text, side if text == "UNBOUNDED" else "")), text, None
+        if kind == "ROWS" and (_positive_int(value) or _zero(value)) and side in ("PRECEDING", "FOLLOWING"):
+            return _BOUNDS[("n", side)], value.copy(), int(value.this)
+        raise Untranslatable(f"{_shown(node)}: the frame bound is kept local")
+
+    first, start_value, start_offset = bound(start, start_side)
+    last, end_value, end_offset = bound(end, end_side)
+    if first is None or last is None or first > last or first == 4 or last == 0:
+        raise Untranslatable(f"{_shown(node)}: the frame is kept local")
+    if first == last == 1 and start_offset < end_offset or first == last == 3 and start_offset > end_offset:
+        raise Untranslatable(f"{_shown(node)}: an empty frame is kept local")
+    return exp.WindowSpec(kind=kind, start=start_value, start_side=start_side or None, end=end_value,
+                          end_side=end_side or None)
+
+
+def _zero(node) -> bool:
+    return isinstance(node, exp.Literal) and not node.is_string and node.this == "0"
 
 
 def _glob_pattern(like: str) -> str:

@@ -4,8 +4,9 @@ Modules, one concept each: :mod:`~c360.server.protocol` (message framing),
 :mod:`~c360.server.types` (OIDs and value codecs), :mod:`~c360.server.auth`
 (SCRAM-SHA-256 and who may connect), :mod:`~c360.server.statements` (reading
 SQL text: splitting, ``$n`` parameters), :mod:`~c360.server.commands` (what a
-statement is), :mod:`~c360.server.catalog_emulation` (pg_catalog and
-information_schema), :mod:`~c360.server.copy_out` (COPY TO STDOUT rows),
+statement is), :mod:`~c360.server.catalog_tables` (the emulated pg_catalog and
+information_schema tables), :mod:`~c360.server.catalog_emulation` (answering
+catalog queries from them), :mod:`~c360.server.copy_out` (COPY TO STDOUT rows),
 :mod:`~c360.server.backend` (the engine behind it), :mod:`~c360.server.session`
 (one client) and :mod:`~c360.server.server` (listening, cancel, threads).
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from c360.errors import Error
-from c360.server.catalog_emulation import Relation
+from c360.server.catalog_tables import Relation
 
 log = logging.getLogger("c360.server")
 

@@ -1,10 +1,10 @@
 """``pg_catalog`` and ``information_schema`` as PostgreSQL clients expect them, over c360's catalog.
 
 Clients and BI tools discover tables by querying PostgreSQL's system catalogs.
-:class:`SystemCatalog` keeps a private in-memory DuckDB holding PostgreSQL-shaped
-tables (``pg_namespace``, ``pg_class``, ``pg_attribute``, ``pg_type``, ...,
-with real PostgreSQL type OIDs) filled from the c360 catalog: each source is a
-schema, each of its tables a relation, and the views a ``c360`` schema.
+:class:`SystemCatalog` keeps the private in-memory DuckDB that
+:mod:`c360.server.catalog_tables` builds (``pg_namespace``, ``pg_class``,
+``pg_attribute``, ``pg_type``, ... filled from the c360 catalog) and rebuilds it
+when it is older than its refresh interval.
 
 :func:`is_catalog_query` decides which statements are answered here (those
 that read only system tables or session functions such as ``version()``);
@@ -22,198 +22,29 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
-import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from c360 import policy
-from c360.server import types as pgtypes
-
-PG_VERSION = "15.0"
-EMULATION = "pgc"  # DuckDB schema holding pg_catalog
-INFO = "isc"  # DuckDB schema holding information_schema
-OWNER = "c360"
+from c360 import policy, postgres
+from c360.server.catalog_tables import (
+    DEFAULT_SETTINGS,
+    EMULATION,
+    INFO,
+    INFO_TABLES,
+    MACROS,
+    OWNER,
+    PG_TABLES,
+    PG_VERSION,
+    PG_VIEWS,
+    Relation,
+    build,
+)
 
 _CATALOG_HINT = re.compile(
     r"pg_|information_schema|version\s*\(|current_schema|current_database|current_user|session_user|"
     r"current_setting|format_type|_privilege|::\s*reg|obj_description|current_role|set_config",
     re.IGNORECASE,
 )
-
-_PG_TABLES = {
-    "pg_namespace": "oid BIGINT, nspname VARCHAR, nspowner BIGINT, nspacl VARCHAR[]",
-    "pg_class": (
-        "oid BIGINT, relname VARCHAR, relnamespace BIGINT, reltype BIGINT, reloftype BIGINT, relowner BIGINT, "
-        "relam BIGINT, relfilenode BIGINT, reltablespace BIGINT, relpages INTEGER, reltuples REAL, "
-        "relallvisible INTEGER, reltoastrelid BIGINT, relhasindex BOOLEAN, relisshared BOOLEAN, "
-        "relpersistence VARCHAR, relkind VARCHAR, relnatts SMALLINT, relchecks SMALLINT, relhasrules BOOLEAN, "
-        "relhastriggers BOOLEAN, relhassubclass BOOLEAN, relrowsecurity BOOLEAN, relforcerowsecurity BOOLEAN, "
-        "relispopulated BOOLEAN, relreplident VARCHAR, relispartition BOOLEAN, relrewrite BIGINT, "
-        "relfrozenxid BIGINT, relminmxid BIGINT, relacl VARCHAR[], reloptions VARCHAR[], relpartbound VARCHAR"
-    ),
-    "pg_attribute": (
-        "attrelid BIGINT, attname VARCHAR, atttypid BIGINT, attstattarget INTEGER, attlen SMALLINT, "
-        "attnum SMALLINT, attndims INTEGER, attcacheoff INTEGER, atttypmod INTEGER, attbyval BOOLEAN, "
-        "attalign VARCHAR, attstorage VARCHAR, attcompression VARCHAR, attnotnull BOOLEAN, atthasdef BOOLEAN, "
-        "atthasmissing BOOLEAN, attidentity VARCHAR, attgenerated VARCHAR, attisdropped BOOLEAN, "
-        "attislocal BOOLEAN, attinhcount INTEGER, attcollation BIGINT, attacl VARCHAR[], attoptions VARCHAR[], "
-        "attfdwoptions VARCHAR[], attmissingval VARCHAR"
-    ),
-    "pg_type": (
-        "oid BIGINT, typname VARCHAR, typnamespace BIGINT, typowner BIGINT, typlen SMALLINT, typbyval BOOLEAN, "
-        "typtype VARCHAR, typcategory VARCHAR, typispreferred BOOLEAN, typisdefined BOOLEAN, typdelim VARCHAR, "
-        "typrelid BIGINT, typsubscript VARCHAR, typelem BIGINT, typarray BIGINT, typinput BIGINT, "
-        "typoutput BIGINT, typreceive BIGINT, typsend BIGINT, typmodin BIGINT, typmodout BIGINT, "
-        "typanalyze BIGINT, typalign VARCHAR, typstorage VARCHAR, typnotnull BOOLEAN, typbasetype BIGINT, "
-        "typtypmod INTEGER, typndims INTEGER, typcollation BIGINT, typdefaultbin VARCHAR, typdefault VARCHAR, "
-        "typacl VARCHAR[]"
-    ),
-    "pg_database": (
-        "oid BIGINT, datname VARCHAR, datdba BIGINT, encoding INTEGER, datlocprovider VARCHAR, "
-        "datistemplate BOOLEAN, datallowconn BOOLEAN, datconnlimit INTEGER, datfrozenxid BIGINT, "
-        "datminmxid BIGINT, dattablespace BIGINT, datcollate VARCHAR, datctype VARCHAR, daticulocale VARCHAR, "
-        "datcollversion VARCHAR, datacl VARCHAR[]"
-    ),
-    "pg_settings": (
-        "name VARCHAR, setting VARCHAR, unit VARCHAR, category VARCHAR, short_desc VARCHAR, extra_desc VARCHAR, "
-        "context VARCHAR, vartype VARCHAR, source VARCHAR, min_val VARCHAR, max_val VARCHAR, enumvals VARCHAR[], "
-        "boot_val VARCHAR, reset_val VARCHAR, sourcefile VARCHAR, sourceline INTEGER, pending_restart BOOLEAN"
-    ),
-    "pg_am": "oid BIGINT, amname VARCHAR, amhandler VARCHAR, amtype VARCHAR",
-    "pg_roles": (
-        "rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, "
-        "rolcanlogin BOOLEAN, rolreplication BOOLEAN, rolconnlimit INTEGER, rolpassword VARCHAR, "
-        "rolvaliduntil TIMESTAMP, rolbypassrls BOOLEAN, rolconfig VARCHAR[], oid BIGINT"
-    ),
-    "pg_user": "usename VARCHAR, usesysid BIGINT, usecreatedb BOOLEAN, usesuper BOOLEAN, userepl BOOLEAN, usebypassrls BOOLEAN, passwd VARCHAR, valuntil TIMESTAMP, useconfig VARCHAR[]",
-    "pg_auth_members": "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN",
-    "pg_tablespace": "oid BIGINT, spcname VARCHAR, spcowner BIGINT, spcacl VARCHAR[], spcoptions VARCHAR[]",
-    "pg_description": "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR",
-    "pg_shdescription": "objoid BIGINT, classoid BIGINT, description VARCHAR",
-    "pg_attrdef": "oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR",
-    "pg_collation": "oid BIGINT, collname VARCHAR, collnamespace BIGINT, collowner BIGINT, collprovider VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, collctype VARCHAR",
-    "pg_index": (
-        "indexrelid BIGINT, indrelid BIGINT, indnatts SMALLINT, indnkeyatts SMALLINT, indisunique BOOLEAN, "
-        "indisprimary BOOLEAN, indisexclusion BOOLEAN, indimmediate BOOLEAN, indisclustered BOOLEAN, "
-        "indisvalid BOOLEAN, indcheckxmin BOOLEAN, indisready BOOLEAN, indislive BOOLEAN, indisreplident BOOLEAN, "
-        "indkey SMALLINT[], indcollation BIGINT[], indclass BIGINT[], indoption SMALLINT[], indexprs VARCHAR, indpred VARCHAR"
-    ),
-    "pg_constraint": (
-        "oid BIGINT, conname VARCHAR, connamespace BIGINT, contype VARCHAR, condeferrable BOOLEAN, "
-        "condeferred BOOLEAN, convalidated BOOLEAN, conrelid BIGINT, contypid BIGINT, conindid BIGINT, "
-        "conparentid BIGINT, confrelid BIGINT, confupdtype VARCHAR, confdeltype VARCHAR, confmatchtype VARCHAR, "
-        "conislocal BOOLEAN, coninhcount INTEGER, connoinherit BOOLEAN, conkey SMALLINT[], confkey SMALLINT[], conbin VARCHAR"
-    ),
-    "pg_policy": "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, polpermissive BOOLEAN, polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR",
-    "pg_statistic_ext": "oid BIGINT, stxrelid BIGINT, stxname VARCHAR, stxnamespace BIGINT, stxowner BIGINT, stxstattarget INTEGER, stxkeys SMALLINT[], stxkind VARCHAR[], stxexprs VARCHAR",
-    "pg_publication": "oid BIGINT, pubname VARCHAR, pubowner BIGINT, puballtables BOOLEAN, pubinsert BOOLEAN, pubupdate BOOLEAN, pubdelete BOOLEAN, pubtruncate BOOLEAN, pubviaroot BOOLEAN",
-    "pg_publication_namespace": "oid BIGINT, pnpubid BIGINT, pnnspid BIGINT",
-    "pg_publication_rel": "oid BIGINT, prpubid BIGINT, prrelid BIGINT, prqual VARCHAR, prattrs SMALLINT[]",
-    "pg_inherits": "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN",
-    "pg_sequence": "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT, seqmax BIGINT, seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN",
-    "pg_enum": "oid BIGINT, enumtypid BIGINT, enumsortorder REAL, enumlabel VARCHAR",
-    "pg_trigger": "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstrrelid BIGINT, tgconstrindid BIGINT, tgconstraint BIGINT",
-    "pg_rewrite": "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR, is_instead BOOLEAN, ev_qual VARCHAR, ev_action VARCHAR",
-    "pg_proc": "oid BIGINT, proname VARCHAR, pronamespace BIGINT, proowner BIGINT, prolang BIGINT, prokind VARCHAR, proretset BOOLEAN, prorettype BIGINT, pronargs SMALLINT, proargtypes BIGINT[], proargnames VARCHAR[], prosrc VARCHAR",
-    "pg_extension": "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT, extrelocatable BOOLEAN, extversion VARCHAR",
-    "pg_foreign_table": "ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]",
-    "pg_matviews": "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, tablespace VARCHAR, hasindexes BOOLEAN, ispopulated BOOLEAN, definition VARCHAR",
-    "pg_depend": "classid BIGINT, objid BIGINT, objsubid INTEGER, refclassid BIGINT, refobjid BIGINT, refobjsubid INTEGER, deptype VARCHAR",
-    "pg_partitioned_table": "partrelid BIGINT, partstrat VARCHAR, partnatts SMALLINT",
-    "pg_event_trigger": "oid BIGINT, evtname VARCHAR, evtevent VARCHAR",
-    "pg_range": "rngtypid BIGINT, rngsubtype BIGINT",
-}
-# views over the tables above, as PostgreSQL defines them
-_PG_VIEWS = {
-    "pg_tables": (
-        "SELECT n.nspname AS schemaname, c.relname AS tablename, 'c360' AS tableowner, NULL::VARCHAR AS tablespace, "
-        "false AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity "
-        "FROM {e}.pg_class c JOIN {e}.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
-    ),
-    "pg_views": (
-        "SELECT n.nspname AS schemaname, c.relname AS viewname, 'c360' AS viewowner, NULL::VARCHAR AS definition "
-        "FROM {e}.pg_class c JOIN {e}.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'"
-    ),
-}
-_INFO_TABLES = {
-    "schemata": "catalog_name VARCHAR, schema_name VARCHAR, schema_owner VARCHAR, default_character_set_catalog VARCHAR, default_character_set_schema VARCHAR, default_character_set_name VARCHAR, sql_path VARCHAR",
-    "tables": "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR, self_referencing_column_name VARCHAR, reference_generation VARCHAR, user_defined_type_catalog VARCHAR, user_defined_type_schema VARCHAR, user_defined_type_name VARCHAR, is_insertable_into VARCHAR, is_typed VARCHAR, commit_action VARCHAR",
-    "columns": (
-        "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, ordinal_position INTEGER, "
-        "column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR, character_maximum_length INTEGER, "
-        "character_octet_length INTEGER, numeric_precision INTEGER, numeric_precision_radix INTEGER, numeric_scale INTEGER, "
-        "datetime_precision INTEGER, interval_type VARCHAR, interval_precision INTEGER, udt_catalog VARCHAR, "
-        "udt_schema VARCHAR, udt_name VARCHAR, is_identity VARCHAR, is_generated VARCHAR, is_updatable VARCHAR"
-    ),
-    "views": "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, view_definition VARCHAR, check_option VARCHAR, is_updatable VARCHAR, is_insertable_into VARCHAR",
-    "table_constraints": "constraint_catalog VARCHAR, constraint_schema VARCHAR, constraint_name VARCHAR, table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, constraint_type VARCHAR, is_deferrable VARCHAR, initially_deferred VARCHAR, enforced VARCHAR",
-    "key_column_usage": "constraint_catalog VARCHAR, constraint_schema VARCHAR, constraint_name VARCHAR, table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, ordinal_position INTEGER, position_in_unique_constraint INTEGER",
-    "referential_constraints": "constraint_catalog VARCHAR, constraint_schema VARCHAR, constraint_name VARCHAR, unique_constraint_catalog VARCHAR, unique_constraint_schema VARCHAR, unique_constraint_name VARCHAR, match_option VARCHAR, update_rule VARCHAR, delete_rule VARCHAR",
-    "routines": "specific_catalog VARCHAR, specific_schema VARCHAR, specific_name VARCHAR, routine_catalog VARCHAR, routine_schema VARCHAR, routine_name VARCHAR, routine_type VARCHAR, data_type VARCHAR",
-}
-
-# PostgreSQL functions with no DuckDB equivalent: name -> DuckDB macro body (overloads by arity)
-_MACROS = {
-    "pg_get_userbyid": [("a", "'c360'")],
-    "pg_table_is_visible": [("a", "true")],
-    "pg_type_is_visible": [("a", "true")],
-    "pg_collation_is_visible": [("a", "true")],
-    "pg_function_is_visible": [("a", "true")],
-    "pg_get_expr": [("a, b", "NULL::VARCHAR"), ("a, b, c", "NULL::VARCHAR")],
-    "pg_get_indexdef": [("a", "NULL::VARCHAR"), ("a, b, c", "NULL::VARCHAR")],
-    "pg_get_constraintdef": [("a", "NULL::VARCHAR"), ("a, b", "NULL::VARCHAR")],
-    "pg_get_viewdef": [("a", "NULL::VARCHAR"), ("a, b", "NULL::VARCHAR")],
-    "pg_get_serial_sequence": [("a, b", "NULL::VARCHAR")],
-    "pg_get_statisticsobjdef_columns": [("a", "NULL::VARCHAR")],
-    "pg_relation_is_publishable": [("a", "false")],
-    "pg_get_partkeydef": [("a", "NULL::VARCHAR")],
-    "pg_get_triggerdef": [("a", "NULL::VARCHAR"), ("a, b", "NULL::VARCHAR")],
-    "pg_get_ruledef": [("a", "NULL::VARCHAR"), ("a, b", "NULL::VARCHAR")],
-    "pg_get_function_identity_arguments": [("a", "NULL::VARCHAR")],
-    "pg_get_function_result": [("a", "NULL::VARCHAR")],
-    "pg_get_function_arguments": [("a", "NULL::VARCHAR")],
-    "pg_tablespace_location": [("a", "NULL::VARCHAR")],
-    "obj_description": [("a", "NULL::VARCHAR"), ("a, b", "NULL::VARCHAR")],
-    "col_description": [("a, b", "NULL::VARCHAR")],
-    "shobj_description": [("a, b", "NULL::VARCHAR")],
-    "has_table_privilege": [("a", "true"), ("a, b", "true"), ("a, b, c", "true")],
-    "has_schema_privilege": [("a", "true"), ("a, b", "true"), ("a, b, c", "true")],
-    "has_database_privilege": [("a", "true"), ("a, b", "true"), ("a, b, c", "true")],
-    "has_column_privilege": [("a, b", "true"), ("a, b, c", "true"), ("a, b, c, d", "true")],
-    "pg_has_role": [("a, b", "true"), ("a, b, c", "true")],
-    "pg_encoding_to_char": [("a", "'UTF8'")],
-    "pg_char_to_encoding": [("a", "6")],
-    "pg_total_relation_size": [("a", "0::BIGINT")],
-    "pg_relation_size": [("a", "0::BIGINT"), ("a, b", "0::BIGINT")],
-    "pg_table_size": [("a", "0::BIGINT")],
-    "pg_indexes_size": [("a", "0::BIGINT")],
-    "pg_database_size": [("a", "0::BIGINT")],
-    "pg_is_in_recovery": [("", "false")],
-    "txid_current": [("", "1::BIGINT")],
-    "pg_postmaster_start_time": [("", "now()")],
-    "array_upper": [("a, d", "len(a)")],
-    "array_lower": [("a, d", "CASE WHEN len(a) > 0 THEN 1 END")],
-    "quote_ident": [("a", "'\"' || replace(a, '\"', '\"\"') || '\"'")],
-    "json_build_object": None,  # renamed to DuckDB's json_object
-    "format_type": [
-        (
-            "t, m",
-            f"CASE WHEN t IS NULL THEN NULL WHEN t = 1700 AND m > 4 "
-            f"THEN 'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')' "
-            f"ELSE coalesce((SELECT sqlname FROM {EMULATION}.c360_type_names n WHERE n.oid = t), '???') END",
-        )
-    ],
-    "to_regtype": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_type t WHERE t.typname = a)")],
-    "to_regclass": [("a", f"(SELECT min(oid) FROM {EMULATION}.c360_regclass r WHERE r.name = a OR r.qualified = a)")],
-    "to_regnamespace": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_namespace n WHERE n.nspname = a)")],
-    "regproc_oid": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_proc p WHERE p.proname = replace(a, 'pg_catalog.', ''))")],
-    "regproc_name": [("a", f"coalesce((SELECT min(proname) FROM {EMULATION}.pg_proc p WHERE p.oid = a), '-')")],
-    "regclass_oid": [("a", f"(SELECT min(oid) FROM {EMULATION}.c360_regclass r WHERE r.name = a OR r.qualified = a)")],
-    "regclass_name": [("a", f"coalesce((SELECT min(qualified) FROM {EMULATION}.c360_regclass r WHERE r.oid = a), a::VARCHAR)")],
-    "regtype_oid": [("a", f"(SELECT min(oid) FROM {EMULATION}.pg_type t WHERE t.typname = a)")],
-    "regtype_name": [("a", f"coalesce((SELECT min(sqlname) FROM {EMULATION}.c360_type_names t WHERE t.oid = a), a::VARCHAR)")],
-    "regnamespace_name": [("a", f"coalesce((SELECT min(nspname) FROM {EMULATION}.pg_namespace n WHERE n.oid = a), a::VARCHAR)")],
-}
 
 # type names PostgreSQL clients cast to, as DuckDB types
 _CAST_TYPES = {
@@ -222,17 +53,6 @@ _CAST_TYPES = {
     "xid": "BIGINT", "bool": "BOOLEAN", "float4": "REAL", "float8": "DOUBLE", "regrole": "VARCHAR",
     "int2vector": "SMALLINT[]", "oidvector": "BIGINT[]",
 }
-
-NAMESPACES = {"pg_catalog": 11, "public": 2200, "information_schema": 13000}
-
-
-@dataclass
-class Relation:
-    schema: str
-    name: str
-    arrow_schema: pa.Schema
-    kind: str = "r"  # 'r' table, 'v' view
-
 
 @dataclass
 class SessionValues:
@@ -263,6 +83,15 @@ def is_catalog_query(sql: str, statement: exp.Expression | None = None) -> bool:
             continue
         return False
     return True
+
+
+def _type_schema(relations: list[Relation]) -> dict:
+    from c360.types import duckdb_type
+
+    schema: dict = {}
+    for rel in relations:
+        schema.setdefault(rel.schema, {})[rel.name] = {f.name: duckdb_type(f.type) for f in rel.arrow_schema}
+    return schema
 
 
 def _parse(sql: str) -> exp.Expression | None:
@@ -299,14 +128,23 @@ class SystemCatalog:
         self._lock = threading.Lock()
         self._db: duckdb.DuckDBPyConnection | None = None
         self._built_at = 0.0
+        self._types: dict = {}
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the emulation database, (re)built if it is missing or stale."""
         with self._lock:
             if self._db is None or time.monotonic() - self._built_at > self._refresh_seconds:
-                self._db = self._build(self._relations_provider())
+                relations = self._relations_provider()
+                self._db = build(relations)
+                self._types = _type_schema(relations)
                 self._built_at = time.monotonic()
             return self._db.cursor()
+
+    def type_schema(self) -> dict:
+        """``{schema: {table: {column: DuckDB type}}}`` of every relation, for typing wire queries
+        (:func:`c360.postgres.translate`); built with the emulation."""
+        self.connection().close()
+        return self._types
 
     def invalidate(self) -> None:
         with self._lock:
@@ -314,134 +152,16 @@ class SystemCatalog:
 
     # --- building ---------------------------------------------------------------------------------
 
-    def _build(self, relations: list[Relation]) -> duckdb.DuckDBPyConnection:
-        db = duckdb.connect(config=policy.locked_config(threads=1))  # client SQL runs here: no files, no network
-        db.execute(f"CREATE SCHEMA {EMULATION}; CREATE SCHEMA {INFO}")
-        for name, columns in _PG_TABLES.items():
-            db.execute(f"CREATE TABLE {EMULATION}.{name} ({columns})")
-        for name, columns in _INFO_TABLES.items():
-            db.execute(f"CREATE TABLE {INFO}.{name} ({columns})")
-        for name, body in _PG_VIEWS.items():
-            db.execute(f"CREATE VIEW {EMULATION}.{name} AS {body.format(e=EMULATION)}")
-        db.execute(f"CREATE TABLE {EMULATION}.c360_type_names (oid BIGINT, sqlname VARCHAR)")
-        db.execute(f"CREATE TABLE {EMULATION}.c360_regclass (oid BIGINT, name VARCHAR, qualified VARCHAR)")
-        self._fill(db, relations)
-        for name, overloads in _MACROS.items():
-            if overloads:
-                body = ", ".join(f"({params}) AS {expr}" for params, expr in overloads)
-                db.execute(f"CREATE MACRO {EMULATION}_{name} {body}")
-        policy.lock(db)
-        return db
-
-    def _fill(self, db, relations: list[Relation]) -> None:
-        insert = lambda table, rows: rows and db.executemany(  # noqa: E731
-            f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows
-        )
-        schemas = sorted({r.schema for r in relations} | {"public"})
-        namespace_oid = dict(NAMESPACES)
-        for i, schema in enumerate(s for s in schemas if s not in namespace_oid):
-            namespace_oid[schema] = 16384 + i
-        insert(f"{EMULATION}.pg_namespace", [(oid, name, 10, None) for name, oid in namespace_oid.items()])
-        insert(
-            f"{INFO}.schemata",
-            [("c360", name, OWNER, None, None, "UTF8", None) for name in namespace_oid],
-        )
-        # every type has in/out/recv/send functions in pg_proc, and an array type whose
-        # receive function is array_recv: drivers (Npgsql, JDBC) tell arrays apart that way
-        procs: dict[str, int] = {}
-
-        def proc(name: str) -> int:
-            return procs.setdefault(name, 30000 + len(procs))
-
-        type_rows = []
-        for t in sorted(pgtypes.BY_OID.values(), key=lambda t: t.oid):
-            category = {16: "B", 17: "U", 1082: "D", 1083: "D", 1114: "D", 1184: "D", 1186: "T"}.get(
-                t.oid, "N" if t.oid in (20, 21, 23, 26, 700, 701, 1700) else "S"
-            )
-            array = pgtypes.ARRAY_OIDS.get(t.oid, 0)
-            type_rows.append(
-                (t.oid, t.name, 11, 10, t.size, t.size in (1, 2, 4, 8), "b" if t.oid != 705 else "p", category, False,
-                 True, ",", 0, None, 0, array, proc(f"{t.name}in"), proc(f"{t.name}out"), proc(f"{t.name}recv"),
-                 proc(f"{t.name}send"), 0, 0, 0, "i", "p", False, 0, -1, 0, 100 if category == "S" else 0, None,
-                 None, None)
-            )
-            if array:
-                type_rows.append(
-                    (array, f"_{t.name}", 11, 10, -1, False, "b", "A", False, True, ",", 0, "array_subscript_handler",
-                     t.oid, 0, proc("array_in"), proc("array_out"), proc("array_recv"), proc("array_send"), 0, 0, 0,
-                     "i", "x", False, 0, -1, 0, 0, None, None, None)
-                )
-        insert(
-            f"{EMULATION}.pg_proc",
-            [(oid, name, 11, 10, 12, "f", False, 0, 1, None, None, name) for name, oid in procs.items()],
-        )
-        insert(f"{EMULATION}.pg_type", type_rows)
-        insert(f"{EMULATION}.c360_type_names", [(oid, name) for oid, name in pgtypes.SQL_NAMES.items()])
-        insert(
-            f"{EMULATION}.pg_database",
-            [(16380, "c360", 10, 6, "c", False, True, -1, 0, 0, 1663, "C.UTF-8", "C.UTF-8", None, None, None)],
-        )
-        insert(f"{EMULATION}.pg_am", [(2, "heap", "heap_tableam_handler", "t"), (403, "btree", "bthandler", "i")])
-        insert(
-            f"{EMULATION}.pg_roles",
-            [(OWNER, False, True, False, False, True, False, -1, "********", None, False, None, 10)],
-        )
-        insert(f"{EMULATION}.pg_user", [(OWNER, 10, False, False, False, False, "********", None, None)])
-        insert(f"{EMULATION}.pg_tablespace", [(1663, "pg_default", 10, None, None)])
-        classes, attributes, tables, columns, views, regclass = [], [], [], [], [], []
-        for i, rel in enumerate(relations):
-            oid = 20000 + i
-            nsp = namespace_oid[rel.schema]
-            classes.append(
-                (oid, rel.name, nsp, 0, 0, 10, 2 if rel.kind == "r" else 0, oid, 0, 0, -1.0, 0, 0, False, False,
-                 "p", rel.kind, len(rel.arrow_schema), 0, False, False, False, False, False, True, "d", False, 0,
-                 0, 0, None, None, None)
-            )
-            regclass.append((oid, rel.name, f"{rel.schema}.{rel.name}"))
-            tables.append(("c360", rel.schema, rel.name, "BASE TABLE" if rel.kind == "r" else "VIEW",
-                           None, None, None, None, None, "NO", "NO", None))
-            if rel.kind == "v":
-                views.append(("c360", rel.schema, rel.name, None, "NONE", "NO", "NO"))
-            for number, arrow_field in enumerate(rel.arrow_schema, start=1):
-                t = pgtypes.pg_type(arrow_field.type)
-                attributes.append(
-                    (oid, arrow_field.name, t.oid, -1, t.size, number, 0, -1, t.modifier, t.size in (1, 2, 4, 8),
-                     "i", "p", "", not arrow_field.nullable, False, False, "", "", False, True, 0, 0, None, None,
-                     None, None)
-                )
-                precision = scale = None
-                if pa.types.is_decimal(arrow_field.type):
-                    precision, scale = arrow_field.type.precision, arrow_field.type.scale
-                elif t.oid in (20, 21, 23):
-                    precision, scale = {20: 64, 21: 16, 23: 32}[t.oid], 0
-                elif t.oid in (700, 701):
-                    precision = {700: 24, 701: 53}[t.oid]
-                columns.append(
-                    ("c360", rel.schema, rel.name, arrow_field.name, number, None,
-                     "YES" if arrow_field.nullable else "NO", pgtypes.SQL_NAMES.get(t.oid, t.name), None, None,
-                     precision, 2 if precision is not None else None, scale, None, None, None, "c360",
-                     "pg_catalog", t.name, "NO", "NEVER", "NO")
-                )
-        insert(f"{EMULATION}.pg_class", classes)
-        insert(f"{EMULATION}.pg_attribute", attributes)
-        insert(f"{EMULATION}.c360_regclass", regclass)
-        insert(f"{INFO}.tables", tables)
-        insert(f"{INFO}.columns", columns)
-        insert(f"{INFO}.views", views)
-        insert(
-            f"{EMULATION}.pg_settings",
-            [(name, value, None, "c360", name, None, "user", "string", "default", None, None, None, value, value,
-              None, None, False) for name, value in DEFAULT_SETTINGS.items()],
-        )
-
     # --- rewriting --------------------------------------------------------------------------------
 
-    def rewrite(self, sql: str, session: SessionValues) -> str:
-        """``sql`` (PostgreSQL) as DuckDB SQL over the emulation; ``$n`` placeholders are kept."""
+    def rewrite(self, sql: str, session: SessionValues, params: list | None = None) -> str:
+        """``sql`` (PostgreSQL) as DuckDB SQL over the emulation; ``$n`` placeholders are kept. A list
+        parameter in ``= ANY($n)`` is spread into more parameters, appended to ``params`` (in place)."""
         tree = _parse(sql)
         if tree is None:
             raise sqlglot.errors.ParseError(f"Cannot parse catalog query: {sql[:200]}")
         policy.check_query(tree)
+        tree = postgres.spell_out_arrays(tree, params if params is not None else [])
         version = f"PostgreSQL {PG_VERSION} (c360 {_c360_version()}) on x86_64-pc-linux-gnu, 64-bit"
 
         def literal(value):
@@ -457,10 +177,10 @@ class SystemCatalog:
                         alias.set("columns", [exp.to_identifier(alias.name)])
                     return node
                 db, name = node.db.lower(), node.name.lower()
-                if (db == "pg_catalog" or (not db and name.startswith("pg_"))) and (name in _PG_TABLES or name in _PG_VIEWS):
+                if (db == "pg_catalog" or (not db and name.startswith("pg_"))) and (name in PG_TABLES or name in PG_VIEWS):
                     node.set("db", exp.to_identifier(EMULATION))
                     node.set("catalog", None)
-                elif db == "information_schema" and name in _INFO_TABLES:
+                elif db == "information_schema" and name in INFO_TABLES:
                     node.set("db", exp.to_identifier(INFO))
                 return node
             if isinstance(node, exp.Column) and node.db.lower() == "pg_catalog":
@@ -496,7 +216,7 @@ class SystemCatalog:
                     return node.expressions[1]
                 if name == "json_build_object":
                     return exp.Anonymous(this="json_object", expressions=node.expressions)
-                if name in _MACROS and _MACROS[name]:
+                if name in MACROS and MACROS[name]:
                     return exp.Anonymous(this=f"{EMULATION}_{name}", expressions=node.expressions)
             if isinstance(node, exp.Column) and not node.table and node.name.lower() in ("session_user", "current_role", "user", "current_catalog"):
                 return literal(session.user if node.name.lower() != "current_catalog" else session.database)
@@ -568,31 +288,3 @@ def _c360_version() -> str:
         return version("c360")
     except Exception:  # noqa: BLE001 - a source checkout without metadata
         return "dev"
-
-
-#: What SHOW and current_setting() answer, and what pg_settings lists.
-DEFAULT_SETTINGS = {
-    "server_version": PG_VERSION,
-    "server_version_num": "150000",
-    "server_encoding": "UTF8",
-    "client_encoding": "UTF8",
-    "datestyle": "ISO, MDY",
-    "timezone": "UTC",
-    "intervalstyle": "postgres",
-    "integer_datetimes": "on",
-    "standard_conforming_strings": "on",
-    "search_path": '"$user", public',
-    "transaction_isolation": "read committed",
-    "transaction_read_only": "on",
-    "default_transaction_read_only": "on",
-    "default_transaction_isolation": "read committed",
-    "max_identifier_length": "63",
-    "lc_collate": "C.UTF-8",
-    "lc_ctype": "C.UTF-8",
-    "application_name": "",
-    "extra_float_digits": "1",
-    "statement_timeout": "0",
-    "bytea_output": "hex",
-    "is_superuser": "off",
-    "max_index_keys": "32",
-}

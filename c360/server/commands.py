@@ -45,6 +45,10 @@ _COPY = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 
+#: SHOW forms about the catalog (not PostgreSQL settings): the engine answers them
+_SHOW_CATALOG = re.compile(r"^SHOW\s+(ALL\s+TABLES|TABLES(\s+(FROM|IN)\s+\S+)?|SCHEMAS|SOURCES|COLUMNS\s+(FROM|IN)\s+\S+)$",
+                           re.IGNORECASE)
+
 #: SHOW names that are spelled with spaces
 _SHOW_ALIASES = {
     "transaction isolation level": "transaction_isolation",
@@ -129,6 +133,8 @@ def classify(sql: str) -> Command:
             raise ProgrammingError(f"Cannot read this RESET statement: {text[:80]}")
         return Command("set", text, tag="RESET", name=identifier(match.group("name")), value=None)
     if verb == "SHOW":
+        if _SHOW_CATALOG.match(text):
+            return Command("query", text)  # c360's own SHOW, answered from the catalog (c360.introspect)
         match = _SHOW.match(text)
         name = " ".join(match.group("name").lower().split())
         return Command("show", text, tag="SHOW", name=_SHOW_ALIASES.get(name, identifier(name)))

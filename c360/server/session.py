@@ -21,13 +21,15 @@ from dataclasses import dataclass, field
 import duckdb
 import pyarrow as pa
 
+from c360 import postgres
 from c360.errors import Error, InterfaceError, ProgrammingError, QueryCancelledError
 from c360.secrets import redact
 from c360.server import protocol as pq
 from c360.server import statements
 from c360.server.auth import AuthenticationFailed, ScramExchange
 from c360.server.backend import RowSource, TableSource
-from c360.server.catalog_emulation import DEFAULT_SETTINGS, PG_VERSION, SessionValues
+from c360.server.catalog_emulation import SessionValues
+from c360.server.catalog_tables import DEFAULT_SETTINGS, PG_VERSION
 from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
 from c360.server.types import decode_parameter, encode_rows, encoder, pg_type
@@ -78,6 +80,7 @@ class Portal:
     formats: list[int] = field(default_factory=list)  # result format codes as sent in Bind
     cursor: bool = False  # a DECLAREd cursor (lives until CLOSE or the transaction ends)
     hold: bool = False
+    describe_only: bool = False  # opened only to learn its columns (Describe of a statement): no rows
     opened: bool = False
     source: RowSource | None = None
     pending: pa.RecordBatch | None = None
@@ -453,9 +456,7 @@ class Session:
         if command.kind == "fetch":
             target = self.portals.get(command.name)
             return await self._portal_schema(target) if target is not None else None
-        portal = Portal("", command, [None] * count)
-        if command.kind == "query" and statements.first_words(command.sql, 1)[:1] in (["SELECT"], ["WITH"], ["VALUES"]):
-            portal.command = Command("query", f"SELECT * FROM ({command.sql}) AS c360_describe LIMIT 0")
+        portal = Portal("", command, [None] * count, describe_only=True)
         try:
             return await self._portal_schema(portal)
         except Error:
@@ -511,9 +512,9 @@ class Session:
                     raise UnknownCursor(f'cursor "{name}" does not exist')
                 target.close()
         elif kind in ("query", "catalog", "copy"):
-            portal.source = await self._start(command, portal.params)
+            portal.source = await self._start(command, portal.params, portal.describe_only)
 
-    async def _start(self, command: Command, params: list) -> RowSource:
+    async def _start(self, command: Command, params: list, describe: bool = False) -> RowSource:
         inner = classify(command.sql) if command.kind == "copy" else command
         if inner.kind == "catalog":
             return await self._call(self._run_catalog, inner.sql, params)
@@ -521,12 +522,21 @@ class Session:
             raise ProgrammingError("COPY needs a SELECT query or a table")
         if self._engine_session is None:
             self._engine_session = await self._call(self.server.backend.session)
-        sql, named = statements.bind_placeholders(inner.sql, params)
-        return await self._call(self._engine_session.execute, sql, named, self._register_cancel)
+        translation = await self._call(self._translate, inner.sql, params, describe)
+        return await self._call(self._engine_session.execute, translation.sql, translation.params, self._register_cancel)
+
+    def _translate(self, sql: str, params: list, describe: bool) -> postgres.Translation:
+        """The client's PostgreSQL as the engine's SQL (c360.postgres); ``describe`` wraps a query so it
+        returns its columns and no row."""
+        translation = postgres.translate(sql, params, schema=self.server.system_catalog.type_schema)
+        if describe and statements.first_words(translation.sql, 1)[:1] in (["SELECT"], ["WITH"], ["VALUES"]):
+            translation.sql = f"SELECT * FROM ({translation.sql}) AS c360_describe LIMIT 0"
+        return translation
 
     def _run_catalog(self, sql: str, params: list) -> RowSource:
         system = self.server.system_catalog
-        rewritten = system.rewrite(sql, self.values)
+        params = list(params)
+        rewritten = system.rewrite(sql, self.values, params)
         cursor = system.connection()
         try:
             result = cursor.execute(rewritten, params or None)

@@ -3,15 +3,14 @@
 A scanner that knows PostgreSQL's quoting (``'...'``, ``E'...'``, ``"..."``,
 ``$tag$...$tag$``, ``--`` and ``/* */`` comments) so that :func:`split` cuts a
 simple-query message into statements only at real semicolons, and
-:func:`bind_placeholders` turns ``$1``-style parameters into the engine's named
-parameters. :func:`first_words` classifies a statement by its leading keywords.
+:func:`count_placeholders` finds the ``$n`` parameters a statement takes (the
+engine binds them by number). :func:`first_words` classifies a statement by its
+leading keywords.
 """
 
 from __future__ import annotations
 
 import re
-
-from c360.errors import ProgrammingError
 
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -98,30 +97,6 @@ def count_placeholders(sql: str) -> int:
             for match in _PLACEHOLDER.finditer(sql, start, end):
                 highest = max(highest, int(match.group(1)))
     return highest
-
-
-def bind_placeholders(sql: str, values: list) -> tuple[str, dict]:
-    """``sql`` with each ``$n`` replaced by the engine's named parameter ``(:pn)``, and the values by name.
-
-    Named (not qmark) so a value used twice, or out of textual order, binds right;
-    parenthesised so ``$1::int`` stays valid.
-    """
-    out, named = [], {}
-    for kind, start, end in _scan(sql):
-        if kind != "code":
-            out.append(sql[start:end])
-            continue
-        last = start
-        for match in _PLACEHOLDER.finditer(sql, start, end):
-            index = int(match.group(1))
-            if index < 1 or index > len(values):
-                raise ProgrammingError(f"Query uses ${index} but {len(values)} parameter(s) were bound")
-            out.append(sql[last : match.start()])
-            out.append(f"(:p{index})")
-            named[f"p{index}"] = values[index - 1]
-            last = match.end()
-        out.append(sql[last:end])
-    return "".join(out), named
 
 
 def first_words(sql: str, count: int = 3) -> list[str]:

@@ -116,6 +116,11 @@ class FileConnector:
             return self.declared_schema(table, declaration)
         layout = self.layout(table)
         entries = self.entries(table, layout)
+        if not entries:
+            raise NotFoundError(
+                f"{source_label(self)}: table '{table}' has only empty files ({layout.describe()}): "
+                "its columns cannot be discovered from them; declare them under 'columns'"
+            )
         return TableSchema(table, tuple(discover(self.store, layout, entries, source=source_label(self))))
 
     def declared_schema(self, table: str, declared) -> TableSchema:
@@ -136,13 +141,15 @@ class FileConnector:
     def entries(self, table: str, layout: Layout, request: ScanRequest | None = None) -> list[FileEntry]:
         """The table's files; only the folders the filters allow are listed when ``request`` has filters.
 
-        No files at all is a NotFoundError; no files in the folders asked for is an empty table.
+        No files at all is a NotFoundError; no files in the folders asked for is an empty table, and
+        so is a table whose matching files are all empty (0 bytes: no rows).
         """
         self.check_root()
         store = self.store
         prefixes = layout.prefixes(request.filters, request.table, store) if request else layout.prefixes()
-        found = layout.entries(store, prefixes)
-        if not found and prefixes == layout.prefixes():
+        empty: list[str] = []
+        found = layout.entries(store, prefixes, empty=empty)
+        if not found and not empty and prefixes == layout.prefixes():
             raise NotFoundError(f"{source_label(self)}: {self.no_files(table, layout)}")
         return found
 

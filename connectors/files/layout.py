@@ -121,11 +121,13 @@ class Layout:
         folders = partitioning.folders(low, high)
         return whole if folders is None else [self.prefix + folder for folder in folders]
 
-    def entries(self, store, prefixes: list[str] | None = None) -> list[FileEntry]:
+    def entries(self, store, prefixes: list[str] | None = None, *, empty: list | None = None) -> list[FileEntry]:
         """The table's files under ``prefixes`` (default: all), in key order, with partition values.
 
         Empty files, hidden files and folders (``_SUCCESS``, ``.x.tmp``, ``_temporary/``) and files
-        outside the partition layout are not part of the table.
+        outside the partition layout are not part of the table; the keys of the empty files that
+        otherwise match are appended to ``empty`` when it is given (so "no files" can be told
+        from "only empty files").
         """
         found = []
         prefixes = self.prefixes() if prefixes is None else prefixes
@@ -135,8 +137,6 @@ class Layout:
                 relative = key[len(self.prefix) :] if key.startswith(self.prefix) else key
                 if key in seen or key.endswith("/") or any(p.startswith(("_", ".")) for p in relative.split("/")):
                     continue
-                if size == 0:  # no rows; also how folder placeholders of hierarchical accounts look
-                    continue
                 if self.regexes and not any(r.match(key) for r in self.regexes):
                     continue
                 seen.add(key)
@@ -145,6 +145,10 @@ class Layout:
                     values = self.partitioning.parse(relative)
                     if values is None:
                         continue
+                if size == 0:  # no rows; also how folder placeholders of hierarchical accounts look
+                    if empty is not None:
+                        empty.append(key)
+                    continue
                 found.append(FileEntry(key, size, tuple(values.items())))
         found.sort(key=lambda e: e.key)
         return found

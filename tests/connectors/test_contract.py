@@ -108,7 +108,7 @@ def test_case_insensitive_sources_receive_string_ranges_only_under_a_binary_coll
 
 def test_the_timid_source_claims_nothing_so_the_unclaimed_branches_run(world):
     caps = connector(world, "timid").capabilities
-    assert not (caps.filters or caps.limit or caps.top_n or caps.partitions or caps.statements)
+    assert not (caps.filters or caps.limit or caps.top_n or caps.partitions or caps.statements or caps.windows)
     scans = check(world, "SELECT city FROM timid.regions WHERE population > 700 ORDER BY city LIMIT 1")
     [scan] = scans
     assert not any(word in scan.sent for word in (" WHERE ", " ORDER BY ", " LIMIT ")), scan.sent

@@ -235,6 +235,25 @@ def test_a_glob_matching_nothing_is_not_found():
         connector.schema("t")
 
 
+def test_an_empty_folder_matches_no_files(tmp_path):
+    (tmp_path / "t").mkdir()
+    connector = JsonConnector("s", {"path": str(tmp_path), "tables": {"t": {}}}, base_dir=tmp_path)
+    with pytest.raises(NotFoundError, match=r"table 't' matches no files \(t\.json, "):
+        connector.schema("t")
+
+
+def test_a_matching_zero_byte_file_is_an_empty_table_not_a_missing_one(tmp_path):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.json").write_bytes(b"")
+    declared = {"t": {"columns": {"x": "BIGINT"}}}
+    connector = JsonConnector("s", {"path": str(tmp_path), "tables": declared}, base_dir=tmp_path)
+    schema = connector.declared_schema("t", declared["t"])
+    assert read(connector.scan(ScanRequest(schema, ("x",)))) == []
+    undeclared = JsonConnector("s", {"path": str(tmp_path), "tables": {"t": {}}}, base_dir=tmp_path)
+    with pytest.raises(NotFoundError, match=r"table 't' has only empty files .*declare them under 'columns'"):
+        undeclared.schema("t")
+
+
 def test_an_unknown_table_setting_is_a_catalog_error():
     with pytest.raises(CatalogError, match="unknown setting 'fles'. Did you mean 'files'"):
         partners({"t": {"fles": "x"}})

@@ -38,6 +38,23 @@ def trained(project) -> Path:
     return project
 
 
+@pytest.fixture(scope="session")
+def lean(tmp_path_factory) -> Path:
+    """A retailer's project with only a CRM and a shop (no partner files, no browsing, one category),
+    trained with ``c360 train --horizon 45d``: the demo's catalog, where ``partners`` and ``clicks``
+    are optional."""
+    root = tmp_path_factory.mktemp("lean-project")
+    shutil.copytree(REPO / "catalog", root / "catalog")
+    shutil.copytree(REPO / "queries", root / "queries")
+    config = Config(customers=600, days=240, seed=5, end=END, categories=("Home",))
+    generate(config, EmbeddedTarget(root / "demo-data"))
+    shutil.rmtree(root / "demo-data" / "partners")
+    shutil.rmtree(root / "demo-data" / "blob")
+    code = main(["train", "--catalog", str(root / "catalog"), "--horizon", "45d", "--rounds", "30", "-q"])
+    assert code == 0
+    return root
+
+
 @pytest.fixture
 def connect(trained):
     """``connect(as_of)`` -> a connection to the trained project, views as of ``as_of``."""

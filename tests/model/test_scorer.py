@@ -89,8 +89,26 @@ def test_a_missing_feature_is_an_error_naming_it(connect):
         connection.execute("SELECT c360_predict(struct_pack(frequency := 3)) FROM crm.customers LIMIT 1").fetchall()
 
 
-def test_features_no_tree_reads_may_be_left_out_or_given_without_changing_a_score(connect):
-    connection = connect()
+def _first_round_project(trained, root):
+    """A copy of the trained project (its data linked) whose model is the first boosting round alone:
+    a few trees, so some features are read by none (training drops the constant ones, so in the full
+    model every feature is read)."""
+    from c360.model.view_sql import update_view
+
+    for folder in ("catalog", "queries"):
+        shutil.copytree(trained / folder, root / folder)
+    (root / "demo-data").symlink_to(trained / "demo-data")
+    full = Scorer.load(trained / "models")
+    first = full.booster[0:1]
+    card = cards.read(trained / "models")
+    card.reads = [f.name for f in Scorer(first, cards.ModelCard(card.features, card.classes)).inputs]
+    cards.write(root / "models", bytes(first.save_raw("json")), card)
+    update_view(root / "queries" / "customer_360.sql", card)
+    return root / "catalog"
+
+
+def test_features_no_tree_reads_may_be_left_out_or_given_without_changing_a_score(trained, tmp_path):
+    connection = c360.connect(str(_first_round_project(trained, tmp_path)))
     scorer = Scorer.load(_models(connection))
     assert scorer.unread and scorer.inputs
     base = "SELECT customer_id, c360_predict(struct_pack({})).p_purchase_30d FROM customer_360 ORDER BY 1"
@@ -101,6 +119,7 @@ def test_features_no_tree_reads_may_be_left_out_or_given_without_changing_a_scor
     assert len(scores) > 100
     assert connection.execute(base.format(every)).fetchall() == scores
     assert connection.execute(base.format(nulls_for_unread)).fetchall() == scores
+    connection.close()
 
 
 def test_a_card_that_misstates_which_features_the_trees_read_is_refused_at_load(trained, tmp_path):

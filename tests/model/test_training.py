@@ -15,8 +15,10 @@ import pytest
 
 import c360
 from c360.cli import main
+from c360.errors import ProgrammingError
 from c360.model import card as cards
-from c360.model.training import plan_cutoffs, snapshot
+from c360.model.features import CATEGORY, NUMBER, TAGS, Feature
+from c360.model.training import constant_features, parse_horizon, plan_cutoffs, snapshot
 
 CUTOFF = date(2026, 8, 1)
 CLASSES = ["none", "Apparel", "Cosmetics", "Home", "Sports", "Technology"]
@@ -125,7 +127,7 @@ def test_the_card_lists_exactly_the_features_some_tree_splits_on(trained):
                 split_on.add(node["split"])
             stack.extend(node.get("children", ()))
     expected = [f.name for f in card.features if set(f.columns()) & split_on]
-    assert card.reads == expected and 0 < len(expected) < len(card.features)  # interests has no vocabulary here
+    assert card.reads == expected and 0 < len(expected) <= len(card.features)
     view = (trained / "queries" / "customer_360.sql").read_text()
     given = view.split("c360_predict(struct_pack(", 1)[1].split("))", 1)[0]
     assert [pair.split(" := ")[0] for pair in given.split(", ")] == expected
@@ -148,3 +150,54 @@ def test_score_writes_every_customers_predictions_as_of_a_date(trained, tmp_path
         "SELECT count(*) FROM customers WHERE signup_date IS NULL OR signup_date < '2026-09-15'").fetchone()[0]
     assert table.num_rows == customers
     assert all(0 < p < 1 for p in table.column("p_purchase_30d").to_pylist())
+
+
+def test_cutoffs_fit_the_span_of_the_data_and_the_horizon():
+    plan = plan_cutoffs(date(2026, 10, 1), horizon=90, start=date(2025, 10, 1))
+    # 365 days: the evaluation cutoff 90 days before the end, the last training cutoff 90 before that,
+    # 90 days of history before the first (from 2025-12-30 on); every 45 days (half the horizon) back
+    # from 2026-04-04: 04-04, 02-18, 01-04 (the next, 2025-11-20, would have 50 days of history)
+    assert plan.evaluation_cutoff == date(2026, 7, 3)
+    assert plan.training_cutoffs == [date(2026, 1, 4), date(2026, 2, 18), date(2026, 4, 4)]
+    assert (plan.training_cutoffs[0] - date(2025, 10, 1)).days >= 90
+    six = plan_cutoffs(date(2026, 10, 1), start=date(2024, 10, 1))
+    assert len(six.training_cutoffs) == 6 and six.training_cutoffs[1] - six.training_cutoffs[0] == timedelta(days=15)
+
+
+def test_a_history_too_short_for_the_horizon_says_how_much_is_needed():
+    with pytest.raises(ProgrammingError, match=r"too short for a 90-day horizon: one training cutoff need at least "
+                                               r"270 days of orders .* the data spans 200 "):
+        plan_cutoffs(date(2026, 10, 1), horizon=90, start=date(2026, 3, 15))
+    with pytest.raises(ProgrammingError, match=r"4 training cutoffs 45 days apart need at least 405 days"):
+        plan_cutoffs(date(2026, 10, 1), horizon=90, cutoffs=4, start=date(2025, 10, 1))
+
+
+@pytest.mark.parametrize(("text", "days"), [("30d", 30), ("90d", 90), ("12w", 84), ("7", 7), (" 45D ", 45)])
+def test_horizons_are_read_in_days_or_weeks(text, days):
+    assert parse_horizon(text) == days
+
+
+@pytest.mark.parametrize("text", ["0d", "30m", "d", "-5d", "1.5d"])
+def test_a_horizon_that_is_not_days_or_weeks_is_refused(text):
+    with pytest.raises(ProgrammingError, match="--horizon must be a number of days or weeks"):
+        parse_horizon(text)
+
+
+def test_train_refuses_a_history_too_short_without_a_traceback(project, capsys):
+    code = main(["train", "--catalog", str(project / "catalog"), "--horizon", "90d", "--models",
+                 str(project / "unused-models"), "-q"])
+    assert code != 0
+    assert "too short for a 90-day horizon" in capsys.readouterr().err
+
+
+def test_constant_features_are_those_with_one_value_or_nothing_in_every_row():
+    table = pa.table({"a": [1.0, 1.0, 1.0], "b": [None, None, None], "c": [1.0, None, 1.0], "d": [1.0, 2.0, 1.0],
+                      "e": ["x", "x", "x"], "f": ["x", "y", None], "g": [["t"], [], None]})
+    features = [Feature(n, NUMBER) for n in "abcd"] + [Feature("e", CATEGORY, ("x",)),
+                                                       Feature("f", CATEGORY, ("x", "y")), Feature("g", TAGS, ())]
+    assert constant_features(table, features) == ["a", "b", "e", "g"]
+
+
+def test_snapshot_rows_come_in_customer_id_order_so_row_subsampling_is_reproducible(project):
+    ids = _snapshot(project / "catalog").column("customer_id").to_pylist()
+    assert len(ids) > 1000 and ids == sorted(ids)

@@ -5,7 +5,8 @@ one (``crm``) with their columns, so planning needs no connection. Each ``<diale
 holds the user's query in a ``-- query:`` line and, below it, the exact statement the source's one
 fragment must be. T-SQL has no server here: these files, and sqlglot parsing them back as T-SQL, are
 its proof (``COUNT_BIG`` and ``SUM(CAST(… AS BIGINT))`` where T-SQL's INT would overflow before
-DuckDB's, explicit NULL order, strings kept local since SQL Server pads before comparing).
+DuckDB's, explicit NULL order, in window functions too, strings kept local since SQL Server pads before
+comparing).
 """
 
 from __future__ import annotations

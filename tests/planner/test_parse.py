@@ -47,3 +47,15 @@ def test_wrong_parameter_counts_are_programming_errors():
 def test_parameters_bind_in_textual_order_even_when_nested():
     statement = bind(parse("SELECT (?)::INT + 1, (?)"), [1, "a"])
     assert statement.sql(dialect="duckdb") == "SELECT CAST((1) AS INT) + 1, ('a')"
+
+
+def test_a_parameter_the_planner_copies_stays_one_parameter_for_duckdb():
+    """GROUP BY 1 spelled out copies the selected expression and its parameter: DuckDB must get one $1 in both
+    places, or it does not see them as the same expression (found by the fuzzer, seed 1256)."""
+    from c360.planner.parse import residual_sql
+
+    statement = bind(parse("SELECT CASE WHEN x IN (?) THEN x END AS k FROM t GROUP BY 1"), [3])
+    key = statement.selects[0].this
+    statement.args["group"].expressions[0].replace(key.copy())
+    sql, values = residual_sql(statement)
+    assert sql.count("$1") == 2 and "$2" not in sql and values == [3]

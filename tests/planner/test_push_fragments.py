@@ -303,3 +303,20 @@ def test_a_where_condition_goes_with_a_left_join_pushed_whole(world):
                          "ON i.order_id = o.order_id WHERE o.total > 100")
     shop = only(scans, "shop")
     assert "LEFT JOIN" in shop.sent and "> 100" in shop.sent
+
+
+def test_a_grouped_expression_with_a_parameter_grouped_by_position(world):
+    check(world, "SELECT CASE WHEN o.customer_id IN (10, ?) THEN o.customer_id ELSE 100 END AS k, count(*) AS n "
+                 "FROM shop.orders o LEFT JOIN local.regions r ON r.city = o.channel GROUP BY 1", [3])
+
+
+@pytest.mark.parametrize("where", ["o.status <> 'cancelled' AND o.total > 50", "i.quantity > 1 OR i.quantity IS NULL",
+                                   "i.line_no IS NULL"])
+def test_where_goes_with_a_left_join_inside_the_fragment(world, where):
+    """The LEFT JOIN's own member is null-extended inside the fragment, before its WHERE: the WHERE goes too,
+    and with it the GROUP BY (the shape of queries/rfm.sql)."""
+    scans = check(world, "SELECT o.customer_id, count(DISTINCT o.order_id) AS n, sum(i.quantity) AS q "
+                         "FROM shop.orders o LEFT JOIN shop.order_items i ON i.order_id = o.order_id "
+                         f"WHERE {where} GROUP BY o.customer_id")
+    scan = only(scans, "shop")
+    assert "LEFT JOIN `order_items` AS `i`" in scan.sent and " WHERE " in scan.sent and "GROUP BY" in scan.sent

@@ -165,3 +165,29 @@ def scram_server(project, tmp_path_factory):
 @pytest.fixture
 def dsn(server) -> str:
     return server.dsn()
+
+
+@pytest.fixture(scope="session")
+def postgres_shop():
+    """A real PostgreSQL database holding the test project's ``shop`` schema (same rows as its SQLite source):
+    the oracle wire queries are compared with. A DSN; the database is dropped at the end."""
+    import psycopg
+
+    from tests.projects import SHOP_DDL
+    from tests.servers import POSTGRES_HOST, POSTGRES_PORT, _postgres_admin, unique_name
+
+    admin = _postgres_admin()
+    if admin is None:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_HOST}:{POSTGRES_PORT} (the oracle for wire SQL)")
+    name = unique_name()
+    admin.execute(f'CREATE DATABASE "{name}"')
+    dsn = f"host={POSTGRES_HOST} port={POSTGRES_PORT} user=postgres dbname={name} options='-c TimeZone=UTC'"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("CREATE SCHEMA shop")
+        connection.execute("SET search_path = shop")
+        for statement in SHOP_DDL.split(";"):
+            if statement.strip():
+                connection.execute(statement)
+    yield dsn
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from c360.server.catalog_emulation import Relation, SessionValues, SystemCatalog, is_catalog_query
+from c360.server.catalog_emulation import SessionValues, SystemCatalog, is_catalog_query
+from c360.server.catalog_tables import Relation
 
 PSQL = shutil.which("psql")
 

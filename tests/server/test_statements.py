@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from c360.errors import ProgrammingError
-from c360.server.statements import bind_placeholders, command_tag, count_placeholders, first_words, split
+from c360.server.statements import command_tag, count_placeholders, first_words, split
 
 
 def test_split_cuts_only_at_semicolons_outside_quotes_and_comments():
@@ -17,17 +16,6 @@ def test_split_drops_the_empty_tail_after_the_last_semicolon():
     assert split("") == [""]
     assert split("SELECT 1;") == ["SELECT 1"]
     assert split(" ; ") == [""]
-
-
-def test_placeholders_become_named_parameters_in_order_of_number():
-    sql, params = bind_placeholders("SELECT $2, $1::int, $1 WHERE s = '$3' -- $4", ["a", "b"])
-    assert sql == "SELECT (:p2), (:p1)::int, (:p1) WHERE s = '$3' -- $4"
-    assert params == {"p1": "a", "p2": "b"}
-
-
-def test_a_placeholder_without_a_value_is_an_error():
-    with pytest.raises(ProgrammingError, match=r"\$2 but 1 parameter"):
-        bind_placeholders("SELECT $1, $2", [1])
 
 
 def test_count_placeholders_ignores_strings_and_dollar_quotes():

@@ -47,7 +47,7 @@ def test_customer_42_as_of_june_30_folds_crm_partners_rfm_browsing_and_purchases
     assert row["enrichment_updated_at"] == dt.datetime(2026, 6, 15)
     # RFM as in test_rfm.
     assert [row[k] for k in ("recency_days", "frequency", "monetary", "rfm_score", "segment")] == [
-        2, 2, D("50.00"), "444", "Loyal"]
+        2, 2, D("50.00"), "434", "Potential Loyalist"]
     # Browsing: Technology 90.5 s today-ish + 100 s on 06-05; Home 40 s on 06-25.
     assert [row[k] for k in ("browse_seconds_1d", "browse_seconds_7d", "browse_seconds_30d")] == [90.5, 130.5, 230.5]
     assert [row[k] for k in ("page_views_1d", "page_views_7d", "page_views_30d")] == [4, 6, 11]
@@ -76,7 +76,7 @@ def test_partner_records_updated_on_or_after_the_as_of_date_are_not_seen(as_of):
     row = profile(earlier, 42)  # socialscope's record is from 06-15: the future on 06-10
     assert (row["partners"], row["interests"], row["social_followers"]) == (["acme_data"], ["cooking", "gadgets"], 100)
     assert (row["influencer_tier"], row["enrichment_updated_at"]) == (None, dt.datetime(2026, 5, 1))
-    assert (row["segment"], row["browse_seconds_30d"], row["spend_365d"]) == ("At Risk", 214.0, D("10"))
+    assert (row["segment"], row["browse_seconds_30d"], row["spend_365d"]) == ("Lost", 214.0, D("10"))
     assert profile(earlier, 1)["partners"] is None  # acme's record for 1 is from 06-20
 
 
@@ -103,12 +103,14 @@ def test_where_customer_id_reaches_every_source_and_only_the_hour_folders_of_30_
     assert len(scans["partners.enrichment"]) == 1 and '"customer_id" = 42' in scans["partners.enrichment"][0]
     # Orders: purchase_features' scan gets the customer; rfm's must not, since quintiles need every buyer.
     # (each is one statement joining orders with its order lines, and with products for purchase_features)
+    # rfm's tenure reads the customer's orders of the whole history (orders "rh", not joined with lines).
     orders = sorted([sent for name, sents in scans.items() if name.startswith("shop.orders") for sent in sents],
-                    key=lambda s: '"customer_id" = 42' in s)
-    assert len(orders) == 2 and not any(name.startswith("shop.order_items") for name in scans)
+                    key=lambda s: ('"rh"' in s, '"customer_id" = 42' in s))
+    assert len(orders) == 3 and not any(name.startswith("shop.order_items") for name in scans)
     assert '"customer_id" = 42' not in orders[0] and '"customer_id" = 42' in orders[1]
-    for sent in orders:
+    for sent in orders[:2]:
         assert "\"order_ts\" < '2026-06-30 00:00:00'" in sent and "\"order_ts\" >= '2025-06-30 00:00:00'" in sent
+    assert '"rh"."customer_id" = 42' in orders[2] and "\"order_ts\" >=" not in orders[2]
     # Clicks: the 30-day hour folders only (the blob files hold other customers' rows too).
     folders = ["2026/06/05/09", "2026/06/22/23", "2026/06/23/00", "2026/06/25/10", "2026/06/29/20"]
     [clicks] = scans["clicks.browsing"]

@@ -1,0 +1,109 @@
+"""Window functions computed by the source, inside a fragment that is its block's whole FROM and WHERE.
+
+Called by :mod:`c360.planner.push_fragments` for a block whose every table and every
+condition went into one fragment: each window function of the block's SELECT list that
+:mod:`c360.planner.translate` can say with DuckDB's meaning becomes a column of the
+fragment, and the block reads that column instead. Over the rows (no GROUP BY) the
+window sees exactly the rows DuckDB would; after GROUP BY it sees the groups, so it is
+pushed only when HAVING is pushed too (or absent). ``avg`` over a window is sent as a
+``sum`` and a ``count`` over the same window and divided by DuckDB (MariaDB rounds an
+average to 4 places, T-SQL divides integers). A window that does not translate stays
+with DuckDB, computed over the fragment's columns, and leaves a note for EXPLAIN.
+
+Example (shop is MariaDB)::
+
+    SELECT o.order_id, rank() OVER (PARTITION BY o.customer_id ORDER BY o.total DESC) AS r
+    FROM shop.orders o WHERE o.status = 'paid'
+    -> shop receives: SELECT `o`.`order_id` AS `o_order_id`, RANK() OVER (PARTITION BY `o`.`customer_id`
+                      ORDER BY CASE WHEN `o`.`total` IS NULL THEN 1 ELSE 0 END, `o`.`total` DESC) AS `w1`
+                      FROM `orders` AS `o` WHERE …
+       DuckDB runs:   SELECT _f1.o_order_id AS order_id, _f1.w1 AS r FROM __c360_scan_1 AS _f1
+
+Rows are not fewer for it; what it saves is the columns the windows read, and it lets a
+fragment's ORDER BY … LIMIT go with windows in the SELECT list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from c360.planner.fold_constants import fold_constants
+from c360.planner.translate import Translator, Untranslatable
+
+
+@dataclass
+class PushedWindow:
+    """One window of the block: ``outputs`` are the fragment's new columns ``(name, remote, local
+    equivalent)``; the block reads ``local`` (over the fragment's alias) where ``node`` stood."""
+
+    node: exp.Window
+    outputs: list[tuple[str, exp.Expression, exp.Expression]]
+    local: exp.Expression
+
+
+def block_windows(select: exp.Select) -> list[exp.Window]:
+    """The window functions of ``select``'s own SELECT list (not those of nested queries)."""
+    found: list[exp.Window] = []
+
+    def visit(node):
+        if isinstance(node, exp.Select) and node is not select:
+            return
+        if isinstance(node, exp.Window):
+            found.append(node)
+            return
+        for child in node.iter_expressions():
+            visit(child)
+
+    for projection in select.expressions:
+        visit(projection)
+    return found
+
+
+def push_windows(select: exp.Select, translator: Translator, alias: str, *, aggregate: bool,
+                 notes: list[str]) -> list[PushedWindow]:
+    """The block's windows the source computes; the others stay local with a note. ``aggregate``: the
+    block groups (a window's arguments, PARTITION BY and ORDER BY may be the block's aggregates)."""
+    if select.args.get("windows"):
+        notes.append("windows kept local: the block names its windows (WINDOW … AS)")
+        return []
+    pushed: list[PushedWindow] = []
+    number = 0
+    for node in block_windows(select):
+        pieces = _pieces(node)
+        try:
+            remote = [translator.translate(fold_constants(piece), aggregate=aggregate)[0] for piece in pieces]
+        except Untranslatable as refusal:
+            notes.append(f"window kept local: {refusal}")
+            continue
+        outputs = []
+        for piece, translated in zip(pieces, remote):
+            number += 1
+            outputs.append((f"w{number}", translated, piece))
+        columns = [exp.column(name, table=alias) for name, _, _ in outputs]
+        local = columns[0] if len(columns) == 1 else exp.Paren(
+            this=exp.Div(this=exp.cast(columns[0], "DOUBLE"), expression=columns[1]))
+        pushed.append(PushedWindow(node, outputs, local))
+    return pushed
+
+
+def partition_keys(pushed: list[PushedWindow]) -> set[tuple[str, str]]:
+    """``(alias, column)`` of the columns every pushed window partitions by: a join reduction may restrict the
+    fragment by these only (dropping whole partitions leaves the others' windows as they were), by no other."""
+    common = None
+    for window in pushed:
+        keys = {(c.table.lower(), c.name.lower()) for c in window.node.args.get("partition_by") or []
+                if isinstance(c, exp.Column) and c.table}
+        common = keys if common is None else common & keys
+    return common or set()
+
+
+def _pieces(node: exp.Window) -> list[exp.Window]:
+    """What the source computes for one window: itself, or for ``avg`` a sum and a count over it."""
+    if isinstance(node.this, exp.Avg) and not isinstance(node.this.this, exp.Distinct):
+        total, count = node.copy(), node.copy()
+        total.set("this", exp.Sum(this=node.this.this.copy()))
+        count.set("this", exp.Count(this=node.this.this.copy()))
+        return [total, count]
+    return [node.copy()]
