@@ -81,6 +81,7 @@ class Engine:
             views = load_views(catalog.project_dir / "queries")
         self.views = views
         self._views_key = tuple(sorted((name, view.sql) for name, view in views.items()))
+        self._views_digest: str | None = None
         #: ``SET VARIABLE`` values (this engine serves one connection), as sqlglot literals.
         self.variables: dict = {}
         #: ``SET max_staleness``: the oldest accelerated copy this connection reads, in seconds (0: live
@@ -141,9 +142,11 @@ class Engine:
         """The accelerated copies this statement may read (:mod:`c360.acceleration.choose`)."""
         if not getattr(self.catalog, "accelerations", None) or self.max_staleness == 0:
             return {}
-        from c360.acceleration.choose import accelerator
+        from c360.acceleration.choose import accelerator, views_digest
 
-        return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of())
+        if self._views_digest is None:
+            self._views_digest = views_digest(self._views_key)
+        return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of(), views=self._views_digest)
 
     def _as_of(self):
         """The session's ``as_of`` variable as a date (None when unset or not a date)."""

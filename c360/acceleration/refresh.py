@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from c360.acceleration.choose import views_digest
 from c360.acceleration.declaration import Acceleration
 from c360.acceleration.store import (
     Manifest,
@@ -108,7 +109,7 @@ def refresh(catalog, acceleration: Acceleration, *, views=None, as_of: dt.date |
                 as_of=(as_of or dt.date.today()).isoformat() if acceleration.is_view else None,
                 rows=rows, bytes=final.stat().st_size, seconds=time.time() - started, rows_read=counted.rows,
                 mode="append" if append else "full", watermark=encode_value(watermark), columns=columns,
-                schema=encode_schema(schema),
+                schema=encode_schema(schema), views=views_digest(engine._views_key) if acceleration.is_view else None,
             )
             store.write(manifest)
             store.clean(copy, {final.name} | keep)

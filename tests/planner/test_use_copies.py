@@ -169,3 +169,24 @@ def test_a_query_of_one_copy_runs_whole_in_the_copy_and_others_take_the_usual_pa
     assert not any("whole query" in s.sent for s in cursor.scans)
     connection.close()
     live.close()
+
+
+def test_a_copy_of_a_view_edited_since_is_not_used(project):
+    connection = c360.connect(project)
+    assert "acceleration.spend" in explain(connection, "SELECT * FROM spend")
+    connection.close()
+    view = project.parent / "queries" / "spend.sql"
+    view.write_text(view.read_text().replace("count(*) AS orders", "count(*) AS orders, max(o.amount) AS top"))
+    edited = c360.connect(project)
+    text = explain(edited, "SELECT * FROM spend")
+    # computed again from the edited view (here over shop.orders' copy, itself still valid)
+    assert "acceleration.spend" not in text and "acceleration.shop.orders" in text and "AS top" in text
+    assert edited.execute("SELECT top FROM spend WHERE customer_id = 42").fetchall() == [(30.0,)]
+    edited.close()
+    catalog = Catalog(project)
+    refresh(catalog, catalog.accelerations["spend"])
+    catalog.close()
+    refreshed = c360.connect(project)
+    assert "acceleration.spend" in explain(refreshed, "SELECT * FROM spend")
+    assert refreshed.execute("SELECT top FROM spend WHERE customer_id = 42").fetchall() == [(30.0,)]
+    refreshed.close()
