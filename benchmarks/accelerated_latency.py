@@ -147,11 +147,17 @@ def wire_lookups(port: int, customers: int, clients: int, per_client: int, *, li
     def client(number: int) -> None:
         rng = random.Random(seed * 1000 + number)
         local = []
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=bench dbname=c360", autocommit=True) as connection:
+        try:
+            connection = psycopg.connect(f"host=127.0.0.1 port={port} user=bench dbname=c360", autocommit=True)
             if live:
                 connection.execute("SET max_staleness = 0")
             connection.execute(WIRE_QUERY, [1]).fetchall()  # its engine, made once per session
+        except psycopg.Error as error:
+            failures.append(str(error))
             ready.wait()
+            return
+        ready.wait()
+        with connection:
             for _ in range(per_client):
                 started = time.perf_counter()
                 try:
@@ -167,23 +173,28 @@ def wire_lookups(port: int, customers: int, clients: int, per_client: int, *, li
     for thread in threads:
         thread.start()
     ready.wait()
+    began = time.perf_counter()
     for thread in threads:
         thread.join()
+    elapsed = time.perf_counter() - began
+    if latencies:
+        print(f"  ({len(latencies) / elapsed:.0f} lookups/s over {elapsed:.1f} s)")
     if failures:
-        print(f"  {len(failures)} lookups failed, e.g. {failures[0]}")
+        print(f"  {len(failures)} lookups failed, e.g. {failures[0].splitlines()[0]}")
     return latencies
 
 
 def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs: int, clients: int,
-        per_client: int, live_per_client: int, seed: int) -> int:
+        per_client: int, live_per_client: int, seed: int, refresh: bool = True) -> int:
     if profile == "servers":
         from c360.settings import apply_demo_values
 
         apply_demo_values()
     (catalog_dir / "acceleration.yaml").write_text(ACCELERATION)
-    print(f"refresh costs [{profile}, {customers:,} customers]")
-    for line in refresh_costs(catalog_dir, profile):
-        print(line, flush=True)
+    if refresh:
+        print(f"refresh costs [{profile}, {customers:,} customers]")
+        for line in refresh_costs(catalog_dir, profile):
+            print(line, flush=True)
     print(f"{QUERY}  [{profile}, {customers:,} customers]")
     accelerated = dbapi_lookups(catalog_dir, profile, customers, runs, live=False, seed=seed)
     print(figures("DB-API, accelerated", accelerated), flush=True)

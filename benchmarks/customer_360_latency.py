@@ -50,10 +50,10 @@ def server_names(suffix: str) -> dict:
 
 
 def prepare_project(workdir: Path, suffix: str | None = "bench") -> Path:
-    """Copy the repository's catalog and views into ``workdir`` (on servers, naming the benchmark's own
+    """Copy the repository's catalog, views and model into ``workdir`` (on servers, naming the benchmark's own
     databases and container by ``suffix``; None keeps the demo's names); return the catalog folder."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for folder in ("catalog", "queries"):
+    for folder in ("catalog", "queries", "models"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
         shutil.copytree(REPO / folder, workdir / folder)
     for path in (workdir / "catalog").glob("*.yaml"):
@@ -136,6 +136,8 @@ def main(argv=None) -> int:
     parser.add_argument("--per-client", type=int, default=20, help="--accelerated: lookups per client, accelerated")
     parser.add_argument("--live-per-client", type=int, default=1, help="--accelerated: lookups per client, live")
     parser.add_argument("--live-runs", type=int, default=5, help="--accelerated: live DB-API lookups")
+    parser.add_argument("--skip-refresh", action="store_true",
+                        help="--accelerated: use the copies an earlier run made (no refresh figures)")
     args = parser.parse_args(argv)
 
     catalog = prepare_project(args.workdir, args.names if args.profile == "servers" else None)
@@ -147,7 +149,7 @@ def main(argv=None) -> int:
 
         return run(catalog, args.profile, args.customers, runs=args.runs, live_runs=args.live_runs,
                    clients=args.clients, per_client=args.per_client, live_per_client=args.live_per_client,
-                   seed=args.seed)
+                   seed=args.seed, refresh=not args.skip_refresh)
     result = measure(catalog, args.profile, args.customers, args.runs, args.seed, args.as_of)
     totals, plans = result["totals"], result["plans"]
     print(f"{QUERY}  [{args.profile}, {args.customers:,} customers, {args.runs} runs, "

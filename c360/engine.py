@@ -81,6 +81,7 @@ class Engine:
             views = load_views(catalog.project_dir / "queries")
         self.views = views
         self._views_key = tuple(sorted((name, view.sql) for name, view in views.items()))
+        self._views_digest: str | None = None
         #: ``SET VARIABLE`` values (this engine serves one connection), as sqlglot literals.
         self.variables: dict = {}
         #: ``SET max_staleness``: the oldest accelerated copy this connection reads, in seconds (0: live
@@ -141,9 +142,11 @@ class Engine:
         """The accelerated copies this statement may read (:mod:`c360.acceleration.choose`)."""
         if not getattr(self.catalog, "accelerations", None) or self.max_staleness == 0:
             return {}
-        from c360.acceleration.choose import accelerator
+        from c360.acceleration.choose import accelerator, views_digest
 
-        return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of())
+        if self._views_digest is None:
+            self._views_digest = views_digest(self._views_key)
+        return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of(), views=self._views_digest)
 
     def _as_of(self):
         """The session's ``as_of`` variable as a date (None when unset or not a date)."""
@@ -351,6 +354,8 @@ class Execution:
         if self.error is not None:
             raise self.error
         self.prepare()
+        if self._start_in_copy():
+            return
         for index, scan_plan in enumerate(self.plan.scans):
             timeout = self._timeout(scan_plan)
             if timeout:
@@ -391,6 +396,36 @@ class Execution:
                     "the engine was restarted, and the next query runs on a fresh one"
                 ) from None
             raise self._translate(error) from None
+
+    def _start_in_copy(self) -> bool:
+        """Run a statement that reads nothing but one accelerated copy inside that copy's own DuckDB: the
+        residual query with the copy's scan replaced by the SELECT the scan would send (so every pushed
+        filter holds), no stream, no thread. A query the copy's DuckDB cannot run (it calls a function
+        registered on the engine's, such as ``c360_predict``) takes the usual path. True when started."""
+        from c360.acceleration.connector import CopyScan, local_sql
+
+        if len(self.scans) != 1 or not isinstance(self.scans[0], CopyScan):
+            return False
+        scan, scan_plan = self.scans[0], self.plan.scans[0]
+        sql = local_sql(self.plan.sql, scan_plan.name, scan.sent)
+        if sql is None:
+            return False
+        try:
+            cursor = scan.open_cursor()
+        except Error:
+            return False
+        try:
+            self._reader = cursor.execute(sql, self.plan.params).to_arrow_reader(RESULT_BATCH_ROWS)
+        except (duckdb.CatalogException, duckdb.BinderException):
+            cursor.close()
+            return False
+        except duckdb.Error as error:
+            cursor.close()
+            raise self._translate(error) from None
+        self._cursor = cursor
+        scan.stats.finished = scan.stats.started = time.perf_counter()
+        scan.sent = f"{scan.sent} (the whole query ran in the copy's DuckDB)"
+        return True
 
     # --- producers and consumers ----------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 A copy is *usable* when:
 
 - the session's ``max_staleness`` is not 0 (``SET max_staleness = 0`` forces live sources);
+- for a view: its copy was made from the views as they are now (a view edited since is computed live until
+  it is refreshed);
 - for a view: with ``as_of`` unset, its current copy is younger than the bound (the session's
   ``max_staleness``, else the declaration's); with ``as_of`` set to a date, a dated copy for that
   date exists (``c360 accelerate refresh NAME --as-of DATE``; the past does not change, so its age
@@ -17,6 +19,7 @@ Manifests are re-read only when their file changed (one ``stat`` per declared co
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import threading
 import time
@@ -43,6 +46,11 @@ class Chosen:
 
 
 _LOCK = threading.Lock()
+
+
+def views_digest(views_key) -> str:
+    """A short digest of every view's definition (``Engine._views_key``), kept in a view copy's manifest."""
+    return hashlib.sha256(repr(views_key).encode("utf-8")).hexdigest()[:16]
 
 
 class Accelerator:
@@ -74,8 +82,11 @@ class Accelerator:
             self._cache[copy] = (signature, loaded)
         return loaded
 
-    def choose(self, *, bound: float | None, as_of: dt.date | None) -> dict[str, Chosen]:
-        """Usable copies by declared name, for a session with ``bound`` (None: declared) and ``as_of``."""
+    def choose(self, *, bound: float | None, as_of: dt.date | None, views: str | None = None) -> dict[str, Chosen]:
+        """Usable copies by declared name, for a session with ``bound`` (None: declared) and ``as_of``.
+
+        ``views`` is the digest of the project's view definitions (:func:`views_digest`): a view's copy made
+        from other definitions (a view edited since) is never used."""
         if bound == 0 or not self.declarations:
             return {}
         now = time.time()
@@ -84,7 +95,7 @@ class Accelerator:
             limit = declaration.max_staleness if bound is None else bound
             if declaration.is_view and as_of is not None:
                 dated = self.load(f"{name}@{as_of.isoformat()}")
-                if dated is not None:
+                if dated is not None and (views is None or dated[0].views == views):
                     chosen[name] = Chosen(name, dated[1], None)
                     continue
             loaded = self.load(name)
@@ -92,6 +103,8 @@ class Accelerator:
                 continue
             manifest, connector = loaded
             if declaration.is_view and as_of is not None and manifest.as_of != as_of.isoformat():
+                continue
+            if declaration.is_view and views is not None and manifest.views != views:
                 continue
             if declaration.live_tail and manifest.watermark is not None:
                 chosen[name] = Chosen(name, connector, None, (declaration.column, manifest.watermark_value()))

@@ -3,7 +3,7 @@
 The planner offers it what it offers any relational source -- projection, every
 filter, limit and top-N -- and the SELECT runs in the copy's own read-only DuckDB
 (external access off), streaming Arrow batches to the engine. A copy sorted by its
-key answers a lookup by key from DuckDB's zone maps without reading the rest.
+key and indexed on it (ART) answers a lookup by key by reading one row; each copy's DuckDB runs one thread.
 Each data file is opened once per process (files never change: a refresh writes a
 new one), and each scan gets its own cursor, which :meth:`CopyScan.cancel` interrupts.
 """
@@ -17,11 +17,15 @@ from typing import Iterator
 
 import duckdb
 import pyarrow as pa
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel
 
 from c360.acceleration.declaration import format_duration
 from c360.errors import SourceError
-from connectors.base import Capabilities, Column, TableSchema
+from connectors.base import Capabilities, Column, ScanRequest, TableSchema
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select
+from connectors.sql import _quote_columns as quote_columns
 
 KIND = "accelerated"
 #: the source name a copy's scans carry (EXPLAIN: ``acceleration.customer_360``)
@@ -44,6 +48,8 @@ def _connection(path: Path) -> duckdb.DuckDBPyConnection:
                     "enable_external_access": False,
                     "autoinstall_known_extensions": False,
                     "autoload_known_extensions": False,
+                    "threads": 1,  # a lookup is a few rows: one thread, no scheduling across cores
+                    "lock_configuration": True,
                 })
             except duckdb.Error as error:
                 raise SourceError(f"The accelerated copy {path.name} cannot be opened: "
@@ -68,6 +74,7 @@ class CopyConnector:
         self.path = Path(path)
         self.manifest = manifest
         self.location = str(self.path)
+        self._heads: dict[tuple, str] = {}
 
     def table_schema(self) -> TableSchema:
         schema = self.manifest.arrow_schema()
@@ -91,8 +98,22 @@ class CopyConnector:
         return self.table_schema()
 
     def scan(self, request):
-        sql = render_select(request, self.dialect)
-        return CopyScan(sql, request, self.path)
+        return CopyScan(self._select(request), request, self.path)
+
+    def _select(self, request) -> str:
+        """The SELECT for ``request`` (:func:`connectors.sql.render_select`'s text): the column list, which a
+        lookup repeats with every value, generated once per set of columns."""
+        if request.statement is not None or request.order_by or request.limit is not None or not request.filters:
+            return render_select(request, self.dialect)
+        head = self._heads.get(request.columns)
+        if head is None:
+            head = render_select(ScanRequest(table=request.table, columns=request.columns), self.dialect)
+            self._heads[request.columns] = head
+        condition = None
+        for expression in request.filters:
+            quoted = quote_columns(expression)
+            condition = quoted if condition is None else exp.and_(condition, quoted, copy=False)
+        return f"{head} WHERE {condition.sql(dialect=self.dialect, unsupported_level=ErrorLevel.RAISE)}"
 
 
 class CopyScan(StatementScan):
@@ -102,6 +123,11 @@ class CopyScan(StatementScan):
         super().__init__(sent, request.table.arrow_schema(request.columns), timeout=request.timeout, request=request)
         self.path = path
         self._cursor = None
+
+    def open_cursor(self):
+        """A cursor on the copy's read-only DuckDB (the engine runs a whole query there when it reads only
+        this copy: :func:`local_sql`)."""
+        return _connection(self.path)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
         self._cursor = _connection(self.path)
@@ -130,3 +156,23 @@ class CopyScan(StatementScan):
             except duckdb.Error:
                 pass
             self._cursor = None
+
+
+def local_sql(sql: str, scan_name: str, sent: str) -> str | None:
+    """``sql`` (the engine's residual query) with the scan ``scan_name`` replaced by ``(sent)``, the SELECT
+    the scan sends to its copy; None if the name qualifies a column anywhere (the engine names every scan's
+    reference with an alias). Found with sqlglot's tokenizer, so a string that holds the name is left alone."""
+    from sqlglot.tokens import TokenType
+
+    tokens = Dialect.get_or_raise("duckdb").tokenize(sql)
+    pieces, position, found = [], 0, False
+    for index, token in enumerate(tokens):
+        if token.token_type not in (TokenType.VAR, TokenType.IDENTIFIER) or token.text != scan_name:
+            continue
+        before = tokens[index - 1].token_type if index else None
+        after = tokens[index + 1].token_type if index + 1 < len(tokens) else None
+        if TokenType.DOT in (before, after):
+            return None
+        pieces += [sql[position:token.start], f"({sent})"]
+        position, found = token.end + 1, True
+    return "".join(pieces) + sql[position:] if found else None

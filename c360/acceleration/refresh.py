@@ -1,8 +1,8 @@
 """Refreshing a copy: read the live answer through the engine and write a new data file next to the old one.
 
 ``full`` runs ``SELECT * FROM <table or view>`` on the live sources (``max_staleness = 0``:
-a copy is never made from copies) and writes the rows, sorted by the declared key, into a
-new DuckDB file. ``append`` reads only the rows whose watermark column is at or past the
+a copy is never made from copies) and writes the rows, sorted by the declared key and indexed
+on it, into a new DuckDB file. ``append`` reads only the rows whose watermark column is at or past the
 last watermark minus ``overlap`` (late commits), keeps the newest row per key among them,
 and writes a new file holding the previous copy's rows with those keys replaced. A view's
 copy is its answer as of the refresh (``as_of`` unset: today), or as of a given date
@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from c360.acceleration.choose import views_digest
 from c360.acceleration.declaration import Acceleration
 from c360.acceleration.store import (
     Manifest,
@@ -108,7 +109,7 @@ def refresh(catalog, acceleration: Acceleration, *, views=None, as_of: dt.date |
                 as_of=(as_of or dt.date.today()).isoformat() if acceleration.is_view else None,
                 rows=rows, bytes=final.stat().st_size, seconds=time.time() - started, rows_read=counted.rows,
                 mode="append" if append else "full", watermark=encode_value(watermark), columns=columns,
-                schema=encode_schema(schema),
+                schema=encode_schema(schema), views=views_digest(engine._views_key) if acceleration.is_view else None,
             )
             store.write(manifest)
             store.clean(copy, {final.name} | keep)
@@ -152,6 +153,8 @@ def _write(writer: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, acce
     order = f" ORDER BY {', '.join(keys)}" if keys else ""
     if not append:
         writer.execute(f"CREATE TABLE data AS SELECT * FROM incoming{order}")
+        if keys:  # an ART index: a lookup by key reads one row, not a zone-mapped block of rows
+            writer.execute(f"CREATE INDEX data_key ON data ({', '.join(keys)})")
         return
     newest = f"{_ident(acceleration.column)} DESC"
     writer.execute(

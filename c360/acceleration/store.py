@@ -60,6 +60,8 @@ class Manifest:
     schema: str = ""
     last_error: str | None = None
     error_at: float | None = None
+    #: for a view: the digest of the view definitions it was computed from (c360.acceleration.choose.views_digest)
+    views: str | None = None
 
     @property
     def stale(self) -> bool:

@@ -13,6 +13,7 @@ import errno
 import itertools
 import logging
 import ssl
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +50,11 @@ class ServerConfig:
     startup_timeout: float = 10.0
     #: seconds the system catalogs are cached before they are rebuilt from the c360 catalog
     catalog_refresh_seconds: float = 60.0
+    #: the interpreter's thread switch interval while serving (Python's default is 0.005 s). Planning a new
+    #: statement is pure Python; a lookup served meanwhile takes the interpreter lock back after each
+    #: DuckDB call, waiting up to this long each time. Measured here with one client planning customer_360
+    #: shapes in a loop: another client's accelerated lookup p50 51-61 ms at 0.005 s, 32 ms at 0.0005 s.
+    switch_interval: float | None = 0.0005
 
     def check(self) -> None:
         if not self.users and not is_loopback(self.host):
@@ -92,6 +98,8 @@ class Server:
 
     async def start(self) -> int:
         """Listen; returns the port (useful with port 0). InterfaceError if the address cannot be bound."""
+        if self.config.switch_interval:
+            sys.setswitchinterval(self.config.switch_interval)
         try:
             self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port, limit=2**16)
         except OSError as error:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,8 @@ from c360.catalog import Catalog
 from c360.errors import ProgrammingError
 from tests.acceleration.projects import accelerated_project, shop
 from tests.views.world import AS_OF, EARLIER, write_world
+
+REPO = Path(__file__).resolve().parents[2]
 
 SPEND = """
     acceleration:
@@ -92,8 +96,10 @@ def test_other_settings_are_still_refused(project):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """The views' fixed world with customer_360 accelerated: a current copy, and a dated one for AS_OF."""
+    """The views' fixed world, with the demo's model, and customer_360 accelerated: a current copy, and a dated
+    one for AS_OF."""
     catalog_dir = write_world(tmp_path_factory.mktemp("accelerated-world"))
+    shutil.copytree(REPO / "models", catalog_dir.parent / "models")
     with (catalog_dir / "acceleration.yaml").open("w") as out:
         out.write("acceleration:\n  customer_360: {key: [customer_id]}\n  rfm: {key: [customer_id]}\n")
     catalog = Catalog(catalog_dir)
@@ -111,6 +117,9 @@ def rows(connection, sql: str) -> list:
 def test_the_copy_of_a_view_equals_the_live_answer_at_the_refresh(world):
     copy, live = c360.connect(world), c360.connect(world)
     live.execute("SET max_staleness = 0")
+    predictions = "SELECT customer_id, p_purchase_30d, predicted_category FROM customer_360 ORDER BY 1"
+    assert rows(copy, predictions) == rows(live, predictions)  # the copy holds the refresh's predictions
+    assert any(p is not None for _, p, _ in rows(copy, predictions))
     for sql in ("SELECT * FROM customer_360 ORDER BY customer_id",
                 "SELECT customer_id, segment, monetary FROM customer_360 WHERE customer_id = 2",
                 "SELECT segment, count(*), sum(monetary) FROM rfm GROUP BY segment ORDER BY segment"):
@@ -137,3 +146,47 @@ def test_as_of_uses_a_copy_for_that_date_and_goes_live_otherwise(world):
     assert "acceleration.customer_360" in explain(connection, sql)  # the current copy is today's
     connection.close()
     live.close()
+
+
+def test_a_query_of_one_copy_runs_whole_in_the_copy_and_others_take_the_usual_path(project):
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    sql = "SELECT customer_id, total * 2 AS twice FROM spend WHERE customer_id IN (42, 44) ORDER BY 1"
+    cursor = connection.execute(sql)
+    assert cursor.fetchall() == live.execute(sql).fetchall() == [(42, 80.0), (44, 80.0)]
+    [scan] = cursor.scans
+    assert scan.source == "acceleration" and "the whole query ran in the copy's DuckDB" in scan.sent
+    # c360_predict is registered on the engine's DuckDB only: the query runs there, over the copy's stream
+    predicted = connection.execute("SELECT c360_predict(struct_pack(x := total)) IS NULL FROM spend").fetchall()
+    assert predicted == [(True,)] * 3 and "whole query" not in connection.cursor().execute(
+        "SELECT c360_predict(struct_pack(x := total)) FROM spend").scans[0].sent
+    # two copies joined: both streams meet in the engine's DuckDB
+    joined = ("SELECT s.customer_id, s.total, o.order_id FROM spend s JOIN shop.orders o "
+              "ON o.customer_id = s.customer_id ORDER BY 3")
+    cursor = connection.execute(joined)
+    assert cursor.fetchall() == live.execute(joined).fetchall()
+    assert [s.source for s in cursor.scans] == ["acceleration", "acceleration"]
+    assert not any("whole query" in s.sent for s in cursor.scans)
+    connection.close()
+    live.close()
+
+
+def test_a_copy_of_a_view_edited_since_is_not_used(project):
+    connection = c360.connect(project)
+    assert "acceleration.spend" in explain(connection, "SELECT * FROM spend")
+    connection.close()
+    view = project.parent / "queries" / "spend.sql"
+    view.write_text(view.read_text().replace("count(*) AS orders", "count(*) AS orders, max(o.amount) AS top"))
+    edited = c360.connect(project)
+    text = explain(edited, "SELECT * FROM spend")
+    # computed again from the edited view (here over shop.orders' copy, itself still valid)
+    assert "acceleration.spend" not in text and "acceleration.shop.orders" in text and "AS top" in text
+    assert edited.execute("SELECT top FROM spend WHERE customer_id = 42").fetchall() == [(30.0,)]
+    edited.close()
+    catalog = Catalog(project)
+    refresh(catalog, catalog.accelerations["spend"])
+    catalog.close()
+    refreshed = c360.connect(project)
+    assert "acceleration.spend" in explain(refreshed, "SELECT * FROM spend")
+    assert refreshed.execute("SELECT top FROM spend WHERE customer_id = 42").fetchall() == [(30.0,)]
+    refreshed.close()

@@ -67,3 +67,29 @@ def test_queries_answer_while_a_refresh_runs(accelerated):
         for _ in range(20):
             assert connection.execute("SELECT count(*) FROM shop.orders WHERE order_id < 3").fetchone() == (2,)
     assert time.monotonic() - started < 20
+
+
+def test_serving_shortens_the_interpreter_switch_interval(tmp_path):
+    """A lookup waits at most this long for the interpreter lock while another client's statement is planned."""
+    import asyncio
+    import sys
+
+    from c360.server.backend import EngineBackend
+    from c360.server.server import Server, ServerConfig
+
+    catalog = accelerated_project(tmp_path, "")
+    before = sys.getswitchinterval()
+    backend = EngineBackend(catalog, refresh=False)
+    server = Server(backend, ServerConfig(port=0))
+
+    async def start_and_close():
+        await server.start()
+        interval = sys.getswitchinterval()
+        await server.close()
+        return interval
+
+    try:
+        assert asyncio.run(start_and_close()) == ServerConfig().switch_interval < before
+    finally:
+        sys.setswitchinterval(before)
+        backend.close()
