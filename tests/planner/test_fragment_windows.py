@@ -256,3 +256,24 @@ def test_a_cached_plan_rebinds_the_values_inside_and_around_the_windows(world):
 
 
 TIMESTAMP_1, TIMESTAMP_2 = dt.datetime(2026, 6, 1), dt.datetime(2026, 9, 1)
+
+
+@pytest.mark.parametrize("sql, pushed", [
+    ("SELECT o.order_id, i.line_no, count(i.line_no) OVER (PARTITION BY o.order_id) AS lines FROM shop.orders o "
+     "LEFT JOIN shop.order_items i ON i.order_id = o.order_id", True),
+    ("SELECT DISTINCT o.customer_id, count(*) OVER (PARTITION BY o.customer_id) AS n FROM shop.orders o", True),
+    ("SELECT o.customer_id, sum(o.total) AS s, rank() OVER (ORDER BY sum(o.total) DESC NULLS LAST) AS r "
+     "FROM shop.orders o GROUP BY 1 ORDER BY r, o.customer_id LIMIT 5", True),
+    ("WITH w AS (SELECT o.order_id, lag(o.order_ts) OVER (ORDER BY o.order_id) AS before FROM shop.orders o) "
+     "SELECT a.order_id, b.before FROM w a JOIN w b ON b.order_id = a.order_id + 1", True),
+    ("SELECT o.order_id, rank() OVER (ORDER BY o.total) AS r FROM shop.orders o WHERE o.total > 400 "
+     "UNION ALL SELECT p.product_id, dense_rank() OVER (ORDER BY p.list_price DESC) FROM shop.products p", True),
+    ("SELECT c.customer_id, o.order_id, rank() OVER (ORDER BY o.total) AS r FROM crm.customers c "
+     "JOIN shop.orders o ON o.customer_id = c.customer_id", False),
+    ("SELECT o.order_id FROM shop.orders o WHERE o.order_id IN (SELECT i.order_id FROM (SELECT i.order_id, "
+     "row_number() OVER (PARTITION BY i.order_id ORDER BY i.line_no) AS n FROM shop.order_items i) AS i "
+     "WHERE i.n = 2)", True),
+])
+def test_windows_in_every_shape_of_block_answer_as_duckdb(world, sql, pushed):
+    scans = check(world, sql)
+    assert any(" OVER " in s.sent for s in scans if s.source == "shop") == pushed
