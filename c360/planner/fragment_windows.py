@@ -43,8 +43,8 @@ class PushedWindow:
     local: exp.Expression
 
 
-def block_windows(select: exp.Select) -> list[exp.Window]:
-    """The window functions of ``select``'s own SELECT list (not those of nested queries)."""
+def own_windows(select: exp.Select, parts=("expressions", "qualify", "order")) -> list[exp.Window]:
+    """The window functions of ``select`` itself in ``parts`` (not those of nested queries)."""
     found: list[exp.Window] = []
 
     def visit(node):
@@ -56,21 +56,59 @@ def block_windows(select: exp.Select) -> list[exp.Window]:
         for child in node.iter_expressions():
             visit(child)
 
-    for projection in select.expressions:
-        visit(projection)
+    for part in parts:
+        value = select.args.get(part)
+        for node in (value if isinstance(value, list) else [value] if value is not None else []):
+            visit(node)
     return found
 
 
-def push_windows(select: exp.Select, translator: Translator, alias: str, *, aggregate: bool,
+def push_windows(select: exp.Select, translator: Translator, alias: str, *, connector, aggregate: bool,
                  notes: list[str]) -> list[PushedWindow]:
-    """The block's windows the source computes; the others stay local with a note. ``aggregate``: the
-    block groups (a window's arguments, PARTITION BY and ORDER BY may be the block's aggregates)."""
-    if select.args.get("windows"):
-        notes.append("windows kept local: the block names its windows (WINDOW … AS)")
+    """The windows of the block's SELECT list that ``connector``'s source computes; the others stay local
+    with a note. ``aggregate``: the block groups (a window's arguments, PARTITION BY and ORDER BY may be the
+    block's aggregates)."""
+    windows = own_windows(select, ("expressions",))
+    if not windows:
         return []
+    refused = _refused(connector) or ("the block names its windows (WINDOW … AS)" if select.args.get("windows")
+                                      else None)
+    if refused is not None:
+        notes.append(f"windows kept local: {refused}")
+        return []
+    subquery, translator.subquery, translator.windows = translator.subquery, None, True
+    try:
+        return _translated(windows, translator, alias, aggregate, notes)
+    finally:
+        translator.subquery, translator.windows = subquery, False
+
+
+def qualify_as_where(select: exp.Select) -> None:
+    """A QUALIFY left without a window (all of them went to the source) filters the block's rows: a WHERE."""
+    qualify = select.args.get("qualify")
+    if qualify is not None and not own_windows(select):
+        select.set("qualify", None)
+        select.where(qualify.this, copy=False)
+
+
+def _refused(connector) -> str | None:
+    """Why ``connector``'s source is not sent windows, or None."""
+    if not getattr(connector.capabilities, "windows", False):
+        return f"source '{getattr(connector, 'name', '?')}' is not sent window functions"
+    probe = getattr(connector, "window_functions", None)
+    try:
+        if probe is not None and not probe():
+            return "the server's version has no window functions"
+    except Exception:  # noqa: BLE001 - a probe that fails means: not known to have them
+        return "the server's version is not known"
+    return None
+
+
+def _translated(windows: list[exp.Window], translator: Translator, alias: str, aggregate: bool,
+                notes: list[str]) -> list[PushedWindow]:
     pushed: list[PushedWindow] = []
     number = 0
-    for node in block_windows(select):
+    for node in windows:
         pieces = _pieces(node)
         try:
             remote = [translator.translate(fold_constants(piece), aggregate=aggregate)[0] for piece in pieces]
