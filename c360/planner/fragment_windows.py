@@ -7,7 +7,9 @@ fragment, and the block reads that column instead. Over the rows (no GROUP BY) t
 window sees exactly the rows DuckDB would; after GROUP BY it sees the groups, so it is
 pushed only when HAVING is pushed too (or absent). ``avg`` over a window is sent as a
 ``sum`` and a ``count`` over the same window and divided by DuckDB (MariaDB rounds an
-average to 4 places, T-SQL divides integers). A window that does not translate stays
+average to 4 places, T-SQL divides integers), ``percent_rank`` and ``cume_dist`` as a rank
+or a running count and the partition's count (MariaDB sends them rounded to 10 decimals),
+so every value is DuckDB's to the last bit. A window that does not translate stays
 with DuckDB, computed over the fragment's columns, and leaves a note for EXPLAIN.
 
 Example (shop is MariaDB)::
@@ -109,7 +111,7 @@ def _translated(windows: list[exp.Window], translator: Translator, alias: str, a
     pushed: list[PushedWindow] = []
     number = 0
     for node in windows:
-        pieces = _pieces(node)
+        pieces, combine = _pieces(node)
         try:
             remote = [translator.translate(fold_constants(piece), aggregate=aggregate)[0] for piece in pieces]
         except Untranslatable as refusal:
@@ -119,9 +121,7 @@ def _translated(windows: list[exp.Window], translator: Translator, alias: str, a
         for piece, translated in zip(pieces, remote):
             number += 1
             outputs.append((f"w{number}", translated, piece))
-        columns = [exp.column(name, table=alias) for name, _, _ in outputs]
-        local = columns[0] if len(columns) == 1 else exp.Paren(
-            this=exp.Div(this=exp.cast(columns[0], "DOUBLE"), expression=columns[1]))
+        local = combine(*[exp.column(name, table=alias) for name, _, _ in outputs])
         pushed.append(PushedWindow(node, outputs, local))
     return pushed
 
@@ -137,11 +137,36 @@ def partition_keys(pushed: list[PushedWindow]) -> set[tuple[str, str]]:
     return common or set()
 
 
-def _pieces(node: exp.Window) -> list[exp.Window]:
-    """What the source computes for one window: itself, or for ``avg`` a sum and a count over it."""
-    if isinstance(node.this, exp.Avg) and not isinstance(node.this.this, exp.Distinct):
-        total, count = node.copy(), node.copy()
-        total.set("this", exp.Sum(this=node.this.this.copy()))
-        count.set("this", exp.Count(this=node.this.this.copy()))
-        return [total, count]
-    return [node.copy()]
+def _pieces(node: exp.Window):
+    """``(windows the source computes, how DuckDB makes the value of them)``: the window itself, or exact
+    integer pieces where the source's own value would differ from DuckDB's. ``avg`` is a sum and a count
+    (MariaDB rounds an average to 4 places, T-SQL divides integers); ``percent_rank`` and ``cume_dist`` are
+    ranks and counts (MariaDB sends a DOUBLE of 10 decimals), divided as DuckDB divides them."""
+    function = node.this
+
+    def over(this, *, ordered=True):
+        window = node.copy()
+        window.set("this", this)
+        if not ordered:
+            window.set("order", None)
+        return window
+
+    if isinstance(function, exp.Avg) and not isinstance(function.this, exp.Distinct):
+        return [over(exp.Sum(this=function.this.copy())), over(exp.Count(this=function.this.copy()))], _quotient
+    if isinstance(function, exp.PercentRank) and node.args.get("spec") is None:
+        return [over(exp.Rank()), over(exp.Count(this=exp.Star()), ordered=False)], _percent_rank
+    if isinstance(function, exp.CumeDist) and node.args.get("spec") is None:
+        return [over(exp.Count(this=exp.Star())), over(exp.Count(this=exp.Star()), ordered=False)], _quotient
+    return [node.copy()], lambda column: column
+
+
+def _quotient(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:
+    return exp.Paren(this=exp.Div(this=exp.cast(numerator, "DOUBLE"), expression=denominator))
+
+
+def _percent_rank(rank: exp.Expression, rows: exp.Expression) -> exp.Expression:
+    """DuckDB's: (rank - 1) / (rows - 1) as a DOUBLE, 0 for a partition of one row."""
+    value = exp.Div(this=exp.cast(exp.Sub(this=rank, expression=exp.Literal.number(1)), "DOUBLE"),
+                    expression=exp.Paren(this=exp.Sub(this=rows.copy(), expression=exp.Literal.number(1))))
+    return exp.Case(ifs=[exp.If(this=exp.GT(this=rows, expression=exp.Literal.number(1)), true=value)],
+                    default=exp.cast(exp.Literal.number(0), "DOUBLE"))

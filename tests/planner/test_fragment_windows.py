@@ -33,9 +33,9 @@ SHOP = "SELECT o.order_id, {window} AS w FROM shop.orders o WHERE o.order_id > 3
     ("dense_rank() OVER (ORDER BY o.total)", "`o`.`total` IS NULL THEN 1 ELSE 0 END, `o`.`total` ASC)"),
     ("rank() OVER (ORDER BY o.total NULLS FIRST)", "`o`.`total` IS NULL THEN 0 ELSE 1 END"),
     ("ntile(4) OVER (ORDER BY o.total DESC NULLS FIRST, o.order_id)", "NTILE(4) OVER"),
-    ("percent_rank() OVER (PARTITION BY o.status ORDER BY o.total)", "PERCENT_RANK() OVER (PARTITION BY "
-                                                                     "`o`.`status` COLLATE utf8mb4_nopad_bin"),
-    ("cume_dist() OVER (ORDER BY o.customer_id)", "CUME_DIST() OVER"),
+    ("percent_rank() OVER (PARTITION BY o.status ORDER BY o.total)", "COUNT(*) OVER (PARTITION BY "
+                                                                     "`o`.`status` COLLATE utf8mb4_nopad_bin)"),
+    ("cume_dist() OVER (ORDER BY o.customer_id)", "COUNT(*) OVER (ORDER BY"),
     ("lag(o.total) OVER (PARTITION BY o.customer_id ORDER BY o.order_ts, o.order_id)", "LAG(`o`.`total`) OVER"),
     ("lead(o.channel, 2) OVER (ORDER BY o.order_id)", "LEAD(`o`.`channel`, 2) OVER"),
     ("sum(o.total) OVER (PARTITION BY o.customer_id ORDER BY o.order_ts, o.order_id "
@@ -277,3 +277,16 @@ TIMESTAMP_1, TIMESTAMP_2 = dt.datetime(2026, 6, 1), dt.datetime(2026, 9, 1)
 def test_windows_in_every_shape_of_block_answer_as_duckdb(world, sql, pushed):
     scans = check(world, sql)
     assert any(" OVER " in s.sent for s in scans if s.source == "shop") == pushed
+
+
+def test_fractions_of_a_window_are_duckdbs_to_the_last_bit(world):
+    """MariaDB sends PERCENT_RANK and CUME_DIST rounded to 10 decimals: the source sends ranks and counts, and
+    DuckDB divides them as it divides its own. (``avg`` is a sum and a count too, since MariaDB rounds it to 4
+    places; DuckDB's own divides in long double, so that one may differ in the last bit.)"""
+    sql = ("SELECT o.order_id, percent_rank() OVER (PARTITION BY o.status ORDER BY o.total) AS p, "
+           "cume_dist() OVER (ORDER BY o.customer_id) AS c, "
+           "percent_rank() OVER (PARTITION BY o.order_id ORDER BY o.total) AS lone FROM shop.orders o ORDER BY 1")
+    got, scans = world.c360(sql)
+    assert got.to_pylist() == world.expected(sql).to_pylist()  # exactly, not to 6 places
+    sent = only(scans, "shop").sent
+    assert "PERCENT_RANK" not in sent and "CUME_DIST" not in sent and "RANK() OVER (PARTITION BY" in sent
