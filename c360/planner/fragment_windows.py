@@ -5,9 +5,10 @@ condition went into one fragment: each window function of the block's SELECT lis
 :mod:`c360.planner.translate` can say with DuckDB's meaning becomes a column of the
 fragment, and the block reads that column instead. Over the rows (no GROUP BY) the
 window sees exactly the rows DuckDB would; after GROUP BY it sees the groups, so it is
-pushed only when HAVING is pushed too (or absent). ``avg`` over a window is sent as a
-``sum`` and a ``count`` over the same window and divided by DuckDB (MariaDB rounds an
-average to 4 places, T-SQL divides integers), ``percent_rank`` and ``cume_dist`` as a rank
+pushed only when HAVING is pushed too (or absent). ``avg`` of integers over a window is
+sent as a ``sum`` and a ``count`` over the same window and divided by DuckDB (MariaDB rounds
+an average to 4 places, T-SQL divides integers; DuckDB divides a decimal or HUGEINT sum in
+long double, so those averages stay local), ``percent_rank`` and ``cume_dist`` as a rank
 or a running count and the partition's count (MariaDB sends them rounded to 10 decimals),
 so every value is DuckDB's to the last bit. A window that does not translate stays
 with DuckDB, computed over the fragment's columns, and leaves a note for EXPLAIN.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pyarrow as pa
 from sqlglot import exp
 
 from c360.planner.fold_constants import fold_constants
@@ -113,10 +115,15 @@ def _translated(windows: list[exp.Window], translator: Translator, alias: str, a
     for node in windows:
         pieces, combine = _pieces(node)
         try:
-            remote = [translator.translate(fold_constants(piece), aggregate=aggregate)[0] for piece in pieces]
+            translated = [translator.translate(fold_constants(piece), aggregate=aggregate) for piece in pieces]
+            if isinstance(node.this, exp.Avg) and not _exact_average(node.this.this, translator):
+                # DuckDB divides a decimal or HUGEINT sum in long double: a DOUBLE division may differ in the last bit
+                raise Untranslatable(f"avg({node.this.this.sql('duckdb')}) over a window is kept local "
+                                     "(only an average of integers is divided exactly as DuckDB does)")
         except Untranslatable as refusal:
             notes.append(f"window kept local: {refusal}")
             continue
+        remote = [tree for tree, _ in translated]
         outputs = []
         for piece, translated in zip(pieces, remote):
             number += 1
@@ -158,6 +165,17 @@ def _pieces(node: exp.Window):
     if isinstance(function, exp.CumeDist) and node.args.get("spec") is None:
         return [over(exp.Count(this=exp.Star())), over(exp.Count(this=exp.Star()), ordered=False)], _quotient
     return [node.copy()], lambda column: column
+
+
+def _exact_average(argument: exp.Expression, translator: Translator) -> bool:
+    """Whether DuckDB's average of ``argument`` is ``CAST(sum AS DOUBLE) / count``: a column of signed integers
+    up to BIGINT, or a count (a sum of integers is a HUGEINT, which DuckDB averages in long double)."""
+    if isinstance(argument, exp.Count):
+        return True
+    if isinstance(argument, exp.Column) and argument.table and argument.table.lower() in translator.items:
+        column = translator.items[argument.table.lower()].table.column(argument.name)
+        return column is not None and pa.types.is_signed_integer(column.type)
+    return False
 
 
 def _quotient(numerator: exp.Expression, denominator: exp.Expression) -> exp.Expression:

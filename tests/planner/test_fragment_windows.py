@@ -48,7 +48,6 @@ SHOP = "SELECT o.order_id, {window} AS w FROM shop.orders o WHERE o.order_id > 3
     ("min(o.channel) OVER (PARTITION BY o.customer_id)", "MIN(`o`.`channel` COLLATE utf8mb4_nopad_bin) OVER"),
     ("max(o.order_ts) OVER (PARTITION BY o.status ORDER BY o.order_id)", "MAX(`o`.`order_ts`) OVER"),
     ("rank() OVER (ORDER BY o.channel DESC)", "`o`.`channel` COLLATE utf8mb4_nopad_bin DESC)"),
-    ("avg(o.total) OVER (PARTITION BY o.status)", "COUNT(`o`.`total`) OVER (PARTITION BY"),
     ("avg(o.customer_id) OVER ()", "SUM(`o`.`customer_id`) OVER ()"),
     ("first_value(o.channel) OVER (PARTITION BY o.customer_id ORDER BY o.order_id)", "FIRST_VALUE("),
     ("last_value(o.total) OVER (ORDER BY o.order_id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)",
@@ -68,6 +67,7 @@ def test_a_window_over_the_fragments_rows_goes_to_mariadb(world, window, words):
     ("row_number() OVER ()", "without ORDER BY"),
     ("sum(o.total) OVER (ORDER BY o.order_id ROWS BETWEEN 1 PRECEDING AND 2 PRECEDING)", "empty frame"),
     ("nth_value(o.total, 2) OVER (ORDER BY o.order_id)", "kept local"),
+    ("avg(o.total) OVER (PARTITION BY o.status)", "only an average of integers"),
     ("sum(o.total) OVER (ORDER BY 1)", "constant window key"),
 ])
 def test_a_window_mariadb_would_compute_differently_stays_local(world, window, reason):
@@ -281,12 +281,22 @@ def test_windows_in_every_shape_of_block_answer_as_duckdb(world, sql, pushed):
 
 def test_fractions_of_a_window_are_duckdbs_to_the_last_bit(world):
     """MariaDB sends PERCENT_RANK and CUME_DIST rounded to 10 decimals: the source sends ranks and counts, and
-    DuckDB divides them as it divides its own. (``avg`` is a sum and a count too, since MariaDB rounds it to 4
-    places; DuckDB's own divides in long double, so that one may differ in the last bit.)"""
+    DuckDB divides them as it divides its own; so is an average of integers (MariaDB rounds it to 4 places)."""
     sql = ("SELECT o.order_id, percent_rank() OVER (PARTITION BY o.status ORDER BY o.total) AS p, "
-           "cume_dist() OVER (ORDER BY o.customer_id) AS c, "
+           "cume_dist() OVER (ORDER BY o.customer_id) AS c, avg(o.customer_id) OVER (PARTITION BY o.channel) AS a, "
            "percent_rank() OVER (PARTITION BY o.order_id ORDER BY o.total) AS lone FROM shop.orders o ORDER BY 1")
     got, scans = world.c360(sql)
     assert got.to_pylist() == world.expected(sql).to_pylist()  # exactly, not to 6 places
     sent = only(scans, "shop").sent
     assert "PERCENT_RANK" not in sent and "CUME_DIST" not in sent and "RANK() OVER (PARTITION BY" in sent
+
+
+def test_an_average_duckdb_takes_in_long_double_stays_local(world):
+    """avg of a HUGEINT (a sum of integers) or of a decimal: DuckDB divides in long double."""
+    sql = ("SELECT o.customer_id, sum(o.order_id) AS s, avg(sum(o.order_id)) OVER () AS m, "
+           "avg(count(*)) OVER () AS c FROM shop.orders o GROUP BY 1 ORDER BY 1")
+    got, scans = world.c360(sql)
+    assert got.to_pylist() == world.expected(sql).to_pylist()
+    scan = only(scans, "shop")
+    assert "SUM(COUNT(*)) OVER ()" in scan.sent and "SUM(SUM(" not in scan.sent
+    assert any("only an average of integers" in note for note in scan.notes)
