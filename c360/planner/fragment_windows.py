@@ -22,8 +22,9 @@ Example (shop is MariaDB)::
                       FROM `orders` AS `o` WHERE …
        DuckDB runs:   SELECT _f1.o_order_id AS order_id, _f1.w1 AS r FROM __c360_scan_1 AS _f1
 
-Rows are not fewer for it; what it saves is the columns the windows read, and it lets a
-fragment's ORDER BY … LIMIT go with windows in the SELECT list.
+Rows are not fewer for it; what it saves is the columns the windows read, it lets a
+fragment's ORDER BY … LIMIT go with windows in the SELECT list, and a condition on a window's
+result (``rn = 1``) can then be applied by the source too (:mod:`c360.planner.filter_fragments`).
 """
 
 from __future__ import annotations

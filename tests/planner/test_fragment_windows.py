@@ -300,3 +300,16 @@ def test_an_average_duckdb_takes_in_long_double_stays_local(world):
     scan = only(scans, "shop")
     assert "SUM(COUNT(*)) OVER ()" in scan.sent and "SUM(SUM(" not in scan.sent
     assert any("only an average of integers" in note for note in scan.notes)
+
+
+def test_a_condition_goes_around_windows_beside_values_duckdb_computes_per_row(world):
+    """percent_rank is divided by DuckDB from the source's rank and count, row by row: the condition on the
+    row number still goes to the source; one on a window DuckDB computes over every row does not."""
+    inner = ("SELECT o.customer_id, o.order_id, percent_rank() OVER (PARTITION BY o.customer_id ORDER BY o.total) "
+             "AS pr, row_number() OVER (PARTITION BY o.customer_id ORDER BY o.order_id) AS rn{extra} "
+             "FROM shop.orders o")
+    scan = only(check(world, f"SELECT * FROM ({inner.format(extra='')}) AS t WHERE t.rn = 1"), "shop")
+    assert "AS `_w` WHERE `_w`.`w" in scan.sent
+    local = ", sum(o.total) OVER (PARTITION BY hash(o.order_id) % 3) AS odd"
+    scan = only(check(world, f"SELECT * FROM ({inner.format(extra=local)}) AS t WHERE t.rn = 1"), "shop")
+    assert "`_w`" not in scan.sent
