@@ -62,15 +62,26 @@ LEFT JOIN (
 LEFT JOIN (
     -- every order strictly before as_of, however old; cancelled ones do not count, returned ones do.
     -- Gaps are in days between order dates: the mean over the whole history ((last - first) / (orders - 1))
-    -- and the last one (last order - the one before it); NULL with fewer than two orders
+    -- and the last one (last order - the one before it); NULL with fewer than two orders.
+    -- One row per customer, its last order, carrying the first order, the count and the order before it:
+    -- windows a SQL source computes itself, so only that row leaves it
     SELECT
-        rh.customer_id,
-        CAST(coalesce(getvariable('as_of'), current_date) AS DATE) - CAST(min(rh.order_ts) AS DATE) AS days_since_first_order,
-        (CAST(max(rh.order_ts) AS DATE) - CAST(min(rh.order_ts) AS DATE)) / nullif(count(*) - 1, 0) AS mean_days_between_orders,
-        CAST(max(rh.order_ts) AS DATE) - (list(CAST(rh.order_ts AS DATE) ORDER BY rh.order_ts DESC))[2] AS days_between_last_orders
-    FROM shop.orders AS rh
-    WHERE rh.order_ts < CAST(coalesce(getvariable('as_of'), current_date) AS TIMESTAMP)
-      AND rh.status <> 'cancelled'
-    GROUP BY rh.customer_id
+        rl.customer_id,
+        CAST(coalesce(getvariable('as_of'), current_date) AS DATE) - CAST(rl.first_ts AS DATE) AS days_since_first_order,
+        (CAST(rl.order_ts AS DATE) - CAST(rl.first_ts AS DATE)) / nullif(rl.orders - 1, 0) AS mean_days_between_orders,
+        CAST(rl.order_ts AS DATE) - CAST(rl.before_ts AS DATE) AS days_between_last_orders
+    FROM (
+        SELECT
+            rh.customer_id,
+            rh.order_ts,
+            min(rh.order_ts) OVER (PARTITION BY rh.customer_id) AS first_ts,
+            count(*) OVER (PARTITION BY rh.customer_id) AS orders,
+            lead(rh.order_ts) OVER (PARTITION BY rh.customer_id ORDER BY rh.order_ts DESC, rh.order_id DESC) AS before_ts,
+            row_number() OVER (PARTITION BY rh.customer_id ORDER BY rh.order_ts DESC, rh.order_id DESC) AS latest
+        FROM shop.orders AS rh
+        WHERE rh.order_ts < CAST(coalesce(getvariable('as_of'), current_date) AS TIMESTAMP)
+          AND rh.status <> 'cancelled'
+    ) AS rl
+    WHERE rl.latest = 1
 ) AS rt ON rt.customer_id = rc.customer_id
 WHERE rc.signup_date IS NULL OR rc.signup_date < CAST(coalesce(getvariable('as_of'), current_date) AS DATE)

@@ -8,7 +8,8 @@ shapes qualify:
 
 * ``WHERE`` (or an inner join's ``ON``) on a fragment, ``QUALIFY`` included once every window of
   its block went with the fragment (the block's QUALIFY is then its WHERE);
-* the same on a derived table that only renames one fragment's columns.
+* the same on a derived table over one fragment that computes nothing across rows (its
+  conditions on the fragment's columns it renames).
 
 Either way only on the side of a join that no outer join null-extends.
 
@@ -97,9 +98,10 @@ def _fragment_of(item: exp.Expression, context: PlanContext):
     mapping = {}
     for projection in inner.expressions:
         column = projection.unalias()
-        if not (isinstance(column, exp.Column) and column.table == from_.this.alias_or_name):
-            return None, None  # something of the derived table is computed locally
-        mapping[projection.alias_or_name] = column.name
+        if column.find(exp.Window, exp.AggFunc, exp.Select):
+            return None, None  # computed by DuckDB over every row: no row may go before it
+        if isinstance(column, exp.Column) and column.table == from_.this.alias_or_name:
+            mapping[projection.alias_or_name] = column.name  # a row-wise expression is simply not mapped
     return scan, mapping
 
 

@@ -10,9 +10,11 @@ nothing changes (views nest):
   removes could never have matched), never the other way round.
 * **Into derived tables and CTEs.** A predicate on a derived table's column moves
   into its WHERE, rewritten over the column's definition, when the block has no
-  window function, LIMIT, DISTINCT or QUALIFY (they need every row) and, if it
-  groups, the column is a grouping key (filtering whole groups before grouping
-  is the same as after). A CTE is entered only when it is referenced once.
+  LIMIT, DISTINCT or QUALIFY (they need every row), if it groups, the column is a
+  grouping key (filtering whole groups before grouping is the same as after), and
+  if it has window functions, the column is a key every one of them partitions by
+  (whole partitions go, the others' windows stay as they were). A CTE is entered
+  only when it is referenced once.
 
 sqlglot's own ``pushdown_predicates`` (without its ``simplify``) handles plain subqueries first. All of this
 changes only the analysis tree: what sources are asked for. Every predicate
@@ -268,13 +270,23 @@ def _into_select(select: exp.Select, alias: str, inner: exp.Select, nullable) ->
 def _blocked(inner: exp.Select) -> bool:
     if inner.args.get("limit") or inner.args.get("offset") or inner.args.get("distinct") or inner.args.get("qualify"):
         return True
-    if any(p.find(exp.Window) for p in inner.expressions):
-        return True
     group = inner.args.get("group")
     if group and any(group.args.get(k) for k in ("rollup", "cube", "grouping_sets")):
         return True
-    aggregated = any(p.find(exp.AggFunc) for p in inner.expressions)
+    aggregated = any(not f.find_ancestor(exp.Window) for p in inner.expressions for f in p.find_all(exp.AggFunc))
     return aggregated and not group
+
+
+def _partition_keys(inner: exp.Select) -> set[str] | None:
+    """The PARTITION BY keys (as SQL) every window of ``inner`` shares; None when it has no window."""
+    common = None
+    for part in ("expressions", "order"):
+        value = inner.args.get(part)
+        for node in (value if isinstance(value, list) else [value] if value is not None else []):
+            for window in node.find_all(exp.Window):
+                keys = {key.sql() for key in window.args.get("partition_by") or []}
+                common = keys if common is None else common & keys
+    return common
 
 
 def _references(root: exp.Expression, name: str) -> int:
@@ -288,12 +300,15 @@ def _rewrite(predicate: exp.Expression, alias: str, inner: exp.Select) -> exp.Ex
     outputs = {p.alias_or_name.lower(): p.unalias() for p in inner.expressions}
     group = inner.args.get("group")
     keys = {g.sql() for g in group.expressions} if group else None
+    partitions = _partition_keys(inner)
     rewritten = predicate.copy()
     for column in list(rewritten.find_all(exp.Column)):
         definition = outputs.get(column.name.lower())
         if definition is None or definition.find(exp.AggFunc, exp.Window, exp.Select):
             return None
         if keys is not None and definition.sql() not in keys:
+            return None
+        if partitions is not None and definition.sql() not in partitions:
             return None
         replacement = definition.copy()
         if column is rewritten:

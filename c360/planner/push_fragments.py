@@ -47,7 +47,7 @@ from c360.planner import binder
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.filter_fragments import filter_fragments
 from c360.planner.fold_constants import fold_constants
-from c360.planner.fragment_windows import block_windows, partition_keys, push_windows
+from c360.planner.fragment_windows import own_windows, partition_keys, push_windows, qualify_as_where
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
 from c360.planner.translate import Translator, Untranslatable
 from connectors.base import Column, TableSchema
@@ -347,29 +347,8 @@ class _Fragment:
 
     def _windows(self, *, aggregate: bool) -> list:
         """The block's windows this source computes (:mod:`c360.planner.fragment_windows`)."""
-        if not block_windows(self.block.select):
-            return []
-        refused = self._windows_refused()
-        if refused is not None:
-            self.notes.append(f"windows kept local: {refused}")
-            return []
-        translator = self.translator
-        subquery, translator.subquery, translator.windows = translator.subquery, None, True
-        try:
-            return push_windows(self.block.select, translator, self.alias, aggregate=aggregate, notes=self.notes)
-        finally:
-            translator.subquery, translator.windows = subquery, False
-
-    def _windows_refused(self) -> str | None:
-        if not getattr(self.connector.capabilities, "windows", False):
-            return f"the {self.dialect} source is not sent window functions"
-        probe = getattr(self.connector, "window_functions", None)
-        try:
-            if probe is not None and not probe():
-                return "the server's version has no window functions"
-        except Exception:  # noqa: BLE001 - a probe that fails means: not known to have them
-            return "the server's version is not known"
-        return None
+        return push_windows(self.block.select, self.translator, self.alias, connector=self.connector,
+                            aggregate=aggregate, notes=self.notes)
 
     # what moves ---------------------------------------------------------------------------------------
 
@@ -490,7 +469,7 @@ class _Fragment:
         windows = self._windows(aggregate=False) if whole and not select.args.get("group") \
             and not _aggregates(select) else []
         # the same window in QUALIFY or ORDER BY reads the same column: computed once, as DuckDB would
-        same = [node for node in _own_windows(select) if any(node == w.node for w in windows)]
+        same = [node for node in own_windows(select) if any(node == w.node for w in windows)]
         skip = frozenset(id(m) for m in self.moved) | {id(node) for node in same}
         columns: dict[tuple[str, str], str] = {}
         for column in _block_columns(select, aliases, skip):
@@ -521,7 +500,7 @@ class _Fragment:
         self._commit(members)
         for node in same:
             node.replace(next(w.local for w in windows if node == w.node).copy())
-        _qualify_as_where(select)
+        qualify_as_where(select)
         _rewrite_columns(select, aliases, {key: out for key, out in columns.items()}, self.alias)
         if whole and not select.args.get("group") and not _aggregates(select):
             self._push_top_n(scan, select, {out: (r, k) for out, r, _, k in outputs if k is not None}, True)
@@ -644,7 +623,7 @@ class _Fragment:
                     select.where(value.this, copy=False)
             else:
                 select.set(part, value)
-        _qualify_as_where(select)
+        qualify_as_where(select)
         self._push_top_n(scan, select, ordering, remote_having is not None or having is None)
         return True
 
@@ -916,34 +895,6 @@ def _aggregates(select: exp.Select) -> list[exp.Expression]:
         if not any(node == other for other in unique):
             unique.append(node)
     return unique
-
-
-def _qualify_as_where(select: exp.Select) -> None:
-    """A QUALIFY left without a window (all of them went to the source) filters the block's rows: a WHERE."""
-    qualify = select.args.get("qualify")
-    if qualify is not None and not _own_windows(select):
-        select.set("qualify", None)
-        select.where(qualify.this, copy=False)
-
-
-def _own_windows(select: exp.Select) -> list[exp.Window]:
-    """The window functions of ``select`` itself (SELECT list, QUALIFY, ORDER BY), not of nested queries."""
-    found = []
-
-    def visit(node):
-        if isinstance(node, exp.Select) and node is not select:
-            return
-        if isinstance(node, exp.Window):
-            found.append(node)
-            return
-        for child in node.iter_expressions():
-            visit(child)
-
-    for part in ("expressions", "qualify", "order"):
-        value = select.args.get(part)
-        for node in (value if isinstance(value, list) else [value] if value is not None else []):
-            visit(node)
-    return found
 
 
 def _partials(node: exp.Expression) -> list[exp.Expression]:

@@ -33,9 +33,9 @@ SHOP = "SELECT o.order_id, {window} AS w FROM shop.orders o WHERE o.order_id > 3
     ("dense_rank() OVER (ORDER BY o.total)", "`o`.`total` IS NULL THEN 1 ELSE 0 END, `o`.`total` ASC)"),
     ("rank() OVER (ORDER BY o.total NULLS FIRST)", "`o`.`total` IS NULL THEN 0 ELSE 1 END"),
     ("ntile(4) OVER (ORDER BY o.total DESC NULLS FIRST, o.order_id)", "NTILE(4) OVER"),
-    ("percent_rank() OVER (PARTITION BY o.status ORDER BY o.total)", "PERCENT_RANK() OVER (PARTITION BY "
-                                                                     "`o`.`status` COLLATE utf8mb4_nopad_bin"),
-    ("cume_dist() OVER (ORDER BY o.customer_id)", "CUME_DIST() OVER"),
+    ("percent_rank() OVER (PARTITION BY o.status ORDER BY o.total)", "COUNT(*) OVER (PARTITION BY "
+                                                                     "`o`.`status` COLLATE utf8mb4_nopad_bin)"),
+    ("cume_dist() OVER (ORDER BY o.customer_id)", "COUNT(*) OVER (ORDER BY"),
     ("lag(o.total) OVER (PARTITION BY o.customer_id ORDER BY o.order_ts, o.order_id)", "LAG(`o`.`total`) OVER"),
     ("lead(o.channel, 2) OVER (ORDER BY o.order_id)", "LEAD(`o`.`channel`, 2) OVER"),
     ("sum(o.total) OVER (PARTITION BY o.customer_id ORDER BY o.order_ts, o.order_id "
@@ -48,7 +48,6 @@ SHOP = "SELECT o.order_id, {window} AS w FROM shop.orders o WHERE o.order_id > 3
     ("min(o.channel) OVER (PARTITION BY o.customer_id)", "MIN(`o`.`channel` COLLATE utf8mb4_nopad_bin) OVER"),
     ("max(o.order_ts) OVER (PARTITION BY o.status ORDER BY o.order_id)", "MAX(`o`.`order_ts`) OVER"),
     ("rank() OVER (ORDER BY o.channel DESC)", "`o`.`channel` COLLATE utf8mb4_nopad_bin DESC)"),
-    ("avg(o.total) OVER (PARTITION BY o.status)", "COUNT(`o`.`total`) OVER (PARTITION BY"),
     ("avg(o.customer_id) OVER ()", "SUM(`o`.`customer_id`) OVER ()"),
     ("first_value(o.channel) OVER (PARTITION BY o.customer_id ORDER BY o.order_id)", "FIRST_VALUE("),
     ("last_value(o.total) OVER (ORDER BY o.order_id ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)",
@@ -68,6 +67,7 @@ def test_a_window_over_the_fragments_rows_goes_to_mariadb(world, window, words):
     ("row_number() OVER ()", "without ORDER BY"),
     ("sum(o.total) OVER (ORDER BY o.order_id ROWS BETWEEN 1 PRECEDING AND 2 PRECEDING)", "empty frame"),
     ("nth_value(o.total, 2) OVER (ORDER BY o.order_id)", "kept local"),
+    ("avg(o.total) OVER (PARTITION BY o.status)", "only an average of integers"),
     ("sum(o.total) OVER (ORDER BY 1)", "constant window key"),
 ])
 def test_a_window_mariadb_would_compute_differently_stays_local(world, window, reason):
@@ -256,3 +256,60 @@ def test_a_cached_plan_rebinds_the_values_inside_and_around_the_windows(world):
 
 
 TIMESTAMP_1, TIMESTAMP_2 = dt.datetime(2026, 6, 1), dt.datetime(2026, 9, 1)
+
+
+@pytest.mark.parametrize("sql, pushed", [
+    ("SELECT o.order_id, i.line_no, count(i.line_no) OVER (PARTITION BY o.order_id) AS lines FROM shop.orders o "
+     "LEFT JOIN shop.order_items i ON i.order_id = o.order_id", True),
+    ("SELECT DISTINCT o.customer_id, count(*) OVER (PARTITION BY o.customer_id) AS n FROM shop.orders o", True),
+    ("SELECT o.customer_id, sum(o.total) AS s, rank() OVER (ORDER BY sum(o.total) DESC NULLS LAST) AS r "
+     "FROM shop.orders o GROUP BY 1 ORDER BY r, o.customer_id LIMIT 5", True),
+    ("WITH w AS (SELECT o.order_id, lag(o.order_ts) OVER (ORDER BY o.order_id) AS before FROM shop.orders o) "
+     "SELECT a.order_id, b.before FROM w a JOIN w b ON b.order_id = a.order_id + 1", True),
+    ("SELECT o.order_id, rank() OVER (ORDER BY o.total) AS r FROM shop.orders o WHERE o.total > 400 "
+     "UNION ALL SELECT p.product_id, dense_rank() OVER (ORDER BY p.list_price DESC) FROM shop.products p", True),
+    ("SELECT c.customer_id, o.order_id, rank() OVER (ORDER BY o.total) AS r FROM crm.customers c "
+     "JOIN shop.orders o ON o.customer_id = c.customer_id", False),
+    ("SELECT o.order_id FROM shop.orders o WHERE o.order_id IN (SELECT i.order_id FROM (SELECT i.order_id, "
+     "row_number() OVER (PARTITION BY i.order_id ORDER BY i.line_no) AS n FROM shop.order_items i) AS i "
+     "WHERE i.n = 2)", True),
+])
+def test_windows_in_every_shape_of_block_answer_as_duckdb(world, sql, pushed):
+    scans = check(world, sql)
+    assert any(" OVER " in s.sent for s in scans if s.source == "shop") == pushed
+
+
+def test_fractions_of_a_window_are_duckdbs_to_the_last_bit(world):
+    """MariaDB sends PERCENT_RANK and CUME_DIST rounded to 10 decimals: the source sends ranks and counts, and
+    DuckDB divides them as it divides its own; so is an average of integers (MariaDB rounds it to 4 places)."""
+    sql = ("SELECT o.order_id, percent_rank() OVER (PARTITION BY o.status ORDER BY o.total) AS p, "
+           "cume_dist() OVER (ORDER BY o.customer_id) AS c, avg(o.customer_id) OVER (PARTITION BY o.channel) AS a, "
+           "percent_rank() OVER (PARTITION BY o.order_id ORDER BY o.total) AS lone FROM shop.orders o ORDER BY 1")
+    got, scans = world.c360(sql)
+    assert got.to_pylist() == world.expected(sql).to_pylist()  # exactly, not to 6 places
+    sent = only(scans, "shop").sent
+    assert "PERCENT_RANK" not in sent and "CUME_DIST" not in sent and "RANK() OVER (PARTITION BY" in sent
+
+
+def test_an_average_duckdb_takes_in_long_double_stays_local(world):
+    """avg of a HUGEINT (a sum of integers) or of a decimal: DuckDB divides in long double."""
+    sql = ("SELECT o.customer_id, sum(o.order_id) AS s, avg(sum(o.order_id)) OVER () AS m, "
+           "avg(count(*)) OVER () AS c FROM shop.orders o GROUP BY 1 ORDER BY 1")
+    got, scans = world.c360(sql)
+    assert got.to_pylist() == world.expected(sql).to_pylist()
+    scan = only(scans, "shop")
+    assert "SUM(COUNT(*)) OVER ()" in scan.sent and "SUM(SUM(" not in scan.sent
+    assert any("only an average of integers" in note for note in scan.notes)
+
+
+def test_a_condition_goes_around_windows_beside_values_duckdb_computes_per_row(world):
+    """percent_rank is divided by DuckDB from the source's rank and count, row by row: the condition on the
+    row number still goes to the source; one on a window DuckDB computes over every row does not."""
+    inner = ("SELECT o.customer_id, o.order_id, percent_rank() OVER (PARTITION BY o.customer_id ORDER BY o.total) "
+             "AS pr, row_number() OVER (PARTITION BY o.customer_id ORDER BY o.order_id) AS rn{extra} "
+             "FROM shop.orders o")
+    scan = only(check(world, f"SELECT * FROM ({inner.format(extra='')}) AS t WHERE t.rn = 1"), "shop")
+    assert "AS `_w` WHERE `_w`.`w" in scan.sent
+    local = ", sum(o.total) OVER (PARTITION BY hash(o.order_id) % 3) AS odd"
+    scan = only(check(world, f"SELECT * FROM ({inner.format(extra=local)}) AS t WHERE t.rn = 1"), "shop")
+    assert "`_w`" not in scan.sent

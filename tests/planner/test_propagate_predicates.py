@@ -94,3 +94,27 @@ def test_a_union_filtered_through_its_branches_gives_the_same_rows(catalog):
     assert [(k, None if a is None else float(a)) for k, a in connection.execute(sql).fetchall()] == [
         (42, 12.99), (42, None), (42, None)]
     connection.close()
+
+
+def test_a_predicate_on_a_key_every_window_partitions_by_enters(catalog):
+    """Whole partitions go: the other customers' windows are what they were (queries/rfm.sql's tenure)."""
+    sql = ("SELECT * FROM (SELECT customer_id, amount, count(*) OVER (PARTITION BY customer_id) AS n, row_number() "
+           "OVER (PARTITION BY customer_id ORDER BY amount DESC) AS r FROM shop.orders) s "
+           "WHERE s.customer_id = 42 AND s.amount > 5 AND s.r = 1")
+    assert pushed(catalog, sql) == {"orders": [["customer_id = 42"]]}
+    mixed = ("SELECT * FROM (SELECT customer_id, sum(amount) OVER (PARTITION BY customer_id) AS a, rank() OVER "
+             "(ORDER BY amount) AS r FROM shop.orders) s WHERE s.customer_id = 42")
+    assert pushed(catalog, mixed) == {"orders": [[]]}
+
+
+def test_windows_filtered_by_their_partition_key_give_the_same_rows(tmp_path):
+    import c360
+
+    catalog = shop_project(tmp_path)
+    sql = ("SELECT * FROM (SELECT customer_id, amount, count(*) OVER (PARTITION BY customer_id) AS n, "
+           "min(amount) OVER (PARTITION BY customer_id) AS low FROM shop.orders) s WHERE s.customer_id IN (42, 43) "
+           "ORDER BY ALL")
+    with c360.connect(catalog) as connection:
+        filtered = connection.execute(sql).fetchall()
+        whole = connection.execute(sql.replace("WHERE s.customer_id IN (42, 43)", "")).fetchall()
+    assert filtered and filtered == [row for row in whole if row[0] in (42, 43)]

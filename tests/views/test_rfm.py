@@ -184,7 +184,7 @@ def test_tenure_as_of_an_earlier_date_sees_only_the_orders_before_it(as_of):
     assert rows[4] == (None, (EARLIER - date(2024, 3, 1)).days, None, None)
 
 
-def test_rfm_on_mariadb_reads_one_row_per_buyer(tmp_path, mariadb):
+def test_rfm_on_mariadb_reads_one_row_per_buyer(tmp_path, mariadb, as_of):
     # The same world with shop in MariaDB: the orders of the year and their lines are joined, filtered and
     # grouped there (the LEFT JOIN's own member does not keep WHERE local), so six rows leave it, one per
     # customer who bought in the window, and the scores are the hand-worked ones above.
@@ -229,3 +229,11 @@ def test_rfm_on_mariadb_reads_one_row_per_buyer(tmp_path, mariadb):
         assert scan.table == "orders + order_items" and scan.rows == 6
         assert "GROUP BY `ro`.`customer_id`" in scan.sent and "LEFT JOIN `order_items`" in scan.sent
         assert "`ro`.`order_ts` >= CAST('2025-06-30 00:00:00' AS DATETIME)" in scan.sent
+        # the tenure's windows run in MariaDB too, and only each customer's last order leaves it
+        cursor.execute(f"SELECT {TENURE} FROM rfm")
+        embedded = as_of(AS_OF).execute(f"SELECT {TENURE} FROM rfm").fetchall()
+        assert sorted(cursor.fetchall()) == sorted(embedded)
+        [tenure] = [s for s in cursor.scans if s.source == "shop" and "`rh`" in s.sent]
+        assert "LEAD(`rh`.`order_ts`) OVER (PARTITION BY `rh`.`customer_id`" in tenure.sent
+        assert "AS `_w` WHERE `_w`.`w" in tenure.sent and " = 1" in tenure.sent
+        assert tenure.rows == 6  # 1, 4, 5, 6, 7 and 42 (2 only cancelled; 3 and 8 never ordered)
