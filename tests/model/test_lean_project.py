@@ -36,6 +36,21 @@ def cards_date(text):
     return dt.date.fromisoformat(text)
 
 
+def test_one_category_gives_binary_metrics_only_with_intervals_and_no_nan(lean):
+    card = cards.read(lean / "models")
+    assert card.classes == ["none", "Home"]
+    for scores in [card.metrics["model"], *card.metrics["baselines"].values()]:
+        assert "macro_auc_category" not in scores and "accuracy_category" not in scores
+    assert set(card.metrics["beats"]) == set(card.metrics["comparisons"]) == {"auc_any", "log_loss", "lift_top_decile"}
+    for per in card.metrics["comparisons"].values():
+        for c in per.values():
+            assert c["low"] <= c["difference"] <= c["high"] or c["low"] == c["high"]
+    text = (lean / "models" / cards.MARKDOWN_FILE).read_text()
+    assert "nan" not in text.lower().replace("nans", "") and "category (buyers)" not in text
+    assert "95% paired bootstrap" in text
+    assert card.metrics["beats"]["auc_any"]["majority_class"]  # the one baseline that cannot rank anybody
+
+
 def test_every_customer_is_scored(lean, tmp_path):
     out = tmp_path / "scores.parquet"
     assert main(["score", "--catalog", str(lean / "catalog"), "--as-of", "2026-10-01", "-o", str(out)]) == 0
