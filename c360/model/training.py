@@ -267,7 +267,9 @@ def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int
     from c360.model.scorer import Scorer
 
     scorer = Scorer(booster, cards.ModelCard(features, classes))
+    step = note("evaluation (baselines, paired bootstrap)", 1)
     results = evaluate(scorer, train_rows, test)
+    advance(step, 1)
     card = cards.ModelCard(
         features=features,
         classes=classes,
