@@ -13,5 +13,5 @@ def test_the_training_benchmark_prints_seconds_and_rows_per_second_per_step(tmp_
     assert out.startswith("400 customers (200 days of history; generated in ")
     for step in ("snapshots as of each cutoff", "boosting rounds", "evaluation (baselines, paired bootstrap)",
                  "train, total"):
-        assert re.search(rf"  {re.escape(step)} +\d+\.\ds +[\d,]+ rows/s", out), (step, out)
+        assert re.search(rf"  {re.escape(step)} +\d+\.\ds +[\d,]+ rows/s   \(CPU \d+\.\ds", out), (step, out)
     assert (tmp_path / "models" / "propensity.json").is_file()
