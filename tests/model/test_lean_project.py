@@ -20,6 +20,8 @@ def test_features_without_data_are_dropped_as_constant_and_the_card_says_so(lean
     assert not set(card.dropped) & {f.name for f in card.features}
     assert {"recency_days", "frequency", "monetary"} <= {f.name for f in card.features}
     assert "constant in the training set" in (lean / "models" / cards.MARKDOWN_FILE).read_text()
+    said = (lean / "train.out").read_text()
+    assert f"dropped {len(card.dropped)} feature(s) constant in the training set: {', '.join(card.dropped)}" in said
 
 
 def test_the_horizon_is_the_label_window_the_card_and_the_column_name(lean):
