@@ -79,11 +79,13 @@ def card_markdown(card) -> str:
     dropped = (f"Left out, constant in the training set (no data for them): {', '.join(card.dropped)}.\n"
                if card.dropped else "")
     cutoffs = ", ".join(card.training_cutoffs)
+    categories = (" and, per category, the probability that it is the category with the highest\n  spend "
+                  "(`p_<category>`)" if len(card.categories) > 1 else
+                  " (a single category: a binary model, `p_<category>` is the same probability)")
     return f"""# Model card: purchase propensity ({card.version})
 
 - **Predicts**: for each customer, the probability of buying in the next {card.horizon_days} days
-  (`p_purchase_{card.horizon_days}d`) and, per category, the probability that it is the category with the highest
-  spend (`p_<category>`); classes: {", ".join(card.classes)}.
+  (`p_purchase_{card.horizon_days}d`){categories}; classes: {", ".join(card.classes)}.
 - **Label**: {card.label}
 - **Model**: XGBoost `{card.params.get("objective")}`, {card.params.get("rounds")} rounds, depth
   {card.params.get("max_depth")}, eta {card.params.get("eta")}; trained {card.trained_at}.

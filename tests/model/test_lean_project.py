@@ -49,7 +49,7 @@ def test_one_category_gives_binary_metrics_only_with_intervals_and_no_nan(lean):
             assert c["low"] <= c["difference"] <= c["high"] or c["low"] == c["high"]
     text = (lean / "models" / cards.MARKDOWN_FILE).read_text()
     assert "nan" not in text.lower().replace("nans", "") and "category (buyers)" not in text
-    assert "95% paired bootstrap" in text
+    assert "95% paired bootstrap" in text and "a single category: a binary model" in text
     assert card.metrics["beats"]["auc_any"]["majority_class"]  # the one baseline that cannot rank anybody
 
 
