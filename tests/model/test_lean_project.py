@@ -71,3 +71,19 @@ def test_training_twice_on_the_same_data_writes_a_byte_identical_model(lean, tmp
                  "--models", str(again), "--no-update-view"]) == 0
     assert (again / cards.MODEL_FILE).read_bytes() == (lean / "models" / cards.MODEL_FILE).read_bytes()
     assert cards.read(again).version == cards.read(lean / "models").version
+
+
+def test_customer_360_without_partner_files_or_browsing_has_null_and_zero_columns_for_them(lean):
+    import c360
+
+    connection = c360.connect(str(lean / "catalog"))
+    try:
+        connection.execute("SET VARIABLE as_of = DATE '2026-09-01'")
+        rows = connection.execute(
+            "SELECT count(*), count(partners), count(interests), count(survey_nps), count(top_browsed_category_30d), "
+            "max(browse_seconds_30d), max(page_views_30d), count(segment), count(days_since_signup) "
+            "FROM customer_360").fetchone()
+    finally:
+        connection.close()
+    customers, *rest = rows
+    assert customers > 400 and rest == [0, 0, 0, 0, 0, 0, customers, customers]
