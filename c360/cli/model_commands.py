@@ -74,6 +74,10 @@ def train(
                f"{card.evaluation_cutoff}, {card.rows['evaluation']:,} rows)")
     typer.echo(report.metrics_table(card.metrics, card.horizon_days))
     typer.echo("")
+    typer.echo(report.comparison_table(card.metrics, card.horizon_days))
+    typer.echo("")
+    typer.echo(report.verdict(card.metrics))
+    typer.echo("")
     typer.echo(report.calibration_table(card.metrics, card.horizon_days))
     if update_view and view_path.is_file() and view_sql.update_view(view_path, card):
         typer.echo(f"updated the prediction columns of {view_path}")

@@ -5,14 +5,17 @@ Probabilities are matrices (rows x classes) with class 0 = no purchase. Reported
 * ``auc_any``: ROC AUC of P(any purchase) = 1 - P(none), over all rows;
 * ``macro_auc_category`` and ``accuracy_category``: over the rows that did buy, one-vs-rest
   AUC per category averaged, and how often the most likely category was the one bought
-  (category probabilities conditional on buying);
+  (category probabilities conditional on buying); left out with a single category;
 * ``log_loss``: multi-class, all rows; ``lift_top_decile``: purchase rate among the 10% with
-  the highest P(any purchase) over the overall rate;
+  the highest P(any purchase) over the overall rate, rows tied at the cut counted by their
+  expected value under random tie-breaking;
 * ``calibration``: per decile of P(any purchase), mean predicted vs observed rate.
 
 Baselines (:func:`fit_baselines`) are lookup tables learnt on the training rows: the class
 distribution per RFM segment, per recency bucket, per last category bought, and overall (the
-majority-class baseline), Laplace-smoothed toward the overall distribution.
+majority-class baseline), Laplace-smoothed toward the overall distribution. The model beats a
+baseline on a metric when the paired bootstrap interval of the difference (:func:`compare`, resampling
+customers) lies wholly on the model's side of 0.
 """
 
 from __future__ import annotations
@@ -44,10 +47,19 @@ def log_loss(y: np.ndarray, probabilities: np.ndarray) -> float:
 
 
 def lift_top_decile(bought: np.ndarray, score: np.ndarray) -> float:
-    n = max(1, int(np.ceil(len(score) * 0.1)))
-    top = np.argsort(-score, kind="mergesort")[:n]
-    overall = bought.mean()
-    return float(bought[top].mean() / overall) if overall else float("nan")
+    """Purchase rate among the top ``ceil(n / 10)`` scores over the overall rate; the rows tied at the
+    cut count by their expected value under random tie-breaking (a constant score has lift exactly 1)."""
+    bought = np.asarray(bought, dtype=np.float64)
+    score = np.asarray(score)
+    overall = bought.mean() if len(bought) else 0.0
+    if not overall:
+        return float("nan")
+    k = max(1, int(np.ceil(len(score) * 0.1)))
+    cut = np.partition(score, len(score) - k)[len(score) - k]  # the k-th highest score
+    above, tied = score > cut, score == cut
+    taken = k - int(above.sum())  # how many of the tied rows the top decile holds
+    expected = bought[above].sum() + taken * bought[tied].mean()
+    return float(expected / k / overall)
 
 
 def calibration(bought: np.ndarray, score: np.ndarray, bins: int = 10) -> list[dict]:
@@ -61,18 +73,22 @@ def calibration(bought: np.ndarray, score: np.ndarray, bins: int = 10) -> list[d
     return table
 
 
-def metrics(y: np.ndarray, probabilities: np.ndarray) -> dict:
-    """All metrics for true classes ``y`` (0 = none) and ``probabilities`` (rows x classes)."""
+def scores(y: np.ndarray, probabilities: np.ndarray) -> dict:
+    """The compared metrics (:data:`HIGHER_IS_BETTER`'s keys) for true classes ``y`` and ``probabilities``.
+
+    With a single category (two classes: none, bought) the category metrics mean nothing (every buyer
+    bought the one category) and are left out: a binary model reports binary metrics only.
+    """
     y = np.asarray(y, dtype=np.int64)
     bought = y > 0
     p_any = 1.0 - probabilities[:, 0]
     out = {
-        "rows": int(len(y)),
-        "purchase_rate": float(bought.mean()),
         "auc_any": roc_auc(bought, p_any),
         "log_loss": log_loss(y, probabilities),
         "lift_top_decile": lift_top_decile(bought, p_any),
     }
+    if probabilities.shape[1] <= 2:
+        return out
     buyers = probabilities[bought, 1:]
     buyers = buyers / np.clip(buyers.sum(axis=1, keepdims=True), EPS, None)
     truth = y[bought] - 1
@@ -80,7 +96,16 @@ def metrics(y: np.ndarray, probabilities: np.ndarray) -> dict:
     aucs = [a for a in aucs if not np.isnan(a)]
     out["macro_auc_category"] = float(np.mean(aucs)) if aucs else float("nan")
     out["accuracy_category"] = float((buyers.argmax(axis=1) == truth).mean()) if len(truth) else float("nan")
-    out["calibration"] = calibration(bought.astype(np.float64), p_any)
+    return out
+
+
+def metrics(y: np.ndarray, probabilities: np.ndarray) -> dict:
+    """All metrics for true classes ``y`` (0 = none) and ``probabilities`` (rows x classes): :func:`scores`,
+    the row count, the purchase rate and the calibration table."""
+    y = np.asarray(y, dtype=np.int64)
+    bought = y > 0
+    out = {"rows": int(len(y)), "purchase_rate": float(bought.mean()), **scores(y, probabilities)}
+    out["calibration"] = calibration(bought.astype(np.float64), 1.0 - probabilities[:, 0])
     return out
 
 
@@ -127,12 +152,49 @@ def baseline_probabilities(baselines: dict, rows: dict) -> dict:
 
 HIGHER_IS_BETTER = {"auc_any": True, "macro_auc_category": True, "accuracy_category": True,
                     "lift_top_decile": True, "log_loss": False}
+#: Bootstrap resamples of the evaluation customers, the confidence level, and the seed (fixed: a card
+#: is reproducible).
+RESAMPLES = 400
+LEVEL = 0.95
+SEED = 7
 
 
-def beaten(model: dict, baselines: dict) -> dict:
-    """Per metric and baseline: whether the model is strictly better."""
-    return {
-        metric: {name: (model[metric] > scores[metric]) if higher else (model[metric] < scores[metric])
-                 for name, scores in baselines.items()}
-        for metric, higher in HIGHER_IS_BETTER.items()
-    }
+def compare(y: np.ndarray, model: np.ndarray, baselines: dict[str, np.ndarray], *, resamples: int = RESAMPLES,
+            seed: int = SEED) -> dict:
+    """Paired bootstrap over customers: per metric and baseline, the model's score minus the baseline's
+    on the evaluation rows, and the 95% percentile interval of that difference over ``resamples``
+    resamples of the rows (the same rows for the model and every baseline in each resample).
+
+    ``beats`` is true when the whole interval is on the model's side (above 0, or below 0 for log
+    loss): the model is better and the difference is not an accident of which customers were drawn.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    names = list(baselines)
+    observed_model = scores(y, model)
+    observed = {name: scores(y, p) for name, p in baselines.items()}
+    metric_names = [m for m in observed_model if m in HIGHER_IS_BETTER]
+    draws = {(m, name): [] for m in metric_names for name in names}
+    generator = np.random.default_rng(seed)
+    for _ in range(resamples):
+        rows = generator.integers(0, len(y), len(y))
+        mine = scores(y[rows], model[rows])
+        for name in names:
+            theirs = scores(y[rows], baselines[name][rows])
+            for m in metric_names:
+                draws[(m, name)].append(mine[m] - theirs[m])
+    tail = (1.0 - LEVEL) / 2 * 100
+    out: dict = {}
+    for m in metric_names:
+        for name in names:
+            values = np.asarray(draws[(m, name)], dtype=np.float64)
+            values = values[~np.isnan(values)]
+            low, high = (np.percentile(values, [tail, 100 - tail]) if len(values) else (np.nan, np.nan))
+            better = bool(low > 0) if HIGHER_IS_BETTER[m] else bool(high < 0)
+            out.setdefault(m, {})[name] = {"difference": float(observed_model[m] - observed[name][m]),
+                                           "low": float(low), "high": float(high), "beats": better}
+    return out
+
+
+def beaten(comparisons: dict) -> dict:
+    """Per metric and baseline: whether the model beats it (the interval of :func:`compare` excludes 0)."""
+    return {metric: {name: c["beats"] for name, c in per.items()} for metric, per in comparisons.items()}

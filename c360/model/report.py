@@ -24,9 +24,42 @@ def metrics_table(metrics: dict, horizon: int = 30) -> str:
     head = ["metric", "model", *[BASELINE_NAMES.get(b, b) for b in baselines]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, label in METRICS:
+        if key not in metrics["model"]:  # a single category: no category metrics
+            continue
         values = [metrics["model"][key], *[metrics["baselines"][b][key] for b in baselines]]
         lines.append("| " + " | ".join([label.format(horizon=horizon), *[f"{v:.4f}" for v in values]]) + " |")
     return "\n".join(lines)
+
+
+def comparison_table(metrics: dict, horizon: int = 30) -> str:
+    """A markdown table: per metric, the model minus each baseline with its 95% paired bootstrap interval,
+    and whether the model beats it (the interval excludes 0 on the model's side)."""
+    comparisons = metrics.get("comparisons")
+    if not comparisons:
+        return ""
+    baselines = list(metrics["baselines"])
+    head = ["model − baseline (95% CI)", *[BASELINE_NAMES.get(b, b) for b in baselines]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, label in METRICS:
+        if key not in comparisons:
+            continue
+        cells = []
+        for name in baselines:
+            c = comparisons[key][name]
+            cells.append(f"{c['difference']:+.4f} [{c['low']:+.4f}, {c['high']:+.4f}]{'' if c['beats'] else ' ✗'}")
+        lines.append("| " + " | ".join([label.format(horizon=horizon), *cells]) + " |")
+    return "\n".join(lines)
+
+
+def verdict(metrics: dict) -> str:
+    """One sentence: does the model beat every baseline on every metric, by the bootstrap intervals?"""
+    lost = [f"{metric} vs {BASELINE_NAMES.get(name, name)}"
+            for metric, per in metrics.get("beats", {}).items() for name, won in per.items() if not won]
+    if not lost:
+        return ("The model beats every baseline on every metric: each 95% paired bootstrap interval of the "
+                "difference (resampling customers) lies on the model's side of 0.")
+    return ("The model does NOT clearly beat (the 95% interval of the difference reaches 0 or beyond, ✗ above): "
+            + "; ".join(lost) + ".")
 
 
 def calibration_table(metrics: dict, horizon: int = 30) -> str:
@@ -46,15 +79,13 @@ def card_markdown(card) -> str:
     dropped = (f"Left out, constant in the training set (no data for them): {', '.join(card.dropped)}.\n"
                if card.dropped else "")
     cutoffs = ", ".join(card.training_cutoffs)
-    lost = [f"{metric} vs {BASELINE_NAMES.get(name, name)}"
-            for metric, per in card.metrics.get("beats", {}).items() for name, won in per.items() if not won]
-    verdict = "The model beats every baseline on every metric above." if not lost else (
-        "The model does NOT beat: " + "; ".join(lost) + ".")
+    categories = (" and, per category, the probability that it is the category with the highest\n  spend "
+                  "(`p_<category>`)" if len(card.categories) > 1 else
+                  " (a single category: a binary model, `p_<category>` is the same probability)")
     return f"""# Model card: purchase propensity ({card.version})
 
 - **Predicts**: for each customer, the probability of buying in the next {card.horizon_days} days
-  (`p_purchase_{card.horizon_days}d`) and, per category, the probability that it is the category with the highest
-  spend (`p_<category>`); classes: {", ".join(card.classes)}.
+  (`p_purchase_{card.horizon_days}d`){categories}; classes: {", ".join(card.classes)}.
 - **Label**: {card.label}
 - **Model**: XGBoost `{card.params.get("objective")}`, {card.params.get("rounds")} rounds, depth
   {card.params.get("max_depth")}, eta {card.params.get("eta")}; trained {card.trained_at}.
@@ -69,7 +100,13 @@ recency bucket, per last category bought, overall).
 
 {metrics_table(card.metrics, card.horizon_days) if card.metrics else "(not evaluated)"}
 
-{verdict}
+Differences from each baseline, with 95% paired bootstrap confidence intervals over the evaluation
+customers (the same resampled customers for the model and the baseline; lower log loss is better,
+so there the difference should be negative):
+
+{comparison_table(card.metrics, card.horizon_days) if card.metrics else ""}
+
+{verdict(card.metrics) if card.metrics else ""}
 
 ## Calibration (model, evaluation window)
 

@@ -223,17 +223,18 @@ def _rows(table: pa.Table) -> dict:
 
 
 def evaluate(scorer, train: pa.Table, test: pa.Table) -> dict:
-    """The :class:`~c360.model.scorer.Scorer`'s metrics and each baseline's, on the evaluation rows;
-    which ones the model beats."""
+    """The :class:`~c360.model.scorer.Scorer`'s metrics and each baseline's, on the evaluation rows; the
+    paired bootstrap intervals of the differences, and which baselines the model beats by them."""
     classes = scorer.card.classes
     probabilities = scorer.predict(test)
     y_train = np.asarray(train.column("label").to_pylist(), dtype=np.int64)
     y_test = np.asarray(test.column("label").to_pylist(), dtype=np.int64)
     baselines = evaluation.fit_baselines(_rows(train), y_train, len(classes))
-    scored = {name: evaluation.metrics(y_test, p)
-              for name, p in evaluation.baseline_probabilities(baselines, _rows(test)).items()}
-    model = evaluation.metrics(y_test, probabilities)
-    return {"model": model, "baselines": scored, "beats": evaluation.beaten(model, scored)}
+    predicted = evaluation.baseline_probabilities(baselines, _rows(test))
+    scored = {name: evaluation.metrics(y_test, p) for name, p in predicted.items()}
+    comparisons = evaluation.compare(y_test, probabilities, predicted)
+    return {"model": evaluation.metrics(y_test, probabilities), "baselines": scored, "comparisons": comparisons,
+            "beats": evaluation.beaten(comparisons)}
 
 
 def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int | None = None,
@@ -266,7 +267,9 @@ def train(connection, out_dir: Path, *, end: dt.date | None = None, cutoffs: int
     from c360.model.scorer import Scorer
 
     scorer = Scorer(booster, cards.ModelCard(features, classes))
+    step = note("evaluation (baselines, paired bootstrap)", 1)
     results = evaluate(scorer, train_rows, test)
+    advance(step, 1)
     card = cards.ModelCard(
         features=features,
         classes=classes,

@@ -3,6 +3,8 @@ model trained on it by ``c360 train``, shared by the model tests of one session.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 from datetime import date
 from pathlib import Path
@@ -50,8 +52,11 @@ def lean(tmp_path_factory) -> Path:
     generate(config, EmbeddedTarget(root / "demo-data"))
     shutil.rmtree(root / "demo-data" / "partners")
     shutil.rmtree(root / "demo-data" / "blob")
-    code = main(["train", "--catalog", str(root / "catalog"), "--horizon", "45d", "--rounds", "30", "-q"])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["train", "--catalog", str(root / "catalog"), "--horizon", "45d", "--rounds", "30", "-q"])
     assert code == 0
+    (root / "train.out").write_text(printed.getvalue())  # what c360 train printed
     return root
 
 

@@ -126,9 +126,10 @@ def test_a_card_that_misstates_which_features_the_trees_read_is_refused_at_load(
     shutil.copytree(trained / "models", tmp_path / "models")
     card_path = tmp_path / "models" / cards.CARD_FILE
     data = json.loads(card_path.read_text())
+    first, second = data["reads"][:2]
     data["reads"] = data["reads"][1:]
     card_path.write_text(json.dumps(data))
-    with pytest.raises(c360.ProgrammingError, match="card says its trees read frequency, .*; they read recency_days"):
+    with pytest.raises(c360.ProgrammingError, match=f"card says its trees read {second}, .*; they read {first}, "):
         Scorer.load(tmp_path / "models")
 
 
@@ -151,8 +152,9 @@ def test_a_model_whose_card_does_not_match_the_view_is_refused_with_the_differen
     shutil.copytree(trained, project)
     view = project / "queries" / "customer_360.sql"
     text = view.read_text()
-    assert "frequency := base.frequency, " in text
-    view.write_text(text.replace("frequency := base.frequency, ", "loyalty_points := 1, "))
+    read = cards.read(project / "models").reads[1]  # a feature the trees read, not the first of the struct
+    assert f"{read} := base.{read}, " in text
+    view.write_text(text.replace(f"{read} := base.{read}, ", "loyalty_points := 1, "))
     connection = c360.connect(str(project / "catalog"))
     try:
         with pytest.raises(c360.Error) as raised:
@@ -161,7 +163,7 @@ def test_a_model_whose_card_does_not_match_the_view_is_refused_with_the_differen
         connection.close()
     message = str(raised.value)
     assert "does not match" in message
-    assert "missing feature(s): frequency" in message and "not in the model card: loyalty_points" in message
+    assert f"missing feature(s): {read}" in message and "not in the model card: loyalty_points" in message
 
 
 def test_a_model_file_that_does_not_match_its_card_is_refused_at_load(trained, tmp_path):
