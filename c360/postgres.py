@@ -264,8 +264,9 @@ def spell_out_arrays(tree: exp.Expression, params: list) -> exp.Expression:
 # --- schema.table.column ---------------------------------------------------------------------------------
 
 
-def schema_qualified_columns(tree: exp.Expression, context: _Context) -> exp.Expression:
-    """``schema.table.column`` references: the table gets an alias (its name) and the column names it."""
+def schema_qualified_columns(tree: exp.Expression, context: _Context | None) -> exp.Expression:
+    """``schema.table.column`` references: the table gets an alias (its name) and the column names it (a
+    table named without its schema, found on the search path, is named by its name or alias)."""
     columns = [c for c in tree.find_all(exp.Column) if c.args.get("db")]
     if not columns:
         return tree
@@ -291,6 +292,12 @@ def schema_qualified_columns(tree: exp.Expression, context: _Context) -> exp.Exp
         key = (column.catalog.lower(), column.db.lower(), column.table.lower())
         alias = aliases.get(key)
         if alias is None:
+            # pg_catalog.pg_class.oid over FROM pg_class: the table found on the search path
+            unqualified = [t for t in tree.find_all(exp.Table) if not t.args.get("db") and t.name.lower() == key[2]]
+            if unqualified:
+                alias = unqualified[0].alias_or_name
+                key = None
+        if alias is None:
             raise ProgrammingError(
                 f'missing FROM-clause entry for table "{column.db}.{column.table}" '
                 f'(referenced as {column.sql("postgres")})'
@@ -298,7 +305,8 @@ def schema_qualified_columns(tree: exp.Expression, context: _Context) -> exp.Exp
         column.set("catalog", None)
         column.set("db", None)
         column.set("table", exp.to_identifier(alias, quoted=True))
-        renamed.add(key)
+        if key is not None:
+            renamed.add(key)
     for table in tree.find_all(exp.Table):
         key = (table.catalog.lower(), table.db.lower(), table.name.lower())
         if key in renamed and not table.alias and table.args.get("db"):
@@ -661,3 +669,62 @@ def _name_columns(tree: exp.Expression, names: list[str | None]) -> None:
     for projection, name in zip(list(select.expressions), names):
         if name and not isinstance(projection, exp.Alias):
             projection.replace(exp.alias_(projection.copy(), name, quoted=True))
+
+
+# --- parameter types (what Describe of a statement answers) -----------------------------------------------
+
+
+def parameter_types(sql: str, *, schema=None) -> dict[int, exp.DataType]:
+    """``{n: type}`` for the ``$n`` whose type PostgreSQL would infer from the query: a cast (``$1::int``), or
+    the other side of a comparison, arithmetic, ``IN`` or ``= ANY($n)`` (an array of that side's type).
+    Parameters it cannot type are left out (the client sends them as text)."""
+    try:
+        tree = _parse(sql)
+    except (SqlSyntaxError, ProgrammingError):
+        return {}
+    found: dict[int, exp.DataType] = {}
+    parameters = [p for p in tree.find_all(exp.Parameter) if p.name.isdigit()]
+    for parameter in parameters:
+        parent = parameter.parent
+        if isinstance(parent, exp.Cast) and parent.to.this != exp.DataType.Type.USERDEFINED:
+            found.setdefault(int(parameter.name), parent.to.copy())
+        parameter.meta[_MARK] = int(parameter.name)
+    if len(found) == len({int(p.name) for p in parameters}):
+        return found
+    mapping = schema() if callable(schema) else schema
+    copy = tree.copy()
+    try:
+        copy = qualify(copy, schema=mapping or {}, dialect="duckdb", validate_qualify_columns=False,
+                       quote_identifiers=False)
+        copy = annotate_types(copy, schema=mapping or {}, dialect="duckdb")
+    except (sqlglot.errors.SqlglotError, KeyError, ValueError, AttributeError):
+        return found
+    for node in copy.find_all(exp.Parameter):
+        number = node.meta.get(_MARK)
+        if number is None or number in found:
+            continue
+        kind = _inferred(node)
+        if kind is not None:
+            found[number] = kind
+    return found
+
+
+def _inferred(parameter: exp.Expression) -> exp.DataType | None:
+    node, array = parameter, False
+    parent = node.parent
+    if isinstance(parent, exp.Paren):
+        node, parent = parent, parent.parent
+    if isinstance(parent, (exp.Any, exp.All)):
+        node, parent, array = parent, parent.parent, True
+    if isinstance(parent, exp.In) and node is not parent.this:
+        other = parent.this
+    elif isinstance(parent, exp.Between) and node is not parent.this:
+        other = parent.this
+    elif isinstance(parent, (*_COMPARISONS, exp.Add, exp.Sub, exp.Mul, exp.Div)):
+        other = parent.expression if node is parent.this else parent.this
+    else:
+        return None
+    kind = other.type
+    if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+        return None
+    return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[kind.copy()], nested=True) if array else kind.copy()
