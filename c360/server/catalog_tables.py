@@ -97,7 +97,14 @@ PG_TABLES = {
     "pg_enum": "oid BIGINT, enumtypid BIGINT, enumsortorder REAL, enumlabel VARCHAR",
     "pg_trigger": "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstrrelid BIGINT, tgconstrindid BIGINT, tgconstraint BIGINT",
     "pg_rewrite": "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR, is_instead BOOLEAN, ev_qual VARCHAR, ev_action VARCHAR",
-    "pg_proc": "oid BIGINT, proname VARCHAR, pronamespace BIGINT, proowner BIGINT, prolang BIGINT, prokind VARCHAR, proretset BOOLEAN, prorettype BIGINT, pronargs SMALLINT, proargtypes BIGINT[], proargnames VARCHAR[], prosrc VARCHAR",
+    "pg_proc": (
+        "oid BIGINT, proname VARCHAR, pronamespace BIGINT, proowner BIGINT, prolang BIGINT, prokind VARCHAR, "
+        "proretset BOOLEAN, prorettype BIGINT, pronargs SMALLINT, proargtypes BIGINT[], proargnames VARCHAR[], "
+        "prosrc VARCHAR, proallargtypes BIGINT[], proargmodes VARCHAR[], proisstrict BOOLEAN, prosecdef BOOLEAN, "
+        "provolatile VARCHAR, proparallel VARCHAR, pronargdefaults SMALLINT, proargdefaults VARCHAR, "
+        "provariadic BIGINT, procost REAL, prorows REAL, proleakproof BOOLEAN, probin VARCHAR, proconfig VARCHAR[], "
+        "proacl VARCHAR[]"
+    ),
     "pg_extension": "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT, extrelocatable BOOLEAN, extversion VARCHAR",
     "pg_foreign_table": "ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]",
     "pg_matviews": "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, tablespace VARCHAR, hasindexes BOOLEAN, ispopulated BOOLEAN, definition VARCHAR",
@@ -426,7 +433,8 @@ def _fill(db, relations: list[Relation]) -> None:
             )
     insert(
         f"{EMULATION}.pg_proc",
-        [(oid, name, 11, 10, 12, "f", False, 0, 1, None, None, name) for name, oid in procs.items()],
+        [(oid, name, 11, 10, 12, "f", False, 0, 1, None, None, name, None, None, True, False, "i", "s", 0, None, 0,
+          1.0, 0.0, False, None, None, None) for name, oid in procs.items()],
     )
     insert(f"{EMULATION}.pg_type", type_rows)
     insert(f"{EMULATION}.c360_type_names", [(oid, name) for oid, name in pgtypes.SQL_NAMES.items()]

@@ -172,3 +172,28 @@ def test_psycopg3_server_side_binding_of_a_list(server, dsn_options):
         rows = connection.execute("SELECT name FROM shop.customers WHERE customer_id = ANY(%s) ORDER BY 1",
                                   ([42, 45],)).fetchall()
         assert rows == [("Ann",), ("Dee",)]
+
+
+def test_pgcli_backslash_commands_and_completion_refresh(server):
+    """pgcli's own code (pgcli.pgexecute and pgspecial): the queries its completer refreshes with, and \\dt, \\d,
+    \\dv, \\di, \\dn, \\df as pgspecial sends them."""
+    from pgcli.pgexecute import PGExecute
+    from pgspecial.main import PGSpecial
+
+    executor = PGExecute("c360", "tester", None, "127.0.0.1", server.port, None)
+    try:
+        assert {"shop", "c360"} <= set(executor.schemata())
+        assert ("shop", "products") in list(executor.tables()) and list(executor.views()) == [("c360", "paid_orders")]
+        assert ("shop", "products", "sku", "text", False, None) in list(executor.table_columns())
+        assert list(executor.view_columns())[0][:3] == ("c360", "paid_orders", "order_id")
+        list(executor.functions()), list(executor.datatypes()), list(executor.foreignkeys())  # noqa: B018 - must not raise
+        special = PGSpecial()
+        results = {command: list(executor.run(command, pgspecial=special))[0]
+                   for command in (r"\dt shop.*", r"\d shop.products", r"\dv c360.*", r"\di shop.*", r"\dn", r"\df")}
+        assert [row[1] for row in results[r"\dt shop.*"][1]] == ["customers", "nums", "orders", "products", "slow_counter"]
+        assert '"products_pkey" PRIMARY KEY, btree (product_id)' in results[r"\d shop.products"][3]
+        assert [row[1] for row in results[r"\dv c360.*"][1]] == ["paid_orders"]
+        assert [row[1] for row in results[r"\di shop.*"][1]] == ["products_name_sku_idx", "products_pkey"]
+        assert "shop" in [row[0] for row in results[r"\dn"][1]]
+    finally:
+        executor.conn.close()
