@@ -1,7 +1,7 @@
 """``c360 serve``: the PostgreSQL v3 wire protocol over the c360 engine, on asyncio.
 
 Modules, one concept each: :mod:`~c360.server.protocol` (message framing),
-:mod:`~c360.server.types` (OIDs and value codecs), :mod:`~c360.server.auth`
+:mod:`~c360.server.pg_types` (PostgreSQL type OIDs and value encodings), :mod:`~c360.server.auth`
 (SCRAM-SHA-256 and who may connect), :mod:`~c360.server.statements` (reading
 SQL text: splitting, ``$n`` parameters), :mod:`~c360.server.commands` (what a
 statement is), :mod:`~c360.server.catalog_tables` (the emulated pg_catalog and

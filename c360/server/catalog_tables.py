@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from c360 import policy
 from c360.server import pg_keywords
-from c360.server import types as pgtypes
+from c360.server import pg_types as pgtypes
 
 PG_VERSION = "15.0"
 EMULATION = "pgc"  # DuckDB schema holding pg_catalog

@@ -33,7 +33,7 @@ from c360.server.catalog_emulation import PG_OID, SessionValues, vector_types
 from c360.server.catalog_tables import DEFAULT_SETTINGS, PG_VERSION
 from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
-from c360.server.types import decode_parameter, encode_rows, encoder, oid_of, oid_of_name, pg_type
+from c360.server.pg_types import decode_parameter, encode_rows, encoder, oid_of, oid_of_name, pg_type
 
 log = logging.getLogger("c360.server")
 

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from c360.errors import DataError
-from c360.server import types
+from c360.server import pg_types as types
 
 
 @pytest.mark.parametrize(
