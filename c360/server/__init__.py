@@ -7,8 +7,8 @@ SQL text: splitting, ``$n`` parameters), :mod:`~c360.server.commands` (what a
 statement is), :mod:`~c360.server.catalog_tables` (the emulated pg_catalog and
 information_schema tables), :mod:`~c360.server.catalog_emulation` (answering
 catalog queries from them), :mod:`~c360.server.copy_out` (COPY TO STDOUT rows),
-:mod:`~c360.server.backend` (the engine behind it), :mod:`~c360.server.session`
-(one client) and :mod:`~c360.server.server` (listening, cancel, threads).
+:mod:`~c360.server.backend` (the engine behind it), :mod:`~c360.server.portals` (prepared statements, portals, cursors),
+:mod:`~c360.server.session` (one client) and :mod:`~c360.server.server` (listening, cancel, threads).
 """
 
 from c360.server.backend import EngineBackend  # noqa: F401

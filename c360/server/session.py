@@ -17,7 +17,6 @@ import logging
 import re
 import secrets
 import struct
-from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -33,7 +32,8 @@ from c360.server.catalog_emulation import PG_OID, SessionValues, vector_types
 from c360.server.catalog_tables import DEFAULT_SETTINGS, PG_VERSION
 from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
-from c360.server.pg_types import decode_parameter, encode_rows, encoder, oid_of, oid_of_name, pg_type
+from c360.server.pg_types import decode_parameter, encoder, oid_of, oid_of_name, pg_type
+from c360.server.portals import Portal, Prepared, encode_chunk, result_formats
 
 log = logging.getLogger("c360.server")
 
@@ -65,48 +65,6 @@ class UnknownStatement(ProgrammingError):
 
 class UnknownSetting(ProgrammingError):
     sqlstate = "42704"
-
-
-@dataclass
-class Prepared:
-    command: Command
-    param_oids: list[int]
-
-
-@dataclass
-class Portal:
-    name: str
-    command: Command
-    params: list = field(default_factory=list)
-    formats: list[int] = field(default_factory=list)  # result format codes as sent in Bind
-    cursor: bool = False  # a DECLAREd cursor (lives until CLOSE or the transaction ends)
-    hold: bool = False
-    describe_only: bool = False  # opened only to learn its columns (Describe of a statement): no rows
-    opened: bool = False
-    source: RowSource | None = None
-    pending: pa.RecordBatch | None = None
-    exhausted: bool = False
-    tag: str = ""
-
-    def close(self) -> None:
-        if self.source is not None:
-            source, self.source = self.source, None
-            source.close()
-        self.pending = None
-
-
-def result_formats(codes: list[int], columns: int) -> list[int]:
-    if not codes:
-        return [0] * columns
-    if len(codes) == 1:
-        return codes * columns
-    if len(codes) != columns:
-        raise pq.ProtocolViolation(f"Bind has {len(codes)} result formats for {columns} columns")
-    return codes
-
-
-def encode_chunk(chunk: pa.RecordBatch, encoders: list) -> bytes:
-    return b"".join(pq.data_row(row) for row in encode_rows(chunk, encoders))
 
 
 class Session:
