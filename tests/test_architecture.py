@@ -21,7 +21,7 @@ LAYERS = (
     ("front doors", ("c360.__main__", "c360.cli", "c360.server")),
     ("the DB-API and the jobs", ("c360", "c360.dbapi", "c360.stream", "c360.generate")),
     ("the engine", ("c360.engine", "c360.channel", "c360.introspect", "c360.reductions", "c360.explain",
-                    "c360.postgres")),
+                    "c360.postgres", "c360.pg_formats")),
     ("planning", ("c360.planner", "c360.views", "c360.functions")),
     ("the catalog and the model", ("c360.catalog", "c360.model")),
     ("connectors", ("connectors",)),
