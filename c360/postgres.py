@@ -552,6 +552,8 @@ def _figure(node: exp.Expression, sql: str) -> tuple[str | None, int]:
 
 
 def _type_name(to: exp.DataType) -> str:
+    if not isinstance(to, exp.DataType) or not isinstance(to.this, exp.DataType.Type):
+        return to.name.lower() if to.name else to.sql("postgres").lower()  # regtype, oid: PostgreSQL's own names
     if to.this == exp.DataType.Type.USERDEFINED:
         return to.sql("postgres").split(".")[-1].split("(")[0].lower().strip('"')
     if to.this == exp.DataType.Type.ARRAY:

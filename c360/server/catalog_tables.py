@@ -239,7 +239,7 @@ MACROS = {
     "format_type": [
         (
             "t, m",
-            f"CASE WHEN t IS NULL THEN NULL WHEN t = 1700 AND m > 4 "
+            f"CASE WHEN t IS NULL THEN NULL WHEN t = 0 THEN '-' WHEN t = 1700 AND m > 4 "
             f"THEN 'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')' "
             f"ELSE coalesce((SELECT sqlname FROM {EMULATION}.c360_type_names n WHERE n.oid = t), '???') END",
         )

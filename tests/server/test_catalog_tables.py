@@ -42,6 +42,7 @@ ORACLE_CATALOG_QUERIES = {
     "information_schema_keys": "SELECT tc.constraint_name, tc.constraint_type, k.column_name, k.ordinal_position "
     "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage k "
     "USING (constraint_name, table_name) WHERE tc.table_name = 'products'",
+    "zero_oids": "SELECT format_type(0, NULL), 'pg_catalog.pg_class'::regclass::oid",
     "pg_range_columns": "SELECT rngtypid, rngsubtype, rngmultitypid FROM pg_range WHERE rngtypid = 0",
     "privileges": "SELECT has_table_privilege('shop.products', 'SELECT'), has_schema_privilege('shop', 'USAGE'), "
     "has_function_privilege('now()', 'EXECUTE'), has_any_column_privilege('shop.products', 'SELECT')",
