@@ -43,6 +43,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from c360.errors import NotSupportedError, ProgrammingError, SqlSyntaxError
+from c360.pg_formats import format_expression, parse_format
 
 DIALECTS = ("duckdb", "postgres")
 
@@ -264,8 +265,9 @@ def spell_out_arrays(tree: exp.Expression, params: list) -> exp.Expression:
 # --- schema.table.column ---------------------------------------------------------------------------------
 
 
-def schema_qualified_columns(tree: exp.Expression, context: _Context) -> exp.Expression:
-    """``schema.table.column`` references: the table gets an alias (its name) and the column names it."""
+def schema_qualified_columns(tree: exp.Expression, context: _Context | None) -> exp.Expression:
+    """``schema.table.column`` references: the table gets an alias (its name) and the column names it (a
+    table named without its schema, found on the search path, is named by its name or alias)."""
     columns = [c for c in tree.find_all(exp.Column) if c.args.get("db")]
     if not columns:
         return tree
@@ -291,6 +293,12 @@ def schema_qualified_columns(tree: exp.Expression, context: _Context) -> exp.Exp
         key = (column.catalog.lower(), column.db.lower(), column.table.lower())
         alias = aliases.get(key)
         if alias is None:
+            # pg_catalog.pg_class.oid over FROM pg_class: the table found on the search path
+            unqualified = [t for t in tree.find_all(exp.Table) if not t.args.get("db") and t.name.lower() == key[2]]
+            if unqualified:
+                alias = unqualified[0].alias_or_name
+                key = None
+        if alias is None:
             raise ProgrammingError(
                 f'missing FROM-clause entry for table "{column.db}.{column.table}" '
                 f'(referenced as {column.sql("postgres")})'
@@ -298,7 +306,8 @@ def schema_qualified_columns(tree: exp.Expression, context: _Context) -> exp.Exp
         column.set("catalog", None)
         column.set("db", None)
         column.set("table", exp.to_identifier(alias, quoted=True))
-        renamed.add(key)
+        if key is not None:
+            renamed.add(key)
     for table in tree.find_all(exp.Table):
         key = (table.catalog.lower(), table.db.lower(), table.name.lower())
         if key in renamed and not table.alias and table.args.get("db"):
@@ -307,106 +316,6 @@ def schema_qualified_columns(tree: exp.Expression, context: _Context) -> exp.Exp
 
 
 # --- to_char / to_timestamp / to_date --------------------------------------------------------------------
-
-#: PostgreSQL date/time format patterns with an exact strftime/strptime equivalent:
-#: pattern -> (format with padding, format with FM) ; None where FM has no equivalent
-_PATTERNS = {
-    "HH24": ("%H", "%-H"), "HH12": ("%I", "%-I"), "HH": ("%I", "%-I"), "MI": ("%M", "%-M"), "SS": ("%S", "%-S"),
-    "MS": ("%g", None), "US": ("%f", None), "YYYY": ("%Y", "%Y"), "YY": ("%y", "%-y"), "MM": ("%m", "%-m"),
-    "DDD": ("%j", "%-j"), "DD": ("%d", "%-d"), "IYYY": ("%G", "%G"), "IW": ("%V", None),
-    "AM": ("%p", "%p"), "PM": ("%p", "%p"), "Mon": ("%b", "%b"), "Dy": ("%a", "%a"),
-    "FMMonth": ("%B", "%B"), "FMDay": ("%A", "%A"),
-}
-#: patterns whose text is upper/lower-cased or padded as PostgreSQL prints it: pattern -> (format, case, pad)
-_CASED = {
-    "MONTH": ("%B", "upper", 9), "Month": ("%B", None, 9), "month": ("%B", "lower", 9),
-    "MON": ("%b", "upper", 0), "mon": ("%b", "lower", 0),
-    "DAY": ("%A", "upper", 9), "Day": ("%A", None, 9), "day": ("%A", "lower", 9),
-    "DY": ("%a", "upper", 0), "dy": ("%a", "lower", 0), "am": ("%p", "lower", 0), "pm": ("%p", "lower", 0),
-}
-_LOWER_ALIASES = {"hh24": "HH24", "hh12": "HH12", "hh": "HH", "mi": "MI", "ss": "SS", "ms": "MS", "us": "US",
-                  "yyyy": "YYYY", "yy": "YY", "mm": "MM", "ddd": "DDD", "dd": "DD", "iyyy": "IYYY", "iw": "IW"}
-#: patterns PostgreSQL knows that have no exact equivalent here (refused, never approximated)
-_UNSUPPORTED = ("A.M.", "P.M.", "a.m.", "p.m.", "B.C.", "A.D.", "b.c.", "a.d.", "SSSSS", "SSSS", "YYY", "Y,YYY",
-                "IYY", "IY", "BC", "AD", "bc", "ad", "WW", "CC", "cc", "ww", "RM", "rm", "TZH", "TZM", "TZ", "tz",
-                "OF", "FF1", "FF2", "FF3", "FF4", "FF5", "FF6", "ID", "id", "J", "Q", "q", "W", "D", "I", "Y", "y",
-                "TH", "th", "SP", "FX", "TM")
-_KEYS = sorted([*_PATTERNS, *_CASED, *_LOWER_ALIASES, *_UNSUPPORTED], key=len, reverse=True)
-
-
-def _format_pieces(pattern: str, *, parsing: bool) -> list[tuple[str, str | None, int]]:
-    """``pattern`` as pieces ``(strftime format, case, pad)``; NotSupportedError names a pattern without an
-    exact equivalent. Parsing (to_timestamp) accepts only plain pieces."""
-    pieces: list[tuple[str, str | None, int]] = []
-    i = 0
-
-    def add(fmt: str, case: str | None = None, pad: int = 0):
-        if pieces and pieces[-1][1] is None and pieces[-1][2] == 0 and case is None and pad == 0:
-            pieces[-1] = (pieces[-1][0] + fmt, None, 0)
-        else:
-            pieces.append((fmt, case, pad))
-
-    while i < len(pattern):
-        if pattern[i] == '"':
-            j = pattern.find('"', i + 1)
-            j = len(pattern) if j < 0 else j
-            add(pattern[i + 1 : j].replace("%", "%%"))
-            i = j + 1
-            continue
-        if pattern[i] == "\\" and i + 1 < len(pattern):
-            add(pattern[i + 1].replace("%", "%%"))
-            i += 2
-            continue
-        fill_mode = pattern.startswith(("FM", "fm"), i)
-        start = i + 2 if fill_mode else i
-        key = next((k for k in _KEYS if pattern.startswith(k, start)), None)
-        if key is None:
-            if fill_mode:
-                raise NotSupportedError(f"The format modifier FM before '{pattern[start:start + 4]}' is not supported")
-            add(pattern[i].replace("%", "%%"))
-            i += 1
-            continue
-        name = _LOWER_ALIASES.get(key, key)
-        if fill_mode and f"FM{name}" in _PATTERNS:
-            add(_PATTERNS[f"FM{name}"][0])
-        elif name in _PATTERNS:
-            padded, filled = _PATTERNS[name]
-            fmt = filled if fill_mode else padded
-            if fmt is None:
-                raise NotSupportedError(f"The format pattern FM{name} has no exact translation here")
-            add(fmt)
-        elif name in _CASED:
-            fmt, case, pad = _CASED[name]
-            if parsing and case is not None and name not in ("am", "pm"):
-                raise NotSupportedError(f"The format pattern {name} is not supported when parsing")
-            add(fmt, case, 0 if fill_mode or parsing else pad)
-        else:
-            raise NotSupportedError(f"The format pattern {key} is not supported here (no exact translation)")
-        i = start + len(key)
-    return pieces
-
-
-def format_expression(value: exp.Expression, pattern: str) -> exp.Expression:
-    """``to_char(value, pattern)`` for a date/time ``value``, exactly as PostgreSQL prints it."""
-    if re.search(r"[90]", re.sub(r'"[^"]*"', "", pattern)):
-        raise NotSupportedError("to_char with a number format is not supported here")
-    parts = []
-    for fmt, case, pad in _format_pieces(pattern, parsing=False):
-        piece: exp.Expression = exp.Anonymous(this="strftime", expressions=[value.copy(), exp.Literal.string(fmt)])
-        if case is not None:
-            piece = exp.Anonymous(this=case, expressions=[piece])
-        if pad:
-            piece = exp.Anonymous(this="rpad", expressions=[piece, exp.Literal.number(pad), exp.Literal.string(" ")])
-        parts.append(piece)
-    if not parts:
-        return exp.Literal.string("")
-    return parts[0] if len(parts) == 1 else exp.Anonymous(this="concat", expressions=parts)
-
-
-def _parse_format(pattern: str) -> str:
-    pieces = _format_pieces(pattern, parsing=True)
-    return "".join(fmt for fmt, _, _ in pieces)
-
 
 def formatting_functions(tree: exp.Expression, context: _Context) -> exp.Expression:
     """``to_char``/``to_timestamp``/``to_date`` with a format: PostgreSQL's patterns, exactly or an error."""
@@ -426,7 +335,7 @@ def formatting_functions(tree: exp.Expression, context: _Context) -> exp.Express
         if name == "to_char":
             node.replace(exp.Paren(this=format_expression(args[0], pattern.this)))
             continue
-        fmt = exp.Literal.string(_parse_format(pattern.this))
+        fmt = exp.Literal.string(parse_format(pattern.this))
         parsed = exp.Anonymous(this="strptime", expressions=[args[0].copy(), fmt])
         to = "TIMESTAMPTZ" if name == "to_timestamp" else "DATE"
         node.replace(exp.cast(parsed, to))
@@ -643,6 +552,8 @@ def _figure(node: exp.Expression, sql: str) -> tuple[str | None, int]:
 
 
 def _type_name(to: exp.DataType) -> str:
+    if not isinstance(to, exp.DataType) or not isinstance(to.this, exp.DataType.Type):
+        return to.name.lower() if to.name else to.sql("postgres").lower()  # regtype, oid: PostgreSQL's own names
     if to.this == exp.DataType.Type.USERDEFINED:
         return to.sql("postgres").split(".")[-1].split("(")[0].lower().strip('"')
     if to.this == exp.DataType.Type.ARRAY:
@@ -661,3 +572,62 @@ def _name_columns(tree: exp.Expression, names: list[str | None]) -> None:
     for projection, name in zip(list(select.expressions), names):
         if name and not isinstance(projection, exp.Alias):
             projection.replace(exp.alias_(projection.copy(), name, quoted=True))
+
+
+# --- parameter types (what Describe of a statement answers) -----------------------------------------------
+
+
+def parameter_types(sql: str, *, schema=None) -> dict[int, exp.DataType]:
+    """``{n: type}`` for the ``$n`` whose type PostgreSQL would infer from the query: a cast (``$1::int``), or
+    the other side of a comparison, arithmetic, ``IN`` or ``= ANY($n)`` (an array of that side's type).
+    Parameters it cannot type are left out (the client sends them as text)."""
+    try:
+        tree = _parse(sql)
+    except (SqlSyntaxError, ProgrammingError):
+        return {}
+    found: dict[int, exp.DataType] = {}
+    parameters = [p for p in tree.find_all(exp.Parameter) if p.name.isdigit()]
+    for parameter in parameters:
+        parent = parameter.parent
+        if isinstance(parent, exp.Cast) and parent.to.this != exp.DataType.Type.USERDEFINED:
+            found.setdefault(int(parameter.name), parent.to.copy())
+        parameter.meta[_MARK] = int(parameter.name)
+    if len(found) == len({int(p.name) for p in parameters}):
+        return found
+    mapping = schema() if callable(schema) else schema
+    copy = tree.copy()
+    try:
+        copy = qualify(copy, schema=mapping or {}, dialect="duckdb", validate_qualify_columns=False,
+                       quote_identifiers=False)
+        copy = annotate_types(copy, schema=mapping or {}, dialect="duckdb")
+    except (sqlglot.errors.SqlglotError, KeyError, ValueError, AttributeError):
+        return found
+    for node in copy.find_all(exp.Parameter):
+        number = node.meta.get(_MARK)
+        if number is None or number in found:
+            continue
+        kind = _inferred(node)
+        if kind is not None:
+            found[number] = kind
+    return found
+
+
+def _inferred(parameter: exp.Expression) -> exp.DataType | None:
+    node, array = parameter, False
+    parent = node.parent
+    if isinstance(parent, exp.Paren):
+        node, parent = parent, parent.parent
+    if isinstance(parent, (exp.Any, exp.All)):
+        node, parent, array = parent, parent.parent, True
+    if isinstance(parent, exp.In) and node is not parent.this:
+        other = parent.this
+    elif isinstance(parent, exp.Between) and node is not parent.this:
+        other = parent.this
+    elif isinstance(parent, (*_COMPARISONS, exp.Add, exp.Sub, exp.Mul, exp.Div)):
+        other = parent.expression if node is parent.this else parent.this
+    else:
+        return None
+    kind = other.type
+    if kind is None or kind.this in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+        return None
+    return exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[kind.copy()], nested=True) if array else kind.copy()

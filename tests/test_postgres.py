@@ -8,7 +8,8 @@ import pytest
 
 import c360
 from c360.errors import NotSupportedError, ProgrammingError, SqlSyntaxError
-from c360.postgres import format_expression, parse_array_literal, translate
+from c360.pg_formats import format_expression
+from c360.postgres import parse_array_literal, translate
 from tests.projects import shop_project
 
 SCHEMA = {"shop": {"orders": {"order_id": "INT", "amount": "DECIMAL(12,2)", "order_ts": "TIMESTAMP"},

@@ -21,6 +21,9 @@ from c360.server.catalog_tables import Relation
 
 log = logging.getLogger("c360.server")
 
+#: the description of the schema ``c360`` (the project's views), as the system catalogs show it
+VIEWS_DESCRIPTION = "the project's views (queries/*.sql)"
+
 
 class RowSource:
     """Rows of one statement, as Arrow batches. A ``None`` schema means a command without rows."""
@@ -79,14 +82,20 @@ class EngineBackend:
             log.warning("system catalog: %s", error)
         for source, table in tables:
             try:
-                relations.append(Relation(source, table, self.catalog.table(source, table).arrow_schema()))
+                schema = self.catalog.table(source, table)
+                relations.append(Relation(
+                    source, table, schema.arrow_schema(), primary_key=tuple(schema.primary_key),
+                    indexes=tuple(schema.indexes or ()), row_count=schema.row_count,
+                    schema_description=self.catalog.source(source).description or "",
+                ))
             except Error as error:
                 log.warning("system catalog: %s", error)
         for name, view in sorted(self.views.items()):
             try:
                 execution = self.engine.execute(f'SELECT * FROM "{view.name}" LIMIT 0')
                 try:
-                    relations.append(Relation("c360", view.name, execution.schema, kind="v"))
+                    relations.append(Relation("c360", view.name, execution.schema, kind="v", description=view.description,
+                                              definition=view.sql.strip(), schema_description=VIEWS_DESCRIPTION))
                 finally:
                     execution.close()
             except Error as error:

@@ -22,10 +22,13 @@ import time
 from dataclasses import dataclass, field
 
 import duckdb
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from c360 import policy, postgres
+from c360.errors import ProgrammingError
 from c360.server.catalog_tables import (
     DEFAULT_SETTINGS,
     EMULATION,
@@ -102,9 +105,17 @@ def _parse(sql: str) -> exp.Expression | None:
 
 
 def _psql_isms(sql: str) -> str:
-    """Spellings psql uses that sqlglot does not parse: ``OPERATOR(pg_catalog.~)``, ``COLLATE pg_catalog.default``."""
+    """Spellings psql and drivers use that sqlglot does not parse: ``OPERATOR(pg_catalog.~)``, ``COLLATE
+    pg_catalog.default``, ``::oid[]``."""
     sql = re.sub(r"OPERATOR\(pg_catalog\.([~!=<>*]+)\)", r"\1", sql)
-    return re.sub(r"COLLATE\s+pg_catalog\.\"?default\"?", "", sql)
+    sql = re.sub(r"COLLATE\s+pg_catalog\.\"?default\"?", "", sql)
+    # ``$1::oid[]`` (asyncpg's type introspection): arrays of the oid-like types are BIGINT[] here
+    return _OID_ARRAY_CAST.sub(lambda m: "::BIGINT[]" if m.group(1).lower() != "name" else "::TEXT[]", sql)
+
+
+_OID_ARRAY_CAST = re.compile(
+    r"::\s*(?:pg_catalog\.)?(oid|regtype|regclass|regproc|regprocedure|regnamespace|regrole|name)\s*\[\s*\]", re.IGNORECASE
+)
 
 
 def _type_name(to: exp.DataType) -> str:
@@ -155,13 +166,24 @@ class SystemCatalog:
     # --- rewriting --------------------------------------------------------------------------------
 
     def rewrite(self, sql: str, session: SessionValues, params: list | None = None) -> str:
-        """``sql`` (PostgreSQL) as DuckDB SQL over the emulation; ``$n`` placeholders are kept. A list
-        parameter in ``= ANY($n)`` is spread into more parameters, appended to ``params`` (in place)."""
+        """``sql`` (PostgreSQL) as DuckDB SQL over the emulation, with ``$n`` placeholders. ``params``, when
+        given, is updated in place to the values the rewritten statement takes (a list parameter in
+        ``= ANY($n)`` spread into one per element, values answered here dropped)."""
         tree = _parse(sql)
         if tree is None:
             raise sqlglot.errors.ParseError(f"Cannot parse catalog query: {sql[:200]}")
-        policy.check_query(tree)
+        names = postgres.column_names(tree, _psql_isms(sql)) if isinstance(tree, exp.Select) else []
+        for i, projection in enumerate(tree.expressions if names else []):
+            target = projection.expression if isinstance(projection, exp.Dot) else projection
+            if isinstance(target, exp.Func) and not isinstance(projection, (exp.Alias, exp.Column)):
+                names[i] = _function_name(target)
+        tree = normalize_identifiers(tree, dialect="postgres")  # unquoted names fold to lower case, as in PostgreSQL
+        _settings(tree, session, params or [])  # PostgreSQL's current_setting(), answered here before the policy
+        policy.check_query(tree, table_functions=CATALOG_TABLE_FUNCTIONS)
         tree = postgres.spell_out_arrays(tree, params if params is not None else [])
+        tree = postgres.schema_qualified_columns(tree, None)
+        _vectors_as_text(tree)
+        _vector_subscripts(tree)
         version = f"PostgreSQL {PG_VERSION} (c360 {_c360_version()}) on x86_64-pc-linux-gnu, 64-bit"
 
         def literal(value):
@@ -208,10 +230,6 @@ class SystemCatalog:
                     return exp.Array(expressions=[literal(s) for s in ["pg_catalog", *session.search_path]])
                 if name == "pg_backend_pid":
                     return exp.Literal.number(session.pid)
-                if name == "current_setting" and node.expressions and isinstance(node.expressions[0], exp.Literal):
-                    key = node.expressions[0].name.lower()
-                    value = session.settings.get(key, DEFAULT_SETTINGS.get(key))
-                    return literal(value) if value is not None else exp.null()
                 if name == "set_config" and len(node.expressions) >= 2:
                     return node.expressions[1]
                 if name == "json_build_object":
@@ -223,15 +241,17 @@ class SystemCatalog:
             return node
 
         # PostgreSQL names an unaliased function column after the function (version, format_type)
-        names = []
-        if isinstance(tree, exp.Select):
-            for projection in tree.expressions:
-                target = projection.expression if isinstance(projection, exp.Dot) else projection
-                is_function = isinstance(target, exp.Func) and not isinstance(projection, (exp.Alias, exp.Column))
-                names.append(_function_name(target) if is_function else None)
         for dot in list(tree.find_all(exp.Dot)):
-            if isinstance(dot.this, exp.Identifier) and dot.this.name.lower() == "pg_catalog" and isinstance(dot.expression, exp.Func):
+            if not (isinstance(dot.this, exp.Identifier) and isinstance(dot.expression, exp.Func)):
+                continue
+            schema = dot.this.name.lower()
+            if schema == "pg_catalog":
                 dot.replace(dot.expression)
+            elif schema == "information_schema" and dot.expression.name.lower() == "_pg_expandarray":
+                # a set-returning function of (x, n) records: DuckDB unnests a list of structs alike
+                dot.replace(exp.Unnest(expressions=[
+                    exp.Anonymous(this=f"{EMULATION}__pg_expandarray", expressions=dot.expression.expressions)
+                ]))
         for cast in reversed(list(tree.find_all(exp.Cast, bfs=False))):
             replacement = self._cast(cast)
             if replacement is not cast:
@@ -243,6 +263,8 @@ class SystemCatalog:
         for projection, name in zip(list(tree.expressions) if names else [], names):
             if name and not isinstance(projection, exp.Alias):
                 projection.replace(exp.alias_(projection.copy(), name, quoted=True))
+        if params is not None:
+            _compact_parameters(tree, params)
         return tree.sql(dialect="duckdb")
 
     @staticmethod
@@ -259,14 +281,98 @@ class SystemCatalog:
                 return exp.Anonymous(this=f"{EMULATION}_regclass_{'oid' if stringy else 'name'}", expressions=[inner])
             if name == "regtype":
                 return exp.Anonymous(this=f"{EMULATION}_regtype_{'oid' if stringy else 'name'}", expressions=[inner])
-            return exp.Anonymous(this=f"{EMULATION}_regnamespace_name", expressions=[inner])
+            return exp.Anonymous(this=f"{EMULATION}_regnamespace_{'oid' if stringy else 'name'}", expressions=[inner])
         if node.to.is_type(exp.DataType.Type.ARRAY) and node.to.expressions:
             element = _type_name(node.to.expressions[0])
             if element in _CAST_TYPES:
                 return exp.Cast(this=inner, to=exp.DataType.build(f"{_CAST_TYPES[element]}[]", dialect="duckdb"))
+        if node.to.is_type("text", "varchar") and isinstance(inner, exp.Column) and inner.name.lower() in _VECTORS:
+            return exp.Anonymous(this="array_to_string", expressions=[inner, exp.Literal.string(" ")])
         if name in _CAST_TYPES:
             return exp.Cast(this=inner, to=exp.DataType.build(_CAST_TYPES[name], dialect="duckdb"))
         return node
+
+
+#: set-returning functions a catalog query may call: the policy's, and PostgreSQL's catalog functions emulated here
+CATALOG_TABLE_FUNCTIONS = policy.TABLE_FUNCTIONS | {"pg_get_keywords"}
+
+
+def _compact_parameters(tree: exp.Expression, params: list) -> None:
+    """Renumber ``$n`` so the statement uses every value of ``params`` (DuckDB refuses unused ones, and
+    rewriting answers some, such as ``current_setting($1)``, itself); ``params`` is updated in place."""
+    numbers: dict[int, int] = {}
+    for node in tree.find_all(exp.Parameter):
+        if node.name.isdigit():
+            old = int(node.name)
+            new = numbers.setdefault(old, len(numbers) + 1)
+            node.set("this", exp.Literal.number(new))
+    values = list(params)
+    params[:] = [values[old - 1] if 0 < old <= len(values) else None for old, _ in sorted(numbers.items(), key=lambda x: x[1])]
+
+
+class UnknownSetting(ProgrammingError):
+    sqlstate = "42704"
+
+
+def _settings(tree: exp.Expression, session: SessionValues, params: list) -> None:
+    """``current_setting('name')`` (or ``$n``) becomes the session's value of the setting. An unknown one is
+    an error, as in PostgreSQL (NULL with ``missing_ok``): the engine's own settings are never read."""
+    for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.lower() != "current_setting" or not node.expressions:
+            continue
+        key = node.expressions[0]
+        while isinstance(key, exp.Cast):
+            key = key.this
+        if isinstance(key, exp.Literal):
+            name = key.name.lower()
+        elif isinstance(key, exp.Parameter) and key.name.isdigit() and 0 < int(key.name) <= len(params):
+            name = str(params[int(key.name) - 1]).lower()
+        else:
+            continue  # left for the policy to refuse
+        value = session.settings.get(name, DEFAULT_SETTINGS.get(name))
+        missing_ok = len(node.expressions) > 1 and isinstance(node.expressions[1], exp.Boolean) and node.expressions[1].this
+        if value is None and not missing_ok:
+            raise UnknownSetting(f'unrecognized configuration parameter "{name}"')
+        node.replace(exp.Literal.string(value) if value is not None else exp.null())
+
+
+#: int2vector (22) and oidvector (30) columns: arrays inside a query (unnest, subscripts), text such as ``1 2``
+#: typed int2vector/oidvector when a client reads them (SQLAlchemy splits ``indoption`` on spaces, psqlODBC
+#: converts an int2vector into a C array of shorts)
+_VECTORS = {"indkey": 22, "indoption": 22, "stxkeys": 22, "tgattr": 22, "indclass": 30, "indcollation": 30,
+            "proargtypes": 30}
+#: Arrow field metadata key: the PostgreSQL type OID a column is sent as, when its Arrow type does not say it
+PG_OID = b"c360.pg_oid"
+
+
+def vector_types(table: pa.Table) -> pa.Table:
+    """``table`` with its int2vector/oidvector text columns marked with their type OID (see :data:`PG_OID`)."""
+    marked = [f.name in _VECTORS and not pa.types.is_list(f.type) for f in table.schema]
+    if not any(marked):
+        return table
+    fields = [f.with_metadata({PG_OID: str(_VECTORS[f.name]).encode()}) if m else f for f, m in zip(table.schema, marked)]
+    return table.cast(pa.schema(fields))
+
+
+def _vector_subscripts(tree: exp.Expression) -> None:
+    """``indkey[0]`` is the first key column: int2vector and oidvector count from 0, DuckDB's lists from 1."""
+    for bracket in list(tree.find_all(exp.Bracket)):
+        if isinstance(bracket.this, exp.Column) and bracket.this.name.lower() in _VECTORS and len(bracket.expressions) == 1:
+            index = bracket.expressions[0]
+            bracket.set("expressions", [exp.Add(this=exp.Paren(this=index.copy()), expression=exp.Literal.number(1))])
+
+
+def _vectors_as_text(tree: exp.Expression) -> None:
+    if not isinstance(tree, exp.Select):
+        return
+    for projection in list(tree.expressions):
+        column = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(column, exp.Column) and column.name.lower() in _VECTORS:
+            text = exp.Anonymous(this="array_to_string", expressions=[column.copy(), exp.Literal.string(" ")])
+            if isinstance(projection, exp.Alias):
+                projection.set("this", text)
+            else:
+                projection.replace(exp.alias_(text, column.name, quoted=True))
 
 
 def _function_name(node: exp.Func) -> str:

@@ -13,7 +13,7 @@ import functools
 import pyarrow as pa
 
 from c360.server import protocol as pq
-from c360.server.types import encode_rows, encoder
+from c360.server.pg_types import encode_rows, encoder
 
 
 def text_line(values: list, *, delimiter: str, null: str) -> bytes:

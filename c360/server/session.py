@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import secrets
 import struct
-from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -28,11 +28,12 @@ from c360.server import protocol as pq
 from c360.server import statements
 from c360.server.auth import AuthenticationFailed, ScramExchange
 from c360.server.backend import RowSource, TableSource
-from c360.server.catalog_emulation import SessionValues
+from c360.server.catalog_emulation import PG_OID, SessionValues, vector_types
 from c360.server.catalog_tables import DEFAULT_SETTINGS, PG_VERSION
 from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
-from c360.server.types import decode_parameter, encode_rows, encoder, pg_type
+from c360.server.pg_types import decode_parameter, encoder, oid_of, oid_of_name, pg_type
+from c360.server.portals import Portal, Prepared, encode_chunk, result_formats
 
 log = logging.getLogger("c360.server")
 
@@ -66,48 +67,6 @@ class UnknownSetting(ProgrammingError):
     sqlstate = "42704"
 
 
-@dataclass
-class Prepared:
-    command: Command
-    param_oids: list[int]
-
-
-@dataclass
-class Portal:
-    name: str
-    command: Command
-    params: list = field(default_factory=list)
-    formats: list[int] = field(default_factory=list)  # result format codes as sent in Bind
-    cursor: bool = False  # a DECLAREd cursor (lives until CLOSE or the transaction ends)
-    hold: bool = False
-    describe_only: bool = False  # opened only to learn its columns (Describe of a statement): no rows
-    opened: bool = False
-    source: RowSource | None = None
-    pending: pa.RecordBatch | None = None
-    exhausted: bool = False
-    tag: str = ""
-
-    def close(self) -> None:
-        if self.source is not None:
-            source, self.source = self.source, None
-            source.close()
-        self.pending = None
-
-
-def result_formats(codes: list[int], columns: int) -> list[int]:
-    if not codes:
-        return [0] * columns
-    if len(codes) == 1:
-        return codes * columns
-    if len(codes) != columns:
-        raise pq.ProtocolViolation(f"Bind has {len(codes)} result formats for {columns} columns")
-    return codes
-
-
-def encode_chunk(chunk: pa.RecordBatch, encoders: list) -> bytes:
-    return b"".join(pq.data_row(row) for row in encode_rows(chunk, encoders))
-
-
 class Session:
     """The protocol state machine for one client socket."""
 
@@ -124,6 +83,7 @@ class Session:
         self.skipping = False  # after an error in the extended protocol, until Sync
         self.busy = False
         self.cancel_requested = False
+        self.timed_out = False  # the cancel came from statement_timeout
         self._cancel = None
         self._engine_session = None
         self.closing = False
@@ -293,7 +253,7 @@ class Session:
             return
         self.busy = True
         try:
-            await handler(body)
+            await self._timed(handler(body))  # a Describe may start the statement: it is timed too
         except Exception as error:  # noqa: BLE001 - becomes an ErrorResponse; the session goes on
             if isinstance(error, pq.ProtocolViolation):
                 raise
@@ -306,7 +266,7 @@ class Session:
         if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation, TooManyClients)):
             return error.sqlstate, str(error)
         if self.cancel_requested:
-            return "57014", "canceling statement due to user request"
+            return "57014", f"canceling statement due to {'statement timeout' if self.timed_out else 'user request'}"
         if isinstance(error, Error):
             return getattr(error, "sqlstate", "XX000"), redact(str(error))
         if isinstance(error, duckdb.Error):
@@ -331,10 +291,10 @@ class Session:
             for text in texts:
                 portal = Portal("", classify(text))
                 try:
-                    await self._run_portal(portal, describe=True)
+                    await self._timed(self._run_portal(portal, describe=True))
                 finally:
                     portal.close()
-                self.cancel_requested = False
+                self.cancel_requested = self.timed_out = False
         except Exception as error:  # noqa: BLE001 - becomes an ErrorResponse; later statements are skipped
             if isinstance(error, pq.ProtocolViolation):
                 raise
@@ -392,7 +352,12 @@ class Session:
             if prepared is None:
                 raise UnknownStatement(f'prepared statement "{name}" does not exist')
             count = max(statements.count_placeholders(prepared.command.sql), len(prepared.param_oids))
-            oids = [(prepared.param_oids[i] if i < len(prepared.param_oids) else 0) or 25 for i in range(count)]
+            oids = [(prepared.param_oids[i] if i < len(prepared.param_oids) else 0) for i in range(count)]
+            if 0 in oids and prepared.command.kind in ("query", "catalog"):
+                inferred = await self._call(self._parameter_types, prepared.command.sql, prepared.command.kind)
+                oids = [oid or inferred.get(i + 1, 0) for i, oid in enumerate(oids)]
+                prepared.param_oids = list(oids)  # Bind decodes by the types the client was told
+            oids = [oid or 25 for oid in oids]
             self.send(pq.parameter_description(oids))
             schema = await self._statement_schema(prepared.command, count)
             self.send(pq.row_description(self._fields(schema, [0])) if schema is not None else pq.no_data())
@@ -407,8 +372,26 @@ class Session:
     async def _execute_message(self, body: bytes) -> None:
         payload = pq.Payload(body)
         name, max_rows = payload.cstring(), payload.int32()
-        self.cancel_requested = False
+        self.cancel_requested = self.timed_out = False
         await self._run_portal(self._portal(name), describe=False, max_rows=max(0, max_rows))
+
+    async def _timed(self, statement):
+        """Run ``statement`` (a coroutine) under the session's ``statement_timeout``: past it, the statement is
+        cancelled as a CancelRequest would (its sources too) and fails with 57014."""
+        seconds = timeout_seconds(self.values.settings.get("statement_timeout", "0"))
+        if not seconds:
+            return await statement
+        handle = asyncio.get_running_loop().call_later(seconds, self._time_out)
+        try:
+            return await statement
+        finally:
+            handle.cancel()
+
+    def _time_out(self) -> None:
+        self.timed_out = True
+        self.cancel_requested = True
+        if self._cancel is not None:
+            asyncio.get_running_loop().run_in_executor(None, self._cancel)
 
     async def _close(self, body: bytes) -> None:
         payload = pq.Payload(body)
@@ -426,6 +409,7 @@ class Session:
 
     async def _sync(self, body: bytes) -> None:
         self.skipping = False
+        self.cancel_requested = self.timed_out = False
         self.busy, self._cancel = False, None
         if self.transaction == "I":
             for name in [n for n, p in self.portals.items() if not (p.cursor and p.hold)]:
@@ -446,7 +430,8 @@ class Session:
         fields = []
         for arrow_field, fmt in zip(schema, formats):
             t = pg_type(arrow_field.type)
-            fields.append((arrow_field.name, t.oid, t.size, t.modifier, fmt))
+            oid = int((arrow_field.metadata or {}).get(PG_OID, t.oid))  # int2vector/oidvector from the catalogs
+            fields.append((arrow_field.name, oid, t.size, t.modifier, fmt))
         return fields
 
     async def _statement_schema(self, command: Command, count: int) -> pa.Schema | None:
@@ -491,6 +476,8 @@ class Session:
             self._transaction(command, portal)
         elif kind == "set":
             self._set(command)
+        elif kind == "noop" and command.tag == "DISCARD ALL":
+            self._discard_all(portal)
         elif kind == "show":
             portal.source = TableSource(self._show(command.name))
         elif kind == "declare":
@@ -533,6 +520,16 @@ class Session:
             translation.sql = f"SELECT * FROM ({translation.sql}) AS c360_describe LIMIT 0"
         return translation
 
+    def _parameter_types(self, sql: str, kind: str) -> dict[int, int]:
+        """``{n: OID}`` for the ``$n`` of a statement whose type follows from it: a cast (``$1::oid[]``), or in
+        a query the column it meets."""
+        types = {n: oid for n, (name, array) in statements.cast_placeholders(sql).items()
+                 if (oid := oid_of_name(name, array))}
+        if kind == "query":
+            found = postgres.parameter_types(sql, schema=self.server.system_catalog.type_schema)
+            types.update({n: oid for n, t in found.items() if n not in types and (oid := oid_of(t))})
+        return types
+
     def _run_catalog(self, sql: str, params: list) -> RowSource:
         system = self.server.system_catalog
         params = list(params)
@@ -543,7 +540,7 @@ class Session:
             table = result.to_arrow_table() if result.description else None
         finally:
             cursor.close()
-        return TableSource(table)
+        return TableSource(vector_types(table) if table is not None else None)
 
     async def _run_portal(self, portal: Portal, *, describe: bool, max_rows: int = 0) -> None:
         command = portal.command
@@ -661,6 +658,21 @@ class Session:
             for name in [n for n, p in self.portals.items() if p.cursor and not p.hold]:
                 self.portals.pop(name).close()
 
+    def _discard_all(self, current: Portal) -> None:
+        """``DISCARD ALL`` (what connection pools send between clients): every cursor and prepared statement
+        gone, settings and ``SET VARIABLE`` values back to their defaults."""
+        if self.transaction != "I":
+            raise ProgrammingError("DISCARD ALL cannot run inside a transaction block")
+        for name in [n for n, p in self.portals.items() if p is not current]:
+            self.portals.pop(name).close()
+        self.prepared.clear()
+        application = self.values.settings.get("application_name", "")
+        self.values.settings.clear()
+        self.values.settings["application_name"] = application  # PostgreSQL keeps the start-up value
+        self.values.search_path = ["public"]
+        if self._engine_session is not None and self._engine_session.engine is not None:
+            self._engine_session.engine.variables.clear()
+
     def _set(self, command: Command) -> None:
         if not command.name:
             return
@@ -674,6 +686,8 @@ class Session:
             value = command.value
             if command.name == "search_path":
                 self.values.search_path = [s.strip().strip('"') for s in value.split(",") if s.strip() and s.strip() != '"$user"']
+            if command.name == "statement_timeout":
+                timeout_seconds(value)  # refused now when it cannot be read
             if command.name == "client_encoding" and value.upper().replace("-", "") not in ("UTF8", "UNICODE"):
                 raise InterfaceError(f"c360 speaks UTF8 only; client_encoding {value} is not supported")
             self.values.settings[command.name] = value
@@ -690,6 +704,17 @@ class Session:
         if name not in settings:
             raise UnknownSetting(f'unrecognized configuration parameter "{name}"')
         return pa.table({name: [settings[name]]})
+
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def timeout_seconds(value: str) -> float:
+    """A PostgreSQL duration setting (``5000`` milliseconds, ``'5s'``, ``'1min'``) in seconds; 0 is none."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*", str(value))
+    if match is None:
+        raise ProgrammingError(f'invalid value for parameter "statement_timeout": "{value}"')
+    return float(match.group(1)) * _UNITS[match.group(2) or "ms"]
 
 
 def _duckdb_sqlstate(error: duckdb.Error) -> str:

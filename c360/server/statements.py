@@ -99,6 +99,20 @@ def count_placeholders(sql: str) -> int:
     return highest
 
 
+_CAST_PLACEHOLDER = re.compile(r"\$(\d+)\s*::\s*(?:pg_catalog\.)?\"?([A-Za-z_][A-Za-z0-9_]*)\"?\s*(\[\s*\])?")
+
+
+def cast_placeholders(sql: str) -> dict[int, tuple[str, bool]]:
+    """``{n: (type name, is_array)}`` for each ``$n::type`` (or ``$n::type[]``) in ``sql``, strings skipped:
+    the type the client meant, even where the statement does not parse."""
+    found: dict[int, tuple[str, bool]] = {}
+    for kind, start, end in _scan(sql):
+        if kind == "code":
+            for match in _CAST_PLACEHOLDER.finditer(sql, start, end):
+                found.setdefault(int(match.group(1)), (match.group(2).lower(), match.group(3) is not None))
+    return found
+
+
 def first_words(sql: str, count: int = 3) -> list[str]:
     """The first ``count`` keywords of a statement, upper-cased, comments skipped."""
     return [w.upper() for w in re.findall(r"[A-Za-z_]+", strip_comments(sql)[:200])[:count]]

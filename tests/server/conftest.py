@@ -4,9 +4,10 @@ The server runs as its own process (``python -m c360 serve --port 0``), as it
 does for users: a client in the same process as the server would share its
 GIL, and libpq's cancel blocks while it waits for the server's reply. The
 project (under ``tmp_path_factory``, so unique per test session) has one
-SQLite source ``shop`` with ``orders`` and ``customers`` (see
-:mod:`tests.projects`), a ``nums`` table of ``NUMS_ROWS`` integers for slow
-queries, and a view ``paid_orders`` (schema ``c360``).
+SQLite source ``shop`` (with a description) with ``orders`` and ``customers``
+(see :mod:`tests.projects`), ``products`` (a primary key and an index), a
+``nums`` table of ``NUMS_ROWS`` integers for slow queries, and a view
+``paid_orders`` (schema ``c360``, with a description).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.projects import project as project_files
 from tests.projects import shop_project
 
 NUMS_ROWS = 20_000
@@ -129,8 +131,21 @@ def stop_server(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("serve_project")
-    catalog = shop_project(root, views={"paid_orders": "SELECT order_id, amount FROM shop.orders WHERE status = 'paid'\n"})
+    shop_project(root)
+    catalog = project_files(root, """
+        sources:
+          shop:
+            kind: sqlite
+            path: ../shop.sqlite
+            description: The web shop's orders
+    """, views={"paid_orders": "-- Orders that were paid\nSELECT order_id, amount FROM shop.orders WHERE status = 'paid'\n"})
     connection = sqlite3.connect(root / "shop.sqlite")
+    # keys and indexes as the source declares them (the catalogs drivers read show them)
+    connection.executescript(
+        "CREATE TABLE products (product_id INTEGER PRIMARY KEY, sku TEXT, name TEXT);"
+        "CREATE INDEX products_by_name ON products (name, sku);"
+        "INSERT INTO products VALUES (1, 'A-1', 'Apple'), (2, 'B-2', 'Banana');"
+    )
     connection.execute("CREATE TABLE nums (n BIGINT, label TEXT)")
     connection.executemany("INSERT INTO nums VALUES (?, ?)", ((i, f"n{i}") for i in range(NUMS_ROWS)))
     # a view SQLite needs hours for, yielding no row: the slow query runs in the source itself
@@ -188,6 +203,9 @@ def postgres_shop():
         for statement in SHOP_DDL.split(";"):
             if statement.strip():
                 connection.execute(statement)
+        connection.execute("CREATE TABLE products (product_id INTEGER PRIMARY KEY, sku TEXT, name TEXT)")
+        connection.execute("CREATE INDEX products_name_sku_idx ON products (name, sku)")
+        connection.execute("INSERT INTO products VALUES (1, 'A-1', 'Apple'), (2, 'B-2', 'Banana')")
     yield dsn
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()

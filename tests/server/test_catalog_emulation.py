@@ -37,7 +37,7 @@ def test_psql_runs_a_query(server):
 def test_psql_dt_lists_every_source_table_under_its_source_schema(server):
     out = psql(server, r"\dt")
     lines = [line for line in out.splitlines() if "| table |" in line]
-    assert sorted(line.split("|")[1].strip() for line in lines) == ["customers", "nums", "orders", "slow_counter"]
+    assert sorted(line.split("|")[1].strip() for line in lines) == ["customers", "nums", "orders", "products", "slow_counter"]
     assert all(line.split("|")[0].strip() == "shop" for line in lines)
 
 
@@ -91,7 +91,7 @@ def engine(server):
 def test_sqlalchemy_inspector_sees_schemas_tables_and_columns(engine):
     inspector = sa.inspect(engine)
     assert {"shop", "c360"} <= set(inspector.get_schema_names())
-    assert sorted(inspector.get_table_names(schema="shop")) == ["customers", "nums", "orders", "slow_counter"]
+    assert sorted(inspector.get_table_names(schema="shop")) == ["customers", "nums", "orders", "products", "slow_counter"]
     columns = {c["name"]: c["type"] for c in inspector.get_columns("orders", schema="shop")}
     assert isinstance(columns["order_id"], sa.BIGINT)
     assert isinstance(columns["amount"], sa.NUMERIC) and (columns["amount"].precision, columns["amount"].scale) == (12, 2)

@@ -1,8 +1,8 @@
 """PostgreSQL types for Arrow columns: OIDs, and text/binary codecs for values and parameters.
 
 :func:`pg_type` maps an Arrow type to the PostgreSQL type a client sees in
-RowDescription. Types PostgreSQL has no close match for (lists, structs, maps)
-are sent as ``text`` holding JSON, so every client can read every column.
+RowDescription. Lists of scalars are PostgreSQL arrays (``text[]`` is 1009);
+structs, maps and lists of them are ``json`` (114), their values JSON text.
 :func:`encoder` returns a function from a Python value to the bytes of one
 field in text (0) or binary (1) format; :func:`decode_parameter` turns a Bind
 parameter into the Python value the engine binds.
@@ -73,6 +73,39 @@ SQL_NAMES = {
 }
 
 
+#: sqlglot's type names as PostgreSQL type OIDs (for parameter types inferred from a query)
+_SQL_TYPE_OIDS = {
+    "BOOLEAN": 16, "TINYINT": 21, "SMALLINT": 21, "INT": 23, "BIGINT": 20, "TEXT": 25, "VARCHAR": 25, "CHAR": 25,
+    "NCHAR": 25, "NVARCHAR": 25, "FLOAT": 700, "DOUBLE": 701, "DECIMAL": 1700, "DATE": 1082, "TIME": 1083,
+    "TIMESTAMP": 1114, "TIMESTAMPTZ": 1184, "INTERVAL": 1186, "UUID": 2950, "JSON": 114, "JSONB": 3802,
+    "VARBINARY": 17, "BINARY": 17, "BLOB": 17,
+}
+
+
+#: PostgreSQL type names as written in casts, as OIDs (reg* types are sent as oid)
+_TYPE_NAME_OIDS = {
+    **{t.name: t.oid for t in BY_OID.values()}, "integer": 23, "int": 23, "bigint": 20, "smallint": 21,
+    "boolean": 16, "real": 700, "double": 701, "decimal": 1700, "character": 1042, "regclass": 26, "regtype": 26,
+    "regproc": 26, "regprocedure": 26, "regnamespace": 26, "regrole": 26,
+}
+
+
+def oid_of_name(name: str, array: bool = False) -> int:
+    """The OID of a type named as a cast names it (``int4``, ``text``, ``oid``; ``array`` for ``name[]``); 0 if
+    unknown."""
+    oid = _TYPE_NAME_OIDS.get(name.lower(), 0)
+    return ARRAY_OIDS.get(oid, 0) if array else oid
+
+
+def oid_of(kind) -> int:
+    """The PostgreSQL type OID of a sqlglot ``DataType`` (0, unknown, for a type without one)."""
+    name = kind.this.value
+    if name == "ARRAY":
+        base = oid_of(kind.expressions[0]) if kind.expressions else 0
+        return ARRAY_OIDS.get(base, 0)
+    return _SQL_TYPE_OIDS.get(name, 0)
+
+
 def pg_type(arrow: pa.DataType) -> PgType:
     """The PostgreSQL type a column of Arrow type ``arrow`` is sent as."""
     if pa.types.is_dictionary(arrow):
@@ -110,7 +143,13 @@ def pg_type(arrow: pa.DataType) -> PgType:
         return TIMESTAMPTZ if arrow.tz else TIMESTAMP
     if pa.types.is_duration(arrow) or pa.types.is_interval(arrow):
         return INTERVAL
+    if _nested(arrow):
+        return JSON  # structs, maps and lists of them: their values are sent as JSON text
     return TEXT
+
+
+def _nested(arrow: pa.DataType) -> bool:
+    return pa.types.is_struct(arrow) or pa.types.is_map(arrow) or pa.types.is_list(arrow) or pa.types.is_large_list(arrow)
 
 
 # --- encoding result values ----------------------------------------------------------------------
@@ -300,10 +339,9 @@ def encoder(arrow: pa.DataType, fmt: int):
     if element is not None:
         return _array_encoder(element, fmt)
     oid = pg_type(arrow).oid
+    if oid == JSON.oid and _nested(arrow):
+        return _text_json  # json's binary format is its text
     if oid == TEXT.oid:
-        nested = pa.types.is_nested(arrow) if hasattr(pa.types, "is_nested") else False
-        if nested:
-            return _text_json
         if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
             return _utf8
         return _text_str
@@ -405,11 +443,43 @@ _BINARY_PARAMS = {
 }
 
 
+_ELEMENT_OF = {array: base for base, array in ARRAY_OIDS.items()}
+
+
+def _binary_array(data: bytes) -> list:
+    """A one-dimensional array in PostgreSQL's binary format: ndim, has-null, element OID, (size, lower bound),
+    then each element as length and bytes."""
+    ndim, _, element = struct.unpack_from("!iiI", data)
+    if ndim == 0:
+        return []
+    if ndim != 1:
+        raise ValueError("multi-dimensional array")
+    size, _ = struct.unpack_from("!ii", data, 12)
+    values, offset = [], 20
+    for _ in range(size):
+        (length,) = struct.unpack_from("!i", data, offset)
+        offset += 4
+        if length < 0:
+            values.append(None)
+            continue
+        values.append(decode_parameter(element, 1, data[offset : offset + length]))
+        offset += length
+    return values
+
+
+def _text_array(text: str, element: int) -> list:
+    from c360.postgres import parse_array_literal
+
+    return [None if v is None else decode_parameter(element, 0, v.encode("utf-8")) for v in parse_array_literal(text)]
+
+
 def decode_parameter(oid: int, fmt: int, data: bytes | None):
-    """The Python value of one Bind parameter; untyped (OID 0) and text-like ones stay strings."""
+    """The Python value of one Bind parameter; untyped (OID 0) and text-like ones stay strings; arrays are lists."""
     if data is None:
         return None
     try:
+        if oid in _ELEMENT_OF:
+            return _binary_array(data) if fmt == 1 else _text_array(data.decode("utf-8"), _ELEMENT_OF[oid])
         if fmt == 1:
             decode = _BINARY_PARAMS.get(oid)
             return decode(data) if decode else data.decode("utf-8")

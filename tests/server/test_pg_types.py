@@ -10,15 +10,15 @@ import pyarrow as pa
 import pytest
 
 from c360.errors import DataError
-from c360.server import types
+from c360.server import pg_types as types
 
 
 @pytest.mark.parametrize(
     "arrow, oid",
     [(pa.int32(), 23), (pa.int64(), 20), (pa.string(), 25), (pa.decimal128(12, 2), 1700), (pa.date32(), 1082),
      (pa.timestamp("us"), 1114), (pa.timestamp("us", "UTC"), 1184), (pa.bool_(), 16), (pa.float64(), 701),
-     (pa.list_(pa.int64()), 1016), (pa.list_(pa.string()), 1009), (pa.list_(pa.list_(pa.int64())), 25),
-     (pa.struct([("a", pa.int64())]), 25), (pa.binary(), 17)],
+     (pa.list_(pa.int64()), 1016), (pa.list_(pa.string()), 1009), (pa.list_(pa.list_(pa.int64())), 114),
+     (pa.struct([("a", pa.int64())]), 114), (pa.map_(pa.string(), pa.int64()), 114), (pa.binary(), 17)],
 )
 def test_arrow_types_map_to_postgres_oids(arrow, oid):
     assert types.pg_type(arrow).oid == oid
@@ -58,3 +58,8 @@ def test_untyped_text_parameters_stay_strings():
 def test_a_malformed_parameter_is_a_data_error_naming_the_type():
     with pytest.raises(DataError, match="not a valid date"):
         types.decode_parameter(1082, 0, b"yesterday")
+
+
+def test_structs_are_json_text_in_both_formats():
+    for fmt in (0, 1):
+        assert types.encoder(pa.struct([("a", pa.int64())]), fmt)({"a": 1}) == b'{"a": 1}'
