@@ -370,7 +370,7 @@ class Generator:
                 condition += f" AND {self.predicate([joined], 1, subqueries=False)}"
             if self.chance(0.15):
                 condition += f" AND {self.predicate(scope + [joined], 1, subqueries=False)}"
-            if self.chance(0.1):
+            if len(scope) == 1 and not ctes and self.chance(0.1):  # may be a cross product: only one per query
                 condition = f"({condition} OR {self.predicate([joined], 1, subqueries=False)})"
             text += f" {kind} {name} {joined.alias} ON {condition}"
             scope.append(joined)
