@@ -262,8 +262,10 @@ class Generator:
         left = self.expr(scope, kind, 1, filtering=True) if self.chance(0.3) else picked[0]
         shape = rng.random()
         if kind == "bool":
-            return rng.choice([left, f"{left} IS TRUE", f"{left} IS NOT FALSE", f"NOT {left}",
-                               f"{left} = {self.literal('bool')}", f"{left} IS NULL"])
+            shapes = [left, f"NOT {left}", f"{left} = {self.literal('bool')}", f"{left} IS NULL"]
+            if not (in_or and "not_distinct_in_or" in self.avoid):  # IS TRUE is IS NOT DISTINCT FROM TRUE
+                shapes += [f"{left} IS TRUE", f"{left} IS NOT FALSE"]
+            return rng.choice(shapes)
         if shape < 0.35:
             op = rng.choice(["=", "<>", "<", "<=", ">", ">="])
             right = self.expr(scope, kind, 1, filtering=True) if self.chance(0.25) else self.literal(kind)
@@ -371,7 +373,7 @@ class Generator:
             if self.chance(0.15):
                 condition += f" AND {self.predicate(scope + [joined], 1, subqueries=False)}"
             if len(scope) == 1 and not ctes and self.chance(0.1):  # may be a cross product: only one per query
-                condition = f"({condition} OR {self.predicate([joined], 1, subqueries=False)})"
+                condition = f"({condition} OR {self.predicate([joined], 1, subqueries=False, in_or=True)})"
             text += f" {kind} {name} {joined.alias} ON {condition}"
             scope.append(joined)
         return text, scope
