@@ -410,9 +410,8 @@ class Generator:
                 items.append(f"{text} AS o{len(columns)}")
                 columns.append(Column(f"o{len(columns)}", kind))
             if keys:
-                tail += " GROUP BY " + (
-                    "ALL" if self.chance(0.2) else ", ".join(str(i + 1) if self.chance(0.3) or "\x00" in t else t
-                                                              for i, (t, _) in enumerate(keys)))
+                grouped = ", ".join(self._group_key(i, t, scope) for i, (t, _) in enumerate(keys))
+                tail += " GROUP BY " + ("ALL" if self.chance(0.2) else grouped)
             if self.chance(0.3):
                 text, kind = self.aggregate(scope)
                 right = "1" if text.startswith("count") else self.literal(kind if kind != "float" else "int")
@@ -435,7 +434,8 @@ class Generator:
                 columns.append(Column(f"o{len(columns)}", kind))
         ordered = False
         if self.chance(0.3):
-            keys = ", ".join(f"{i + 1}{rng.choice(['', ' DESC'])}{rng.choice(['', ' NULLS FIRST', ' NULLS LAST'])}"
+            keys = ", ".join(f"{rng.choice([str(i + 1), f'o{i}'])}{rng.choice(['', ' DESC'])}"
+                             f"{rng.choice(['', ' NULLS FIRST', ' NULLS LAST'])}"
                              for i in range(len(columns)))
             tail += f" ORDER BY {keys}"
             ordered = top
@@ -455,6 +455,15 @@ class Generator:
         where = f" WHERE {self.predicate(scope)}" if self.chance(0.6) else ""
         operator = self.rng.choice(["UNION", "UNION ALL", "EXCEPT", "INTERSECT", "UNION ALL"])
         return f"({text}) {operator} (SELECT {', '.join(items)} FROM {from_text}{where})"
+
+    def _group_key(self, index: int, text: str, scope) -> str:
+        """A GROUP BY key: its position, its output name (when no column of ``scope`` has that name), or itself."""
+        roll = self.rng.random()
+        if roll < 0.3 or "\x00" in text:
+            return str(index + 1)
+        if roll < 0.45 and not any(c.name.startswith("o") for r in scope for c in r.columns):
+            return f"o{index}"
+        return text
 
     def _domain(self, scope, text: str) -> str | None:
         for relation in scope:
