@@ -300,3 +300,10 @@ def test_a_subquery_in_an_aggregate_under_group_by_all(world):
 def test_a_grouped_expression_with_a_parameter_grouped_by_position(world):
     check(world, "SELECT CASE WHEN o.customer_id IN (10, ?) THEN o.customer_id ELSE 100 END AS k, count(*) AS n "
                  "FROM shop.orders o LEFT JOIN local.regions r ON r.city = o.channel GROUP BY 1", [3])
+
+
+def test_when_nothing_is_pushed_scans_keep_the_columns_derived_tables_list(world):
+    """The unused CTE over MariaDB makes the planner try fragments; none is pushed, so DuckDB runs the query as
+    written, whose derived table still reads customer_id and seconds (found by the fuzzer, seed 201042)."""
+    check(world, "WITH c AS (SELECT o.order_id FROM shop.orders o) SELECT count(*) AS n FROM "
+                 "(SELECT b.customer_id AS k, count(*) OVER (PARTITION BY b.seconds) AS w FROM clicks.browsing b) d")
