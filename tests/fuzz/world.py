@@ -50,6 +50,7 @@ class Column:
     name: str
     kind: str  # int, dec, float, str, date, ts, bool
     domain: str | None = None  # join key domain: person, account, name, city
+    wide: bool = False  # a sum of integers (HUGEINT in DuckDB), in a CTE or derived table
 
 
 @dataclass(frozen=True)
