@@ -31,17 +31,60 @@ def test_minus_zero_in_a_double_in_list_on_an_arrow_scan(fuzz_world):
                             "WHERE rating IN (100.0::DOUBLE, 0.0::DOUBLE)")
 
 
-#: DuckDB 1.5.5, several threads: a filter on the inner side of a LEFT JOIN (which makes it an inner join) sometimes
-#: reaches into a LIMIT subquery or CTE on the other side, and rows beyond the LIMIT come back. Racy (about half the
-#: runs on 2 cores), never on one thread: the fuzz oracle runs on one thread. c360's DuckDB runs several, but
-#: the shape did not go wrong through c360 in 30 tries (its scans are Arrow streams, not tables).
-LIMIT_RACE = ("SELECT t4.o1 FROM (SELECT name AS o1 FROM {p} ORDER BY 1 NULLS LAST LIMIT 2) t4 "
-              "LEFT JOIN {q} t5 ON t4.o1 = t5.{name} WHERE t5.{name} = 'bob'")
+@pytest.mark.xfail(strict=True, reason="open: a pushed sum of integers (HUGEINT in DuckDB) reaches DuckDB through "
+                                       "Arrow as DECIMAL(38,0), so integer division of it gives a DOUBLE")
+def test_integer_division_of_a_pushed_integer_sum(fuzz_world):
+    check_query(fuzz_world, "WITH c AS (SELECT person_id, sum(qty) AS s FROM shop.events GROUP BY person_id) "
+                            "SELECT c.s // 2 AS h FROM c JOIN local.tags t ON t.person_id = c.person_id")
 
 
-@pytest.mark.xfail(strict=True, reason="upstream DuckDB 1.5.5: a filter passes a LIMIT when threads race")
-def test_duckdb_keeps_a_filter_above_a_limit():
+@pytest.mark.xfail(strict=True, reason="open: MariaDB's subquery cache keys a correlated subquery on outer values "
+                                       "compared under the column's collation, so 'PARIS ' reuses the answer for "
+                                       "'paris' (even with the COLLATE utf8mb4_nopad_bin comparison); optimizer_switch="
+                                       "'subquery_cache=off' in the session fixes it")
+def test_a_correlated_not_exists_on_case_varied_strings_in_mariadb(fuzz_world):
+    check_query(fuzz_world, "SELECT t1.id FROM shop.people t1 WHERE NOT EXISTS "
+                            "(SELECT 1 FROM shop.people s2 WHERE s2.city = t1.city AND s2.ratio < 50.0::DOUBLE)")
+
+
+@pytest.mark.xfail(strict=True, reason="open: an OR of an AND and an IN (subquery) is kept twice in the block (once "
+                                       "as written, once with what factoring derived); the pushed subquery replaces "
+                                       "its scan in one copy only, and DuckDB is asked for a scan never registered")
+def test_an_in_subquery_inside_an_or_of_a_pushed_join(fuzz_world):
+    check_query(fuzz_world, "SELECT t1.ticket_id AS a FROM crm.tickets t1 JOIN crm.tickets t2 "
+                            "ON t1.account_id = t2.account_id "
+                            "WHERE (((t1.ticket_id % 3) IS NULL AND t2.status < 'view ') "
+                            "OR t2.account_id IN (SELECT s3.account_id FROM crm.tickets s3 "
+                            "GROUP BY s3.account_id HAVING count(*) >= 4))")
+
+
+#: DuckDB 1.5.5's join filter pushdown: the filter a join derives from its build side (here t5's rows, all with
+#: person_id 3) reaches into the LIMIT subquery or CTE on the probe side, so the top 25 are picked among the rows
+#: that pass it. Wrong on one thread too, and more often with several. The fuzz oracle runs with
+#: ``disabled_optimizers = 'join_filter_pushdown'``; c360's DuckDB does not, though this shape came out right
+#: through c360 (its scans are Arrow streams). Found by the fuzzer, seed 400214.
+LIMIT_THEN_JOIN = ("WITH c1 AS (SELECT CASE WHEN t1.event_id < 100 THEN t3.name ELSE 'OPEN' END AS o0, "
+                   "t1.person_id AS o1, t2.event_id AS o2 FROM shop.events t1 JOIN shop.events t2 "
+                   "ON t1.person_id = t2.person_id LEFT JOIN shop.people t3 ON t2.person_id = t3.id "
+                   "ORDER BY 1 DESC NULLS FIRST, 2 NULLS FIRST, o2 LIMIT 25) ")
+
+
+@pytest.mark.xfail(strict=True, reason="upstream DuckDB 1.5.5: join filter pushdown passes a LIMIT")
+def test_duckdb_keeps_a_join_filter_above_a_limit(fuzz_world):
     connection = duckdb.connect()
-    connection.execute("CREATE TABLE p AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'bob')) v(id, name)")
-    sql = LIMIT_RACE.format(p="p", q="p", name="name")
-    assert all(connection.execute(sql).fetchall() == [] for _ in range(100))
+    connection.execute("SET threads = 1")
+    connection.execute("CREATE SCHEMA shop")
+    connection.execute("CREATE SCHEMA local")
+    for name in ("shop.events", "shop.people", "local.tags"):
+        connection.register("incoming", fuzz_world.oracle.execute(f"SELECT * FROM {name}").to_arrow_table())
+        connection.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
+        connection.unregister("incoming")
+    top = connection.execute(LIMIT_THEN_JOIN + "SELECT count(*) FROM c1 WHERE o1 = 3").fetchall()
+    joined = connection.execute(LIMIT_THEN_JOIN + "SELECT count(*) FROM c1 t4 JOIN local.tags t5 "
+                                "ON t4.o1 = t5.person_id WHERE t4.o1 = 3").fetchall()
+    assert top == [(0,)] and joined == [(0,)]
+
+
+def test_c360_keeps_a_join_filter_above_a_limit(fuzz_world):
+    check_query(fuzz_world, LIMIT_THEN_JOIN + "SELECT t4.o2, t5.tag FROM c1 t4 JOIN local.tags t5 "
+                            "ON t4.o1 = t5.person_id WHERE t4.o1 = 3")

@@ -12,8 +12,8 @@ import time
 from tests.fuzz.check import run
 
 #: the CI run: these seeds, stopping early past the time budget so the suite stays quick
-SEEDS = range(1, 301)
-BUDGET_SECONDS = 90
+SEEDS = range(1, 601)
+BUDGET_SECONDS = 75
 
 
 def test_generated_queries_agree_with_the_oracle(fuzz_world):
@@ -26,6 +26,6 @@ def test_generated_queries_agree_with_the_oracle(fuzz_world):
     failures = [o.report for o in outcomes if o.status == "fail"]
     invalid = [o for o in outcomes if o.status == "invalid"]
     assert not failures, f"{len(failures)} of {len(outcomes)} queries differ:\n\n" + "\n\n".join(failures[:5])
-    assert len(outcomes) >= 200, f"only {len(outcomes)} queries ran within {BUDGET_SECONDS} s"
+    assert len(outcomes) >= 150, f"only {len(outcomes)} queries ran within {BUDGET_SECONDS} s"
     assert len(invalid) <= len(outcomes) // 10, "the generator writes too many queries DuckDB rejects:\n" + \
         "\n".join(f"{o.seed}: {o.report}" for o in invalid[:5])

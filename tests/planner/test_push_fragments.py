@@ -320,3 +320,10 @@ def test_where_goes_with_a_left_join_inside_the_fragment(world, where):
                          f"WHERE {where} GROUP BY o.customer_id")
     scan = only(scans, "shop")
     assert "LEFT JOIN `order_items` AS `i`" in scan.sent and " WHERE " in scan.sent and "GROUP BY" in scan.sent
+
+
+def test_when_nothing_is_pushed_scans_keep_the_columns_derived_tables_list(world):
+    """The unused CTE over MariaDB makes the planner try fragments; none is pushed, so DuckDB runs the query as
+    written, whose derived table still reads customer_id and seconds (found by the fuzzer, seed 201042)."""
+    check(world, "WITH c AS (SELECT o.order_id FROM shop.orders o) SELECT count(*) AS n FROM "
+                 "(SELECT b.customer_id AS k, count(*) OVER (PARTITION BY b.seconds) AS w FROM clicks.browsing b) d")
