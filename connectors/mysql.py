@@ -23,7 +23,8 @@ Sessions use ``time_zone = '+00:00'`` (TIMESTAMP columns come back in UTC), an
 empty ``sql_mode`` (backslash escapes in literals mean what sqlglot wrote) and
 ``net_write_timeout`` = :data:`NET_WRITE_TIMEOUT`: the engine drains every
 stream at the server's pace (:mod:`c360.channel`), so a long wait to write is a
-stuck client, not a slow consumer.
+stuck client, not a slow consumer. On MariaDB the subquery cache is off
+(:data:`NO_SUBQUERY_CACHE`).
 """
 
 from __future__ import annotations
@@ -50,13 +51,14 @@ from c360.secrets import redact, resolve
 from connectors.arrow_cast import NotExact
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import C360MySQL
-from connectors.mysql_duckdb import DuckDBMySQLFetch, MySQLLink
+from connectors.mysql_duckdb import NO_SUBQUERY_CACHE, DuckDBMySQLFetch, MySQLLink
 from connectors.mysql_pymysql import DECODERS, PyMySQLFetch
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select, unreachable_reason
 
 CONNECT_TIMEOUT = 5
 #: Seconds the server may wait to write to c360 before it drops the connection (MySQL's default is 60).
 NET_WRITE_TIMEOUT = 600
+
 TRANSPORTS = ("auto", "duckdb", "pymysql")
 
 # MySQL error numbers c360 words itself.
@@ -217,7 +219,7 @@ class MySQLConnector:
         password = resolve(self.options.get("password") or "", source=self.name)
         where = {"unix_socket": self.unix_socket} if self.unix_socket else {"host": self.host, "port": self.port}
         try:
-            return pymysql.connect(
+            connection = pymysql.connect(
                 user=self.user,
                 password=password,
                 database=self.database,
@@ -231,6 +233,10 @@ class MySQLConnector:
                 cursorclass=pymysql.cursors.SSCursor if streaming else pymysql.cursors.Cursor,
                 **where,
             )
+            if "mariadb" in connection.get_server_info().lower():
+                with connection.cursor() as cursor:  # see NO_SUBQUERY_CACHE
+                    cursor.execute(f"SET SESSION {NO_SUBQUERY_CACHE}")
+            return connection
         except pymysql.err.Error as error:
             raise self._error(error) from None
 

@@ -14,7 +14,7 @@ DuckDB cursor, opens a DuckDB transaction (so the pooled MySQL connection stays
 the same for the whole fetch), reads ``CONNECTION_ID()`` (what ``KILL QUERY``
 needs) and sends::
 
-    SET STATEMENT sql_mode = '', net_write_timeout = N FOR <the statement>
+    SET STATEMENT sql_mode = '', net_write_timeout = N, optimizer_switch = 'subquery_cache=off' FOR <the statement>
 
 ``sql_mode`` empty gives sqlglot's literals and operators their meaning (see
 :mod:`connectors.mysql`), ``time_zone`` is ``+00:00`` for every connection the
@@ -42,6 +42,12 @@ import duckdb
 import pyarrow as pa
 
 from connectors.arrow_cast import NotExact, cast_exactly
+
+#: MariaDB's subquery cache keys a correlated subquery's answer on the outer values compared under
+#: their column's collation, so with a case-insensitive column 'PARIS ' reuses what 'paris' found,
+#: even when the subquery compares them exactly (COLLATE ..._nopad_bin): a wrong answer, so it is off
+#: for every statement c360 sends (found by the fuzzer, seed 302045).
+NO_SUBQUERY_CACHE = "optimizer_switch = 'subquery_cache=off'"
 
 BATCH_ROWS = 16_384
 ALIAS = "source"
@@ -180,7 +186,7 @@ class DuckDBMySQLFetch:
     def statement(self) -> str:
         """What the server receives: the statement under c360's session settings."""
         seconds = int(self.connector.net_write_timeout)
-        return f"SET STATEMENT sql_mode = '', net_write_timeout = {seconds} FOR {self.sql}"
+        return f"SET STATEMENT sql_mode = '', net_write_timeout = {seconds}, {NO_SUBQUERY_CACHE} FOR {self.sql}"
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         if self._cursor is None:
