@@ -15,6 +15,7 @@ from pathlib import Path
 
 REGISTRARS = (
     "c360.model.scorer:register",  # c360_predict, the model's UDF
+    "c360.planner.average:register",  # c360_avg, a pushed avg's value from its sum and count
 )
 
 

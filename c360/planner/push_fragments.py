@@ -44,12 +44,13 @@ from sqlglot.optimizer.pushdown_projections import pushdown_projections
 from sqlglot.optimizer.scope import traverse_scope
 
 from c360.planner import binder
+from c360.planner.average import NAME as AVERAGE
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.filter_fragments import filter_fragments
 from c360.planner.fold_constants import fold_constants
 from c360.planner.fragment_windows import own_windows, partition_keys, push_windows, qualify_as_where
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
-from c360.planner.translate import Translator, Untranslatable
+from c360.planner.translate import Kind, Translator, Untranslatable
 from connectors.base import Column, TableSchema
 from connectors.sql import renders
 
@@ -559,7 +560,7 @@ class _Fragment:
             partial = 0
             for node in aggregates:
                 pieces = _partials(node)
-                local_parts = []
+                local_parts, kinds = [], []
                 for piece in pieces:
                     translated, kind = self.translator.translate(_folded(piece), aggregate=True)
                     partial += 1
@@ -567,7 +568,8 @@ class _Fragment:
                     outputs.append((name, translated, piece))
                     ordering[name] = (translated, kind)
                     local_parts.append(exp.column(name, table=self.alias))
-                replacements.append((node, _finalize(node, local_parts)))
+                    kinds.append(kind)
+                replacements.append((node, _finalize(node, local_parts, kinds)))
         except Untranslatable as refusal:
             self.notes.append(f"GROUP BY kept local: {refusal}")
             return False
@@ -913,11 +915,14 @@ def _partials(node: exp.Expression) -> list[exp.Expression]:
     raise Untranslatable(f"{_shown(node)} is kept local")
 
 
-def _finalize(node: exp.Expression, parts: list[exp.Expression]) -> exp.Expression:
-    """The aggregate's value from its partials: avg is the sum over the count, as a DOUBLE, as DuckDB's."""
+def _finalize(node: exp.Expression, parts: list[exp.Expression], kinds: list[Kind]) -> exp.Expression:
+    """The aggregate's value from its partials: avg is the sum over the count, as a DOUBLE, as DuckDB's
+    (for integers and decimals through :mod:`c360.planner.average`, which divides as DuckDB does)."""
     function = node.this if isinstance(node, exp.Filter) else node
     if isinstance(function, exp.Avg):
         total, count = parts
+        if kinds[0].name in ("int", "decimal"):
+            return exp.Anonymous(this=AVERAGE, expressions=[exp.cast(total, "VARCHAR"), count])
         return exp.Paren(this=exp.Div(this=exp.cast(total, "DOUBLE"), expression=count))
     return parts[0]
 

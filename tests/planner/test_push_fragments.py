@@ -327,3 +327,14 @@ def test_when_nothing_is_pushed_scans_keep_the_columns_derived_tables_list(world
     written, whose derived table still reads customer_id and seconds (found by the fuzzer, seed 201042)."""
     check(world, "WITH c AS (SELECT o.order_id FROM shop.orders o) SELECT count(*) AS n FROM "
                  "(SELECT b.customer_id AS k, count(*) OVER (PARTITION BY b.seconds) AS w FROM clicks.browsing b) d")
+
+
+def test_a_pushed_average_of_decimals_is_duckdbs_to_the_last_bit(world):
+    """avg(total) goes to MariaDB as a sum and a count; the division is DuckDB's own (long double over
+    count * 10^scale), not CAST(sum AS DOUBLE) / count, which was one ulp off for about one group in nine."""
+    sql = "SELECT o.customer_id, avg(o.total) AS a, avg(o.order_id) AS b FROM shop.orders o GROUP BY o.customer_id"
+    cursor = world.connection.cursor()
+    got = sorted(cursor.execute(sql).fetchall())
+    assert got == sorted(world.oracle.execute(sql.replace("shop.orders", "shop.orders")).fetchall())
+    shop = only(cursor.scans, "shop")
+    assert "SUM(" in shop.sent and "GROUP BY" in shop.sent
