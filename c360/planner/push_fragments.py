@@ -924,6 +924,8 @@ def _finalize(node: exp.Expression, parts: list[exp.Expression], kinds: list[Kin
         if kinds[0].name in ("int", "decimal"):
             return exp.Anonymous(this=AVERAGE, expressions=[exp.cast(total, "VARCHAR"), count])
         return exp.Paren(this=exp.Div(this=exp.cast(total, "DOUBLE"), expression=count))
+    if isinstance(function, exp.Sum) and kinds[0].name == "int":  # DuckDB's sum of integers is a HUGEINT; the
+        return exp.cast(parts[0], "HUGEINT")  # source's arrives as DECIMAL(38,0), under which `//` gives a DOUBLE
     return parts[0]
 
 
