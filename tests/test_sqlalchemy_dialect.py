@@ -179,3 +179,5 @@ def test_jupysql_sql_magic_runs_against_a_project_without_a_server(root):
                                              "WHERE status IS NOT NULL GROUP BY status ORDER BY n DESC")
     assert frame.to_dict("records") == [{"status": "paid", "n": 2}, {"status": "CANCELLED", "n": 1}]
     assert shell.run_line_magic("sql", "SELECT order_id FROM big_orders ORDER BY 1")["order_id"].tolist() == [1, 4]
+    shell.run_line_magic("sql", "SET VARIABLE as_of = DATE '2026-02-01'")  # holds: jupysql keeps one connection
+    assert str(shell.run_line_magic("sql", "SELECT getvariable('as_of') AS as_of")["as_of"][0]) == "2026-02-01"
