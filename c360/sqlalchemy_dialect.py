@@ -29,7 +29,25 @@ from c360.planner.resolve_tables import VIEW_SCHEMA
 
 
 class C360Compiler(PGCompiler):
-    pass
+    """PostgreSQL's compiler, with a table named through its schema aliased ``"schema.table"`` and its
+    columns named through that alias: SQLAlchemy writes ``shop.orders.status``, which DuckDB binds at the
+    top of a query but not from a correlated subquery; the alias, unlike the bare table name, cannot
+    clash with a table of the same name in another source."""
+
+    def visit_table(self, table, asfrom=False, use_schema=True, enclosing_alias=None, **kw):
+        text = super().visit_table(table, asfrom=asfrom, use_schema=use_schema, enclosing_alias=enclosing_alias, **kw)
+        schema = self.preparer.schema_for_object(table)
+        if asfrom and use_schema and schema and (enclosing_alias is None or enclosing_alias.element is not table):
+            text += self.get_render_as_alias_suffix(self.preparer.quote_identifier(f"{schema}.{table.name}"))
+        return text
+
+    def visit_column(self, column, add_to_result_map=None, include_table=True, **kw):
+        table = column.table
+        schema = self.preparer.schema_for_object(table) if table is not None else None
+        if not schema or not include_table or not table.named_with_column or column.is_literal:
+            return super().visit_column(column, add_to_result_map=add_to_result_map, include_table=include_table, **kw)
+        name = super().visit_column(column, add_to_result_map=add_to_result_map, include_table=False, **kw)
+        return f"{self.preparer.quote_identifier(f'{schema}.{table.name}')}.{name}"
 
 
 class C360Dialect(default.DefaultDialect):

@@ -89,6 +89,10 @@ STATEMENTS = {
     "window": sa.select(OC.order_id, sa.func.row_number().over(partition_by=OC.customer_id, order_by=OC.order_id)
                         .label("rn")).order_by(OC.order_id),
     "literal with a quote": sa.select(sa.literal("x'y").label("q")),
+    "an aliased table joined to itself": (lambda a, b: sa.select(a.c.order_id, b.c.order_id)
+                                          .join_from(a, b, sa.and_(a.c.customer_id == b.c.customer_id,
+                                                                   a.c.order_id < b.c.order_id)))
+    (ORDERS.alias("a"), ORDERS.alias("b")),
 }
 
 
@@ -102,9 +106,9 @@ def test_core_statements_answer_as_sqlalchemy_on_the_source_itself(engine, sqlit
     assert got == want
 
 
-def test_a_correlated_subquery_with_qualified_names_runs_with_the_postgres_dialect(root):
-    """SQLAlchemy writes ``shop.orders.customer_id`` inside a scalar subquery; read as PostgreSQL that binds."""
-    engine = sa.create_engine(f"c360:///{root}?dialect=postgres")
+def test_a_correlated_subquery_names_the_outer_table_through_its_alias(engine):
+    """PostgreSQL's compiler writes ``shop.customers.customer_id`` inside the scalar subquery, which DuckDB
+    cannot bind; the dialect aliases ``shop.customers AS "shop.customers"`` and names columns through it."""
     count = sa.select(sa.func.count()).where(OC.customer_id == CC.customer_id).scalar_subquery()
     with engine.connect() as connection:
         rows = connection.execute(sa.select(CC.name, count.label("n")).order_by(CC.name)).all()
