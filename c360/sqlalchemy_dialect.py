@@ -166,19 +166,39 @@ class C360Dialect(default.DefaultDialect):
         return [{"name": f.name, "type": sqlalchemy_type(f.type), "nullable": f.nullable, "default": None}
                 for f in fields]
 
+    def _table_schema(self, connection, table_name, schema):
+        """The source's table (its keys and indexes as discovered), or None for a view or an unknown name."""
+        schema = schema or self.default_schema_name
+        if schema.lower() == VIEW_SCHEMA or table_name not in self._relations(connection, schema, "table"):
+            return None
+        return _engine(connection).catalog.table(schema, table_name)
+
     @reflection.cache
     def get_pk_constraint(self, connection, table_name, schema=None, **kw):
-        columns = []
-        schema = schema or self.default_schema_name
-        if schema.lower() != VIEW_SCHEMA and self.has_table(connection, table_name, schema):
-            columns = list(_engine(connection).catalog.table(schema, table_name).primary_key or ())
-        return {"constrained_columns": columns, "name": None}
+        """The primary key as the source declares it, named as ``c360 serve`` names it (``<table>_pkey``)."""
+        table = self._table_schema(connection, table_name, schema)
+        if table is None or not table.primary_key:
+            return {"constrained_columns": [], "name": None}
+        return {"constrained_columns": list(table.primary_key), "name": f"{table_name}_pkey"}
 
     def get_foreign_keys(self, connection, table_name, schema=None, **kw):
         return []
 
+    @reflection.cache
     def get_indexes(self, connection, table_name, schema=None, **kw):
-        return []
+        """The source's other indexes (``<table>_<columns>_idx``, as ``c360 serve`` names them); the primary
+        key's is not repeated."""
+        table = self._table_schema(connection, table_name, schema)
+        if table is None:
+            return []
+        seen, found = {tuple(c.lower() for c in table.primary_key)}, []
+        for columns in table.indexes or ():
+            key = tuple(c.lower() for c in columns)
+            if columns and key not in seen:
+                seen.add(key)
+                found.append({"name": f"{table_name}_{'_'.join(columns)}_idx"[:63], "column_names": list(columns),
+                              "unique": False})
+        return found
 
 
 def _engine(connection):

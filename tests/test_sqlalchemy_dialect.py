@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchTableError
 
-from tests.projects import shop_project
+from tests.projects import project, shop_project, sqlite_file
 
 VIEWS = {"big_orders": "-- orders over 10\nSELECT order_id, customer_id, amount FROM shop.orders WHERE amount > 10\n"}
 
@@ -133,8 +133,22 @@ def test_the_inspector_reads_the_catalog_sources_as_schemas_and_views_under_c360
     assert "amount > 10" in inspector.get_view_definition("big_orders", schema="c360")
     assert inspector.has_table("orders", schema="shop") and not inspector.has_table("orders")
     assert inspector.get_pk_constraint("orders", schema="shop")["constrained_columns"] == []  # SQLite declares none
+    assert inspector.get_indexes("orders", schema="shop") == [] and inspector.get_foreign_keys("orders", "shop") == []
     with pytest.raises(NoSuchTableError):
         inspector.get_columns("nope", schema="shop")
+
+
+def test_keys_and_indexes_are_the_sources_own(tmp_path):
+    sqlite_file(tmp_path / "shop.sqlite", "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id BIGINT, "
+                                          "order_ts TIMESTAMP); CREATE INDEX by_customer ON orders (customer_id);")
+    project(tmp_path, "sources:\n  shop:\n    kind: sqlite\n    path: ../shop.sqlite\n")
+    inspector = sa.inspect(sa.create_engine(f"c360:///{tmp_path}"))
+    assert inspector.get_pk_constraint("orders", schema="shop") == {"constrained_columns": ["order_id"],
+                                                                     "name": "orders_pkey"}
+    assert inspector.get_indexes("orders", schema="shop") == [
+        {"name": "orders_customer_id_idx", "column_names": ["customer_id"], "unique": False}]
+    table = sa.Table("orders", sa.MetaData(), autoload_with=inspector.bind, schema="shop")
+    assert [c.name for c in table.primary_key] == ["order_id"]
 
 
 def test_tables_reflect_and_pandas_reads_them(engine):
@@ -183,5 +197,7 @@ def test_jupysql_sql_magic_runs_against_a_project_without_a_server(root):
                                              "WHERE status IS NOT NULL GROUP BY status ORDER BY n DESC")
     assert frame.to_dict("records") == [{"status": "paid", "n": 2}, {"status": "CANCELLED", "n": 1}]
     assert shell.run_line_magic("sql", "SELECT order_id FROM big_orders ORDER BY 1")["order_id"].tolist() == [1, 4]
+    assert "customers" in str(shell.run_line_magic("sqlcmd", "tables --schema shop"))
+    assert "NUMERIC(12, 2)" in str(shell.run_line_magic("sqlcmd", "columns --table big_orders --schema c360"))
     shell.run_line_magic("sql", "SET VARIABLE as_of = DATE '2026-02-01'")  # holds: jupysql keeps one connection
     assert str(shell.run_line_magic("sql", "SELECT getvariable('as_of') AS as_of")["as_of"][0]) == "2026-02-01"
