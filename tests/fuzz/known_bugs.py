@@ -31,7 +31,7 @@ def test_minus_zero_in_a_double_in_list_on_an_arrow_scan(fuzz_world):
                             "WHERE rating IN (100.0::DOUBLE, 0.0::DOUBLE)")
 
 
-# fixed: a pushed sum of integers is read back as a HUGEINT (it arrived as DECIMAL(38,0), under which `//` gave a DOUBLE)
+# fixed: a pushed sum of integers is read back as a HUGEINT (it came as DECIMAL(38,0), under which `//` gave a DOUBLE)
 def test_integer_division_of_a_pushed_integer_sum(fuzz_world):
     check_query(fuzz_world, "WITH c AS (SELECT person_id, sum(qty) AS s FROM shop.events GROUP BY person_id) "
                             "SELECT c.s // 2 AS h FROM c JOIN local.tags t ON t.person_id = c.person_id")
