@@ -44,6 +44,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from c360.errors import NotSupportedError, ProgrammingError, SqlSyntaxError
 from c360.pg_formats import format_expression, parse_format
+from c360.planner.qualified_columns import qualified_columns
 
 DIALECTS = ("duckdb", "postgres")
 
@@ -266,53 +267,13 @@ def spell_out_arrays(tree: exp.Expression, params: list) -> exp.Expression:
 
 
 def schema_qualified_columns(tree: exp.Expression, context: _Context | None) -> exp.Expression:
-    """``schema.table.column`` references: the table gets an alias (its name) and the column names it (a
-    table named without its schema, found on the search path, is named by its name or alias)."""
-    columns = [c for c in tree.find_all(exp.Column) if c.args.get("db")]
-    if not columns:
-        return tree
-    aliases: dict[tuple[str, str, str], str] = {}
-    used: set[str] = set()
-    for table in tree.find_all(exp.Table):
-        if table.alias:
-            used.add(table.alias.lower())
-    for table in tree.find_all(exp.Table):
-        if not table.args.get("db") or table.alias or not isinstance(table.this, exp.Identifier):
-            continue
-        key = (table.catalog.lower(), table.db.lower(), table.name.lower())
-        if key in aliases:
-            continue
-        alias, n = table.name, 1
-        while alias.lower() in used:
-            n += 1
-            alias = f"{table.name}_{n}"
-        used.add(alias.lower())
-        aliases[key] = alias
-    renamed = set()
-    for column in columns:
-        key = (column.catalog.lower(), column.db.lower(), column.table.lower())
-        alias = aliases.get(key)
-        if alias is None:
-            # pg_catalog.pg_class.oid over FROM pg_class: the table found on the search path
-            unqualified = [t for t in tree.find_all(exp.Table) if not t.args.get("db") and t.name.lower() == key[2]]
-            if unqualified:
-                alias = unqualified[0].alias_or_name
-                key = None
-        if alias is None:
-            raise ProgrammingError(
-                f'missing FROM-clause entry for table "{column.db}.{column.table}" '
-                f'(referenced as {column.sql("postgres")})'
-            )
-        column.set("catalog", None)
-        column.set("db", None)
-        column.set("table", exp.to_identifier(alias, quoted=True))
-        if key is not None:
-            renamed.add(key)
-    for table in tree.find_all(exp.Table):
-        key = (table.catalog.lower(), table.db.lower(), table.name.lower())
-        if key in renamed and not table.alias and table.args.get("db"):
-            table.set("alias", exp.TableAlias(this=exp.to_identifier(aliases[key], quoted=True)))
-    return tree
+    """``schema.table.column`` references, as :func:`c360.planner.qualified_columns.qualified_columns` reads
+    them, with PostgreSQL's error for a table that is not in FROM."""
+    def missing(column: exp.Column) -> Exception:
+        return ProgrammingError(f'missing FROM-clause entry for table "{column.db}.{column.table}" '
+                                f'(referenced as {column.sql("postgres")})')
+
+    return qualified_columns(tree, missing=missing)
 
 
 # --- to_char / to_timestamp / to_date --------------------------------------------------------------------

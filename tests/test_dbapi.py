@@ -195,3 +195,12 @@ def test_parameters_bind_in_text_order_when_a_with_clause_holds_some(connection)
     cursor.execute("WITH big AS (SELECT order_id FROM shop.orders WHERE amount > ?) "
                    "SELECT count(*) FROM big WHERE order_id < ?", (10, 4))
     assert cursor.fetchall() == [(1,)]
+
+
+def test_schema_qualified_columns_resolve_inside_a_correlated_subquery(connection):
+    """``shop.customers.customer_id`` names the outer table from inside the subquery, as in DuckDB itself."""
+    cursor = connection.cursor()
+    cursor.execute("SELECT shop.customers.name, (SELECT count(*) FROM shop.orders "
+                   "WHERE shop.orders.customer_id = shop.customers.customer_id) AS n FROM shop.customers ORDER BY 1")
+    assert cursor.fetchall() == [("Ann", 2), ("Bob", 1), ("Cy", 1), ("Dee", 0)]
+    assert [d[0] for d in cursor.description] == ["name", "n"]

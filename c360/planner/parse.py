@@ -13,6 +13,7 @@ from sqlglot.dialects.duckdb import DuckDB
 
 from c360 import policy
 from c360.errors import ProgrammingError, SqlSyntaxError
+from c360.planner.qualified_columns import qualified_columns
 
 DIALECT = "duckdb"
 
@@ -73,6 +74,7 @@ def parse(sql: str, *, named: bool = False) -> exp.Expression:
             policy.check(statement)
         except RecursionError:
             raise SqlSyntaxError("Syntax error: the query is nested too deeply") from None
+        statement = qualified_columns(statement)
     return statement
 
 
