@@ -556,3 +556,21 @@ def test_a_timeout_on_a_pushed_statement_is_the_sources_timeout(connector, shop)
     with pytest.raises(SourceTimeoutError, match=r"did not finish within 1s"):
         list(scan.batches())
     assert time.monotonic() - started < 5
+
+
+def test_a_sum_of_decimals_goes_to_pymysql_at_once(shop, monkeypatch):
+    """MariaDB widens SUM(DECIMAL) past 38 digits; the scanner would read it as a DOUBLE, refuse it, and the
+    statement would run a second time through pymysql. It runs once, through pymysql."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, shop.password)
+    connector = MySQLConnector("shop", shop.options("${ENV:%s}" % PASSWORD_VARIABLE))
+    scan = MySQLScan(connector, "SELECT SUM(CAST(1.25 AS DECIMAL(10,2))) AS s", pa.schema([("s", pa.decimal128(38, 2))]))
+    assert [b.to_pylist() for b in scan.batches()] == [[{"s": Decimal("1.25")}]]
+    assert scan.transport == "pymysql"
+    plain = MySQLScan(connector, "SELECT CAST(1.25 AS DECIMAL(10,2)) AS s", pa.schema([("s", pa.decimal128(38, 2))]))
+    assert [b.to_pylist() for b in plain.batches()] == [[{"s": Decimal("1.25")}]]
+    assert plain.transport == "duckdb"
+    connector.close()
+    from connectors.mysql import _sums_decimals
+
+    assert _sums_decimals("SELECT SUM(`total`) AS `a1` FROM `orders`", pa.schema([("a1", pa.decimal128(38, 2))]))
+    assert not _sums_decimals("SELECT SUM(`n`) AS `a1` FROM `orders`", pa.schema([("a1", pa.int64())]))
