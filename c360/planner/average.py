@@ -15,7 +15,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
 NAME = "c360_avg"
@@ -31,6 +30,8 @@ def average(total: str | None, count: int | None) -> float | None:
         unscaled *= 10**exponent
     scale = max(0, -exponent)
     divident = float(count) * float(10**scale)  # a double, as DuckDB's GetAverageDivident
+    import numpy as np  # on first use: registering the function must not cost a query's start-up
+
     return float(np.longdouble(str(unscaled)) / np.longdouble(divident))
 
 
