@@ -1,0 +1,494 @@
+"""Arrow Flight SQL, the second door of ``c360 serve`` (``--flight-port``): columnar results for ADBC clients.
+
+What it answers (Flight SQL commands, see :mod:`c360.server.flight_messages`):
+
+- ``CommandStatementQuery`` in GetFlightInfo runs the statement (DuckDB's SQL,
+  as the CLI and DB-API take it; the engine's statement policy refuses writes,
+  COPY, ATTACH...) and returns one endpoint whose ticket DoGet streams the
+  result's Arrow batches as they come. ``SET VARIABLE as_of = ...`` is a
+  statement like any other and stays with the client's session.
+- Prepared statements: the CreatePreparedStatement / ClosePreparedStatement
+  actions, DoPut of ``CommandPreparedStatementQuery`` binding one row of
+  parameters (``?`` placeholders), then GetFlightInfo runs it.
+- Catalog: GetCatalogs (one, ``c360``), GetDbSchemas (a source each, and
+  ``c360`` for the views), GetTables (with Arrow schemas on request),
+  GetTableTypes, and GetSqlInfo with the server's name, version and read-only flag.
+- Cancel: a client that cancels its gRPC call (ADBC's ``cursor.adbc_cancel``)
+  cancels the running statement, sources included; the CancelFlightInfo and
+  CancelQuery actions cancel a result not yet fetched.
+
+Authentication is the wire server's users, through Flight's basic-token
+handshake: the client sends ``Authorization: Basic`` (user and password,
+checked against the user's SCRAM verifier; on a trust server any user name
+and password), and gets ``Authorization: Bearer <token>`` back, which names
+its session (its engine, so ``SET VARIABLE`` never leaks between clients).
+Every call needs one or the other. Basic auth carries the password itself, so
+a bind other than loopback needs TLS (``--tls-cert``/``--tls-key``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from c360.errors import Error, InterfaceError
+from c360.server import flight_messages as fm
+from c360.server.auth import Users, Verifier, is_loopback
+from c360.server.backend import ExecutionSource
+
+log = logging.getLogger("c360.server.flight")
+
+CATALOG = "c360"
+#: results prepared by GetFlightInfo and not yet fetched, per session; past it the oldest is closed
+PENDING_RESULTS = 16
+#: seconds the catalog (sources' tables and views) is cached for GetTables
+CATALOG_REFRESH_SECONDS = 60.0
+#: how often a running statement checks whether its client cancelled the call
+CANCEL_POLL_SECONDS = 0.05
+
+
+class FlightSession:
+    """One authenticated client: its engine, its unfetched results and its prepared statements."""
+
+    def __init__(self, user: str, engine_session):
+        self.user = user
+        self.engine = engine_session
+        self.lock = threading.Lock()
+        self.results: OrderedDict[bytes, ExecutionSource | None] = OrderedDict()
+        self.prepared: dict[bytes, dict] = {}
+
+    def keep(self, source) -> bytes:
+        handle = secrets.token_bytes(16)
+        self.results[handle] = source
+        while len(self.results) > PENDING_RESULTS:
+            _, oldest = self.results.popitem(last=False)
+            if oldest is not None:
+                oldest.close()
+        return handle
+
+    def close(self) -> None:
+        for source in self.results.values():
+            if source is not None:
+                source.close()
+        self.results.clear()
+        self.engine.close()
+
+
+class AuthMiddleware(flight.ServerMiddleware):
+    def __init__(self, session: FlightSession, token: str | None):
+        self.session, self.token = session, token
+
+    def sending_headers(self):
+        return {"authorization": f"Bearer {self.token}"} if self.token else {}
+
+
+class _HandshakeDone(flight.ServerAuthHandler):
+    """Flight's Handshake call, answered once :class:`AuthFactory` has checked its Basic header."""
+
+    def authenticate(self, outgoing, incoming):
+        pass
+
+    def is_valid(self, token):
+        return ""
+
+
+class AuthFactory(flight.ServerMiddlewareFactory):
+    """Checks every call's ``authorization`` header: Basic (log in, get a token) or Bearer (a session)."""
+
+    def __init__(self, server: "FlightSqlServer"):
+        self.server = server
+
+    def start_call(self, info, headers):
+        values = headers.get("authorization") or headers.get("Authorization") or []
+        value = values[0] if values else ""
+        scheme, _, credential = value.partition(" ")
+        if scheme.lower() == "bearer":
+            session = self.server.sessions.get(credential.strip())
+            if session is None:
+                raise flight.FlightUnauthenticatedError("The session token is unknown or expired: log in again")
+            return AuthMiddleware(session, None)
+        if scheme.lower() == "basic":
+            import base64
+
+            try:
+                padded = credential.strip() + "=" * (-len(credential.strip()) % 4)  # Go's client leaves it out
+                user, _, password = base64.b64decode(padded).decode("utf-8").partition(":")
+            except ValueError:
+                raise flight.FlightUnauthenticatedError("Malformed basic credentials") from None
+            session, token = self.server.log_in(user, password)
+            return AuthMiddleware(session, token)
+        raise flight.FlightUnauthenticatedError(
+            "c360 needs a user: log in with basic auth (any user name and password on a trust server)"
+        )
+
+
+def _like(pattern: str | None):
+    """A Flight SQL filter pattern (``%`` and ``_``) as a predicate; None matches everything."""
+    if pattern is None:
+        return lambda name: True
+    regex = re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.S)
+    return lambda name: regex.fullmatch(name) is not None
+
+
+def _flight_error(error: Error) -> flight.FlightError:
+    """A c360 error as the client sees it: its fixed sentence, prefixed with its SQLSTATE."""
+    return flight.FlightServerError(f"[{error.sqlstate}] {error}")
+
+
+class FlightSqlServer(flight.FlightServerBase):
+    """``c360 serve --flight-port``: serves in pyarrow's own threads once constructed; ``shutdown()`` stops."""
+
+    def __init__(self, backend, *, host: str = "127.0.0.1", port: int = 0, users: Users | None = None,
+                 tls_cert=None, tls_key=None):
+        users = users or Users()
+        if not is_loopback(host) and (not users or tls_cert is None):
+            raise InterfaceError(
+                f"Refusing Flight SQL on {host} without users and TLS: basic auth sends the password itself. "
+                "Give --users (or C360_SERVE_USER/C360_SERVE_PASSWORD) and --tls-cert/--tls-key"
+            )
+        scheme = "grpc+tls" if tls_cert is not None else "grpc+tcp"
+        tls = None
+        if tls_cert is not None:
+            try:
+                tls = [(open(tls_cert, "rb").read(), open(tls_key, "rb").read())]
+            except OSError as error:
+                raise InterfaceError(f"Cannot read the TLS certificate '{tls_cert}': {error.strerror}") from None
+        self.backend = backend
+        self.users = users
+        self.sessions: dict[str, FlightSession] = {}
+        self._sessions_lock = threading.Lock()
+        self._relations_cache: tuple[float, list] | None = None
+        self._relations_lock = threading.Lock()
+        try:
+            super().__init__(f"{scheme}://{host}:{port}", tls_certificates=tls,
+                             auth_handler=_HandshakeDone(), middleware={"auth": AuthFactory(self)})
+        except (OSError, pa.ArrowException) as error:
+            raise InterfaceError(f"Cannot listen for Flight SQL on {host}:{port}: {error}") from None
+        self.location = f"{scheme}://{host}:{self.port}"
+
+    # --- sessions --------------------------------------------------------------------------------
+
+    def log_in(self, user: str, password: str) -> tuple[FlightSession, str]:
+        if self.users:
+            verifier = self.users.get(user)
+            check = Verifier.from_password(password, salt=verifier.salt, iterations=verifier.iterations) \
+                if verifier is not None else None
+            if check is None or not hmac.compare_digest(check.stored_key, verifier.stored_key):
+                raise flight.FlightUnauthenticatedError(f"password authentication failed for user '{user}'")
+        elif not user:
+            raise flight.FlightUnauthenticatedError("Give a user name (any name is accepted on a trust server)")
+        token = secrets.token_urlsafe(24)
+        session = FlightSession(user, self.backend.session())
+        with self._sessions_lock:
+            self.sessions[token] = session
+        return session, token
+
+    @staticmethod
+    def _session(context) -> FlightSession:
+        middleware = context.get_middleware("auth")
+        if middleware is None:
+            raise flight.FlightUnauthenticatedError("c360 needs a user: log in with basic auth")
+        return middleware.session
+
+    def shutdown(self):
+        for session in list(self.sessions.values()):
+            session.close()
+        self.sessions.clear()
+        super().shutdown()
+
+    # --- statements ------------------------------------------------------------------------------
+
+    def _run(self, context, session: FlightSession, sql: str, params=None) -> ExecutionSource:
+        """Start ``sql`` on the session's engine; a client that cancels the call cancels the statement."""
+        cancel_switch: list = []
+        done = threading.Event()
+
+        def watch():
+            while not done.wait(CANCEL_POLL_SECONDS):
+                if context.is_cancelled() and cancel_switch:
+                    cancel_switch[0]()
+                    return
+
+        watcher = threading.Thread(target=watch, name="c360-flight-cancel", daemon=True)
+        watcher.start()
+        try:
+            with session.lock:  # one statement at a time per session, as on a DB-API connection
+                return session.engine.execute(sql, params, register=cancel_switch.append)
+        except Error as error:
+            raise _flight_error(error) from None
+        finally:
+            done.set()
+
+    def _statement_info(self, context, descriptor, session, sql: str, params=None) -> flight.FlightInfo:
+        source = self._run(context, session, sql, params)
+        schema = source.schema if source.schema is not None else pa.schema([])
+        handle = session.keep(source)
+        ticket = flight.Ticket(fm.pack("TicketStatementQuery", {fm.HANDLE: handle}))
+        return flight.FlightInfo(schema, descriptor, [flight.FlightEndpoint(ticket, [])], -1, -1)
+
+    def _catalog_info(self, descriptor, session, table: pa.Table) -> flight.FlightInfo:
+        handle = session.keep(None)
+        session.results[handle] = _TableResult(table)
+        ticket = flight.Ticket(fm.pack("TicketStatementQuery", {fm.HANDLE: handle}))
+        return flight.FlightInfo(table.schema, descriptor, [flight.FlightEndpoint(ticket, [])], table.num_rows, -1)
+
+    def _command(self, descriptor) -> tuple[str, dict]:
+        if descriptor.descriptor_type != flight.DescriptorType.CMD:
+            raise flight.FlightServerError("c360 answers Flight SQL commands, not paths")
+        try:
+            return fm.unpack(descriptor.command)
+        except fm.MessageError as error:
+            raise flight.FlightServerError(f"Malformed Flight SQL command: {error}") from None
+
+    def get_flight_info(self, context, descriptor):
+        session = self._session(context)
+        name, fields = self._command(descriptor)
+        if name == "CommandStatementQuery":
+            return self._statement_info(context, descriptor, session, fm.text(fields, fm.QUERY) or "")
+        if name == "CommandPreparedStatementQuery":
+            prepared = self._prepared(session, fields)
+            return self._statement_info(context, descriptor, session, prepared["sql"], prepared["params"])
+        catalog = self._catalog_table(name, fields)
+        if catalog is None:
+            raise flight.FlightServerError(f"c360 does not answer the Flight SQL command {name}")
+        return self._catalog_info(descriptor, session, catalog)
+
+    def get_schema(self, context, descriptor):
+        session = self._session(context)
+        name, fields = self._command(descriptor)
+        catalog = self._catalog_table(name, fields)
+        if catalog is not None:
+            return flight.SchemaResult(catalog.schema)
+        if name == "CommandStatementQuery":
+            from c360.engine import Engine, parse
+
+            sql = fm.text(fields, fm.QUERY) or ""
+            with session.lock:
+                if session.engine.engine is None:
+                    session.engine.engine = Engine(session.engine.catalog, views=session.engine.views,
+                                                   owns_catalog=False, plans=session.engine.plans)
+                try:
+                    return flight.SchemaResult(session.engine.engine.schema_of(parse(sql)))
+                except Error as error:
+                    raise _flight_error(error) from None
+        raise flight.FlightServerError(f"c360 does not answer GetSchema for {name}")
+
+    def do_get(self, context, ticket):
+        session = self._session(context)
+        try:
+            name, fields = fm.unpack(ticket.ticket)
+        except fm.MessageError as error:
+            raise flight.FlightServerError(f"Malformed ticket: {error}") from None
+        handle = fm.raw(fields, fm.HANDLE) if name == "TicketStatementQuery" else None
+        source = session.results.pop(handle, None) if handle else None
+        if source is None:
+            raise flight.FlightServerError("The ticket is unknown or was already fetched: run the statement again")
+        schema = source.schema if source.schema is not None else pa.schema([])
+
+        def batches():
+            try:
+                while True:
+                    try:
+                        batch = source.next_batch()
+                    except Error as error:
+                        raise _flight_error(error) from None
+                    if batch is None:
+                        return
+                    yield batch
+            finally:
+                source.close()
+
+        return flight.GeneratorStream(schema, batches())
+
+    # --- prepared statements and actions ---------------------------------------------------------
+
+    def _prepared(self, session: FlightSession, fields) -> dict:
+        prepared = session.prepared.get(fm.raw(fields, fm.HANDLE) or b"")
+        if prepared is None:
+            raise flight.FlightServerError("The prepared statement is unknown or was closed")
+        return prepared
+
+    def do_put(self, context, descriptor, reader, writer):
+        session = self._session(context)
+        name, fields = self._command(descriptor)
+        if name == "CommandPreparedStatementQuery":
+            prepared = self._prepared(session, fields)
+            table = reader.read_all()
+            if table.num_rows > 1:
+                raise flight.FlightServerError(
+                    f"A prepared query binds one row of parameters at a time, not {table.num_rows}"
+                )
+            prepared["params"] = [column[0].as_py() for column in table.columns] if table.num_rows else None
+            writer.write(pa.py_buffer(fm.encode({fm.HANDLE: fm.raw(fields, fm.HANDLE)})))
+            return
+        if name in ("CommandStatementUpdate", "CommandPreparedStatementUpdate"):
+            sql = fm.text(fields, fm.QUERY) if name == "CommandStatementUpdate" else self._prepared(session, fields)["sql"]
+            source = self._run(context, session, sql or "")  # the policy refuses writes with its own sentence
+            source.close()
+            writer.write(pa.py_buffer(fm.encode({1: 0})))
+            return
+        raise flight.FlightServerError(f"c360 does not accept DoPut of {name}")
+
+    def list_actions(self, context):
+        return [("CreatePreparedStatement", "Prepare a statement with ? parameters"),
+                ("ClosePreparedStatement", "Close a prepared statement"),
+                ("CancelFlightInfo", "Cancel a result not yet fetched"),
+                ("CancelQuery", "Cancel a result not yet fetched (older clients)")]
+
+    def do_action(self, context, action):
+        session = self._session(context)
+        kind, body = action.type, action.body.to_pybytes() if action.body is not None else b""
+        if kind in ("CreatePreparedStatement", "ClosePreparedStatement", "CancelQuery"):
+            try:
+                _, fields = fm.unpack(body)
+            except fm.MessageError as error:
+                raise flight.FlightServerError(f"Malformed {kind} request: {error}") from None
+        if kind == "CreatePreparedStatement":
+            sql = fm.text(fields, fm.QUERY) or ""
+            handle = secrets.token_bytes(16)
+            session.prepared[handle] = {"sql": sql, "params": None}
+            return [fm.pack("ActionCreatePreparedStatementResult", {fm.RESULT_HANDLE: handle})]
+        if kind == "ClosePreparedStatement":
+            session.prepared.pop(fm.raw(fields, fm.HANDLE) or b"", None)
+            return []
+        if kind in ("CancelFlightInfo", "CancelQuery"):
+            info_bytes = body if kind == "CancelFlightInfo" else fm.raw(fields, fm.INFO)
+            if kind == "CancelFlightInfo":
+                info_bytes = fm.raw(fm.decode(body), 1) or b""
+            cancelled = self._cancel(session, info_bytes or b"")
+            # CancelStatus: 1 cancelled, 3 not cancellable (already fetched or unknown)
+            status = 1 if cancelled else 3
+            return [fm.encode({1: status}) if kind == "CancelFlightInfo" else fm.pack("ActionCancelQueryResult", {1: status})]
+        raise flight.FlightServerError(f"c360 does not answer the action {kind}")
+
+    def _cancel(self, session: FlightSession, info_bytes: bytes) -> bool:
+        try:
+            info = flight.FlightInfo.deserialize(info_bytes)
+            _, fields = fm.unpack(info.endpoints[0].ticket.ticket)
+        except (pa.ArrowException, fm.MessageError, IndexError):
+            raise flight.FlightServerError("The cancel request does not hold a c360 FlightInfo") from None
+        source = session.results.pop(fm.raw(fields, fm.HANDLE) or b"", None)
+        if source is None:
+            return False
+        source.cancel()
+        source.close()
+        return True
+
+    # --- catalog ---------------------------------------------------------------------------------
+
+    def _relations(self) -> list:
+        with self._relations_lock:
+            now = time.monotonic()
+            if self._relations_cache is None or now - self._relations_cache[0] > CATALOG_REFRESH_SECONDS:
+                self._relations_cache = (now, self.backend.relations())
+            return self._relations_cache[1]
+
+    def _schemas(self) -> list[str]:
+        return sorted({*self.backend.catalog.sources, CATALOG})
+
+    def _catalog_table(self, name: str, fields) -> pa.Table | None:
+        """The answer to a catalog command, or None when ``name`` is not one."""
+        if name == "CommandGetCatalogs":
+            return pa.table({"catalog_name": pa.array([CATALOG], pa.utf8())},
+                            schema=pa.schema([pa.field("catalog_name", pa.utf8(), nullable=False)]))
+        if name == "CommandGetTableTypes":
+            return pa.table([pa.array(["TABLE", "VIEW"])],
+                            schema=pa.schema([pa.field("table_type", pa.utf8(), nullable=False)]))
+        if name == "CommandGetDbSchemas":
+            wanted = self._catalog_matches(fm.text(fields, fm.CATALOG))
+            match = _like(fm.text(fields, fm.SCHEMA_PATTERN))
+            names = [schema for schema in self._schemas() if wanted and match(schema)]
+            return pa.table([pa.array([CATALOG] * len(names), pa.utf8()), pa.array(names, pa.utf8())],
+                            schema=pa.schema([pa.field("catalog_name", pa.utf8()),
+                                              pa.field("db_schema_name", pa.utf8(), nullable=False)]))
+        if name == "CommandGetTables":
+            return self._tables(fields)
+        if name == "CommandGetSqlInfo":
+            return _sql_info(fm.uints(fields, fm.INFO))
+        return None
+
+    @staticmethod
+    def _catalog_matches(catalog: str | None) -> bool:
+        return catalog is None or catalog == CATALOG
+
+    def _tables(self, fields) -> pa.Table:
+        wanted = self._catalog_matches(fm.text(fields, fm.CATALOG))
+        schema_match = _like(fm.text(fields, fm.SCHEMA_PATTERN))
+        table_match = _like(fm.text(fields, fm.TABLE_PATTERN))
+        types = set(fm.strings(fields, fm.TABLE_TYPES))
+        include_schema = bool(fm.uints(fields, fm.INCLUDE_SCHEMA) and fm.uints(fields, fm.INCLUDE_SCHEMA)[-1])
+        rows = []
+        for relation in self._relations() if wanted else []:
+            kind = "VIEW" if relation.kind == "v" else "TABLE"
+            if schema_match(relation.schema) and table_match(relation.name) and (not types or kind in types):
+                rows.append((relation.schema, relation.name, kind, relation.arrow_schema))
+        rows.sort(key=lambda row: row[:3])
+        columns = [pa.array([CATALOG] * len(rows), pa.utf8()), pa.array([r[0] for r in rows], pa.utf8()),
+                   pa.array([r[1] for r in rows], pa.utf8()), pa.array([r[2] for r in rows], pa.utf8())]
+        schema = [pa.field("catalog_name", pa.utf8()), pa.field("db_schema_name", pa.utf8()),
+                  pa.field("table_name", pa.utf8(), nullable=False), pa.field("table_type", pa.utf8(), nullable=False)]
+        if include_schema:
+            columns.append(pa.array([r[3].serialize().to_pybytes() for r in rows], pa.binary()))
+            schema.append(pa.field("table_schema", pa.binary(), nullable=False))
+        return pa.table(columns, schema=pa.schema(schema))
+
+
+class _TableResult:
+    """A catalog answer kept for DoGet, with the shape of a :class:`RowSource`."""
+
+    def __init__(self, table: pa.Table):
+        self.schema = table.schema
+        self._batches = iter(table.to_batches())
+
+    def next_batch(self):
+        return next(self._batches, None)
+
+    def cancel(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+#: GetSqlInfo's value union, as FlightSql.proto fixes it
+_INFO_VALUE = pa.union([
+    pa.field("string_value", pa.utf8()), pa.field("bool_value", pa.bool_()), pa.field("bigint_value", pa.int64()),
+    pa.field("int32_bitmask", pa.int32()), pa.field("string_list", pa.list_(pa.utf8())),
+    pa.field("int32_to_int32_list_map", pa.map_(pa.int32(), pa.list_(pa.int32()))),
+], mode="dense")
+
+
+def _info_values() -> dict[int, object]:
+    """The SqlInfo ids answered: 0 server name, 1 server version, 2 Arrow version, 3 read-only."""
+    from importlib.metadata import version
+
+    return {0: "c360", 1: version("c360"), 2: pa.__version__, 3: True}
+
+
+def _sql_info(wanted: list[int]) -> pa.Table:
+    values = _info_values()
+    ids = [i for i in (wanted or sorted(values)) if i in values]
+    strings = [values[i] for i in ids if isinstance(values[i], str)]
+    bools = [values[i] for i in ids if isinstance(values[i], bool)]
+    type_ids, offsets, counts = [], [], {0: 0, 1: 0}
+    for i in ids:
+        code = 1 if isinstance(values[i], bool) else 0
+        type_ids.append(code)
+        offsets.append(counts[code])
+        counts[code] += 1
+    children = [pa.array(strings, pa.utf8()), pa.array(bools, pa.bool_()), pa.array([], pa.int64()),
+                pa.array([], pa.int32()), pa.array([], pa.list_(pa.utf8())),
+                pa.array([], pa.map_(pa.int32(), pa.list_(pa.int32())))]
+    union = pa.UnionArray.from_dense(pa.array(type_ids, pa.int8()), pa.array(offsets, pa.int32()), children,
+                                     [f.name for f in _INFO_VALUE], list(range(6)))
+    schema = pa.schema([pa.field("info_name", pa.uint32(), nullable=False), pa.field("value", _INFO_VALUE, nullable=False)])
+    return pa.table([pa.array(ids, pa.uint32()), union], schema=schema)
+
