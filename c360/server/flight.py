@@ -28,6 +28,7 @@ a bind other than loopback needs TLS (``--tls-cert``/``--tls-key``).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import re
@@ -53,14 +54,17 @@ PENDING_RESULTS = 16
 CATALOG_REFRESH_SECONDS = 60.0
 #: how often a running statement checks whether its client cancelled the call
 CANCEL_POLL_SECONDS = 0.05
+#: seconds a session may stay unused before it is closed (its client must log in again)
+SESSION_IDLE_SECONDS = 1800.0
 
 
 class FlightSession:
     """One authenticated client: its engine, its unfetched results and its prepared statements."""
 
-    def __init__(self, user: str, engine_session):
-        self.user = user
+    def __init__(self, user: str, token: str, engine_session):
+        self.user, self.token = user, token
         self.engine = engine_session
+        self.last_used = time.monotonic()
         self.lock = threading.Lock()
         self.results: OrderedDict[bytes, ExecutionSource | None] = OrderedDict()
         self.prepared: dict[bytes, dict] = {}
@@ -114,6 +118,7 @@ class AuthFactory(flight.ServerMiddlewareFactory):
             session = self.server.sessions.get(credential.strip())
             if session is None:
                 raise flight.FlightUnauthenticatedError("The session token is unknown or expired: log in again")
+            session.last_used = time.monotonic()
             return AuthMiddleware(session, None)
         if scheme.lower() == "basic":
             import base64
@@ -143,11 +148,32 @@ def _flight_error(error: Error) -> flight.FlightError:
     return flight.FlightServerError(f"[{error.sqlstate}] {error}")
 
 
+def _answers(method):
+    """Wrap a Flight RPC: c360 errors keep their sentence; anything unexpected is logged here and reaches
+    the client as one sentence, never as pyarrow's Python traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self, context, *args):
+        try:
+            return method(self, context, *args)
+        except flight.FlightError:
+            raise
+        except Error as error:
+            raise _flight_error(error) from None
+        except Exception:  # noqa: BLE001 - the RPC boundary: logged with its traceback, answered in one line
+            log.exception("Flight SQL %s failed", method.__name__)
+            raise flight.FlightServerError(
+                f"Internal error in c360's Flight SQL server ({method.__name__}); the server log has the details"
+            ) from None
+
+    return wrapper
+
+
 class FlightSqlServer(flight.FlightServerBase):
     """``c360 serve --flight-port``: serves in pyarrow's own threads once constructed; ``shutdown()`` stops."""
 
     def __init__(self, backend, *, host: str = "127.0.0.1", port: int = 0, users: Users | None = None,
-                 tls_cert=None, tls_key=None):
+                 tls_cert=None, tls_key=None, max_sessions: int = 256):
         users = users or Users()
         if not is_loopback(host) and (not users or tls_cert is None):
             raise InterfaceError(
@@ -163,6 +189,7 @@ class FlightSqlServer(flight.FlightServerBase):
                 raise InterfaceError(f"Cannot read the TLS certificate '{tls_cert}': {error.strerror}") from None
         self.backend = backend
         self.users = users
+        self.max_sessions = max_sessions
         self.sessions: dict[str, FlightSession] = {}
         self._sessions_lock = threading.Lock()
         self._relations_cache: tuple[float, list] | None = None
@@ -186,10 +213,29 @@ class FlightSqlServer(flight.FlightServerBase):
         elif not user:
             raise flight.FlightUnauthenticatedError("Give a user name (any name is accepted on a trust server)")
         token = secrets.token_urlsafe(24)
-        session = FlightSession(user, self.backend.session())
         with self._sessions_lock:
+            self._close_idle()
+            if len(self.sessions) >= self.max_sessions:
+                raise flight.FlightUnavailableError(
+                    f"Too many Flight SQL sessions ({self.max_sessions}): close a connection or try again later"
+                )
+            session = FlightSession(user, token, self.backend.session())
             self.sessions[token] = session
         return session, token
+
+    def _close_idle(self) -> None:
+        now = time.monotonic()
+        for token, session in list(self.sessions.items()):
+            if now - session.last_used > SESSION_IDLE_SECONDS and not session.lock.locked():
+                del self.sessions[token]
+                session.close()
+
+    def _end(self, session: FlightSession) -> None:
+        """The client closed its connection (Flight's CloseSession action)."""
+        with self._sessions_lock:
+            self.sessions.pop(session.token, None)
+        with session.lock:
+            session.close()
 
     @staticmethod
     def _session(context) -> FlightSession:
@@ -248,6 +294,7 @@ class FlightSqlServer(flight.FlightServerBase):
         except fm.MessageError as error:
             raise flight.FlightServerError(f"Malformed Flight SQL command: {error}") from None
 
+    @_answers
     def get_flight_info(self, context, descriptor):
         session = self._session(context)
         name, fields = self._command(descriptor)
@@ -261,6 +308,7 @@ class FlightSqlServer(flight.FlightServerBase):
             raise flight.FlightServerError(f"c360 does not answer the Flight SQL command {name}")
         return self._catalog_info(descriptor, session, catalog)
 
+    @_answers
     def get_schema(self, context, descriptor):
         session = self._session(context)
         name, fields = self._command(descriptor)
@@ -268,19 +316,27 @@ class FlightSqlServer(flight.FlightServerBase):
         if catalog is not None:
             return flight.SchemaResult(catalog.schema)
         if name == "CommandStatementQuery":
-            from c360.engine import Engine, parse
-
-            sql = fm.text(fields, fm.QUERY) or ""
-            with session.lock:
-                if session.engine.engine is None:
-                    session.engine.engine = Engine(session.engine.catalog, views=session.engine.views,
-                                                   owns_catalog=False, plans=session.engine.plans)
-                try:
-                    return flight.SchemaResult(session.engine.engine.schema_of(parse(sql)))
-                except Error as error:
-                    raise _flight_error(error) from None
+            return flight.SchemaResult(self._schema_of(session, fm.text(fields, fm.QUERY) or ""))
+        if name == "CommandPreparedStatementQuery":
+            prepared = self._prepared(session, fields)
+            if prepared["schema"] is not None:
+                return flight.SchemaResult(prepared["schema"])
         raise flight.FlightServerError(f"c360 does not answer GetSchema for {name}")
 
+    @staticmethod
+    def _schema_of(session: FlightSession, sql: str, params=None) -> pa.Schema:
+        """The schema ``sql`` returns, planned over empty inputs (nothing is read from the sources)."""
+        from c360.engine import Engine
+        from c360.planner.parse import parse
+
+        statement = parse(sql)
+        with session.lock:
+            engine = session.engine
+            if engine.engine is None:
+                engine.engine = Engine(engine.catalog, views=engine.views, owns_catalog=False, plans=engine.plans)
+            return engine.engine.schema_of(statement, params)
+
+    @_answers
     def do_get(self, context, ticket):
         session = self._session(context)
         try:
@@ -300,6 +356,9 @@ class FlightSqlServer(flight.FlightServerBase):
                         batch = source.next_batch()
                     except Error as error:
                         raise _flight_error(error) from None
+                    except Exception:  # noqa: BLE001 - mid-stream: logged here, one line to the client
+                        log.exception("Flight SQL result stream failed")
+                        raise flight.FlightServerError("Internal error while streaming the result") from None
                     if batch is None:
                         return
                     yield batch
@@ -316,6 +375,7 @@ class FlightSqlServer(flight.FlightServerBase):
             raise flight.FlightServerError("The prepared statement is unknown or was closed")
         return prepared
 
+    @_answers
     def do_put(self, context, descriptor, reader, writer):
         session = self._session(context)
         name, fields = self._command(descriptor)
@@ -341,8 +401,10 @@ class FlightSqlServer(flight.FlightServerBase):
         return [("CreatePreparedStatement", "Prepare a statement with ? parameters"),
                 ("ClosePreparedStatement", "Close a prepared statement"),
                 ("CancelFlightInfo", "Cancel a result not yet fetched"),
-                ("CancelQuery", "Cancel a result not yet fetched (older clients)")]
+                ("CancelQuery", "Cancel a result not yet fetched (older clients)"),
+                ("CloseSession", "Log out: close the session and its engine")]
 
+    @_answers
     def do_action(self, context, action):
         session = self._session(context)
         kind, body = action.type, action.body.to_pybytes() if action.body is not None else b""
@@ -354,11 +416,18 @@ class FlightSqlServer(flight.FlightServerBase):
         if kind == "CreatePreparedStatement":
             sql = fm.text(fields, fm.QUERY) or ""
             handle = secrets.token_bytes(16)
-            session.prepared[handle] = {"sql": sql, "params": None}
-            return [fm.pack("ActionCreatePreparedStatementResult", {fm.RESULT_HANDLE: handle})]
+            schema = self._prepared_schema(session, sql)
+            session.prepared[handle] = {"sql": sql, "params": None, "schema": schema}
+            return [fm.pack("ActionCreatePreparedStatementResult", {
+                fm.RESULT_HANDLE: handle,
+                fm.DATASET_SCHEMA: schema.serialize().to_pybytes() if schema is not None else None,
+            })]
         if kind == "ClosePreparedStatement":
             session.prepared.pop(fm.raw(fields, fm.HANDLE) or b"", None)
             return []
+        if kind == "CloseSession":
+            self._end(session)
+            return [fm.encode({1: 1})]  # CloseSessionResult: CLOSED
         if kind in ("CancelFlightInfo", "CancelQuery"):
             info_bytes = body if kind == "CancelFlightInfo" else fm.raw(fields, fm.INFO)
             if kind == "CancelFlightInfo":
@@ -368,6 +437,21 @@ class FlightSqlServer(flight.FlightServerBase):
             status = 1 if cancelled else 3
             return [fm.encode({1: status}) if kind == "CancelFlightInfo" else fm.pack("ActionCancelQueryResult", {1: status})]
         raise flight.FlightServerError(f"c360 does not answer the action {kind}")
+
+    def _prepared_schema(self, session: FlightSession, sql: str) -> pa.Schema | None:
+        """The result schema of a prepared query without parameters; None when it has ``?`` parameters (their
+        types are known only once bound) or is not a query (SET VARIABLE): the schema then comes with the result."""
+        from sqlglot import exp
+
+        from c360.planner.parse import parse
+
+        try:
+            statement = parse(sql)
+            if not isinstance(statement, exp.Query) or statement.find(exp.Placeholder, exp.Parameter):
+                return None
+            return self._schema_of(session, sql)
+        except Error:  # the statement's error comes when it runs, with the statement's own sentence
+            return None
 
     def _cancel(self, session: FlightSession, info_bytes: bytes) -> bool:
         try:

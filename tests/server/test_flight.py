@@ -192,3 +192,31 @@ def test_pyarrow_flight_needs_a_token_then_gets_arrow(flight_server, project):
         project, "SELECT customer_id, name FROM customers ORDER BY 1")
     with pytest.raises(flight.FlightServerError, match="already fetched"):
         client.do_get(info.endpoints[0].ticket, options).read_all()
+
+
+def test_close_session_logs_the_token_out(flight_server):
+    client = flight.connect(_flight_location(flight_server))
+    options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
+    command = flight.FlightDescriptor.for_command(fm.pack("CommandStatementQuery", {fm.QUERY: "SELECT 1 AS one"}))
+    client.get_flight_info(command, options)
+    assert list(client.do_action(flight.Action("CloseSession", b""), options))
+    with pytest.raises(flight.FlightUnauthenticatedError, match="unknown or expired"):
+        client.get_flight_info(command, options)
+
+
+def test_a_malformed_command_is_one_sentence_without_a_traceback(flight_server):
+    client = flight.connect(_flight_location(flight_server))
+    options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
+    with pytest.raises(flight.FlightServerError) as raised:
+        client.get_flight_info(flight.FlightDescriptor.for_command(b"\xff\xff"), options)
+    assert "Malformed Flight SQL command" in str(raised.value)
+    assert "Traceback" not in str(raised.value)
+
+
+def test_execute_schema_is_the_schema_the_query_returns(flight_server):
+    sql = "SELECT order_id, amount * 2 AS doubled, status FROM shop.orders"
+    with connect(flight_server) as connection, connection.cursor() as cursor:
+        schema = cursor.adbc_execute_schema(sql)
+        cursor.execute(sql)
+        assert schema.names == ["order_id", "doubled", "status"]
+        assert schema.types == cursor.fetch_arrow_table().schema.types
