@@ -119,7 +119,7 @@ def serve(
 
             try:
                 flight_server = FlightSqlServer(backend, host=host, port=flight_port, users=config.users,
-                                                tls_cert=tls_cert, tls_key=tls_key)
+                                                tls_cert=tls_cert, tls_key=tls_key, max_sessions=max_connections)
             except BaseException:
                 await server.close()
                 raise

@@ -220,3 +220,19 @@ def test_execute_schema_is_the_schema_the_query_returns(flight_server):
         cursor.execute(sql)
         assert schema.names == ["order_id", "doubled", "status"]
         assert schema.types == cursor.fetch_arrow_table().schema.types
+
+
+def test_flight_on_another_address_without_tls_is_refused(project):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "c360", "serve", "--catalog", str(project), "--host", "0.0.0.0", "--port", "0",
+         "--flight-port", "0"],
+        capture_output=True, text=True, timeout=60, cwd=project.parent,
+        env={**os.environ, "C360_SERVE_USER": "analyst", "C360_SERVE_PASSWORD": PASSWORD},
+    )
+    assert result.returncode != 0
+    assert "Refusing Flight SQL on 0.0.0.0 without users and TLS" in result.stderr
+    assert "Traceback" not in result.stderr
