@@ -417,10 +417,12 @@ class FlightSqlServer(flight.FlightServerBase):
             sql = fm.text(fields, fm.QUERY) or ""
             handle = secrets.token_bytes(16)
             schema = self._prepared_schema(session, sql)
+            parameters = _parameter_schema(sql)
             session.prepared[handle] = {"sql": sql, "params": None, "schema": schema}
             return [fm.pack("ActionCreatePreparedStatementResult", {
                 fm.RESULT_HANDLE: handle,
                 fm.DATASET_SCHEMA: schema.serialize().to_pybytes() if schema is not None else None,
+                fm.PARAMETER_SCHEMA: parameters.serialize().to_pybytes() if parameters is not None else None,
             })]
         if kind == "ClosePreparedStatement":
             session.prepared.pop(fm.raw(fields, fm.HANDLE) or b"", None)
@@ -523,6 +525,21 @@ class FlightSqlServer(flight.FlightServerBase):
             columns.append(pa.array([r[3].serialize().to_pybytes() for r in rows], pa.binary()))
             schema.append(pa.field("table_schema", pa.binary(), nullable=False))
         return pa.table(columns, schema=pa.schema(schema))
+
+
+def _parameter_schema(sql: str) -> pa.Schema | None:
+    """One field per ``?`` of ``sql`` (named 1, 2, ...), typed ``null``: c360 learns a parameter's type from
+    the value bound to it. None when the statement does not parse (the error comes when it runs)."""
+    from sqlglot import exp
+
+    from c360.planner.parse import parse
+
+    try:
+        statement = parse(sql)
+    except Error:
+        return None
+    count = sum(1 for node in statement.find_all(exp.Placeholder) if node.name in ("", "?"))
+    return pa.schema([pa.field(str(index + 1), pa.null()) for index in range(count)])
 
 
 class _TableResult:

@@ -236,3 +236,25 @@ def test_flight_on_another_address_without_tls_is_refused(project):
     assert result.returncode != 0
     assert "Refusing Flight SQL on 0.0.0.0 without users and TLS" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_prepare_gives_one_parameter_per_placeholder(flight_server):
+    with connect(flight_server) as connection, connection.cursor() as cursor:
+        parameters = cursor.adbc_prepare("SELECT order_id FROM shop.orders WHERE customer_id = ? AND amount > ?")
+        assert parameters.names == ["1", "2"]
+        assert cursor.adbc_prepare("SELECT 1 AS one").names == []
+
+
+def test_cancel_flight_info_drops_a_result_not_yet_fetched(flight_server):
+    client = flight.connect(_flight_location(flight_server))
+    options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
+    info = client.get_flight_info(
+        flight.FlightDescriptor.for_command(fm.pack("CommandStatementQuery", {fm.QUERY: "SELECT * FROM shop.nums"})),
+        options)
+    request = fm.encode({1: info.serialize()})  # CancelFlightInfoRequest
+    (result,) = client.do_action(flight.Action("CancelFlightInfo", request), options)
+    assert fm.decode(result.body.to_pybytes()) == {1: [1]}  # CancelStatus CANCELLED
+    with pytest.raises(flight.FlightServerError, match="already fetched"):
+        client.do_get(info.endpoints[0].ticket, options).read_all()
+    (again,) = client.do_action(flight.Action("CancelFlightInfo", request), options)
+    assert fm.decode(again.body.to_pybytes()) == {1: [3]}  # NOT_CANCELLABLE: nothing left to cancel
