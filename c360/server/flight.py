@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
-import re
 import secrets
 import threading
 import time
@@ -43,15 +42,13 @@ import pyarrow.flight as flight
 from c360.errors import Error, InterfaceError
 from c360.server import flight_messages as fm
 from c360.server.auth import Users, Verifier, is_loopback
-from c360.server.backend import ExecutionSource
+from c360.server.backend import ExecutionSource, TableSource
+from c360.server.flight_catalog import FlightCatalog
 
 log = logging.getLogger("c360.server.flight")
 
-CATALOG = "c360"
 #: results prepared by GetFlightInfo and not yet fetched, per session; past it the oldest is closed
 PENDING_RESULTS = 16
-#: seconds the catalog (sources' tables and views) is cached for GetTables
-CATALOG_REFRESH_SECONDS = 60.0
 #: how often a running statement checks whether its client cancelled the call
 CANCEL_POLL_SECONDS = 0.05
 #: seconds a session may stay unused before it is closed (its client must log in again)
@@ -135,14 +132,6 @@ class AuthFactory(flight.ServerMiddlewareFactory):
         )
 
 
-def _like(pattern: str | None):
-    """A Flight SQL filter pattern (``%`` and ``_``) as a predicate; None matches everything."""
-    if pattern is None:
-        return lambda name: True
-    regex = re.compile("".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern), re.S)
-    return lambda name: regex.fullmatch(name) is not None
-
-
 def _flight_error(error: Error) -> flight.FlightError:
     """A c360 error as the client sees it: its fixed sentence, prefixed with its SQLSTATE."""
     return flight.FlightServerError(f"[{error.sqlstate}] {error}")
@@ -192,8 +181,7 @@ class FlightSqlServer(flight.FlightServerBase):
         self.max_sessions = max_sessions
         self.sessions: dict[str, FlightSession] = {}
         self._sessions_lock = threading.Lock()
-        self._relations_cache: tuple[float, list] | None = None
-        self._relations_lock = threading.Lock()
+        self.catalog = FlightCatalog(backend)
         try:
             super().__init__(f"{scheme}://{host}:{port}", tls_certificates=tls,
                              auth_handler=_HandshakeDone(), middleware={"auth": AuthFactory(self)})
@@ -282,7 +270,7 @@ class FlightSqlServer(flight.FlightServerBase):
 
     def _catalog_info(self, descriptor, session, table: pa.Table) -> flight.FlightInfo:
         handle = session.keep(None)
-        session.results[handle] = _TableResult(table)
+        session.results[handle] = TableSource(table)
         ticket = flight.Ticket(fm.pack("TicketStatementQuery", {fm.HANDLE: handle}))
         return flight.FlightInfo(table.schema, descriptor, [flight.FlightEndpoint(ticket, [])], table.num_rows, -1)
 
@@ -303,7 +291,7 @@ class FlightSqlServer(flight.FlightServerBase):
         if name == "CommandPreparedStatementQuery":
             prepared = self._prepared(session, fields)
             return self._statement_info(context, descriptor, session, prepared["sql"], prepared["params"])
-        catalog = self._catalog_table(name, fields)
+        catalog = self.catalog.answer(name, fields)
         if catalog is None:
             raise flight.FlightServerError(f"c360 does not answer the Flight SQL command {name}")
         return self._catalog_info(descriptor, session, catalog)
@@ -312,7 +300,7 @@ class FlightSqlServer(flight.FlightServerBase):
     def get_schema(self, context, descriptor):
         session = self._session(context)
         name, fields = self._command(descriptor)
-        catalog = self._catalog_table(name, fields)
+        catalog = self.catalog.answer(name, fields)
         if catalog is not None:
             return flight.SchemaResult(catalog.schema)
         if name == "CommandStatementQuery":
@@ -468,65 +456,6 @@ class FlightSqlServer(flight.FlightServerBase):
         source.close()
         return True
 
-    # --- catalog ---------------------------------------------------------------------------------
-
-    def _relations(self) -> list:
-        with self._relations_lock:
-            now = time.monotonic()
-            if self._relations_cache is None or now - self._relations_cache[0] > CATALOG_REFRESH_SECONDS:
-                self._relations_cache = (now, self.backend.relations())
-            return self._relations_cache[1]
-
-    def _schemas(self) -> list[str]:
-        return sorted({*self.backend.catalog.sources, CATALOG})
-
-    def _catalog_table(self, name: str, fields) -> pa.Table | None:
-        """The answer to a catalog command, or None when ``name`` is not one."""
-        if name == "CommandGetCatalogs":
-            return pa.table({"catalog_name": pa.array([CATALOG], pa.utf8())},
-                            schema=pa.schema([pa.field("catalog_name", pa.utf8(), nullable=False)]))
-        if name == "CommandGetTableTypes":
-            return pa.table([pa.array(["TABLE", "VIEW"])],
-                            schema=pa.schema([pa.field("table_type", pa.utf8(), nullable=False)]))
-        if name == "CommandGetDbSchemas":
-            wanted = self._catalog_matches(fm.text(fields, fm.CATALOG))
-            match = _like(fm.text(fields, fm.SCHEMA_PATTERN))
-            names = [schema for schema in self._schemas() if wanted and match(schema)]
-            return pa.table([pa.array([CATALOG] * len(names), pa.utf8()), pa.array(names, pa.utf8())],
-                            schema=pa.schema([pa.field("catalog_name", pa.utf8()),
-                                              pa.field("db_schema_name", pa.utf8(), nullable=False)]))
-        if name == "CommandGetTables":
-            return self._tables(fields)
-        if name == "CommandGetSqlInfo":
-            return _sql_info(fm.uints(fields, fm.INFO))
-        return None
-
-    @staticmethod
-    def _catalog_matches(catalog: str | None) -> bool:
-        return catalog is None or catalog == CATALOG
-
-    def _tables(self, fields) -> pa.Table:
-        wanted = self._catalog_matches(fm.text(fields, fm.CATALOG))
-        schema_match = _like(fm.text(fields, fm.SCHEMA_PATTERN))
-        table_match = _like(fm.text(fields, fm.TABLE_PATTERN))
-        types = set(fm.strings(fields, fm.TABLE_TYPES))
-        include_schema = bool(fm.uints(fields, fm.INCLUDE_SCHEMA) and fm.uints(fields, fm.INCLUDE_SCHEMA)[-1])
-        rows = []
-        for relation in self._relations() if wanted else []:
-            kind = "VIEW" if relation.kind == "v" else "TABLE"
-            if schema_match(relation.schema) and table_match(relation.name) and (not types or kind in types):
-                rows.append((relation.schema, relation.name, kind, relation.arrow_schema))
-        rows.sort(key=lambda row: row[:3])
-        columns = [pa.array([CATALOG] * len(rows), pa.utf8()), pa.array([r[0] for r in rows], pa.utf8()),
-                   pa.array([r[1] for r in rows], pa.utf8()), pa.array([r[2] for r in rows], pa.utf8())]
-        schema = [pa.field("catalog_name", pa.utf8()), pa.field("db_schema_name", pa.utf8()),
-                  pa.field("table_name", pa.utf8(), nullable=False), pa.field("table_type", pa.utf8(), nullable=False)]
-        if include_schema:
-            columns.append(pa.array([r[3].serialize().to_pybytes() for r in rows], pa.binary()))
-            schema.append(pa.field("table_schema", pa.binary(), nullable=False))
-        return pa.table(columns, schema=pa.schema(schema))
-
-
 def _parameter_schema(sql: str) -> pa.Schema | None:
     """One field per ``?`` of ``sql`` (named 1, 2, ...), typed ``null``: c360 learns a parameter's type from
     the value bound to it. None when the statement does not parse (the error comes when it runs)."""
@@ -540,56 +469,3 @@ def _parameter_schema(sql: str) -> pa.Schema | None:
         return None
     count = sum(1 for node in statement.find_all(exp.Placeholder) if node.name in ("", "?"))
     return pa.schema([pa.field(str(index + 1), pa.null()) for index in range(count)])
-
-
-class _TableResult:
-    """A catalog answer kept for DoGet, with the shape of a :class:`RowSource`."""
-
-    def __init__(self, table: pa.Table):
-        self.schema = table.schema
-        self._batches = iter(table.to_batches())
-
-    def next_batch(self):
-        return next(self._batches, None)
-
-    def cancel(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-#: GetSqlInfo's value union, as FlightSql.proto fixes it
-_INFO_VALUE = pa.union([
-    pa.field("string_value", pa.utf8()), pa.field("bool_value", pa.bool_()), pa.field("bigint_value", pa.int64()),
-    pa.field("int32_bitmask", pa.int32()), pa.field("string_list", pa.list_(pa.utf8())),
-    pa.field("int32_to_int32_list_map", pa.map_(pa.int32(), pa.list_(pa.int32()))),
-], mode="dense")
-
-
-def _info_values() -> dict[int, object]:
-    """The SqlInfo ids answered: 0 server name, 1 server version, 2 Arrow version, 3 read-only."""
-    from importlib.metadata import version
-
-    return {0: "c360", 1: version("c360"), 2: pa.__version__, 3: True}
-
-
-def _sql_info(wanted: list[int]) -> pa.Table:
-    values = _info_values()
-    ids = [i for i in (wanted or sorted(values)) if i in values]
-    strings = [values[i] for i in ids if isinstance(values[i], str)]
-    bools = [values[i] for i in ids if isinstance(values[i], bool)]
-    type_ids, offsets, counts = [], [], {0: 0, 1: 0}
-    for i in ids:
-        code = 1 if isinstance(values[i], bool) else 0
-        type_ids.append(code)
-        offsets.append(counts[code])
-        counts[code] += 1
-    children = [pa.array(strings, pa.utf8()), pa.array(bools, pa.bool_()), pa.array([], pa.int64()),
-                pa.array([], pa.int32()), pa.array([], pa.list_(pa.utf8())),
-                pa.array([], pa.map_(pa.int32(), pa.list_(pa.int32())))]
-    union = pa.UnionArray.from_dense(pa.array(type_ids, pa.int8()), pa.array(offsets, pa.int32()), children,
-                                     [f.name for f in _INFO_VALUE], list(range(6)))
-    schema = pa.schema([pa.field("info_name", pa.uint32(), nullable=False), pa.field("value", _INFO_VALUE, nullable=False)])
-    return pa.table([pa.array(ids, pa.uint32()), union], schema=schema)
-

@@ -18,6 +18,7 @@ PREFIX = "type.googleapis.com/arrow.flight.protocol.sql."
 QUERY = 1  # CommandStatementQuery, CommandStatementUpdate, ActionCreatePreparedStatementRequest
 HANDLE = 1  # TicketStatementQuery, CommandPreparedStatementQuery, ActionClosePreparedStatementRequest, ...
 CATALOG, SCHEMA_PATTERN, TABLE_PATTERN, TABLE_TYPES, INCLUDE_SCHEMA = 1, 2, 3, 4, 5  # CommandGetTables
+SCHEMA, TABLE = 2, 3  # CommandGetPrimaryKeys (catalog is 1)
 INFO = 1  # CommandGetSqlInfo (repeated uint32), ActionCancelQueryRequest (bytes: a FlightInfo)
 RESULT_HANDLE, DATASET_SCHEMA, PARAMETER_SCHEMA = 1, 2, 3  # ActionCreatePreparedStatementResult
 

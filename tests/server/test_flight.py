@@ -258,3 +258,17 @@ def test_cancel_flight_info_drops_a_result_not_yet_fetched(flight_server):
         client.do_get(info.endpoints[0].ticket, options).read_all()
     (again,) = client.do_action(flight.Action("CancelFlightInfo", request), options)
     assert fm.decode(again.body.to_pybytes()) == {1: [3]}  # NOT_CANCELLABLE: nothing left to cancel
+
+
+def test_primary_keys_are_the_ones_the_source_declares(flight_server):
+    client = flight.connect(_flight_location(flight_server))
+    options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
+
+    def keys(table):
+        command = fm.pack("CommandGetPrimaryKeys", {fm.SCHEMA: "shop", fm.TABLE: table})
+        info = client.get_flight_info(flight.FlightDescriptor.for_command(command), options)
+        return client.do_get(info.endpoints[0].ticket, options).read_all().to_pylist()
+
+    assert keys("products") == [{"catalog_name": "c360", "db_schema_name": "shop", "table_name": "products",
+                                 "column_name": "product_id", "key_name": None, "key_sequence": 1}]
+    assert keys("orders") == []
