@@ -125,29 +125,29 @@ _INFO_VALUE = pa.union([
 ], mode="dense")
 
 
-def _info_values() -> dict[int, object]:
-    """The SqlInfo ids answered: 0 server name, 1 server version, 2 Arrow version, 3 read-only."""
+def _info_values() -> dict[int, tuple[int, object]]:
+    """The SqlInfo ids answered, each with its union member (0 string, 1 bool, 3 int32): 0 server name,
+    1 server version, 2 Arrow version, 3 read-only, 4 SQL supported, 8 transactions (0: none; c360 is
+    read-only), 9 CancelQuery supported."""
     from importlib.metadata import version
 
-    return {0: "c360", 1: version("c360"), 2: pa.__version__, 3: True}
+    return {0: (0, "c360"), 1: (0, version("c360")), 2: (0, pa.__version__), 3: (1, True), 4: (1, True),
+            8: (3, 0), 9: (1, True)}
 
 
 def _sql_info(wanted: list[int]) -> pa.Table:
+    """GetSqlInfo's answer for the ``wanted`` ids (all when none), unknown ids left out."""
     values = _info_values()
     ids = [i for i in (wanted or sorted(values)) if i in values]
-    strings = [values[i] for i in ids if isinstance(values[i], str)]
-    bools = [values[i] for i in ids if isinstance(values[i], bool)]
-    type_ids, offsets, counts = [], [], {0: 0, 1: 0}
+    members: dict[int, list] = {code: [] for code in range(6)}
+    type_ids, offsets = [], []
     for i in ids:
-        code = 1 if isinstance(values[i], bool) else 0
+        code, value = values[i]
         type_ids.append(code)
-        offsets.append(counts[code])
-        counts[code] += 1
-    children = [pa.array(strings, pa.utf8()), pa.array(bools, pa.bool_()), pa.array([], pa.int64()),
-                pa.array([], pa.int32()), pa.array([], pa.list_(pa.utf8())),
-                pa.array([], pa.map_(pa.int32(), pa.list_(pa.int32())))]
+        offsets.append(len(members[code]))
+        members[code].append(value)
+    children = [pa.array(members[code], field.type) for code, field in enumerate(_INFO_VALUE)]
     union = pa.UnionArray.from_dense(pa.array(type_ids, pa.int8()), pa.array(offsets, pa.int32()), children,
                                      [f.name for f in _INFO_VALUE], list(range(6)))
     schema = pa.schema([pa.field("info_name", pa.uint32(), nullable=False), pa.field("value", _INFO_VALUE, nullable=False)])
     return pa.table([pa.array(ids, pa.uint32()), union], schema=schema)
-

@@ -21,6 +21,10 @@ import pytest
 from c360.server import flight_messages as fm
 from tests.server.conftest import PASSWORD, SLOW_QUERY, start_server, stop_server
 
+#: ADBC's DB-API warns on every connection that autocommit cannot be turned off: c360 is read-only and says
+#: it has no transactions (SqlInfo 8), which is the truth this warning reports.
+pytestmark = pytest.mark.filterwarnings("ignore:Cannot disable autocommit")
+
 
 def _flight_location(server) -> str:
     match = re.search(r"Flight SQL at (\S+)", server.log.read_text())
@@ -272,3 +276,16 @@ def test_primary_keys_are_the_ones_the_source_declares(flight_server):
     assert keys("products") == [{"catalog_name": "c360", "db_schema_name": "shop", "table_name": "products",
                                  "column_name": "product_id", "key_name": None, "key_sequence": 1}]
     assert keys("orders") == []
+
+
+def test_sql_info_says_read_only_and_no_transactions(flight_server):
+    client = flight.connect(_flight_location(flight_server))
+    options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
+    command = fm.pack("CommandGetSqlInfo", {})
+    info = client.get_flight_info(flight.FlightDescriptor.for_command(command), options)
+    rows = client.do_get(info.endpoints[0].ticket, options).read_all().to_pylist()
+    answers = {row["info_name"]: row["value"] for row in rows}
+    assert answers[0] == "c360" and answers[3] is True and answers[8] == 0
+    only = fm.pack("CommandGetSqlInfo", {fm.INFO: 3})  # one id asked: one row
+    info = client.get_flight_info(flight.FlightDescriptor.for_command(only), options)
+    assert client.do_get(info.endpoints[0].ticket, options).read_all().to_pylist() == [{"info_name": 3, "value": True}]
