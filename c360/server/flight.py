@@ -194,9 +194,10 @@ class FlightSqlServer(flight.FlightServerBase):
     def log_in(self, user: str, password: str) -> tuple[FlightSession, str]:
         if self.users:
             verifier = self.users.get(user)
-            check = Verifier.from_password(password, salt=verifier.salt, iterations=verifier.iterations) \
-                if verifier is not None else None
-            if check is None or not hmac.compare_digest(check.stored_key, verifier.stored_key):
+            # an unknown user costs the same key derivation, so timing does not tell which names exist
+            reference = verifier or Verifier.from_password(secrets.token_hex(16))
+            check = Verifier.from_password(password, salt=reference.salt, iterations=reference.iterations)
+            if verifier is None or not hmac.compare_digest(check.stored_key, verifier.stored_key):
                 raise flight.FlightUnauthenticatedError(f"password authentication failed for user '{user}'")
         elif not user:
             raise flight.FlightUnauthenticatedError("Give a user name (any name is accepted on a trust server)")

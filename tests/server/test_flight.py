@@ -289,3 +289,32 @@ def test_sql_info_says_read_only_and_no_transactions(flight_server):
     only = fm.pack("CommandGetSqlInfo", {fm.INFO: 3})  # one id asked: one row
     info = client.get_flight_info(flight.FlightDescriptor.for_command(only), options)
     assert client.do_get(info.endpoints[0].ticket, options).read_all().to_pylist() == [{"info_name": 3, "value": True}]
+
+
+def test_with_a_certificate_flight_speaks_tls(project, tmp_path):
+    import subprocess
+
+    done = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(tmp_path / "key.pem"),
+         "-out", str(tmp_path / "cert.pem")],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, f"openssl could not make a test certificate: {done.stderr}"
+    running = start_server(project, tmp_path / "serve.log", "--flight-port", "0",
+                           "--tls-cert", str(tmp_path / "cert.pem"), "--tls-key", str(tmp_path / "key.pem"))
+    try:
+        location = _flight_location(running)
+        assert location.startswith("grpc+tls://")
+        connection = flightsql.connect(location, db_kwargs={
+            "username": "tester", "password": "x",
+            "adbc.flight.sql.client_option.tls_root_certs": (tmp_path / "cert.pem").read_text(),
+        })
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) AS n FROM shop.customers")
+            assert cursor.fetchall() == [(4,)]
+        with pytest.raises((flight.FlightUnavailableError, flight.FlightInternalError)):  # plain text is not TLS
+            plain = flight.connect(location.replace("grpc+tls", "grpc+tcp"))
+            plain.authenticate_basic_token("tester", "x")
+    finally:
+        stop_server(running.process)
