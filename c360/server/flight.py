@@ -241,19 +241,24 @@ class FlightSqlServer(flight.FlightServerBase):
 
     # --- statements ------------------------------------------------------------------------------
 
-    def _run(self, context, session: FlightSession, sql: str, params=None) -> ExecutionSource:
-        """Start ``sql`` on the session's engine; a client that cancels the call cancels the statement."""
-        cancel_switch: list = []
+    @staticmethod
+    def _watch(context, cancel) -> threading.Event:
+        """Call ``cancel()`` if the client cancels the call (gRPC), until the returned event is set."""
         done = threading.Event()
 
         def watch():
             while not done.wait(CANCEL_POLL_SECONDS):
-                if context.is_cancelled() and cancel_switch:
-                    cancel_switch[0]()
+                if context.is_cancelled():
+                    cancel()
                     return
 
-        watcher = threading.Thread(target=watch, name="c360-flight-cancel", daemon=True)
-        watcher.start()
+        threading.Thread(target=watch, name="c360-flight-cancel", daemon=True).start()
+        return done
+
+    def _run(self, context, session: FlightSession, sql: str, params=None) -> ExecutionSource:
+        """Start ``sql`` on the session's engine; a client that cancels the call cancels the statement."""
+        cancel_switch: list = []
+        done = self._watch(context, lambda: cancel_switch and cancel_switch[0]())
         try:
             with session.lock:  # one statement at a time per session, as on a DB-API connection
                 return session.engine.execute(sql, params, register=cancel_switch.append)
@@ -339,6 +344,8 @@ class FlightSqlServer(flight.FlightServerBase):
         schema = source.schema if source.schema is not None else pa.schema([])
 
         def batches():
+            # DuckDB computes much of a result while it is read: a client cancelling the fetch stops it
+            done = self._watch(context, source.cancel)
             try:
                 while True:
                     try:
@@ -352,6 +359,7 @@ class FlightSqlServer(flight.FlightServerBase):
                         return
                     yield batch
             finally:
+                done.set()
                 source.close()
 
         return flight.GeneratorStream(schema, batches())
