@@ -42,7 +42,7 @@ import pyarrow.flight as flight
 from c360.errors import Error, InterfaceError
 from c360.server import flight_messages as fm
 from c360.server.auth import Users, Verifier, is_loopback
-from c360.server.backend import ExecutionSource, TableSource
+from c360.server.backend import ExecutionSource, RowSource, TableSource
 from c360.server.flight_catalog import FlightCatalog
 
 log = logging.getLogger("c360.server.flight")
@@ -63,7 +63,7 @@ class FlightSession:
         self.engine = engine_session
         self.last_used = time.monotonic()
         self.lock = threading.Lock()
-        self.results: OrderedDict[bytes, ExecutionSource | None] = OrderedDict()
+        self.results: OrderedDict[bytes, RowSource] = OrderedDict()
         self.prepared: dict[bytes, dict] = {}
 
     def keep(self, source) -> bytes:
@@ -71,14 +71,12 @@ class FlightSession:
         self.results[handle] = source
         while len(self.results) > PENDING_RESULTS:
             _, oldest = self.results.popitem(last=False)
-            if oldest is not None:
-                oldest.close()
+            oldest.close()
         return handle
 
     def close(self) -> None:
         for source in self.results.values():
-            if source is not None:
-                source.close()
+            source.close()
         self.results.clear()
         self.engine.close()
 
@@ -275,8 +273,7 @@ class FlightSqlServer(flight.FlightServerBase):
         return flight.FlightInfo(schema, descriptor, [flight.FlightEndpoint(ticket, [])], -1, -1)
 
     def _catalog_info(self, descriptor, session, table: pa.Table) -> flight.FlightInfo:
-        handle = session.keep(None)
-        session.results[handle] = TableSource(table)
+        handle = session.keep(TableSource(table))
         ticket = flight.Ticket(fm.pack("TicketStatementQuery", {fm.HANDLE: handle}))
         return flight.FlightInfo(table.schema, descriptor, [flight.FlightEndpoint(ticket, [])], table.num_rows, -1)
 

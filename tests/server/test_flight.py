@@ -329,3 +329,16 @@ def test_with_a_certificate_flight_speaks_tls(project, tmp_path):
             plain.authenticate_basic_token("tester", "x")
     finally:
         stop_server(running.process)
+
+
+def test_results_never_fetched_are_closed_past_the_limit(flight_server):
+    from c360.server.flight import PENDING_RESULTS
+
+    client = flight.connect(_flight_location(flight_server))
+    options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
+    infos = [client.get_flight_info(flight.FlightDescriptor.for_command(
+        fm.pack("CommandStatementQuery", {fm.QUERY: f"SELECT {i} AS i"})), options) for i in range(PENDING_RESULTS + 1)]
+    with pytest.raises(flight.FlightServerError, match="unknown or was already fetched"):
+        client.do_get(infos[0].endpoints[0].ticket, options).read_all()
+    last = client.do_get(infos[-1].endpoints[0].ticket, options).read_all()
+    assert last.to_pylist() == [{"i": PENDING_RESULTS}]
