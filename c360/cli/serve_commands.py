@@ -42,6 +42,15 @@ and --tls-cert/--tls-key add TLS. Binding elsewhere without users is
 refused.
 
 \b
+Arrow Flight SQL (--flight-port 5434) is a second door to the same
+catalog, for ADBC clients and pyarrow.flight: results arrive as Arrow
+batches. Statements there are DuckDB's SQL (as in c360 query), the same
+users log in with basic auth and get a bearer token (on a trust server
+any name and password), and a bind other than 127.0.0.1 needs TLS.
+  python: adbc_driver_flightsql.dbapi.connect("grpc://127.0.0.1:5434",
+          db_kwargs={"username": "analyst", "password": "..."})
+
+\b
 A users file holds no plain passwords:
   users:
     analyst: ${ENV:C360_ANALYST_PASSWORD}
@@ -55,6 +64,9 @@ def serve(
     profile: str = ProfileOption,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but 127.0.0.1 needs users"),
     port: int = typer.Option(5433, "--port", help="TCP port (PostgreSQL's own 5432 is often taken)"),
+    flight_port: int = typer.Option(
+        None, "--flight-port", help="Also serve Arrow Flight SQL (ADBC clients) on this port (0: any free port)",
+    ),
     users: Path = typer.Option(None, "--users", help="YAML file of users: name -> ${ENV:VAR} or SCRAM verifier"),
     tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: clients asking for SSL get TLS"),
     tls_key: Path = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert"),
@@ -101,11 +113,24 @@ def serve(
             loop.add_signal_handler(signum, stop.set)
         server = Server(backend, config)
         await server.start()
+        flight_server = None
+        if flight_port is not None:
+            from c360.server.flight import FlightSqlServer
+
+            try:
+                flight_server = FlightSqlServer(backend, host=host, port=flight_port, users=config.users,
+                                                tls_cert=tls_cert, tls_key=tls_key, max_sessions=max_connections)
+            except BaseException:
+                await server.close()
+                raise
+            typer.echo(f"c360 serve: Flight SQL at {flight_server.location}", err=True)
         auth = "SCRAM-SHA-256" if config.users else "trust, loopback only"
         typer.echo(f"c360 serve: postgresql://{host}:{server.port}/c360 ({auth}); Ctrl+C stops", err=True)
         try:
             await stop.wait()
         finally:
+            if flight_server is not None:
+                await loop.run_in_executor(None, flight_server.shutdown)
             await server.close()
 
     try:
