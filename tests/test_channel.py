@@ -153,15 +153,16 @@ def stalling_shop(mariadb):
         "INSERT INTO wide_rows SELECT seq, REPEAT(MD5(seq), 8) FROM seq_1_to_200000",
         "CREATE TABLE keys_table (k INT PRIMARY KEY)",
         "INSERT INTO keys_table VALUES (0), (1), (2), (3), (4), (5)",
-        "CREATE VIEW slow_keys AS SELECT k FROM keys_table WHERE SLEEP(0.5) = 0",  # ~3 s before the last row
+        "CREATE VIEW slow_keys AS SELECT k FROM keys_table WHERE SLEEP(1) = 0",  # ~6 s before the last row
     )
     return shop
 
 
 @pytest.mark.parametrize("transport", ["duckdb", "pymysql"])
 def test_a_stream_duckdb_reads_late_outlives_the_sources_write_timeout(stalling_shop, tmp_path, monkeypatch, transport):
-    """DuckDB builds the semi join's hash table from ``slow_keys`` (3 s) before it reads ``wide_rows``;
-    MariaDB gives up on a client that does not read for ``net_write_timeout`` (lowered to 1 s here).
+    """DuckDB builds the semi join's hash table from ``slow_keys`` (6 s) before it reads ``wide_rows``;
+    MariaDB gives up on a client that does not read for ``net_write_timeout`` (lowered to 2 s here, so that
+    a reader delayed by a busy machine is not mistaken for one that waits).
     The wide stream is drained into its channel meanwhile, so the answer is complete."""
     import c360.engine
     from c360.catalog import Catalog
@@ -185,7 +186,7 @@ sources:
     spill.mkdir()
     engine = Engine(Catalog(catalog), views={}, spill_dir=str(spill))
     try:
-        engine.catalog.connector("shop").net_write_timeout = 1
+        engine.catalog.connector("shop").net_write_timeout = 2
         execution = engine.execute(
             "SELECT count(*) AS n, sum(length(payload)) AS bytes FROM shop.wide_rows "
             "WHERE id % 6 IN (SELECT k FROM shop.slow_keys)"
