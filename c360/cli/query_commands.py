@@ -113,7 +113,14 @@ def explain(
 ):
     """Show, per source, the exact SQL or file list sent and what stays local, and why."""
     with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
-        typer.echo(connection.engine.explain(sql, analyze=analyze))
+        if not analyze:
+            typer.echo(connection.engine.explain(sql))
+            return
+        from c360.cli.running import run
+
+        # it runs the query: the same progress line and Ctrl-C as `c360 query`
+        lines = run(connection.cursor(), f"EXPLAIN ANALYZE {sql}")
+        typer.echo("\n".join(lines.column(0).to_pylist()))
 
 
 @app.command()

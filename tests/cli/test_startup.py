@@ -109,3 +109,26 @@ def test_a_slow_query_shows_each_sources_rows_on_a_terminal_then_erases_the_line
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_explain_analyze_shows_progress_while_it_runs_the_query(tmp_path):
+    import pexpect
+
+    from tests.projects import project, sqlite_file
+
+    sqlite_file(tmp_path / "big.sqlite", """
+        CREATE TABLE nums (x INTEGER);
+        WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 1500) INSERT INTO nums SELECT x FROM r;
+        CREATE VIEW pairs AS SELECT a.x AS a, b.x AS b FROM nums a, nums b;
+    """)
+    project(tmp_path, "sources:\n  big:\n    kind: sqlite\n    path: ../big.sqlite\n")
+    env = {k: v for k, v in os.environ.items() if k != "C360_DEBUG"}
+    child = pexpect.spawn(sys.executable, ["-m", "c360", "explain", "--analyze",
+                                           "SELECT sum(hash(a) % 7) AS s FROM big.pairs"],
+                          cwd=str(tmp_path), env=env, encoding="utf-8", dimensions=(24, 100), timeout=120)
+    child.expect(r"running \d+\.\ds")
+    child.expect("\r\x1b\\[KDuckDB runs:")  # the line erased before the plan is printed
+    child.expect(r"analyze: rows=2,?250,?000")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
