@@ -179,6 +179,7 @@ class SystemCatalog:
                 names[i] = _function_name(target)
         tree = normalize_identifiers(tree, dialect="postgres")  # unquoted names fold to lower case, as in PostgreSQL
         _settings(tree, session, params or [])  # PostgreSQL's current_setting(), answered here before the policy
+        _scalar_functions_in_from(tree)
         policy.check_query(tree, table_functions=CATALOG_TABLE_FUNCTIONS)
         tree = postgres.spell_out_arrays(tree, params if params is not None else [])
         tree = postgres.schema_qualified_columns(tree, None)
@@ -295,6 +296,26 @@ class SystemCatalog:
 
 #: set-returning functions a catalog query may call: the policy's, and PostgreSQL's catalog functions emulated here
 CATALOG_TABLE_FUNCTIONS = policy.TABLE_FUNCTIONS | {"pg_get_keywords"}
+
+
+#: functions returning one value (an array) that PostgreSQL also accepts in FROM, as a one-row table
+_SCALAR_IN_FROM = (exp.StringToArray, exp.Split, exp.RegexpSplit)
+_SCALAR_IN_FROM_NAMES = frozenset({"string_to_array", "regexp_split_to_array", "current_schemas", "parse_ident"})
+
+
+def _scalar_functions_in_from(tree: exp.Expression) -> None:
+    """``FROM string_to_array(...) s`` (Grafana's search_path walk): PostgreSQL reads a function that returns one
+    value as a one-row table whose column is named after the alias; DuckDB only takes table functions there, so
+    it becomes ``(SELECT string_to_array(...) AS s) AS s``."""
+    for table in list(tree.find_all(exp.Table)):
+        function = table.this
+        if not (isinstance(function, _SCALAR_IN_FROM)
+                or isinstance(function, exp.Anonymous) and function.name.lower() in _SCALAR_IN_FROM_NAMES):
+            continue
+        alias = table.args.get("alias")
+        name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else _function_name(function)
+        column = alias.columns[0].name if isinstance(alias, exp.TableAlias) and alias.columns else name
+        table.replace(exp.select(exp.alias_(function.copy(), column, quoted=True)).subquery(name))
 
 
 def _compact_parameters(tree: exp.Expression, params: list) -> None:
