@@ -366,12 +366,28 @@ _VECTORS = {"indkey": 22, "indoption": 22, "stxkeys": 22, "tgattr": 22, "indclas
 PG_OID = b"c360.pg_oid"
 
 
+def _catalog_oid(field: pa.Field) -> int | None:
+    """The type OID a catalog result column is sent as when its Arrow type does not say it: int2vector/oidvector
+    text columns, and ``oid``/``oid[]`` for the emulation's UINTEGER oid columns (``pg_attribute.atttypid``:
+    asyncpg aggregates it into an ``oid[]`` when it introspects a type, and loops for ever on an ``int8[]``)."""
+    if field.name in _VECTORS and not pa.types.is_list(field.type):
+        return _VECTORS[field.name]
+    if pa.types.is_uint32(field.type):
+        return OID_TYPE
+    if pa.types.is_list(field.type) and pa.types.is_uint32(field.type.value_type):
+        return OID_ARRAY
+    return None
+
+
+OID_TYPE, OID_ARRAY = 26, 1028
+
+
 def vector_types(table: pa.Table) -> pa.Table:
-    """``table`` with its int2vector/oidvector text columns marked with their type OID (see :data:`PG_OID`)."""
-    marked = [f.name in _VECTORS and not pa.types.is_list(f.type) for f in table.schema]
-    if not any(marked):
+    """``table`` with the columns :func:`_catalog_oid` types marked with their type OID (see :data:`PG_OID`)."""
+    oids = [_catalog_oid(f) for f in table.schema]
+    if not any(oids):
         return table
-    fields = [f.with_metadata({PG_OID: str(_VECTORS[f.name]).encode()}) if m else f for f, m in zip(table.schema, marked)]
+    fields = [f.with_metadata({PG_OID: str(oid).encode()}) if oid else f for f, oid in zip(table.schema, oids)]
     return table.cast(pa.schema(fields))
 
 

@@ -563,7 +563,7 @@ class Session:
             return
         if describe:
             self.send(pq.row_description(self._fields(source.schema, portal.formats)))
-        encoders = [encoder(f.type, fmt) for f, fmt in zip(source.schema, result_formats(portal.formats, len(source.schema)))]
+        encoders = _encoders(source.schema, portal.formats)
         sent = await self._stream(portal, max_rows or None, encoders)
         if portal.exhausted:
             self.send(pq.command_complete(statements.command_tag(command.sql, sent)))
@@ -613,7 +613,7 @@ class Session:
         if command.tag == "FETCH":
             if describe:
                 self.send(pq.row_description(self._fields(schema, codes)))
-            encoders = [encoder(f.type, fmt) for f, fmt in zip(schema, result_formats(codes, len(schema)))]
+            encoders = _encoders(schema, codes)
         sent = await self._stream(target, command.count, encoders)
         self.send(pq.command_complete(f"{command.tag} {sent}"))
 
@@ -729,3 +729,10 @@ def _duckdb_sqlstate(error: duckdb.Error) -> str:
     if isinstance(error, (duckdb.ConversionException, duckdb.InvalidInputException)):
         return "22000"
     return "XX000"
+
+
+def _encoders(schema: pa.Schema, codes: list[int]) -> list:
+    """Each column's field encoder, for the type OID it is described with (a catalog column's may be in its
+    metadata, see :data:`PG_OID`)."""
+    return [encoder(f.type, fmt, int((f.metadata or {}).get(PG_OID, 0)) or None)
+            for f, fmt in zip(schema, result_formats(codes, len(schema)))]
