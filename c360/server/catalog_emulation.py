@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -28,20 +27,18 @@ from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from c360 import policy, postgres
-from c360.errors import ProgrammingError
 from c360.server.catalog_tables import (
-    DEFAULT_SETTINGS,
     EMULATION,
     INFO,
     INFO_TABLES,
     MACROS,
-    OWNER,
     PG_TABLES,
     PG_VERSION,
     PG_VIEWS,
     Relation,
     build,
 )
+from c360.server.settings import SessionValues, UnknownSetting
 
 _CATALOG_HINT = re.compile(
     r"pg_|information_schema|version\s*\(|current_schema|current_database|current_user|session_user|"
@@ -56,17 +53,6 @@ _CAST_TYPES = {
     "xid": "BIGINT", "bool": "BOOLEAN", "float4": "REAL", "float8": "DOUBLE", "regrole": "VARCHAR",
     "int2vector": "SMALLINT[]", "oidvector": "BIGINT[]",
 }
-
-@dataclass
-class SessionValues:
-    """What session functions return, substituted as literals when a statement is rewritten."""
-
-    user: str = OWNER
-    database: str = "c360"
-    search_path: list[str] = field(default_factory=lambda: ["public"])
-    settings: dict[str, str] = field(default_factory=dict)
-    pid: int = 0
-
 
 def is_catalog_query(sql: str, statement: exp.Expression | None = None) -> bool:
     """True when ``sql`` reads only system catalogs and session functions (never a source table)."""
@@ -331,10 +317,6 @@ def _compact_parameters(tree: exp.Expression, params: list) -> None:
     params[:] = [values[old - 1] if 0 < old <= len(values) else None for old, _ in sorted(numbers.items(), key=lambda x: x[1])]
 
 
-class UnknownSetting(ProgrammingError):
-    sqlstate = "42704"
-
-
 def _settings(tree: exp.Expression, session: SessionValues, params: list) -> None:
     """``current_setting('name')`` (or ``$n``) becomes the session's value of the setting. An unknown one is
     an error, as in PostgreSQL (NULL with ``missing_ok``): the engine's own settings are never read."""
@@ -350,7 +332,7 @@ def _settings(tree: exp.Expression, session: SessionValues, params: list) -> Non
             name = str(params[int(key.name) - 1]).lower()
         else:
             continue  # left for the policy to refuse
-        value = session.settings.get(name, DEFAULT_SETTINGS.get(name))
+        value = session.get(name)
         missing_ok = len(node.expressions) > 1 and isinstance(node.expressions[1], exp.Boolean) and node.expressions[1].this
         if value is None and not missing_ok:
             raise UnknownSetting(f'unrecognized configuration parameter "{name}"')
