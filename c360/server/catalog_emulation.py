@@ -38,7 +38,7 @@ from c360.server.catalog_tables import (
     Relation,
     build,
 )
-from c360.server.settings import SessionValues, UnknownSetting
+from c360.server.session_settings import SessionValues, UnknownSetting
 
 _CATALOG_HINT = re.compile(
     r"pg_|information_schema|version\s*\(|current_schema|current_database|current_user|session_user|"

@@ -33,7 +33,7 @@ from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
 from c360.server.pg_types import decode_parameter, encoder, oid_of, oid_of_name, pg_type
 from c360.server.portals import Portal, Prepared, encode_chunk, result_formats
-from c360.server.settings import SessionValues
+from c360.server.session_settings import SessionValues
 
 log = logging.getLogger("c360.server")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from c360.errors import InterfaceError, ProgrammingError
-from c360.server.settings import SessionValues, UnknownSetting, timeout_seconds
+from c360.server.session_settings import SessionValues, UnknownSetting, timeout_seconds
 
 
 def test_set_reports_what_clients_track_and_reset_goes_back_to_the_default():
