@@ -173,59 +173,13 @@ class SystemCatalog:
         _vector_subscripts(tree)
         version = f"PostgreSQL {PG_VERSION} (c360 {_c360_version()}) on x86_64-pc-linux-gnu, 64-bit"
 
-        def literal(value):
-            return exp.Literal.string(value) if isinstance(value, str) else value
-
-        def transform(node: exp.Expression):
-            if isinstance(node, exp.Table):
-                if isinstance(node.this, exp.Func):
-                    # a set-returning function aliased `s` is also the column `s`, as in PostgreSQL
-                    node.set("db", None)
-                    alias = node.args.get("alias")
-                    if isinstance(alias, exp.TableAlias) and alias.this and not alias.columns:
-                        alias.set("columns", [exp.to_identifier(alias.name)])
-                    return node
-                db, name = node.db.lower(), node.name.lower()
-                if (db == "pg_catalog" or (not db and name.startswith("pg_"))) and (name in PG_TABLES or name in PG_VIEWS):
-                    node.set("db", exp.to_identifier(EMULATION))
-                    node.set("catalog", None)
-                elif db == "information_schema" and name in INFO_TABLES:
-                    node.set("db", exp.to_identifier(INFO))
-                return node
-            if isinstance(node, exp.Column) and node.db.lower() == "pg_catalog":
-                node.set("db", exp.to_identifier(EMULATION))
-                return node
-            if isinstance(node, exp.CurrentVersion):
-                return literal(version)
-            if isinstance(node, exp.CurrentSchema):
-                return literal(session.search_path[0] if session.search_path else "public")
-            if isinstance(node, exp.CurrentUser) or type(node).__name__ in ("SessionUser", "CurrentRole"):
-                return literal(session.user)
-            if type(node).__name__ in ("CurrentDatabase", "CurrentCatalog"):
-                return literal(session.database)
-            if isinstance(node, exp.Anonymous):
-                name = node.name.lower()
-                if name in ("current_database", "current_catalog"):
-                    return literal(session.database)
-                if name in ("session_user", "current_role", "user"):
-                    return literal(session.user)
-                if name == "version":
-                    return literal(version)
-                if name == "current_schema":
-                    return literal(session.search_path[0] if session.search_path else "public")
-                if name == "current_schemas":
-                    return exp.Array(expressions=[literal(s) for s in ["pg_catalog", *session.search_path]])
-                if name == "pg_backend_pid":
-                    return exp.Literal.number(session.pid)
-                if name == "set_config" and len(node.expressions) >= 2:
-                    return node.expressions[1]
-                if name == "json_build_object":
-                    return exp.Anonymous(this="json_object", expressions=node.expressions)
-                if name in MACROS and MACROS[name]:
-                    return exp.Anonymous(this=f"{EMULATION}_{name}", expressions=node.expressions)
-            if isinstance(node, exp.Column) and not node.table and node.name.lower() in ("session_user", "current_role", "user", "current_catalog"):
-                return literal(session.user if node.name.lower() != "current_catalog" else session.database)
-            return node
+        def transform(node: exp.Expression) -> exp.Expression:
+            handler = _NODE_HANDLERS.get(type(node))
+            if handler is None and isinstance(node, exp.Anonymous):
+                handler = _FUNCTION_HANDLERS.get(node.name.lower()) or (_macro if MACROS.get(node.name.lower()) else None)
+            if handler is None and type(node).__name__ in _SESSION_NODES:
+                handler = _FUNCTION_HANDLERS[_SESSION_NODES[type(node).__name__]]
+            return handler(node, session, version) if handler is not None else node
 
         # PostgreSQL names an unaliased function column after the function (version, format_type)
         for dot in list(tree.find_all(exp.Dot)):
@@ -261,14 +215,8 @@ class SystemCatalog:
         stringy = isinstance(inner, exp.Literal) and inner.is_string or isinstance(inner, (exp.Anonymous, exp.Placeholder, exp.Parameter)) or (
             isinstance(inner, exp.Cast) and inner.to.is_type("text", "varchar")
         )
-        if name == "regproc":
-            return exp.Anonymous(this=f"{EMULATION}_regproc_{'oid' if stringy else 'name'}", expressions=[inner])
-        if name in ("regclass", "regtype", "regnamespace"):
-            if name == "regclass":
-                return exp.Anonymous(this=f"{EMULATION}_regclass_{'oid' if stringy else 'name'}", expressions=[inner])
-            if name == "regtype":
-                return exp.Anonymous(this=f"{EMULATION}_regtype_{'oid' if stringy else 'name'}", expressions=[inner])
-            return exp.Anonymous(this=f"{EMULATION}_regnamespace_{'oid' if stringy else 'name'}", expressions=[inner])
+        if name in _REG_TYPES:  # 'name'::regclass is an OID, an OID::regclass a name: one macro each way
+            return exp.Anonymous(this=f"{EMULATION}_{name}_{'oid' if stringy else 'name'}", expressions=[inner])
         if node.to.is_type(exp.DataType.Type.ARRAY) and node.to.expressions:
             element = _type_name(node.to.expressions[0])
             if element in _CAST_TYPES:
@@ -278,6 +226,87 @@ class SystemCatalog:
         if name in _CAST_TYPES:
             return exp.Cast(this=inner, to=exp.DataType.build(_CAST_TYPES[name], dialect="duckdb"))
         return node
+
+
+# --- what rewrite() does to each node: dispatch tables ----------------------------------------------------------
+# A handler takes (node, the session's values, the version string) and returns the node's replacement (or the
+# node itself). rewrite() looks a node up by its class, then an unknown function by its name (a PostgreSQL
+# session function, or one of MACROS: renamed to its emulation macro), then sqlglot's typed session functions.
+
+def _literal(value) -> exp.Expression:
+    return exp.Literal.string(value) if isinstance(value, str) else value
+
+
+def _current_schema(session: SessionValues) -> str:
+    return session.search_path[0] if session.search_path else "public"
+
+
+def _table(node: exp.Table, _session: SessionValues, _version: str) -> exp.Expression:
+    """A system catalog read from the emulation's schema; a set-returning function aliased ``s`` is also the
+    column ``s``, as in PostgreSQL."""
+    if isinstance(node.this, exp.Func):
+        node.set("db", None)
+        alias = node.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.this and not alias.columns:
+            alias.set("columns", [exp.to_identifier(alias.name)])
+        return node
+    db, name = node.db.lower(), node.name.lower()
+    if (db == "pg_catalog" or (not db and name.startswith("pg_"))) and (name in PG_TABLES or name in PG_VIEWS):
+        node.set("db", exp.to_identifier(EMULATION))
+        node.set("catalog", None)
+    elif db == "information_schema" and name in INFO_TABLES:
+        node.set("db", exp.to_identifier(INFO))
+    return node
+
+
+#: bare names PostgreSQL reads as session functions (``SELECT user``, ``current_catalog``)
+_SESSION_COLUMNS = ("session_user", "current_role", "user", "current_catalog")
+
+
+def _column(node: exp.Column, session: SessionValues, _version: str) -> exp.Expression:
+    if node.db.lower() == "pg_catalog":
+        node.set("db", exp.to_identifier(EMULATION))
+        return node
+    if not node.table and node.name.lower() in _SESSION_COLUMNS:
+        return _literal(session.user if node.name.lower() != "current_catalog" else session.database)
+    return node
+
+
+def _set_config(node: exp.Anonymous, _session: SessionValues, _version: str) -> exp.Expression:
+    return node.expressions[1] if len(node.expressions) >= 2 else node  # set_config(name, value, local): value
+
+
+def _macro(node: exp.Anonymous, _session: SessionValues, _version: str) -> exp.Expression:
+    return exp.Anonymous(this=f"{EMULATION}_{node.name.lower()}", expressions=node.expressions)
+
+
+#: the OID alias types a cast goes through an emulation macro for (MACROS' regclass_oid, regclass_name, ...)
+_REG_TYPES = frozenset({"regproc", "regclass", "regtype", "regnamespace"})
+
+_NODE_HANDLERS = {exp.Table: _table, exp.Column: _column}
+
+#: PostgreSQL functions answered here (from the session) or renamed: name -> handler
+_FUNCTION_HANDLERS = {
+    "current_database": lambda _node, session, _version: _literal(session.database),
+    "current_catalog": lambda _node, session, _version: _literal(session.database),
+    "session_user": lambda _node, session, _version: _literal(session.user),
+    "current_role": lambda _node, session, _version: _literal(session.user),
+    "user": lambda _node, session, _version: _literal(session.user),
+    "version": lambda _node, _session, version: _literal(version),
+    "current_schema": lambda _node, session, _version: _literal(_current_schema(session)),
+    "current_schemas": lambda _node, session, _version: exp.Array(
+        expressions=[_literal(s) for s in ["pg_catalog", *session.search_path]]),
+    "pg_backend_pid": lambda _node, session, _version: exp.Literal.number(session.pid),
+    "set_config": _set_config,
+    "json_build_object": lambda node, _session, _version: exp.Anonymous(this="json_object", expressions=node.expressions),
+}
+
+#: sqlglot's typed nodes for the same session functions: class name -> the name handled above
+_SESSION_NODES = {
+    "CurrentVersion": "version", "CurrentSchema": "current_schema", "CurrentUser": "session_user",
+    "SessionUser": "session_user", "CurrentRole": "session_user", "CurrentDatabase": "current_database",
+    "CurrentCatalog": "current_database",
+}
 
 
 #: set-returning functions a catalog query may call: the policy's, and PostgreSQL's catalog functions emulated here
