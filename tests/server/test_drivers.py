@@ -104,6 +104,10 @@ def test_asyncpg_prepares_and_binds_binary_parameters_typed_from_the_query(serve
 def test_asyncpg_binds_an_array_parameter(server):
     assert _asyncpg(server, "SELECT order_id FROM shop.orders WHERE order_id = ANY($1::int[]) ORDER BY 1", [1, 3]) \
         == [(1,), (3,)]
+    assert _asyncpg(server, "SELECT order_id FROM shop.orders WHERE status = ANY($1::text[]) ORDER BY 1", ["paid"]) \
+        == [(1,), (4,)]
+    assert _asyncpg(server, "SELECT order_id FROM shop.orders WHERE customer_id = ANY($1) ORDER BY 1", [43, 44]) \
+        == [(2,), (4,)]
 
 
 def test_an_any_over_a_null_array_parameter_is_null_as_in_postgresql(server):
