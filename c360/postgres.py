@@ -232,9 +232,11 @@ def any_all_arrays(tree: exp.Expression, context: _Context) -> exp.Expression:
             continue  # DuckDB's own ANY/ALL over a subquery
         if isinstance(array, exp.Paren):
             array = array.this
-        if isinstance(array, exp.Parameter) and array.name.isdigit() and 0 < int(array.name) <= len(context.params) \
-                and context.params[int(array.name) - 1] is None:
-            node.replace(exp.null())  # x = ANY(NULL): NULL, as in PostgreSQL
+        bare = array.this if isinstance(array, exp.Cast) else array  # $1 or $1::int[] (asyncpg describes with NULL)
+        if isinstance(bare, exp.Parameter) and bare.name.isdigit() and 0 < int(bare.name) <= len(context.params) \
+                and context.params[int(bare.name) - 1] is None:
+            # x = ANY(NULL): NULL, as in PostgreSQL; the parameter stays referenced (it may be the only one)
+            node.replace(exp.cast(bare.copy(), "BOOLEAN"))
             continue
         elements = _array_elements(array, context)
         if elements is None and not context.strict:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -28,20 +27,18 @@ from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from c360 import policy, postgres
-from c360.errors import ProgrammingError
 from c360.server.catalog_tables import (
-    DEFAULT_SETTINGS,
     EMULATION,
     INFO,
     INFO_TABLES,
     MACROS,
-    OWNER,
     PG_TABLES,
     PG_VERSION,
     PG_VIEWS,
     Relation,
     build,
 )
+from c360.server.session_settings import SessionValues, UnknownSetting
 
 _CATALOG_HINT = re.compile(
     r"pg_|information_schema|version\s*\(|current_schema|current_database|current_user|session_user|"
@@ -56,17 +53,6 @@ _CAST_TYPES = {
     "xid": "BIGINT", "bool": "BOOLEAN", "float4": "REAL", "float8": "DOUBLE", "regrole": "VARCHAR",
     "int2vector": "SMALLINT[]", "oidvector": "BIGINT[]",
 }
-
-@dataclass
-class SessionValues:
-    """What session functions return, substituted as literals when a statement is rewritten."""
-
-    user: str = OWNER
-    database: str = "c360"
-    search_path: list[str] = field(default_factory=lambda: ["public"])
-    settings: dict[str, str] = field(default_factory=dict)
-    pid: int = 0
-
 
 def is_catalog_query(sql: str, statement: exp.Expression | None = None) -> bool:
     """True when ``sql`` reads only system catalogs and session functions (never a source table)."""
@@ -179,6 +165,7 @@ class SystemCatalog:
                 names[i] = _function_name(target)
         tree = normalize_identifiers(tree, dialect="postgres")  # unquoted names fold to lower case, as in PostgreSQL
         _settings(tree, session, params or [])  # PostgreSQL's current_setting(), answered here before the policy
+        _scalar_functions_in_from(tree)
         policy.check_query(tree, table_functions=CATALOG_TABLE_FUNCTIONS)
         tree = postgres.spell_out_arrays(tree, params if params is not None else [])
         tree = postgres.schema_qualified_columns(tree, None)
@@ -186,59 +173,13 @@ class SystemCatalog:
         _vector_subscripts(tree)
         version = f"PostgreSQL {PG_VERSION} (c360 {_c360_version()}) on x86_64-pc-linux-gnu, 64-bit"
 
-        def literal(value):
-            return exp.Literal.string(value) if isinstance(value, str) else value
-
-        def transform(node: exp.Expression):
-            if isinstance(node, exp.Table):
-                if isinstance(node.this, exp.Func):
-                    # a set-returning function aliased `s` is also the column `s`, as in PostgreSQL
-                    node.set("db", None)
-                    alias = node.args.get("alias")
-                    if isinstance(alias, exp.TableAlias) and alias.this and not alias.columns:
-                        alias.set("columns", [exp.to_identifier(alias.name)])
-                    return node
-                db, name = node.db.lower(), node.name.lower()
-                if (db == "pg_catalog" or (not db and name.startswith("pg_"))) and (name in PG_TABLES or name in PG_VIEWS):
-                    node.set("db", exp.to_identifier(EMULATION))
-                    node.set("catalog", None)
-                elif db == "information_schema" and name in INFO_TABLES:
-                    node.set("db", exp.to_identifier(INFO))
-                return node
-            if isinstance(node, exp.Column) and node.db.lower() == "pg_catalog":
-                node.set("db", exp.to_identifier(EMULATION))
-                return node
-            if isinstance(node, exp.CurrentVersion):
-                return literal(version)
-            if isinstance(node, exp.CurrentSchema):
-                return literal(session.search_path[0] if session.search_path else "public")
-            if isinstance(node, exp.CurrentUser) or type(node).__name__ in ("SessionUser", "CurrentRole"):
-                return literal(session.user)
-            if type(node).__name__ in ("CurrentDatabase", "CurrentCatalog"):
-                return literal(session.database)
-            if isinstance(node, exp.Anonymous):
-                name = node.name.lower()
-                if name in ("current_database", "current_catalog"):
-                    return literal(session.database)
-                if name in ("session_user", "current_role", "user"):
-                    return literal(session.user)
-                if name == "version":
-                    return literal(version)
-                if name == "current_schema":
-                    return literal(session.search_path[0] if session.search_path else "public")
-                if name == "current_schemas":
-                    return exp.Array(expressions=[literal(s) for s in ["pg_catalog", *session.search_path]])
-                if name == "pg_backend_pid":
-                    return exp.Literal.number(session.pid)
-                if name == "set_config" and len(node.expressions) >= 2:
-                    return node.expressions[1]
-                if name == "json_build_object":
-                    return exp.Anonymous(this="json_object", expressions=node.expressions)
-                if name in MACROS and MACROS[name]:
-                    return exp.Anonymous(this=f"{EMULATION}_{name}", expressions=node.expressions)
-            if isinstance(node, exp.Column) and not node.table and node.name.lower() in ("session_user", "current_role", "user", "current_catalog"):
-                return literal(session.user if node.name.lower() != "current_catalog" else session.database)
-            return node
+        def transform(node: exp.Expression) -> exp.Expression:
+            handler = _NODE_HANDLERS.get(type(node))
+            if handler is None and isinstance(node, exp.Anonymous):
+                handler = _FUNCTION_HANDLERS.get(node.name.lower()) or (_macro if MACROS.get(node.name.lower()) else None)
+            if handler is None and type(node).__name__ in _SESSION_NODES:
+                handler = _FUNCTION_HANDLERS[_SESSION_NODES[type(node).__name__]]
+            return handler(node, session, version) if handler is not None else node
 
         # PostgreSQL names an unaliased function column after the function (version, format_type)
         for dot in list(tree.find_all(exp.Dot)):
@@ -274,14 +215,8 @@ class SystemCatalog:
         stringy = isinstance(inner, exp.Literal) and inner.is_string or isinstance(inner, (exp.Anonymous, exp.Placeholder, exp.Parameter)) or (
             isinstance(inner, exp.Cast) and inner.to.is_type("text", "varchar")
         )
-        if name == "regproc":
-            return exp.Anonymous(this=f"{EMULATION}_regproc_{'oid' if stringy else 'name'}", expressions=[inner])
-        if name in ("regclass", "regtype", "regnamespace"):
-            if name == "regclass":
-                return exp.Anonymous(this=f"{EMULATION}_regclass_{'oid' if stringy else 'name'}", expressions=[inner])
-            if name == "regtype":
-                return exp.Anonymous(this=f"{EMULATION}_regtype_{'oid' if stringy else 'name'}", expressions=[inner])
-            return exp.Anonymous(this=f"{EMULATION}_regnamespace_{'oid' if stringy else 'name'}", expressions=[inner])
+        if name in _REG_TYPES:  # 'name'::regclass is an OID, an OID::regclass a name: one macro each way
+            return exp.Anonymous(this=f"{EMULATION}_{name}_{'oid' if stringy else 'name'}", expressions=[inner])
         if node.to.is_type(exp.DataType.Type.ARRAY) and node.to.expressions:
             element = _type_name(node.to.expressions[0])
             if element in _CAST_TYPES:
@@ -293,8 +228,109 @@ class SystemCatalog:
         return node
 
 
+# --- what rewrite() does to each node: dispatch tables ----------------------------------------------------------
+# A handler takes (node, the session's values, the version string) and returns the node's replacement (or the
+# node itself). rewrite() looks a node up by its class, then an unknown function by its name (a PostgreSQL
+# session function, or one of MACROS: renamed to its emulation macro), then sqlglot's typed session functions.
+
+def _literal(value) -> exp.Expression:
+    return exp.Literal.string(value) if isinstance(value, str) else value
+
+
+def _current_schema(session: SessionValues) -> str:
+    return session.search_path[0] if session.search_path else "public"
+
+
+def _table(node: exp.Table, _session: SessionValues, _version: str) -> exp.Expression:
+    """A system catalog read from the emulation's schema; a set-returning function aliased ``s`` is also the
+    column ``s``, as in PostgreSQL."""
+    if isinstance(node.this, exp.Func):
+        node.set("db", None)
+        alias = node.args.get("alias")
+        if isinstance(alias, exp.TableAlias) and alias.this and not alias.columns:
+            alias.set("columns", [exp.to_identifier(alias.name)])
+        return node
+    db, name = node.db.lower(), node.name.lower()
+    if (db == "pg_catalog" or (not db and name.startswith("pg_"))) and (name in PG_TABLES or name in PG_VIEWS):
+        node.set("db", exp.to_identifier(EMULATION))
+        node.set("catalog", None)
+    elif db == "information_schema" and name in INFO_TABLES:
+        node.set("db", exp.to_identifier(INFO))
+    return node
+
+
+#: bare names PostgreSQL reads as session functions (``SELECT user``, ``current_catalog``)
+_SESSION_COLUMNS = ("session_user", "current_role", "user", "current_catalog")
+
+
+def _column(node: exp.Column, session: SessionValues, _version: str) -> exp.Expression:
+    if node.db.lower() == "pg_catalog":
+        node.set("db", exp.to_identifier(EMULATION))
+        return node
+    if not node.table and node.name.lower() in _SESSION_COLUMNS:
+        return _literal(session.user if node.name.lower() != "current_catalog" else session.database)
+    return node
+
+
+def _set_config(node: exp.Anonymous, _session: SessionValues, _version: str) -> exp.Expression:
+    return node.expressions[1] if len(node.expressions) >= 2 else node  # set_config(name, value, local): value
+
+
+def _macro(node: exp.Anonymous, _session: SessionValues, _version: str) -> exp.Expression:
+    return exp.Anonymous(this=f"{EMULATION}_{node.name.lower()}", expressions=node.expressions)
+
+
+#: the OID alias types a cast goes through an emulation macro for (MACROS' regclass_oid, regclass_name, ...)
+_REG_TYPES = frozenset({"regproc", "regclass", "regtype", "regnamespace"})
+
+_NODE_HANDLERS = {exp.Table: _table, exp.Column: _column}
+
+#: PostgreSQL functions answered here (from the session) or renamed: name -> handler
+_FUNCTION_HANDLERS = {
+    "current_database": lambda _node, session, _version: _literal(session.database),
+    "current_catalog": lambda _node, session, _version: _literal(session.database),
+    "session_user": lambda _node, session, _version: _literal(session.user),
+    "current_role": lambda _node, session, _version: _literal(session.user),
+    "user": lambda _node, session, _version: _literal(session.user),
+    "version": lambda _node, _session, version: _literal(version),
+    "current_schema": lambda _node, session, _version: _literal(_current_schema(session)),
+    "current_schemas": lambda _node, session, _version: exp.Array(
+        expressions=[_literal(s) for s in ["pg_catalog", *session.search_path]]),
+    "pg_backend_pid": lambda _node, session, _version: exp.Literal.number(session.pid),
+    "set_config": _set_config,
+    "json_build_object": lambda node, _session, _version: exp.Anonymous(this="json_object", expressions=node.expressions),
+}
+
+#: sqlglot's typed nodes for the same session functions: class name -> the name handled above
+_SESSION_NODES = {
+    "CurrentVersion": "version", "CurrentSchema": "current_schema", "CurrentUser": "session_user",
+    "SessionUser": "session_user", "CurrentRole": "session_user", "CurrentDatabase": "current_database",
+    "CurrentCatalog": "current_database",
+}
+
+
 #: set-returning functions a catalog query may call: the policy's, and PostgreSQL's catalog functions emulated here
 CATALOG_TABLE_FUNCTIONS = policy.TABLE_FUNCTIONS | {"pg_get_keywords"}
+
+
+#: functions returning one value (an array) that PostgreSQL also accepts in FROM, as a one-row table
+_SCALAR_IN_FROM = (exp.StringToArray, exp.Split, exp.RegexpSplit)
+_SCALAR_IN_FROM_NAMES = frozenset({"string_to_array", "regexp_split_to_array", "current_schemas", "parse_ident"})
+
+
+def _scalar_functions_in_from(tree: exp.Expression) -> None:
+    """``FROM string_to_array(...) s`` (Grafana's search_path walk): PostgreSQL reads a function that returns one
+    value as a one-row table whose column is named after the alias; DuckDB only takes table functions there, so
+    it becomes ``(SELECT string_to_array(...) AS s) AS s``."""
+    for table in list(tree.find_all(exp.Table)):
+        function = table.this
+        if not (isinstance(function, _SCALAR_IN_FROM)
+                or isinstance(function, exp.Anonymous) and function.name.lower() in _SCALAR_IN_FROM_NAMES):
+            continue
+        alias = table.args.get("alias")
+        name = alias.name if isinstance(alias, exp.TableAlias) and alias.name else _function_name(function)
+        column = alias.columns[0].name if isinstance(alias, exp.TableAlias) and alias.columns else name
+        table.replace(exp.select(exp.alias_(function.copy(), column, quoted=True)).subquery(name))
 
 
 def _compact_parameters(tree: exp.Expression, params: list) -> None:
@@ -308,10 +344,6 @@ def _compact_parameters(tree: exp.Expression, params: list) -> None:
             node.set("this", exp.Literal.number(new))
     values = list(params)
     params[:] = [values[old - 1] if 0 < old <= len(values) else None for old, _ in sorted(numbers.items(), key=lambda x: x[1])]
-
-
-class UnknownSetting(ProgrammingError):
-    sqlstate = "42704"
 
 
 def _settings(tree: exp.Expression, session: SessionValues, params: list) -> None:
@@ -329,7 +361,7 @@ def _settings(tree: exp.Expression, session: SessionValues, params: list) -> Non
             name = str(params[int(key.name) - 1]).lower()
         else:
             continue  # left for the policy to refuse
-        value = session.settings.get(name, DEFAULT_SETTINGS.get(name))
+        value = session.get(name)
         missing_ok = len(node.expressions) > 1 and isinstance(node.expressions[1], exp.Boolean) and node.expressions[1].this
         if value is None and not missing_ok:
             raise UnknownSetting(f'unrecognized configuration parameter "{name}"')
@@ -345,12 +377,28 @@ _VECTORS = {"indkey": 22, "indoption": 22, "stxkeys": 22, "tgattr": 22, "indclas
 PG_OID = b"c360.pg_oid"
 
 
+def _catalog_oid(field: pa.Field) -> int | None:
+    """The type OID a catalog result column is sent as when its Arrow type does not say it: int2vector/oidvector
+    text columns, and ``oid``/``oid[]`` for the emulation's UINTEGER oid columns (``pg_attribute.atttypid``:
+    asyncpg aggregates it into an ``oid[]`` when it introspects a type, and loops for ever on an ``int8[]``)."""
+    if field.name in _VECTORS and not pa.types.is_list(field.type):
+        return _VECTORS[field.name]
+    if pa.types.is_uint32(field.type):
+        return OID_TYPE
+    if pa.types.is_list(field.type) and pa.types.is_uint32(field.type.value_type):
+        return OID_ARRAY
+    return None
+
+
+OID_TYPE, OID_ARRAY = 26, 1028
+
+
 def vector_types(table: pa.Table) -> pa.Table:
-    """``table`` with its int2vector/oidvector text columns marked with their type OID (see :data:`PG_OID`)."""
-    marked = [f.name in _VECTORS and not pa.types.is_list(f.type) for f in table.schema]
-    if not any(marked):
+    """``table`` with the columns :func:`_catalog_oid` types marked with their type OID (see :data:`PG_OID`)."""
+    oids = [_catalog_oid(f) for f in table.schema]
+    if not any(oids):
         return table
-    fields = [f.with_metadata({PG_OID: str(_VECTORS[f.name]).encode()}) if m else f for f, m in zip(table.schema, marked)]
+    fields = [f.with_metadata({PG_OID: str(oid).encode()}) if oid else f for f, oid in zip(table.schema, oids)]
     return table.cast(pa.schema(fields))
 
 

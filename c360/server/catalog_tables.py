@@ -35,7 +35,7 @@ PG_TABLES = {
         "relfrozenxid BIGINT, relminmxid BIGINT, relacl VARCHAR[], reloptions VARCHAR[], relpartbound VARCHAR"
     ),
     "pg_attribute": (
-        "attrelid BIGINT, attname VARCHAR, atttypid BIGINT, attstattarget INTEGER, attlen SMALLINT, "
+        "attrelid BIGINT, attname VARCHAR, atttypid UINTEGER, attstattarget INTEGER, attlen SMALLINT, "
         "attnum SMALLINT, attndims INTEGER, attcacheoff INTEGER, atttypmod INTEGER, attbyval BOOLEAN, "
         "attalign VARCHAR, attstorage VARCHAR, attcompression VARCHAR, attnotnull BOOLEAN, atthasdef BOOLEAN, "
         "atthasmissing BOOLEAN, attidentity VARCHAR, attgenerated VARCHAR, attisdropped BOOLEAN, "
@@ -234,7 +234,14 @@ MACROS = {
     "pg_postmaster_start_time": [("", "now()")],
     "array_upper": [("a, d", "len(a)")],
     "array_lower": [("a, d", "CASE WHEN len(a) > 0 THEN 1 END")],
-    "quote_ident": [("a", "'\"' || replace(a, '\"', '\"\"') || '\"'")],
+    # quoted only when PostgreSQL would: not a plain lower-case name, or a keyword that is not unreserved
+    "quote_ident": [("a", "CASE WHEN regexp_full_match(a, '[a-z_][a-z0-9_$]*') AND NOT EXISTS (SELECT 1 FROM "
+                          f"{EMULATION}.c360_keywords k WHERE k.word = a AND k.catcode <> 'U') THEN a "
+                          "ELSE '\"' || replace(a, '\"', '\"\"') || '\"' END")],
+    # a quoted part is refused rather than split wrongly
+    "parse_ident": [("a", "CASE WHEN contains(a, '\"') THEN error('parse_ident of a quoted name is not supported') "
+                          "ELSE list_transform(string_split(a, '.'), lambda x: lower(trim(x))) END")],
+    "pg_stat_get_numscans": [("a", "0::BIGINT")],
     "json_build_object": None,  # renamed to DuckDB's json_object
     "format_type": [
         (

@@ -308,15 +308,15 @@ def _array_text_element(value: bytes) -> bytes:
     return value
 
 
-def _array_encoder(element: pa.DataType, fmt: int):
-    encode_element = encoder(element, fmt)
+def _array_encoder(element: pa.DataType, fmt: int, element_oid: int | None = None):
+    encode_element = encoder(element, fmt, element_oid)
     if fmt == 0:
         def encode_text(values: list) -> bytes:
             parts = [b"NULL" if v is None else _array_text_element(encode_element(v)) for v in values]
             return b"{" + b",".join(parts) + b"}"
 
         return encode_text
-    element_oid = pg_type(element).oid
+    element_oid = element_oid or pg_type(element).oid
 
     def encode_binary(values: list) -> bytes:
         # one dimension, lower bound 1; then each element as length + bytes (-1 for NULL)
@@ -333,8 +333,13 @@ def _array_encoder(element: pa.DataType, fmt: int):
     return encode_binary
 
 
-def encoder(arrow: pa.DataType, fmt: int):
-    """A function turning one non-null Python value of a column into field bytes."""
+def encoder(arrow: pa.DataType, fmt: int, oid: int | None = None):
+    """A function turning one non-null Python value of a column into field bytes (``oid``: the type the column
+    is sent as when the Arrow type does not say it; ``oid`` and ``oid[]`` need their own binary format)."""
+    if oid == OID.oid and fmt == 1:
+        return struct.Struct("!I").pack
+    if oid == ARRAY_OIDS[OID.oid] and fmt == 1:
+        return _array_encoder(arrow.value_type, fmt, OID.oid)
     element = _array_element(arrow)
     if element is not None:
         return _array_encoder(element, fmt)

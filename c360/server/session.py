@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import secrets
 import struct
 
@@ -28,24 +27,18 @@ from c360.server import protocol as pq
 from c360.server import statements
 from c360.server.auth import AuthenticationFailed, ScramExchange
 from c360.server.backend import RowSource, TableSource
-from c360.server.catalog_emulation import PG_OID, SessionValues, vector_types
-from c360.server.catalog_tables import DEFAULT_SETTINGS, PG_VERSION
+from c360.server.catalog_emulation import PG_OID, vector_types
+from c360.server.catalog_tables import PG_VERSION
 from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
 from c360.server.pg_types import decode_parameter, encoder, oid_of, oid_of_name, pg_type
 from c360.server.portals import Portal, Prepared, encode_chunk, result_formats
+from c360.server.session_settings import SessionValues
 
 log = logging.getLogger("c360.server")
 
 CHUNK_ROWS = 2000
 WRITE_BUFFER_BYTES = 256 * 1024
-
-#: settings a client is told about (ParameterStatus) at start-up and when it changes them
-REPORTED = {
-    "application_name": "application_name", "client_encoding": "client_encoding", "datestyle": "DateStyle",
-    "intervalstyle": "IntervalStyle", "timezone": "TimeZone", "standard_conforming_strings": "standard_conforming_strings",
-}
-
 
 class TooManyClients(InterfaceError):
     sqlstate = "53300"
@@ -61,10 +54,6 @@ class UnknownCursor(ProgrammingError):
 
 class UnknownStatement(ProgrammingError):
     sqlstate = "26000"
-
-
-class UnknownSetting(ProgrammingError):
-    sqlstate = "42704"
 
 
 class Session:
@@ -378,7 +367,7 @@ class Session:
     async def _timed(self, statement):
         """Run ``statement`` (a coroutine) under the session's ``statement_timeout``: past it, the statement is
         cancelled as a CancelRequest would (its sources too) and fails with 57014."""
-        seconds = timeout_seconds(self.values.settings.get("statement_timeout", "0"))
+        seconds = self.values.statement_timeout()
         if not seconds:
             return await statement
         handle = asyncio.get_running_loop().call_later(seconds, self._time_out)
@@ -479,7 +468,7 @@ class Session:
         elif kind == "noop" and command.tag == "DISCARD ALL":
             self._discard_all(portal)
         elif kind == "show":
-            portal.source = TableSource(self._show(command.name))
+            portal.source = TableSource(self.values.show(command.name))
         elif kind == "declare":
             inner = classify(command.sql)
             if inner.kind not in ("query", "catalog"):
@@ -563,7 +552,7 @@ class Session:
             return
         if describe:
             self.send(pq.row_description(self._fields(source.schema, portal.formats)))
-        encoders = [encoder(f.type, fmt) for f, fmt in zip(source.schema, result_formats(portal.formats, len(source.schema)))]
+        encoders = _encoders(source.schema, portal.formats)
         sent = await self._stream(portal, max_rows or None, encoders)
         if portal.exhausted:
             self.send(pq.command_complete(statements.command_tag(command.sql, sent)))
@@ -613,7 +602,7 @@ class Session:
         if command.tag == "FETCH":
             if describe:
                 self.send(pq.row_description(self._fields(schema, codes)))
-            encoders = [encoder(f.type, fmt) for f, fmt in zip(schema, result_formats(codes, len(schema)))]
+            encoders = _encoders(schema, codes)
         sent = await self._stream(target, command.count, encoders)
         self.send(pq.command_complete(f"{command.tag} {sent}"))
 
@@ -666,55 +655,14 @@ class Session:
         for name in [n for n, p in self.portals.items() if p is not current]:
             self.portals.pop(name).close()
         self.prepared.clear()
-        application = self.values.settings.get("application_name", "")
-        self.values.settings.clear()
-        self.values.settings["application_name"] = application  # PostgreSQL keeps the start-up value
-        self.values.search_path = ["public"]
+        self.values.discard()
         if self._engine_session is not None and self._engine_session.engine is not None:
             self._engine_session.engine.variables.clear()
 
     def _set(self, command: Command) -> None:
-        if not command.name:
-            return
-        if command.name == "all" and command.value is None:
-            self.values.settings.clear()
-            return
-        if command.value is None:
-            self.values.settings.pop(command.name, None)
-            value = DEFAULT_SETTINGS.get(command.name, "")
-        else:
-            value = command.value
-            if command.name == "search_path":
-                self.values.search_path = [s.strip().strip('"') for s in value.split(",") if s.strip() and s.strip() != '"$user"']
-            if command.name == "statement_timeout":
-                timeout_seconds(value)  # refused now when it cannot be read
-            if command.name == "client_encoding" and value.upper().replace("-", "") not in ("UTF8", "UNICODE"):
-                raise InterfaceError(f"c360 speaks UTF8 only; client_encoding {value} is not supported")
-            self.values.settings[command.name] = value
-        if command.name in REPORTED:
-            self.send(pq.parameter_status(REPORTED[command.name], value))
-
-    def _show(self, name: str) -> pa.Table:
-        settings = {**DEFAULT_SETTINGS, **self.values.settings}
-        if name == "all":
-            names = sorted(settings)
-            return pa.table({"name": names, "setting": [settings[n] for n in names], "description": [""] * len(names)})
-        if name == "session_authorization":
-            return pa.table({name: [self.values.user]})
-        if name not in settings:
-            raise UnknownSetting(f'unrecognized configuration parameter "{name}"')
-        return pa.table({name: [settings[name]]})
-
-
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def timeout_seconds(value: str) -> float:
-    """A PostgreSQL duration setting (``5000`` milliseconds, ``'5s'``, ``'1min'``) in seconds; 0 is none."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*", str(value))
-    if match is None:
-        raise ProgrammingError(f'invalid value for parameter "statement_timeout": "{value}"')
-    return float(match.group(1)) * _UNITS[match.group(2) or "ms"]
+        reported = self.values.set(command.name, command.value)
+        if reported is not None:
+            self.send(pq.parameter_status(*reported))
 
 
 def _duckdb_sqlstate(error: duckdb.Error) -> str:
@@ -729,3 +677,10 @@ def _duckdb_sqlstate(error: duckdb.Error) -> str:
     if isinstance(error, (duckdb.ConversionException, duckdb.InvalidInputException)):
         return "22000"
     return "XX000"
+
+
+def _encoders(schema: pa.Schema, codes: list[int]) -> list:
+    """Each column's field encoder, for the type OID it is described with (a catalog column's may be in its
+    metadata, see :data:`PG_OID`)."""
+    return [encoder(f.type, fmt, int((f.metadata or {}).get(PG_OID, 0)) or None)
+            for f, fmt in zip(schema, result_formats(codes, len(schema)))]

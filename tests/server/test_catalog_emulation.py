@@ -225,3 +225,14 @@ def test_a_source_that_is_down_does_not_hide_the_others_from_clients(server_with
     assert sorted(line.split("|")[1].strip() for line in lines) == ["customers", "orders"]
     log = server_with_a_down_source.log.read_text()
     assert "system catalog: Source 'crm' (mysql at 127.0.0.1:1)" in log
+
+
+def test_quote_ident_and_parse_ident_answer_as_postgresql_does(server, postgres_shop):
+    """Grafana compares ``quote_ident(table_schema)`` with a bare name: quoting every name hid every table."""
+    sql = ("SELECT quote_ident(table_name), quote_ident('Orders'), quote_ident('select'), quote_ident('a\"b'), "
+           "quote_ident('name'), parse_ident('Shop.Orders') FROM information_schema.tables "
+           "WHERE table_schema = 'shop' AND table_name = 'orders'")
+    with psycopg.connect(server.dsn(), autocommit=True) as wire, psycopg.connect(postgres_shop, autocommit=True) as oracle:
+        assert wire.execute(sql).fetchall() == oracle.execute(sql).fetchall()
+        with pytest.raises(psycopg.Error, match="parse_ident of a quoted name"):
+            wire.execute("SELECT parse_ident('\"Shop\".orders') FROM information_schema.tables")

@@ -42,3 +42,83 @@ def test_npgsql_type_loading_gives_each_array_its_element_first(server):
             arrays += 1
         seen.add(oid)
     assert {"int8", "text", "numeric", "timestamp"} <= {r[2] for r in rows} and arrays >= 10
+
+
+def _statements(path: Path) -> list[str]:
+    """The fixture's statements, each ending with a line that ends in ``;`` (the header comment left out)."""
+    statements, lines = [], []
+    for line in path.read_text().splitlines():
+        if lines or not line.startswith("--"):
+            lines.append(line)
+        if line.rstrip().endswith(";"):
+            statements.append("\n".join(lines).strip())
+            lines = []
+    return [s for s in statements if s]
+
+
+def _replay_each(server, path: Path) -> tuple[list[list[tuple] | None], list[str]]:
+    """Every statement of a fixture through psycopg, one at a time: the rows of each and the errors."""
+    import psycopg
+
+    results, errors = [], []
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        for statement in _statements(path):
+            try:
+                cursor = connection.execute(statement)
+                results.append(cursor.fetchall() if cursor.description else None)
+            except psycopg.Error as error:
+                results.append(None)
+                errors.append(f"{error.diag.message_primary} in: {statement[:120]}")
+    return results, errors
+
+
+CLIENT_SEQUENCES = [p for p in FIXTURES if p.stem != "npgsql_load_types"]
+
+
+@pytest.mark.parametrize("path", CLIENT_SEQUENCES, ids=[p.stem for p in CLIENT_SEQUENCES])
+def test_each_statement_of_a_client_sequence_answers_through_psycopg(server, path):
+    _results, errors = _replay_each(server, path)
+    assert errors == []
+
+
+def test_metabase_sync_finds_tables_with_descriptions_row_estimates_columns_keys_and_indexes(server):
+    _tz, _enums, tables, fields, fks, indexes = _replay_each(server, FIXTURES[0].parent / "metabase_sync.sql")[0]
+    by_name = {(schema, name): (kind, description, rows) for schema, name, kind, description, rows in tables}
+    assert by_name[("c360", "paid_orders")][:2] == ("VIEW", "Orders that were paid")
+    kind, _description, estimate = by_name[("shop", "orders")]
+    assert kind == "TABLE" and isinstance(estimate, int)  # SQLite keeps no row estimate: 0, as an unanalysed table
+    assert ("shop", "products") in by_name and all(schema in ("c360", "shop") for schema, _ in by_name)
+    products = [(f[0], f[1], f[2], f[5]) for f in fields if f[3:5] == ("shop", "products")]
+    assert products == [("product_id", "int8", 0, True), ("sku", "text", 1, False), ("name", "text", 2, False)]
+    assert fks == []
+    assert sorted(indexes) == [("shop", "products", "name"), ("shop", "products", "product_id")]
+
+
+def test_grafana_pickers_list_schemas_tables_and_columns(server):
+    results = _replay_each(server, FIXTURES[0].parent / "grafana_postgres_datasource.sql")[0]
+    version, _timescale, schemas, tables, shop_tables, orders_columns, _unqualified = results
+    assert version[0][0] >= 1000
+    assert {"c360", "shop"} <= {row[0] for row in schemas}
+    assert "shop.orders" in {row[0] for row in tables} and "c360.paid_orders" in {row[0] for row in tables}
+    assert [row[0] for row in shop_tables] == ["customers", "nums", "orders", "products", "slow_counter"]
+    assert [row[0] for row in orders_columns] == ["order_id", "customer_id", "amount", "order_ts", "status"]
+
+
+def test_superset_lists_tables_and_views_and_runs_a_time_filtered_chart_query(server):
+    results = _replay_each(server, FIXTURES[0].parent / "superset_postgres.sql")[0]
+    assert results[4] == [("c360",)]
+    assert {"c360", "shop"} <= {row[0] for row in results[5]}
+    assert sorted(row[0] for row in results[6]) == ["customers", "nums", "orders", "products", "slow_counter"]
+    assert results[7] == [] and results[8] == [("paid_orders",)]
+    assert sorted((row[0].month, row[1]) for row in results[10]) == [(1, 1), (2, 1)]
+    assert results[11] == [(43, "Bob"), (45, "Dee")]
+
+
+def test_dbeaver_navigator_shows_schemas_types_tables_indexes_and_the_primary_key(server):
+    results = _replay_each(server, FIXTURES[0].parent / "dbeaver_navigator.sql")[0]
+    assert {"c360", "shop", "pg_catalog"} <= {row[2] for row in results[4]}
+    assert len(results[14]) > 20  # data types
+    assert {"orders", "products"} <= {row[2] for row in results[15]}
+    index_names = {row[-10] for row in results[17]}
+    assert index_names == {"products_pkey", "products_name_sku_idx"}
+    assert [row[2] for row in results[18]] == ["products_pkey"]

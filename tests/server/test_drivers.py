@@ -101,11 +101,40 @@ def test_asyncpg_prepares_and_binds_binary_parameters_typed_from_the_query(serve
     assert _asyncpg(server, "SELECT count(*) FROM shop.products") == [(2,)]
 
 
-@pytest.mark.xfail(strict=True, reason="asyncpg's type introspection of an array parameter recurses without end "
-                                       "against the emulated pg_type (not yet diagnosed)")
 def test_asyncpg_binds_an_array_parameter(server):
     assert _asyncpg(server, "SELECT order_id FROM shop.orders WHERE order_id = ANY($1::int[]) ORDER BY 1", [1, 3]) \
         == [(1,), (3,)]
+    assert _asyncpg(server, "SELECT order_id FROM shop.orders WHERE status = ANY($1::text[]) ORDER BY 1", ["paid"]) \
+        == [(1,), (4,)]
+    assert _asyncpg(server, "SELECT order_id FROM shop.orders WHERE customer_id = ANY($1) ORDER BY 1", [43, 44]) \
+        == [(2,), (4,)]
+
+
+def test_an_any_over_a_null_array_parameter_is_null_as_in_postgresql(server):
+    """asyncpg describes a statement by running it with NULL parameters: ``= ANY($1::int[])`` must describe."""
+    import psycopg
+
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        for sql in ("SELECT order_id FROM shop.orders WHERE order_id = ANY(%s::int[])",
+                    "SELECT order_id FROM shop.orders WHERE order_id = ANY(%s)"):
+            cursor = connection.execute(sql, [None])
+            assert [d.name for d in cursor.description] == ["order_id"] and cursor.fetchall() == []
+
+
+def test_emulated_oid_columns_are_sent_as_oid_and_their_aggregates_as_oid_arrays(server):
+    """asyncpg's type introspection aggregates pg_attribute.atttypid; an int8[] there made it introspect int8[]
+    with the same query, for ever."""
+    import psycopg
+
+    sql = ("SELECT a.atttypid, array_agg(a.atttypid ORDER BY a.attnum) AS types FROM pg_catalog.pg_attribute a "
+           "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE c.relname = 'products' AND a.attnum > 0 "
+           "GROUP BY 1 ORDER BY 1")
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        for binary in (False, True):
+            cursor = connection.cursor(binary=binary)
+            rows = cursor.execute(sql).fetchall()
+            assert [d.type_code for d in cursor.description] == [26, 1028]
+            assert rows == [(20, [20]), (25, [25, 25])]
 
 
 def test_pg8000_native_and_dbapi(server):
