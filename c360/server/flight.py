@@ -55,6 +55,18 @@ CANCEL_POLL_SECONDS = 0.05
 SESSION_IDLE_SECONDS = 1800.0
 
 
+class _Done(threading.Event):
+    """The end of a call, for its cancel watcher: ``set()`` waits while the watcher is asking the call's context."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def set(self) -> None:
+        with self.lock:
+            super().set()
+
+
 class FlightSession:
     """One authenticated client: its engine, its unfetched results and its prepared statements."""
 
@@ -242,11 +254,15 @@ class FlightSqlServer(flight.FlightServerBase):
     @staticmethod
     def _watch(context, cancel) -> threading.Event:
         """Call ``cancel()`` if the client cancels the call (gRPC), until the returned event is set."""
-        done = threading.Event()
+        done = _Done()
 
         def watch():
             while not done.wait(CANCEL_POLL_SECONDS):
-                if context.is_cancelled():
+                with done.lock:  # the call's context is freed once it ends: never ask it after done.set()
+                    if done.is_set():
+                        return
+                    cancelled = context.is_cancelled()
+                if cancelled:
                     cancel()
                     return
 
