@@ -406,6 +406,8 @@ class Generator:
         distinct = ""
         if shape < 0.4:  # aggregate
             keys = self.outputs(scope, rng.choice([0, 1, 1, 2]))
+            if top and self.chance(0.1):
+                keys.append(self.scalar_subquery(scope))  # a scalar subquery as a GROUP BY key
             for i, (text, kind) in enumerate(keys):
                 items.append(f"{text} AS o{i}")
                 columns.append(Column(f"o{i}", kind, self._domain(scope, text)))
