@@ -29,7 +29,6 @@ from tests.fuzz.world import SCHEMA, Column
 
 #: shapes of open bugs, each with a strict xfail reproducer in tests/fuzz/known_bugs.py
 KNOWN_BUGS = frozenset({
-    "not_distinct_in_or",  # IS [NOT] DISTINCT FROM inside an OR, applied as an Arrow filter
     "decimal_in_correlated",  # DuckDB InternalException: DECIMAL filter inside a correlated subquery
 })
 

@@ -83,3 +83,17 @@ def test_duckdb_keeps_a_join_filter_above_a_limit(fuzz_world):
 def test_c360_keeps_a_join_filter_above_a_limit(fuzz_world):
     check_query(fuzz_world, LIMIT_THEN_JOIN + "SELECT t4.o2, t5.tag FROM c1 t4 JOIN local.tags t5 "
                             "ON t4.o1 = t5.person_id WHERE t4.o1 = 3")
+
+
+# fixed: IS [NOT] DISTINCT FROM and IS [NOT] TRUE/FALSE inside an OR are spelt with COALESCE in the query DuckDB runs
+# (c360.planner.parse), which DuckDB 1.5.5 refused to push into an Arrow scan ("COMPARE_DISTINCT_FROM can't be an
+# Arrow Scan Pushdown Filter")
+def test_is_distinct_from_inside_an_or_on_one_column(fuzz_world):
+    check_query(fuzz_world, "SELECT person_id, segment FROM partners.profiles "
+                            "WHERE segment IS DISTINCT FROM 'gold' OR segment IS NOT DISTINCT FROM NULL "
+                            "OR person_id IS NOT DISTINCT FROM 3")
+
+
+def test_is_not_false_inside_an_or_on_one_column(fuzz_world):
+    check_query(fuzz_world, "SELECT t.account_id, t.vip FROM crm.accounts t WHERE NOT t.vip IS FALSE OR t.vip = ?",
+                [False])
