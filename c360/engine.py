@@ -377,7 +377,7 @@ class Execution:
             schema = scan_plan.table.arrow_schema(scan_plan.columns)
             channel = Channel(schema, memory_bytes=CHANNEL_MEMORY_BYTES, spill_dir=self.engine.spill_dir)
             self._channels.append(channel)
-            cursor.register(scan_plan.name, pa.RecordBatchReader.from_batches(schema, self._consume(channel)))
+            register_stream(cursor, scan_plan.name, pa.RecordBatchReader.from_batches(schema, self._consume(channel)))
             batches = feeds.get(scan_plan.name) or scan.batches()
             thread = threading.Thread(
                 target=self._produce, args=(scan_plan, batches, channel), name=f"c360-{scan_plan.name}", daemon=True
@@ -598,6 +598,33 @@ class Execution:
                 self._cursor.close()
             except duckdb.Error:
                 pass
+
+
+def register_stream(cursor: duckdb.DuckDBPyConnection, name: str, reader: pa.RecordBatchReader) -> None:
+    """Register ``reader`` as ``name`` on ``cursor``, so that no filter on a FLOAT/DOUBLE column reaches Arrow.
+
+    DuckDB 1.5.5 hands the filters it pushes into an Arrow scan to Arrow, which evaluates them with its own
+    semantics: ``-0.0`` is not ``0.0`` to a DOUBLE ``IN`` list, and NaN fails every comparison (to DuckDB NaN
+    equals NaN and is greater than any number). With a float column, the stream is registered as
+    ``<name>__arrow`` and ``name`` is a temporary view that multiplies each float column by one: the same
+    value, bit for bit (``-0.0``, NaN, infinities, NULL), but an expression, so DuckDB keeps its filters in
+    its own plan; filters on the other columns still reach the scan. (The sources got theirs already.)
+    """
+    floats = {field.name for field in reader.schema if pa.types.is_floating(field.type)}
+    if not floats:
+        cursor.register(name, reader)
+        return
+    raw = f"{name}__arrow"
+    cursor.register(raw, reader)
+    columns = []
+    for field in reader.schema:
+        quoted = '"' + field.name.replace('"', '""') + '"'
+        if field.name in floats:
+            one = "FLOAT" if pa.types.is_float32(field.type) or pa.types.is_float16(field.type) else "DOUBLE"
+            columns.append(f"{quoted} * CAST(1 AS {one}) AS {quoted}")
+        else:
+            columns.append(quoted)
+    cursor.execute(f'CREATE OR REPLACE TEMPORARY VIEW "{name}" AS SELECT {", ".join(columns)} FROM "{raw}"')
 
 
 def staleness_seconds(value) -> float:

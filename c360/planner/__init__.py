@@ -21,6 +21,7 @@ from c360.errors import UnknownColumnError, did_you_mean
 from c360.planner import binder
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.factor_disjunctions import factor_disjunctions
+from c360.planner.group_by_position import group_by_position
 from c360.planner.parse import bind, parse, residual_sql
 from c360.planner.propagate_predicates import propagate_predicates
 from c360.planner.prune_exists import prune_exists
@@ -146,9 +147,11 @@ def bind_variables(expression: exp.Expression, *, context: PlanContext) -> exp.E
 RULES = (
     expand_views,
     bind_variables,
+    group_by_position,
     resolve_tables,
     prune_exists,
     qualify_columns,
+    group_by_position,  # again: qualify spelt the positions out
     materialize_shared_ctes,
     factor_disjunctions,
     propagate_predicates,

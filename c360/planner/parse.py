@@ -178,7 +178,48 @@ class _Residual(DuckDB):
                 self.values.append(expression.meta[PARAMETER])
                 self.slots.append(slot)
                 return f"${len(self.values)}"
+            if isinstance(expression, (exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is)) and _in_or(expression):
+                spelled = _without_distinct(expression)
+                if spelled is not None:
+                    return super().sql(spelled, key, comment)
             return super().sql(expression, key, comment)
+
+
+_VOLATILE = (exp.Select, exp.Rand, exp.Anonymous)
+
+
+def _in_or(node: exp.Expression) -> bool:
+    """Whether ``node`` is inside an OR of its own block."""
+    parent = node.parent
+    while parent is not None and not isinstance(parent, (exp.Select, exp.SetOperation)):
+        if isinstance(parent, exp.Or):
+            return True
+        parent = parent.parent
+    return False
+
+
+def _without_distinct(comparison: exp.NullSafeEQ | exp.NullSafeNEQ | exp.Is) -> exp.Expression | None:
+    """``x IS NOT DISTINCT FROM c`` as ``COALESCE(x = c, x IS NULL AND c IS NULL)`` (``NOT`` that for IS
+    DISTINCT FROM), ``b IS TRUE`` as ``COALESCE(b, FALSE)``: the same truth value, NULLs included.
+
+    DuckDB 1.5.5 pushes an OR of filters on one column into an Arrow scan as one filter, and refuses the
+    query when the OR holds IS [NOT] DISTINCT FROM (``Comparison Type COMPARE_DISTINCT_FROM can't be an
+    Arrow Scan Pushdown Filter``; ``IS [NOT] TRUE/FALSE`` become one too); a COALESCE is not pushed.
+    None when either side is a subquery or may be volatile (each side is written twice)."""
+    left, right = comparison.this, comparison.expression
+    if isinstance(comparison, exp.Is):  # b IS TRUE / b IS FALSE: COALESCE(b, FALSE) / COALESCE(NOT b, FALSE)
+        if not isinstance(right, exp.Boolean) or left is None:
+            return None
+        value = left.copy() if right.this else exp.not_(exp.paren(left.copy(), copy=False), copy=False)
+        return exp.Coalesce(this=value, expressions=[exp.false()])
+    if left is None or right is None or left.find(*_VOLATILE) or right.find(*_VOLATILE):
+        return None
+    same = exp.Coalesce(
+        this=exp.EQ(this=left.copy(), expression=right.copy()),
+        expressions=[exp.and_(exp.Is(this=left.copy(), expression=exp.Null()),
+                              exp.Is(this=right.copy(), expression=exp.Null()), copy=False)],
+    )
+    return exp.paren(same if isinstance(comparison, exp.NullSafeEQ) else exp.not_(same, copy=False), copy=False)
 
 
 def residual_sql(expression: exp.Expression, *, slots: list | None = None) -> tuple[str, list]:

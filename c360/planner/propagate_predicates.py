@@ -94,7 +94,9 @@ def _pushdown(condition, sources, scope_ref_count, join_index=None) -> None:
     predicates = list(condition.flatten() if isinstance(condition, exp.And if cnf_like else exp.Or) else [condition])
     if cnf_like:
         pushdown_cnf(predicates, sources, scope_ref_count, join_index=join_index)
-    else:
+    elif not condition.find(exp.Select):
+        # an OR is copied, not moved, into the join or derived table of each table all its branches name: a
+        # subquery in it would then be planned (and its scan pushed) twice, and run twice
         pushdown_dnf(predicates, sources, scope_ref_count)
 
 

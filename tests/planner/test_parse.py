@@ -59,3 +59,22 @@ def test_a_parameter_the_planner_copies_stays_one_parameter_for_duckdb():
     statement.args["group"].expressions[0].replace(key.copy())
     sql, values = residual_sql(statement)
     assert sql.count("$1") == 2 and "$2" not in sql and values == [3]
+
+
+def test_is_distinct_from_inside_an_or_is_spelt_so_duckdb_keeps_it_out_of_an_arrow_scan():
+    import duckdb
+
+    from c360.planner.parse import parse, residual_sql
+
+    sql, _ = residual_sql(parse("SELECT 1 FROM s WHERE x IS DISTINCT FROM 2 OR x IS NOT DISTINCT FROM 3 OR b IS TRUE"))
+    assert "DISTINCT" not in sql and " IS TRUE" not in sql
+    assert "IS DISTINCT FROM 2" in residual_sql(parse("SELECT 1 FROM s WHERE x IS DISTINCT FROM 2 AND b"))[0]
+    assert "IS NOT DISTINCT FROM (SELECT" in residual_sql(parse("SELECT 1 FROM s WHERE x IS NOT DISTINCT FROM "
+                                                                 "(SELECT 1) OR x = 1"))[0]
+    values = "(VALUES (1, TRUE), (2, FALSE), (NULL, NULL), (3, TRUE)) v(x, b), (VALUES (1), (2), (NULL)) w(c)"
+    for condition in ("x IS DISTINCT FROM c", "x IS NOT DISTINCT FROM c", "b IS TRUE", "b IS FALSE", "b IS NOT TRUE",
+                      "b IS NOT FALSE"):
+        written = f"SELECT x, b, c, ({condition}) OR FALSE FROM {values} ORDER BY ALL"
+        spelt, _ = residual_sql(parse(written))
+        assert not any(word in spelt for word in ("DISTINCT", "IS TRUE", "IS FALSE")), spelt
+        assert duckdb.sql(spelt).fetchall() == duckdb.sql(written).fetchall(), condition

@@ -1,6 +1,7 @@
 """A selective predicate reaches every table it restricts: across join keys, into grouped views."""
 
 import pytest
+from sqlglot import exp
 
 from c360.catalog import Catalog
 from c360.planner import plan
@@ -118,3 +119,15 @@ def test_windows_filtered_by_their_partition_key_give_the_same_rows(tmp_path):
         filtered = connection.execute(sql).fetchall()
         whole = connection.execute(sql.replace("WHERE s.customer_id IN (42, 43)", "")).fetchall()
     assert filtered and filtered == [row for row in whole if row[0] in (42, 43)]
+
+
+def test_an_or_holding_a_subquery_is_not_copied_into_a_join(catalog):
+    """Copied into the ON of ``o`` (the table both branches name), the subquery would be planned twice: its
+    pushed scan replaced in one copy only (the fuzzer's ``__c360_scan_3 does not exist``), and run twice."""
+    result = plan("SELECT c.name FROM shop.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+                  "WHERE (c.name = 'x' AND o.amount > 1) OR o.customer_id IN "
+                  "(SELECT s.customer_id FROM shop.orders s GROUP BY 1 HAVING count(*) > 1)",
+                  catalog=catalog, fragments=False)
+    assert len(list(result.statement.find_all(exp.Subquery))) + len(
+        [s for s in result.statement.find_all(exp.Select) if isinstance(s.parent, exp.In)]) == 1
+    assert sorted(scan.alias for scan in result.scans) == ["c", "o", "s"]
