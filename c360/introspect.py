@@ -21,7 +21,8 @@ from c360.types import duckdb_type
 
 log = logging.getLogger("c360")
 
-SHOW_FORMS = ("SHOW TABLES", "SHOW ALL TABLES", "SHOW TABLES FROM source", "SHOW SCHEMAS", "SHOW SOURCES")
+SHOW_FORMS = ("SHOW TABLES", "SHOW ALL TABLES", "SHOW TABLES FROM source", "SHOW SCHEMAS", "SHOW SOURCES",
+              "SHOW max_staleness")
 
 
 def is_introspection(statement: exp.Expression) -> bool:
@@ -41,6 +42,8 @@ def answer(statement: exp.Expression, engine) -> pa.Table:
         return tables(engine, source.name if source is not None else None)
     if what in ("SCHEMAS", "SOURCES", "DATABASES"):
         return schemas(engine)
+    if what == "MAX_STALENESS":
+        return pa.table({"max_staleness": [staleness_text(engine.max_staleness)]})
     words = text.split()
     if len(words) == 3 and words[0].upper() == "COLUMNS" and words[1].upper() in ("FROM", "IN"):
         return describe(exp.to_table(words[2], dialect="duckdb"), engine)
@@ -140,3 +143,14 @@ def _column_notes(catalog, parts: list[str]) -> dict[str, str]:
         if words:
             notes[column.name] = ", ".join(words)
     return notes
+
+
+def staleness_text(seconds: float | None) -> str:
+    """``SHOW max_staleness``: the session's bound on accelerated copies, in words."""
+    if seconds is None:
+        return "default (each copy's declared max_staleness)"
+    if seconds == 0:
+        return "0 (live sources only)"
+    from c360.acceleration.declaration import format_duration
+
+    return format_duration(seconds)

@@ -96,6 +96,12 @@ def _engine_setting(text: str) -> bool:
     return match is not None and bool(match.group("name")) and identifier(match.group("name")) in SESSION_SETTINGS
 
 
+def _is_engine_setting(name: str) -> bool:
+    from c360.policy import SESSION_SETTINGS
+
+    return identifier(name.strip()) in SESSION_SETTINGS
+
+
 def classify(sql: str) -> Command:
     text = statements.strip_comments(sql).rstrip(";").strip()
     if not text:
@@ -136,6 +142,8 @@ def classify(sql: str) -> Command:
         if _SHOW_CATALOG.match(text):
             return Command("query", text)  # c360's own SHOW, answered from the catalog (c360.introspect)
         match = _SHOW.match(text)
+        if match and _is_engine_setting(match.group("name")):
+            return Command("query", text)  # c360's own settings (max_staleness): shown by the engine
         name = " ".join(match.group("name").lower().split())
         return Command("show", text, tag="SHOW", name=_SHOW_ALIASES.get(name, identifier(name)))
     if verb in _NOOP:

@@ -56,6 +56,10 @@ def test_max_staleness_is_per_client(accelerated):
         live.execute("SET max_staleness = 0")
         assert "acceleration" not in explain(live, "SELECT * FROM shop.orders")
         assert "acceleration.shop.orders" in explain(other, "SELECT * FROM shop.orders")
+        assert live.execute("SHOW max_staleness").fetchone() == ("0 (live sources only)",)
+        assert other.execute("SHOW max_staleness").fetchone() == ("default (each copy's declared max_staleness)",)
+        other.execute("SET max_staleness = '10 minutes'")
+        assert other.execute("SHOW max_staleness").fetchone() == ("10m00s",)
         with pytest.raises(psycopg.Error, match="max_staleness must be a duration"):
             other.execute("SET max_staleness = 'soon'")
 
