@@ -9,17 +9,9 @@ from pathlib import Path
 
 import typer
 
-from c360 import settings
+from c360.cli.options import CatalogOption, ProfileOption, open_catalog
 from c360.cli.output import print_table, write_result
 from c360.errors import CatalogError, Error, did_you_mean
-
-# Options as c360.cli.query_commands words them (not imported: c360.cli.app registers this module).
-CatalogOption = typer.Option(
-    None, "--catalog", "-c", help=f"Catalog folder or file [env {settings.BY_NAME['catalog'].env}; default ./catalog]"
-)
-ProfileOption = typer.Option(
-    None, "--profile", "-p", help=f"Profile of each source [env {settings.BY_NAME['profile'].env}; default embedded]"
-)
 
 
 class Format(str, Enum):
@@ -27,11 +19,6 @@ class Format(str, Enum):
     csv = "csv"
     json = "json"
 
-
-def open_catalog(catalog: Path | None, profile: str | None):
-    from c360.catalog import Catalog
-
-    return Catalog(catalog or settings.get("catalog"), profile=profile or settings.get("profile"))
 
 accelerate_app = typer.Typer(
     help="Refreshed local copies of tables and views, used by queries when fresh enough (max_staleness).",

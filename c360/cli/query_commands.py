@@ -8,16 +8,9 @@ from pathlib import Path
 
 import typer
 
-from c360 import settings
 from c360.cli.app import app
+from c360.cli.options import CatalogOption, ProfileOption, open_catalog  # noqa: F401 - used and re-exported
 from c360.cli.output import check_output, print_table, write_result
-
-CatalogOption = typer.Option(
-    None, "--catalog", "-c", help=f"Catalog folder or file [env {settings.BY_NAME['catalog'].env}; default ./catalog]"
-)
-ProfileOption = typer.Option(
-    None, "--profile", "-p", help=f"Profile of each source [env {settings.BY_NAME['profile'].env}; default embedded]"
-)
 
 
 class Format(str, Enum):
@@ -25,16 +18,6 @@ class Format(str, Enum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
-
-
-def open_catalog(catalog: Path | None, profile: str | None):
-    """The catalog, with the project's ``.env`` read first (:mod:`c360.cli.dotenv`; the environment wins)."""
-    from c360.catalog import Catalog
-    from c360.cli import dotenv
-
-    opened = Catalog(catalog or settings.get("catalog"), profile=profile or settings.get("profile"))
-    dotenv.load(opened.project_dir)
-    return opened
 
 
 AsOfOption = typer.Option(
