@@ -85,9 +85,8 @@ def test_no_progress_line_when_stderr_is_not_a_terminal(root):
     assert done.returncode == 0 and done.stderr == ""
 
 
-def test_a_slow_query_shows_each_sources_rows_on_a_terminal_then_erases_the_line(tmp_path):
-    import pexpect
-
+def big_pairs_project(tmp_path) -> dict:
+    """A project whose ``big.pairs`` streams 2,250,000 rows from SQLite; the environment to run c360 in."""
     from tests.projects import project, sqlite_file
 
     sqlite_file(tmp_path / "big.sqlite", """
@@ -96,7 +95,13 @@ def test_a_slow_query_shows_each_sources_rows_on_a_terminal_then_erases_the_line
         CREATE VIEW pairs AS SELECT a.x AS a, b.x AS b FROM nums a, nums b;
     """)
     project(tmp_path, "sources:\n  big:\n    kind: sqlite\n    path: ../big.sqlite\n")
-    env = {k: v for k, v in os.environ.items() if k != "C360_DEBUG"}
+    return {k: v for k, v in os.environ.items() if k != "C360_DEBUG"}
+
+
+def test_a_slow_query_shows_each_sources_rows_on_a_terminal_then_erases_the_line(tmp_path):
+    import pexpect
+
+    env = big_pairs_project(tmp_path)
     # hash() has no SQLite spelling, so all 2,250,000 rows stream into DuckDB, counted as they arrive
     child = pexpect.spawn(sys.executable, ["-m", "c360", "query", "SELECT sum(hash(a) % 7) AS s FROM big.pairs"],
                           cwd=str(tmp_path), env=env, encoding="utf-8", dimensions=(24, 100), timeout=120)
@@ -114,15 +119,7 @@ def test_a_slow_query_shows_each_sources_rows_on_a_terminal_then_erases_the_line
 def test_explain_analyze_shows_progress_while_it_runs_the_query(tmp_path):
     import pexpect
 
-    from tests.projects import project, sqlite_file
-
-    sqlite_file(tmp_path / "big.sqlite", """
-        CREATE TABLE nums (x INTEGER);
-        WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r WHERE x < 1500) INSERT INTO nums SELECT x FROM r;
-        CREATE VIEW pairs AS SELECT a.x AS a, b.x AS b FROM nums a, nums b;
-    """)
-    project(tmp_path, "sources:\n  big:\n    kind: sqlite\n    path: ../big.sqlite\n")
-    env = {k: v for k, v in os.environ.items() if k != "C360_DEBUG"}
+    env = big_pairs_project(tmp_path)
     child = pexpect.spawn(sys.executable, ["-m", "c360", "explain", "--analyze",
                                            "SELECT sum(hash(a) % 7) AS s FROM big.pairs"],
                           cwd=str(tmp_path), env=env, encoding="utf-8", dimensions=(24, 100), timeout=120)
