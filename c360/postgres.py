@@ -453,12 +453,8 @@ _TYPE_NAMES = {
 
 def column_names(tree: exp.Expression, sql: str) -> list[str | None]:
     """PostgreSQL's name for each result column of ``tree`` (None for ``*`` or where DuckDB names it alike)."""
-    select = tree
-    while isinstance(select, exp.SetOperation):
-        select = select.this
-    if isinstance(select, exp.Subquery):
-        select = select.unnest()
-    if not isinstance(select, exp.Select):
+    select = _first_select(tree)
+    if select is None:
         return []
     names = []
     for projection in select.expressions:
@@ -524,13 +520,19 @@ def _type_name(to: exp.DataType) -> str:
     return _TYPE_NAMES.get(to.this.value, to.this.value.lower())
 
 
-def _name_columns(tree: exp.Expression, names: list[str | None]) -> None:
+def _first_select(tree: exp.Expression) -> exp.Select | None:
+    """The SELECT whose list names the result's columns (a set operation's first branch), or None."""
     select = tree
     while isinstance(select, exp.SetOperation):
         select = select.this
     if isinstance(select, exp.Subquery):
         select = select.unnest()
-    if not isinstance(select, exp.Select):
+    return select if isinstance(select, exp.Select) else None
+
+
+def _name_columns(tree: exp.Expression, names: list[str | None]) -> None:
+    select = _first_select(tree)
+    if select is None:
         return
     for projection, name in zip(list(select.expressions), names):
         if name and not isinstance(projection, exp.Alias):

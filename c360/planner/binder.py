@@ -11,6 +11,7 @@ a rewritten query the column names DuckDB would have given the user's text
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import duckdb
@@ -34,16 +35,8 @@ def _connection() -> duckdb.DuckDBPyConnection:
 
 def names(query: exp.Expression, scans, cursor=None) -> list[str]:
     """The column names DuckDB gives ``query``'s result (bound, not run)."""
-    cursor = cursor if cursor is not None else _connection().cursor()
-    try:
-        used = {table.name for table in query.find_all(exp.Table)}
-        for scan in scans:
-            if scan.name in used:
-                cursor.register(scan.name, scan.table.arrow_schema().empty_table())
-        sql, values = residual_sql(query)
+    with _bound(query, scans, cursor) as (cursor, sql, values):
         return list(cursor.sql(sql, params=values or None).columns)
-    finally:
-        cursor.close()
 
 
 def schema(query: exp.Expression, scans, cursor=None) -> pa.Schema:
@@ -52,6 +45,13 @@ def schema(query: exp.Expression, scans, cursor=None) -> pa.Schema:
     ``cursor`` is a cursor of the engine's own connection, so the query may call the functions the engine
     registered (the model's scorer); without one, a locked connection of this module's is used.
     """
+    with _bound(query, scans, cursor) as (cursor, sql, values):
+        return cursor.execute(sql, values).to_arrow_table().schema
+
+
+@contextlib.contextmanager
+def _bound(query: exp.Expression, scans, cursor=None):
+    """``(cursor, sql, values)``: ``query`` as DuckDB SQL, with an empty table under each scan it reads."""
     cursor = cursor if cursor is not None else _connection().cursor()
     try:
         used = {table.name for table in query.find_all(exp.Table)}
@@ -59,6 +59,6 @@ def schema(query: exp.Expression, scans, cursor=None) -> pa.Schema:
             if scan.name in used:
                 cursor.register(scan.name, scan.table.arrow_schema().empty_table())
         sql, values = residual_sql(query)
-        return cursor.execute(sql, values).to_arrow_table().schema
+        yield cursor, sql, values
     finally:
         cursor.close()
