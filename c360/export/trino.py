@@ -17,6 +17,7 @@ c360's default), or the ``--as-of`` date baked into every view.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def _views(catalog, *, names: dict[str, str], schemas: dict[str, str], as_of,
     for name, view in found.items():
         text = view.path.read_text(encoding="utf-8")
         body = view.sql
-        if name == "customer_360" and view_sql.BASE_BEGIN in body or view_sql.MARKER in body:
+        if view_sql.BASE_BEGIN in body or view_sql.MARKER in body:  # generated prediction columns
             body = view_sql.base_view(body)
             extra[name] = view
         try:
@@ -120,7 +121,9 @@ def _views(catalog, *, names: dict[str, str], schemas: dict[str, str], as_of,
         target = f"{name}_base" if name in extra else name
         sql = translate(trees[name], view=name, path=_relative(path, catalog), line_offset=offset, as_of=as_of,
                         names=names, schemas=schemas)
-        out.append((target, _create_view(target, sql, view.description)))
+        as_of_text = "current_date" if as_of is None else as_of.isoformat()
+        description = re.sub(r"getvariable\('as_of'\)( \(default today\))?", as_of_text, view.description)
+        out.append((target, _create_view(target, sql, description)))
         if name in extra:
             out.extend(_predictions(name, trees[name], models_dir))
     return out
