@@ -150,7 +150,7 @@ def _check(tree: exp.Expression, where: _Where) -> None:
         for refused, what in REFUSED.items():
             if isinstance(node, refused):
                 raise TranslationError(f"{where.at(node)}: {what} has no exact Trino translation")
-        if isinstance(node, exp.Star) and any(node.args.get(k) for k in ("except", "replace", "rename")):
+        if isinstance(node, exp.Star) and any(node.args.get(k) for k in ("except_", "except", "replace", "rename")):
             raise TranslationError(f"{where.at(node)}: * EXCLUDE/REPLACE has no exact Trino translation")
         if isinstance(node, exp.ArraySort) and node.expression is not None:
             raise TranslationError(f"{where.at(node)}: list_sort with an order argument has no exact Trino translation")
