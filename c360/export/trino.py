@@ -152,9 +152,13 @@ def _dependency_order(trees: dict[str, exp.Expression]) -> list[str]:
 
 def _predictions(name: str, base: exp.Expression, models_dir: Path) -> list[tuple[str, str]]:
     """``c360_model`` (the model as SQL over ``<name>_base``) and ``<name>`` joining it to the base."""
+    from c360.model import card as cards
     from c360.model.export_sql import export
     from c360.model.scorer import Scorer
 
+    if not cards.exists(models_dir):
+        raise CatalogError(f"{name} has prediction columns but {models_dir} holds no model to export as SQL "
+                           "(run c360 train, or drop the columns with c360 model view-columns)")
     loaded = Scorer.load(models_dir)
     card = loaded.card
     try:

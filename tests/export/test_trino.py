@@ -152,3 +152,16 @@ def test_the_as_of_option_bakes_the_date_into_every_view(tmp_path):
     views = (tmp_path / "views.sql").read_text()
     assert "getvariable" not in views.lower() and "CURRENT_DATE" not in views
     assert views.count("CAST('2026-06-30' AS DATE)") > 10
+
+
+def test_a_bad_location_or_date_is_a_one_line_error(tmp_path, capsys):
+    assert main([*ARGS, "--out", str(tmp_path), "--location", "clicks"]) == 1
+    assert main([*ARGS, "--out", str(tmp_path), "--as-of", "June"]) == 1
+    err = capsys.readouterr().err
+    assert "--location takes SOURCE=URL, not 'clicks'" in err and "--as-of takes a date as YYYY-MM-DD" in err
+
+
+def test_a_location_overrides_the_storage_account(tmp_path):
+    url = "abfs://raw@lake.dfs.core.windows.net/partner-feeds/"
+    assert main([*ARGS, "--out", str(tmp_path), "--location", f"partners={url}"]) == 0
+    assert f"external_location='{url}enrichment/'" in (tmp_path / "tables.sql").read_text()
