@@ -165,3 +165,18 @@ def test_a_location_overrides_the_storage_account(tmp_path):
     url = "abfs://raw@lake.dfs.core.windows.net/partner-feeds/"
     assert main([*ARGS, "--out", str(tmp_path), "--location", f"partners={url}"]) == 0
     assert f"external_location='{url}enrichment/'" in (tmp_path / "tables.sql").read_text()
+
+
+def test_the_template_view_reads_the_hour_folder_of_each_file_path(exported):
+    """Trino's regexp_extract and date_parse, as Java's regex and MySQL's format codes, on a blob path:
+    checked with Python's re and strptime, which read this pattern and these codes the same way."""
+    import datetime as dt
+
+    view = next(s for s in sqlglot.parse((exported / "tables.sql").read_text(), read="trino")
+                if s.args.get("kind") == "VIEW")
+    found = view.find(exp.RegexpExtract)
+    assert found.args["group"].name == "0"  # Trino's default, the whole match: no group sqlglot could drop
+    path = "abfs://clicks@c360demo.dfs.core.windows.net/browsing/2026/06/30/10/part-0001.jsonl"
+    folder = re.search(found.expression.name, path).group(0)
+    fmt = re.search(r"DATE_PARSE\(.*, '([^']+)'\)", view.sql("trino")).group(1)
+    assert dt.datetime.strptime(folder, fmt) == dt.datetime(2026, 6, 30, 10)
