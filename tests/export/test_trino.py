@@ -180,3 +180,28 @@ def test_the_template_view_reads_the_hour_folder_of_each_file_path(exported):
     folder = re.search(found.expression.name, path).group(0)
     fmt = re.search(r"DATE_PARSE\(.*, '([^']+)'\)", view.sql("trino")).group(1)
     assert dt.datetime.strptime(folder, fmt) == dt.datetime(2026, 6, 30, 10)
+
+
+def test_hive_style_partitions_become_partitioned_by_and_are_registered(tmp_path):
+    catalog = _catalog(tmp_path, """\
+sources:
+  sales:
+    kind: blob
+    account_url: https://lake.blob.core.windows.net
+    credential: ${ENV:LAKE_KEY}
+    container: raw
+    prefix: sales/
+    tables:
+      daily:
+        format: parquet
+        partitioning: {style: hive, columns: {day: DATE}}
+        columns: {store_id: BIGINT, amount: "DECIMAL(12,2)"}
+""")
+    files = export_trino(catalog).files
+    assert "azure.access-key=${ENV:LAKE_KEY}\n" in files["catalog/sales.properties"]
+    statements = sqlglot.parse(files["tables.sql"], read="trino")
+    create = next(s for s in statements if s.args.get("kind") == "TABLE").sql("trino")
+    assert "external_location='abfs://raw@lake.dfs.core.windows.net/sales/'" in create
+    assert "format='PARQUET'" in create and "partitioned_by=ARRAY['day']" in files["tables.sql"]
+    assert create.index("amount DECIMAL(12, 2)") < create.index("day DATE")  # partition columns last
+    assert "CALL sales.system.sync_partition_metadata('files', 'daily', 'ADD')" in files["tables.sql"]
