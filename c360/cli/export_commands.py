@@ -30,7 +30,7 @@ def trino(
     out: Path = typer.Option(..., "--out", "-o", help="Folder to write catalog/*.properties, tables.sql, views.sql"),
     as_of: str = typer.Option(
         None, "--as-of",
-        help="Bake this date (YYYY-MM-DD) into the views [default: current_date, the answer as of today]",
+        help="Bake this date (YYYY-MM-DD) into the views (default: current_date, the answer as of today)",
     ),
     storage_account: str = typer.Option(
         None, "--storage-account", help="Azure storage account of the blob and JSON sources' files"),
