@@ -104,14 +104,16 @@ def _views(catalog, *, names: dict[str, str], schemas: dict[str, str], as_of,
     for name, view in found.items():
         text = view.path.read_text(encoding="utf-8")
         body = view.sql
+        offset = text[: max(text.find(body), 0)].count("\n")
         if view_sql.BASE_BEGIN in body or view_sql.MARKER in body:  # generated prediction columns
             body = view_sql.base_view(body)
             extra[name] = view
+            if view_sql.BASE_BEGIN in text:  # the base starts on the line after its marker
+                offset = text[: text.index(view_sql.BASE_BEGIN)].count("\n") + 1
         try:
             trees[name] = sqlglot.parse_one(body, read="duckdb")
         except sqlglot.errors.ParseError as error:
             raise CatalogError(f"{view.path}: the view does not parse: {error}") from None
-        offset = text[: text.find(body.splitlines()[0])].count("\n") if body else 0
         paths[name] = (view.path, offset)
     order = _dependency_order(trees)
     out = []

@@ -21,6 +21,7 @@ from c360.catalog import Catalog
 from c360.cli import main
 from c360.errors import CatalogError
 from c360.export.trino import export_trino
+from c360.export.trino_sql import TranslationError
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "fixtures" / "trino" / "demo"
@@ -205,3 +206,17 @@ sources:
     assert "format='PARQUET'" in create and "partitioned_by=ARRAY['day']" in files["tables.sql"]
     assert create.index("amount DECIMAL(12, 2)") < create.index("day DATE")  # partition columns last
     assert "CALL sales.system.sync_partition_metadata('files', 'daily', 'ADD')" in files["tables.sql"]
+
+
+def test_an_untranslatable_construct_in_customer_360_names_its_line_in_the_file(tmp_path):
+    shutil.copytree(REPO / "catalog", tmp_path / "catalog")
+    shutil.copytree(REPO / "queries", tmp_path / "queries")
+    view = tmp_path / "queries" / "customer_360.sql"
+    lines = view.read_text().splitlines()
+    at = lines.index("    c.first_name,") + 1  # the base's line, below the generated layers
+    lines.insert(at, "    levenshtein(c.email, 'x') AS lv,")
+    view.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TranslationError) as error:
+        export_trino(Catalog(tmp_path / "catalog", profile="servers"), storage_account="acct")
+    assert str(error.value).startswith(f"view 'customer_360' (queries/customer_360.sql:{at + 1}): function "
+                                       "levenshtein()")
