@@ -108,8 +108,9 @@ def reasons(models: Path, table, *, top: int = 4) -> dict:
                  "log_odds": round(delta, 4), "direction": "raises" if delta > 0 else "lowers"}
                 for name, delta in chosen]
 
+    # the contributions add up to the model's margins: the probability they imply is the view's (a check)
     return {"category": top_of(against_none[predicted]), "purchase": top_of(purchase),
-            "predicted": card.classes[predicted]}
+            "predicted": card.classes[predicted], "p_purchase_30d": float(1 - probabilities[0])}
 
 
 def _shown(value):

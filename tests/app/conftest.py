@@ -19,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 import c360
 from c360.generate import Config, generate, write_manifest
@@ -43,6 +45,23 @@ def get(url: str, *, timeout: float = 60):
 
 def get_json(url: str):
     return json.loads(get(url)[2])
+
+
+CUSTOMER_PANELS = ("profile", "rfm", "predictions", "browsing", "enrichment", "orders", "live")
+SEGMENT_PANELS = ("summary", "heatmap", "movement", "top")
+
+
+def settled(browser, names, timeout: float = 90) -> dict:
+    """Wait until each panel is ready or failed; returns {panel: state}."""
+    def states(driver):
+        found = {n: driver.find_element(By.ID, f"panel-{n}").get_attribute("data-state") for n in names}
+        return found if all(s in ("ready", "error") for s in found.values()) else False
+
+    return WebDriverWait(browser, timeout, poll_frequency=0.2).until(states)
+
+
+def field(browser, panel: str, name: str):
+    return browser.find_element(By.CSS_SELECTOR, f"#panel-{panel} [data-field='{name}']")
 
 
 @pytest.fixture(scope="session")

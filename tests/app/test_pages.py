@@ -19,23 +19,18 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from c360.app import panels
-from tests.app.conftest import ACCENTED, REPO, get, get_json, start_app, stop
-
-CUSTOMER_PANELS = ("profile", "rfm", "predictions", "browsing", "enrichment", "orders", "live")
-SEGMENT_PANELS = ("summary", "heatmap", "movement", "top")
-
-
-def settled(browser, names, timeout: float = 90) -> dict:
-    """Wait until each panel is ready or failed; returns {panel: state}."""
-    def states(driver):
-        found = {n: driver.find_element(By.ID, f"panel-{n}").get_attribute("data-state") for n in names}
-        return found if all(s in ("ready", "error") for s in found.values()) else False
-
-    return WebDriverWait(browser, timeout, poll_frequency=0.2).until(states)
-
-
-def field(browser, panel: str, name: str):
-    return browser.find_element(By.CSS_SELECTOR, f"#panel-{panel} [data-field='{name}']")
+from tests.app.conftest import (
+    ACCENTED,
+    CUSTOMER_PANELS,
+    REPO,
+    SEGMENT_PANELS,
+    field,
+    get,
+    get_json,
+    settled,
+    start_app,
+    stop,
+)
 
 
 def screenshot(browser, name: str, tmp_path: Path) -> None:
@@ -109,6 +104,10 @@ def test_customer_page_shows_what_the_same_sql_returns(server, browser, sql, bus
     assert browser.find_elements(By.CSS_SELECTOR, "#reasons-purchase li") and browser.find_elements(
         By.CSS_SELECTOR, "#reasons-category li")
     assert browser.find_element(By.ID, "offer-text").text == panels.next_best_offer(prediction)["offer"]
+    # the reasons are the model's own contributions: they add up to the probability the view returns
+    reasons = get_json(f"{server}/api/customer/{busy}/predictions")["reasons"]
+    assert reasons["p_purchase_30d"] == pytest.approx(prediction["p_purchase_30d"], abs=1e-5)
+    assert reasons["predicted"] == prediction["predicted_category"]
     orders = sql("SELECT order_id, status FROM shop.orders WHERE customer_id = ? AND order_ts < current_date "
                  "ORDER BY order_ts DESC, order_id DESC", [busy])
     rows = browser.find_elements(By.CSS_SELECTOR, "#orders-table tr[data-order-id]")
