@@ -124,6 +124,16 @@ def test_customer_page_shows_what_the_same_sql_returns(server, browser, sql, bus
     assert "FROM shop.orders" in details.get_attribute("textContent")
     assert "shop.orders" in details.find_element(By.CSS_SELECTOR, "table.timings").get_attribute("textContent")
     screenshot(browser, "app-customer.png", tmp_path)
+    # on a phone (Chromium's device emulation, 390 x 844): one column, nothing wider than the screen
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+    try:
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script("return window.innerWidth") < 760)
+        lefts = {browser.find_element(By.ID, f"panel-{n}").rect["x"] for n in CUSTOMER_PANELS}
+        assert len(lefts) == 1, lefts
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_live_panel_shows_a_window_stream_aggregate_just_wrote(server, browser, project, busy, tmp_path):
