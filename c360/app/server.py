@@ -51,12 +51,13 @@ def _int(text: str | None, name: str, default: int | None = None, *, high: int |
 
 
 def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | None = None,
-               live_hours: float = 24.0, live_seconds: float = 5.0, connections: int = 4) -> Starlette:
+               live_hours: float = 24.0, live_seconds: float = 5.0, connections: int = 4, users=None) -> Starlette:
     """The app over the project whose catalog is ``catalog``.
 
     ``as_of`` is the date the views are evaluated at unless a request says ``?as_of=`` (None: today);
     the live panel shows stream windows of the last ``live_hours`` of wall-clock time and the page
-    polls it every ``live_seconds``.
+    polls it every ``live_seconds``. With ``users`` (:class:`c360.server.auth.Users`), every request
+    needs one of them (HTTP Basic, :mod:`c360.app.auth`).
     """
     db = Database(catalog, profile, size=connections)
     catalog = Path(catalog)
@@ -184,7 +185,15 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
         yield
         db.close()
 
-    application = Starlette(routes=routes, exception_handlers={BadRequest: bad_request}, lifespan=lifespan)
+    middleware = []
+    if users:
+        from starlette.middleware import Middleware
+
+        from c360.app.auth import BasicAuth
+
+        middleware.append(Middleware(BasicAuth, users=users))
+    application = Starlette(routes=routes, exception_handlers={BadRequest: bad_request}, lifespan=lifespan,
+                            middleware=middleware)
     application.state.db = db
     return application
 

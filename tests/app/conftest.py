@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -85,18 +86,23 @@ def project(tmp_path_factory) -> Path:
     return root
 
 
-def start_app(catalog: Path, *extra: str):
-    """``c360 app`` on a free port over ``catalog``; returns (process, base URL) once it answers."""
+def start_app(catalog: Path, *extra: str, env: dict | None = None, scheme: str = "http", context=None):
+    """``c360 app`` on a free port over ``catalog``; returns (process, base URL) once it answers (a 401
+    answers too: the app is up and asks for a login)."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     process = subprocess.Popen([sys.executable, "-m", "c360", "app", "--catalog", str(catalog), "--port", str(port),
                                 "--live-seconds", "1", *extra], env=env, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
+    base = f"{scheme}://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
-            get(base + "/api/config", timeout=2)
+            urllib.request.urlopen(base + "/api/config", timeout=2, context=context).close()
             return process, base
+        except urllib.error.HTTPError as error:
+            if error.code == 401:
+                return process, base
+            raise
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()

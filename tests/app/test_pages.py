@@ -232,10 +232,3 @@ def test_a_source_down_fails_only_the_panels_that_read_it(project, browser, busy
         assert field(browser, "profile", "customer_id").get_attribute("data-value") == str(busy)
     finally:
         stop(process)
-
-
-def test_the_app_refuses_to_listen_beyond_loopback(project):
-    done = subprocess.run([sys.executable, "-m", "c360", "app", "--catalog", str(project / "catalog"), "--host",
-                           "0.0.0.0"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert done.returncode == 1 and "not a loopback address" in done.stderr
