@@ -78,7 +78,8 @@ class Database:
                 answer.columns = table.column_names
                 answer.rows = [{k: _plain(v) for k, v in row.items()} for row in table.to_pylist()]
                 answer.sources = [{"source": s.source, "table": s.table, "sent": s.sent, "rows": s.rows,
-                                   "bytes": s.bytes, "seconds": round(s.seconds, 4)} for s in cursor.scans]
+                                   "bytes": s.bytes, "seconds": round(s.seconds, 4), "notes": list(s.notes)}
+                                  for s in cursor.scans]
             finally:
                 cursor.close()
         except Error as error:

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,9 @@ def test_hostile_search_text_is_data_not_markup_or_sql(server, browser, sql):
     assert browser.execute_script("return window.pwned === undefined")
     assert not browser.find_elements(By.CSS_SELECTOR, "#panel-search li[data-customer-id]")
     assert browser.find_element(By.ID, "panel-search").get_attribute("data-state") == "ready"
+    with pytest.raises(urllib.error.HTTPError) as refused:  # a date that is not one: 400, with the reason
+        get_json(server + "/api/segments?as_of=%3Cscript%3E")
+    assert refused.value.code == 400 and "not a date" in json.loads(refused.value.read())["error"]
     assert get_json(server + "/api/search?q=%25")["rows"] == []  # '%' is a character here, not a wildcard
     assert get_json(server + "/api/search?q=_")["rows"] == []
     assert sql("SELECT count(*) AS n FROM crm.customers")[0]["n"] == 302  # nothing dropped

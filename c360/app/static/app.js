@@ -66,9 +66,12 @@ C360.showSql = function (section, answer) {
   const rows = (answer.sources || []).map((s) => C360.el("tr", {},
     C360.el("td", {text: s.source + "." + s.table}), C360.el("td", {class: "num", text: s.rows}),
     C360.el("td", {class: "num", text: (s.seconds * 1000).toFixed(1) + " ms"}),
-    C360.el("td", {}, C360.el("code", {text: s.sent}))));
+    C360.el("td", {}, C360.el("code", {text: s.sent}),
+      (s.notes || []).length ? C360.el("div", {class: "muted", text: s.notes.join("; ")}) : null)));
   details.replaceChildren(
     C360.el("summary", {text: "SQL and timings"}),
+    C360.el("div", {class: "muted", text: "Per source: what was sent, rows back and time (as EXPLAIN ANALYZE reports); " +
+      "below each, what stayed local and why."}),
     C360.el("pre", {class: "sql-text", text: answer.sql || ""}),
     C360.el("div", {class: "muted", text: "parameters: " + JSON.stringify(answer.params === undefined ? null : answer.params)}),
     C360.el("div", {class: "scroll"}, C360.el("table", {class: "timings"},

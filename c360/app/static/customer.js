@@ -44,8 +44,11 @@ function openCustomer(id) {
   liveTimer = setInterval(live, 1000 * (C360.config.live_seconds || 5));
 }
 
+let liveBusy = false;
+
 function live() {
-  if (current === null) return;
+  if (current === null || liveBusy) return;  // a slow source: the next poll waits for this one
+  liveBusy = true;
   C360.load("live", api(`/api/customer/${encodeURIComponent(current)}/live`), (body, answer) => {
     const stamp = el("div", {class: "muted", id: "live-checked", "data-checked": new Date().toISOString(),
       text: `checked ${new Date().toLocaleTimeString()} · windows since ${answer.since} UTC`});
@@ -61,7 +64,7 @@ function live() {
       answer.rows.map((w) => el("tr", {"data-window-start": w.window_start, "data-category": w.category},
         el("td", {text: w.window_start}), el("td", {text: w.category}), el("td", {class: "num", text: w.page_views}),
         el("td", {class: "num", text: C360.number(w.seconds)}))))), stamp);
-  });
+  }).finally(() => { liveBusy = false; });
 }
 
 function profile(body, answer) {
