@@ -13,6 +13,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import threading
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -51,15 +52,18 @@ def _int(text: str | None, name: str, default: int | None = None, *, high: int |
 
 
 def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | None = None,
-               live_hours: float = 24.0, live_seconds: float = 5.0, connections: int = 4, users=None) -> Starlette:
+               live_hours: float = 24.0, live_seconds: float = 5.0, connections: int = 4, users=None,
+               warm_up: bool = True) -> Starlette:
     """The app over the project whose catalog is ``catalog``.
 
     ``as_of`` is the date the views are evaluated at unless a request says ``?as_of=`` (None: today);
     the live panel shows stream windows of the last ``live_hours`` of wall-clock time and the page
     polls it every ``live_seconds``. With ``users`` (:class:`c360.server.auth.Users`), every request
-    needs one of them (HTTP Basic, :mod:`c360.app.auth`).
+    needs one of them (HTTP Basic, :mod:`c360.app.auth`). ``warm_up`` loads the model and plans the
+    predictions query in the background at start-up.
     """
     db = Database(catalog, profile, size=connections)
+    state = {"warm_up": "off"}
     catalog = Path(catalog)
     models = (catalog.parent if catalog.is_file() else catalog.resolve().parent) / "models"
 
@@ -72,7 +76,8 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
     async def config(request):
         return JSONResponse({"as_of": (as_of or dt.date.today()).isoformat(), "live_seconds": live_seconds,
                              "live_hours": live_hours, "catalog": str(catalog), "profile": db.profile or "default",
-                             "segments": list(panels.SEGMENT_MEANINGS), "offer_rule": panels.OFFER_RULE})
+                             "segments": list(panels.SEGMENT_MEANINGS), "offer_rule": panels.OFFER_RULE,
+                             "warm_up": state["warm_up"]})
 
     async def search(request):
         text = request.query_params.get("q", "")[:200]
@@ -180,8 +185,24 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
         Route("/api/segments/top.csv", top),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+    def warm() -> None:
+        """Load the model and plan the predictions once, so the first agent does not wait for it."""
+        try:
+            if card_exists(models):
+                scorer = _scorer(models)
+                answer = db.run(queries.predictions(scorer.card.categories, [f.name for f in scorer.inputs]), [-1],
+                                as_of=as_of)
+                state["warm_up"] = "failed: " + answer.error if answer.error else "done"
+            else:
+                state["warm_up"] = "no model"
+        except Exception as error:  # noqa: BLE001 - only a head start: shown in /api/config, the panel reports it too
+            state["warm_up"] = f"failed: {type(error).__name__}: {error}"
+
     @contextlib.asynccontextmanager
     async def lifespan(application):
+        if warm_up:
+            state["warm_up"] = "running"
+            threading.Thread(target=warm, name="c360-app-warm-up", daemon=True).start()
         yield
         db.close()
 
@@ -200,6 +221,12 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
 
 _PREDICTION_COLUMNS = {"p_purchase_30d", "predicted_category", "model_version", "segment", "top_browsed_category_30d",
                        "top_purchased_category_365d"}
+
+
+def card_exists(models: Path) -> bool:
+    from c360.model import card as cards
+
+    return cards.exists(models)
 
 
 def _scorer(models: Path):

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 from pathlib import Path
 
@@ -57,6 +58,13 @@ def busy(sql) -> int:
                "partners.enrichment AS pe) AS e ON e.customer_id = v.customer_id "
                "WHERE v.frequency > 1 AND v.browse_seconds_30d > 0 ORDER BY v.monetary DESC LIMIT 1")
     return rows[0]["customer_id"]
+
+
+def test_the_app_loads_the_model_and_plans_predictions_at_start_up(server):
+    deadline = time.monotonic() + 90
+    while (state := get_json(server + "/api/config")["warm_up"]) == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state == "done"
 
 
 def test_search_is_case_and_accent_blind_ranked_and_marks_lookalikes(server, browser):
