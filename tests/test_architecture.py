@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Top to bottom; a module belongs to the layer of the longest package that holds it (``c360`` itself,
 #: the package's ``__init__``, holds only itself: it re-exports the DB-API).
 LAYERS = (
-    ("front doors", ("c360.__main__", "c360.cli", "c360.server", "c360.sqlalchemy_dialect")),
+    ("front doors", ("c360.__main__", "c360.cli", "c360.server", "c360.app", "c360.sqlalchemy_dialect")),
     ("the DB-API and the jobs", ("c360", "c360.dbapi", "c360.stream", "c360.generate", "c360.acceleration.refresh",
                                  "c360.acceleration.schedule", "c360.acceleration.status",
                                  "c360.export")),
