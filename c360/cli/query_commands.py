@@ -73,16 +73,26 @@ def query(
     if sql == "-":
         sql = sys.stdin.read()
     check_output(output)
-    from c360.cli.running import run
+    table = _constant(sql, catalog, profile) if as_of is None and not var else None
+    if table is None:
+        from c360.cli.running import run
 
-    with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
-        table = run(connection.cursor(), sql)
+        with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
+            table = run(connection.cursor(), sql)
     if table is None:
         return  # a statement without a result (SET VARIABLE)
     if format == Format.table and output is None:
         print_table(table, max_rows=limit, vertical=vertical)
     else:
         write_result(table, format.value if format != Format.table else "csv", output)
+
+
+def _constant(sql: str, catalog: Path | None, profile: str | None):
+    """``SELECT 1`` and its kind, answered without loading the engine (:mod:`c360.cli.constant`); None otherwise."""
+    from c360 import settings
+    from c360.cli.constant import answer
+
+    return answer(sql, Path(catalog or settings.get("catalog")), profile or settings.get("profile"))
 
 
 @app.command()
