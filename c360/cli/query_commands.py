@@ -139,8 +139,12 @@ def tables(
     """List tables (source.table), and the project's views."""
     import pyarrow as pa
 
+    from c360.cli.running import wait
+
     cat = open_catalog(catalog, profile)
-    found, failures = cat.every_table([source] if source else None)
+    asked: list[str] = []
+    found, failures = wait(lambda: cat.every_table([source] if source else None, asking=asked.append),
+                           lambda elapsed: f"listing tables {elapsed:.1f}s · {asked[-1] if asked else ''}".rstrip(" ·"))
     if source and failures:
         raise failures[0]
     for error in failures:
@@ -162,8 +166,10 @@ def describe(
     """Show a table's (or view's) columns and types."""
     import pyarrow as pa
 
-    with open_connection(catalog, profile) as connection:
-        described = connection.execute(f"DESCRIBE {_quoted(table)}").fetch_arrow()
+    from c360.cli.running import run
+
+    with open_connection(catalog, profile) as connection:  # a progress line while a source is asked
+        described = run(connection.cursor(), f"DESCRIBE {_quoted(table)}")
     rows = [
         {"column": row["column_name"], "type": row["column_type"], "nullable": row["null"] == "YES",
          "notes": row["extra"] or ""}
