@@ -191,6 +191,8 @@ def refresh(
     profile: str = ProfileOption,
 ):
     """Forget cached schemas and discover them again."""
+    from c360.cli.running import wait
+
     cat = open_catalog(catalog, profile)
-    for name in cat.refresh(source):
+    for name in wait(lambda: cat.refresh(source), lambda elapsed: f"refreshing schemas {elapsed:.1f}s"):
         typer.echo(f"{name}: {len(cat.tables(name))} tables")

@@ -15,11 +15,12 @@ from c360.cli.running import wait
 from tests.projects import shop_project
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (["tables"], r"listing tables \d+\.\ds · shop"),
-    (["describe", "shop.orders"], r"running \d+\.\ds"),
+@pytest.mark.parametrize(("args", "line", "answer"), [
+    (["tables"], r"listing tables \d+\.\ds · shop", "┌"),
+    (["describe", "shop.orders"], r"running \d+\.\ds", "┌"),
+    (["refresh"], r"refreshing schemas \d+\.\ds", "shop: 2 tables"),
 ])
-def test_a_command_waiting_on_a_locked_source_shows_the_progress_line_then_erases_it(tmp_path, args, line):
+def test_a_command_waiting_on_a_locked_source_shows_the_progress_line_then_erases_it(tmp_path, args, line, answer):
     shop_project(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "C360_DEBUG"}
     lock = sqlite3.connect(tmp_path / "shop.sqlite", isolation_level=None)
@@ -31,8 +32,9 @@ def test_a_command_waiting_on_a_locked_source_shows_the_progress_line_then_erase
     finally:
         lock.execute("COMMIT")
         lock.close()
-    child.expect("\r\x1b\\[K┌")  # the line erased before the answer is drawn
-    child.expect("order_id" if args[0] == "describe" else "shop.orders")
+    child.expect("\r\x1b\\[K" + answer)  # the line erased before the answer is drawn
+    if answer == "┌":
+        child.expect("order_id" if args[0] == "describe" else "shop.orders")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
