@@ -8,7 +8,8 @@ function, variable or setting, so the statement policy (:mod:`c360.policy`) has 
 comment (``--``, ``/*``) or a second statement is refused here, so what DuckDB reads is what was checked.
 Everything else, and any statement DuckDB rejects, takes the ordinary path (its errors are worded there).
 
-The statement runs on a DuckDB configured by :func:`c360.lockdown.locked_config`, like the engine's. It is
+The statement runs on a DuckDB configured by :func:`c360.lockdown.locked_config`, like the engine's, and its
+rows are drawn without pyarrow (:class:`c360.cli.render.Rows`; other output formats take the ordinary path). It is
 answered only for a catalog known to load (:func:`known_good`): every full load of a catalog writes a stamp
 (``.c360/catalog-ok.json``: the profile and each catalog file's size and modification time), so ``SELECT 1``
 in a project whose catalog is broken still fails as any other query does, and after an edit the next command
@@ -120,18 +121,29 @@ def remember(path: Path, profile: str) -> None:
         return
 
 
+#: DuckDB's names of the types drawn right-aligned (NULL too: Arrow reads an untyped NULL as a number)
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+            "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", '"NULL"', "NULL")
+
+
 def answer(sql: str, catalog_path: Path, profile: str):
-    """The result of ``sql`` as an Arrow table when it is constant and the catalog is known good, else None."""
+    """The result of ``sql`` as :class:`c360.cli.render.Rows` (drawn without pyarrow) when it is constant and
+    the catalog is known good, else None."""
     if not is_constant(sql) or not known_good(catalog_path, profile):
         return None
     import duckdb
 
+    from c360.cli.render import Rows
     from c360.lockdown import lock, locked_config
 
     connection = duckdb.connect(config=locked_config(threads=1))
     try:
         lock(connection)
-        return connection.execute(sql).to_arrow_table()
+        result = connection.execute(sql)
+        rows = result.fetchall()
+        names = [column[0] for column in result.description]
+        numeric = [str(column[1]).split("(")[0] in _NUMERIC for column in result.description]
+        return Rows(names, rows, numeric)
     except duckdb.Error:
         return None  # the ordinary path words the error
     finally:

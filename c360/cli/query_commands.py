@@ -73,7 +73,8 @@ def query(
     if sql == "-":
         sql = sys.stdin.read()
     check_output(output)
-    table = _constant(sql, catalog, profile) if as_of is None and not var else None
+    quick = as_of is None and not var and format == Format.table and output is None
+    table = _constant(sql, catalog, profile) if quick else None
     if table is None:
         from c360.cli.running import run
 
