@@ -11,7 +11,7 @@ Everything else, and any statement DuckDB rejects, takes the ordinary path (its 
 The statement runs on a DuckDB configured by :func:`c360.lockdown.locked_config`, like the engine's, and its
 rows are drawn without pyarrow (:class:`c360.cli.render.Rows`; other output formats take the ordinary path). It is
 answered only for a catalog known to load (:func:`known_good`): every full load of a catalog writes a stamp
-(``.c360/catalog-ok.json``: the profile and each catalog file's size and modification time), so ``SELECT 1``
+(``.c360/catalog-ok.json``: by profile, each catalog file's size and modification time), so ``SELECT 1``
 in a project whose catalog is broken still fails as any other query does, and after an edit the next command
 loads the catalog in full once.
 """
@@ -82,7 +82,8 @@ def _project_dir(path: Path) -> Path:
     return path.parent if path.is_file() else path.resolve().parent
 
 
-def _fingerprint(path: Path, profile: str) -> dict | None:
+def _fingerprint(path: Path) -> list | None:
+    """Each catalog file's resolved path, size and modification time (None: there is no catalog there)."""
     files = _catalog_files(path)
     if files is None:
         return None
@@ -90,32 +91,42 @@ def _fingerprint(path: Path, profile: str) -> dict | None:
     for file in files:
         stat = file.stat()
         entries.append([str(file.resolve()), stat.st_size, stat.st_mtime_ns])
-    return {"profile": profile, "files": entries}
+    return entries
+
+
+def _stamps(path: Path) -> dict:
+    """The stamp file's fingerprints by profile (empty when it is missing or unreadable)."""
+    try:
+        stamps = json.loads((_project_dir(path) / STAMP).read_text())
+    except (OSError, ValueError):
+        return {}
+    return stamps if isinstance(stamps, dict) else {}
 
 
 def known_good(path: Path, profile: str) -> bool:
     """Whether the catalog at ``path`` loaded, with ``profile``, as its files are now (see :func:`remember`)."""
     try:
-        fingerprint = _fingerprint(Path(path), profile)
-        if fingerprint is None:
-            return False
-        stamp = json.loads((_project_dir(Path(path)) / STAMP).read_text())
-    except (OSError, ValueError):
+        fingerprint = _fingerprint(Path(path))
+    except OSError:
         return False
-    return stamp == fingerprint
+    return fingerprint is not None and _stamps(Path(path)).get(profile) == fingerprint
 
 
 def remember(path: Path, profile: str) -> None:
     """Record that the catalog at ``path`` loaded with ``profile`` (called after every full load; a project
     folder that cannot be written just keeps taking the ordinary path)."""
+    path = Path(path)
     try:
-        fingerprint = _fingerprint(Path(path), profile)
-        if fingerprint is None or known_good(path, profile):
+        fingerprint = _fingerprint(path)
+        stamps = _stamps(path)
+        if fingerprint is None or stamps.get(profile) == fingerprint:
             return
-        stamp = _project_dir(Path(path)) / STAMP
+        stamps = {name: files for name, files in stamps.items() if files == fingerprint}  # older files: forgotten
+        stamps[profile] = fingerprint
+        stamp = _project_dir(path) / STAMP
         stamp.parent.mkdir(parents=True, exist_ok=True)
         partial = stamp.with_name(f".{stamp.name}.{os.getpid()}")
-        partial.write_text(json.dumps(fingerprint))
+        partial.write_text(json.dumps(stamps))
         os.replace(partial, stamp)
     except OSError:
         return
