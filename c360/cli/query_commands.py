@@ -106,11 +106,12 @@ def explain(
     var: list[str] = VarOption,
 ):
     """Show, per source, the exact SQL or file list sent and what stays local, and why."""
+    from c360.cli.running import run, wait
+
     with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
-        if not analyze:
-            typer.echo(connection.engine.explain(sql))
+        if not analyze:  # planning asks the sources for their schemas: the progress line while they answer
+            typer.echo(wait(lambda: connection.engine.explain(sql), lambda elapsed: f"planning {elapsed:.1f}s"))
             return
-        from c360.cli.running import run
 
         # it runs the query: the same progress line and Ctrl-C as `c360 query`
         lines = run(connection.cursor(), f"EXPLAIN ANALYZE {sql}")

@@ -19,6 +19,7 @@ from tests.projects import shop_project
     (["tables"], r"listing tables \d+\.\ds · shop", "┌"),
     (["describe", "shop.orders"], r"running \d+\.\ds", "┌"),
     (["refresh"], r"refreshing schemas \d+\.\ds", "shop: 2 tables"),
+    (["explain", "SELECT * FROM shop.orders"], r"planning \d+\.\ds", "DuckDB runs:"),
 ])
 def test_a_command_waiting_on_a_locked_source_shows_the_progress_line_then_erases_it(tmp_path, args, line, answer):
     shop_project(tmp_path)
