@@ -24,8 +24,8 @@ import re
 from pathlib import Path
 
 _TOKEN = re.compile(
-    r"""(?P<space>\s+)
-      | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)
+    r"""(?P<space>[ \t\r\n]+)
+      | (?P<number>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)
       | (?P<string>'(?:[^']|'')*')
       | (?P<word>[A-Za-z_][A-Za-z_0-9]*)
       | (?P<quoted>"(?:[^"]|"")+")

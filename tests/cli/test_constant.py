@@ -20,6 +20,8 @@ CONSTANT = [
     "SELECT 1 + 1, 'it''s' AS \"q x\", NULL, TRUE, FALSE, 1.50, 2e3, 7 / 2, 7 % 3, -(2 * 3) AS n",
     "SELECT 'a' AS a, 'b' AS b",
     "SELECT 1., 1.0e3, 1E3, 007, 0.10, 1e-2, 12345678901234567890, 1.5e+2, -0",
+    "SELECT 1.e5, 1.E-2, 00.5, 'a''''b', '', 1 / 0, 5 % 0, 1 + 2.5 * (3 - 1)",
+    "SELECT\n  1 AS a,\n\t2 AS b\n;",
 ]
 NOT_CONSTANT = [
     "SELECT 1 FROM shop.orders",
@@ -43,6 +45,8 @@ NOT_CONSTANT = [
     "SELECT",
     "",
     "VALUES (1)",
+    "SELECT \u0661",  # a digit, but not an ASCII one
+    "SELECT\u00a01",  # a space, but not one DuckDB reads as one
 ]
 
 
@@ -84,7 +88,9 @@ def test_the_quick_answer_is_the_engines_answer_and_is_drawn_the_same(root, sql)
 
 def test_a_statement_duckdb_refuses_is_left_to_the_ordinary_path(root):
     constant.remember(root / "catalog", "embedded")
+    assert constant.is_constant("SELECT 1 + '2'")
     assert constant.answer("SELECT 'a' + 1", root / "catalog", "embedded") is None
+    assert constant.answer("SELECT 1 + '2'", root / "catalog", "embedded") is None
 
 
 def test_the_stamp_follows_the_catalog_files_and_the_profile(root):
