@@ -122,3 +122,11 @@ def test_select_1_in_a_project_whose_catalog_broke_fails_as_any_query_does(root)
     done = c360_cli("query", "SELECT 1", cwd=root)
     assert done.returncode == 1 and "unknown kind 'sqlitee'" in done.stderr
     assert c360_cli("query", "SELECT 1", cwd=root / "catalog").returncode == 1  # no catalog there at all
+
+
+def test_no_attack_of_the_security_suite_passes_for_a_constant_statement(tmp_path):
+    from tests.security.attacks import ALL, armory
+
+    arms = armory(tmp_path)
+    for attack in ALL:
+        assert not constant.is_constant(arms.arm(attack)), attack
