@@ -46,8 +46,6 @@ from c360.errors import NotSupportedError, ProgrammingError, SqlSyntaxError
 from c360.pg_formats import format_expression, parse_format
 from c360.planner.qualified_columns import qualified_columns
 
-DIALECTS = ("duckdb", "postgres")
-
 _KEPT = ("TO_CHAR", "TO_TIMESTAMP", "TO_DATE")
 
 

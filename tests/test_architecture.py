@@ -27,7 +27,8 @@ LAYERS = (
     ("planning", ("c360.planner", "c360.views", "c360.functions", "c360.acceleration.choose")),
     ("the catalog and the model", ("c360.catalog", "c360.model", "c360.acceleration")),
     ("connectors", ("connectors",)),
-    ("foundations", ("c360.errors", "c360.types", "c360.secrets", "c360.settings", "c360.policy", "c360.browsing")),
+    ("foundations", ("c360.errors", "c360.types", "c360.secrets", "c360.settings", "c360.policy", "c360.browsing",
+                     "c360.lockdown")),
 )
 
 
