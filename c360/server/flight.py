@@ -8,11 +8,14 @@ What it answers (Flight SQL commands, see :mod:`c360.server.flight_messages`):
   result's Arrow batches as they come. ``SET VARIABLE as_of = ...`` is a
   statement like any other and stays with the client's session.
 - Prepared statements: the CreatePreparedStatement / ClosePreparedStatement
-  actions, DoPut of ``CommandPreparedStatementQuery`` binding one row of
-  parameters (``?`` placeholders), then GetFlightInfo runs it.
-- Catalog: GetCatalogs (one, ``c360``), GetDbSchemas (a source each, and
-  ``c360`` for the views), GetTables (with Arrow schemas on request),
-  GetTableTypes, and GetSqlInfo with the server's name, version and read-only flag.
+  actions (the parameter schema types each ``?`` as the query implies, see
+  :mod:`c360.server.flight_types`), DoPut of ``CommandPreparedStatementQuery``
+  binding one row of parameters, then GetFlightInfo runs it.
+- Catalog (:mod:`c360.server.flight_catalog`): GetCatalogs (one, ``c360``),
+  GetDbSchemas (a source each, and ``c360`` for the views), GetTables (with
+  Arrow schemas on request), GetTableTypes, GetPrimaryKeys, the foreign-key
+  commands, GetXdbcTypeInfo, and GetSqlInfo with the server's name, version
+  and read-only flag.
 - Cancel: a client that cancels its gRPC call (ADBC's ``cursor.adbc_cancel``)
   cancels the running statement, sources included; the CancelFlightInfo and
   CancelQuery actions cancel a result not yet fetched.
@@ -44,6 +47,7 @@ from c360.server import flight_messages as fm
 from c360.server.auth import Users, Verifier, is_loopback
 from c360.server.backend import ExecutionSource, RowSource, TableSource
 from c360.server.flight_catalog import FlightCatalog
+from c360.server.flight_types import parameter_schema
 
 log = logging.getLogger("c360.server.flight")
 
@@ -427,7 +431,7 @@ class FlightSqlServer(flight.FlightServerBase):
             sql = fm.text(fields, fm.QUERY) or ""
             handle = secrets.token_bytes(16)
             schema = self._prepared_schema(session, sql)
-            parameters = _parameter_schema(sql)
+            parameters = parameter_schema(sql, self.catalog.type_schema)
             session.prepared[handle] = {"sql": sql, "params": None, "schema": schema}
             return [fm.pack("ActionCreatePreparedStatementResult", {
                 fm.RESULT_HANDLE: handle,
@@ -477,17 +481,3 @@ class FlightSqlServer(flight.FlightServerBase):
         source.cancel()
         source.close()
         return True
-
-def _parameter_schema(sql: str) -> pa.Schema | None:
-    """One field per ``?`` of ``sql`` (named 1, 2, ...), typed ``null``: c360 learns a parameter's type from
-    the value bound to it. None when the statement does not parse (the error comes when it runs)."""
-    from sqlglot import exp
-
-    from c360.planner.parse import parse
-
-    try:
-        statement = parse(sql)
-    except Error:
-        return None
-    count = sum(1 for node in statement.find_all(exp.Placeholder) if node.name in ("", "?"))
-    return pa.schema([pa.field(str(index + 1), pa.null()) for index in range(count)])

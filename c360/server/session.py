@@ -33,7 +33,7 @@ from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
 from c360.server.pg_types import decode_parameter, encoder, oid_of, oid_of_name, pg_type
 from c360.server.portals import Portal, Prepared, encode_chunk, result_formats
-from c360.server.session_settings import SessionValues
+from c360.server.session_settings import SessionValues, startup_settings
 
 log = logging.getLogger("c360.server")
 
@@ -181,6 +181,8 @@ class Session:
             raise TooManyClients("sorry, too many clients already")
         self.send(pq.authentication_ok())
         self.values.settings["application_name"] = params.get("application_name", "")
+        for name, value in startup_settings(params):
+            self.values.set(name, value)
         statuses = {
             "server_version": PG_VERSION, "server_encoding": "UTF8", "client_encoding": "UTF8",
             "DateStyle": "ISO, MDY", "TimeZone": "UTC", "integer_datetimes": "on", "IntervalStyle": "postgres",
