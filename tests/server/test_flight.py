@@ -464,3 +464,18 @@ def test_adbc_prepare_sees_the_inferred_parameter_types(flight_server):
         assert untyped.types == [pa.null()]  # nothing in the query says: the bound value's type decides
         cursor.execute("SELECT name FROM shop.customers WHERE customer_id IN (?, ?) ORDER BY 1", (42, 44))
         assert cursor.fetchall() == [("Ann",), ("Cy",)]
+
+
+@pytest.mark.compat(client="pyarrow.flight", operation="schemas")
+@pytest.mark.compat(client="pyarrow.flight", operation="tables")
+@pytest.mark.compat(client="pyarrow.flight", operation="columns")
+def test_pyarrow_flight_lists_schemas_and_tables_with_their_arrow_schemas(flight_server):
+    _, schemas = _catalog_command(flight_server, "CommandGetDbSchemas", {})
+    assert {"shop", "c360"} <= set(schemas.column("db_schema_name").to_pylist())
+    _, tables = _catalog_command(flight_server, "CommandGetTables", {fm.SCHEMA_PATTERN: "shop",
+                                                                     fm.INCLUDE_SCHEMA: True})
+    found = {row["table_name"]: row for row in tables.to_pylist()}
+    assert {"orders", "products"} <= set(found) and found["orders"]["table_type"] == "TABLE"
+    columns = pa.ipc.read_schema(pa.py_buffer(found["products"]["table_schema"]))
+    assert [(f.name, f.type) for f in columns] == [("product_id", pa.int64()), ("sku", pa.string()),
+                                                   ("name", pa.string())]
