@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import itertools
 import logging
 import secrets
 import threading
@@ -59,16 +60,50 @@ CANCEL_POLL_SECONDS = 0.05
 SESSION_IDLE_SECONDS = 1800.0
 
 
-class _Done(threading.Event):
-    """The end of a call, for its cancel watcher: ``set()`` waits while the watcher is asking the call's context."""
+class CancelWatcher:
+    """One thread for every running call of a server: every ``CANCEL_POLL_SECONDS`` it asks each watched
+    call's context whether its client cancelled it (ADBC's ``adbc_cancel``, a deadline) and, if so, calls
+    that call's ``cancel()``. One thread, not one per call: a point lookup makes two calls, and starting a
+    thread for each cost more than the lookup's own protocol work.
+
+    A call's context is freed once the call ends: :meth:`done` returns only when the watcher is not asking
+    it, and the watcher never asks it again.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._calls: dict[int, tuple] = {}
+        self._keys = itertools.count()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def set(self) -> None:
-        with self.lock:
-            super().set()
+    def watch(self, context, cancel) -> int:
+        """Watch ``context`` until :meth:`done` is called with the returned key."""
+        with self._lock:
+            key = next(self._keys)
+            self._calls[key] = (context, cancel)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="c360-flight-cancel", daemon=True)
+                self._thread.start()
+        return key
+
+    def done(self, key: int) -> None:
+        with self._lock:
+            self._calls.pop(key, None)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(CANCEL_POLL_SECONDS):
+            with self._lock:
+                cancelled = [key for key, (context, _) in self._calls.items() if context.is_cancelled()]
+                cancels = [self._calls.pop(key)[1] for key in cancelled]
+            for cancel in cancels:  # outside the lock: a cancel may take a while to reach a source
+                try:
+                    cancel()
+                except Exception:  # noqa: BLE001 - one failed cancel must not stop watching the others
+                    log.exception("Flight SQL: cancelling a call failed")
 
 
 class FlightSession:
@@ -196,6 +231,7 @@ class FlightSqlServer(flight.FlightServerBase):
         self.sessions: dict[str, FlightSession] = {}
         self._sessions_lock = threading.Lock()
         self.catalog = FlightCatalog(backend)
+        self.watcher = CancelWatcher()
         try:
             super().__init__(f"{scheme}://{host}:{port}", tls_certificates=tls,
                              auth_handler=_HandshakeDone(), middleware={"auth": AuthFactory(self)})
@@ -251,39 +287,22 @@ class FlightSqlServer(flight.FlightServerBase):
         for session in list(self.sessions.values()):
             session.close()
         self.sessions.clear()
+        self.watcher.stop()
         super().shutdown()
 
     # --- statements ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _watch(context, cancel) -> threading.Event:
-        """Call ``cancel()`` if the client cancels the call (gRPC), until the returned event is set."""
-        done = _Done()
-
-        def watch():
-            while not done.wait(CANCEL_POLL_SECONDS):
-                with done.lock:  # the call's context is freed once it ends: never ask it after done.set()
-                    if done.is_set():
-                        return
-                    cancelled = context.is_cancelled()
-                if cancelled:
-                    cancel()
-                    return
-
-        threading.Thread(target=watch, name="c360-flight-cancel", daemon=True).start()
-        return done
-
     def _run(self, context, session: FlightSession, sql: str, params=None) -> ExecutionSource:
         """Start ``sql`` on the session's engine; a client that cancels the call cancels the statement."""
         cancel_switch: list = []
-        done = self._watch(context, lambda: cancel_switch and cancel_switch[0]())
+        watched = self.watcher.watch(context, lambda: cancel_switch and cancel_switch[0]())
         try:
             with session.lock:  # one statement at a time per session, as on a DB-API connection
                 return session.engine.execute(sql, params, register=cancel_switch.append)
         except Error as error:
             raise _flight_error(error) from None
         finally:
-            done.set()
+            self.watcher.done(watched)
 
     def _statement_info(self, context, descriptor, session, sql: str, params=None) -> flight.FlightInfo:
         source = self._run(context, session, sql, params)
@@ -362,7 +381,7 @@ class FlightSqlServer(flight.FlightServerBase):
 
         def batches():
             # DuckDB computes much of a result while it is read: a client cancelling the fetch stops it
-            done = self._watch(context, source.cancel)
+            watched = self.watcher.watch(context, source.cancel)
             try:
                 while True:
                     try:
@@ -376,7 +395,7 @@ class FlightSqlServer(flight.FlightServerBase):
                         return
                     yield batch
             finally:
-                done.set()
+                self.watcher.done(watched)
                 source.close()
 
         return flight.GeneratorStream(schema, batches())
