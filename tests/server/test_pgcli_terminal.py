@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.server.conftest import SLOW_SOURCE_QUERY
+
 #: seconds to wait for a screen to show what a test expects
 SCREEN_SECONDS = 30
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-B]|\x1b[=>]|\r")
@@ -103,3 +105,18 @@ def _shows(child, word: str, seconds: float) -> bool:
         return True
     except pexpect.TIMEOUT:
         return False
+
+
+@pytest.mark.compat(client="pgcli", operation="cancel")
+def test_pgcli_control_c_cancels_the_running_query(pgcli, server):
+    pgcli.sendline("SELECT 1")  # the session's engine exists: CPU from now on is the slow query
+    _screen_until(pgcli, r"Time:.*c360>")
+    before = server.cpu_seconds()
+    pgcli.sendline(SLOW_SOURCE_QUERY)
+    server.wait_until_busy(before, cpu=0.5)
+    pgcli.sendcontrol("c")  # pgcli asks libpq to send a CancelRequest
+    text = _screen_until(pgcli, r"cancelled query.*c360>")  # pgcli's words; idle below proves the source stopped
+    assert "Traceback" not in text
+    server.wait_until_idle()  # SQLite stopped counting
+    pgcli.sendline("SELECT 2 AS two")
+    _screen_until(pgcli, r"\|\s*2\s*\|.*c360>")
