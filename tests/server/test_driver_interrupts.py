@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.server.conftest import SLOW_SOURCE_QUERY, wait_until
+from tests.server.conftest import SLOW_SOURCE_QUERY, STATEMENT_TIMEOUT_MS, wait_until
 from tests.servers import odbc_drivers
 
 #: seconds within which a cancel or a timeout must end the query
@@ -65,9 +65,9 @@ def test_psql_statement_timeout_from_pgoptions(server):
         [psql, "-X", "-h", "127.0.0.1", "-p", str(server.port), "-U", "tester", "c360",
          "-c", "SHOW statement_timeout", "-c", SLOW_SOURCE_QUERY],
         capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PGCONNECT_TIMEOUT": "10", "PGOPTIONS": "-c statement_timeout=1500"},
+        env={**os.environ, "PGCONNECT_TIMEOUT": "10", "PGOPTIONS": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"},
     )
-    assert " 1500" in done.stdout, done.stdout
+    assert f" {STATEMENT_TIMEOUT_MS}" in done.stdout, done.stdout
     assert "canceling statement due to statement timeout" in done.stderr
     server.wait_until_idle()
 
@@ -97,7 +97,7 @@ def test_psycopg2_statement_timeout_in_the_connection_options(server):
     import psycopg2
     import psycopg2.errors
 
-    connection = psycopg2.connect(server.dsn(options="'-c statement_timeout=1500'"))
+    connection = psycopg2.connect(server.dsn(options=f"'-c statement_timeout={STATEMENT_TIMEOUT_MS}'"))
     try:
         connection.autocommit = True
         cursor = connection.cursor()
@@ -156,7 +156,7 @@ def test_asyncpg_fetch_timeout_and_a_server_setting(server):
             await connection.fetch(SLOW_SOURCE_QUERY)  # statement_timeout from server_settings
         return await connection.fetch("SELECT 2 AS two")
 
-    rows = _asyncpg(server, work, server_settings={"statement_timeout": "1500"})
+    rows = _asyncpg(server, work, server_settings={"statement_timeout": str(STATEMENT_TIMEOUT_MS)})
     assert [tuple(row) for row in rows] == [(2,)]
     server.wait_until_idle()
 
@@ -179,7 +179,7 @@ def test_pg8000_statement_timeout_startup_parameter(server):
     import pg8000.native
 
     connection = pg8000.native.Connection("tester", host="127.0.0.1", port=server.port, database="c360",
-                                          startup_params={"statement_timeout": "1500"})
+                                          startup_params={"statement_timeout": str(STATEMENT_TIMEOUT_MS)})
     try:
         started = time.monotonic()
         with pytest.raises(pg8000.native.DatabaseError, match="statement timeout"):
@@ -223,10 +223,10 @@ def test_psqlodbc_statement_timeout_through_pqopt(server):
     or Excel user's DSN would."""
     import pyodbc
 
-    connection = _odbc(server, pqopt="{options='-c statement_timeout=1500'}")
+    connection = _odbc(server, pqopt=f"{{options='-c statement_timeout={STATEMENT_TIMEOUT_MS}'}}")
     try:
         cursor = connection.cursor()
-        assert cursor.execute("SHOW statement_timeout").fetchall()[0][0] == "1500"
+        assert cursor.execute("SHOW statement_timeout").fetchall()[0][0] == str(STATEMENT_TIMEOUT_MS)
         started = time.monotonic()
         with pytest.raises(pyodbc.Error, match="statement timeout"):
             cursor.execute(SLOW_SOURCE_QUERY)

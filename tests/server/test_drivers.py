@@ -340,12 +340,12 @@ def test_sqlalchemy_streams_results_and_takes_a_statement_timeout(server):
     import psycopg
     import sqlalchemy as sa
 
-    from tests.server.conftest import SLOW_SOURCE_QUERY
+    from tests.server.conftest import SLOW_SOURCE_QUERY, STATEMENT_TIMEOUT_MS
 
     with psycopg.connect(server.dsn(), autocommit=True) as warm:  # the server's system catalog is built
         warm.execute("SELECT pg_catalog.version()")
     engine = sa.create_engine(f"postgresql+psycopg://tester@127.0.0.1:{server.port}/c360",
-                              connect_args={"options": "-c statement_timeout=1500"})
+                              connect_args={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
     try:
         with engine.connect() as connection:
             result = connection.execution_options(stream_results=True).execute(sa.text("SELECT n FROM shop.nums"))
