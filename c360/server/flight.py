@@ -378,27 +378,33 @@ class FlightSqlServer(flight.FlightServerBase):
         if source is None:
             raise flight.FlightServerError("The ticket is unknown or was already fetched: run the statement again")
         schema = source.schema if source.schema is not None else pa.schema([])
+        batches = self._batches(context, source)
+        head = list(itertools.islice(batches, 2))
+        if len(head) < 2:
+            # the whole result (a lookup's one batch): Arrow's C++ stream sends it, without coming back to
+            # Python (and its GIL) for each message; the source is already closed
+            return flight.RecordBatchStream(pa.Table.from_batches(head, schema))
+        return flight.GeneratorStream(schema, itertools.chain(head, batches))
 
-        def batches():
-            # DuckDB computes much of a result while it is read: a client cancelling the fetch stops it
-            watched = self.watcher.watch(context, source.cancel)
-            try:
-                while True:
-                    try:
-                        batch = source.next_batch()
-                    except Error as error:
-                        raise _flight_error(error) from None
-                    except Exception:  # noqa: BLE001 - mid-stream: logged here, one line to the client
-                        log.exception("Flight SQL result stream failed")
-                        raise flight.FlightServerError("Internal error while streaming the result") from None
-                    if batch is None:
-                        return
-                    yield batch
-            finally:
-                self.watcher.done(watched)
-                source.close()
-
-        return flight.GeneratorStream(schema, batches())
+    def _batches(self, context, source: RowSource):
+        """The source's batches; a client cancelling the call stops the statement (DuckDB computes much of a
+        result while it is read). The source is closed when they end, fail, or the stream is dropped."""
+        watched = self.watcher.watch(context, source.cancel)
+        try:
+            while True:
+                try:
+                    batch = source.next_batch()
+                except Error as error:
+                    raise _flight_error(error) from None
+                except Exception:  # noqa: BLE001 - mid-stream: logged here, one line to the client
+                    log.exception("Flight SQL result stream failed")
+                    raise flight.FlightServerError("Internal error while streaming the result") from None
+                if batch is None:
+                    return
+                yield batch
+        finally:
+            self.watcher.done(watched)
+            source.close()
 
     # --- prepared statements and actions ---------------------------------------------------------
 
