@@ -4,7 +4,8 @@ A test proves a cell by carrying the marker, as a decorator on the test function
 
     @pytest.mark.compat(client="pgJDBC", operation="keys")
 
-(several markers for a test that proves several cells). Three things keep the
+on a module-level test function (several markers for a test that proves several cells; a parametrized
+test proves its cells only if every case passes). Three things keep the
 table honest, in the one pytest process CI runs:
 
 - :func:`declared_cells` reads the markers from the test files' source (so a
