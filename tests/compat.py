@@ -146,6 +146,7 @@ def _cells(item) -> list[tuple[str, str]]:
     return [(mark.kwargs.get("client"), mark.kwargs.get("operation")) for mark in item.iter_markers("compat")]
 
 
+@pytest.hookimpl(trylast=True)  # after any other reordering: the check must stay last
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for client, operation in _cells(item):
