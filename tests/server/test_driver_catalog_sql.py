@@ -14,21 +14,25 @@ KEYS = ("SELECT k.column_name, k.ordinal_position, c.constraint_name FROM inform
         "JOIN information_schema.key_column_usage k ON k.constraint_name = c.constraint_name "
         "AND k.table_schema = c.table_schema AND k.table_name = c.table_name "
         "WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = 'shop' AND c.table_name = 'products'")
+COLUMNS = ("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'shop' "
+           "AND table_name = 'products' ORDER BY ordinal_position")
 PREVIEW = "SELECT * FROM shop.products LIMIT 100"
 
 
 def _check(answers: dict[str, list[tuple]]) -> None:
     assert {"shop", "c360"} <= {row[0] for row in answers["schemas"]}
     assert ("orders", "BASE TABLE") in answers["tables"] and ("products", "BASE TABLE") in answers["tables"]
+    assert answers["columns"] == [("product_id", "bigint"), ("sku", "text"), ("name", "text")]
     assert answers["keys"] == [("product_id", 1, "products_pkey")]
     assert answers["preview"] == [(1, "A-1", "Apple"), (2, "B-2", "Banana")]
 
 
-QUERIES = {"schemas": SCHEMAS, "tables": TABLES, "keys": KEYS, "preview": PREVIEW}
+QUERIES = {"schemas": SCHEMAS, "tables": TABLES, "columns": COLUMNS, "keys": KEYS, "preview": PREVIEW}
 
 
 @pytest.mark.compat(client="psycopg2", operation="schemas")
 @pytest.mark.compat(client="psycopg2", operation="tables")
+@pytest.mark.compat(client="psycopg2", operation="columns")
 @pytest.mark.compat(client="psycopg2", operation="keys")
 @pytest.mark.compat(client="psycopg2", operation="preview")
 def test_psycopg2_reads_the_catalog_and_previews(server):
@@ -48,6 +52,7 @@ def test_psycopg2_reads_the_catalog_and_previews(server):
 
 @pytest.mark.compat(client="psycopg3", operation="schemas")
 @pytest.mark.compat(client="psycopg3", operation="tables")
+@pytest.mark.compat(client="psycopg3", operation="columns")
 @pytest.mark.compat(client="psycopg3", operation="keys")
 @pytest.mark.compat(client="psycopg3", operation="preview")
 @pytest.mark.parametrize("binary", [False, True])
@@ -61,6 +66,7 @@ def test_psycopg3_reads_the_catalog_and_previews(server, binary):
 
 @pytest.mark.compat(client="asyncpg", operation="schemas")
 @pytest.mark.compat(client="asyncpg", operation="tables")
+@pytest.mark.compat(client="asyncpg", operation="columns")
 @pytest.mark.compat(client="asyncpg", operation="keys")
 @pytest.mark.compat(client="asyncpg", operation="preview")
 def test_asyncpg_reads_the_catalog_and_previews(server):
@@ -78,6 +84,7 @@ def test_asyncpg_reads_the_catalog_and_previews(server):
 
 @pytest.mark.compat(client="pg8000", operation="schemas")
 @pytest.mark.compat(client="pg8000", operation="tables")
+@pytest.mark.compat(client="pg8000", operation="columns")
 @pytest.mark.compat(client="pg8000", operation="keys")
 @pytest.mark.compat(client="pg8000", operation="preview")
 def test_pg8000_reads_the_catalog_and_previews(server):
