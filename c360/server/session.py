@@ -33,7 +33,7 @@ from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
 from c360.server.pg_types import decode_parameter, encoder, oid_of, oid_of_name, pg_type
 from c360.server.portals import Portal, Prepared, encode_chunk, result_formats
-from c360.server.session_settings import SessionValues
+from c360.server.session_settings import SessionValues, startup_settings
 
 log = logging.getLogger("c360.server")
 
@@ -42,6 +42,12 @@ WRITE_BUFFER_BYTES = 256 * 1024
 
 class TooManyClients(InterfaceError):
     sqlstate = "53300"
+
+
+class InvalidStartupSetting(InterfaceError):
+    """A setting given at start-up (``options='-c statement_timeout=soon'``) that c360 cannot read."""
+
+    sqlstate = "22023"
 
 
 class InFailedTransaction(ProgrammingError):
@@ -120,7 +126,7 @@ class Session:
                 await self._dispatch(kind, body)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
-        except (pq.ProtocolViolation, AuthenticationFailed, TooManyClients) as error:
+        except (pq.ProtocolViolation, AuthenticationFailed, TooManyClients, InvalidStartupSetting) as error:
             log.warning("connection from %s refused: %s", self.writer.get_extra_info("peername"), error)
             await self._fatal(error)
         except Exception as error:  # noqa: BLE001 - the connection's boundary: log, tell the client, close
@@ -181,6 +187,11 @@ class Session:
             raise TooManyClients("sorry, too many clients already")
         self.send(pq.authentication_ok())
         self.values.settings["application_name"] = params.get("application_name", "")
+        for name, value in startup_settings(params):
+            try:
+                self.values.set(name, value)
+            except ProgrammingError as error:
+                raise InvalidStartupSetting(str(error)) from None
         statuses = {
             "server_version": PG_VERSION, "server_encoding": "UTF8", "client_encoding": "UTF8",
             "DateStyle": "ISO, MDY", "TimeZone": "UTC", "integer_datetimes": "on", "IntervalStyle": "postgres",
@@ -252,7 +263,7 @@ class Session:
     # --- errors -------------------------------------------------------------------------------------
 
     def _error_fields(self, error: BaseException) -> tuple[str, str]:
-        if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation, TooManyClients)):
+        if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation, TooManyClients, InvalidStartupSetting)):
             return error.sqlstate, str(error)
         if self.cancel_requested:
             return "57014", f"canceling statement due to {'statement timeout' if self.timed_out else 'user request'}"
