@@ -177,9 +177,12 @@ class Engine:
         return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables,
                               cursor=self.cursor, copies=copies)
 
-    def _plan_cached(self, sql: str, statement, params, copies) -> Plan:
+    def _cache_key(self, sql: str, params, copies) -> tuple:
         copies_key = tuple(sorted(chosen.key for chosen in copies.values()))
-        key = plan_cache.shape(sql, params, self.variables, (self._views_key, copies_key))
+        return plan_cache.shape(sql, params, self.variables, (self._views_key, copies_key))
+
+    def _plan_cached(self, sql: str, statement, params, copies) -> Plan:
+        key = self._cache_key(sql, params, copies)
         values = self._slot_values(params)
         entry = self.plan_cache.get(key)
         if entry is not None and not entry.broken:
@@ -189,16 +192,35 @@ class Engine:
                 rebound = None
             if rebound is not None:
                 if entry.trusted(values):
+                    rebound.cached = entry
                     return rebound
                 full = self._plan_fully(statement.copy(), params, copies)
                 entry.verify(values, rebound, full)
                 return full
         full = self._plan_fully(statement, params, copies)
         try:
-            self.plan_cache.put(key, plan_cache.rebind(full, values, fold_constants_module.evaluate), values)
+            full.cached = self.plan_cache.put(key, plan_cache.rebind(full, values, fold_constants_module.evaluate),
+                                              values)
         except (plan_cache.Stale, duckdb.Error):
             pass  # a plan that cannot be rebound for its own values is not worth keeping
         return full
+
+    def _prepare_direct(self, sql: str, params) -> "Execution | None":
+        """A known query shape that runs as one SQL on one copy, for values the plan cache trusts: that SQL
+        with these values (:mod:`c360.acceleration.direct`), no parsing or planning; else None."""
+        copies = self._copies()
+        if not copies:
+            return None
+        entry = self.plan_cache.get(self._cache_key(sql, params, copies))
+        if entry is None or not entry.direct:
+            return None
+        values = self._slot_values(params)
+        bound = entry.direct.values(values)
+        if bound is None or not entry.trusted(values):
+            return None
+        execution = Execution(self, entry.plan)
+        execution._direct = (entry.direct, bound)
+        return execution
 
     def _slot_values(self, params) -> dict:
         values = {}
@@ -219,7 +241,12 @@ class Engine:
 
     def prepare(self, sql: str, params=None) -> "Execution":
         """Plan a query without starting it, so a caller can hold it (to cancel) before it runs."""
-        statement = parse(sql, named=isinstance(params, dict))
+        named = isinstance(params, dict)
+        if self.plan_cache.known_query(sql, named):
+            direct = self._prepare_direct(sql, params)
+            if direct is not None:
+                return direct
+        statement = parse(sql, named=named)
         explain = explained(statement)
         if explain is not None:
             text = self.explain(explain[0], params, analyze=explain[1])
@@ -236,7 +263,9 @@ class Engine:
             if isinstance(statement, exp.Describe) and not isinstance(statement.this, exp.Table):
                 statement.set("this", bind(statement.this, params))
             return Execution.from_table(introspect.answer(statement, self))
-        return Execution(self, self._plan(statement, params, sql))
+        execution = Execution(self, self._plan(statement, params, sql))
+        self.plan_cache.add_query(sql, named)
+        return execution
 
     def schema_of(self, query: exp.Expression, params=None) -> pa.Schema:
         """The Arrow schema ``query`` would return, found by running its plan over empty inputs."""
@@ -319,6 +348,11 @@ class Execution:
         self._table: pa.Table | None = None
         self._done = False  # a statement with no result (SET VARIABLE)
         self._closed = False
+        #: the stats of the copy scan that ran the whole query (:meth:`_start_in_copy`): the result's rows,
+        #: bytes and time are the copy's, counted as the result is read
+        self._counted = None
+        #: ``(CopyStatement, values)`` when the statement runs as one SQL on one copy (Engine._prepare_direct)
+        self._direct = None
 
     @classmethod
     def from_table(cls, table: pa.Table | None) -> "Execution":
@@ -354,6 +388,9 @@ class Execution:
             return
         if self.error is not None:
             raise self.error
+        if self._direct is not None:
+            self._start_direct()
+            return
         self.prepare()
         if self._start_in_copy():
             return
@@ -415,6 +452,7 @@ class Execution:
             cursor = scan.open_cursor()
         except Error:
             return False
+        scan.stats.started = time.perf_counter()
         try:
             self._reader = cursor.execute(sql, self.plan.params).to_arrow_reader(RESULT_BATCH_ROWS)
         except (duckdb.CatalogException, duckdb.BinderException):
@@ -424,9 +462,32 @@ class Execution:
             cursor.close()
             raise self._translate(error) from None
         self._cursor = cursor
-        scan.stats.finished = scan.stats.started = time.perf_counter()
+        self._counted = scan.stats  # the result's rows are what the copy returned: reader() counts them
         scan.sent = f"{scan.sent} (the whole query ran in the copy's DuckDB)"
+        entry = self.plan.cached
+        if entry is not None and entry.direct is None:
+            from c360.acceleration.direct import copy_statement
+
+            entry.direct = copy_statement(entry.plan) or False
         return True
+
+    def _start_direct(self) -> None:
+        """Run the :class:`~c360.acceleration.direct.CopyStatement` with its values on the copy's DuckDB."""
+        from c360.acceleration.connector import open_copy
+        from c360.acceleration.direct import DirectScan
+
+        statement, values = self._direct
+        scan = DirectScan(statement)
+        self.scans = [scan]
+        cursor = open_copy(statement.path)
+        scan.stats.started = time.perf_counter()
+        try:
+            self._reader = cursor.execute(statement.sql, values).to_arrow_reader(RESULT_BATCH_ROWS)
+        except duckdb.Error as error:
+            cursor.close()
+            raise self._translate(error) from None
+        self._cursor = cursor
+        self._counted = scan.stats
 
     # --- producers and consumers ----------------------------------------------------------------
 
@@ -538,13 +599,20 @@ class Execution:
             return
         if self._reader is None:
             return
+        counted = self._counted
         try:
             while True:
                 try:
                     batch = self._reader.read_next_batch()
                 except StopIteration:
                     break
+                if counted is not None:
+                    counted.rows += batch.num_rows
+                    counted.bytes += batch.nbytes
+                    counted.batches += 1
                 yield batch
+            if counted is not None:
+                counted.finished = time.perf_counter()
         except (duckdb.Error, pa.ArrowException) as error:
             raise self._translate(error) from None
         finally:

@@ -171,6 +171,20 @@ def test_a_query_of_one_copy_runs_whole_in_the_copy_and_others_take_the_usual_pa
     live.close()
 
 
+def test_explain_analyze_of_a_query_run_whole_in_a_copy_reports_the_copy_s_rows_and_time(project):
+    connection = c360.connect(project)
+    sql = "SELECT customer_id, total FROM spend WHERE customer_id IN (42, 44)"
+    text = explain(connection, f"ANALYZE {sql}")
+    assert "the whole query ran in the copy's DuckDB" in text
+    [analyze] = [line for line in text.splitlines() if line.strip().startswith("analyze:")]
+    fields = dict(part.split("=") for part in analyze.split(":", 1)[1].split())
+    assert int(fields["rows"]) == 2 and int(fields["bytes"]) > 0 and float(fields["seconds"]) > 0
+    assert "result: rows=2 " in text
+    cursor = connection.execute(sql)
+    assert len(cursor.fetchall()) == 2 and cursor.scans[0].rows == 2  # the DB-API's cursor.scans too
+    connection.close()
+
+
 def test_a_copy_of_a_view_edited_since_is_not_used(project):
     connection = c360.connect(project)
     assert "acceleration.spend" in explain(connection, "SELECT * FROM spend")

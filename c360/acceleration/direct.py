@@ -1,0 +1,89 @@
+"""Repeated lookups of one copy, run straight on the copy's DuckDB: no parsing, no planning, no rebinding.
+
+A statement that reads nothing but one accelerated copy runs whole inside the copy's own DuckDB
+(:meth:`c360.engine.Execution._start_in_copy`). Once its shape is in the plan cache and has run
+that way, :func:`copy_statement` turns the cached plan into a :class:`CopyStatement`: that same
+SQL with every parameter left as ``$n`` (the pushed filter ``"customer_id" = 42`` becomes
+``"customer_id" = $1``) and the slot each ``$n`` takes its value from. The next execution of
+the shape whose values the plan cache *trusts* (every changed value verified against a full
+plan, :class:`c360.planner.cache.Entry`) skips sqlglot altogether: it binds the new values to
+that SQL on the copy's connection. A plan holding a value computed from a parameter (a folded
+``CAST(? AS DATE) - INTERVAL 1 DAY``) or a value without a slot has no such form: it is
+rebound as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlglot import exp
+
+from c360.acceleration.connector import CopyConnector, local_sql
+from c360.planner.parse import DERIVED, PARAMETER, SLOT
+from connectors.base import Scan, ScanRequest
+
+
+@dataclass(frozen=True)
+class CopyStatement:
+    """The DuckDB SQL a shape runs on one copy, ``$n`` taking the value of ``slots[n - 1]``."""
+
+    sql: str
+    slots: tuple
+    #: the copy's data file (a cached plan names one manifest's file: a new copy is a new shape)
+    path: Path
+    #: what a scan report says was sent (the copy's SELECT, with ``$n``)
+    sent: str
+
+    def values(self, values_by_slot: dict) -> list | None:
+        """The parameters for ``values_by_slot`` (the engine's slot values); None when one is missing."""
+        try:
+            return [values_by_slot[slot] for slot in self.slots]
+        except KeyError:
+            return None
+
+
+class _NoDirectForm(Exception):
+    pass
+
+
+def copy_statement(plan) -> CopyStatement | None:
+    """The :class:`CopyStatement` of ``plan`` (a cached plan that read one copy), or None."""
+    if len(plan.scans) != 1 or not isinstance(plan.scans[0].connector, CopyConnector):
+        return None
+    scan = plan.scans[0]
+    slots = list(plan.slots)
+    if None in slots:
+        return None
+
+    def placeholder(node: exp.Expression) -> exp.Expression:
+        if DERIVED in node.meta:
+            raise _NoDirectForm
+        if SLOT in node.meta:
+            slot = node.meta[SLOT]
+            if slot not in slots:
+                slots.append(slot)
+            return exp.Parameter(this=exp.Literal.number(slots.index(slot) + 1))
+        if PARAMETER in node.meta:
+            raise _NoDirectForm
+        return node
+
+    try:
+        filters = tuple(f.copy().transform(placeholder) for f in scan.filters)
+        statement = scan.statement.copy().transform(placeholder) if scan.statement is not None else None
+    except _NoDirectForm:
+        return None
+    request = ScanRequest(table=scan.table, columns=scan.columns, filters=filters, order_by=scan.order_by,
+                          limit=scan.limit, statement=statement)
+    sent = scan.connector._select(request)
+    sql = local_sql(plan.sql, scan.name, sent)
+    if sql is None:
+        return None
+    return CopyStatement(sql, tuple(slots), scan.connector.path, sent)
+
+
+class DirectScan(Scan):
+    """The scan report of a :class:`CopyStatement`'s run: its rows are the result's (counted as read)."""
+
+    def __init__(self, statement: CopyStatement):
+        super().__init__(None, f"{statement.sent} (the whole query ran in the copy's DuckDB)")
