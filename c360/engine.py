@@ -98,6 +98,7 @@ class Engine:
         )
         self._lock = threading.Lock()
         self._duckdb = self._open_duckdb()
+        self._copy_cursors = None
 
     def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
         """The engine's DuckDB: locked, the project's functions registered, and without the optimizer
@@ -325,7 +326,18 @@ class Engine:
         with self._lock:
             return self._duckdb.cursor()
 
+    @property
+    def copy_cursors(self):
+        """Cursors on accelerated copies, reused by this engine's direct runs (:mod:`c360.acceleration.direct`)."""
+        if self._copy_cursors is None:
+            from c360.acceleration.direct import Cursors
+
+            self._copy_cursors = Cursors()
+        return self._copy_cursors
+
     def close(self) -> None:
+        if self._copy_cursors is not None:
+            self._copy_cursors.close()
         self._duckdb.close()
         if self.owns_catalog:
             self.catalog.close()
@@ -353,6 +365,8 @@ class Execution:
         self._counted = None
         #: ``(CopyStatement, values)`` when the statement runs as one SQL on one copy (Engine._prepare_direct)
         self._direct = None
+        #: returns the cursor to the engine's copy cursors instead of closing it (a direct run)
+        self._give_back = None
 
     @classmethod
     def from_table(cls, table: pa.Table | None) -> "Execution":
@@ -473,13 +487,13 @@ class Execution:
 
     def _start_direct(self) -> None:
         """Run the :class:`~c360.acceleration.direct.CopyStatement` with its values on the copy's DuckDB."""
-        from c360.acceleration.connector import open_copy
         from c360.acceleration.direct import DirectScan
 
         statement, values = self._direct
         scan = DirectScan(statement)
         self.scans = [scan]
-        cursor = open_copy(statement.path)
+        cursors = self.engine.copy_cursors
+        cursor = cursors.take(statement.path)
         scan.stats.started = time.perf_counter()
         try:
             self._reader = cursor.execute(statement.sql, values).to_arrow_reader(RESULT_BATCH_ROWS)
@@ -488,6 +502,7 @@ class Execution:
             raise self._translate(error) from None
         self._cursor = cursor
         self._counted = scan.stats
+        self._give_back = lambda: cursors.give(statement.path, cursor)
 
     # --- producers and consumers ----------------------------------------------------------------
 
@@ -661,7 +676,9 @@ class Execution:
             thread.join(timeout=5)
         for channel in self._channels:
             channel.close()
-        if self._cursor is not None:
+        if self._give_back is not None and self.error is None:
+            self._give_back()
+        elif self._cursor is not None:
             try:
                 self._cursor.close()
             except duckdb.Error:

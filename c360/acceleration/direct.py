@@ -14,14 +14,15 @@ rebound as before.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlglot import exp
 
-from c360.acceleration.connector import CopyConnector, local_sql
+from c360.acceleration.connector import CopyConnector, local_sql, open_copy
 from c360.planner.parse import DERIVED, PARAMETER, SLOT
-from connectors.base import Scan, ScanRequest
+from connectors.base import ScanRequest, ScanStats
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,49 @@ def copy_statement(plan) -> CopyStatement | None:
     return CopyStatement(sql, tuple(slots), scan.connector.path, sent)
 
 
-class DirectScan(Scan):
-    """The scan report of a :class:`CopyStatement`'s run: its rows are the result's (counted as read)."""
+class DirectScan:
+    """The scan report of a :class:`CopyStatement`'s run: its rows are the result's (counted as read). Only
+    what a report reads (``sent``, ``stats``) and what an execution calls (``cancel``): the query's cursor is
+    the execution's, which it interrupts itself."""
+
+    __slots__ = ("sent", "stats")
 
     def __init__(self, statement: CopyStatement):
-        super().__init__(None, f"{statement.sent} (the whole query ran in the copy's DuckDB)")
+        self.sent = f"{statement.sent} (the whole query ran in the copy's DuckDB)"
+        self.stats = ScanStats()
+
+    def cancel(self) -> None:
+        pass
+
+
+class Cursors:
+    """Cursors on copies' data files kept for reuse, by file: one engine's executions take one each and give
+    it back when they close, so a lookup does not open a new DuckDB connection every time."""
+
+    KEEP = 4
+
+    def __init__(self):
+        self._free: dict[Path, list] = {}
+        self._lock = threading.Lock()
+
+    def take(self, path: Path):
+        with self._lock:
+            free = self._free.get(path)
+            if free:
+                return free.pop()
+        return open_copy(path)
+
+    def give(self, path: Path, cursor) -> None:
+        with self._lock:
+            free = self._free.setdefault(path, [])
+            if len(free) < self.KEEP and len(self._free) <= self.KEEP:
+                free.append(cursor)
+                return
+        cursor.close()
+
+    def close(self) -> None:
+        with self._lock:
+            everything = [cursor for free in self._free.values() for cursor in free]
+            self._free.clear()
+        for cursor in everything:
+            cursor.close()

@@ -24,6 +24,7 @@ from c360.server import protocol as pq
 from c360.server.auth import Users, is_loopback
 from c360.server.catalog_emulation import SystemCatalog
 from c360.server.session import Session
+from c360.server.translations import TranslationCache
 
 log = logging.getLogger("c360.server")
 
@@ -73,6 +74,8 @@ class Server:
         self.config.check()
         self.pool = ThreadPoolExecutor(max_workers=self.config.threads, thread_name_prefix="c360-serve")
         self.system_catalog = SystemCatalog(backend.relations, refresh_seconds=self.config.catalog_refresh_seconds)
+        #: wire statements translated once per shape, for every session (c360.server.translations)
+        self.translations = TranslationCache()
         #: authenticated sessions, by pid (what CancelRequest and max_connections see)
         self.sessions: dict[int, Session] = {}
         #: connections still starting up, oldest first
