@@ -98,7 +98,7 @@ class Engine:
         )
         self._lock = threading.Lock()
         self._duckdb = self._open_duckdb()
-        self._copy_cursors = None
+        self._copy_cursors = self._attached = None
 
     def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
         """The engine's DuckDB: locked, the project's functions registered, and without the optimizer
@@ -327,6 +327,15 @@ class Engine:
             return self._duckdb.cursor()
 
     @property
+    def attached(self):
+        """DuckDBs attaching sets of copy files, for queries of several copies (:mod:`c360.acceleration.joined`)."""
+        if self._attached is None:
+            from c360.acceleration.joined import Attached
+
+            self._attached = Attached(self._config)
+        return self._attached
+
+    @property
     def copy_cursors(self):
         """Cursors on accelerated copies, reused by this engine's direct runs (:mod:`c360.acceleration.direct`)."""
         if self._copy_cursors is None:
@@ -336,8 +345,9 @@ class Engine:
         return self._copy_cursors
 
     def close(self) -> None:
-        if self._copy_cursors is not None:
-            self._copy_cursors.close()
+        for kept in (self._copy_cursors, self._attached):
+            if kept is not None:
+                kept.close()
         self._duckdb.close()
         if self.owns_catalog:
             self.catalog.close()
@@ -406,7 +416,7 @@ class Execution:
             self._start_direct()
             return
         self.prepare()
-        if self._start_in_copy():
+        if self._start_in_copy() or self._start_in_copies():
             return
         for index, scan_plan in enumerate(self.plan.scans):
             timeout = self._timeout(scan_plan)
@@ -483,6 +493,34 @@ class Execution:
             from c360.acceleration.direct import copy_statement
 
             entry.direct = copy_statement(entry.plan) or False
+        return True
+
+    def _start_in_copies(self) -> bool:
+        """Run a statement that reads only copies, several, in one DuckDB attaching their files
+        (:mod:`c360.acceleration.joined`); True when started."""
+        from c360.acceleration.joined import joined_sql
+
+        found = joined_sql(self.plan, self.scans)
+        if found is None:
+            return False
+        sql, paths = found
+        try:
+            cursor = self.engine.attached.cursor(paths)
+        except duckdb.Error:
+            return False
+        started = time.perf_counter()
+        try:
+            self._reader = cursor.execute(sql, self.plan.params).to_arrow_reader(RESULT_BATCH_ROWS)
+        except (duckdb.CatalogException, duckdb.BinderException):
+            cursor.close()
+            return False
+        except duckdb.Error as error:
+            cursor.close()
+            raise self._translate(error) from None
+        self._cursor = cursor
+        for scan in self.scans:
+            scan.stats.started, scan.stats.finished = started, time.perf_counter()
+            scan.sent = f"{scan.sent} (the whole query ran in one DuckDB attaching the copies)"
         return True
 
     def _start_direct(self) -> None:
