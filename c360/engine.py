@@ -304,6 +304,8 @@ class Engine:
             return
         value = fold_constants(bind(exp.Paren(this=value.copy()), params).this)
         evaluated = evaluate_constant(value)
+        from c360.acceleration.declaration import staleness_seconds
+
         self.max_staleness = staleness_seconds(evaluated)
 
     def explain(self, sql: str, params=None, *, analyze: bool = False) -> str:
@@ -488,12 +490,17 @@ class Execution:
         self._cursor = cursor
         self._counted = scan.stats  # the result's rows are what the copy returned: reader() counts them
         scan.sent = f"{scan.sent} (the whole query ran in the copy's DuckDB)"
+        self._keep_direct()
+        return True
+
+    def _keep_direct(self) -> None:
+        """After a query of copies only ran whole: its cached plan's :class:`~c360.acceleration.direct.
+        CopyStatement`, for the next executions of the shape."""
         entry = self.plan.cached
         if entry is not None and entry.direct is None:
             from c360.acceleration.direct import copy_statement
 
             entry.direct = copy_statement(entry.plan) or False
-        return True
 
     def _start_in_copies(self) -> bool:
         """Run a statement that reads only copies, several, in one DuckDB attaching their files
@@ -521,6 +528,7 @@ class Execution:
         for scan in self.scans:
             scan.stats.started, scan.stats.finished = started, time.perf_counter()
             scan.sent = f"{scan.sent} (the whole query ran in one DuckDB attaching the copies)"
+        self._keep_direct()
         return True
 
     def _start_direct(self) -> None:
@@ -528,19 +536,27 @@ class Execution:
         from c360.acceleration.direct import DirectScan
 
         statement, values = self._direct
-        scan = DirectScan(statement)
-        self.scans = [scan]
+        single = len(statement.sent) == 1
+        where = "the whole query ran in the copy's DuckDB" if single else \
+            "the whole query ran in one DuckDB attaching the copies"
+        self.scans = [DirectScan(sent, where) for sent in statement.sent]
         cursors = self.engine.copy_cursors
-        cursor = cursors.take(statement.path)
-        scan.stats.started = time.perf_counter()
+        cursor = cursors.take(statement.paths[0]) if single else self.engine.attached.cursor(statement.paths)
+        started = time.perf_counter()
         try:
             self._reader = cursor.execute(statement.sql, values).to_arrow_reader(RESULT_BATCH_ROWS)
         except duckdb.Error as error:
             cursor.close()
             raise self._translate(error) from None
         self._cursor = cursor
-        self._counted = scan.stats
-        self._give_back = lambda: cursors.give(statement.path, cursor)
+        for scan in self.scans:
+            scan.stats.started = started
+        if single:
+            self._counted = self.scans[0].stats
+            self._give_back = lambda: cursors.give(statement.paths[0], cursor)
+        else:
+            for scan in self.scans:
+                scan.stats.finished = time.perf_counter()
 
     # --- producers and consumers ----------------------------------------------------------------
 
@@ -748,20 +764,6 @@ def register_stream(cursor: duckdb.DuckDBPyConnection, name: str, reader: pa.Rec
         else:
             columns.append(quoted)
     cursor.execute(f'CREATE OR REPLACE TEMPORARY VIEW "{name}" AS SELECT {", ".join(columns)} FROM "{raw}"')
-
-
-def staleness_seconds(value) -> float:
-    """A ``max_staleness`` value in seconds: a number of seconds, a duration text (``'10 minutes'``) or an interval."""
-    import datetime as dt
-
-    from c360.acceleration.declaration import parse_duration
-
-    if isinstance(value, dt.timedelta):
-        value = value.total_seconds()
-    try:
-        return parse_duration(value, what="max_staleness")
-    except ValueError as error:
-        raise ProgrammingError(str(error)) from None
 
 
 def _usable_folder(path: str | None) -> str | None:

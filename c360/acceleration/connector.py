@@ -105,10 +105,11 @@ class CopyConnector:
         lookup repeats with every value, generated once per set of columns."""
         if request.statement is not None or request.order_by or request.limit is not None or not request.filters:
             return render_select(request, self.dialect)
-        head = self._heads.get(request.columns)
+        key = (request.table.remote_name, request.columns)
+        head = self._heads.get(key)
         if head is None:
             head = render_select(ScanRequest(table=request.table, columns=request.columns), self.dialect)
-            self._heads[request.columns] = head
+            self._heads[key] = head
         condition = None
         for expression in request.filters:
             quoted = quote_columns(expression)

@@ -14,6 +14,7 @@ rebound as before.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +32,11 @@ class CopyStatement:
 
     sql: str
     slots: tuple
-    #: the copy's data file (a cached plan names one manifest's file: a new copy is a new shape)
-    path: Path
-    #: what a scan report says was sent (the copy's SELECT, with ``$n``)
-    sent: str
+    #: the copies' data files (a cached plan names each manifest's file: a new copy is a new shape); with more
+    #: than one, the SQL runs where they are attached as ``c360_copy_<n>`` (:mod:`c360.acceleration.joined`)
+    paths: tuple
+    #: what each scan report says was sent (a copy's SELECT, with ``$n``)
+    sent: tuple
 
     def values(self, values_by_slot: dict) -> list | None:
         """The parameters for ``values_by_slot`` (the engine's slot values); None when one is missing."""
@@ -49,10 +51,9 @@ class _NoDirectForm(Exception):
 
 
 def copy_statement(plan) -> CopyStatement | None:
-    """The :class:`CopyStatement` of ``plan`` (a cached plan that read one copy), or None."""
-    if len(plan.scans) != 1 or not isinstance(plan.scans[0].connector, CopyConnector):
+    """The :class:`CopyStatement` of ``plan`` (a cached plan that read only copies), or None."""
+    if not plan.scans or not all(isinstance(scan.connector, CopyConnector) for scan in plan.scans):
         return None
-    scan = plan.scans[0]
     slots = list(plan.slots)
     if None in slots:
         return None
@@ -69,29 +70,42 @@ def copy_statement(plan) -> CopyStatement | None:
             raise _NoDirectForm
         return node
 
-    try:
-        filters = tuple(f.copy().transform(placeholder) for f in scan.filters)
-        statement = scan.statement.copy().transform(placeholder) if scan.statement is not None else None
-    except _NoDirectForm:
-        return None
-    request = ScanRequest(table=scan.table, columns=scan.columns, filters=filters, order_by=scan.order_by,
-                          limit=scan.limit, statement=statement)
-    sent = scan.connector._select(request)
-    sql = local_sql(plan.sql, scan.name, sent)
-    if sql is None:
-        return None
-    return CopyStatement(sql, tuple(slots), scan.connector.path, sent)
+    sql, paths, sent = plan.sql, [], []
+    for scan in plan.scans:
+        if scan.statement is not None:
+            return None
+        try:
+            filters = tuple(f.copy().transform(placeholder) for f in scan.filters)
+        except _NoDirectForm:
+            return None
+        table = scan.table
+        if len(plan.scans) > 1:  # attached together: each copy's table by its attached name
+            if scan.connector.path not in paths:
+                paths.append(scan.connector.path)
+            alias = f"c360_copy_{paths.index(scan.connector.path) + 1}"
+            table = dataclasses.replace(table, remote_name=(alias, "data"))
+        else:
+            paths.append(scan.connector.path)
+        request = ScanRequest(table=table, columns=scan.columns, filters=filters, order_by=scan.order_by,
+                              limit=scan.limit)
+        sent.append(scan.connector._select(request))
+        sql = local_sql(sql, scan.name, sent[-1])
+        if sql is None:
+            return None
+    if len(plan.scans) > 1 and len(paths) < 2:
+        return None  # one copy read twice: the single-copy path does not take it either
+    return CopyStatement(sql, tuple(slots), tuple(paths), tuple(sent))
 
 
 class DirectScan:
-    """The scan report of a :class:`CopyStatement`'s run: its rows are the result's (counted as read). Only
-    what a report reads (``sent``, ``stats``) and what an execution calls (``cancel``): the query's cursor is
-    the execution's, which it interrupts itself."""
+    """The scan report of one copy in a :class:`CopyStatement`'s run (of a single copy, its rows are the result's,
+    counted as read). Only what a report reads (``sent``, ``stats``) and what an execution calls (``cancel``):
+    the query's cursor is the execution's, which it interrupts itself."""
 
     __slots__ = ("sent", "stats")
 
-    def __init__(self, statement: CopyStatement):
-        self.sent = f"{statement.sent} (the whole query ran in the copy's DuckDB)"
+    def __init__(self, sent: str, where: str):
+        self.sent = f"{sent} ({where})"
         self.stats = ScanStats()
 
     def cancel(self) -> None:

@@ -13,6 +13,7 @@ from tests.acceleration.projects import accelerated_project, shop
 SPEND = """
     acceleration:
       spend: {key: [customer_id], max_staleness: 1h}
+      shop.orders: {key: [order_id], max_staleness: 1h}
 """
 
 LOOKUP = "SELECT customer_id, total, orders FROM spend WHERE customer_id = ?"
@@ -22,7 +23,8 @@ LOOKUP = "SELECT customer_id, total, orders FROM spend WHERE customer_id = ?"
 def project(tmp_path):
     catalog_dir = accelerated_project(tmp_path, SPEND)
     catalog = Catalog(catalog_dir)
-    refresh(catalog, catalog.accelerations["spend"])
+    for acceleration in catalog.accelerations.values():
+        refresh(catalog, acceleration)
     catalog.close()
     return catalog_dir
 
@@ -85,3 +87,22 @@ def test_a_shape_with_a_value_computed_from_a_parameter_is_rebound_not_run_direc
         assert cursor.fetchall() == ([(value + 1,)] if value + 1 in (42, 43, 44) else [])
         assert "$1" not in cursor.scans[0].sent
     connection.close()
+
+
+def test_a_repeated_join_of_several_copies_runs_where_they_are_attached_without_parsing(project, parses):
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    joined = ("SELECT s.customer_id, s.total, o.order_id FROM spend s JOIN shop.orders o "
+              "ON o.customer_id = s.customer_id WHERE o.amount >= ? ORDER BY 3")
+    for amount in (0.0, 15.0):
+        assert connection.execute(joined, [amount]).fetchall() == live.execute(joined, [amount]).fetchall()
+    parsed = len(parses)
+    for amount in (25.0, 40.0, 100.0):
+        cursor = connection.execute(joined, [amount])
+        assert cursor.fetchall() == live.execute(joined, [amount]).fetchall()
+        assert len(cursor.scans) == 2
+        assert all("attaching the copies" in s.sent for s in cursor.scans)
+        assert any('"amount" >= $1' in s.sent for s in cursor.scans)
+    assert len(parses) == parsed + 3  # the live connection's
+    connection.close()
+    live.close()
