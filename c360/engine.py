@@ -22,6 +22,11 @@ import pyarrow as pa
 from sqlglot import exp
 
 from c360 import explain, introspect, policy
+from c360.acceleration.choose import accelerator, views_digest
+from c360.acceleration.connector import CopyScan, local_sql
+from c360.acceleration.declaration import staleness_seconds
+from c360.acceleration.direct import Cursors, DirectScan, copy_statement
+from c360.acceleration.joined import Attached, joined_sql
 from c360.channel import DEFAULT_MEMORY_BYTES, Channel
 from c360.errors import (
     Error,
@@ -144,8 +149,6 @@ class Engine:
         """The accelerated copies this statement may read (:mod:`c360.acceleration.choose`)."""
         if not getattr(self.catalog, "accelerations", None) or self.max_staleness == 0:
             return {}
-        from c360.acceleration.choose import accelerator, views_digest
-
         if self._views_digest is None:
             self._views_digest = views_digest(self._views_key)
         return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of(), views=self._views_digest)
@@ -304,8 +307,6 @@ class Engine:
             return
         value = fold_constants(bind(exp.Paren(this=value.copy()), params).this)
         evaluated = evaluate_constant(value)
-        from c360.acceleration.declaration import staleness_seconds
-
         self.max_staleness = staleness_seconds(evaluated)
 
     def explain(self, sql: str, params=None, *, analyze: bool = False) -> str:
@@ -332,8 +333,6 @@ class Engine:
     def attached(self):
         """DuckDBs attaching sets of copy files, for queries of several copies (:mod:`c360.acceleration.joined`)."""
         if self._attached is None:
-            from c360.acceleration.joined import Attached
-
             self._attached = Attached(self._config)
         return self._attached
 
@@ -341,8 +340,6 @@ class Engine:
     def copy_cursors(self):
         """Cursors on accelerated copies, reused by this engine's direct runs (:mod:`c360.acceleration.direct`)."""
         if self._copy_cursors is None:
-            from c360.acceleration.direct import Cursors
-
             self._copy_cursors = Cursors()
         return self._copy_cursors
 
@@ -466,8 +463,6 @@ class Execution:
         residual query with the copy's scan replaced by the SELECT the scan would send (so every pushed
         filter holds), no stream, no thread. A query the copy's DuckDB cannot run (it calls a function
         registered on the engine's, such as ``c360_predict``) takes the usual path. True when started."""
-        from c360.acceleration.connector import CopyScan, local_sql
-
         if len(self.scans) != 1 or not isinstance(self.scans[0], CopyScan):
             return False
         scan, scan_plan = self.scans[0], self.plan.scans[0]
@@ -498,15 +493,11 @@ class Execution:
         CopyStatement`, for the next executions of the shape."""
         entry = self.plan.cached
         if entry is not None and entry.direct is None:
-            from c360.acceleration.direct import copy_statement
-
             entry.direct = copy_statement(entry.plan) or False
 
     def _start_in_copies(self) -> bool:
         """Run a statement that reads only copies, several, in one DuckDB attaching their files
         (:mod:`c360.acceleration.joined`); True when started."""
-        from c360.acceleration.joined import joined_sql
-
         found = joined_sql(self.plan, self.scans)
         if found is None:
             return False
@@ -533,8 +524,6 @@ class Execution:
 
     def _start_direct(self) -> None:
         """Run the :class:`~c360.acceleration.direct.CopyStatement` with its values on the copy's DuckDB."""
-        from c360.acceleration.direct import DirectScan
-
         statement, values = self._direct
         single = len(statement.sent) == 1
         where = "the whole query ran in the copy's DuckDB" if single else \

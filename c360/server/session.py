@@ -77,6 +77,7 @@ class Session:
         self._engine_session = None
         self.closing = False
         self._out: list[bytes] = []  # messages sent but not yet written (send, flush)
+        self._last_description = None  # (schema, formats, [fields, encoders]) of the last answer
         self._out_bytes = 0
 
     # --- plumbing -----------------------------------------------------------------------------------
@@ -437,6 +438,23 @@ class Session:
     # --- running statements -------------------------------------------------------------------------
 
     def _fields(self, schema: pa.Schema, codes: list[int]):
+        """RowDescription fields of ``schema`` in formats ``codes`` (the last answer's kept: a lookup repeats it)."""
+        return self._described(schema, codes, 0, self._describe_fields)
+
+    def _encoders(self, schema: pa.Schema, codes: list[int]) -> list:
+        """Each column's encoder (the last answer's kept, as :meth:`_fields`)."""
+        return self._described(schema, codes, 1, _encoders)
+
+    def _described(self, schema: pa.Schema, codes: list[int], which: int, make):
+        key = tuple(codes)
+        kept = self._last_description
+        if kept is None or kept[1] != key or not (kept[0] is schema or kept[0].equals(schema, check_metadata=True)):
+            kept = self._last_description = (schema, key, [None, None])
+        if kept[2][which] is None:
+            kept[2][which] = make(schema, codes)
+        return kept[2][which]
+
+    def _describe_fields(self, schema: pa.Schema, codes: list[int]):
         formats = result_formats(codes, len(schema))
         fields = []
         for arrow_field, fmt in zip(schema, formats):
@@ -580,7 +598,7 @@ class Session:
             return
         if describe:
             self.send(pq.row_description(self._fields(source.schema, portal.formats)))
-        encoders = _encoders(source.schema, portal.formats)
+        encoders = self._encoders(source.schema, portal.formats)
         sent = await self._stream(portal, max_rows or None, encoders)
         if portal.exhausted:
             self.send(pq.command_complete(statements.command_tag(command.sql, sent)))
@@ -629,7 +647,7 @@ class Session:
         if command.tag == "FETCH":
             if describe:
                 self.send(pq.row_description(self._fields(schema, codes)))
-            encoders = _encoders(schema, codes)
+            encoders = self._encoders(schema, codes)
         sent = await self._stream(target, command.count, encoders)
         self.send(pq.command_complete(f"{command.tag} {sent}"))
 
