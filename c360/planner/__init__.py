@@ -48,6 +48,8 @@ class Plan:
     slots: list = field(default_factory=list)
     #: the accelerated copies read (:class:`c360.acceleration.choose.Chosen`)
     copies: list = field(default_factory=list)
+    #: the plan-cache entry this plan was served from or stored in (:mod:`c360.planner.cache`)
+    cached: object = None
 
 
 def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
