@@ -28,7 +28,9 @@ class Item:
 
     @property
     def left(self) -> bool:
-        return self.join is not None and (self.join.side or "").upper() == "LEFT" and not self.join.kind
+        # LEFT OUTER JOIN is LEFT JOIN (sqlglot: kind OUTER); LEFT SEMI/ANTI and ASOF joins are not
+        return self.join is not None and (self.join.side or "").upper() == "LEFT" \
+            and (self.join.kind or "").upper() in ("", "OUTER")
 
 
 @dataclass

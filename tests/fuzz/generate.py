@@ -367,7 +367,7 @@ class Generator:
                         if c.domain == outer.domain]
             name, columns, nan, inner = rng.choice(options)
             joined = Relation(self.alias(), columns, nan)
-            kind = rng.choice(["JOIN", "JOIN", "LEFT JOIN", "LEFT JOIN", "RIGHT JOIN", "FULL JOIN"])
+            kind = rng.choice(["JOIN", "JOIN", "LEFT JOIN", "LEFT OUTER JOIN", "RIGHT JOIN", "FULL JOIN"])
             condition = f"{relation.alias}.{outer.name} = {joined.alias}.{inner.name}"
             if self.chance(0.2):
                 condition += f" AND {self.predicate([joined], 1, subqueries=False)}"

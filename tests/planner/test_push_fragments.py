@@ -42,6 +42,15 @@ def test_a_left_join_inside_one_source_keeps_its_unmatched_rows(world):
     assert "LEFT JOIN `order_items` AS `i` ON" in scan.sent and "GROUP BY" in scan.sent
 
 
+def test_a_left_outer_join_across_sources_sends_its_own_on_conditions_to_the_nullable_side(world):
+    """TPC-H Q13: ``customer LEFT OUTER JOIN orders ON … AND o_comment NOT LIKE …``; LEFT OUTER is LEFT."""
+    scans = check(world, "SELECT c.customer_id, count(o.order_id) AS n FROM crm.customers c "
+                         "LEFT OUTER JOIN shop.orders o ON o.customer_id = c.customer_id "
+                         "AND o.status NOT LIKE '%id' GROUP BY c.customer_id")
+    scan = only(scans, "shop")
+    assert "NOT LIKE '%id'" in scan.sent or "NOT `o`.`status`" in scan.sent, scan.sent
+
+
 @pytest.mark.parametrize("sql, words", [
     ("SELECT o.order_id FROM shop.orders o WHERE EXISTS "
      "(SELECT 1 FROM shop.order_items i WHERE i.order_id = o.order_id AND i.quantity >= 3)", "EXISTS"),
