@@ -1,0 +1,78 @@
+"""A c360 project (catalog, ``queries/``, ``models/``) on one SparkSession, as of one date.
+
+:class:`SparkProject` registers what a statement needs, in order: the catalog tables it reads
+(:mod:`c360.spark.sources`), then the views it names, each view's own views first, each a
+DataFrame of its translated SQL with ``:as_of`` bound (:mod:`c360.spark.views`); ``customer_360``
+also gets its prediction columns (:mod:`c360.spark.scoring`). Views are registered once per
+project object: a new as-of date is a new :class:`SparkProject` (the tables' reads are shared).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from c360.errors import ProgrammingError
+from c360.spark import scoring
+from c360.spark.sources import SparkSources
+from c360.spark.views import AS_OF, translate_query, translate_view
+from c360.views import load_views
+
+#: The view whose prediction columns come from models/.
+SCORED_VIEW = "customer_360"
+
+
+class SparkProject:
+    """Runs c360 SQL on Spark for one project and one as-of date (None: today, as in the engine)."""
+
+    def __init__(self, spark, catalog, *, as_of: dt.date | None = None, sources: SparkSources | None = None,
+                 **partitioning):
+        self.spark = spark
+        self.catalog = catalog
+        self.as_of = as_of
+        self.sources = sources or SparkSources(spark, catalog, **partitioning)
+        self.project_dir = Path(catalog.project_dir)
+        self.views = load_views(self.project_dir / "queries")
+        self._registered: dict[str, str] = {}
+
+    def _args(self, parameters) -> dict | None:
+        return {AS_OF: self.as_of} if AS_OF in parameters else None
+
+    def _prepare(self, translation, stack=()) -> None:
+        for source, table in sorted(translation.tables):
+            self.sources.register(source, table)
+        for name in translation.views:
+            self.view(name, stack=stack)
+
+    def view(self, name: str, *, stack=()) -> str:
+        """Register the view ``name`` (and what it reads) as a temporary view; returns its Spark name."""
+        key = name.lower()
+        if key in self._registered:
+            return self._registered[key]
+        if key in stack:
+            raise ProgrammingError(f"views refer to each other in a loop: {' -> '.join((*stack, key))}")
+        view = self.views.get(key)
+        if view is None:
+            raise ProgrammingError(f"Unknown view '{name}' (queries/ has: {', '.join(sorted(self.views))})")
+        translation = translate_view(view, self.views)
+        self._prepare(translation, (*stack, key))
+        frame = self.spark.sql(translation.sql, args=self._args(translation.parameters))
+        if key == SCORED_VIEW:
+            frame = scoring.with_predictions(frame, self.project_dir / "models")
+        frame.createOrReplaceTempView(key)
+        self._registered[key] = key
+        return key
+
+    def frame(self, name: str):
+        """The DataFrame of a view, for every customer."""
+        return self.spark.table(self.view(name))
+
+    def query(self, sql: str):
+        """The DataFrame of a user's query in c360's SQL (DuckDB's dialect)."""
+        translation = translate_query(sql, self.views)
+        self._prepare(translation)
+        return self.spark.sql(translation.sql, args=self._args(translation.parameters))
+
+    def translated(self, sql: str) -> str:
+        """The Spark SQL a query becomes (nothing registered, nothing run)."""
+        return translate_query(sql, self.views).sql

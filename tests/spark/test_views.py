@@ -1,0 +1,60 @@
+"""The project's views on Spark equal the c360 engine's answers, for every customer, as of two dates."""
+
+from __future__ import annotations
+
+import pytest
+
+import c360
+from c360.spark.project import SparkProject
+from c360.spark.sources import SparkSources
+from tests.spark.compare import assert_same_rows
+from tests.spark.conftest import AS_OF_DATES
+
+KEYS = {
+    "rfm": ["customer_id"],
+    "purchase_features": ["customer_id", "category"],
+    "browsing_features": ["customer_id", "category"],
+    "customer_360": ["customer_id"],
+}
+
+
+@pytest.fixture(scope="module")
+def sources(spark, spark_project):
+    from c360.catalog import Catalog
+
+    return SparkSources(spark, Catalog(spark_project.catalog), rows_per_partition=200)
+
+
+@pytest.fixture(scope="module")
+def projects(sources):
+    """A SparkProject per as-of date, sharing the tables' reads."""
+    return {as_of: SparkProject(sources.spark, sources.catalog, as_of=as_of, sources=sources) for as_of in AS_OF_DATES}
+
+
+def engine_answer(catalog, view: str, as_of):
+    connection = c360.connect(str(catalog))
+    try:
+        cursor = connection.cursor()
+        cursor.execute(f"SET VARIABLE as_of = DATE '{as_of.isoformat()}'")
+        cursor.execute(f"SELECT * FROM {view}")
+        return cursor.fetch_arrow()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("as_of", AS_OF_DATES, ids=str)
+@pytest.mark.parametrize("view", list(KEYS))
+def test_a_view_on_spark_equals_the_engine_for_every_customer(spark_project, projects, view, as_of):
+    engine = engine_answer(spark_project.catalog, view, as_of)
+    spark = projects[as_of].frame(view).toArrow()
+    assert engine.num_rows > 0
+    assert_same_rows(engine, spark, KEYS[view])
+
+
+def test_customer_360_on_spark_has_the_models_predictions(projects, spark_project):
+    as_of = AS_OF_DATES[0]
+    frame = projects[as_of].frame("customer_360")
+    for column in ("p_purchase_30d", "p_technology", "predicted_category", "model_version"):
+        assert column in frame.columns
+    predicted = frame.filter("p_purchase_30d IS NOT NULL").count()
+    assert predicted == frame.count() > 0
