@@ -34,7 +34,7 @@ def spark():
     """The one SparkSession of the test run (local[2])."""
     from c360.spark.session import start
 
-    session = start("local[2]")
+    session = start("local[2]", conf={"spark.sql.shuffle.partitions": "2"})
     yield session
     session.stop()
 
