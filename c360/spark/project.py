@@ -33,7 +33,14 @@ class SparkProject:
         self.sources = sources or SparkSources(spark, catalog, **partitioning)
         self.project_dir = Path(catalog.project_dir)
         self.views = load_views(self.project_dir / "queries")
-        self._registered: dict[str, str] = {}
+        self._frames: dict[str, object] = {}
+        #: views are registered under names of their own per as-of date (``rfm__20261130``), so projects
+        #: for two dates share one SparkSession without one's views replacing the other's
+        self.suffix = as_of.strftime("%Y%m%d") if as_of else "today"
+
+    def spark_name(self, view: str) -> str:
+        """The temporary view a project view is registered as, for this as-of date."""
+        return f"{view.lower()}__{self.suffix}"
 
     def _args(self, parameters) -> dict | None:
         return {AS_OF: self.as_of} if AS_OF in parameters else None
@@ -46,33 +53,34 @@ class SparkProject:
 
     def view(self, name: str, *, stack=()) -> str:
         """Register the view ``name`` (and what it reads) as a temporary view; returns its Spark name."""
+        self.frame(name, stack=stack)
+        return self.spark_name(name)
+
+    def frame(self, name: str, *, stack=()):
+        """The DataFrame of a view, for every customer (registered, with what it reads, on first use)."""
         key = name.lower()
-        if key in self._registered:
-            return self._registered[key]
+        if key in self._frames:
+            return self._frames[key]
         if key in stack:
             raise ProgrammingError(f"views refer to each other in a loop: {' -> '.join((*stack, key))}")
         view = self.views.get(key)
         if view is None:
             raise ProgrammingError(f"Unknown view '{name}' (queries/ has: {', '.join(sorted(self.views))})")
-        translation = translate_view(view, self.views)
+        translation = translate_view(view, self.views, self.spark_name)
         self._prepare(translation, (*stack, key))
         frame = self.spark.sql(translation.sql, args=self._args(translation.parameters))
         if key == SCORED_VIEW:
             frame = scoring.with_predictions(frame, self.project_dir / "models")
-        frame.createOrReplaceTempView(key)
-        self._registered[key] = key
-        return key
-
-    def frame(self, name: str):
-        """The DataFrame of a view, for every customer."""
-        return self.spark.table(self.view(name))
+        frame.createOrReplaceTempView(self.spark_name(key))
+        self._frames[key] = frame
+        return frame
 
     def query(self, sql: str):
         """The DataFrame of a user's query in c360's SQL (DuckDB's dialect)."""
-        translation = translate_query(sql, self.views)
+        translation = translate_query(sql, self.views, self.spark_name)
         self._prepare(translation)
         return self.spark.sql(translation.sql, args=self._args(translation.parameters))
 
     def translated(self, sql: str) -> str:
         """The Spark SQL a query becomes (nothing registered, nothing run)."""
-        return translate_query(sql, self.views).sql
+        return translate_query(sql, self.views, self.spark_name).sql

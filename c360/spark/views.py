@@ -65,13 +65,15 @@ class Translation:
     parameters: set[str] = field(default_factory=set)
 
 
-def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1) -> Translation:
+def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1, named=None) -> Translation:
     """Translate one parsed statement (DuckDB dialect); ``where`` names it in errors (a view's path,
     or ``query``), ``first_line`` is the line of the file the statement starts on, ``views`` the
-    project's view names. Raises :class:`TranslationError`."""
+    project's view names, ``named(view)`` the Spark name a view is registered under (default: its
+    own). Raises :class:`TranslationError`."""
     tree = tree.copy()
     found = Translation("")
     views = {v.lower() for v in views}
+    named = named or (lambda view: view)
 
     def fail(node: exp.Expression, message: str):
         raise TranslationError(f"{where}:{_line(node) + first_line - 1}: {message}")
@@ -88,7 +90,9 @@ def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1
         if (not db or db == "c360") and name in views:
             found.views.append(name) if name not in found.views else None
             table.set("db", None)
-            table.set("this", exp.to_identifier(name))
+            table.set("this", exp.to_identifier(named(name)))
+            if not table.alias:
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
             continue
         if not db:
             fail(table, f"unknown table '{name}': name a source's table as source.table, or a view of queries/")
@@ -204,17 +208,17 @@ def view_sql_of(view) -> tuple[str, int]:
     return view.sql, text[: text.index(view.sql[:40])].count("\n") + 1 if view.sql[:40] in text else 1
 
 
-def translate_view(view, views=()) -> Translation:
+def translate_view(view, views=(), named=None) -> Translation:
     """A project view (:class:`c360.views.View`) in Spark SQL; errors name its file and line."""
     body, line = view_sql_of(view)
     try:
         tree = sqlglot.parse_one(body, read=DuckDBAsWritten)
     except sqlglot.errors.ParseError as error:
         raise TranslationError(f"{view.path}:{line}: the view does not parse: {error}") from None
-    return translate(tree, where=str(view.path), views=views, first_line=line)
+    return translate(tree, where=str(view.path), views=views, first_line=line, named=named)
 
 
-def translate_query(sql: str, views=()) -> Translation:
+def translate_query(sql: str, views=(), named=None) -> Translation:
     """A user's query (c360's DuckDB dialect) in Spark SQL; one read statement only."""
     from c360.policy import check
 
@@ -227,4 +231,4 @@ def translate_query(sql: str, views=()) -> Translation:
     check(statements[0])
     if not isinstance(statements[0], exp.Query):
         raise TranslationError("query: Spark runs SELECT / WITH / VALUES queries only")
-    return translate(statements[0], where="query", views=views)
+    return translate(statements[0], where="query", views=views, named=named)

@@ -49,12 +49,6 @@ def test_a_view_on_spark_equals_the_engine_for_every_customer(spark_project, pro
     spark = projects[as_of].frame(view).toArrow()
     assert engine.num_rows > 0
     assert_same_rows(engine, spark, KEYS[view])
-
-
-def test_customer_360_on_spark_has_the_models_predictions(projects, spark_project):
-    as_of = AS_OF_DATES[0]
-    frame = projects[as_of].frame("customer_360")
-    for column in ("p_purchase_30d", "p_technology", "predicted_category", "model_version"):
-        assert column in frame.columns
-    predicted = frame.filter("p_purchase_30d IS NOT NULL").count()
-    assert predicted == frame.count() > 0
+    if view == "customer_360":  # the model's columns, scored on executors, for every customer
+        for column in ("p_purchase_30d", "p_technology", "predicted_category", "model_version"):
+            assert spark.column(column).null_count == 0, column
