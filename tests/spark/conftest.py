@@ -62,7 +62,7 @@ def spark_project(tmp_path_factory, mariadb, postgres_odbc):
     """The generated data in MariaDB, PostgreSQL, JSON files and a blob folder, under one catalog."""
     root = tmp_path_factory.mktemp("spark_project")
     data = root / "demo-data"
-    generate(Config(customers=150, days=120, seed=7, end=END), EmbeddedTarget(data))
+    generate(Config(customers=150, days=120, seed=7, end=END, browsing_days=52), EmbeddedTarget(data))
     shop, crm = mariadb.child("spark"), postgres_odbc.child("spark")
     for table in ("products", "orders", "order_items"):
         rows = _rows(data / "shop.sqlite", table)
