@@ -128,7 +128,7 @@ def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1
         node.replace(exp.Anonymous(this="try_element_at", expressions=[node.this, node.expressions[0]]))
 
     for node in tree.find_all(exp.Star):
-        if node.args.get("except") or node.args.get("replace") or node.args.get("rename"):
+        if any(node.args.get(k) for k in ("except", "except_", "replace", "replace_", "rename", "rename_")):
             fail(node, "* EXCLUDE / REPLACE has no Spark SQL translation: list the columns")
     for node in tree.find_all(exp.Struct):
         fail(node, "struct_pack / {...} has no exact Spark SQL translation here")
