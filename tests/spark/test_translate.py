@@ -39,11 +39,13 @@ def test_a_one_based_index_stays_one_based():
 def test_an_unordered_list_is_refused_unless_nulls_are_ignored_above_it():
     with pytest.raises(TranslationError, match="collect_list drops them"):
         spark_sql("SELECT list(o.status) FROM shop.orders AS o")
-    assert "ARRAY_DISTINCT(COLLECT_LIST(o.status))" in spark_sql("SELECT list_distinct(list(o.status)) FROM shop.orders AS o")
+    got = spark_sql("SELECT list_distinct(list(o.status)) FROM shop.orders AS o")
+    assert "ARRAY_DISTINCT(COLLECT_LIST(o.status))" in got
 
 
 def test_a_view_that_does_not_translate_is_an_error_naming_its_file_and_line(tmp_path):
-    (tmp_path / "wide.sql").write_text("-- every column but one\nSELECT\n    o.* EXCLUDE (status)\nFROM shop.orders AS o\n")
+    (tmp_path / "wide.sql").write_text(
+        "-- every column but one\nSELECT\n    o.* EXCLUDE (status)\nFROM shop.orders AS o\n")
     views = load_views(tmp_path)
     with pytest.raises(TranslationError) as raised:
         translate_view(views["wide"], views)
