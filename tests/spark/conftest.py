@@ -24,7 +24,7 @@ from c360.generate.targets import EmbeddedTarget
 REPO = Path(__file__).resolve().parents[2]
 END = dt.date(2026, 12, 1)
 #: The two as-of dates every equality test runs at.
-AS_OF_DATES = (dt.date(2026, 12, 1), dt.date(2026, 11, 10))
+AS_OF_DATES = (dt.date(2026, 12, 1), dt.date(2026, 11, 20))
 SHOP_PASSWORD_ENV = "C360_SPARK_TEST_SHOP_PASSWORD"
 CRM_PASSWORD_ENV = "C360_SPARK_TEST_CRM_PASSWORD"
 
@@ -62,7 +62,7 @@ def spark_project(tmp_path_factory, mariadb, postgres_odbc):
     """The generated data in MariaDB, PostgreSQL, JSON files and a blob folder, under one catalog."""
     root = tmp_path_factory.mktemp("spark_project")
     data = root / "demo-data"
-    generate(Config(customers=150, days=120, seed=7, end=END, browsing_days=52), EmbeddedTarget(data))
+    generate(Config(customers=150, days=120, seed=7, end=END, browsing_days=42), EmbeddedTarget(data))
     shop, crm = mariadb.child("spark"), postgres_odbc.child("spark")
     for table in ("products", "orders", "order_items"):
         rows = _rows(data / "shop.sqlite", table)

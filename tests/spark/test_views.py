@@ -22,7 +22,8 @@ KEYS = {
 def sources(spark, spark_project):
     from c360.catalog import Catalog
 
-    return SparkSources(spark, Catalog(spark_project.catalog), rows_per_partition=200)
+    # cached: eight evaluations read the same tables (what is sent to the sources: test_sources.py)
+    return SparkSources(spark, Catalog(spark_project.catalog), rows_per_partition=50, cache=True)
 
 
 @pytest.fixture(scope="module")
