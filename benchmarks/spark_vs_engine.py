@@ -145,9 +145,9 @@ def engine_run(catalog: Path, as_of: dt.date) -> dict:
     by_source: dict[str, int] = {}
     source = None
     for line in text.splitlines():
-        found = re.match(r"^\S+ AS \S+ -> (\w+)\.", line)
+        found = re.match(r"^(\S+) AS \S+ -> \S+: ", line)
         if found:
-            source = found.group(1)
+            source = found.group(1).split(".")[0]
         found = re.search(r"analyze: rows=\d+ bytes=(\d+)", line)
         if found and source:
             by_source[source] = by_source.get(source, 0) + int(found.group(1))
