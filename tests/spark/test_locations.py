@@ -38,14 +38,17 @@ def test_a_blob_source_without_an_account_name_is_refused(tmp_path):
         azure_root(catalog.source("clicks"))
 
 
+SQL_SERVER = "Driver={ODBC Driver 18 for SQL Server};Server=db.example.com,1433;Database=crm;Uid=reader;"
+
+
 def test_an_odbc_source_becomes_a_jdbc_url_without_its_password(tmp_path, monkeypatch):
     monkeypatch.setenv("CRM_PWD", "s3cret-value")
-    catalog = Catalog(project(tmp_path, """
+    catalog = Catalog(project(tmp_path, f"""
         sources:
           crm:
             kind: odbc
             dialect: tsql
-            connection_string: "Driver={ODBC Driver 18 for SQL Server};Server=db.example.com,1433;Database=crm;Uid=reader;Pwd=${ENV:CRM_PWD};"
+            connection_string: "{SQL_SERVER}Pwd=${{ENV:CRM_PWD}};"
     """))
     location = odbc_location(catalog.source("crm"))
     assert location.url == "jdbc:sqlserver://db.example.com:1433;databaseName=crm;encrypt=true"
