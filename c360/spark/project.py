@@ -70,7 +70,11 @@ class SparkProject:
         self._prepare(translation, (*stack, key))
         frame = self.spark.sql(translation.sql, args=self._args(translation.parameters))
         if key == SCORED_VIEW:
-            frame = scoring.with_predictions(frame, self.project_dir / "models")
+            from c360.model.view_sql import base_view, view_columns
+
+            base = set(view_columns(base_view(view.sql)))
+            extra = [name for name in view_columns(view.sql) if name not in base and name != "*"]
+            frame = scoring.with_predictions(frame, self.project_dir / "models", view_names=extra)
         frame.createOrReplaceTempView(self.spark_name(key))
         self._frames[key] = frame
         return frame

@@ -28,12 +28,18 @@ def prediction_names(card) -> list[str]:
     return [purchase_column(card), *(column_name(c) for c in card.categories), "predicted_category", "model_version"]
 
 
-def with_predictions(frame, models_dir: Path):
-    """``frame`` (customer_360's base) with the prediction columns; NULL ones for a project without a model."""
+def with_predictions(frame, models_dir: Path, *, view_names: list[str] = ()):
+    """``frame`` (customer_360's base) with the prediction columns. Without a model in ``models_dir`` the
+    view's own prediction columns (``view_names``: its columns the base lacks) are NULL, as the engine's
+    UDF answers NULL before ``c360 train``."""
+    from pyspark.sql import functions as F
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
     models_dir = Path(models_dir).resolve()
     if not cards.exists(models_dir):
+        for name in view_names:
+            kind = "string" if name in ("predicted_category", "model_version") else "double"
+            frame = frame.withColumn(name, F.lit(None).cast(kind))
         return frame
     card = cards.read(models_dir)
     names = prediction_names(card)
