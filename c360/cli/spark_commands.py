@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 from enum import Enum
 from pathlib import Path
 
@@ -53,6 +55,23 @@ def _conf(pairs: list[str] | None) -> dict:
     return conf
 
 
+@contextlib.contextmanager
+def spark_errors():
+    """Spark's own errors (an unknown column, a source Spark cannot reach) as one c360 error line: the first
+    line of Spark's message, secrets redacted, no Java stack."""
+    from pyspark.errors import PySparkException
+
+    from c360.secrets import redact
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):  # PySpark logs each error as JSON
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    except PySparkException as error:
+        message = (str(error).strip().splitlines() or ["(no message)"])[0]
+        raise ProgrammingError(f"Spark: {redact(message)}") from None
+
+
 def open_project(catalog, profile, *, master, conf, as_of, rows_per_partition=None, max_partitions=None):
     """The project on a SparkSession (started here), as of ``as_of``."""
     from c360.spark.project import SparkProject
@@ -95,7 +114,8 @@ def query_command(
     check_output(output)
     project = open_project(catalog, profile, master=master, conf=conf, as_of=as_of,
                            rows_per_partition=rows_per_partition, max_partitions=max_partitions)
-    table = project.query(sql).toArrow()
+    with spark_errors():
+        table = project.query(sql).toArrow()
     if format is Format.table and output is None:
         print_table(table)
     else:
@@ -121,9 +141,10 @@ def build_command(
     project = open_project(catalog, profile, master=master, conf=conf, as_of=as_of,
                            rows_per_partition=rows_per_partition, max_partitions=max_partitions)
     started = time.perf_counter()
-    frame = project.frame(view)
-    frame.write.mode("overwrite").parquet(output)
-    rows = project.spark.read.parquet(output).count()
+    with spark_errors():
+        frame = project.frame(view)
+        frame.write.mode("overwrite").parquet(output)
+        rows = project.spark.read.parquet(output).count()
     day = project.as_of or dt.date.today()
     typer.echo(f"wrote {rows:,} rows of {view} as of {day} to {output} in {time.perf_counter() - started:.1f}s")
     for read in project.sources.reads.values():

@@ -68,3 +68,13 @@ def test_score_with_the_spark_engine_writes_the_engines_predictions(spark, spark
     run("score", "--engine", "spark", "--as-of", as_of, "-o", str(on_spark), "--catalog", str(spark_project.catalog))
     run("score", "--as-of", as_of, "-o", str(on_engine), "--catalog", str(spark_project.catalog))
     assert_same_rows(pq.read_table(on_engine), pq.read_table(on_spark), ["customer_id"])
+
+
+def test_a_spark_error_is_one_line_naming_the_problem(spark, spark_project, capsys):
+    from c360.cli import main
+
+    status = main(["spark", "query", "SELECT o.no_such_column FROM shop.orders AS o",
+                   "--catalog", str(spark_project.catalog)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith("error: Spark: ") and "no_such_column" in err and len(err.strip().splitlines()) == 1
