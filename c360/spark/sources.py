@@ -131,6 +131,32 @@ def odbc_location(source) -> Jdbc:
                        "dialect (postgres and tsql have one)")
 
 
+def exact_strings(table: str, schema) -> str:
+    """``table``, or a derived table whose string columns compare byte for byte (MySQL/MariaDB).
+
+    Spark pushes string filters (``status = 'cancelled'``, ``name < 'M'``) into the source and does
+    not check them again; MySQL's default collations are case-insensitive and ignore trailing spaces,
+    so the pushed filter would keep 'CANCELLED' and 'cancelled ' too. Each string column is therefore
+    read as ``CAST(col AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin``: Spark's meaning
+    (UTF-8 bytes), and MariaDB merges the derived table, so filters on other columns still use indexes.
+    """
+    strings = [c for c in schema.columns if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)]
+    if not strings:
+        return table
+    names = {c.name for c in strings}
+    projection = []
+    for column in schema.columns:
+        ref = exp.column(column.name, quoted=True)
+        if column.name in names:
+            text = exp.Cast(this=ref, to=exp.DataType(this=exp.DataType.Type.CHARACTER_SET,
+                                                      kind=exp.var("utf8mb4")))
+            ref = exp.Collate(this=text, expression=exp.var("utf8mb4_nopad_bin"))
+        projection.append(exp.alias_(ref, column.name, quoted=True))
+    select = exp.select(*projection).from_(exp.to_table(table, dialect="mysql"))
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("c360_exact"))).sql(
+        dialect="mysql", identify=True)
+
+
 def partition_key(schema) -> str | None:
     """The integer column JDBC ranges split on: the primary key's first column, else the first
     column an index starts with; None if neither is an integer."""
@@ -201,14 +227,15 @@ class SparkSources:
 
     def _jdbc(self, source, schema, location: Jdbc):
         remote = schema.remote_name[-1] if schema.remote_name else schema.name
-        dbtable = location.table(remote)
+        table = location.table(remote)
+        dbtable = exact_strings(table, schema) if location.dialect == "mysql" else table
         read = Read(source.name, schema.name, source.kind, url=location.url)
         reader = self.spark.read.format("jdbc").options(**location.options()).option("dbtable", dbtable)
         if source.timeout:
             reader = reader.option("queryTimeout", str(int(source.timeout)))
         key = partition_key(schema)
         if key is not None:
-            low, high, rows = self._statistics(location, dbtable, key)
+            low, high, rows = self._statistics(location, table, key)
             read.rows = rows
             if low is not None:
                 read.partitions = partition_count(rows, low, high, rows_per_partition=self.rows_per_partition,
