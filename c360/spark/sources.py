@@ -131,30 +131,34 @@ def odbc_location(source) -> Jdbc:
                        "dialect (postgres and tsql have one)")
 
 
-def exact_strings(table: str, schema) -> str:
-    """``table``, or a derived table whose string columns compare byte for byte (MySQL/MariaDB).
+def exact_strings(table: str, schema, dialect: str = "mysql") -> str:
+    """``table``, or a derived table whose string columns compare as Spark compares (UTF-8 bytes).
 
     Spark pushes string filters (``status = 'cancelled'``, ``name < 'M'``) into the source and does
-    not check them again; MySQL's default collations are case-insensitive and ignore trailing spaces,
-    so the pushed filter would keep 'CANCELLED' and 'cancelled ' too. Each string column is therefore
-    read as ``CAST(col AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin``: Spark's meaning
-    (UTF-8 bytes), and MariaDB merges the derived table, so filters on other columns still use indexes.
+    not check them again. MySQL's default collations are case-insensitive and ignore trailing spaces,
+    so the pushed filter would keep 'CANCELLED' and 'cancelled ' too: each string column is read as
+    ``CAST(col AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin`` (MariaDB merges the derived
+    table, so filters on other columns still use indexes). PostgreSQL's equality is exact but its
+    ordering follows the database's locale: ``col COLLATE "C"``. SQL Server is left as is (its ``=``
+    ignores trailing spaces under every collation; docs/spark.md).
     """
     strings = [c for c in schema.columns if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)]
-    if not strings:
+    if not strings or dialect not in ("mysql", "postgres"):
         return table
     names = {c.name for c in strings}
     projection = []
     for column in schema.columns:
         ref = exp.column(column.name, quoted=True)
-        if column.name in names:
+        if column.name in names and dialect == "mysql":
             text = exp.Cast(this=ref, to=exp.DataType(this=exp.DataType.Type.CHARACTER_SET,
                                                       kind=exp.var("utf8mb4")))
             ref = exp.Collate(this=text, expression=exp.var("utf8mb4_nopad_bin"))
+        elif column.name in names:
+            ref = exp.Collate(this=ref, expression=exp.to_identifier("C", quoted=True))
         projection.append(exp.alias_(ref, column.name, quoted=True))
-    select = exp.select(*projection).from_(exp.to_table(table, dialect="mysql"))
+    select = exp.select(*projection).from_(exp.to_table(table, dialect=dialect))
     return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("c360_exact"))).sql(
-        dialect="mysql", identify=True)
+        dialect=dialect, identify=True)
 
 
 def partition_key(schema) -> str | None:
@@ -228,7 +232,7 @@ class SparkSources:
     def _jdbc(self, source, schema, location: Jdbc):
         remote = schema.remote_name[-1] if schema.remote_name else schema.name
         table = location.table(remote)
-        dbtable = exact_strings(table, schema) if location.dialect == "mysql" else table
+        dbtable = exact_strings(table, schema, location.dialect)
         read = Read(source.name, schema.name, source.kind, url=location.url)
         reader = self.spark.read.format("jdbc").options(**location.options()).option("dbtable", dbtable)
         if source.timeout:

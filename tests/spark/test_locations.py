@@ -54,3 +54,19 @@ def test_an_odbc_source_becomes_a_jdbc_url_without_its_password(tmp_path, monkey
     assert location.url == "jdbc:sqlserver://db.example.com:1433;databaseName=crm;encrypt=true"
     assert (location.user, location.password) == ("reader", "s3cret-value")
     assert "s3cret" not in repr(location) and location.table("customers") == "[dbo].[customers]"
+
+
+def test_string_columns_are_read_with_byte_order_collations():
+    import pyarrow as pa
+
+    from c360.spark.sources import exact_strings
+    from connectors.base import Column, TableSchema
+
+    schema = TableSchema("customers", (Column("customer_id", pa.int64()), Column("city", pa.string())))
+    assert exact_strings('"public"."customers"', schema, "postgres") == (
+        '(SELECT "customer_id" AS "customer_id", "city" COLLATE "C" AS "city" FROM "public"."customers")'
+        ' AS "c360_exact"')
+    assert exact_strings("`customers`", schema, "mysql") == (
+        "(SELECT `customer_id` AS `customer_id`, CAST(`city` AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin"
+        " AS `city` FROM `customers`) AS `c360_exact`")
+    assert exact_strings("[dbo].[customers]", schema, "tsql") == "[dbo].[customers]"
