@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from c360.errors import ProgrammingError
@@ -69,6 +70,8 @@ def start(master: str | None = None, *, conf: dict | None = None, app_name: str 
         from pyspark.sql import SparkSession
     except ImportError:
         raise ProgrammingError("Spark is not installed: pip install 'c360[spark]' (Java 17 is needed too)") from None
+    # c360 hands Spark Arrow, never pandas frames: PySpark's warning about pandas 3 does not concern it
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers score with this c360 and its pyarrow
     wanted = master or DEFAULT_MASTER
