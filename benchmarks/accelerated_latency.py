@@ -9,6 +9,7 @@ accelerated, and through ``c360 serve`` with ``--clients`` concurrent psycopg cl
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import re
 import sqlite3
@@ -116,10 +117,11 @@ def dbapi_lookups(catalog_dir: Path, profile: str, customers: int, runs: int, *,
     return totals
 
 
-def start_server(catalog_dir: Path, profile: str, log: Path) -> tuple[subprocess.Popen, int]:
+def start_server(catalog_dir: Path, profile: str, log: Path, workers: int = 1) -> tuple[subprocess.Popen, int]:
     handle = open(log, "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "c360", "serve", "--catalog", str(catalog_dir), "--profile", profile, "--port", "0"],
+        [sys.executable, "-m", "c360", "serve", "--catalog", str(catalog_dir), "--profile", profile, "--port", "0",
+         *(["--workers", str(workers)] if workers > 1 else [])],
         stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=catalog_dir.parent,
     )
     handle.close()
@@ -185,7 +187,7 @@ def wire_lookups(port: int, customers: int, clients: int, per_client: int, *, li
 
 
 def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs: int, clients: int,
-        per_client: int, live_per_client: int, seed: int, refresh: bool = True) -> int:
+        per_client: int, live_per_client: int, seed: int, refresh: bool = True, serve_workers: int = 1) -> int:
     if profile == "servers":
         from c360.settings import apply_demo_values
 
@@ -200,13 +202,16 @@ def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs
     print(figures("DB-API, accelerated", accelerated), flush=True)
     live = dbapi_lookups(catalog_dir, profile, customers, live_runs, live=True, seed=seed)
     print(figures("DB-API, live (max_staleness = 0)", live), flush=True)
-    process, port = start_server(catalog_dir, profile, catalog_dir.parent / "serve.log")
+    process, port = start_server(catalog_dir, profile, catalog_dir.parent / "serve.log", serve_workers)
+    label = f"c360 serve{f' --workers {serve_workers}' if serve_workers > 1 else ''}, {clients} clients"
     try:
+        wire_lookups(port, customers, clients, 2, live=False, seed=seed + 1)  # every worker plans and trusts the shape
+        load = os.getloadavg()[0]
         wire = wire_lookups(port, customers, clients, per_client, live=False, seed=seed)
-        print(figures(f"c360 serve, {clients} clients, accelerated", wire), flush=True)
+        print(figures(f"{label}, accelerated", wire) + f"   load {load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
         if live_per_client:
             wire_live = wire_lookups(port, customers, clients, live_per_client, live=True, seed=seed)
-            print(figures(f"c360 serve, {clients} clients, live", wire_live), flush=True)
+            print(figures(f"{label}, live", wire_live), flush=True)
     finally:
         process.terminate()
         try:

@@ -136,6 +136,8 @@ def main(argv=None) -> int:
     parser.add_argument("--per-client", type=int, default=20, help="--accelerated: lookups per client, accelerated")
     parser.add_argument("--live-per-client", type=int, default=1, help="--accelerated: lookups per client, live")
     parser.add_argument("--live-runs", type=int, default=5, help="--accelerated: live DB-API lookups")
+    parser.add_argument("--serve-workers", type=int, default=1,
+                        help="--accelerated: c360 serve --workers N (server processes sharing the port)")
     parser.add_argument("--skip-refresh", action="store_true",
                         help="--accelerated: use the copies an earlier run made (no refresh figures)")
     args = parser.parse_args(argv)
@@ -149,7 +151,7 @@ def main(argv=None) -> int:
 
         return run(catalog, args.profile, args.customers, runs=args.runs, live_runs=args.live_runs,
                    clients=args.clients, per_client=args.per_client, live_per_client=args.live_per_client,
-                   seed=args.seed, refresh=not args.skip_refresh)
+                   seed=args.seed, refresh=not args.skip_refresh, serve_workers=args.serve_workers)
     result = measure(catalog, args.profile, args.customers, args.runs, args.seed, args.as_of)
     totals, plans = result["totals"], result["plans"]
     print(f"{QUERY}  [{args.profile}, {args.customers:,} customers, {args.runs} runs, "

@@ -63,6 +63,11 @@ def TimestampFromTicks(ticks: float) -> _dt.datetime:  # noqa: N802 - PEP 249 na
     return Timestamp(*_time.localtime(ticks)[:6])
 
 
+#: the SQL a connection may read (``postgres`` loads :mod:`c360.postgres` and sqlglot's PostgreSQL dialect, only
+#: for the connections that ask for it)
+DIALECTS = ("duckdb", "postgres")
+
+
 def connect(catalog="catalog", profile: str | None = None, *, engine=None, dialect: str = "duckdb") -> "Connection":
     """Open a connection to the c360 project whose catalog is at ``catalog``.
 
@@ -72,8 +77,6 @@ def connect(catalog="catalog", profile: str | None = None, *, engine=None, diale
     the CLI) or ``postgres`` (PostgreSQL's SQL and meaning, as ``c360 serve``
     reads it: :mod:`c360.postgres`; parameters then are ``$1``, ``$2``...).
     """
-    from c360.postgres import DIALECTS
-
     if dialect not in DIALECTS:
         raise InterfaceError(f"Unknown dialect '{dialect}': use one of {', '.join(DIALECTS)}")
     if engine is None:

@@ -22,6 +22,11 @@ import pyarrow as pa
 from sqlglot import exp
 
 from c360 import explain, introspect, policy
+from c360.acceleration.choose import accelerator, views_digest
+from c360.acceleration.connector import CopyScan, local_sql
+from c360.acceleration.declaration import staleness_seconds
+from c360.acceleration.direct import Cursors, DirectScan, copy_statement
+from c360.acceleration.joined import Attached, joined_sql
 from c360.channel import DEFAULT_MEMORY_BYTES, Channel
 from c360.errors import (
     Error,
@@ -98,6 +103,7 @@ class Engine:
         )
         self._lock = threading.Lock()
         self._duckdb = self._open_duckdb()
+        self._copy_cursors = self._attached = None
 
     def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
         """The engine's DuckDB: locked, the project's functions registered, and without the optimizer
@@ -143,8 +149,6 @@ class Engine:
         """The accelerated copies this statement may read (:mod:`c360.acceleration.choose`)."""
         if not getattr(self.catalog, "accelerations", None) or self.max_staleness == 0:
             return {}
-        from c360.acceleration.choose import accelerator, views_digest
-
         if self._views_digest is None:
             self._views_digest = views_digest(self._views_key)
         return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of(), views=self._views_digest)
@@ -177,9 +181,12 @@ class Engine:
         return plan_statement(statement, params, catalog=self.catalog, views=self.views, variables=self.variables,
                               cursor=self.cursor, copies=copies)
 
-    def _plan_cached(self, sql: str, statement, params, copies) -> Plan:
+    def _cache_key(self, sql: str, params, copies) -> tuple:
         copies_key = tuple(sorted(chosen.key for chosen in copies.values()))
-        key = plan_cache.shape(sql, params, self.variables, (self._views_key, copies_key))
+        return plan_cache.shape(sql, params, self.variables, (self._views_key, copies_key))
+
+    def _plan_cached(self, sql: str, statement, params, copies) -> Plan:
+        key = self._cache_key(sql, params, copies)
         values = self._slot_values(params)
         entry = self.plan_cache.get(key)
         if entry is not None and not entry.broken:
@@ -189,16 +196,35 @@ class Engine:
                 rebound = None
             if rebound is not None:
                 if entry.trusted(values):
+                    rebound.cached = entry
                     return rebound
                 full = self._plan_fully(statement.copy(), params, copies)
                 entry.verify(values, rebound, full)
                 return full
         full = self._plan_fully(statement, params, copies)
         try:
-            self.plan_cache.put(key, plan_cache.rebind(full, values, fold_constants_module.evaluate), values)
+            full.cached = self.plan_cache.put(key, plan_cache.rebind(full, values, fold_constants_module.evaluate),
+                                              values)
         except (plan_cache.Stale, duckdb.Error):
             pass  # a plan that cannot be rebound for its own values is not worth keeping
         return full
+
+    def _prepare_direct(self, sql: str, params) -> "Execution | None":
+        """A known query shape that runs as one SQL on one copy, for values the plan cache trusts: that SQL
+        with these values (:mod:`c360.acceleration.direct`), no parsing or planning; else None."""
+        copies = self._copies()
+        if not copies:
+            return None
+        entry = self.plan_cache.get(self._cache_key(sql, params, copies))
+        if entry is None or not entry.direct:
+            return None
+        values = self._slot_values(params)
+        bound = entry.direct.values(values)
+        if bound is None or not entry.trusted(values):
+            return None
+        execution = Execution(self, entry.plan)
+        execution._direct = (entry.direct, bound)
+        return execution
 
     def _slot_values(self, params) -> dict:
         values = {}
@@ -219,7 +245,12 @@ class Engine:
 
     def prepare(self, sql: str, params=None) -> "Execution":
         """Plan a query without starting it, so a caller can hold it (to cancel) before it runs."""
-        statement = parse(sql, named=isinstance(params, dict))
+        named = isinstance(params, dict)
+        if self.plan_cache.known_query(sql, named):
+            direct = self._prepare_direct(sql, params)
+            if direct is not None:
+                return direct
+        statement = parse(sql, named=named)
         explain = explained(statement)
         if explain is not None:
             text = self.explain(explain[0], params, analyze=explain[1])
@@ -236,7 +267,9 @@ class Engine:
             if isinstance(statement, exp.Describe) and not isinstance(statement.this, exp.Table):
                 statement.set("this", bind(statement.this, params))
             return Execution.from_table(introspect.answer(statement, self))
-        return Execution(self, self._plan(statement, params, sql))
+        execution = Execution(self, self._plan(statement, params, sql))
+        self.plan_cache.add_query(sql, named)
+        return execution
 
     def schema_of(self, query: exp.Expression, params=None) -> pa.Schema:
         """The Arrow schema ``query`` would return, found by running its plan over empty inputs."""
@@ -296,7 +329,24 @@ class Engine:
         with self._lock:
             return self._duckdb.cursor()
 
+    @property
+    def attached(self):
+        """DuckDBs attaching sets of copy files, for queries of several copies (:mod:`c360.acceleration.joined`)."""
+        if self._attached is None:
+            self._attached = Attached(self._config)
+        return self._attached
+
+    @property
+    def copy_cursors(self):
+        """Cursors on accelerated copies, reused by this engine's direct runs (:mod:`c360.acceleration.direct`)."""
+        if self._copy_cursors is None:
+            self._copy_cursors = Cursors()
+        return self._copy_cursors
+
     def close(self) -> None:
+        for kept in (self._copy_cursors, self._attached):
+            if kept is not None:
+                kept.close()
         self._duckdb.close()
         if self.owns_catalog:
             self.catalog.close()
@@ -319,6 +369,13 @@ class Execution:
         self._table: pa.Table | None = None
         self._done = False  # a statement with no result (SET VARIABLE)
         self._closed = False
+        #: the stats of the copy scan that ran the whole query (:meth:`_start_in_copy`): the result's rows,
+        #: bytes and time are the copy's, counted as the result is read
+        self._counted = None
+        #: ``(CopyStatement, values)`` when the statement runs as one SQL on one copy (Engine._prepare_direct)
+        self._direct = None
+        #: returns the cursor to the engine's copy cursors instead of closing it (a direct run)
+        self._give_back = None
 
     @classmethod
     def from_table(cls, table: pa.Table | None) -> "Execution":
@@ -354,8 +411,11 @@ class Execution:
             return
         if self.error is not None:
             raise self.error
+        if self._direct is not None:
+            self._start_direct()
+            return
         self.prepare()
-        if self._start_in_copy():
+        if self._start_in_copy() or self._start_in_copies():
             return
         for index, scan_plan in enumerate(self.plan.scans):
             timeout = self._timeout(scan_plan)
@@ -403,8 +463,6 @@ class Execution:
         residual query with the copy's scan replaced by the SELECT the scan would send (so every pushed
         filter holds), no stream, no thread. A query the copy's DuckDB cannot run (it calls a function
         registered on the engine's, such as ``c360_predict``) takes the usual path. True when started."""
-        from c360.acceleration.connector import CopyScan, local_sql
-
         if len(self.scans) != 1 or not isinstance(self.scans[0], CopyScan):
             return False
         scan, scan_plan = self.scans[0], self.plan.scans[0]
@@ -415,6 +473,7 @@ class Execution:
             cursor = scan.open_cursor()
         except Error:
             return False
+        scan.stats.started = time.perf_counter()
         try:
             self._reader = cursor.execute(sql, self.plan.params).to_arrow_reader(RESULT_BATCH_ROWS)
         except (duckdb.CatalogException, duckdb.BinderException):
@@ -424,9 +483,69 @@ class Execution:
             cursor.close()
             raise self._translate(error) from None
         self._cursor = cursor
-        scan.stats.finished = scan.stats.started = time.perf_counter()
+        self._counted = scan.stats  # the result's rows are what the copy returned: reader() counts them
         scan.sent = f"{scan.sent} (the whole query ran in the copy's DuckDB)"
+        self._keep_direct()
         return True
+
+    def _keep_direct(self) -> None:
+        """After a query of copies only ran whole: its cached plan's :class:`~c360.acceleration.direct.
+        CopyStatement`, for the next executions of the shape."""
+        entry = self.plan.cached
+        if entry is not None and entry.direct is None:
+            entry.direct = copy_statement(entry.plan) or False
+
+    def _start_in_copies(self) -> bool:
+        """Run a statement that reads only copies, several, in one DuckDB attaching their files
+        (:mod:`c360.acceleration.joined`); True when started."""
+        found = joined_sql(self.plan, self.scans)
+        if found is None:
+            return False
+        sql, paths = found
+        try:
+            cursor = self.engine.attached.cursor(paths)
+        except duckdb.Error:
+            return False
+        started = time.perf_counter()
+        try:
+            self._reader = cursor.execute(sql, self.plan.params).to_arrow_reader(RESULT_BATCH_ROWS)
+        except (duckdb.CatalogException, duckdb.BinderException):
+            cursor.close()
+            return False
+        except duckdb.Error as error:
+            cursor.close()
+            raise self._translate(error) from None
+        self._cursor = cursor
+        for scan in self.scans:
+            scan.stats.started, scan.stats.finished = started, time.perf_counter()
+            scan.sent = f"{scan.sent} (the whole query ran in one DuckDB attaching the copies)"
+        self._keep_direct()
+        return True
+
+    def _start_direct(self) -> None:
+        """Run the :class:`~c360.acceleration.direct.CopyStatement` with its values on the copy's DuckDB."""
+        statement, values = self._direct
+        single = len(statement.sent) == 1
+        where = "the whole query ran in the copy's DuckDB" if single else \
+            "the whole query ran in one DuckDB attaching the copies"
+        self.scans = [DirectScan(sent, where) for sent in statement.sent]
+        cursors = self.engine.copy_cursors
+        cursor = cursors.take(statement.paths[0]) if single else self.engine.attached.cursor(statement.paths)
+        started = time.perf_counter()
+        try:
+            self._reader = cursor.execute(statement.sql, values).to_arrow_reader(RESULT_BATCH_ROWS)
+        except duckdb.Error as error:
+            cursor.close()
+            raise self._translate(error) from None
+        self._cursor = cursor
+        for scan in self.scans:
+            scan.stats.started = started
+        if single:
+            self._counted = self.scans[0].stats
+            self._give_back = lambda: cursors.give(statement.paths[0], cursor)
+        else:
+            for scan in self.scans:
+                scan.stats.finished = time.perf_counter()
 
     # --- producers and consumers ----------------------------------------------------------------
 
@@ -538,13 +657,20 @@ class Execution:
             return
         if self._reader is None:
             return
+        counted = self._counted
         try:
             while True:
                 try:
                     batch = self._reader.read_next_batch()
                 except StopIteration:
                     break
+                if counted is not None:
+                    counted.rows += batch.num_rows
+                    counted.bytes += batch.nbytes
+                    counted.batches += 1
                 yield batch
+            if counted is not None:
+                counted.finished = time.perf_counter()
         except (duckdb.Error, pa.ArrowException) as error:
             raise self._translate(error) from None
         finally:
@@ -593,7 +719,9 @@ class Execution:
             thread.join(timeout=5)
         for channel in self._channels:
             channel.close()
-        if self._cursor is not None:
+        if self._give_back is not None and self.error is None:
+            self._give_back()
+        elif self._cursor is not None:
             try:
                 self._cursor.close()
             except duckdb.Error:
@@ -625,20 +753,6 @@ def register_stream(cursor: duckdb.DuckDBPyConnection, name: str, reader: pa.Rec
         else:
             columns.append(quoted)
     cursor.execute(f'CREATE OR REPLACE TEMPORARY VIEW "{name}" AS SELECT {", ".join(columns)} FROM "{raw}"')
-
-
-def staleness_seconds(value) -> float:
-    """A ``max_staleness`` value in seconds: a number of seconds, a duration text (``'10 minutes'``) or an interval."""
-    import datetime as dt
-
-    from c360.acceleration.declaration import parse_duration
-
-    if isinstance(value, dt.timedelta):
-        value = value.total_seconds()
-    try:
-        return parse_duration(value, what="max_staleness")
-    except ValueError as error:
-        raise ProgrammingError(str(error)) from None
 
 
 def _usable_folder(path: str | None) -> str | None:

@@ -17,7 +17,7 @@ readers: files are read only through catalog sources).
 
 This is the first wall. The second is the engine's DuckDB connection, opened
 with external access off, extension install and autoload off and its
-configuration locked (:func:`locked_config`), so a statement that slipped past
+configuration locked (:func:`c360.lockdown.locked_config`), so a statement that slipped past
 this module still cannot open a file or the network.
 """
 
@@ -26,6 +26,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from c360.errors import NotSupportedError, ReadOnlyError
+from c360.lockdown import lock, locked_config  # noqa: F401 - the second wall, kept apart so it loads without sqlglot
 
 #: Table functions a query may call: they compute rows, they read nothing.
 TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "generate_subscripts"})
@@ -61,33 +62,6 @@ _WRITES = {
 }
 
 _TYPED_TABLE_FUNCTIONS = {exp.GenerateSeries: "generate_series", exp.Unnest: "unnest"}
-
-
-def locked_config(*, threads: int | None = None, memory_limit: str | None = None,
-                  temp_directory: str | None = None) -> dict:
-    """DuckDB ``config`` for a connection that runs user SQL: no files, no network, no extensions.
-
-    ``lock_configuration`` is set by :func:`lock` once the connection is ready
-    (functions registered), since a locked connection refuses every ``SET``.
-    """
-    config = {
-        "enable_external_access": False,
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-        "allow_community_extensions": False,
-    }
-    if threads:
-        config["threads"] = threads
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    if temp_directory:
-        config["temp_directory"] = temp_directory
-    return config
-
-
-def lock(connection) -> None:
-    """Freeze a connection's configuration: from here on no statement can change a setting."""
-    connection.execute("SET lock_configuration = true")
 
 
 def check(statement: exp.Expression) -> None:

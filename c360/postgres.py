@@ -46,8 +46,6 @@ from c360.errors import NotSupportedError, ProgrammingError, SqlSyntaxError
 from c360.pg_formats import format_expression, parse_format
 from c360.planner.qualified_columns import qualified_columns
 
-DIALECTS = ("duckdb", "postgres")
-
 _KEPT = ("TO_CHAR", "TO_TIMESTAMP", "TO_DATE")
 
 
@@ -550,6 +548,12 @@ def parameter_types(sql: str, *, schema=None) -> dict[int, exp.DataType]:
         tree = _parse(sql)
     except (SqlSyntaxError, ProgrammingError):
         return {}
+    return infer_parameter_types(tree, schema=schema)
+
+
+def infer_parameter_types(tree: exp.Expression, *, schema=None) -> dict[int, exp.DataType]:
+    """:func:`parameter_types` of a parsed statement whose parameters are ``exp.Parameter`` nodes numbered
+    ``1, 2, ...`` (the Flight SQL door numbers its ``?`` so); ``tree`` is marked, not otherwise changed."""
     found: dict[int, exp.DataType] = {}
     parameters = [p for p in tree.find_all(exp.Parameter) if p.name.isdigit()]
     for parameter in parameters:

@@ -56,6 +56,7 @@ FILTER_OPS = frozenset(
         "between",
         "is_null",  # IS NULL / IS NOT NULL
         "like_prefix",  # col LIKE 'abc%'
+        "like_any",  # col LIKE any pattern, ESCAPE too: only sources that evaluate it with DuckDB itself
         "boolean",  # AND / OR / NOT
     }
 )

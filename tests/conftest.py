@@ -11,8 +11,8 @@ import pytest
 
 from tests import servers
 
-#: The session's Azurite (the ``azurite`` fixture), for every test module.
-pytest_plugins = ["tests.azurite"]
+#: The session's Azurite (the ``azurite`` fixture), and the compatibility table's marker and outcomes.
+pytest_plugins = ["tests.azurite", "tests.compat"]
 
 # --- database servers (MariaDB, PostgreSQL through ODBC) -----------------------------------------
 

@@ -18,15 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Top to bottom; a module belongs to the layer of the longest package that holds it (``c360`` itself,
 #: the package's ``__init__``, holds only itself: it re-exports the DB-API).
 LAYERS = (
-    ("front doors", ("c360.__main__", "c360.cli", "c360.server", "c360.sqlalchemy_dialect")),
+    ("front doors", ("c360.__main__", "c360.cli", "c360.server", "c360.app", "c360.sqlalchemy_dialect")),
     ("the DB-API and the jobs", ("c360", "c360.dbapi", "c360.stream", "c360.generate", "c360.acceleration.refresh",
-                                 "c360.acceleration.schedule", "c360.acceleration.status", "c360.spark")),
+                                 "c360.acceleration.schedule", "c360.acceleration.status",
+                                 "c360.export", "c360.spark")),
     ("the engine", ("c360.engine", "c360.channel", "c360.introspect", "c360.reductions", "c360.explain",
-                    "c360.postgres", "c360.pg_formats")),
+                    "c360.postgres", "c360.pg_formats", "c360.acceleration.direct", "c360.acceleration.joined")),
     ("planning", ("c360.planner", "c360.views", "c360.functions", "c360.acceleration.choose")),
     ("the catalog and the model", ("c360.catalog", "c360.model", "c360.acceleration")),
     ("connectors", ("connectors",)),
-    ("foundations", ("c360.errors", "c360.types", "c360.secrets", "c360.settings", "c360.policy", "c360.browsing")),
+    ("foundations", ("c360.errors", "c360.types", "c360.secrets", "c360.settings", "c360.policy", "c360.browsing",
+                     "c360.lockdown")),
 )
 
 

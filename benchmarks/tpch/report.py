@@ -46,22 +46,41 @@ def summary(results: list[QueryResult], stat: str) -> dict:
         "peer_right": sum(1 for r in results if r.peer and r.peer.ok),
         "queries": len(results),
         "slower_than_peer": [r.number for r in both if r.c360.time(stat) > r.peer.time(stat)],
+        **_accelerated(results, stat),
+    }
+
+
+def _accelerated(results: list[QueryResult], stat: str) -> dict:
+    """With ``--accelerated``: the geometric mean of c360-over-copies / local, and its right answers."""
+    timed = [r for r in results if r.accel and r.accel.time(stat) and r.local.time(stat)]
+    if not any(r.accel for r in results):
+        return {}
+    return {
+        "geomean_accel_over_local": geometric_mean([r.accel.time(stat) / r.local.time(stat) for r in timed]),
+        "accel_compared": len(timed),
+        "accel_right": sum(1 for r in results if r.accel and r.accel.ok),
     }
 
 
 def print_report(results: list[QueryResult], *, stat: str, header: str, out=print) -> dict:
     out(header)
     out("")
-    out(f"{'Q':>3} {'c360 s':>9} {'peer s':>9} {'c360/peer':>10} {'local s':>9} {'peer/local':>11}  c360   peer")
+    accelerated = any(r.accel for r in results)
+    extra = f" {'accel s':>9} {'accel/local':>12}" if accelerated else ""
+    out(f"{'Q':>3} {'c360 s':>9} {'peer s':>9} {'c360/peer':>10} {'local s':>9} {'peer/local':>11}{extra}  c360   peer"
+        + ("   accel" if accelerated else ""))
     for r in results:
         c360 = r.c360.time(stat) if r.c360 else None
         peer = r.peer.time(stat) if r.peer else None
         local = r.local.time(stat)
         ratio = f"{c360 / peer:.2f}x" if c360 and peer else "-"
         over_local = f"{peer / local:.1f}x" if peer and local else "-"
+        accel = r.accel.time(stat) if r.accel else None
+        cells = (f" {_seconds(accel):>9} {f'{accel / local:.1f}x' if accel and local else '-':>12}"
+                 if accelerated else "")
         out(
             f"{r.number:>3} {_seconds(c360):>9} {_seconds(peer):>9} {ratio:>10} {_seconds(local):>9} {over_local:>11}"
-            f"  {_verdict(r.c360):<6} {_verdict(r.peer)}"
+            f"{cells}  {_verdict(r.c360):<6} {_verdict(r.peer)}" + (f"   {_verdict(r.accel)}" if accelerated else "")
         )
     counted = any("shop" in side.moved for r in results for side in (r.c360, r.peer) if side is not None)
     out("")
@@ -95,7 +114,7 @@ def print_report(results: list[QueryResult], *, stat: str, header: str, out=prin
             ]
             out(f"{r.number if name == 'c360' else '':>3} {name:<5} " + " ".join(cells))
     for r in results:
-        for name, side in (("local", r.local), ("c360", r.c360), ("peer", r.peer)):
+        for name, side in (("local", r.local), ("c360", r.c360), ("peer", r.peer), ("accel", r.accel)):
             if side is not None and side.problem:
                 out(f"Q{r.number} {name} answer differs: {side.problem}")
     figures = summary(results, stat)
@@ -113,9 +132,15 @@ def print_report(results: list[QueryResult], *, stat: str, header: str, out=prin
                 f"(c360/peer {figures['bytes_c360_over_peer']:.2f}x)"
             )
         out(f"queries where c360 is slower than the peer: {figures['slower_than_peer'] or 'none'}")
+    if figures.get("geomean_accel_over_local") is not None:
+        out(
+            f"accelerated (all eight tables as local copies): geometric mean accel/local "
+            f"{figures['geomean_accel_over_local']:.2f}x over {figures['accel_compared']} queries"
+        )
     out(
         f"right answers: c360 {figures['c360_right']}/{figures['queries']}, "
         f"peer {figures['peer_right']}/{figures['queries']}"
+        + (f", accel {figures['accel_right']}/{figures['queries']}" if "accel_right" in figures else "")
     )
     return figures
 
@@ -132,7 +157,9 @@ def write_json(path, results: list[QueryResult], *, settings: dict, figures: dic
         "settings": settings,
         "summary": figures,
         "queries": [
-            {"query": r.number, "local": side(r.local), "c360": side(r.c360), "peer": side(r.peer)} for r in results
+            {"query": r.number, "local": side(r.local), "c360": side(r.c360), "peer": side(r.peer),
+             "accel": side(r.accel)}
+            for r in results
         ],
     }
     with open(path, "w") as handle:

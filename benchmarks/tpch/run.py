@@ -61,6 +61,8 @@ class QueryResult:
     local: Side
     c360: Side | None = None
     peer: Side | None = None
+    #: c360 reading the accelerated copies of all eight tables (``--accelerated``)
+    accel: Side | None = None
 
 
 def _timed(run: Callable[[], pa.Table], cancel: Callable[[], None], timeout: float | None):
@@ -93,7 +95,8 @@ class C360Side:
 
     name = "c360"
 
-    def __init__(self, connection, partners_folder: Path):
+    def __init__(self, connection, partners_folder: Path, *, name: str = "c360"):
+        self.name = name
         self.connection = connection
         self.partners = partners_folder
         self.cursor = None
@@ -193,4 +196,5 @@ def run_query(
             on_run(side.name)
     result.c360 = results.get("c360")
     result.peer = results.get("peer")
+    result.accel = results.get("accel")
     return result

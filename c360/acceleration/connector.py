@@ -37,7 +37,7 @@ _OPEN_LOCK = threading.Lock()
 _KEEP_OPEN = 16
 
 
-def _connection(path: Path) -> duckdb.DuckDBPyConnection:
+def open_copy(path: Path) -> duckdb.DuckDBPyConnection:
     """The process's read-only connection to a data file (opened on first use; a few kept open)."""
     key = str(path)
     with _OPEN_LOCK:
@@ -105,10 +105,11 @@ class CopyConnector:
         lookup repeats with every value, generated once per set of columns."""
         if request.statement is not None or request.order_by or request.limit is not None or not request.filters:
             return render_select(request, self.dialect)
-        head = self._heads.get(request.columns)
+        key = (request.table.remote_name, request.columns)
+        head = self._heads.get(key)
         if head is None:
             head = render_select(ScanRequest(table=request.table, columns=request.columns), self.dialect)
-            self._heads[request.columns] = head
+            self._heads[key] = head
         condition = None
         for expression in request.filters:
             quoted = quote_columns(expression)
@@ -127,10 +128,10 @@ class CopyScan(StatementScan):
     def open_cursor(self):
         """A cursor on the copy's read-only DuckDB (the engine runs a whole query there when it reads only
         this copy: :func:`local_sql`)."""
-        return _connection(self.path)
+        return open_copy(self.path)
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
-        self._cursor = _connection(self.path)
+        self._cursor = open_copy(self.path)
         reader = self._cursor.execute(self.sent).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
             yield batch

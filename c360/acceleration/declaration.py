@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from c360.errors import CatalogError, did_you_mean
+from c360.errors import CatalogError, ProgrammingError, did_you_mean
 
 #: Keys of one declaration, with their help (the docs' table is checked against these).
 KEYS = {
@@ -172,3 +172,15 @@ def _one(name: str, declaration: dict, place: str) -> Acceleration:
     elif tail:
         raise CatalogError(f"{at('live_tail')}: 'live_tail' needs refresh: append (a watermark to read past)")
     return Acceleration(**values)
+
+
+def staleness_seconds(value) -> float:
+    """A ``max_staleness`` value in seconds: a number of seconds, a duration text (``'10 minutes'``) or an interval."""
+    import datetime as dt
+
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    try:
+        return parse_duration(value, what="max_staleness")
+    except ValueError as error:
+        raise ProgrammingError(str(error)) from None

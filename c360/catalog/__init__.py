@@ -282,15 +282,19 @@ class Catalog:
             self.cache.store(name, state["digest"], state["tables"], state["schemas"])
         return state["tables"]
 
-    def every_table(self, sources: list[str] | None = None) -> tuple[list[tuple[str, str]], list[Error]]:
+    def every_table(self, sources: list[str] | None = None, *,
+                    asking=None) -> tuple[list[tuple[str, str]], list[Error]]:
         """Every ``(source, table)`` of ``sources`` (default: all, in catalog order), and the error of
         each source that could not list its tables: a source that is down hides only its own tables.
 
-        An unknown source name is raised, not collected.
+        An unknown source name is raised, not collected. ``asking(name)``, if given, is called before each
+        source is asked (a progress line names the source being waited for).
         """
         found, failures = [], []
         for name in list(self.sources) if sources is None else sources:
             self.source(name)
+            if asking is not None:
+                asking(name)
             try:
                 found += [(name, table) for table in self.tables(name)]
             except Error as error:

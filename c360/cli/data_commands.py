@@ -250,6 +250,9 @@ def demo(
     sql = demo_sql(config.end)
     started = time.perf_counter()
     connection = c360.connect(catalog=str(catalog), profile=profile)
+    from c360.cli.constant import remember
+
+    remember(catalog, profile)  # the catalog loaded: `c360 query "SELECT 1"` need not load it again
     try:
         table = run(connection.cursor(), sql)  # a progress line on a terminal, Ctrl-C cancels at the sources
     finally:

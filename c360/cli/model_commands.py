@@ -116,10 +116,12 @@ def score(
         project = open_project(catalog, profile, master=master, conf=None, as_of=day.isoformat())
         table = project.frame("customer_360").select(*names).orderBy("customer_id").toArrow()
     else:
+        from c360.cli.running import run
+
         with open_connection(catalog, profile) as connection:
             connection.execute(f"SET VARIABLE as_of = DATE '{day.isoformat()}'")
-            query = f"SELECT {', '.join(names)} FROM customer_360 ORDER BY customer_id"
-            table = connection.execute(query).fetch_arrow()
+            # the progress line of `c360 query` while it runs; Ctrl-C cancels it at the sources
+            table = run(connection.cursor(), f"SELECT {', '.join(names)} FROM customer_360 ORDER BY customer_id")
     with replacing(output) as path:
         if suffix == ".parquet":
             pq.write_table(table, path)
@@ -148,13 +150,18 @@ def export_sql(
         Dialect.get_or_raise(dialect)
     except ValueError as error:
         raise ProgrammingError(f"cannot write the model as {dialect} SQL: {error}") from None
+    from c360.cli.running import wait
     from c360.model.export_sql import export
     from c360.model.scorer import Scorer
 
     models_dir, _ = _models_dir(catalog, profile, None)
-    loaded = Scorer.load(models_dir)
+
+    def write_sql():
+        loaded = Scorer.load(models_dir)
+        return loaded, export(loaded.booster, loaded.card, table=table, dialect=dialect)
+
     try:
-        sql = export(loaded.booster, loaded.card, table=table, dialect=dialect)
+        loaded, sql = wait(write_sql, lambda elapsed: f"writing the model as {dialect} SQL {elapsed:.1f}s")
     except (SqlglotError, ValueError) as error:  # a construct the dialect lacks, or an unknown dialect
         raise ProgrammingError(f"cannot write the model as {dialect} SQL: {error}") from None
     if output is None:

@@ -18,10 +18,14 @@ ProfileOption = typer.Option(
 
 
 def open_catalog(catalog: Path | None, profile: str | None):
-    """The catalog, with the project's ``.env`` read first (:mod:`c360.cli.dotenv`; the environment wins)."""
-    from c360.catalog import Catalog
-    from c360.cli import dotenv
+    """The catalog, with the project's ``.env`` read first (:mod:`c360.cli.dotenv`; the environment wins).
 
-    opened = Catalog(catalog or settings.get("catalog"), profile=profile or settings.get("profile"))
+    A catalog that loaded is remembered (:func:`c360.cli.constant.remember`), so ``SELECT 1`` need not load it."""
+    from c360.catalog import Catalog
+    from c360.cli import constant, dotenv
+
+    path, profile = Path(catalog or settings.get("catalog")), profile or settings.get("profile")
+    opened = Catalog(path, profile=profile)
     dotenv.load(opened.project_dir)
+    constant.remember(path, opened.profile)
     return opened

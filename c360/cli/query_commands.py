@@ -73,16 +73,27 @@ def query(
     if sql == "-":
         sql = sys.stdin.read()
     check_output(output)
-    from c360.cli.running import run
+    quick = as_of is None and not var and format == Format.table and output is None
+    table = _constant(sql, catalog, profile) if quick else None
+    if table is None:
+        from c360.cli.running import run
 
-    with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
-        table = run(connection.cursor(), sql)
+        with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
+            table = run(connection.cursor(), sql)
     if table is None:
         return  # a statement without a result (SET VARIABLE)
     if format == Format.table and output is None:
         print_table(table, max_rows=limit, vertical=vertical)
     else:
         write_result(table, format.value if format != Format.table else "csv", output)
+
+
+def _constant(sql: str, catalog: Path | None, profile: str | None):
+    """``SELECT 1`` and its kind, answered without loading the engine (:mod:`c360.cli.constant`); None otherwise."""
+    from c360 import settings
+    from c360.cli.constant import answer
+
+    return answer(sql, Path(catalog or settings.get("catalog")), profile or settings.get("profile"))
 
 
 @app.command()
@@ -95,11 +106,12 @@ def explain(
     var: list[str] = VarOption,
 ):
     """Show, per source, the exact SQL or file list sent and what stays local, and why."""
+    from c360.cli.running import run, wait
+
     with open_connection(catalog, profile, as_of=as_of, variables=var) as connection:
-        if not analyze:
-            typer.echo(connection.engine.explain(sql))
+        if not analyze:  # planning asks the sources for their schemas: the progress line while they answer
+            typer.echo(wait(lambda: connection.engine.explain(sql), lambda elapsed: f"planning {elapsed:.1f}s"))
             return
-        from c360.cli.running import run
 
         # it runs the query: the same progress line and Ctrl-C as `c360 query`
         lines = run(connection.cursor(), f"EXPLAIN ANALYZE {sql}")
@@ -129,8 +141,12 @@ def tables(
     """List tables (source.table), and the project's views."""
     import pyarrow as pa
 
+    from c360.cli.running import wait
+
     cat = open_catalog(catalog, profile)
-    found, failures = cat.every_table([source] if source else None)
+    asked: list[str] = []
+    found, failures = wait(lambda: cat.every_table([source] if source else None, asking=asked.append),
+                           lambda elapsed: f"listing tables {elapsed:.1f}s · {asked[-1] if asked else ''}".rstrip(" ·"))
     if source and failures:
         raise failures[0]
     for error in failures:
@@ -152,8 +168,10 @@ def describe(
     """Show a table's (or view's) columns and types."""
     import pyarrow as pa
 
-    with open_connection(catalog, profile) as connection:
-        described = connection.execute(f"DESCRIBE {_quoted(table)}").fetch_arrow()
+    from c360.cli.running import run
+
+    with open_connection(catalog, profile) as connection:  # a progress line while a source is asked
+        described = run(connection.cursor(), f"DESCRIBE {_quoted(table)}")
     rows = [
         {"column": row["column_name"], "type": row["column_type"], "nullable": row["null"] == "YES",
          "notes": row["extra"] or ""}
@@ -175,6 +193,8 @@ def refresh(
     profile: str = ProfileOption,
 ):
     """Forget cached schemas and discover them again."""
+    from c360.cli.running import wait
+
     cat = open_catalog(catalog, profile)
-    for name in cat.refresh(source):
+    for name in wait(lambda: cat.refresh(source), lambda elapsed: f"refreshing schemas {elapsed:.1f}s"):
         typer.echo(f"{name}: {len(cat.tables(name))} tables")

@@ -115,9 +115,29 @@ class _Style:
         return f"{_DIM}{text}{_RESET}" if self.on else text
 
 
+class Rows:
+    """A result as Python rows, drawn like an Arrow table without loading pyarrow (:mod:`c360.cli.constant`'s
+    answers): the column names, the rows as tuples, and which columns hold numbers (right-aligned)."""
+
+    def __init__(self, names: list[str], rows: list[tuple], numeric: list[bool]):
+        self.column_names, self.rows, self.numeric = list(names), list(rows), list(numeric)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.rows)
+
+    @property
+    def num_columns(self) -> int:
+        return len(self.column_names)
+
+    def slice(self, offset: int, length: int) -> "Rows":
+        return Rows(self.column_names, self.rows[offset:offset + length], self.numeric)
+
+
 def render(table, *, width: int | None = None, max_rows: int | None = 40, vertical: bool | None = None,
            style: bool = False) -> list[str]:
-    """The lines that show ``table`` (a ``pyarrow.Table``) to a person; see the module docstring."""
+    """The lines that show ``table`` (a ``pyarrow.Table``, or :class:`Rows`) to a person; see the module
+    docstring."""
     names = list(table.column_names)
     total = table.num_rows
     look = _Style(style)
@@ -130,7 +150,7 @@ def render(table, *, width: int | None = None, max_rows: int | None = 40, vertic
     head, tail = values[0], values[1] if len(values) > 1 else []
     rows = [[cell(value) for value in row] for row in head + tail]
     shown_rows = len(rows)
-    numeric = [_is_number(field.type) for field in table.schema]
+    numeric = table.numeric if isinstance(table, Rows) else [_is_number(field.type) for field in table.schema]
     nulls = {(r, i) for r, row in enumerate(head + tail) for i, value in enumerate(row) if value is None}
     if not names:
         return [f"{_plural(total, 'row')}, no columns"]
@@ -181,6 +201,8 @@ def render(table, *, width: int | None = None, max_rows: int | None = 40, vertic
 
 def _rows(table) -> list[tuple]:
     """Rows as tuples of Python values (column names may repeat, so not dicts)."""
+    if isinstance(table, Rows):
+        return list(table.rows)
     return list(zip(*(column.to_pylist() for column in table.columns))) if table.num_columns else []
 
 

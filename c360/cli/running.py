@@ -1,10 +1,12 @@
-"""Running one query for a person: a progress line while it is slow, Ctrl-C cancelling it at its sources.
+"""Running one query (or any wait on sources) for a person: a progress line while it is slow, Ctrl-C
+cancelling it at its sources.
 
-:func:`run` executes on a worker thread while the calling (main) thread waits, so a Ctrl-C arrives
-where it can act: the cursor is cancelled (each source's running statement is killed there, DuckDB is
-interrupted) and ``KeyboardInterrupt`` goes on to the caller. After :data:`PROGRESS_AFTER` seconds, and
-only when stderr is a terminal, one line on stderr shows the time so far and each source's rows as they
-arrive; it is erased before the result is drawn. Piped or redirected, nothing is written.
+:func:`run` executes on a worker thread (through :func:`wait`, which any slow command uses) while the
+calling (main) thread waits, so a Ctrl-C arrives where it can act: the cursor is cancelled (each source's
+running statement is killed there, DuckDB is interrupted) and ``KeyboardInterrupt`` goes on to the caller.
+After :data:`PROGRESS_AFTER` seconds, and only when stderr is a terminal, one line on stderr shows the time
+so far and each source's rows as they arrive; it is erased before the result is drawn. Piped or redirected,
+nothing is written.
 """
 
 from __future__ import annotations
@@ -30,19 +32,35 @@ def run(cursor, sql: str, params=None, *, progress: bool | None = None, stream=N
 
     ``progress=None`` shows the progress line when ``stream`` (default stderr) is a terminal.
     """
+
+    def work():
+        cursor.execute(sql, params)
+        return cursor.fetch_arrow() if cursor.description is not None else None
+
+    return wait(work, lambda elapsed: progress_text(elapsed, cursor.scans), progress=progress, stream=stream,
+                on_interrupt=cursor.cancel)
+
+
+def wait(work, text, *, progress: bool | None = None, stream=None, on_interrupt=None):
+    """Call ``work()`` on a worker thread and return what it returns (or raise what it raised), showing
+    ``text(seconds so far)`` as the progress line once it has taken :data:`PROGRESS_AFTER` seconds.
+
+    Any command that may wait on a source uses it (``c360 tables`` while each source lists its tables). On
+    Ctrl-C, ``on_interrupt()`` is called (a cursor's cancel), the worker gets ten seconds to stop, and
+    ``KeyboardInterrupt`` goes on to the caller.
+    """
     stream = stream or sys.stderr
     if progress is None:
         progress = stream.isatty()
     outcome: dict = {}
 
-    def work():
+    def call():
         try:
-            cursor.execute(sql, params)
-            outcome["table"] = cursor.fetch_arrow() if cursor.description is not None else None
+            outcome["value"] = work()
         except BaseException as error:  # noqa: BLE001 - handed to the waiting thread, raised there
             outcome["error"] = error
 
-    worker = threading.Thread(target=work, name="c360-query", daemon=True)
+    worker = threading.Thread(target=call, name="c360-work", daemon=True)
     started = time.monotonic()
     worker.start()
     shown = False
@@ -51,11 +69,12 @@ def run(cursor, sql: str, params=None, *, progress: bool | None = None, stream=N
             worker.join(_TICK)
             elapsed = time.monotonic() - started
             if progress and worker.is_alive() and elapsed >= PROGRESS_AFTER:
-                _show(stream, progress_text(elapsed, cursor.scans))
+                _show(stream, text(elapsed))
                 shown = True
     except KeyboardInterrupt:
-        cursor.cancel()
-        worker.join(10)
+        if on_interrupt is not None:
+            on_interrupt()
+            worker.join(10)
         raise
     finally:
         if shown:
@@ -63,7 +82,7 @@ def run(cursor, sql: str, params=None, *, progress: bool | None = None, stream=N
             stream.flush()
     if "error" in outcome:
         raise outcome["error"]
-    return outcome.get("table")
+    return outcome.get("value")
 
 
 def _show(stream, text: str) -> None:

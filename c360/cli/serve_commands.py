@@ -71,6 +71,11 @@ def serve(
     tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: clients asking for SSL get TLS"),
     tls_key: Path = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert"),
     threads: int = typer.Option(64, "--threads", help="Statements that can run at once (engine thread pool)"),
+    workers: int = typer.Option(
+        1, "--workers", min=1,
+        help="Server processes sharing the port (SO_REUSEPORT): more clients served at once than one Python "
+             "interpreter can; each has its own engines, only the first refreshes copies",
+    ),
     max_connections: int = typer.Option(256, "--max-connections", help="Clients connected at once"),
     max_message_mb: int = typer.Option(16, "--max-message-mb", help="Largest client message accepted, in MB"),
     log_level: str = typer.Option("warning", "--log-level", help="Server log detail: debug, info, warning, error"),
@@ -82,6 +87,7 @@ def serve(
     import asyncio
     import logging
     import signal
+    import sys
 
     from c360 import settings
     from c360.errors import InterfaceError
@@ -97,6 +103,16 @@ def serve(
         max_connections=max_connections, max_message_bytes=max_message_mb * 1024 * 1024,
     )
     config.check()
+    from c360.server.workers import Worker, supervise, without_workers
+
+    worker = Worker.from_environment()
+    if worker is None and workers > 1:
+        if flight_port is not None:
+            raise InterfaceError("--flight-port serves from one process: leave out --workers")
+        auth = "SCRAM-SHA-256" if config.users else "trust, loopback only"
+        code = supervise(without_workers(sys.argv[1:]), host, port, workers, lambda bound: typer.echo(
+            f"c360 serve: postgresql://{host}:{bound}/c360 ({auth}; {workers} workers); Ctrl+C stops", err=True))
+        raise typer.Exit(code)
     level = logging.getLevelName(log_level.upper())
     if not isinstance(level, int):
         raise InterfaceError(f"--log-level must be debug, info, warning or error, not '{log_level}'")
@@ -104,15 +120,18 @@ def serve(
     from c360.cli import dotenv
 
     dotenv.load(dotenv.project_of(catalog or settings.get("catalog")))
-    backend = EngineBackend(catalog or settings.get("catalog"), profile or settings.get("profile"))
+    backend = EngineBackend(catalog or settings.get("catalog"), profile or settings.get("profile"),
+                            refresh=worker is None or worker.index == 0)
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        server = Server(backend, config)
+        server = Server(backend, config, worker=worker)
         await server.start()
+        if worker is not None:
+            worker.ready()
         flight_server = None
         if flight_port is not None:
             from c360.server.flight import FlightSqlServer
@@ -125,7 +144,8 @@ def serve(
                 raise
             typer.echo(f"c360 serve: Flight SQL at {flight_server.location}", err=True)
         auth = "SCRAM-SHA-256" if config.users else "trust, loopback only"
-        typer.echo(f"c360 serve: postgresql://{host}:{server.port}/c360 ({auth}); Ctrl+C stops", err=True)
+        if worker is None:
+            typer.echo(f"c360 serve: postgresql://{host}:{server.port}/c360 ({auth}); Ctrl+C stops", err=True)
         try:
             await stop.wait()
         finally:

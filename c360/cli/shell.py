@@ -117,7 +117,9 @@ class Shell:
         if command == ".help":
             print(HELP)
         elif command == ".tables":
-            self.show(self._tables(rest or None))
+            from c360.cli.running import wait
+
+            self.show(wait(lambda: self._tables(rest or None), lambda elapsed: f"listing tables {elapsed:.1f}s"))
         elif command == ".describe":
             self._need(rest, ".describe NAME")
             self.run(f"DESCRIBE {rest.rstrip(';')}")
@@ -125,7 +127,11 @@ class Shell:
             analyze = rest.lower().startswith("analyze ")
             sql = rest[len("analyze "):] if analyze else rest
             self._need(sql, ".explain [analyze] SQL")
-            print(self.connection.engine.explain(sql.rstrip().rstrip(";"), analyze=analyze))
+            from c360.cli.running import run
+
+            # through the cursor, as `c360 explain`: a progress line while it runs, Ctrl-C cancels at the sources
+            lines = run(self.connection.cursor(), f"EXPLAIN {'ANALYZE ' if analyze else ''}{sql.rstrip().rstrip(';')}")
+            print("\n".join(lines.column(0).to_pylist()))
         elif command == ".timing":
             self.timing = self._switch(rest, self.timing, ".timing on|off")
             print(f"timing {'on' if self.timing else 'off'}")

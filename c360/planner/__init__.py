@@ -2,8 +2,9 @@
 
 ``plan()`` parses, binds parameters, then applies :data:`RULES` in order, each a
 function ``(expression, *, context) -> expression`` in a module named for what
-it does. The result is a :class:`Plan`: the DuckDB SQL to run over registered
-Arrow streams, and the :class:`ScanPlan` of each source table reference.
+it does; :func:`share_scans` runs last, on the tree DuckDB will run. The result
+is a :class:`Plan`: the DuckDB SQL to run over registered Arrow streams, and the
+:class:`ScanPlan` of each source table reference.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from c360.planner.pushdown_limit import pushdown_limit
 from c360.planner.pushdown_projections import pushdown_projections
 from c360.planner.reduce_joins import reduce_joins
 from c360.planner.resolve_tables import expand_views, resolve_tables
+from c360.planner.share_scans import share_scans
 from c360.types import duckdb_type
 
 
@@ -46,6 +48,8 @@ class Plan:
     slots: list = field(default_factory=list)
     #: the accelerated copies read (:class:`c360.acceleration.choose.Chosen`)
     copies: list = field(default_factory=list)
+    #: the plan-cache entry this plan was served from or stored in (:mod:`c360.planner.cache`)
+    cached: object = None
 
 
 def qualify_columns(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
@@ -182,7 +186,7 @@ def plan_statement(statement: exp.Expression, params=None, *, catalog, views=Non
         statement = rule(statement, context=context)
     if not context.rewritten:
         slots: list = []
-        sql, values = residual_sql(context.output, slots=slots)
+        sql, values = residual_sql(share_scans(context.output, context=context), slots=slots)
         return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots,
                     copies=context.used_copies)
     try:
@@ -196,6 +200,7 @@ def plan_statement(statement: exp.Expression, params=None, *, catalog, views=Non
             scan.notes.append(f"nothing pushed as a whole statement: {str(error).splitlines()[0]}")
         return plan
     _mark_shared_ctes(statement, context)
+    statement = share_scans(statement, context=context)
     slots: list = []
     sql, values = residual_sql(statement, slots=slots)
     return Plan(statement=statement, sql=sql, scans=list(context.scans.values()), params=values, slots=slots,

@@ -47,6 +47,9 @@ class Entry:
     verified: set = field(default_factory=set)
     broken: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the plan as one SQL on one accelerated copy, once it ran so (:mod:`c360.acceleration.direct`);
+    #: False when it has no such form
+    direct: object = None
 
     def changed(self, values: dict) -> set:
         return {slot for slot, value in values.items()
@@ -70,6 +73,7 @@ class PlanCache:
         self.size = size
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._queries: set = set()
         self.hits = self.misses = 0
 
     def get(self, key) -> Entry | None:
@@ -82,18 +86,32 @@ class PlanCache:
                 self.misses += 1
             return entry
 
-    def put(self, key, plan, values: dict) -> None:
+    def put(self, key, plan, values: dict) -> Entry | None:
+        """Keep ``plan`` under ``key``; returns its entry (None: a plan that is not reused)."""
         if not cacheable(plan):
-            return
+            return None
+        entry = Entry(plan, dict(values))
         with self._lock:
-            self._entries[key] = Entry(plan, dict(values))
+            self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+        return entry
+
+    def known_query(self, sql: str, named: bool) -> bool:
+        """Whether ``sql`` was planned before as a query (not EXPLAIN, SET or SHOW): it needs no parsing to
+        be told apart from those again."""
+        return (sql, named) in self._queries
+
+    def add_query(self, sql: str, named: bool) -> None:
+        if len(self._queries) >= 4 * self.size:
+            self._queries.clear()
+        self._queries.add((sql, named))
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._queries.clear()
 
 
 def shape(sql: str, params, variables: dict, views_key) -> tuple:

@@ -192,17 +192,21 @@ class Classifier:
         return EXACT if kind != "other" else None
 
     def _like(self, node: exp.Like, positive: bool) -> str | None:
-        if not self.caps.can_filter("like_prefix") or node.args.get("escape"):
-            return None
+        """A prefix pattern where ``like_prefix`` is claimed; any pattern (``%`` inside, ``_``) where ``like_any``
+        is, which only a source evaluating LIKE with DuckDB itself claims (files, blobs). ``LIKE … ESCAPE``
+        (sqlglot's ``Escape`` around the LIKE) is never offered."""
         column = self.column(node.this)
         pattern = node.expression
         if column is None or _kind(column.type) != "string":
             return None
-        if not (isinstance(pattern, exp.Literal) and pattern.is_string and _PREFIX_PATTERN.match(pattern.this)):
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string) or "\x00" in pattern.this:
+            return None
+        prefix = bool(_PREFIX_PATTERN.match(pattern.this))
+        if not (prefix and self.caps.can_filter("like_prefix")) and not self.caps.can_filter("like_any"):
             return None
         if column.exact_strings and self.caps.like_exact:
             return EXACT
-        return SUPERSET if positive else None
+        return SUPERSET if positive and prefix else None
 
 
 def normalize_literals(node: exp.Expression, table: TableSchema) -> exp.Expression:

@@ -28,7 +28,11 @@ Example (shop is MariaDB)::
        DuckDB runs:   SELECT f.k1 AS status, f.a1 AS "count_star()", CAST(f.a2 AS DOUBLE) / f.a3 …
 
 A join the source would run without an index stays local (each table its own
-fragment), and every refusal leaves a note for EXPLAIN. The rule rewrites the
+fragment), and every refusal leaves a note for EXPLAIN. The aggregate and top-N
+levels live in :mod:`c360.planner.fragment_aggregates`, subqueries of the same
+source in :mod:`c360.planner.fragment_subqueries`, windows in
+:mod:`c360.planner.fragment_windows`, the block's items in
+:mod:`c360.planner.fragment_items`. The rule rewrites the
 query DuckDB runs; :mod:`c360.planner.binder` types the fragment's columns as
 DuckDB would have typed the expressions it replaces.
 """
@@ -36,7 +40,6 @@ DuckDB would have typed the expressions it replaces.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 import duckdb
 from sqlglot import exp
@@ -44,52 +47,25 @@ from sqlglot.optimizer.pushdown_projections import pushdown_projections
 from sqlglot.optimizer.scope import traverse_scope
 
 from c360.planner import binder
-from c360.planner.average import NAME as AVERAGE
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.filter_fragments import filter_fragments
-from c360.planner.fold_constants import fold_constants
+from c360.planner.fragment_aggregates import PushesAggregates, block_aggregates
+from c360.planner.fragment_items import (
+    Group,
+    Item,
+    block_columns,
+    block_items,
+    folded,
+    referenced_aliases,
+    remote_table,
+    shown,
+)
+from c360.planner.fragment_subqueries import PushesSubqueries
 from c360.planner.fragment_windows import own_windows, partition_keys, push_windows, qualify_as_where
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
-from c360.planner.translate import Kind, Translator, Untranslatable
+from c360.planner.translate import Translator, Untranslatable
 from connectors.base import Column, TableSchema
 from connectors.sql import renders
-
-_INNER_KINDS = ("", "INNER", "CROSS")
-
-
-@dataclass
-class Item:
-    """One FROM item of a block: its alias, node, the join that brought it (None for the first), its scan."""
-
-    alias: str
-    node: exp.Expression
-    join: exp.Join | None
-    scan: ScanPlan | None
-
-    @property
-    def inner(self) -> bool:
-        return self.join is None or (not self.join.side and (self.join.kind or "").upper() in _INNER_KINDS)
-
-    @property
-    def left(self) -> bool:
-        return self.join is not None and (self.join.side or "").upper() == "LEFT" and not self.join.kind
-
-
-@dataclass
-class Group:
-    """Tables of one source that will become one fragment."""
-
-    source: str
-    items: list[Item]
-    left: list[Item] = field(default_factory=list)  # LEFT JOIN members, their whole ON pushed
-
-    @property
-    def aliases(self) -> set[str]:
-        return {i.alias for i in self.items} | {i.alias for i in self.left}
-
-    def ordered(self, order: list[Item]) -> list[Item]:
-        members = set(self.aliases)
-        return [i for i in order if i.alias in members]
 
 
 def push_fragments(expression: exp.Expression, *, context: PlanContext) -> exp.Expression:
@@ -106,7 +82,7 @@ def push_fragments(expression: exp.Expression, *, context: PlanContext) -> exp.E
         try:
             _Block(select, context).push()
         except Untranslatable as refusal:
-            for item in _items(select, context):
+            for item in block_items(select, context):
                 if item.scan is not None:
                     item.scan.notes.append(f"kept as a plain scan: {refusal}")
         filter_fragments(select, context, dialect_of=_dialect)
@@ -119,67 +95,6 @@ def _speaks_sql(scan: ScanPlan | None) -> bool:
     return scan is not None and scan.statement is None and getattr(scan.connector.capabilities, "statements", False)
 
 
-# --- the block's shape ----------------------------------------------------------------------------------
-
-
-def _items(select: exp.Select, context: PlanContext) -> list[Item]:
-    from_ = select.args.get("from_") or select.args.get("from")
-    if from_ is None:
-        return []
-    items = [Item(from_.this.alias_or_name.lower(), from_.this, None, _scan(from_.this, context))]
-    for join in select.args.get("joins") or []:
-        items.append(Item(join.this.alias_or_name.lower(), join.this, join, _scan(join.this, context)))
-    return items
-
-
-def _scan(node: exp.Expression, context: PlanContext) -> ScanPlan | None:
-    return context.scan_for(node) if isinstance(node, exp.Table) else None
-
-
-def _defined(select: exp.Select) -> set[str]:
-    """Aliases a SELECT defines for its own expressions: FROM/JOIN items."""
-    names = set()
-    from_ = select.args.get("from_") or select.args.get("from")
-    if from_ is not None:
-        names.add(from_.this.alias_or_name.lower())
-    for join in select.args.get("joins") or []:
-        names.add(join.this.alias_or_name.lower())
-    return names
-
-
-def _walk_columns(node: exp.Expression, visible: set[str], skip: frozenset = frozenset()):
-    """Columns under ``node`` that refer to one of ``visible`` (a nested SELECT's own aliases shadow them),
-    leaving out the subtrees whose ``id`` is in ``skip``.
-
-    FROM-item subqueries of a nested SELECT are walked too (they may be LATERAL-free derived tables, whose
-    columns cannot see ``visible`` anyway, so shadowing keeps them out)."""
-    if id(node) in skip:
-        return
-    if isinstance(node, exp.Column):
-        if node.table and node.table.lower() in visible:
-            yield node
-        return
-    if isinstance(node, exp.Select):
-        visible = visible - _defined(node)
-        if not visible:
-            return
-    for child in node.iter_expressions():
-        yield from _walk_columns(child, visible, skip)
-
-
-def _block_columns(select: exp.Select, aliases: set[str], skip: frozenset = frozenset()):
-    """Columns of ``select`` itself and of its nested queries that refer to ``aliases`` (which the block
-    defines: they are not shadowed at its own level), outside the subtrees in ``skip`` (by ``id``)."""
-    for child in select.iter_expressions():
-        yield from _walk_columns(child, aliases, skip)
-
-
-def _refs(node: exp.Expression, aliases: set[str]) -> set[str]:
-    if isinstance(node, exp.Select):
-        return {c.table.lower() for c in _block_columns(node, aliases)}
-    return {c.table.lower() for c in _walk_columns(node, aliases)}
-
-
 # --- one block ----------------------------------------------------------------------------------------
 
 
@@ -187,7 +102,7 @@ class _Block:
     def __init__(self, select: exp.Select, context: PlanContext):
         self.select = select
         self.context = context
-        self.items = _items(select, context)
+        self.items = block_items(select, context)
         self.aliases = {i.alias for i in self.items}
         self.nullable = nullable_aliases(select)
 
@@ -240,7 +155,7 @@ class _Block:
         on = item.join.args.get("on")
         if on is None:
             return None
-        refs = _refs(on, self.aliases) - {item.alias}
+        refs = referenced_aliases(on, self.aliases) - {item.alias}
         for group in groups:
             if refs and refs <= group.aliases and group.source == item.scan.source \
                     and group.items[0].scan.connector is item.scan.connector:
@@ -321,7 +236,7 @@ def _dialect(connector) -> str:
 # --- one fragment -----------------------------------------------------------------------------------------
 
 
-class _Fragment:
+class _Fragment(PushesAggregates, PushesSubqueries):
     """Turns one group of a block into a pushed scan and rewrites the block around it."""
 
     def __init__(self, block: _Block, group: Group):
@@ -364,7 +279,7 @@ class _Fragment:
         left_on = {}
         for item in group.left:
             try:
-                left_on[item.alias] = self.translator.condition(_folded(item.join.args["on"]))
+                left_on[item.alias] = self.translator.condition(folded(item.join.args["on"]))
             except Untranslatable as refusal:
                 item.scan.notes.append(f"LEFT JOIN kept local: {refusal}")
                 self.group.left.remove(item)  # it stays a scan of its own; the rest of the group goes on
@@ -397,16 +312,16 @@ class _Fragment:
                     candidates += conjuncts(item.join.args.get("on"))
         moved, remote = [], []
         for predicate in candidates:
-            refs = _refs(predicate, self.block.aliases)
+            refs = referenced_aliases(predicate, self.block.aliases)
             if not refs or not refs <= aliases:
                 continue
             before = len(self.absorbed)
             try:
-                remote.append(self.translator.condition(_folded(predicate)))
+                remote.append(self.translator.condition(folded(predicate)))
                 moved.append(predicate)
             except Untranslatable as refusal:
                 del self.absorbed[before:]
-                self.notes.append(f"kept local: {_shown(predicate)} ({refusal})")
+                self.notes.append(f"kept local: {shown(predicate)} ({refusal})")
         return moved, remote
 
     def _remaining_conditions(self, select: exp.Select, moved: list[exp.Expression]) -> bool:
@@ -455,12 +370,12 @@ class _Fragment:
 
     def _remote_from(self, members: list[Item], conditions: list[exp.Expression], left_on: dict) -> exp.Select:
         remote = exp.Select()
-        remote.set("from_", exp.From(this=_remote_table(members[0])))
+        remote.set("from_", exp.From(this=remote_table(members[0])))
         for item in members[1:]:
             if item.alias in left_on:
-                remote.append("joins", exp.Join(this=_remote_table(item), side="LEFT", on=left_on[item.alias]))
+                remote.append("joins", exp.Join(this=remote_table(item), side="LEFT", on=left_on[item.alias]))
             else:
-                remote.append("joins", exp.Join(this=_remote_table(item), kind="CROSS"))
+                remote.append("joins", exp.Join(this=remote_table(item), kind="CROSS"))
         if conditions:
             remote.set("where", exp.Where(this=exp.and_(*conditions)))
         return remote
@@ -471,12 +386,12 @@ class _Fragment:
         select = self.block.select
         aliases = {m.alias for m in members}
         windows = self._windows(aggregate=False) if whole and not select.args.get("group") \
-            and not _aggregates(select) else []
+            and not block_aggregates(select) else []
         # the same window in QUALIFY or ORDER BY reads the same column: computed once, as DuckDB would
         same = [node for node in own_windows(select) if any(node == w.node for w in windows)]
         skip = frozenset(id(m) for m in self.moved) | {id(node) for node in same}
         columns: dict[tuple[str, str], str] = {}
-        for column in _block_columns(select, aliases, skip):
+        for column in block_columns(select, aliases, skip):
             key = (column.table.lower(), column.name.lower())
             if key not in columns:
                 columns[key] = _output_name(f"{key[0]}_{key[1]}", columns.values())
@@ -506,179 +421,8 @@ class _Fragment:
             node.replace(next(w.local for w in windows if node == w.node).copy())
         qualify_as_where(select)
         _rewrite_columns(select, aliases, {key: out for key, out in columns.items()}, self.alias)
-        if whole and not select.args.get("group") and not _aggregates(select):
+        if whole and not select.args.get("group") and not block_aggregates(select):
             self._push_top_n(scan, select, {out: (r, k) for out, r, _, k in outputs if k is not None}, True)
-
-    def _push_whole(self, remote: exp.Select, members: list[Item]) -> bool:
-        """Levels 2 and 3: aggregates, HAVING, ORDER BY … LIMIT go to the source too when they translate."""
-        select = self.block.select
-        aggregates = _aggregates(select)
-        group = select.args.get("group")
-        if group is not None and any(group.args.get(k) for k in ("grouping_sets", "cube", "rollup")):
-            return False
-        if aggregates or group is not None:
-            return self._push_aggregate(remote, members, aggregates, group)
-        distinct = select.args.get("distinct")
-        if distinct is not None and not distinct.args.get("on") \
-                and not any(p.find(exp.Window) for p in select.expressions):
-            # SELECT DISTINCT a, b is GROUP BY a, b: the source returns each combination once
-            keys = exp.Group(expressions=[p.unalias().copy() for p in select.expressions])
-            return self._push_aggregate(remote, members, [], keys)
-        return False
-
-    def _push_aggregate(self, remote, members, aggregates, group) -> bool:
-        """Level 2; on refusal nothing it translated stays absorbed (a subquery it composed is read as it was)."""
-        absorbed = len(self.absorbed)
-        if self._push_aggregate_or_refuse(remote, members, aggregates, group):
-            return True
-        del self.absorbed[absorbed:]
-        remote.set("expressions", [])
-        remote.set("group", None)
-        remote.set("having", None)
-        remote.set("operation_modifiers", None)
-        return False
-
-    def _push_aggregate_or_refuse(self, remote, members, aggregates, group) -> bool:
-        select = self.block.select
-        keys = list(group.expressions) if group is not None else []
-        if group is not None and group.args.get("all"):  # GROUP BY ALL: every projection without an aggregate
-            keys = [p.unalias() for p in select.expressions if not _aggregates(exp.select(p.copy()))]
-        outputs: list[tuple[str, exp.Expression, exp.Expression]] = []  # (name, remote, local-equivalent)
-        replacements: list[tuple[exp.Expression, exp.Expression]] = []  # (original node, local expression)
-        names: list[str] = []
-        try:
-            remote_keys = []
-            ordering: dict[str, tuple] = {}
-            for i, key in enumerate(keys, 1):
-                translated, kind = self.translator.translate(_folded(key))
-                remote_keys.append(self.translator.comparable(translated, kind, ordering=False))
-                name = f"k{i}"
-                outputs.append((name, remote_keys[-1], key.copy()))
-                ordering[name] = (translated, kind)
-                replacements.append((key, exp.column(name, table=self.alias)))
-                names.append(name)
-            partial = 0
-            for node in aggregates:
-                pieces = _partials(node)
-                local_parts, kinds = [], []
-                for piece in pieces:
-                    translated, kind = self.translator.translate(_folded(piece), aggregate=True)
-                    partial += 1
-                    name = f"a{partial}"
-                    outputs.append((name, translated, piece))
-                    ordering[name] = (translated, kind)
-                    local_parts.append(exp.column(name, table=self.alias))
-                    kinds.append(kind)
-                replacements.append((node, _finalize(node, local_parts, kinds)))
-        except Untranslatable as refusal:
-            self.notes.append(f"GROUP BY kept local: {refusal}")
-            return False
-        rewritten = {}
-        for part in ("expressions", "having", "order", "qualify", "windows"):
-            value = select.args.get(part)
-            if value is None:
-                continue
-            rewritten[part] = _replace(value, replacements)
-        leftover = [c for v in rewritten.values() for node in (v if isinstance(v, list) else [v])
-                    for c in _walk_columns(node, {m.alias for m in members})]
-        if leftover:
-            self.notes.append(f"GROUP BY kept local: {_shown(leftover[0])} is neither grouped nor aggregated")
-            return False
-        having = select.args.get("having")
-        remote_having = None
-        if having is not None:
-            try:
-                remote_having = self._having(having.this)
-            except Untranslatable as refusal:
-                self.notes.append(f"HAVING kept local: {refusal}")
-                remote_having = None
-        windows = self._windows(aggregate=True) if remote_having is not None or having is None else []
-        if windows:  # computed over the groups HAVING kept, by the source: the block reads their columns
-            replacements = [(w.node, w.local) for w in windows] + replacements
-            rewritten = {part: _replace(select.args[part], replacements) for part in rewritten}
-            outputs += [output for window in windows for output in window.outputs]
-        remote.set("expressions", [exp.alias_(r, n, quoted=True) for n, r, _ in outputs])
-        if remote_keys:
-            remote.set("group", exp.Group(expressions=remote_keys))
-        if remote_having is not None:
-            remote.set("having", exp.Having(this=remote_having))
-        if self.dialect == "mysql" and _grouped_along_a_secondary_index(keys, members):
-            # MariaDB would read the table in that index's order, one row lookup per index entry, rather
-            # than scan it and sort: SQL_BIG_RESULT asks for the scan (TPC-H Q15: 2.6 s -> 0.2 s)
-            remote.set("operation_modifiers", [exp.Var(this="SQL_BIG_RESULT")])
-        local = self._local_equivalent(members, [(n, equivalent) for n, _, equivalent in outputs], keys=keys)
-        if not self._renders(remote):
-            return False
-        scan = self._register(remote, local, members)
-        if scan is None:
-            return False
-        partitions = partition_keys(windows)
-        for (name, _, _), key in zip(outputs, keys):
-            if isinstance(key, exp.Column) and (not windows or (key.table.lower(), key.name.lower()) in partitions):
-                scan.reducible[name] = self._reducer(key)
-        # the block now reads one row per group
-        self._commit(members)
-        select.set("group", None)
-        for part, value in rewritten.items():
-            if part == "expressions":
-                select.set("expressions", [_keep_name(old, new) for old, new in zip(select.expressions, value)])
-            elif part == "having":
-                select.set("having", None)
-                if remote_having is None:
-                    select.where(value.this, copy=False)
-            else:
-                select.set(part, value)
-        qualify_as_where(select)
-        self._push_top_n(scan, select, ordering, remote_having is not None or having is None)
-        return True
-
-    def _having(self, condition: exp.Expression) -> exp.Expression:
-        translated, kind = self.translator.translate(_folded(condition), aggregate=True)
-        if kind.name not in ("bool", "null"):
-            raise Untranslatable(f"{_shown(condition)} is not a condition")
-        return translated
-
-    def _push_top_n(self, scan: ScanPlan, select: exp.Select, remote_outputs: dict, nothing_local: bool) -> None:
-        """ORDER BY … LIMIT of a block whose rows all come from this fragment, when no local filter follows.
-
-        ``remote_outputs`` maps the fragment's columns to ``(remote expression, kind)``. DuckDB puts NULLs
-        last in both directions unless told; the source is told the same explicitly. DuckDB keeps its own
-        ORDER BY and LIMIT, so the source's part only decides which rows travel.
-        """
-        limit = select.args.get("limit")
-        if limit is None or not nothing_local or select.args.get("where") is not None or select.args.get("distinct"):
-            return
-        if select.args.get("qualify") or any(e.find(exp.Window) for e in select.expressions):
-            return
-        count = _int(limit)
-        offset = _int(select.args.get("offset")) if select.args.get("offset") is not None else 0
-        if count is None or offset is None:
-            return
-        order = select.args.get("order")
-        remote_order = []
-        projections = {e.alias_or_name.lower(): e.unalias() for e in select.expressions}
-        for ordered in (order.expressions if order is not None else []):
-            key = ordered.this
-            if isinstance(key, exp.Column) and not key.table:
-                key = projections.get(key.name.lower(), key)
-            if not (isinstance(key, exp.Column) and key.table == self.alias and key.name in remote_outputs):
-                scan.notes.append(f"ORDER BY … LIMIT kept local: {_shown(ordered)} is computed locally")
-                return
-            target, kind = remote_outputs[key.name]
-            try:
-                remote_key = self.translator.comparable(target.copy(), kind, ordering=True)
-            except Untranslatable as refusal:
-                scan.notes.append(f"ORDER BY … LIMIT kept local: {refusal}")
-                return
-            remote_order.append(exp.Ordered(this=remote_key, desc=bool(ordered.args.get("desc")),
-                                            nulls_first=bool(ordered.args.get("nulls_first"))))
-        statement = scan.statement
-        if remote_order:
-            statement.set("order", exp.Order(expressions=remote_order))
-        statement.set("limit", exp.Limit(expression=exp.Literal.number(count + offset)))
-        if not self._renders(statement):
-            statement.set("order", None)
-            statement.set("limit", None)
 
     # registering the scan ----------------------------------------------------------------------------
 
@@ -763,192 +507,8 @@ class _Fragment:
     def _scan_name(self) -> str:
         return next(name for name, scan in self.context.scans.items() if scan.alias == self.alias)
 
-    # subqueries of the same source (EXISTS, IN) -------------------------------------------------------
-
-    def _subquery(self, query: exp.Expression, outer: Translator, *, exists: bool = False) -> exp.Select:
-        if not isinstance(query, exp.Select):
-            raise Untranslatable("set operations in subqueries are kept local")
-        items = _items(query, self.context)
-        if len(items) == 1 and items[0].scan is not None and items[0].scan.statement is not None:
-            return self._pushed_subquery(query, items[0], exists)
-        if not items or any(i.scan is None or i.scan.statement is not None for i in items):
-            raise Untranslatable("the subquery reads something other than tables of this source")
-        for item in items:
-            if item.scan.source != self.group.source or item.scan.connector is not self.connector:
-                raise Untranslatable(f"the subquery reads {item.scan.qualified_name}")
-            if not (item.inner or item.left):
-                raise Untranslatable("the subquery joins in a way kept local")
-        for part in ("limit", "offset", "qualify", "windows", "distinct"):
-            if query.args.get(part) is not None and part != "distinct":
-                raise Untranslatable(f"a subquery with {part.upper()} is kept local")
-        if query.args.get("with"):
-            raise Untranslatable("a subquery with WITH is kept local")
-        inner = Translator(self.dialect, {i.alias: i.scan for i in items}, exact_collation=self._exact_collation,
-                           outer=outer, subquery=self._subquery)
-        remote = exp.Select()
-        remote.set("from_", exp.From(this=_remote_table(items[0])))
-        for item in items[1:]:
-            on = item.join.args.get("on")
-            condition = inner.condition(_folded(on)) if on is not None else None
-            if item.left:
-                remote.append("joins", exp.Join(this=_remote_table(item), side="LEFT", on=condition))
-            else:
-                remote.append("joins", exp.Join(this=_remote_table(item), on=condition or exp.true()))
-        where = query.args.get("where")
-        if where is not None:
-            remote.set("where", exp.Where(this=inner.condition(_folded(where.this))))
-        group = query.args.get("group")
-        aggregate = group is not None or bool(_aggregates(query))
-        if group is not None:
-            keys = []
-            for key in group.expressions:
-                translated, kind = inner.translate(_folded(key))
-                keys.append(inner.comparable(translated, kind, ordering=False))
-            remote.set("group", exp.Group(expressions=keys))
-        having = query.args.get("having")
-        if having is not None:
-            remote.set("having", exp.Having(this=inner.translate(_folded(having.this), aggregate=True)[0]))
-        projections = []
-        for projection in ([] if exists else query.expressions):
-            translated, kind = inner.translate(_folded(projection.unalias()), aggregate=aggregate)
-            projections.append(inner.comparable(translated, kind, ordering=False))
-        remote.set("expressions", projections or [exp.Literal.number(1)])
-        if query.args.get("distinct"):
-            remote.set("distinct", exp.Distinct())
-        self.absorbed.extend(i.scan for i in items)
-        return remote
-
-
-    def _pushed_subquery(self, query: exp.Select, item: Item, exists: bool) -> exp.Select:
-        """A subquery already pushed as a fragment of this source (it was not correlated): its statement,
-        selecting what the subquery selects, when nothing of the subquery was left to DuckDB."""
-        scan = item.scan
-        if scan.source != self.group.source or scan.connector is not self.connector:
-            raise Untranslatable(f"the subquery reads {scan.qualified_name}")
-        for part in ("where", "group", "having", "qualify", "order", "limit", "offset", "distinct", "with", "joins"):
-            if query.args.get(part):
-                raise Untranslatable(f"part of the subquery ({part.upper()}) is computed locally")
-        if scan.statement.args.get("limit") is not None or scan.statement.args.get("order") is not None:
-            raise Untranslatable("a subquery with ORDER BY or LIMIT is kept local")
-        outputs = {e.alias_or_name: e.unalias() for e in scan.statement.expressions}
-        statement = scan.statement.copy()
-        if exists:
-            statement.set("expressions", [exp.Literal.number(1)] if not statement.args.get("group") else
-                          [outputs[name].copy() for name in list(outputs)[:1]])
-        else:
-            chosen = []
-            for projection in query.expressions:
-                column = projection.unalias()
-                if not (isinstance(column, exp.Column) and column.table == item.alias and column.name in outputs):
-                    raise Untranslatable(f"the subquery computes {_shown(projection)} locally")
-                chosen.append(outputs[column.name].copy())
-            statement.set("expressions", chosen)
-        self.absorbed.append(scan)
-        return statement
-
 
 # --- helpers ---------------------------------------------------------------------------------------------
-
-
-def _remote_table(item: Item) -> exp.Table:
-    remote = item.scan.table.remote_name or (item.scan.table.name,)
-    parts = [exp.to_identifier(part, quoted=True) for part in remote]
-    table = exp.Table(this=parts[-1])
-    if len(parts) >= 2:
-        table.set("db", parts[-2])
-    if len(parts) >= 3:
-        table.set("catalog", parts[-3])
-    table.set("alias", exp.TableAlias(this=exp.to_identifier(item.alias, quoted=True)))
-    return table
-
-
-def _folded(node: exp.Expression) -> exp.Expression:
-    return fold_constants(node)
-
-
-def _aggregates(select: exp.Select) -> list[exp.Expression]:
-    """The block's own aggregate calls (a FILTER clause with its aggregate as one), not window aggregates
-    and not those of nested queries."""
-    found: list[exp.Expression] = []
-
-    def visit(node):
-        if isinstance(node, exp.Select) and node is not select:
-            return
-        if isinstance(node, exp.Window):
-            for child in node.iter_expressions():
-                if child is not node.this:
-                    visit(child)
-            if node.this is not None:
-                for child in node.this.iter_expressions():
-                    visit(child)
-            return
-        if isinstance(node, exp.Filter) and isinstance(node.this, exp.AggFunc):
-            found.append(node)
-            return
-        if isinstance(node, exp.AggFunc):
-            found.append(node)
-            return
-        for child in node.iter_expressions():
-            visit(child)
-
-    for part in ("expressions", "having", "order", "qualify"):
-        value = select.args.get(part)
-        for node in (value if isinstance(value, list) else [value] if value is not None else []):
-            visit(node)
-    unique = []
-    for node in found:
-        if not any(node == other for other in unique):
-            unique.append(node)
-    return unique
-
-
-def _partials(node: exp.Expression) -> list[exp.Expression]:
-    """What the source computes for one aggregate: itself, or for avg a sum and a count."""
-    function = node.this if isinstance(node, exp.Filter) else node
-    if isinstance(function, exp.Avg):
-        pieces = [exp.Sum(this=function.this.copy()), exp.Count(this=function.this.copy())]
-        if isinstance(node, exp.Filter):
-            return [exp.Filter(this=p, expression=node.expression.copy()) for p in pieces]
-        return pieces
-    if isinstance(function, (exp.Count, exp.Sum, exp.Min, exp.Max)):
-        return [node.copy()]
-    raise Untranslatable(f"{_shown(node)} is kept local")
-
-
-def _finalize(node: exp.Expression, parts: list[exp.Expression], kinds: list[Kind]) -> exp.Expression:
-    """The aggregate's value from its partials: avg is the sum over the count, as a DOUBLE, as DuckDB's
-    (for integers and decimals through :mod:`c360.planner.average`, which divides as DuckDB does)."""
-    function = node.this if isinstance(node, exp.Filter) else node
-    if isinstance(function, exp.Avg):
-        total, count = parts
-        if kinds[0].name in ("int", "decimal"):
-            return exp.Anonymous(this=AVERAGE, expressions=[exp.cast(total, "VARCHAR"), count])
-        return exp.Paren(this=exp.Div(this=exp.cast(total, "DOUBLE"), expression=count))
-    if isinstance(function, exp.Sum) and kinds[0].name == "int":  # DuckDB's sum of integers is a HUGEINT; the
-        return exp.cast(parts[0], "HUGEINT")  # source's arrives as DECIMAL(38,0), under which `//` gives a DOUBLE
-    return parts[0]
-
-
-def _replace(value, replacements):
-    def visit(node):
-        for original, new in replacements:
-            if node == original:
-                return new.copy()
-        return node
-
-    if isinstance(value, list):
-        return [v.copy().transform(visit) for v in value]
-    return value.copy().transform(visit)
-
-
-def _keep_name(old: exp.Expression, new: exp.Expression) -> exp.Expression:
-    if isinstance(new, exp.Alias):
-        return new
-    name = old.alias_or_name
-    if not name or (isinstance(new, exp.Column) and new.name == name):
-        return new
-    alias = old.args.get("alias") if isinstance(old, exp.Alias) else exp.to_identifier(name)
-    return exp.Alias(this=new, alias=alias.copy() if isinstance(alias, exp.Identifier) else exp.to_identifier(name))
 
 
 def _rewrite_columns(select: exp.Select, aliases: set[str], names: dict, fragment_alias: str) -> None:
@@ -959,7 +519,7 @@ def _rewrite_columns(select: exp.Select, aliases: set[str], names: dict, fragmen
         if isinstance(projection, exp.Column) and projection.table and projection.table.lower() in aliases:
             projections[index] = exp.Alias(this=projection.copy(), alias=exp.to_identifier(projection.name))
     select.set("expressions", projections)
-    for column in list(_block_columns(select, aliases)):
+    for column in list(block_columns(select, aliases)):
         out = names.get((column.table.lower(), column.name.lower()))
         if out is not None:
             column.replace(exp.column(out, table=fragment_alias))
@@ -973,20 +533,6 @@ def _output_name(base: str, taken) -> str:
         n += 1
         candidate = f"{name}_{n}"
     return candidate
-
-
-def _grouped_along_a_secondary_index(keys: list, members: list[Item]) -> bool:
-    for key in keys:
-        if not isinstance(key, exp.Column):
-            continue
-        member = next((m for m in members if m.alias == (key.table or "").lower()), None)
-        if member is None:
-            continue
-        table = member.scan.table
-        primary_first = table.primary_key[0].lower() if table.primary_key else None
-        if table.indexed(key.name) and key.name.lower() != primary_first:
-            return True
-    return False
 
 
 def _estimate(members: list[Item], filters: int) -> float | None:
@@ -1005,15 +551,3 @@ def _selective(remote: exp.Select) -> bool:
         return False
     return any(isinstance(node, (exp.EQ, exp.In)) and any(isinstance(s, exp.Literal) for s in node.iter_expressions())
                for node in where.walk())
-
-
-def _int(node) -> int | None:
-    value = node.expression if isinstance(node, (exp.Limit, exp.Offset)) else node
-    if isinstance(value, exp.Literal) and not value.is_string and value.this.isdigit():
-        return int(value.this)
-    return None
-
-
-def _shown(node) -> str:
-    text = node.sql("duckdb")
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -126,6 +126,8 @@ class SystemCatalog:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._built_at = 0.0
         self._types: dict = {}
+        #: counts the rebuilds: translations typed with the catalog's column types are kept per version
+        self.types_version = 0
 
     def connection(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the emulation database, (re)built if it is missing or stale."""
@@ -134,6 +136,7 @@ class SystemCatalog:
                 relations = self._relations_provider()
                 self._db = build(relations)
                 self._types = _type_schema(relations)
+                self.types_version += 1
                 self._built_at = time.monotonic()
             return self._db.cursor()
 

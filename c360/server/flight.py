@@ -8,11 +8,14 @@ What it answers (Flight SQL commands, see :mod:`c360.server.flight_messages`):
   result's Arrow batches as they come. ``SET VARIABLE as_of = ...`` is a
   statement like any other and stays with the client's session.
 - Prepared statements: the CreatePreparedStatement / ClosePreparedStatement
-  actions, DoPut of ``CommandPreparedStatementQuery`` binding one row of
-  parameters (``?`` placeholders), then GetFlightInfo runs it.
-- Catalog: GetCatalogs (one, ``c360``), GetDbSchemas (a source each, and
-  ``c360`` for the views), GetTables (with Arrow schemas on request),
-  GetTableTypes, and GetSqlInfo with the server's name, version and read-only flag.
+  actions (the parameter schema types each ``?`` as the query implies, see
+  :mod:`c360.server.flight_types`), DoPut of ``CommandPreparedStatementQuery``
+  binding one row of parameters, then GetFlightInfo runs it.
+- Catalog (:mod:`c360.server.flight_catalog`): GetCatalogs (one, ``c360``),
+  GetDbSchemas (a source each, and ``c360`` for the views), GetTables (with
+  Arrow schemas on request), GetTableTypes, GetPrimaryKeys, the foreign-key
+  commands, GetXdbcTypeInfo, and GetSqlInfo with the server's name, version
+  and read-only flag.
 - Cancel: a client that cancels its gRPC call (ADBC's ``cursor.adbc_cancel``)
   cancels the running statement, sources included; the CancelFlightInfo and
   CancelQuery actions cancel a result not yet fetched.
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import itertools
 import logging
 import secrets
 import threading
@@ -44,6 +48,7 @@ from c360.server import flight_messages as fm
 from c360.server.auth import Users, Verifier, is_loopback
 from c360.server.backend import ExecutionSource, RowSource, TableSource
 from c360.server.flight_catalog import FlightCatalog
+from c360.server.flight_types import parameter_schema
 
 log = logging.getLogger("c360.server.flight")
 
@@ -55,16 +60,50 @@ CANCEL_POLL_SECONDS = 0.05
 SESSION_IDLE_SECONDS = 1800.0
 
 
-class _Done(threading.Event):
-    """The end of a call, for its cancel watcher: ``set()`` waits while the watcher is asking the call's context."""
+class CancelWatcher:
+    """One thread for every running call of a server: every ``CANCEL_POLL_SECONDS`` it asks each watched
+    call's context whether its client cancelled it (ADBC's ``adbc_cancel``, a deadline) and, if so, calls
+    that call's ``cancel()``. One thread, not one per call: a point lookup makes two calls, and starting a
+    thread for each cost more than the lookup's own protocol work.
+
+    A call's context is freed once the call ends: :meth:`done` returns only when the watcher is not asking
+    it, and the watcher never asks it again.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._calls: dict[int, tuple] = {}
+        self._keys = itertools.count()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def set(self) -> None:
-        with self.lock:
-            super().set()
+    def watch(self, context, cancel) -> int:
+        """Watch ``context`` until :meth:`done` is called with the returned key."""
+        with self._lock:
+            key = next(self._keys)
+            self._calls[key] = (context, cancel)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="c360-flight-cancel", daemon=True)
+                self._thread.start()
+        return key
+
+    def done(self, key: int) -> None:
+        with self._lock:
+            self._calls.pop(key, None)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(CANCEL_POLL_SECONDS):
+            with self._lock:
+                cancelled = [key for key, (context, _) in self._calls.items() if context.is_cancelled()]
+                cancels = [self._calls.pop(key)[1] for key in cancelled]
+            for cancel in cancels:  # outside the lock: a cancel may take a while to reach a source
+                try:
+                    cancel()
+                except Exception:  # noqa: BLE001 - one failed cancel must not stop watching the others
+                    log.exception("Flight SQL: cancelling a call failed")
 
 
 class FlightSession:
@@ -192,6 +231,7 @@ class FlightSqlServer(flight.FlightServerBase):
         self.sessions: dict[str, FlightSession] = {}
         self._sessions_lock = threading.Lock()
         self.catalog = FlightCatalog(backend)
+        self.watcher = CancelWatcher()
         try:
             super().__init__(f"{scheme}://{host}:{port}", tls_certificates=tls,
                              auth_handler=_HandshakeDone(), middleware={"auth": AuthFactory(self)})
@@ -247,39 +287,22 @@ class FlightSqlServer(flight.FlightServerBase):
         for session in list(self.sessions.values()):
             session.close()
         self.sessions.clear()
+        self.watcher.stop()
         super().shutdown()
 
     # --- statements ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _watch(context, cancel) -> threading.Event:
-        """Call ``cancel()`` if the client cancels the call (gRPC), until the returned event is set."""
-        done = _Done()
-
-        def watch():
-            while not done.wait(CANCEL_POLL_SECONDS):
-                with done.lock:  # the call's context is freed once it ends: never ask it after done.set()
-                    if done.is_set():
-                        return
-                    cancelled = context.is_cancelled()
-                if cancelled:
-                    cancel()
-                    return
-
-        threading.Thread(target=watch, name="c360-flight-cancel", daemon=True).start()
-        return done
-
     def _run(self, context, session: FlightSession, sql: str, params=None) -> ExecutionSource:
         """Start ``sql`` on the session's engine; a client that cancels the call cancels the statement."""
         cancel_switch: list = []
-        done = self._watch(context, lambda: cancel_switch and cancel_switch[0]())
+        watched = self.watcher.watch(context, lambda: cancel_switch and cancel_switch[0]())
         try:
             with session.lock:  # one statement at a time per session, as on a DB-API connection
                 return session.engine.execute(sql, params, register=cancel_switch.append)
         except Error as error:
             raise _flight_error(error) from None
         finally:
-            done.set()
+            self.watcher.done(watched)
 
     def _statement_info(self, context, descriptor, session, sql: str, params=None) -> flight.FlightInfo:
         source = self._run(context, session, sql, params)
@@ -355,27 +378,33 @@ class FlightSqlServer(flight.FlightServerBase):
         if source is None:
             raise flight.FlightServerError("The ticket is unknown or was already fetched: run the statement again")
         schema = source.schema if source.schema is not None else pa.schema([])
+        batches = self._batches(context, source)
+        head = list(itertools.islice(batches, 2))
+        if len(head) < 2:
+            # the whole result (a lookup's one batch): Arrow's C++ stream sends it, without coming back to
+            # Python (and its GIL) for each message; the source is already closed
+            return flight.RecordBatchStream(pa.Table.from_batches(head, schema))
+        return flight.GeneratorStream(schema, itertools.chain(head, batches))
 
-        def batches():
-            # DuckDB computes much of a result while it is read: a client cancelling the fetch stops it
-            done = self._watch(context, source.cancel)
-            try:
-                while True:
-                    try:
-                        batch = source.next_batch()
-                    except Error as error:
-                        raise _flight_error(error) from None
-                    except Exception:  # noqa: BLE001 - mid-stream: logged here, one line to the client
-                        log.exception("Flight SQL result stream failed")
-                        raise flight.FlightServerError("Internal error while streaming the result") from None
-                    if batch is None:
-                        return
-                    yield batch
-            finally:
-                done.set()
-                source.close()
-
-        return flight.GeneratorStream(schema, batches())
+    def _batches(self, context, source: RowSource):
+        """The source's batches; a client cancelling the call stops the statement (DuckDB computes much of a
+        result while it is read). The source is closed when they end, fail, or the stream is dropped."""
+        watched = self.watcher.watch(context, source.cancel)
+        try:
+            while True:
+                try:
+                    batch = source.next_batch()
+                except Error as error:
+                    raise _flight_error(error) from None
+                except Exception:  # noqa: BLE001 - mid-stream: logged here, one line to the client
+                    log.exception("Flight SQL result stream failed")
+                    raise flight.FlightServerError("Internal error while streaming the result") from None
+                if batch is None:
+                    return
+                yield batch
+        finally:
+            self.watcher.done(watched)
+            source.close()
 
     # --- prepared statements and actions ---------------------------------------------------------
 
@@ -427,7 +456,7 @@ class FlightSqlServer(flight.FlightServerBase):
             sql = fm.text(fields, fm.QUERY) or ""
             handle = secrets.token_bytes(16)
             schema = self._prepared_schema(session, sql)
-            parameters = _parameter_schema(sql)
+            parameters = parameter_schema(sql, self.catalog.type_schema)
             session.prepared[handle] = {"sql": sql, "params": None, "schema": schema}
             return [fm.pack("ActionCreatePreparedStatementResult", {
                 fm.RESULT_HANDLE: handle,
@@ -477,17 +506,3 @@ class FlightSqlServer(flight.FlightServerBase):
         source.cancel()
         source.close()
         return True
-
-def _parameter_schema(sql: str) -> pa.Schema | None:
-    """One field per ``?`` of ``sql`` (named 1, 2, ...), typed ``null``: c360 learns a parameter's type from
-    the value bound to it. None when the statement does not parse (the error comes when it runs)."""
-    from sqlglot import exp
-
-    from c360.planner.parse import parse
-
-    try:
-        statement = parse(sql)
-    except Error:
-        return None
-    count = sum(1 for node in statement.find_all(exp.Placeholder) if node.name in ("", "?"))
-    return pa.schema([pa.field(str(index + 1), pa.null()) for index in range(count)])

@@ -1,5 +1,11 @@
 """The catalog commands of the Flight SQL door: what GetCatalogs, GetDbSchemas, GetTables, GetTableTypes,
-GetPrimaryKeys and GetSqlInfo answer, as Arrow tables in the shapes FlightSql.proto fixes.
+GetPrimaryKeys, GetImportedKeys, GetExportedKeys, GetCrossReference, GetXdbcTypeInfo and GetSqlInfo answer,
+as Arrow tables in the shapes FlightSql.proto fixes.
+
+A primary key is the one its source declares, named ``<table>_pkey`` as the wire door's catalogs name it.
+c360 discovers no foreign keys (a source's keys are read for pushdown and reflection, its references are
+not), so the three foreign-key commands answer no rows, in their schema: a client that asks gets the truth
+instead of an error.
 
 One catalog, ``c360``; a schema per source and ``c360`` for the views (as the
 wire server shows them); tables and views from the backend's relations,
@@ -15,6 +21,7 @@ import time
 import pyarrow as pa
 
 from c360.server import flight_messages as fm
+from c360.server.flight_types import xdbc_type_info
 
 CATALOG = "c360"
 #: seconds the catalog (sources' tables and views) is cached for GetTables
@@ -66,9 +73,24 @@ class FlightCatalog:
             return self._tables(fields)
         if name == "CommandGetPrimaryKeys":
             return self._primary_keys(fields)
+        if name in ("CommandGetImportedKeys", "CommandGetExportedKeys", "CommandGetCrossReference"):
+            return FOREIGN_KEYS_SCHEMA.empty_table()
+        if name == "CommandGetXdbcTypeInfo":
+            wanted = fm.ints(fields, fm.DATA_TYPE)
+            return xdbc_type_info(wanted[-1] if wanted else None)
         if name == "CommandGetSqlInfo":
             return _sql_info(fm.uints(fields, fm.INFO))
         return None
+
+    def type_schema(self) -> dict:
+        """``{schema: {table: {column: DuckDB type}}}`` of every relation, for typing ``?`` parameters."""
+        from c360.types import duckdb_type
+
+        found: dict = {}
+        for relation in self._relations():
+            found.setdefault(relation.schema, {})[relation.name] = {
+                f.name: duckdb_type(f.type) for f in relation.arrow_schema}
+        return found
 
     def _primary_keys(self, fields) -> pa.Table:
         """The primary key of one table (exact names, not patterns), as its source declares it."""
@@ -88,7 +110,7 @@ class FlightCatalog:
         return pa.table([
             pa.array([CATALOG] * len(rows), pa.utf8()), pa.array([r[0] for r in rows], pa.utf8()),
             pa.array([r[1] for r in rows], pa.utf8()), pa.array([r[2] for r in rows], pa.utf8()),
-            pa.array([None] * len(rows), pa.utf8()), pa.array([r[3] for r in rows], pa.int32()),
+            pa.array([f"{r[1]}_pkey" for r in rows], pa.utf8()), pa.array([r[3] for r in rows], pa.int32()),
         ], schema=schema_fields)
 
     @staticmethod
@@ -116,6 +138,17 @@ class FlightCatalog:
             schema.append(pa.field("table_schema", pa.binary(), nullable=False))
         return pa.table(columns, schema=pa.schema(schema))
 
+
+#: GetImportedKeys', GetExportedKeys' and GetCrossReference's answer
+FOREIGN_KEYS_SCHEMA = pa.schema([
+    pa.field("pk_catalog_name", pa.utf8()), pa.field("pk_db_schema_name", pa.utf8()),
+    pa.field("pk_table_name", pa.utf8(), nullable=False), pa.field("pk_column_name", pa.utf8(), nullable=False),
+    pa.field("fk_catalog_name", pa.utf8()), pa.field("fk_db_schema_name", pa.utf8()),
+    pa.field("fk_table_name", pa.utf8(), nullable=False), pa.field("fk_column_name", pa.utf8(), nullable=False),
+    pa.field("key_sequence", pa.int32(), nullable=False), pa.field("fk_key_name", pa.utf8()),
+    pa.field("pk_key_name", pa.utf8()), pa.field("update_rule", pa.uint8(), nullable=False),
+    pa.field("delete_rule", pa.uint8(), nullable=False),
+])
 
 #: GetSqlInfo's value union, as FlightSql.proto fixes it
 _INFO_VALUE = pa.union([

@@ -19,6 +19,7 @@ QUERY = 1  # CommandStatementQuery, CommandStatementUpdate, ActionCreatePrepared
 HANDLE = 1  # TicketStatementQuery, CommandPreparedStatementQuery, ActionClosePreparedStatementRequest, ...
 CATALOG, SCHEMA_PATTERN, TABLE_PATTERN, TABLE_TYPES, INCLUDE_SCHEMA = 1, 2, 3, 4, 5  # CommandGetTables
 SCHEMA, TABLE = 2, 3  # CommandGetPrimaryKeys (catalog is 1)
+DATA_TYPE = 1  # CommandGetXdbcTypeInfo (optional int32)
 INFO = 1  # CommandGetSqlInfo (repeated uint32), ActionCancelQueryRequest (bytes: a FlightInfo)
 RESULT_HANDLE, DATASET_SCHEMA, PARAMETER_SCHEMA = 1, 2, 3  # ActionCreatePreparedStatementResult
 
@@ -62,7 +63,7 @@ def decode(data: bytes) -> dict[int, list]:
     return fields
 
 
-def _write_varint(value: int) -> bytes:
+def _write_varint(value: int) -> bytes:  # a negative value as its 64-bit two's complement, as protobuf
     value &= (1 << 64) - 1
     out = bytearray()
     while True:
@@ -127,3 +128,8 @@ def uints(fields: dict[int, list], number: int) -> list[int]:
         else:
             values.append(value)
     return values
+
+
+def ints(fields: dict[int, list], number: int) -> list[int]:
+    """A (repeated) int32/int64 field: protobuf sends a negative one as its 64-bit two's complement."""
+    return [value - (1 << 64) if value >= 1 << 63 else value for value in uints(fields, number)]

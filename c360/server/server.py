@@ -24,6 +24,7 @@ from c360.server import protocol as pq
 from c360.server.auth import Users, is_loopback
 from c360.server.catalog_emulation import SystemCatalog
 from c360.server.session import Session
+from c360.server.translations import TranslationCache
 
 log = logging.getLogger("c360.server")
 
@@ -67,18 +68,23 @@ class ServerConfig:
 
 
 class Server:
-    def __init__(self, backend, config: ServerConfig | None = None):
+    def __init__(self, backend, config: ServerConfig | None = None, *, worker=None):
         self.backend = backend
         self.config = config or ServerConfig()
+        #: with ``c360 serve --workers N``: this process's sockets and peers (:class:`c360.server.workers.Worker`)
+        self.worker = worker
+        self._cancel_server = None
         self.config.check()
         self.pool = ThreadPoolExecutor(max_workers=self.config.threads, thread_name_prefix="c360-serve")
         self.system_catalog = SystemCatalog(backend.relations, refresh_seconds=self.config.catalog_refresh_seconds)
+        #: wire statements translated once per shape, for every session (c360.server.translations)
+        self.translations = TranslationCache()
         #: authenticated sessions, by pid (what CancelRequest and max_connections see)
         self.sessions: dict[int, Session] = {}
         #: connections still starting up, oldest first
         self.starting: dict[int, Session] = {}
         self._dropped, self._dropped_logged = 0, 0.0
-        self._pids = itertools.count(1000)
+        self._pids = itertools.count(worker.first_pid if worker is not None else 1000)
         self._server: asyncio.base_events.Server | None = None
         self.ssl_context = self._ssl_context()
 
@@ -101,7 +107,13 @@ class Server:
         if self.config.switch_interval:
             sys.setswitchinterval(self.config.switch_interval)
         try:
-            self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port, limit=2**16)
+            if self.worker is not None:  # sockets bound by the supervisor
+                self._server = await asyncio.start_server(self._accept, sock=self.worker.listen, limit=2**16)
+                self._cancel_server = await asyncio.start_server(self._accept, sock=self.worker.cancel_listen,
+                                                                 limit=2**16)
+            else:
+                self._server = await asyncio.start_server(self._accept, self.config.host, self.config.port,
+                                                          limit=2**16)
         except OSError as error:
             reason = "the port is already in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
             raise InterfaceError(f"Cannot listen on {self.config.host}:{self.config.port}: {reason}") from None
@@ -154,9 +166,13 @@ class Server:
         session = self.sessions.get(pid)
         if session is not None and session.secret == secret:
             session.request_cancel()
+        elif session is None and self.worker is not None:  # another worker's session
+            asyncio.get_running_loop().run_in_executor(None, self.worker.forward_cancel, pid, secret)
 
     async def close(self) -> None:
         """Stop listening, cancel running statements, disconnect every client."""
+        if self._cancel_server is not None:
+            self._cancel_server.close()
         if self._server is not None:
             self._server.close()
             for session in [*self.starting.values(), *self.sessions.values()]:

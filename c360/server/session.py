@@ -33,7 +33,7 @@ from c360.server.commands import Command, classify
 from c360.server.copy_out import CopyLines
 from c360.server.pg_types import decode_parameter, encoder, oid_of, oid_of_name, pg_type
 from c360.server.portals import Portal, Prepared, encode_chunk, result_formats
-from c360.server.session_settings import SessionValues
+from c360.server.session_settings import SessionValues, startup_settings
 
 log = logging.getLogger("c360.server")
 
@@ -42,6 +42,12 @@ WRITE_BUFFER_BYTES = 256 * 1024
 
 class TooManyClients(InterfaceError):
     sqlstate = "53300"
+
+
+class InvalidStartupSetting(InterfaceError):
+    """A setting given at start-up (``options='-c statement_timeout=soon'``) that c360 cannot read."""
+
+    sqlstate = "22023"
 
 
 class InFailedTransaction(ProgrammingError):
@@ -76,6 +82,9 @@ class Session:
         self._cancel = None
         self._engine_session = None
         self.closing = False
+        self._out: list[bytes] = []  # messages sent but not yet written (send, flush)
+        self._last_description = None  # (schema, formats, [fields, encoders]) of the last answer
+        self._out_bytes = 0
 
     # --- plumbing -----------------------------------------------------------------------------------
 
@@ -84,11 +93,25 @@ class Session:
         return await loop.run_in_executor(self.server.pool, functools.partial(fn, *args))
 
     def send(self, data: bytes) -> None:
-        self.writer.write(data)
+        """Queue a message; :meth:`flush` hands the queue to the socket in one write (one system call for a
+        lookup's ParseComplete ... ReadyForQuery, not six)."""
+        self._out.append(data)
+        self._out_bytes += len(data)
+
+    def _write_out(self) -> None:
+        if self._out:
+            self.writer.write(b"".join(self._out))
+            self._out.clear()
+            self._out_bytes = 0
+
+    async def _drain(self) -> None:
+        self._write_out()
+        await self.writer.drain()
 
     async def flush(self, force: bool = False) -> None:
-        transport = self.writer.transport
-        if force or transport.get_write_buffer_size() > WRITE_BUFFER_BYTES:
+        if force or self._out_bytes > WRITE_BUFFER_BYTES:
+            self._write_out()
+        if force or self.writer.transport.get_write_buffer_size() > WRITE_BUFFER_BYTES:
             await self.writer.drain()
 
     def request_cancel(self) -> None:
@@ -120,7 +143,7 @@ class Session:
                 await self._dispatch(kind, body)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
-        except (pq.ProtocolViolation, AuthenticationFailed, TooManyClients) as error:
+        except (pq.ProtocolViolation, AuthenticationFailed, TooManyClients, InvalidStartupSetting) as error:
             log.warning("connection from %s refused: %s", self.writer.get_extra_info("peername"), error)
             await self._fatal(error)
         except Exception as error:  # noqa: BLE001 - the connection's boundary: log, tell the client, close
@@ -132,13 +155,17 @@ class Session:
             self.portals.clear()
             if self._engine_session is not None:
                 self._engine_session.close()
+            try:
+                self._write_out()
+            except (ConnectionError, RuntimeError):
+                pass
             self.writer.close()
 
     async def _fatal(self, error: Exception) -> None:
         code, text = self._error_fields(error)
         try:
             self.send(pq.error_response(code, text, severity="FATAL"))
-            await asyncio.wait_for(self.writer.drain(), 5)
+            await asyncio.wait_for(self._drain(), 5)
         except (ConnectionError, asyncio.TimeoutError, RuntimeError):
             pass
 
@@ -149,13 +176,15 @@ class Session:
                 context = self.server.ssl_context
                 if context is not None and self.writer.get_extra_info("sslcontext") is None:
                     self.send(b"S")
-                    await self.writer.drain()
+                    await self._drain()
                     await self.writer.start_tls(context)
                 else:
                     self.send(b"N")
+                    await self._drain()
                 continue
             if code == pq.GSSENC_REQUEST:
                 self.send(b"N")
+                await self._drain()
                 continue
             if code == pq.CANCEL_REQUEST:
                 if len(payload) >= 8:
@@ -181,6 +210,11 @@ class Session:
             raise TooManyClients("sorry, too many clients already")
         self.send(pq.authentication_ok())
         self.values.settings["application_name"] = params.get("application_name", "")
+        for name, value in startup_settings(params):
+            try:
+                self.values.set(name, value)
+            except ProgrammingError as error:
+                raise InvalidStartupSetting(str(error)) from None
         statuses = {
             "server_version": PG_VERSION, "server_encoding": "UTF8", "client_encoding": "UTF8",
             "DateStyle": "ISO, MDY", "TimeZone": "UTC", "integer_datetimes": "on", "IntervalStyle": "postgres",
@@ -192,12 +226,12 @@ class Session:
             self.send(pq.parameter_status(name, value))
         self.send(pq.backend_key_data(self.pid, self.secret))
         self.send(pq.ready_for_query("I"))
-        await self.writer.drain()
+        await self._drain()
         return True
 
     async def _authenticate(self, user: str) -> None:
         self.send(pq.authentication_sasl([ScramExchange.MECHANISM]))
-        await self.writer.drain()
+        await self._drain()
         kind, body = await pq.read_message(self.reader, pq.MAX_STARTUP_BYTES)
         if kind != b"p":
             raise pq.ProtocolViolation("Expected a SASLInitialResponse message")
@@ -209,7 +243,7 @@ class Session:
             raise AuthenticationFailed(f"Unsupported SASL mechanism {mechanism}; c360 uses SCRAM-SHA-256")
         exchange = ScramExchange(self.server.config.users.get(user))
         self.send(pq.authentication_sasl_continue(exchange.first(data)))
-        await self.writer.drain()
+        await self._drain()
         kind, body = await pq.read_message(self.reader, pq.MAX_STARTUP_BYTES)
         if kind != b"p":
             raise pq.ProtocolViolation("Expected a SASLResponse message")
@@ -252,7 +286,7 @@ class Session:
     # --- errors -------------------------------------------------------------------------------------
 
     def _error_fields(self, error: BaseException) -> tuple[str, str]:
-        if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation, TooManyClients)):
+        if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation, TooManyClients, InvalidStartupSetting)):
             return error.sqlstate, str(error)
         if self.cancel_requested:
             return "57014", f"canceling statement due to {'statement timeout' if self.timed_out else 'user request'}"
@@ -415,6 +449,23 @@ class Session:
     # --- running statements -------------------------------------------------------------------------
 
     def _fields(self, schema: pa.Schema, codes: list[int]):
+        """RowDescription fields of ``schema`` in formats ``codes`` (the last answer's kept: a lookup repeats it)."""
+        return self._described(schema, codes, 0, self._describe_fields)
+
+    def _encoders(self, schema: pa.Schema, codes: list[int]) -> list:
+        """Each column's encoder (the last answer's kept, as :meth:`_fields`)."""
+        return self._described(schema, codes, 1, _encoders)
+
+    def _described(self, schema: pa.Schema, codes: list[int], which: int, make):
+        key = tuple(codes)
+        kept = self._last_description
+        if kept is None or kept[1] != key or not (kept[0] is schema or kept[0].equals(schema, check_metadata=True)):
+            kept = self._last_description = (schema, key, [None, None])
+        if kept[2][which] is None:
+            kept[2][which] = make(schema, codes)
+        return kept[2][which]
+
+    def _describe_fields(self, schema: pa.Schema, codes: list[int]):
         formats = result_formats(codes, len(schema))
         fields = []
         for arrow_field, fmt in zip(schema, formats):
@@ -498,13 +549,19 @@ class Session:
             raise ProgrammingError("COPY needs a SELECT query or a table")
         if self._engine_session is None:
             self._engine_session = await self._call(self.server.backend.session)
-        translation = await self._call(self._translate, inner.sql, params, describe)
-        return await self._call(self._engine_session.execute, translation.sql, translation.params, self._register_cancel)
+        return await self._call(self._begin, inner.sql, params, describe)
+
+    def _begin(self, sql: str, params: list, describe: bool) -> RowSource:
+        """Translate and start a query: one trip to the thread pool (a lookup's latency is mostly trips)."""
+        translation = self._translate(sql, params, describe)
+        return self._engine_session.execute(translation.sql, translation.params, self._register_cancel)
 
     def _translate(self, sql: str, params: list, describe: bool) -> postgres.Translation:
         """The client's PostgreSQL as the engine's SQL (c360.postgres); ``describe`` wraps a query so it
         returns its columns and no row."""
-        translation = postgres.translate(sql, params, schema=self.server.system_catalog.type_schema)
+        system = self.server.system_catalog
+        translation = self.server.translations.translate(sql, params, schema=system.type_schema,
+                                                         version=system.types_version)
         if describe and statements.first_words(translation.sql, 1)[:1] in (["SELECT"], ["WITH"], ["VALUES"]):
             translation.sql = f"SELECT * FROM ({translation.sql}) AS c360_describe LIMIT 0"
         return translation
@@ -552,7 +609,7 @@ class Session:
             return
         if describe:
             self.send(pq.row_description(self._fields(source.schema, portal.formats)))
-        encoders = _encoders(source.schema, portal.formats)
+        encoders = self._encoders(source.schema, portal.formats)
         sent = await self._stream(portal, max_rows or None, encoders)
         if portal.exhausted:
             self.send(pq.command_complete(statements.command_tag(command.sql, sent)))
@@ -564,19 +621,18 @@ class Session:
         """Send up to ``limit`` rows of the portal (all if None); ``encoders=None`` skips them (MOVE)."""
         sent = 0
         while limit is None or sent < limit:
-            batch = portal.pending
-            if batch is None or batch.num_rows == 0:
-                batch = await self._call(portal.source.next_batch) if portal.source is not None else None
-                if batch is None:
-                    portal.exhausted = True
-                    break
+            if portal.source is None and (portal.pending is None or portal.pending.num_rows == 0):
+                portal.exhausted = True
+                break
             want = CHUNK_ROWS if limit is None else min(CHUNK_ROWS, limit - sent)
-            chunk = batch.slice(0, want)
-            portal.pending = batch.slice(want) if batch.num_rows > want else None
-            if encoders is not None:
-                self.send(await self._call(encode_chunk, chunk, encoders))
+            rows, data, last = await self._call(_next_chunk, portal, want, encoders)
+            if data is not None:
+                self.send(data)
                 await self.flush()
-            sent += chunk.num_rows
+            sent += rows
+            if last:
+                portal.exhausted = True
+                break
             if self.cancel_requested:
                 break
         if self.cancel_requested:
@@ -602,7 +658,7 @@ class Session:
         if command.tag == "FETCH":
             if describe:
                 self.send(pq.row_description(self._fields(schema, codes)))
-            encoders = _encoders(schema, codes)
+            encoders = self._encoders(schema, codes)
         sent = await self._stream(target, command.count, encoders)
         self.send(pq.command_complete(f"{command.tag} {sent}"))
 
@@ -677,6 +733,26 @@ def _duckdb_sqlstate(error: duckdb.Error) -> str:
     if isinstance(error, (duckdb.ConversionException, duckdb.InvalidInputException)):
         return "22000"
     return "XX000"
+
+
+def _next_chunk(portal: Portal, want: int, encoders: list | None) -> tuple[int, bytes | None, bool]:
+    """Up to ``want`` rows of the portal, encoded (``encoders=None``: skipped, for MOVE): ``(rows, bytes,
+    last)``. Runs in the thread pool; when a batch is used up the next one is read in the same trip, so a
+    one-row answer learns it is complete without another."""
+    batch = portal.pending
+    if batch is None or batch.num_rows == 0:
+        batch = portal.source.next_batch() if portal.source is not None else None
+        if batch is None:
+            portal.pending = None
+            return 0, None, True
+    chunk = batch.slice(0, want)
+    portal.pending = batch.slice(want) if batch.num_rows > want else None
+    data = encode_chunk(chunk, encoders) if encoders is not None else None
+    last = False
+    if portal.pending is None and portal.source is not None:
+        portal.pending = portal.source.next_batch()
+        last = portal.pending is None
+    return chunk.num_rows, data, last
 
 
 def _encoders(schema: pa.Schema, codes: list[int]) -> list:

@@ -22,6 +22,11 @@ REPORTED = {
     "intervalstyle": "IntervalStyle", "timezone": "TimeZone", "standard_conforming_strings": "standard_conforming_strings",
 }
 
+#: settings a client may give at start-up (a start-up parameter, or ``-c name=value`` in ``options``), as
+#: asyncpg's ``server_settings``, libpq's ``options`` and JDBC's ``options`` property send them; the others a
+#: driver sends there (client_encoding, DateStyle, extra_float_digits...) keep the values c360 reports
+STARTUP_SETTINGS = ("statement_timeout", "search_path")
+
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
@@ -86,6 +91,25 @@ class SessionValues:
     def statement_timeout(self) -> float:
         """``statement_timeout`` in seconds; 0 is none."""
         return timeout_seconds(self.settings.get("statement_timeout", "0"))
+
+
+def startup_settings(params: dict[str, str]) -> list[tuple[str, str]]:
+    """The :data:`STARTUP_SETTINGS` among a start-up packet's parameters, ``options`` (``-c name=value`` or
+    ``--name=value``, backslash escaping a space as in PostgreSQL) last, so it wins as it does there."""
+    found = [(name.lower(), value) for name, value in params.items() if name.lower() in STARTUP_SETTINGS]
+    words = re.findall(r"(?:\\.|\S)+", params.get("options", ""))
+    words = [re.sub(r"\\(.)", r"\1", word) for word in words]
+    for index, word in enumerate(words):
+        if word == "-c" and index + 1 < len(words):
+            word = "--" + words[index + 1]
+        elif word.startswith("-c"):
+            word = "--" + word[2:]
+        if word.startswith("--") and "=" in word:
+            name, _, value = word[2:].partition("=")
+            name = name.replace("-", "_").lower()
+            if name in STARTUP_SETTINGS:
+                found.append((name, value))
+    return found
 
 
 def timeout_seconds(value: str) -> float:

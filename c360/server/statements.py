@@ -10,6 +10,7 @@ leading keywords.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
@@ -118,10 +119,15 @@ def first_words(sql: str, count: int = 3) -> list[str]:
     return [w.upper() for w in re.findall(r"[A-Za-z_]+", strip_comments(sql)[:200])[:count]]
 
 
+@functools.lru_cache(maxsize=512)
+def _verb(sql: str) -> str:
+    words = first_words(sql, 1)
+    return words[0] if words else "SELECT"
+
+
 def command_tag(sql: str, rows: int) -> str:
     """The CommandComplete tag for a statement that returned ``rows`` rows."""
-    words = first_words(sql, 1)
-    verb = words[0] if words else "SELECT"
+    verb = _verb(sql)
     if verb in ("SELECT", "WITH", "VALUES", "TABLE", "SHOW", "EXPLAIN", "FROM", "DESCRIBE", "SUMMARIZE", "PIVOT", "UNPIVOT"):
         return f"SELECT {rows}"
     if verb == "INSERT":

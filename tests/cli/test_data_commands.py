@@ -51,6 +51,10 @@ def test_demo_prints_the_top_spenders_from_all_four_sources_without_servers(tmp_
     assert shown == top_spenders_by_hand(tmp_path / "demo-data", DEMO_AS_OF)
     manifest = json.loads((tmp_path / "demo-data" / "manifest.json").read_text())
     assert manifest["customers"] == 250 and manifest["customer_ids"] == [1, 250]
+    # the catalog is known to load, so the README's next `c360 query "SELECT 1"` need not load it (cli/constant.py)
+    from c360.cli.constant import known_good
+
+    assert known_good(tmp_path / "catalog", "embedded")
 
 
 def test_generate_reports_what_it_wrote(tmp_path):

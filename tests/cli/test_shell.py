@@ -110,6 +110,11 @@ def test_meta_commands(root):
     child.expect('"customer_id" = 42')
     child.send(".format csv\r")
     child.expect("format csv")
+    for statement in ("SHOW SCHEMAS;", "SHOW SOURCES;"):  # answered from the catalog, as in every door
+        child.send(statement + "\r")
+        child.expect(r'"schema","kind","description"\r\n"shop","sqlite",')
+    child.send("SHOW TABLES;\r")
+    child.expect(r'"shop","orders","table"')
     child.send(".asof 2026-02-01\r")
     child.expect("as of 2026-02-01")
     child.send("SELECT * FROM before ORDER BY 1;\r")

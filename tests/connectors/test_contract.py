@@ -31,6 +31,7 @@ OPERATIONS = {
     "is_null": "{i} IS NOT NULL",
     "boolean": "({i} < 5 OR {i} > 20) AND NOT {i} = 30",
     "like_prefix": "{s} LIKE 'Te%'",
+    "like_any": "{s} LIKE '%e_h%'",
     "compare_temporal": "{t} >= DATE '1990-01-01'",
 }
 
@@ -53,6 +54,8 @@ def test_filters_appear_in_what_the_source_received_exactly_when_claimed(world, 
     scans = check(world, f"SELECT * FROM {table} WHERE {predicate}")
     caps = connector(world, source).capabilities
     claimed = caps.can_filter("compare" if operation == "compare_temporal" else operation)
+    if operation == "like_any" and caps.statements:  # a SQL source's statement says any LIKE it can say exactly
+        claimed = True
     [scan] = scans
     if claimed:
         assert "WHERE" in scan.sent, scan.sent
@@ -112,3 +115,13 @@ def test_the_timid_source_claims_nothing_so_the_unclaimed_branches_run(world):
     scans = check(world, "SELECT city FROM timid.regions WHERE population > 700 ORDER BY city LIMIT 1")
     [scan] = scans
     assert not any(word in scan.sent for word in (" WHERE ", " ORDER BY ", " LIMIT ")), scan.sent
+
+
+def test_file_sources_evaluate_any_like_pattern_themselves(world):
+    """Files and blobs are read by DuckDB, so any LIKE means there what it means locally (``like_any``)."""
+    assert connector(world, "clicks").capabilities.can_filter("like_any")
+    assert not connector(world, "shop").capabilities.can_filter("like_any")
+    scans = check(world, "SELECT category, page_views FROM clicks.browsing "
+                         "WHERE category NOT LIKE '%e_h%' AND category LIKE '_p%'")
+    [scan] = scans
+    assert "\"category\" NOT LIKE '%e_h%'" in scan.sent and "LIKE '_p%'" in scan.sent, scan.sent

@@ -7,6 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 
 import c360
@@ -160,15 +161,39 @@ def test_a_query_of_one_copy_runs_whole_in_the_copy_and_others_take_the_usual_pa
     predicted = connection.execute("SELECT c360_predict(struct_pack(x := total)) IS NULL FROM spend").fetchall()
     assert predicted == [(True,)] * 3 and "whole query" not in connection.cursor().execute(
         "SELECT c360_predict(struct_pack(x := total)) FROM spend").scans[0].sent
-    # two copies joined: both streams meet in the engine's DuckDB
+    # two copies joined: one DuckDB attaching both files runs the whole query, every pushed filter kept
     joined = ("SELECT s.customer_id, s.total, o.order_id FROM spend s JOIN shop.orders o "
-              "ON o.customer_id = s.customer_id ORDER BY 3")
+              "ON o.customer_id = s.customer_id WHERE o.order_id > 1 ORDER BY 3")
     cursor = connection.execute(joined)
-    assert cursor.fetchall() == live.execute(joined).fetchall()
+    assert cursor.fetchall() == live.execute(joined).fetchall() == [(43, 20.0, 2), (42, 40.0, 3), (44, 40.0, 4)]
     assert [s.source for s in cursor.scans] == ["acceleration", "acceleration"]
-    assert not any("whole query" in s.sent for s in cursor.scans)
+    assert all("the whole query ran in one DuckDB attaching the copies" in s.sent for s in cursor.scans)
+    # ... and that DuckDB is locked like the engine's: no other file can be read from it
+    execution = connection.engine.prepare(joined)
+    execution.prepare()
+    attached = connection.engine.attached.cursor(tuple(dict.fromkeys(s.path for s in execution.scans)))
+    with pytest.raises(duckdb.Error, match="Permission"):
+        attached.execute(f"SELECT * FROM read_csv('{project / 'sources.yaml'}')").fetchall()
+    attached.close()
+    # with a function only the engine's DuckDB has, the copies' streams meet there
+    predicted = connection.execute(joined.replace("s.total,", "c360_predict(struct_pack(x := s.total)) IS NULL,"))
+    assert len(predicted.fetchall()) == 3 and not any("whole query" in s.sent for s in predicted.scans)
     connection.close()
     live.close()
+
+
+def test_explain_analyze_of_a_query_run_whole_in_a_copy_reports_the_copy_s_rows_and_time(project):
+    connection = c360.connect(project)
+    sql = "SELECT customer_id, total FROM spend WHERE customer_id IN (42, 44)"
+    text = explain(connection, f"ANALYZE {sql}")
+    assert "the whole query ran in the copy's DuckDB" in text
+    [analyze] = [line for line in text.splitlines() if line.strip().startswith("analyze:")]
+    fields = dict(part.split("=") for part in analyze.split(":", 1)[1].split())
+    assert int(fields["rows"]) == 2 and int(fields["bytes"]) > 0 and float(fields["seconds"]) > 0
+    assert "result: rows=2 " in text
+    cursor = connection.execute(sql)
+    assert len(cursor.fetchall()) == 2 and cursor.scans[0].rows == 2  # the DB-API's cursor.scans too
+    connection.close()
 
 
 def test_a_copy_of_a_view_edited_since_is_not_used(project):

@@ -32,6 +32,9 @@ NUMS_ROWS = 20_000
 SLOW_QUERY = "SELECT sum(hash(a.n * 7 + b.n)) FROM shop.nums a, shop.nums b"
 #: a query whose time is spent inside the source (SQLite)
 SLOW_SOURCE_QUERY = "SELECT count(*) FROM shop.slow_counter"
+#: a statement_timeout (ms) for tests of drivers that set one at connect: long enough for the statements a
+#: driver runs before the slow one (its first builds the session's engine) on a loaded machine
+STATEMENT_TIMEOUT_MS = 3000
 PASSWORD = f"s3cret-{os.getpid()}"
 START_SECONDS = 60
 #: Longest wait for a condition (a query running, the server idle) before the test fails.

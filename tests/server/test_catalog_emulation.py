@@ -29,11 +29,14 @@ def psql(server, *commands: str) -> str:
     return done.stdout
 
 
+@pytest.mark.compat(client="psql", operation="connect")
+@pytest.mark.compat(client="psql", operation="preview")
 def test_psql_runs_a_query(server):
     out = psql(server, "SELECT customer_id, name FROM shop.customers ORDER BY customer_id")
     assert "42 | Ann" in out and "(4 rows)" in out
 
 
+@pytest.mark.compat(client="psql", operation="tables")
 def test_psql_dt_lists_every_source_table_under_its_source_schema(server):
     out = psql(server, r"\dt")
     lines = [line for line in out.splitlines() if "| table |" in line]
@@ -41,12 +44,29 @@ def test_psql_dt_lists_every_source_table_under_its_source_schema(server):
     assert all(line.split("|")[0].strip() == "shop" for line in lines)
 
 
+@pytest.mark.compat(client="psql", operation="keys")
+def test_psql_d_table_shows_its_primary_key_and_indexes(server):
+    out = psql(server, r"\d shop.products")
+    assert '"products_pkey" PRIMARY KEY, btree (product_id)' in out
+    assert '"products_name_sku_idx" btree (name, sku)' in out
+
+
+@pytest.mark.compat(client="psql", operation="paging")
+def test_psql_fetch_count_reads_through_a_cursor(server):
+    """With ``FETCH_COUNT`` psql reads a query through DECLARE ... CURSOR and FETCH FORWARD n."""
+    out = psql(server, r"\set FETCH_COUNT 1000", "SELECT n FROM shop.nums ORDER BY n")
+    values = [int(line) for line in out.splitlines() if line.strip().isdigit()]
+    assert values == list(range(20_000))
+
+
+@pytest.mark.compat(client="psql", operation="schemas")
 def test_psql_dn_lists_sources_and_the_c360_views_schema(server):
     out = psql(server, r"\dn")
     names = {line.split("|")[0].strip() for line in out.splitlines() if "|" in line}
     assert {"shop", "c360", "public"} <= names
 
 
+@pytest.mark.compat(client="psql", operation="columns")
 def test_psql_d_table_shows_columns_with_postgres_types(server):
     out = psql(server, r"\d shop.orders")
     assert 'Table "shop.orders"' in out
@@ -71,6 +91,7 @@ def test_version_and_current_schema_answer_like_postgres(server):
     assert (schema, database, user) == ("public", "c360", "tester")
 
 
+@pytest.mark.compat(client="psycopg3", operation="columns")
 def test_information_schema_columns_lists_source_columns(server):
     with psycopg.connect(server.dsn(), autocommit=True) as connection:
         rows = connection.execute(
@@ -88,6 +109,9 @@ def engine(server):
     engine.dispose()
 
 
+@pytest.mark.compat(client="SQLAlchemy", operation="schemas")
+@pytest.mark.compat(client="SQLAlchemy", operation="tables")
+@pytest.mark.compat(client="SQLAlchemy", operation="columns")
 def test_sqlalchemy_inspector_sees_schemas_tables_and_columns(engine):
     inspector = sa.inspect(engine)
     assert {"shop", "c360"} <= set(inspector.get_schema_names())
@@ -100,6 +124,7 @@ def test_sqlalchemy_inspector_sees_schemas_tables_and_columns(engine):
     assert inspector.has_table("customers", schema="shop")
 
 
+@pytest.mark.compat(client="SQLAlchemy", operation="parameters")
 def test_pandas_read_sql_through_sqlalchemy_returns_the_rows(engine):
     frame = pd.read_sql(sa.text("SELECT order_id, amount FROM shop.orders WHERE status = :s ORDER BY order_id"), engine, params={"s": "paid"})
     assert frame["order_id"].tolist() == [1, 4]

@@ -123,6 +123,7 @@ def test_a_cursor_with_hold_pages_outside_any_transaction(server):
         connection.execute("CLOSE pages")
 
 
+@pytest.mark.compat(client="psycopg3", operation="timeout")
 def test_statement_timeout_cancels_the_query_at_its_source(server):
     with psycopg.connect(server.dsn(), autocommit=True) as connection:
         connection.execute("SELECT 1")  # the session's engine exists before the timed statement

@@ -12,36 +12,86 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.conftest import NUMS_ROWS
+from tests.server.conftest import NUMS_ROWS, SLOW_SOURCE_QUERY
 from tests.servers import odbc_drivers
 
 JDBC_JAR = Path("/usr/share/java/postgresql.jar")
 CLIENTS = Path(__file__).parent / "clients"
 
 
-def test_jdbc_database_metadata_keys_indexes_types_and_a_paged_result_set(server):
+@pytest.fixture(scope="module")
+def jdbc(server) -> dict[str, str]:
+    """What the JDBC program (tests/server/clients/JdbcMetadata.java) found, run once: ``{what: value}``."""
     assert JDBC_JAR.is_file(), "the PostgreSQL JDBC driver is missing: apt-get install libpostgresql-jdbc-java"
     assert shutil.which("java"), "java is missing: apt-get install openjdk-17-jre-headless"
     done = subprocess.run(
         ["java", "-cp", str(JDBC_JAR), str(CLIENTS / "JdbcMetadata.java"),
-         f"jdbc:postgresql://127.0.0.1:{server.port}/c360", "tester"],
+         f"jdbc:postgresql://127.0.0.1:{server.port}/c360", "tester", SLOW_SOURCE_QUERY],
         capture_output=True, text=True, timeout=240,
     )
     assert done.returncode == 0, done.stderr
-    found = dict(line.split("\t", 1) for line in done.stdout.splitlines())
-    assert found["product"] == "PostgreSQL 15.0"
-    assert found["schemas"] == "[c360, information_schema, pg_catalog, public, shop]"
-    assert found["tables"] == "[customers, nums, orders, products, slow_counter]"
-    assert found["views"] == "[paid_orders]"
-    assert found["columns"] == "[product_id:int8:-5, sku:text:12, name:text:12]"
-    assert found["primary_key"] == "[product_id:1:products_pkey]"
-    assert found["indexes"] == "[products_pkey:1:product_id:false, products_name_sku_idx:1:name:true, " \
-                               "products_name_sku_idx:2:sku:true]"
-    assert found["types_include_int8_text_numeric"] == "true"
-    assert found["prepared"] == "[Ann]"
-    assert found["paged"] == f"{NUMS_ROWS}:{NUMS_ROWS * (NUMS_ROWS - 1) // 2}"
+    return dict(line.split("\t", 1) for line in done.stdout.splitlines())
 
 
+@pytest.mark.compat(client="pgJDBC", operation="connect")
+def test_jdbc_connects_to_what_it_takes_for_postgresql(jdbc):
+    assert jdbc["product"] == "PostgreSQL 15.0"
+
+
+@pytest.mark.compat(client="pgJDBC", operation="schemas")
+@pytest.mark.compat(client="pgJDBC", operation="tables")
+@pytest.mark.compat(client="pgJDBC", operation="columns")
+def test_jdbc_database_metadata_lists_schemas_tables_columns_and_types(jdbc):
+    assert jdbc["schemas"] == "[c360, information_schema, pg_catalog, public, shop]"
+    assert jdbc["tables"] == "[customers, nums, orders, products, slow_counter]"
+    assert jdbc["views"] == "[paid_orders]"
+    assert jdbc["columns"] == "[product_id:int8:-5, sku:text:12, name:text:12]"
+    assert jdbc["types_include_int8_text_numeric"] == "true"
+
+
+@pytest.mark.compat(client="pgJDBC", operation="keys")
+def test_jdbc_primary_keys_and_indexes(jdbc):
+    assert jdbc["primary_key"] == "[product_id:1:products_pkey]"
+    assert jdbc["indexes"] == "[products_pkey:1:product_id:false, products_name_sku_idx:1:name:true, " \
+                              "products_name_sku_idx:2:sku:true]"
+
+
+@pytest.mark.compat(client="pgJDBC", operation="preview")
+def test_jdbc_previews_a_table(jdbc):
+    assert jdbc["preview"] == "3:[1:Apple, 2:Banana]"
+
+
+@pytest.mark.compat(client="pgJDBC", operation="parameters")
+def test_jdbc_prepared_statement_binds_a_long_and_a_date(jdbc):
+    assert jdbc["prepared"] == "[Ann]"
+
+
+@pytest.mark.compat(client="pgJDBC", operation="paging")
+def test_jdbc_pages_a_result_set_by_fetch_size(jdbc):
+    assert jdbc["paged"] == f"{NUMS_ROWS}:{NUMS_ROWS * (NUMS_ROWS - 1) // 2}"
+
+
+@pytest.mark.compat(client="pgJDBC", operation="cancel")
+def test_jdbc_statement_cancel_stops_the_query_in_its_source(jdbc, server):
+    state, seconds = jdbc["cancel"].split(":")
+    assert state == "57014" and int(seconds) < 10  # query_canceled, about 1.5 s after the start
+    assert jdbc["cancel_then"] == "[2]"
+    server.wait_until_idle()  # SQLite would still be counting towards 10^12 had the cancel not reached it
+
+
+@pytest.mark.compat(client="pgJDBC", operation="timeout")
+def test_jdbc_query_timeout_stops_the_query_in_its_source(jdbc, server):
+    state, seconds = jdbc["timeout"].split(":")
+    assert state == "57014" and int(seconds) < 10
+    assert jdbc["timeout_then"] == "[2]"
+    server.wait_until_idle()
+
+
+@pytest.mark.compat(client="psqlODBC", operation="connect")
+@pytest.mark.compat(client="psqlODBC", operation="tables")
+@pytest.mark.compat(client="psqlODBC", operation="columns")
+@pytest.mark.compat(client="psqlODBC", operation="keys")
+@pytest.mark.compat(client="psqlODBC", operation="parameters")
 def test_psqlodbc_catalog_functions_as_power_bi_calls_them(server):
     import pyodbc
 
@@ -65,6 +115,9 @@ def test_psqlodbc_catalog_functions_as_power_bi_calls_them(server):
         connection.close()
 
 
+@pytest.mark.compat(client="psycopg2", operation="connect")
+@pytest.mark.compat(client="psycopg2", operation="parameters")
+@pytest.mark.compat(client="psycopg2", operation="paging")
 def test_psycopg2_queries_with_parameters_and_a_named_cursor(server):
     import psycopg2
 
@@ -94,6 +147,8 @@ def _asyncpg(server, sql: str, *args):
     return asyncio.run(run())
 
 
+@pytest.mark.compat(client="asyncpg", operation="connect")
+@pytest.mark.compat(client="asyncpg", operation="parameters")
 def test_asyncpg_prepares_and_binds_binary_parameters_typed_from_the_query(server):
     # asyncpg sends 42 as binary int8 because Describe said $1 is customer_id's type (bigint)
     rows = _asyncpg(server, "SELECT order_id, amount FROM shop.orders WHERE customer_id = $1 ORDER BY 1", 42)
@@ -137,6 +192,8 @@ def test_emulated_oid_columns_are_sent_as_oid_and_their_aggregates_as_oid_arrays
             assert rows == [(20, [20]), (25, [25, 25])]
 
 
+@pytest.mark.compat(client="pg8000", operation="connect")
+@pytest.mark.compat(client="pg8000", operation="parameters")
 def test_pg8000_native_and_dbapi(server):
     import pg8000.dbapi
     import pg8000.native
@@ -157,6 +214,9 @@ def test_pg8000_native_and_dbapi(server):
         connection.close()
 
 
+@pytest.mark.compat(client="SQLAlchemy", operation="connect")
+@pytest.mark.compat(client="SQLAlchemy", operation="keys")
+@pytest.mark.compat(client="SQLAlchemy", operation="preview")
 def test_sqlalchemy_reflects_every_inspector_method_and_pandas_reads_a_table(server):
     import pandas as pd
     import sqlalchemy as sa
@@ -193,6 +253,8 @@ def test_sqlalchemy_reflects_every_inspector_method_and_pandas_reads_a_table(ser
         engine.dispose()
 
 
+@pytest.mark.compat(client="psycopg3", operation="connect")
+@pytest.mark.compat(client="psycopg3", operation="parameters")
 @pytest.mark.parametrize("dsn_options", [{}, {"sslmode": "disable"}])
 def test_psycopg3_server_side_binding_of_a_list(server, dsn_options):
     import psycopg
@@ -203,6 +265,11 @@ def test_psycopg3_server_side_binding_of_a_list(server, dsn_options):
         assert rows == [("Ann",), ("Dee",)]
 
 
+@pytest.mark.compat(client="pgcli", operation="connect")
+@pytest.mark.compat(client="pgcli", operation="schemas")
+@pytest.mark.compat(client="pgcli", operation="tables")
+@pytest.mark.compat(client="pgcli", operation="columns")
+@pytest.mark.compat(client="pgcli", operation="keys")
 def test_pgcli_backslash_commands_and_completion_refresh(server):
     """pgcli's own code (pgcli.pgexecute and pgspecial): the queries its completer refreshes with, and \\dt, \\d,
     \\dv, \\di, \\dn, \\df as pgspecial sends them."""
@@ -226,3 +293,67 @@ def test_pgcli_backslash_commands_and_completion_refresh(server):
         assert "shop" in [row[0] for row in results[r"\dn"][1]]
     finally:
         executor.conn.close()
+
+
+@pytest.mark.compat(client="psqlODBC", operation="schemas")
+@pytest.mark.compat(client="psqlODBC", operation="preview")
+def test_psqlodbc_lists_schemas_and_previews_a_table(server):
+    import pyodbc
+
+    connection = pyodbc.connect(
+        f"Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={server.port};Database=c360;Uid=tester;Pwd=;", timeout=30
+    )
+    try:
+        cursor = connection.cursor()
+        schemas = {row.table_schem for row in cursor.tables(catalog="", schema="%", table="")}  # SQL_ALL_SCHEMAS
+        assert {"shop", "c360"} <= schemas
+        rows = cursor.execute("SELECT * FROM shop.products LIMIT 100").fetchall()
+        assert [tuple(row) for row in rows] == [(1, "A-1", "Apple"), (2, "B-2", "Banana")]
+    finally:
+        connection.close()
+
+
+@pytest.mark.compat(client="psqlODBC", operation="paging")
+def test_psqlodbc_declare_fetch_pages_a_result(server):
+    """``UseDeclareFetch=1``: psqlODBC reads a result through a cursor, ``Fetch`` rows at a time."""
+    import pyodbc
+
+    connection = pyodbc.connect(
+        f"Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={server.port};Database=c360;Uid=tester;Pwd=;"
+        "UseDeclareFetch=1;Fetch=1000;", timeout=30
+    )
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT n FROM shop.nums ORDER BY n")
+        count = total = 0
+        while batch := cursor.fetchmany(777):
+            count += len(batch)
+            total += sum(row[0] for row in batch)
+        assert (count, total) == (NUMS_ROWS, NUMS_ROWS * (NUMS_ROWS - 1) // 2)
+    finally:
+        connection.close()
+
+
+@pytest.mark.compat(client="SQLAlchemy", operation="paging")
+@pytest.mark.compat(client="SQLAlchemy", operation="timeout")
+def test_sqlalchemy_streams_results_and_takes_a_statement_timeout(server):
+    import psycopg
+    import sqlalchemy as sa
+
+    from tests.server.conftest import SLOW_SOURCE_QUERY, STATEMENT_TIMEOUT_MS
+
+    with psycopg.connect(server.dsn(), autocommit=True) as warm:  # the server's system catalog is built
+        warm.execute("SELECT pg_catalog.version()")
+    engine = sa.create_engine(f"postgresql+psycopg://tester@127.0.0.1:{server.port}/c360",
+                              connect_args={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
+    try:
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True).execute(sa.text("SELECT n FROM shop.nums"))
+            assert isinstance(result.cursor, psycopg.ServerCursor)  # DECLARE ... CURSOR, FETCH FORWARD n
+            assert sum(len(partition) for partition in result.partitions(1000)) == NUMS_ROWS
+        with engine.connect() as connection:
+            with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
+                connection.execute(sa.text(SLOW_SOURCE_QUERY))
+        server.wait_until_idle()
+    finally:
+        engine.dispose()

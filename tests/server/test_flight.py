@@ -15,11 +15,12 @@ import time
 import adbc_driver_flightsql.dbapi as flightsql
 import adbc_driver_manager
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute
 import pyarrow.flight as flight
 import pytest
 
 from c360.server import flight_messages as fm
-from tests.server.conftest import PASSWORD, SLOW_SOURCE_QUERY, start_server, stop_server
+from tests.server.conftest import NUMS_ROWS, PASSWORD, SLOW_SOURCE_QUERY, start_server, stop_server
 
 #: ADBC's DB-API warns on every connection that autocommit cannot be turned off: c360 is read-only and says
 #: it has no transactions (SqlInfo 8), which is the truth this warning reports.
@@ -61,6 +62,8 @@ def sqlite_rows(project, sql, params=()):
         connection.close()
 
 
+@pytest.mark.compat(client="ADBC Flight SQL", operation="connect")
+@pytest.mark.compat(client="ADBC Flight SQL", operation="preview")
 def test_a_query_returns_the_same_rows_as_the_source_as_arrow(flight_server, project):
     sql = "SELECT order_id, customer_id, status FROM shop.orders ORDER BY order_id"
     with connect(flight_server) as connection, connection.cursor() as cursor:
@@ -71,6 +74,7 @@ def test_a_query_returns_the_same_rows_as_the_source_as_arrow(flight_server, pro
     assert [tuple(row.values()) for row in table.to_pylist()] == sqlite_rows(project, sql.replace("shop.", ""))
 
 
+@pytest.mark.compat(client="ADBC Flight SQL", operation="parameters")
 def test_parameters_are_bound_through_a_prepared_statement(flight_server, project):
     sql = "SELECT order_id, status FROM shop.orders WHERE customer_id = ? AND order_id > ? ORDER BY order_id"
     with connect(flight_server) as connection, connection.cursor() as cursor:
@@ -111,6 +115,9 @@ def test_an_unknown_table_names_the_table(flight_server):
             cursor.execute("SELECT * FROM shop.custmers")
 
 
+@pytest.mark.compat(client="ADBC Flight SQL", operation="schemas")
+@pytest.mark.compat(client="ADBC Flight SQL", operation="tables")
+@pytest.mark.compat(client="ADBC Flight SQL", operation="columns")
 def test_get_objects_lists_the_catalog_schemas_tables_and_columns(flight_server):
     with connect(flight_server) as connection:
         objects = connection.adbc_get_objects(depth="all").read_all().to_pylist()
@@ -146,6 +153,7 @@ def test_get_info_names_the_server(flight_server):
     assert info["vendor_arrow_version"] == pa.__version__
 
 
+@pytest.mark.compat(client="ADBC Flight SQL", operation="cancel")
 def test_cancel_stops_a_running_query(flight_server):
     with connect(flight_server) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT 1 AS warm")  # the session's engine exists: CPU now means the query
@@ -174,6 +182,7 @@ def test_cancel_stops_a_running_query(flight_server):
         assert cursor.fetchall() == [(2,)]
 
 
+@pytest.mark.compat(client="pyarrow.flight", operation="timeout")
 def test_a_call_cancelled_by_its_deadline_stops_the_statement(flight_server):
     client = flight.connect(_flight_location(flight_server))
     token = client.authenticate_basic_token("tester", "any")
@@ -192,6 +201,8 @@ def test_users_log_in_with_their_password_and_others_are_refused(scram_flight_se
             cursor.execute("SELECT 1")
 
 
+@pytest.mark.compat(client="pyarrow.flight", operation="connect")
+@pytest.mark.compat(client="pyarrow.flight", operation="preview")
 def test_pyarrow_flight_needs_a_token_then_gets_arrow(flight_server, project):
     client = flight.connect(_flight_location(flight_server))
     command = flight.FlightDescriptor.for_command(
@@ -275,6 +286,7 @@ def test_cancel_flight_info_drops_a_result_not_yet_fetched(flight_server):
     assert fm.decode(again.body.to_pybytes()) == {1: [3]}  # NOT_CANCELLABLE: nothing left to cancel
 
 
+@pytest.mark.compat(client="pyarrow.flight", operation="keys")
 def test_primary_keys_are_the_ones_the_source_declares(flight_server):
     client = flight.connect(_flight_location(flight_server))
     options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
@@ -285,7 +297,7 @@ def test_primary_keys_are_the_ones_the_source_declares(flight_server):
         return client.do_get(info.endpoints[0].ticket, options).read_all().to_pylist()
 
     assert keys("products") == [{"catalog_name": "c360", "db_schema_name": "shop", "table_name": "products",
-                                 "column_name": "product_id", "key_name": None, "key_sequence": 1}]
+                                 "column_name": "product_id", "key_name": "products_pkey", "key_sequence": 1}]
     assert keys("orders") == []
 
 
@@ -342,3 +354,128 @@ def test_results_never_fetched_are_closed_past_the_limit(flight_server):
         client.do_get(infos[0].endpoints[0].ticket, options).read_all()
     last = client.do_get(infos[-1].endpoints[0].ticket, options).read_all()
     assert last.to_pylist() == [{"i": PENDING_RESULTS}]
+
+
+@pytest.mark.compat(client="ADBC Flight SQL", operation="paging")
+def test_a_large_result_streams_as_record_batches(flight_server):
+    with connect(flight_server) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT a.n FROM shop.nums a, shop.nums b WHERE b.n < 10")  # 200,000 rows
+        reader = cursor.fetch_record_batch()
+        sizes, total = [], 0
+        for batch in reader:
+            sizes.append(batch.num_rows)
+            total += pa.compute.sum(batch.column(0)).as_py()
+        assert sum(sizes) == 10 * NUMS_ROWS and len(sizes) > 1  # several batches, read one at a time
+        assert total == 10 * NUMS_ROWS * (NUMS_ROWS - 1) // 2
+
+
+@pytest.mark.compat(client="ADBC Flight SQL", operation="timeout")
+def test_a_query_timeout_ends_the_statement_in_its_source(flight_server):
+    connection = flightsql.connect(_flight_location(flight_server), db_kwargs={
+        "username": "tester", "password": "x", "adbc.flight.sql.rpc.timeout_seconds.query": "1.5"})
+    with connection, connection.cursor() as cursor:
+        started = time.monotonic()
+        with pytest.raises(adbc_driver_manager.Error, match="(?i)deadline|timed? ?out"):
+            cursor.execute(SLOW_SOURCE_QUERY)
+        assert time.monotonic() - started < 10
+        flight_server.wait_until_idle()  # the deadline cancelled the call, and the call the source
+        cursor.execute("SELECT 2 AS two")
+        assert cursor.fetchall() == [(2,)]
+
+
+def _catalog_command(server, name: str, fields: dict) -> tuple[pa.Schema, pa.Table]:
+    """A Flight SQL catalog command through pyarrow.flight: GetSchema's answer and the rows."""
+    client = flight.connect(_flight_location(server))
+    options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
+    descriptor = flight.FlightDescriptor.for_command(fm.pack(name, fields))
+    schema = client.get_schema(descriptor, options).schema
+    info = client.get_flight_info(descriptor, options)
+    return schema, client.do_get(info.endpoints[0].ticket, options).read_all()
+
+
+@pytest.mark.parametrize("name, fields", [
+    ("CommandGetImportedKeys", {2: "shop", 3: "orders"}),
+    ("CommandGetExportedKeys", {2: "shop", 3: "customers"}),
+    ("CommandGetCrossReference", {2: "shop", 3: "customers", 5: "shop", 6: "orders"}),
+])
+def test_foreign_key_commands_answer_no_rows_in_the_schema_flight_sql_fixes(flight_server, name, fields):
+    schema, table = _catalog_command(flight_server, name, fields)
+    assert table.schema == schema
+    assert schema.names == ["pk_catalog_name", "pk_db_schema_name", "pk_table_name", "pk_column_name",
+                            "fk_catalog_name", "fk_db_schema_name", "fk_table_name", "fk_column_name",
+                            "key_sequence", "fk_key_name", "pk_key_name", "update_rule", "delete_rule"]
+    assert schema.field("update_rule").type == pa.uint8() and not schema.field("key_sequence").nullable
+    assert table.num_rows == 0  # c360 discovers no foreign keys
+
+
+def test_xdbc_type_info_lists_types_the_server_runs_in_order(flight_server):
+    schema, table = _catalog_command(flight_server, "CommandGetXdbcTypeInfo", {})
+    assert table.schema == schema
+    assert schema.names[:4] == ["type_name", "data_type", "column_size", "literal_prefix"]
+    assert schema.names[-1] == "interval_precision" and len(schema.names) == 19
+    rows = table.to_pylist()
+    assert [(r["data_type"], r["type_name"]) for r in rows] == sorted((r["data_type"], r["type_name"]) for r in rows)
+    names = {row["type_name"]: row for row in rows}
+    assert names["BIGINT"]["data_type"] == -5 and names["VARCHAR"]["data_type"] == 12
+    assert (names["DATE"]["sql_data_type"], names["DATE"]["datetime_subcode"]) == (9, 1)
+    with connect(flight_server) as connection, connection.cursor() as cursor:
+        for row in rows:  # every type named is one the server's SQL knows
+            cursor.execute(f"SELECT CAST(NULL AS {row['type_name']}) AS x")
+            assert cursor.fetchall() == [(None,)]
+    _, bigint = _catalog_command(flight_server, "CommandGetXdbcTypeInfo", {1: -5})  # a negative int32 filter
+    assert bigint.column("type_name").to_pylist() == ["BIGINT"]
+
+
+@pytest.mark.compat(client="pyarrow.flight", operation="parameters")
+def test_a_prepared_statement_gives_typed_parameters_and_binds_them(flight_server, project):
+    client = flight.connect(_flight_location(flight_server))
+    options = flight.FlightCallOptions(headers=[client.authenticate_basic_token("tester", "any")])
+    sql = ("SELECT order_id FROM shop.orders WHERE customer_id = ? AND amount > ? AND order_ts < CAST(? AS DATE) "
+           "ORDER BY 1")
+    request = fm.pack("ActionCreatePreparedStatementRequest", {fm.QUERY: sql})
+    (result,) = client.do_action(flight.Action("CreatePreparedStatement", request), options)
+    _, prepared = fm.unpack(result.body.to_pybytes())
+    parameters = pa.ipc.read_schema(pa.py_buffer(fm.raw(prepared, fm.PARAMETER_SCHEMA)))
+    assert parameters.names == ["1", "2", "3"]
+    assert parameters.types == [pa.int64(), pa.decimal128(12, 2), pa.date32()]
+    handle = fm.raw(prepared, fm.RESULT_HANDLE)
+    descriptor = flight.FlightDescriptor.for_command(fm.pack("CommandPreparedStatementQuery", {fm.HANDLE: handle}))
+    import datetime
+    import decimal
+
+    values = pa.record_batch([pa.array([42]), pa.array([decimal.Decimal("1.00")], pa.decimal128(12, 2)),
+                              pa.array([datetime.date(2030, 1, 1)])], schema=parameters)
+    writer, reader = client.do_put(descriptor, parameters, options)
+    writer.write_batch(values)
+    writer.done_writing()
+    reader.read()
+    writer.close()
+    info = client.get_flight_info(descriptor, options)
+    rows = client.do_get(info.endpoints[0].ticket, options).read_all().column("order_id").to_pylist()
+    expected = sqlite_rows(project, "SELECT order_id FROM orders WHERE customer_id = 42 AND amount > 1 ORDER BY 1")
+    assert rows == [row[0] for row in expected] and rows
+
+
+def test_adbc_prepare_sees_the_inferred_parameter_types(flight_server):
+    with connect(flight_server) as connection, connection.cursor() as cursor:
+        parameters = cursor.adbc_prepare("SELECT name FROM shop.customers WHERE customer_id IN (?, ?) AND ? < 1")
+        assert parameters.types == [pa.int64(), pa.int64(), pa.int32()]
+        untyped = cursor.adbc_prepare("SELECT ? AS anything")
+        assert untyped.types == [pa.null()]  # nothing in the query says: the bound value's type decides
+        cursor.execute("SELECT name FROM shop.customers WHERE customer_id IN (?, ?) ORDER BY 1", (42, 44))
+        assert cursor.fetchall() == [("Ann",), ("Cy",)]
+
+
+@pytest.mark.compat(client="pyarrow.flight", operation="schemas")
+@pytest.mark.compat(client="pyarrow.flight", operation="tables")
+@pytest.mark.compat(client="pyarrow.flight", operation="columns")
+def test_pyarrow_flight_lists_schemas_and_tables_with_their_arrow_schemas(flight_server):
+    _, schemas = _catalog_command(flight_server, "CommandGetDbSchemas", {})
+    assert {"shop", "c360"} <= set(schemas.column("db_schema_name").to_pylist())
+    _, tables = _catalog_command(flight_server, "CommandGetTables", {fm.SCHEMA_PATTERN: "shop",
+                                                                     fm.INCLUDE_SCHEMA: True})
+    found = {row["table_name"]: row for row in tables.to_pylist()}
+    assert {"orders", "products"} <= set(found) and found["orders"]["table_type"] == "TABLE"
+    columns = pa.ipc.read_schema(pa.py_buffer(found["products"]["table_schema"]))
+    assert [(f.name, f.type) for f in columns] == [("product_id", pa.int64()), ("sku", pa.string()),
+                                                   ("name", pa.string())]

@@ -103,6 +103,9 @@ def test_show_tables_and_describe_are_answered_from_the_catalog(server):
     assert names == ["schema", "name", "kind"] and ("shop", "orders", "table") in rows
     names, rows = _run(server.dsn(), "DESCRIBE shop.orders")
     assert names[:2] == ["column_name", "column_type"] and [r[0] for r in rows][:2] == ["order_id", "customer_id"]
+    for statement in ("SHOW SCHEMAS", "SHOW SOURCES"):  # not PostgreSQL's SHOW of a setting
+        names, rows = _run(server.dsn(), statement)
+        assert names == ["schema", "kind", "description"] and rows[0][:2] == ("shop", "sqlite"), statement
 
 
 def test_a_described_statement_reports_postgresql_column_names(server):

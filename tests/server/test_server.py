@@ -49,6 +49,7 @@ class _CancelOnceBusy(threading.Thread):
             connection.cancel()
 
 
+@pytest.mark.compat(client="psycopg3", operation="cancel")
 @pytest.mark.parametrize("query", [SLOW_QUERY, SLOW_SOURCE_QUERY], ids=["in_duckdb", "inside_the_source"])
 def test_a_cancel_request_stops_the_running_query_and_the_connection_stays_usable(server, query):
     with psycopg.connect(server.dsn(), autocommit=True) as connection:

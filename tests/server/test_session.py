@@ -69,6 +69,7 @@ def test_binary_results_decode_to_the_same_values_as_text(conn):
     assert conn.cursor(binary=True).execute(sql).fetchall() == conn.cursor().execute(sql).fetchall()
 
 
+@pytest.mark.compat(client="psycopg3", operation="paging")
 def test_server_side_cursor_streams_in_itersize_batches(dsn):
     with psycopg.connect(dsn) as connection:
         with connection.cursor(name="big_scan") as cursor:

@@ -35,3 +35,13 @@ def test_statement_timeout_units_are_postgresqls():
     assert timeout_seconds("5000") == 5 and timeout_seconds("1min") == 60 and timeout_seconds(" 700ms ") == pytest.approx(0.7)
     with pytest.raises(ProgrammingError, match="statement_timeout"):
         SessionValues().set("statement_timeout", "soon")
+
+
+def test_start_up_settings_come_from_parameters_and_options_with_options_last():
+    from c360.server.session_settings import startup_settings
+
+    found = startup_settings({"user": "u", "statement_timeout": "5s", "DateStyle": "ISO",
+                              "options": r"-c statement_timeout=700 --search-path=shop,c360 -csearch_path=a\ b"})
+    assert found == [("statement_timeout", "5s"), ("statement_timeout", "700"), ("search_path", "shop,c360"),
+                     ("search_path", "a b")]
+    assert startup_settings({"user": "u", "options": "-c geqo=off"}) == []  # not one c360 keeps

@@ -1,7 +1,8 @@
 // The PostgreSQL JDBC driver's path through c360 serve, as DBeaver, Metabase, Tableau and DataGrip take it:
 // DatabaseMetaData (schemas, tables, columns, primary keys, indexes, types), a parameterised query and a
-// ResultSet paged by fetch size. Run as a single-file program (Java 11+) with the driver on the class path:
-//   java -cp /usr/share/java/postgresql.jar JdbcMetadata.java jdbc:postgresql://127.0.0.1:PORT/c360 USER
+// ResultSet paged by fetch size, a preview, and a slow query (the third argument) stopped by Statement.cancel()
+// and by a query timeout. Run as a single-file program (Java 11+) with the driver on the class path:
+//   java -cp /usr/share/java/postgresql.jar JdbcMetadata.java jdbc:postgresql://127.0.0.1:PORT/c360 USER SLOW_SQL
 // Prints one "what<TAB>value" line per finding; tests/server/test_drivers.py reads them.
 import java.sql.*;
 import java.util.*;
@@ -18,6 +19,35 @@ public class JdbcMetadata {
         }
         rows.close();
         return values;
+    }
+
+    // Runs the slow query on a statement that `stop` ends; prints "SQLSTATE:seconds" for the error it ended with.
+    static void interrupted(Connection connection, String what, String sql, boolean cancel) throws Exception {
+        try (Statement statement = connection.createStatement()) {
+            if (cancel) {
+                Thread canceller = new Thread(() -> {
+                    try {
+                        Thread.sleep(1500);
+                        statement.cancel();
+                    } catch (Exception error) {
+                        throw new RuntimeException(error);
+                    }
+                });
+                canceller.start();
+            } else {
+                statement.setQueryTimeout(1);
+            }
+            long started = System.nanoTime();
+            try {
+                statement.executeQuery(sql).close();
+                print(what, "finished");
+            } catch (SQLException error) {
+                print(what, error.getSQLState() + ":" + (System.nanoTime() - started) / 1_000_000_000L);
+            }
+        }
+        try (Statement statement = connection.createStatement()) {
+            print(what + "_then", column(statement.executeQuery("SELECT 2 AS two"), "two"));
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -57,6 +87,17 @@ public class JdbcMetadata {
                 statement.setDate(2, java.sql.Date.valueOf("2026-01-01"));
                 print("prepared", column(statement.executeQuery(), "name"));
             }
+            try (Statement statement = connection.createStatement()) {
+                ResultSet rows = statement.executeQuery("SELECT * FROM shop.products LIMIT 100");
+                int width = rows.getMetaData().getColumnCount();
+                List<String> preview = new ArrayList<>();
+                while (rows.next()) {
+                    preview.add(rows.getString(1) + ":" + rows.getString(width));
+                }
+                print("preview", width + ":" + preview);
+            }
+            interrupted(connection, "cancel", args[2], true);
+            interrupted(connection, "timeout", args[2], false);
             connection.setAutoCommit(false);  // the driver pages with a portal only inside a transaction
             try (Statement statement = connection.createStatement()) {
                 statement.setFetchSize(1000);

@@ -1,0 +1,145 @@
+"""Repeated lookups of one copy, run straight on the copy's DuckDB: no parsing, no planning, no rebinding.
+
+A statement that reads nothing but one accelerated copy runs whole inside the copy's own DuckDB
+(:meth:`c360.engine.Execution._start_in_copy`). Once its shape is in the plan cache and has run
+that way, :func:`copy_statement` turns the cached plan into a :class:`CopyStatement`: that same
+SQL with every parameter left as ``$n`` (the pushed filter ``"customer_id" = 42`` becomes
+``"customer_id" = $1``) and the slot each ``$n`` takes its value from. The next execution of
+the shape whose values the plan cache *trusts* (every changed value verified against a full
+plan, :class:`c360.planner.cache.Entry`) skips sqlglot altogether: it binds the new values to
+that SQL on the copy's connection. A plan holding a value computed from a parameter (a folded
+``CAST(? AS DATE) - INTERVAL 1 DAY``) or a value without a slot has no such form: it is
+rebound as before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlglot import exp
+
+from c360.acceleration.connector import CopyConnector, local_sql, open_copy
+from c360.planner.parse import DERIVED, PARAMETER, SLOT
+from connectors.base import ScanRequest, ScanStats
+
+
+@dataclass(frozen=True)
+class CopyStatement:
+    """The DuckDB SQL a shape runs on one copy, ``$n`` taking the value of ``slots[n - 1]``."""
+
+    sql: str
+    slots: tuple
+    #: the copies' data files (a cached plan names each manifest's file: a new copy is a new shape); with more
+    #: than one, the SQL runs where they are attached as ``c360_copy_<n>`` (:mod:`c360.acceleration.joined`)
+    paths: tuple
+    #: what each scan report says was sent (a copy's SELECT, with ``$n``)
+    sent: tuple
+
+    def values(self, values_by_slot: dict) -> list | None:
+        """The parameters for ``values_by_slot`` (the engine's slot values); None when one is missing."""
+        try:
+            return [values_by_slot[slot] for slot in self.slots]
+        except KeyError:
+            return None
+
+
+class _NoDirectForm(Exception):
+    pass
+
+
+def copy_statement(plan) -> CopyStatement | None:
+    """The :class:`CopyStatement` of ``plan`` (a cached plan that read only copies), or None."""
+    if not plan.scans or not all(isinstance(scan.connector, CopyConnector) for scan in plan.scans):
+        return None
+    slots = list(plan.slots)
+    if None in slots:
+        return None
+
+    def placeholder(node: exp.Expression) -> exp.Expression:
+        if DERIVED in node.meta:
+            raise _NoDirectForm
+        if SLOT in node.meta:
+            slot = node.meta[SLOT]
+            if slot not in slots:
+                slots.append(slot)
+            return exp.Parameter(this=exp.Literal.number(slots.index(slot) + 1))
+        if PARAMETER in node.meta:
+            raise _NoDirectForm
+        return node
+
+    sql, paths, sent = plan.sql, [], []
+    for scan in plan.scans:
+        if scan.statement is not None:
+            return None
+        try:
+            filters = tuple(f.copy().transform(placeholder) for f in scan.filters)
+        except _NoDirectForm:
+            return None
+        table = scan.table
+        if len(plan.scans) > 1:  # attached together: each copy's table by its attached name
+            if scan.connector.path not in paths:
+                paths.append(scan.connector.path)
+            alias = f"c360_copy_{paths.index(scan.connector.path) + 1}"
+            table = dataclasses.replace(table, remote_name=(alias, "data"))
+        else:
+            paths.append(scan.connector.path)
+        request = ScanRequest(table=table, columns=scan.columns, filters=filters, order_by=scan.order_by,
+                              limit=scan.limit)
+        sent.append(scan.connector._select(request))
+        sql = local_sql(sql, scan.name, sent[-1])
+        if sql is None:
+            return None
+    if len(plan.scans) > 1 and len(paths) < 2:
+        return None  # one copy read twice: the single-copy path does not take it either
+    return CopyStatement(sql, tuple(slots), tuple(paths), tuple(sent))
+
+
+class DirectScan:
+    """The scan report of one copy in a :class:`CopyStatement`'s run (of a single copy, its rows are the result's,
+    counted as read). Only what a report reads (``sent``, ``stats``) and what an execution calls (``cancel``):
+    the query's cursor is the execution's, which it interrupts itself."""
+
+    __slots__ = ("sent", "stats")
+
+    def __init__(self, sent: str, where: str):
+        self.sent = f"{sent} ({where})"
+        self.stats = ScanStats()
+
+    def cancel(self) -> None:
+        pass
+
+
+class Cursors:
+    """Cursors on copies' data files kept for reuse, by file: one engine's executions take one each and give
+    it back when they close, so a lookup does not open a new DuckDB connection every time."""
+
+    KEEP = 4
+
+    def __init__(self):
+        self._free: dict[Path, list] = {}
+        self._lock = threading.Lock()
+
+    def take(self, path: Path):
+        with self._lock:
+            free = self._free.get(path)
+            if free:
+                return free.pop()
+        return open_copy(path)
+
+    def give(self, path: Path, cursor) -> None:
+        with self._lock:
+            free = self._free.setdefault(path, [])
+            if len(free) < self.KEEP and len(self._free) <= self.KEEP:
+                free.append(cursor)
+                return
+        cursor.close()
+
+    def close(self) -> None:
+        with self._lock:
+            everything = [cursor for free in self._free.values() for cursor in free]
+            self._free.clear()
+        for cursor in everything:
+            cursor.close()

@@ -1,0 +1,113 @@
+"""The app's one way to the data: its own parameterised statements through :func:`c360.connect`.
+
+A :class:`Database` keeps a few DB-API connections (one per query running at a time; an engine runs
+one statement at a time) and hands each panel's query to one of them. :meth:`Database.run` blocks:
+the server calls it in a worker thread, never on the event loop. Every answer is a :class:`Answer`
+carrying what a panel shows besides its rows: the SQL and parameters sent, and per source what was
+sent, the rows that came back and the seconds it took (the scans of EXPLAIN ANALYZE). A c360 error
+(a source down, a timeout) becomes the answer's ``error``, so one panel fails and the others render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import c360
+from c360.errors import Error
+
+
+@dataclass
+class Answer:
+    """One query's rows (as dicts), the SQL behind them and per-source timings, or its error."""
+
+    sql: str
+    params: object
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    sources: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+    #: the answer as Arrow (for the reasons, which need its types); not part of the JSON
+    table: object = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        return {"sql": self.sql, "params": self.params, "columns": self.columns, "rows": self.rows,
+                "sources": self.sources, "seconds": round(self.seconds, 4), "error": self.error}
+
+
+class Database:
+    """Up to ``size`` connections to the project at ``catalog`` (opened on first need, reused)."""
+
+    def __init__(self, catalog: Path, profile: str | None = None, *, size: int = 4):
+        self.catalog = Path(catalog)
+        self.profile = profile
+        self.size = size
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._opened: list = []
+        self._lock = threading.Lock()
+
+    def _take(self):
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._opened) < self.size:
+                connection = c360.connect(self.catalog, self.profile)
+                self._opened.append(connection)
+                return connection
+        return self._idle.get()
+
+    def run(self, sql: str, params=None, *, as_of: dt.date | None = None) -> Answer:
+        """Run one statement as of ``as_of`` (the views' date; None: today) and fetch all of it."""
+        answer = Answer(sql=sql, params=_plain(params))
+        started = time.perf_counter()
+        connection = self._take()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute("SET VARIABLE as_of = ?", [as_of or dt.date.today()])
+                cursor.execute(sql, params)
+                table = answer.table = cursor.fetch_arrow()
+                answer.columns = table.column_names
+                answer.rows = [{k: _plain(v) for k, v in row.items()} for row in table.to_pylist()]
+                answer.sources = [{"source": s.source, "table": s.table, "sent": s.sent, "rows": s.rows,
+                                   "bytes": s.bytes, "seconds": round(s.seconds, 4), "notes": list(s.notes)}
+                                  for s in cursor.scans]
+            finally:
+                cursor.close()
+        except Error as error:
+            answer.error = str(error)
+        finally:
+            self._idle.put(connection)
+        answer.seconds = time.perf_counter() - started
+        return answer
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
+
+
+def _plain(value):
+    """A value JSON can carry: decimals as floats, dates and times as ISO text, lists and dicts inside."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.hex()
+    return value

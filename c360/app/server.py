@@ -1,0 +1,235 @@
+"""The Starlette application: two pages, their static assets, and one JSON endpoint per panel.
+
+Every endpoint answers JSON of :meth:`c360.app.db.Answer.to_json` (rows, the SQL and its parameters,
+per-source timings, or the error of the source that failed), plus what :mod:`c360.app.panels`
+derives. Queries run in Starlette's thread pool (``run_in_threadpool``): the engine blocks, the event
+loop must not. A failed panel answers 200 with its ``error`` set, so the page degrades panel by panel;
+a bad request (a date that is not one) answers 400.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import threading
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from c360.app import panels, queries
+from c360.app.db import Database
+
+STATIC = Path(__file__).with_name("static")
+
+
+class BadRequest(Exception):
+    """A parameter the page should not have sent (answered 400 with its message)."""
+
+
+def _date(text: str | None, default: dt.date | None) -> dt.date | None:
+    if not text:
+        return default
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _int(text: str | None, name: str, default: int | None = None, *, high: int | None = None) -> int:
+    if text is None and default is not None:
+        return default
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise BadRequest(f"{name} must be a whole number, not {text!r}") from None
+    return min(value, high) if high is not None else value
+
+
+def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | None = None,
+               live_hours: float = 24.0, live_seconds: float = 5.0, connections: int = 4, users=None,
+               warm_up: bool = True) -> Starlette:
+    """The app over the project whose catalog is ``catalog``.
+
+    ``as_of`` is the date the views are evaluated at unless a request says ``?as_of=`` (None: today);
+    the live panel shows stream windows of the last ``live_hours`` of wall-clock time and the page
+    polls it every ``live_seconds``. With ``users`` (:class:`c360.server.auth.Users`), every request
+    needs one of them (HTTP Basic, :mod:`c360.app.auth`). ``warm_up`` loads the model and plans the
+    predictions query in the background at start-up.
+    """
+    db = Database(catalog, profile, size=connections)
+    state = {"warm_up": "off"}
+    catalog = Path(catalog)
+    models = (catalog.parent if catalog.is_file() else catalog.resolve().parent) / "models"
+
+    def asked(request) -> dt.date | None:
+        return _date(request.query_params.get("as_of"), as_of)
+
+    async def run(sql: str, params, when) -> dict:
+        return (await run_in_threadpool(db.run, sql, params, as_of=when)).to_json()
+
+    async def config(request):
+        return JSONResponse({"as_of": (as_of or dt.date.today()).isoformat(), "live_seconds": live_seconds,
+                             "live_hours": live_hours, "catalog": str(catalog), "profile": db.profile or "default",
+                             "segments": list(panels.SEGMENT_MEANINGS), "offer_rule": panels.OFFER_RULE,
+                             "warm_up": state["warm_up"]})
+
+    async def search(request):
+        text = request.query_params.get("q", "")[:200]
+        return JSONResponse(await run(queries.SEARCH, {"q": text}, asked(request)))
+
+    async def customer_panel(request):
+        customer = _int(request.path_params["customer_id"], "customer id")
+        name, when = request.path_params["panel"], asked(request)
+        if name == "predictions":
+            return JSONResponse(await _predictions(customer, when))
+        if name == "live":
+            since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=live_hours)
+            answer = await run(queries.LIVE, [customer, since, since], when)
+            answer["since"] = since.isoformat()
+            return JSONResponse(answer)
+        sql = {"profile": queries.PROFILE, "enrichment": queries.ENRICHMENT, "rfm": queries.RFM,
+               "orders": queries.ORDERS, "browsing": queries.BROWSING}.get(name)
+        if sql is None:
+            return JSONResponse({"error": f"no panel {name!r}"}, status_code=404)
+        answer = await run(sql, [customer], when)
+        if name == "rfm" and answer["rows"]:
+            answer["meaning"] = panels.SEGMENT_MEANINGS.get(answer["rows"][0]["segment"])
+        return JSONResponse(answer)
+
+    async def _predictions(customer: int, when) -> dict:
+        from c360.model import card as cards
+
+        if not cards.exists(models):
+            return {"error": f"no model in {models}: run c360 train", "rows": [], "sources": [], "sql": None}
+        scorer = await run_in_threadpool(_scorer, models)
+        categories = scorer.card.categories
+        sql = queries.predictions(categories, [f.name for f in scorer.inputs])
+        answer = await run_in_threadpool(db.run, sql, [customer], as_of=when)
+        shown = answer.to_json()
+        shown["categories"] = categories
+        probability_columns = {f"p_{name.lower()}" for name in categories}
+        shown["rows"] = [{k: v for k, v in row.items() if k in _PREDICTION_COLUMNS or k in probability_columns}
+                         for row in shown["rows"]]
+        if answer.error is None and answer.rows:
+            shown.update(panels.next_best_offer(answer.rows[0]))
+            try:
+                shown["reasons"] = await run_in_threadpool(panels.reasons, models, answer.table)
+            except Exception as error:  # noqa: BLE001 - reasons are extra: their failure is shown, not fatal
+                shown["reasons"] = {"error": f"{type(error).__name__}: {error}"}
+        return shown
+
+    async def segments(request):
+        return JSONResponse(await run(queries.SEGMENTS, None, asked(request)))
+
+    async def heatmap(request):
+        return JSONResponse(await run(queries.HEATMAP, None, asked(request)))
+
+    async def movement(request):
+        before = _date(request.query_params.get("from"), None)
+        after = _date(request.query_params.get("to"), as_of or dt.date.today())
+        if before is None:
+            before = after - dt.timedelta(days=30)
+        first = await run_in_threadpool(db.run, queries.SEGMENT_OF, None, as_of=before)
+        second = await run_in_threadpool(db.run, queries.SEGMENT_OF, None, as_of=after)
+        error = first.error or second.error
+        return JSONResponse({"sql": queries.SEGMENT_OF, "params": {"as_of": [before.isoformat(), after.isoformat()]},
+                             "from": before.isoformat(), "to": after.isoformat(),
+                             "rows": [] if error else panels.movement(first.rows, second.rows),
+                             "sources": first.to_json()["sources"] + second.to_json()["sources"],
+                             "seconds": round(first.seconds + second.seconds, 4), "error": error})
+
+    async def top(request):
+        segment = request.query_params.get("segment", "Champions")
+        limit = _int(request.query_params.get("limit"), "limit", 50, high=10_000)
+        answer = await run(queries.TOP, [segment, limit], asked(request))
+        if request.url.path.endswith(".csv"):
+            if answer["error"]:
+                return Response(answer["error"], status_code=502, media_type="text/plain")
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(answer["columns"])
+            writer.writerows([row[c] for c in answer["columns"]] for row in answer["rows"])
+            filename = "top-" + "".join(ch if ch.isalnum() else "-" for ch in segment.lower()) + ".csv"
+            return Response(out.getvalue(), media_type="text/csv",
+                            headers={"content-disposition": f'attachment; filename="{filename}"'})
+        return JSONResponse(answer)
+
+    def page(name: str):
+        async def serve(request):
+            return FileResponse(STATIC / f"{name}.html")
+        return serve
+
+    async def home(request):
+        return RedirectResponse("/customer")
+
+    async def bad_request(request, error: BadRequest):
+        return JSONResponse({"error": str(error)}, status_code=400)
+
+    routes = [
+        Route("/", home),
+        Route("/customer", page("customer")),
+        Route("/segments", page("segments")),
+        Route("/api/config", config),
+        Route("/api/search", search),
+        Route("/api/customer/{customer_id}/{panel}", customer_panel),
+        Route("/api/segments", segments),
+        Route("/api/segments/heatmap", heatmap),
+        Route("/api/segments/movement", movement),
+        Route("/api/segments/top", top),
+        Route("/api/segments/top.csv", top),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    def warm() -> None:
+        """Load the model and plan the predictions once, so the first agent does not wait for it."""
+        try:
+            if card_exists(models):
+                scorer = _scorer(models)
+                answer = db.run(queries.predictions(scorer.card.categories, [f.name for f in scorer.inputs]), [-1],
+                                as_of=as_of)
+                state["warm_up"] = "failed: " + answer.error if answer.error else "done"
+            else:
+                state["warm_up"] = "no model"
+        except Exception as error:  # noqa: BLE001 - only a head start: shown in /api/config, the panel reports it too
+            state["warm_up"] = f"failed: {type(error).__name__}: {error}"
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application):
+        if warm_up:
+            state["warm_up"] = "running"
+            threading.Thread(target=warm, name="c360-app-warm-up", daemon=True).start()
+        yield
+        db.close()
+
+    middleware = []
+    if users:
+        from starlette.middleware import Middleware
+
+        from c360.app.auth import BasicAuth
+
+        middleware.append(Middleware(BasicAuth, users=users))
+    application = Starlette(routes=routes, exception_handlers={BadRequest: bad_request}, lifespan=lifespan,
+                            middleware=middleware)
+    application.state.db = db
+    return application
+
+
+_PREDICTION_COLUMNS = {"p_purchase_30d", "predicted_category", "model_version", "segment", "top_browsed_category_30d",
+                       "top_purchased_category_365d"}
+
+
+def card_exists(models: Path) -> bool:
+    from c360.model import card as cards
+
+    return cards.exists(models)
+
+
+def _scorer(models: Path):
+    from c360.model.scorer import scorer
+
+    return scorer(models)

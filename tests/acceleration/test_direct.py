@@ -1,0 +1,108 @@
+"""A repeated lookup of one copy runs as one prepared SQL on the copy's DuckDB, without parsing or planning."""
+
+from __future__ import annotations
+
+import pytest
+
+import c360
+import c360.engine
+from c360.acceleration.refresh import refresh
+from c360.catalog import Catalog
+from tests.acceleration.projects import accelerated_project, shop
+
+SPEND = """
+    acceleration:
+      spend: {key: [customer_id], max_staleness: 1h}
+      shop.orders: {key: [order_id], max_staleness: 1h}
+"""
+
+LOOKUP = "SELECT customer_id, total, orders FROM spend WHERE customer_id = ?"
+
+
+@pytest.fixture
+def project(tmp_path):
+    catalog_dir = accelerated_project(tmp_path, SPEND)
+    catalog = Catalog(catalog_dir)
+    for acceleration in catalog.accelerations.values():
+        refresh(catalog, acceleration)
+    catalog.close()
+    return catalog_dir
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """How many statements the engine parsed with sqlglot (the real parser, counted)."""
+    counted = []
+    real = c360.engine.parse
+
+    def counting(sql, **kwargs):
+        counted.append(sql)
+        return real(sql, **kwargs)
+
+    monkeypatch.setattr(c360.engine, "parse", counting)
+    return counted
+
+
+def test_a_trusted_lookup_shape_runs_on_the_copy_without_parsing_and_answers_as_live(project, parses):
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    for customer_id in (42, 43):  # planned in full, then a new value verified against a full plan
+        assert connection.execute(LOOKUP, [customer_id]).fetchall() == live.execute(LOOKUP, [customer_id]).fetchall()
+    parsed = len(parses)
+    for customer_id in (44, 42, 7, 43):
+        cursor = connection.execute(LOOKUP, [customer_id])
+        assert cursor.fetchall() == live.execute(LOOKUP, [customer_id]).fetchall()
+        [scan] = cursor.scans
+        assert '"customer_id" = $1' in scan.sent and "the whole query ran in the copy's DuckDB" in scan.sent
+        assert scan.rows == (0 if customer_id == 7 else 1)
+    assert len(parses) == parsed + 4  # the live connection's four: none on the accelerated one
+    # another statement shape is planned as usual
+    cursor = connection.execute("SELECT total FROM spend WHERE customer_id = ? AND orders > 1", [42])
+    assert cursor.fetchall() == [(40.0,)] and len(parses) == parsed + 5
+    connection.close()
+    live.close()
+
+
+def test_a_direct_lookup_reads_a_new_copy_after_a_refresh_and_the_live_sources_under_max_staleness_0(project):
+    connection = c360.connect(project)
+    for customer_id in (42, 43, 44):
+        connection.execute(LOOKUP, [customer_id]).fetchall()
+    shop(project.parent, "INSERT INTO orders VALUES (5, 42, 5.0, '2026-03-05 00:00:00')")
+    assert connection.execute(LOOKUP, [42]).fetchall() == [(42, 40.0, 2)]  # the copy, still fresh enough
+    connection.execute("SET max_staleness = 0")
+    assert connection.execute(LOOKUP, [42]).fetchall() == [(42, 45.0, 3)]
+    connection.execute("RESET max_staleness")
+    catalog = Catalog(project)
+    refresh(catalog, catalog.accelerations["spend"])
+    catalog.close()
+    assert connection.execute(LOOKUP, [42]).fetchall() == [(42, 45.0, 3)]
+    connection.close()
+
+
+def test_a_shape_with_a_value_computed_from_a_parameter_is_rebound_not_run_directly(project):
+    connection = c360.connect(project)
+    query = "SELECT customer_id FROM spend WHERE customer_id = CAST(? AS BIGINT) + 1"
+    for value in (41, 42, 43, 41):
+        cursor = connection.execute(query, [value])
+        assert cursor.fetchall() == ([(value + 1,)] if value + 1 in (42, 43, 44) else [])
+        assert "$1" not in cursor.scans[0].sent
+    connection.close()
+
+
+def test_a_repeated_join_of_several_copies_runs_where_they_are_attached_without_parsing(project, parses):
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    joined = ("SELECT s.customer_id, s.total, o.order_id FROM spend s JOIN shop.orders o "
+              "ON o.customer_id = s.customer_id WHERE o.amount >= ? ORDER BY 3")
+    for amount in (0.0, 15.0):
+        assert connection.execute(joined, [amount]).fetchall() == live.execute(joined, [amount]).fetchall()
+    parsed = len(parses)
+    for amount in (25.0, 40.0, 100.0):
+        cursor = connection.execute(joined, [amount])
+        assert cursor.fetchall() == live.execute(joined, [amount]).fetchall()
+        assert len(cursor.scans) == 2
+        assert all("attaching the copies" in s.sent for s in cursor.scans)
+        assert any('"amount" >= $1' in s.sent for s in cursor.scans)
+    assert len(parses) == parsed + 3  # the live connection's
+    connection.close()
+    live.close()
