@@ -21,7 +21,7 @@ LAYERS = (
     ("front doors", ("c360.__main__", "c360.cli", "c360.server", "c360.app", "c360.sqlalchemy_dialect")),
     ("the DB-API and the jobs", ("c360", "c360.dbapi", "c360.stream", "c360.generate", "c360.acceleration.refresh",
                                  "c360.acceleration.schedule", "c360.acceleration.status",
-                                 "c360.export")),
+                                 "c360.export", "c360.spark")),
     ("the engine", ("c360.engine", "c360.channel", "c360.introspect", "c360.reductions", "c360.explain",
                     "c360.postgres", "c360.pg_formats", "c360.acceleration.direct", "c360.acceleration.joined")),
     ("planning", ("c360.planner", "c360.views", "c360.functions", "c360.acceleration.choose")),

@@ -20,7 +20,7 @@ from c360.errors import Error
 
 #: The modules that add commands to ``app``, in the order ``c360 --help`` lists them.
 COMMANDS = ("query_commands", "shell_commands", "data_commands", "stream_commands", "serve_commands", "app_commands",
-            "model_commands", "export_commands")
+            "model_commands", "export_commands", "spark_commands")
 for _module in COMMANDS:
     importlib.import_module(f"c360.cli.{_module}")
 

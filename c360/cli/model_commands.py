@@ -89,6 +89,8 @@ def score(
     output: Path = typer.Option(..., "--output", "-o", help="File to write: .parquet or .csv"),
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
+    engine: str = typer.Option("c360", "--engine", help="Where to score: c360 (this machine) or spark (docs/spark.md)"),
+    master: str = typer.Option(None, "--master", help="With --engine spark: the Spark master [default local[*]]"),
 ):
     """Write every customer's predictions (as of a date) to a parquet or csv file."""
     import pyarrow.csv as pcsv
@@ -106,12 +108,20 @@ def score(
     day = _date(as_of, "--as-of") or dt.date.today()
     names = ["customer_id", purchase_column(card), *[column_name(c) for c in card.categories],
              "predicted_category", "model_version"]
-    from c360.cli.running import run
+    if engine not in ("c360", "spark"):
+        raise ProgrammingError(f"--engine must be c360 or spark, got '{engine}'")
+    if engine == "spark":
+        from c360.cli.spark_commands import open_project
 
-    with open_connection(catalog, profile) as connection:
-        connection.execute(f"SET VARIABLE as_of = DATE '{day.isoformat()}'")
-        # the progress line of `c360 query` while it runs; Ctrl-C cancels it at the sources
-        table = run(connection.cursor(), f"SELECT {', '.join(names)} FROM customer_360 ORDER BY customer_id")
+        project = open_project(catalog, profile, master=master, conf=None, as_of=day.isoformat())
+        table = project.frame("customer_360").select(*names).orderBy("customer_id").toArrow()
+    else:
+        from c360.cli.running import run
+
+        with open_connection(catalog, profile) as connection:
+            connection.execute(f"SET VARIABLE as_of = DATE '{day.isoformat()}'")
+            # the progress line of `c360 query` while it runs; Ctrl-C cancels it at the sources
+            table = run(connection.cursor(), f"SELECT {', '.join(names)} FROM customer_360 ORDER BY customer_id")
     with replacing(output) as path:
         if suffix == ".parquet":
             pq.write_table(table, path)

@@ -1,0 +1,369 @@
+"""The catalog's tables as Spark DataFrames, registered as temporary views named ``<source>__<table>``.
+
+Nothing is read when a table is registered but what choosing its partitions needs; Spark reads
+when a query runs, and only the tables a query names are registered (:meth:`SparkSources.register`).
+
+* ``mysql`` tables are JDBC reads with the MariaDB driver and Spark's **MySQL dialect**
+  (``jdbc:mysql://…?permitMysqlScheme``). With a ``jdbc:mariadb://`` URL Spark falls back to its
+  generic dialect, quotes identifiers with double quotes, and MariaDB reads ``"customer_id"`` as a
+  string constant: filters compare the constant and return no rows, projections return the column's
+  name in every row. Never build that URL.
+* ``odbc`` tables are JDBC reads with the database's own driver: PostgreSQL (``dialect: postgres``,
+  which stands in for SQL Server in tests) or SQL Server (``dialect: tsql``, the Microsoft driver's
+  jar added with ``--conf spark.jars=…``).
+* JDBC reads are split into ranges of the table's integer key (the primary key's first column, else
+  the first indexed integer column): ``partitionColumn``/``lowerBound``/``upperBound``/``numPartitions``
+  from the key's MIN, MAX and the table's COUNT, asked of the source when the table is registered;
+  one partition per ``rows_per_partition`` rows, at most ``max_partitions``. Spark pushes filters and
+  the projection into each range's SELECT.
+* ``json`` and ``blob`` tables are Spark file reads with the catalog's declared schema. A template
+  partitioning (``{yyyy}/{MM}/{dd}/{HH}/``) becomes its TIMESTAMP column computed from each file's
+  path; hive folders are Spark's own partition discovery. A blob source with a local ``path`` reads
+  that folder; on Azure it reads ``abfss://<container>@<account>.dfs.core.windows.net/<prefix>``
+  (docs/spark.md lists the Hadoop settings it needs).
+
+Passwords are resolved from their ``${ENV:...}`` references when the read is built and travel only
+as the JDBC ``password`` option, which Spark redacts: never in the URL, the plan or the session's
+configuration.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from sqlglot import exp
+
+from c360.errors import CatalogError, ProgrammingError
+from c360.secrets import resolve
+from connectors.odbc import parse_connection_string
+
+#: Rows per JDBC partition when none is given.
+ROWS_PER_PARTITION = 250_000
+
+#: The drivers and URLs per (kind, dialect).
+MARIADB_DRIVER = "org.mariadb.jdbc.Driver"
+POSTGRES_DRIVER = "org.postgresql.Driver"
+SQLSERVER_DRIVER = "com.microsoft.sqlserver.jdbc.SQLServerDriver"
+
+_FILE_FORMATS = {"jsonl": "json", "json": "json", "csv": "csv", "parquet": "parquet"}
+_TEMPLATE_TOKENS = ("yyyy", "MM", "dd", "HH", "mm")
+
+
+def view_name(source: str, table: str) -> str:
+    """The temporary view a catalog table is registered as: ``shop.orders`` -> ``shop__orders``."""
+    return f"{source}__{table}".lower()
+
+
+@dataclass
+class Read:
+    """How one table is read: what tests, EXPLAIN-like output and the benchmark report."""
+
+    source: str
+    table: str
+    kind: str
+    #: JDBC: the URL (no secret in it) and the range partitioning chosen
+    url: str | None = None
+    partition_column: str | None = None
+    bounds: tuple[int, int] | None = None
+    rows: int | None = None
+    partitions: int = 1
+    #: files: the paths (or globs) handed to Spark
+    paths: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Jdbc:
+    """A JDBC location: URL, driver, the properties (password included, never printed) and the
+    sqlglot dialect identifiers are quoted in."""
+
+    url: str
+    driver: str
+    user: str
+    password: str = field(repr=False)
+    dialect: str
+    schema: str | None = None
+
+    def options(self) -> dict:
+        return {"url": self.url, "driver": self.driver, "user": self.user, "password": self.password,
+                "preferTimestampNTZ": "true"}
+
+    def table(self, name: str) -> str:
+        return exp.table_(name, db=self.schema).sql(dialect=self.dialect, identify=True)
+
+
+def mysql_location(source) -> Jdbc:
+    """The JDBC location of a ``mysql`` source: the MySQL dialect's URL, the MariaDB driver."""
+    options = source.options
+    host, port = str(options.get("host") or "127.0.0.1"), int(options.get("port") or 3306)
+    database = str(options.get("database") or "")
+    return Jdbc(
+        url=f"jdbc:mysql://{host}:{port}/{database}?permitMysqlScheme",
+        driver=MARIADB_DRIVER,
+        user=str(options.get("user") or ""),
+        password=resolve(str(options.get("password") or ""), source=source.name),
+        dialect="mysql",
+    )
+
+
+def odbc_location(source) -> Jdbc:
+    """The JDBC location of an ``odbc`` source, from its ODBC connection string (Server, Port,
+    Database, Uid, Pwd); only PostgreSQL and SQL Server have a JDBC counterpart."""
+    options = source.options
+    dialect = str(options.get("dialect") or "tsql").lower()
+    pairs = parse_connection_string(str(options["connection_string"]))
+    host = pairs.get("server", "127.0.0.1")
+    if "," in host:  # SQL Server spells the port as Server=host,1433
+        host, pairs["port"] = host.split(",", 1)
+    database = pairs.get("database", "")
+    user = pairs.get("uid") or pairs.get("user") or pairs.get("username") or ""
+    password = resolve(pairs.get("pwd") or pairs.get("password") or "", source=source.name)
+    if dialect == "postgres":
+        return Jdbc(f"jdbc:postgresql://{host}:{pairs.get('port', '5432')}/{database}", POSTGRES_DRIVER,
+                    user, password, "postgres", str(options.get("schema") or "public"))
+    if dialect == "tsql":
+        return Jdbc(f"jdbc:sqlserver://{host}:{pairs.get('port', '1433')};databaseName={database};encrypt=true",
+                    SQLSERVER_DRIVER, user, password, "tsql", str(options.get("schema") or "dbo"))
+    raise CatalogError(f"Source '{source.name}' (odbc, dialect {dialect}): Spark has no JDBC reading for this "
+                       "dialect (postgres and tsql have one)")
+
+
+def exact_strings(table: str, schema, dialect: str = "mysql") -> str:
+    """``table``, or a derived table whose string columns compare as Spark compares (UTF-8 bytes).
+
+    Spark pushes string filters (``status = 'cancelled'``, ``name < 'M'``) into the source and does
+    not check them again. MySQL's default collations are case-insensitive and ignore trailing spaces,
+    so the pushed filter would keep 'CANCELLED' and 'cancelled ' too: each string column is read as
+    ``CAST(col AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_nopad_bin`` (MariaDB merges the derived
+    table, so filters on other columns still use indexes). PostgreSQL's equality is exact but its
+    ordering follows the database's locale: ``col COLLATE "C"``. SQL Server is left as is (its ``=``
+    ignores trailing spaces under every collation; docs/spark.md).
+    """
+    strings = [c for c in schema.columns if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)]
+    if not strings or dialect not in ("mysql", "postgres"):
+        return table
+    names = {c.name for c in strings}
+    projection = []
+    for column in schema.columns:
+        ref = exp.column(column.name, quoted=True)
+        if column.name in names and dialect == "mysql":
+            text = exp.Cast(this=ref, to=exp.DataType(this=exp.DataType.Type.CHARACTER_SET,
+                                                      kind=exp.var("utf8mb4")))
+            ref = exp.Collate(this=text, expression=exp.var("utf8mb4_nopad_bin"))
+        elif column.name in names:
+            ref = exp.Collate(this=ref, expression=exp.to_identifier("C", quoted=True))
+        projection.append(exp.alias_(ref, column.name, quoted=True))
+    select = exp.select(*projection).from_(exp.to_table(table, dialect=dialect))
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier("c360_exact"))).sql(
+        dialect=dialect, identify=True)
+
+
+def partition_key(schema) -> str | None:
+    """The integer column JDBC ranges split on: the primary key's first column, else the first
+    column an index starts with; None if neither is an integer."""
+    candidates = list(schema.primary_key[:1]) + [index[0] for index in (schema.indexes or ()) if index]
+    for name in candidates:
+        column = schema.column(name)
+        if column is not None and pa.types.is_integer(column.type):
+            return column.name
+    return None
+
+
+def partition_count(rows: int, low: int, high: int, *, rows_per_partition: int, max_partitions: int) -> int:
+    """How many key ranges: one per ``rows_per_partition`` rows, at most ``max_partitions`` and at most
+    one per key value; 1 for an empty table."""
+    if rows <= 0 or high < low:
+        return 1
+    return max(1, min(max_partitions, math.ceil(rows / rows_per_partition), high - low + 1))
+
+
+def spark_type(arrow):
+    """The Spark type of an Arrow type (timestamps without a zone stay TIMESTAMP_NTZ)."""
+    from pyspark.sql.pandas.types import from_arrow_type
+
+    if pa.types.is_large_string(arrow):
+        arrow = pa.string()
+    return from_arrow_type(arrow, prefer_timestamp_ntz=True)
+
+
+class SparkSources:
+    """Registers the catalog's tables in one SparkSession on demand; :attr:`reads` says how each is read."""
+
+    def __init__(self, spark, catalog, *, rows_per_partition: int = ROWS_PER_PARTITION,
+                 max_partitions: int | None = None, cache: bool = False):
+        self.spark = spark
+        self.catalog = catalog
+        #: keep each table in the executors' memory (spilling to disk) once read: for a job that reads
+        #: a table several times (customer_360 reads shop.orders three times, views at several dates)
+        self.cache = cache
+        self.rows_per_partition = rows_per_partition
+        self.max_partitions = max_partitions or max(2, 2 * spark.sparkContext.defaultParallelism)
+        self.reads: dict[str, Read] = {}
+
+    def register(self, source: str, table: str) -> str:
+        """Register ``source.table`` (once) and return its temporary view's name."""
+        name = view_name(source, table)
+        if name not in self.reads:
+            frame, read = self.dataframe(source, table)
+            if self.cache:
+                frame = frame.persist()
+            frame.createOrReplaceTempView(name)
+            self.reads[name] = read
+        return name
+
+    def dataframe(self, source_name: str, table: str):
+        """``(DataFrame, Read)`` for one catalog table."""
+        source = self.catalog.source(source_name)
+        schema = self.catalog.table(source_name, table)
+        if source.kind == "mysql":
+            return self._jdbc(source, schema, mysql_location(source))
+        if source.kind == "odbc":
+            return self._jdbc(source, schema, odbc_location(source))
+        if source.kind in ("json", "blob"):
+            return self._files(source, schema)
+        raise ProgrammingError(f"Source '{source_name}' ({source.kind}): Spark cannot read this kind "
+                               "(mysql, odbc, json and blob can)")
+
+    # --- JDBC ------------------------------------------------------------------------------------
+
+    def _jdbc(self, source, schema, location: Jdbc):
+        remote = schema.remote_name[-1] if schema.remote_name else schema.name
+        table = location.table(remote)
+        dbtable = exact_strings(table, schema, location.dialect)
+        read = Read(source.name, schema.name, source.kind, url=location.url)
+        reader = self.spark.read.format("jdbc").options(**location.options()).option("dbtable", dbtable)
+        if source.timeout:
+            reader = reader.option("queryTimeout", str(int(source.timeout)))
+        key = partition_key(schema)
+        if key is not None:
+            low, high, rows = self._statistics(location, table, key)
+            read.rows = rows
+            if low is not None:
+                read.partitions = partition_count(rows, low, high, rows_per_partition=self.rows_per_partition,
+                                                  max_partitions=self.max_partitions)
+                if read.partitions > 1:
+                    read.partition_column, read.bounds = key, (low, high)
+                    reader = reader.options(partitionColumn=key, lowerBound=str(low), upperBound=str(high + 1),
+                                            numPartitions=str(read.partitions))
+        return reader.load(), read
+
+    def _statistics(self, location: Jdbc, dbtable: str, key: str) -> tuple[int | None, int | None, int]:
+        """MIN and MAX of ``key`` and the row count, asked of the source in its own dialect."""
+        column = exp.column(key, quoted=True)
+        query = exp.select(
+            exp.Min(this=column).as_("low"), exp.Max(this=column.copy()).as_("high"),
+            exp.Count(this=exp.Star()).as_("n"),
+        ).from_(exp.to_table(dbtable, dialect=location.dialect)).sql(dialect=location.dialect)
+        row = self.spark.read.format("jdbc").options(**location.options()).option("query", query).load().first()
+        low, high, rows = row[0], row[1], int(row[2] or 0)
+        return (None if low is None else int(low)), (None if high is None else int(high)), rows
+
+    # --- files -----------------------------------------------------------------------------------
+
+    def _files(self, source, schema):
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import StructField, StructType
+
+        connector = self.catalog.connector(source.name)
+        connector = getattr(connector, "inner", connector)  # an optional source's real connector
+        layout = connector.layout(schema.name)
+        data = [c for c in schema.columns if not getattr(c, "partition", False)]
+        struct = StructType([StructField(c.name, spark_type(c.type), True) for c in data])
+        root = self._root(source, connector)
+        fmt = _FILE_FORMATS.get(layout.format)
+        if fmt is None:
+            raise CatalogError(f"Source '{source.name}': Spark cannot read '{layout.format}' files")
+        read = Read(source.name, schema.name, source.kind)
+        options = {"header": "true"} if fmt == "csv" else {}
+        partitioning = layout.partitioning
+        template = getattr(partitioning, "template", None)
+        hive = partitioning is not None and template is None
+        if layout.patterns and not hive:
+            paths = []
+            for pattern in layout.patterns:
+                if "**" in pattern:  # Hadoop globs have no **: the folder before it, read recursively
+                    paths.append(root + pattern.split("**", 1)[0])
+                    options.update(recursiveFileLookup="true", pathGlobFilter=pattern.rsplit("/", 1)[-1])
+                else:
+                    paths.append(root + pattern)
+        else:
+            paths = [root + layout.prefix]
+            if template is not None:
+                options["recursiveFileLookup"] = "true"
+            if hive:
+                options["basePath"] = root + layout.prefix
+                struct = StructType(struct.fields + [StructField(c.name, spark_type(c.type), True)
+                                                     for c in schema.columns if getattr(c, "partition", False)])
+        paths = [p for p in paths if not _local_and_absent(p)]
+        read.paths = paths
+        if not paths:
+            if not source.optional:
+                raise CatalogError(f"Source '{source.name}': table '{schema.name}' has no files under {root}")
+            frame = self.spark.createDataFrame([], struct)
+        else:
+            frame = self.spark.read.format(fmt).schema(struct).options(**options).load(paths)
+        if template is not None:
+            frame = frame.withColumn(partitioning.column, _template_column(template, F))
+            if not paths:
+                frame = frame.withColumn(partitioning.column, F.lit(None).cast("timestamp_ntz"))
+        return frame.select(*[c.name for c in schema.columns]), read
+
+    def _root(self, source, connector) -> str:
+        """Where the source's files start, with a trailing ``/``: a local folder, or abfss:// on Azure."""
+        folder = getattr(connector, "folder", None)
+        if folder is not None:
+            return Path(folder).as_uri() + "/"
+        return azure_root(source)
+
+
+def _local_and_absent(path: str) -> bool:
+    """A local path (not a glob) that does not exist: an optional table without files."""
+    if not path.startswith("file:") or any(ch in path for ch in "*?[{"):
+        return False
+    from urllib.parse import unquote, urlparse
+
+    return not Path(unquote(urlparse(path).path)).exists()
+
+
+def azure_root(source) -> str:
+    """``abfss://<container>@<account>.dfs.core.windows.net/<prefix>/`` of a blob source on Azure."""
+    options = source.options
+    account = None
+    url = resolve(options.get("account_url"), source=source.name) if options.get("account_url") else None
+    if url:
+        found = re.match(r"https?://([^./]+)\.blob\.", str(url))
+        account = found.group(1) if found else None
+    elif options.get("connection_string"):
+        pairs = parse_connection_string(resolve(str(options["connection_string"]), source=source.name))
+        account = pairs.get("accountname")
+    if not account:
+        raise CatalogError(f"Source '{source.name}' (blob): Spark needs the storage account's name "
+                           "(account_url https://<account>.blob.core.windows.net or AccountName= in the connection "
+                           "string), or a local 'path'")
+    prefix = str(options.get("prefix") or "").strip("/")
+    return f"abfss://{options['container']}@{account}.dfs.core.windows.net/" + (f"{prefix}/" if prefix else "")
+
+
+def _template_column(template: str, F):
+    """The TIMESTAMP_NTZ a ``{yyyy}/{MM}/{dd}/{HH}/`` path stands for, from ``_metadata.file_path``."""
+    pattern, groups = [], []
+    at = 0
+    for match in re.finditer(r"\{(\w+)\}", template):
+        pattern.append(re.escape(template[at:match.start()]))
+        pattern.append(r"(\d{4})" if match.group(1) == "yyyy" else r"(\d{2})")
+        groups.append(match.group(1))
+        at = match.end()
+    pattern.append(re.escape(template[at:]))
+    regex = "/" + "".join(pattern) + "[^/]*$"
+    path = F.col("_metadata.file_path")
+
+    def part(token: str, default: int):
+        if token not in groups:
+            return F.lit(default)
+        return F.regexp_extract(path, regex, groups.index(token) + 1).cast("int")
+
+    return F.make_timestamp_ntz(part("yyyy", 1970), part("MM", 1), part("dd", 1), part("HH", 0), part("mm", 0),
+                                F.lit(0))
