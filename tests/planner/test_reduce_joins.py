@@ -97,10 +97,23 @@ def test_many_keys_go_in_several_statements(world, monkeypatch):
     from c360 import reductions
     from tests.oracle import check
 
-    monkeypatch.setattr(reductions, "KEYS_PER_STATEMENT", 7)
+    monkeypatch.setattr(reductions, "KEYS_PER_LONG_STATEMENT", 7)  # shop is MariaDB
     scans = check(world, "SELECT o.order_id FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
                          "WHERE c.customer_id IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)")
     shop = next(s for s in scans if s.source == "shop")
     assert shop.sent.count(" ; ") == 2  # 18 keys, 7 at a time
     assert "`o`.`customer_id` IN (15, 16, 17, 18)" in shop.sent.split(" ; ")[2]
     assert any("in 3 statements" in note for note in shop.notes)
+
+
+def test_mariadb_and_postgres_take_more_keys_a_statement_than_sql_server():
+    from c360 import reductions
+
+    class Source:
+        def __init__(self, kind, dialect_name=None):
+            self.kind, self.dialect_name = kind, dialect_name
+
+    assert reductions._keys_per_statement(Source("mysql")) == reductions.KEYS_PER_LONG_STATEMENT
+    assert reductions._keys_per_statement(Source("odbc", "postgres")) == reductions.KEYS_PER_LONG_STATEMENT
+    assert reductions._keys_per_statement(Source("odbc", "tsql")) == reductions.KEYS_PER_STATEMENT < 20_000
+    assert reductions._keys_per_statement(Source("sqlite")) == reductions.KEYS_PER_STATEMENT
