@@ -71,7 +71,7 @@ def _int(text: str | None, name: str, default: int | None = None, *, high: int |
 
 
 def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | None = None,
-               live_hours: float = 24.0, live_seconds: float = 5.0, connections: int = CONNECTIONS, users=None,
+               live_hours: float = 2.0, live_seconds: float = 5.0, connections: int = CONNECTIONS, users=None,
                warm_up: bool = True) -> Starlette:
     """The app over the project whose catalog is ``catalog``.
 
@@ -113,7 +113,7 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             since = now - dt.timedelta(hours=live_hours)
             answer = await run(queries.LIVE, [customer, since, now + queries.LIVE_AHEAD, since], when, request)
-            answer["since"] = since.isoformat()
+            answer["since"], answer["live_hours"] = since.isoformat(), live_hours
             return JSONResponse(answer)
         sql = {"profile": queries.PROFILE, "enrichment": queries.ENRICHMENT, "rfm": queries.RFM,
                "orders": queries.ORDERS, "browsing": queries.BROWSING}.get(name)

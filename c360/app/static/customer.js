@@ -41,7 +41,10 @@ function openCustomer(id) {
   C360.load("orders", api(base + "orders"), orders);
   live();
   clearInterval(liveTimer);
-  liveTimer = setInterval(live, 1000 * (C360.config.live_seconds || 5));
+  C360.configured.then((config) => {  // the panels did not wait for the config; the polling interval does
+    clearInterval(liveTimer);
+    if (current === id) liveTimer = setInterval(live, 1000 * (config.live_seconds || 5));
+  });
 }
 
 let liveBusy = false;
@@ -53,7 +56,7 @@ function live() {
     const stamp = el("div", {class: "muted", id: "live-checked", "data-checked": new Date().toISOString(),
       text: `checked ${new Date().toLocaleTimeString()} · windows since ${answer.since} UTC`});
     if (!answer.rows.length) {
-      body.append(el("p", {text: `Not browsing now (no stream window in the last ${C360.config.live_hours} hours).`}), stamp);
+      body.append(el("p", {text: `Not browsing now (no stream window in the last ${answer.live_hours} hours).`}), stamp);
       return;
     }
     const now = answer.rows[0];
@@ -158,13 +161,15 @@ function orders(body, answer) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  await C360.header();
+  // The panels start at once: without ?as_of= the server's date applies, which is what the config would say.
+  C360.configured = C360.header();
+  const id = new URLSearchParams(location.search).get("id");
+  if (id) openCustomer(id);
+  await C360.configured;
   document.getElementById("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     search(document.getElementById("search").value);
   });
   document.getElementById("as-of").addEventListener("change", () => { if (current !== null) openCustomer(current); });
-  const id = new URLSearchParams(location.search).get("id");
-  if (id) openCustomer(id);
   document.body.dataset.ready = "1";
 });
