@@ -33,13 +33,17 @@ function openCustomer(id) {
   history.replaceState(null, "", "?" + query.toString());
   document.getElementById("customer").hidden = false;
   const base = `/api/customer/${encodeURIComponent(id)}/`;
-  C360.load("profile", api(base + "profile"), profile);
-  C360.load("rfm", api(base + "rfm"), rfm);
-  C360.load("predictions", api(base + "predictions"), predictions);
-  C360.load("browsing", api(base + "browsing"), browsing);
-  C360.load("enrichment", api(base + "enrichment"), enrichment);
-  C360.load("orders", api(base + "orders"), orders);
-  live();
+  delete document.body.dataset.rendered;
+  // every panel at once; when all have answered (ready or failed), the page notes the time since navigation
+  Promise.allSettled([
+    C360.load("profile", api(base + "profile"), profile),
+    C360.load("rfm", api(base + "rfm"), rfm),
+    C360.load("predictions", api(base + "predictions"), predictions),
+    C360.load("browsing", api(base + "browsing"), browsing),
+    C360.load("enrichment", api(base + "enrichment"), enrichment),
+    C360.load("orders", api(base + "orders"), orders),
+    live(),
+  ]).then(() => { if (current === id) document.body.dataset.rendered = String(Math.round(performance.now())); });
   clearInterval(liveTimer);
   C360.configured.then((config) => {  // the panels did not wait for the config; the polling interval does
     clearInterval(liveTimer);
@@ -52,7 +56,7 @@ let liveBusy = false;
 function live() {
   if (current === null || liveBusy) return;  // a slow source: the next poll waits for this one
   liveBusy = true;
-  C360.load("live", api(`/api/customer/${encodeURIComponent(current)}/live`), (body, answer) => {
+  return C360.load("live", api(`/api/customer/${encodeURIComponent(current)}/live`), (body, answer) => {
     const stamp = el("div", {class: "muted", id: "live-checked", "data-checked": new Date().toISOString(),
       text: `checked ${new Date().toLocaleTimeString()} · windows since ${answer.since} UTC`});
     if (!answer.rows.length) {
