@@ -12,6 +12,7 @@ measures again::
 
     python benchmarks/app_latency.py --customers 300 --runs 5                 # embedded, a smoke run
     python benchmarks/app_latency.py --customers 100000 --profile servers --runs 20 --browsing-days 35
+    python benchmarks/app_latency.py ... --skip-generate --skip-live   # the same data again, accelerated only
 
 Figures are in ``docs/benchmarks.md``.
 """
