@@ -6,6 +6,8 @@ the server calls it in a worker thread, never on the event loop. Every answer is
 carrying what a panel shows besides its rows: the SQL and parameters sent, and per source what was
 sent, the rows that came back and the seconds it took (the scans of EXPLAIN ANALYZE). A c360 error
 (a source down, a timeout) becomes the answer's ``error``, so one panel fails and the others render.
+A :class:`Ticket` passed to :meth:`Database.run` lets another thread cancel the statement (the server
+does when the browser that asked for it goes away).
 """
 
 from __future__ import annotations
@@ -41,10 +43,37 @@ class Answer:
                 "sources": self.sources, "seconds": round(self.seconds, 4), "error": self.error}
 
 
+class Ticket:
+    """A handle on one :meth:`Database.run`: :meth:`cancel` (from any thread) stops its statement, at once
+    if it is running, before it starts otherwise."""
+
+    def __init__(self):
+        self.cancelled = False
+        self._cursor = None
+        self._lock = threading.Lock()
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            cursor = self._cursor
+        if cursor is not None:
+            cursor.cancel()
+
+    def _attach(self, cursor) -> bool:
+        """Remember the cursor about to run; False when the run was cancelled already."""
+        with self._lock:
+            self._cursor = cursor
+            return not self.cancelled
+
+
+#: Connections a :class:`Database` opens at most: the customer page asks for 7 panels at once.
+CONNECTIONS = 8
+
+
 class Database:
     """Up to ``size`` connections to the project at ``catalog`` (opened on first need, reused)."""
 
-    def __init__(self, catalog: Path, profile: str | None = None, *, size: int = 4):
+    def __init__(self, catalog: Path, profile: str | None = None, *, size: int = CONNECTIONS):
         self.catalog = Path(catalog)
         self.profile = profile
         self.size = size
@@ -64,8 +93,9 @@ class Database:
                 return connection
         return self._idle.get()
 
-    def run(self, sql: str, params=None, *, as_of: dt.date | None = None) -> Answer:
-        """Run one statement as of ``as_of`` (the views' date; None: today) and fetch all of it."""
+    def run(self, sql: str, params=None, *, as_of: dt.date | None = None, ticket: Ticket | None = None) -> Answer:
+        """Run one statement as of ``as_of`` (the views' date; None: today) and fetch all of it; ``ticket``
+        can cancel it from another thread (the answer's error then says so)."""
         answer = Answer(sql=sql, params=_plain(params))
         started = time.perf_counter()
         connection = self._take()
@@ -73,8 +103,12 @@ class Database:
             cursor = connection.cursor()
             try:
                 cursor.execute("SET VARIABLE as_of = ?", [as_of or dt.date.today()])
+                if ticket is not None and not ticket._attach(cursor):
+                    raise Cancelled("before it started")
                 cursor.execute(sql, params)
                 table = answer.table = cursor.fetch_arrow()
+                if ticket is not None and ticket.cancelled:
+                    raise Cancelled("while it ran")
                 answer.columns = table.column_names
                 answer.rows = [{k: _plain(v) for k, v in row.items()} for row in table.to_pylist()]
                 answer.sources = [{"source": s.source, "table": s.table, "sent": s.sent, "rows": s.rows,
@@ -83,7 +117,7 @@ class Database:
             finally:
                 cursor.close()
         except Error as error:
-            answer.error = str(error)
+            answer.error = f"cancelled: {error}" if ticket is not None and ticket.cancelled else str(error)
         finally:
             self._idle.put(connection)
         answer.seconds = time.perf_counter() - started
@@ -94,6 +128,10 @@ class Database:
             for connection in self._opened:
                 connection.close()
             self._opened.clear()
+
+
+class Cancelled(Error):
+    """A run its :class:`Ticket` cancelled."""
 
 
 def _plain(value):

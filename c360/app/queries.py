@@ -9,6 +9,11 @@ predictions every source). ``getvariable('as_of')`` is the date the page asks ab
 
 from __future__ import annotations
 
+import datetime as dt
+
+#: How far past the wall clock the live panel's hour folders reach (a writer's clock a little ahead).
+LIVE_AHEAD = dt.timedelta(hours=1)
+
 AS_OF_TS = "CAST(coalesce(getvariable('as_of'), current_date) AS TIMESTAMP)"
 
 #: Customers matching ``:q`` by id, email, phone digits or name, case- and accent-blind, best first.
@@ -63,14 +68,11 @@ FROM rfm AS r
 WHERE r.customer_id = ?
 """
 
+#: From ``queries/order_history.sql`` (one row per order), so one accelerated copy keyed by customer serves it.
 ORDERS = f"""
-SELECT o.order_id, o.order_ts, o.channel, o.status, count(i.line_no) AS items,
-       sum(i.quantity * i.unit_price) AS amount, string_agg(DISTINCT p.category, ', ' ORDER BY p.category) AS categories
-FROM shop.orders AS o
-LEFT JOIN shop.order_items AS i ON i.order_id = o.order_id
-LEFT JOIN shop.products AS p ON p.product_id = i.product_id
+SELECT o.order_id, o.order_ts, o.channel, o.status, o.items, o.amount, o.categories
+FROM order_history AS o
 WHERE o.customer_id = ? AND o.order_ts < {AS_OF_TS}
-GROUP BY o.order_id, o.order_ts, o.channel, o.status
 ORDER BY o.order_ts DESC, o.order_id DESC
 LIMIT 50
 """
@@ -83,10 +85,13 @@ ORDER BY b.seconds_30d DESC, b.category
 """
 
 #: The newest stream windows since ``?`` (UTC, wall clock): what the customer is browsing right now.
+#: The hour folders are bounded on both sides (the second ``?`` is now + :data:`LIVE_AHEAD`), so only
+#: those folders are listed, not the whole history (a one-sided bound lists every folder).
 LIVE = """
 SELECT w.window_start, w.window_end, w.category, w.page_views, w.seconds
 FROM clicks.browsing AS w
-WHERE w.customer_id = ? AND w.partition_hour >= date_trunc('hour', CAST(? AS TIMESTAMP)) AND w.window_start >= ?
+WHERE w.customer_id = ? AND w.partition_hour >= date_trunc('hour', CAST(? AS TIMESTAMP))
+  AND w.partition_hour <= CAST(? AS TIMESTAMP) AND w.window_start >= ?
 ORDER BY w.window_end DESC, w.category
 LIMIT 10
 """

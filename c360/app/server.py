@@ -3,12 +3,15 @@
 Every endpoint answers JSON of :meth:`c360.app.db.Answer.to_json` (rows, the SQL and its parameters,
 per-source timings, or the error of the source that failed), plus what :mod:`c360.app.panels`
 derives. Queries run in Starlette's thread pool (``run_in_threadpool``): the engine blocks, the event
-loop must not. A failed panel answers 200 with its ``error`` set, so the page degrades panel by panel;
+loop must not. While a panel's query runs, the endpoint checks every :data:`WATCH_SECONDS` whether the
+browser is still connected, and cancels the query when it is not (a closed tab or a new customer frees
+the connection). A failed panel answers 200 with its ``error`` set, so the page degrades panel by panel;
 a bad request (a date that is not one) answers 400.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import datetime as dt
@@ -23,9 +26,25 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from c360.app import panels, queries
-from c360.app.db import Database
+from c360.app.db import CONNECTIONS, Database, Ticket
 
 STATIC = Path(__file__).with_name("static")
+#: How often a running panel query checks that its browser is still there.
+WATCH_SECONDS = 0.05
+
+
+async def watched(request, function, *args, **kwargs):
+    """``function(*args, ticket=…, **kwargs)`` in the thread pool, its ticket cancelled if ``request``'s
+    client disconnects before it returns (then it still waits for the thread, so its connection is free)."""
+    ticket = Ticket()
+    task = asyncio.ensure_future(run_in_threadpool(function, *args, ticket=ticket, **kwargs))
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=WATCH_SECONDS)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            ticket.cancel()
+            return await task
 
 
 class BadRequest(Exception):
@@ -52,7 +71,7 @@ def _int(text: str | None, name: str, default: int | None = None, *, high: int |
 
 
 def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | None = None,
-               live_hours: float = 24.0, live_seconds: float = 5.0, connections: int = 4, users=None,
+               live_hours: float = 2.0, live_seconds: float = 5.0, connections: int = CONNECTIONS, users=None,
                warm_up: bool = True) -> Starlette:
     """The app over the project whose catalog is ``catalog``.
 
@@ -70,8 +89,10 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
     def asked(request) -> dt.date | None:
         return _date(request.query_params.get("as_of"), as_of)
 
-    async def run(sql: str, params, when) -> dict:
-        return (await run_in_threadpool(db.run, sql, params, as_of=when)).to_json()
+    async def run(sql: str, params, when, request=None) -> dict:
+        if request is None:
+            return (await run_in_threadpool(db.run, sql, params, as_of=when)).to_json()
+        return (await watched(request, db.run, sql, params, as_of=when)).to_json()
 
     async def config(request):
         return JSONResponse({"as_of": (as_of or dt.date.today()).isoformat(), "live_seconds": live_seconds,
@@ -87,22 +108,23 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
         customer = _int(request.path_params["customer_id"], "customer id")
         name, when = request.path_params["panel"], asked(request)
         if name == "predictions":
-            return JSONResponse(await _predictions(customer, when))
+            return JSONResponse(await _predictions(customer, when, request))
         if name == "live":
-            since = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=live_hours)
-            answer = await run(queries.LIVE, [customer, since, since], when)
-            answer["since"] = since.isoformat()
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            since = now - dt.timedelta(hours=live_hours)
+            answer = await run(queries.LIVE, [customer, since, now + queries.LIVE_AHEAD, since], when, request)
+            answer["since"], answer["live_hours"] = since.isoformat(), live_hours
             return JSONResponse(answer)
         sql = {"profile": queries.PROFILE, "enrichment": queries.ENRICHMENT, "rfm": queries.RFM,
                "orders": queries.ORDERS, "browsing": queries.BROWSING}.get(name)
         if sql is None:
             return JSONResponse({"error": f"no panel {name!r}"}, status_code=404)
-        answer = await run(sql, [customer], when)
+        answer = await run(sql, [customer], when, request)
         if name == "rfm" and answer["rows"]:
             answer["meaning"] = panels.SEGMENT_MEANINGS.get(answer["rows"][0]["segment"])
         return JSONResponse(answer)
 
-    async def _predictions(customer: int, when) -> dict:
+    async def _predictions(customer: int, when, request) -> dict:
         from c360.model import card as cards
 
         if not cards.exists(models):
@@ -110,7 +132,7 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
         scorer = await run_in_threadpool(_scorer, models)
         categories = scorer.card.categories
         sql = queries.predictions(categories, [f.name for f in scorer.inputs])
-        answer = await run_in_threadpool(db.run, sql, [customer], as_of=when)
+        answer = await watched(request, db.run, sql, [customer], as_of=when)
         shown = answer.to_json()
         shown["categories"] = categories
         probability_columns = {f"p_{name.lower()}" for name in categories}

@@ -25,7 +25,7 @@ def app_command(
     tls_cert: Path = typer.Option(None, "--tls-cert", help="PEM certificate: serve HTTPS"),
     tls_key: Path = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert"),
     as_of: str = typer.Option(None, "--as-of", help="Date the views are evaluated at (YYYY-MM-DD; default today)."),
-    live_hours: float = typer.Option(24.0, "--live-hours", min=0.01,
+    live_hours: float = typer.Option(2.0, "--live-hours", min=0.01,
                                      help="The live panel shows stream windows of the last this many hours."),
     live_seconds: float = typer.Option(5.0, "--live-seconds", min=0.2,
                                        help="How often the open page polls the live panel, in seconds."),

@@ -12,6 +12,7 @@ folders the filters allow — and :meth:`Layout.entries` lists them into
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from c360.errors import CatalogError, did_you_mean
@@ -132,8 +133,8 @@ class Layout:
         found = []
         prefixes = self.prefixes() if prefixes is None else prefixes
         seen = set()
-        for prefix in prefixes:
-            for key, size in store.list(prefix):
+        for listed in _listings(store, prefixes):
+            for key, size in listed:
                 relative = key[len(self.prefix) :] if key.startswith(self.prefix) else key
                 if key in seen or key.endswith("/") or any(p.startswith(("_", ".")) for p in relative.split("/")):
                     continue
@@ -152,6 +153,18 @@ class Layout:
                 found.append(FileEntry(key, size, tuple(values.items())))
         found.sort(key=lambda e: e.key)
         return found
+
+
+#: Folders listed at once: a day of hour folders on blob storage is one round trip's wait, not 24.
+LISTING_THREADS = 16
+
+
+def _listings(store, prefixes: list[str]) -> list[list]:
+    """``store.list(prefix)`` of each prefix, in order; several prefixes are listed concurrently."""
+    if len(prefixes) <= 1:
+        return [list(store.list(p)) for p in prefixes]
+    with ThreadPoolExecutor(min(LISTING_THREADS, len(prefixes)), thread_name_prefix="c360-list") as pool:
+        return list(pool.map(lambda p: list(store.list(p)), prefixes))
 
 
 def describe_files(entries: list[FileEntry]) -> str:

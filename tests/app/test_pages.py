@@ -96,6 +96,9 @@ def test_customer_page_shows_what_the_same_sql_returns(server, browser, sql, bus
     browser.get(f"{server}/customer?id={busy}")
     states = settled(browser, CUSTOMER_PANELS)
     assert set(states.values()) == {"ready"}, states
+    # once every panel has answered, the page notes when (ms since navigation; benchmarks/app_latency.py reads it)
+    rendered = WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.body.dataset.rendered"))
+    assert 0 < float(rendered) < 90_000
     profile = sql("SELECT * FROM crm.customers WHERE customer_id = ?", [busy])[0]
     for name in ("email", "phone", "city", "income_band"):
         assert field(browser, "profile", name).get_attribute("data-value") == str(profile[name])
@@ -123,6 +126,14 @@ def test_customer_page_shows_what_the_same_sql_returns(server, browser, sql, bus
     rows = browser.find_elements(By.CSS_SELECTOR, "#orders-table tr[data-order-id]")
     assert [(int(r.get_attribute("data-order-id")), r.get_attribute("data-status")) for r in rows] == [
         (o["order_id"], o["status"]) for o in orders[:50]]
+    # amounts: the order_history view against the shop's own tables
+    amounts = {r["order_id"]: r["amount"] for r in sql(
+        "SELECT o.order_id, sum(i.quantity * i.unit_price) AS amount FROM shop.orders AS o LEFT JOIN shop.order_items "
+        "AS i ON i.order_id = o.order_id WHERE o.customer_id = ? GROUP BY o.order_id", [busy])}
+    for row in rows:
+        shown = row.find_element(By.CSS_SELECTOR, "[data-value]").get_attribute("data-value")
+        expected = amounts[int(row.get_attribute("data-order-id"))]
+        assert (float(shown) if shown else None) == (pytest.approx(float(expected)) if expected is not None else None)
     browsing = sql("SELECT category, seconds_30d FROM browsing_features WHERE customer_id = ? "
                    "ORDER BY seconds_30d DESC, category", [busy])
     cells = browser.find_elements(By.CSS_SELECTOR, "#browsing-table tr[data-category]")
@@ -131,7 +142,7 @@ def test_customer_page_shows_what_the_same_sql_returns(server, browser, sql, bus
         (b["category"], pytest.approx(float(b["seconds_30d"]))) for b in browsing]
     # every panel shows its SQL and per-source timings
     details = browser.find_element(By.CSS_SELECTOR, "#panel-orders details.sql")
-    assert "FROM shop.orders" in details.get_attribute("textContent")
+    assert "FROM order_history" in details.get_attribute("textContent")
     assert "shop.orders" in details.find_element(By.CSS_SELECTOR, "table.timings").get_attribute("textContent")
     screenshot(browser, "app-customer.png", tmp_path)
     # on a phone (Chromium's device emulation, 390 x 844): one column, nothing wider than the screen

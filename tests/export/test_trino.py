@@ -87,7 +87,7 @@ def test_every_exported_statement_parses_as_trino(exported):
         assert statements and all(isinstance(s, exp.Create) for s in statements), name
     views = sqlglot.parse((exported / "views.sql").read_text(), read="trino")
     created = [s.this.sql("trino") for s in views if s.args.get("kind") == "VIEW"]
-    assert created == [f"c360.views.{n}" for n in ("browsing_features", "purchase_features", "rfm",
+    assert created == [f"c360.views.{n}" for n in ("browsing_features", "order_history", "purchase_features", "rfm",
                                                    "customer_360_base", "c360_model", "customer_360")]
 
 

@@ -98,7 +98,7 @@ def _same(got, expected, tolerance: float = 1e-12) -> bool:
 
 
 @pytest.mark.parametrize("date", [AS_OF, EARLIER], ids=str)
-@pytest.mark.parametrize("view", ["rfm", "purchase_features", "browsing_features", "customer_360"])
+@pytest.mark.parametrize("view", ["rfm", "purchase_features", "browsing_features", "customer_360", "order_history"])
 def test_the_exported_view_translated_back_gives_c360s_answer(world, view, date):
     views = _exported(date)
     connection = c360.connect(world)

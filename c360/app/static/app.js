@@ -29,7 +29,9 @@ C360.text = (value) => (value === null || value === undefined || value === "" ? 
 C360.params = function (extra) {
   const query = new URLSearchParams(extra || {});
   const asOf = document.getElementById("as-of");
-  if (asOf && asOf.value) query.set("as_of", asOf.value);
+  // before the config arrives the field is empty: the address's ?as_of= (if any) is the page's date
+  const value = (asOf && asOf.value) || new URLSearchParams(location.search).get("as_of");
+  if (value) query.set("as_of", value);
   return query.toString();
 };
 

@@ -33,15 +33,22 @@ function openCustomer(id) {
   history.replaceState(null, "", "?" + query.toString());
   document.getElementById("customer").hidden = false;
   const base = `/api/customer/${encodeURIComponent(id)}/`;
-  C360.load("profile", api(base + "profile"), profile);
-  C360.load("rfm", api(base + "rfm"), rfm);
-  C360.load("predictions", api(base + "predictions"), predictions);
-  C360.load("browsing", api(base + "browsing"), browsing);
-  C360.load("enrichment", api(base + "enrichment"), enrichment);
-  C360.load("orders", api(base + "orders"), orders);
-  live();
+  delete document.body.dataset.rendered;
+  // every panel at once; when all have answered (ready or failed), the page notes the time since navigation
+  Promise.allSettled([
+    C360.load("profile", api(base + "profile"), profile),
+    C360.load("rfm", api(base + "rfm"), rfm),
+    C360.load("predictions", api(base + "predictions"), predictions),
+    C360.load("browsing", api(base + "browsing"), browsing),
+    C360.load("enrichment", api(base + "enrichment"), enrichment),
+    C360.load("orders", api(base + "orders"), orders),
+    live(),
+  ]).then(() => { if (current === id) document.body.dataset.rendered = String(Math.round(performance.now())); });
   clearInterval(liveTimer);
-  liveTimer = setInterval(live, 1000 * (C360.config.live_seconds || 5));
+  C360.configured.then((config) => {  // the panels did not wait for the config; the polling interval does
+    clearInterval(liveTimer);
+    if (current === id) liveTimer = setInterval(live, 1000 * (config.live_seconds || 5));
+  });
 }
 
 let liveBusy = false;
@@ -49,11 +56,11 @@ let liveBusy = false;
 function live() {
   if (current === null || liveBusy) return;  // a slow source: the next poll waits for this one
   liveBusy = true;
-  C360.load("live", api(`/api/customer/${encodeURIComponent(current)}/live`), (body, answer) => {
+  return C360.load("live", api(`/api/customer/${encodeURIComponent(current)}/live`), (body, answer) => {
     const stamp = el("div", {class: "muted", id: "live-checked", "data-checked": new Date().toISOString(),
       text: `checked ${new Date().toLocaleTimeString()} · windows since ${answer.since} UTC`});
     if (!answer.rows.length) {
-      body.append(el("p", {text: `Not browsing now (no stream window in the last ${C360.config.live_hours} hours).`}), stamp);
+      body.append(el("p", {text: `Not browsing now (no stream window in the last ${answer.live_hours} hours).`}), stamp);
       return;
     }
     const now = answer.rows[0];
@@ -158,13 +165,15 @@ function orders(body, answer) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  await C360.header();
+  // The panels start at once: without ?as_of= the server's date applies, which is what the config would say.
+  C360.configured = C360.header();
+  const id = new URLSearchParams(location.search).get("id");
+  if (id) openCustomer(id);
+  await C360.configured;
   document.getElementById("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     search(document.getElementById("search").value);
   });
   document.getElementById("as-of").addEventListener("change", () => { if (current !== null) openCustomer(current); });
-  const id = new URLSearchParams(location.search).get("id");
-  if (id) openCustomer(id);
   document.body.dataset.ready = "1";
 });

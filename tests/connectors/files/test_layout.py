@@ -118,3 +118,39 @@ def test_hive_folders_are_not_narrowed_when_files_sit_beside_them(tmp_path):
     table = TableSchema("t", (Column("day", pa.date32(), partition=True),))
     day_is_null = [sqlglot.parse_one("day IS NULL")]
     assert layout.prefixes(day_is_null, table, LocalFolder(tmp_path)) == ["t/"]
+
+
+class SlowFolder(LocalFolder):
+    """The real local store, each listing taking a blob round trip's time; it records how many overlap."""
+
+    def __init__(self, root):
+        super().__init__(root)
+        import threading
+
+        self.lock, self.running, self.most = threading.Lock(), 0, 0
+
+    def list(self, prefix: str = ""):
+        import time
+
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.2)
+        try:
+            yield from super().list(prefix)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_the_folders_of_many_periods_are_listed_concurrently_and_in_order(tmp_path):
+    hours = [f"agg/2026/11/01/{h:02d}/part.json" for h in range(24)]
+    for relative in hours:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("{}\n")
+    layout = Layout(prefix="agg/", format="jsonl", partitioning=Partitioning.from_declaration(
+        {"template": "{yyyy}/{MM}/{dd}/{HH}/", "column": "h"}, where="t"))
+    store = SlowFolder(tmp_path)
+    entries = layout.entries(store, [f"agg/2026/11/01/{h:02d}/" for h in range(24)])
+    assert [e.key for e in entries] == hours
+    assert store.most > 1  # one after the other, 24 folders would wait 24 round trips
