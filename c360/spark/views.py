@@ -118,7 +118,7 @@ def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1
     for node in list(tree.find_all(exp.ArrayAgg)):
         if isinstance(node.this, exp.Order):
             _ordered_list(node)
-        elif not isinstance(_above_filter(node).parent, _IGNORING_NULLS):
+        elif not isinstance(_above_filter(node).parent, _IGNORING_NULLS) and not _nulls_filtered_out(node):
             fail(node, "list(x) keeps NULLs and Spark's collect_list drops them: order it (list(x ORDER BY ...)), "
                        "or wrap it in list_distinct/flatten")
 
@@ -161,6 +161,20 @@ def _above_filter(node: exp.Expression) -> exp.Expression:
     while isinstance(node.parent, (exp.Filter, exp.Paren)):
         node = node.parent
     return node
+
+
+def _nulls_filtered_out(node: exp.ArrayAgg) -> bool:
+    """Whether ``list(x) FILTER (WHERE x IS NOT NULL)`` (``DISTINCT`` or not) keeps NULLs out of the list, so
+    Spark's ``collect_list``, which drops them, gives the same list."""
+    argument = node.this.expressions[0] if isinstance(node.this, exp.Distinct) and node.this.expressions \
+        else node.this
+    filtered = node.parent
+    if not isinstance(filtered, exp.Filter) or not isinstance(filtered.expression, exp.Where):
+        return False
+    conditions = list(filtered.expression.this.flatten()) if isinstance(filtered.expression.this, exp.And) \
+        else [filtered.expression.this]
+    return any(isinstance(c, exp.Not) and isinstance(c.this, exp.Is) and isinstance(c.this.expression, exp.Null)
+               and c.this.this == argument for c in conditions)
 
 
 def _ordered_list(node: exp.ArrayAgg) -> None:

@@ -41,6 +41,11 @@ def test_an_unordered_list_is_refused_unless_nulls_are_ignored_above_it():
         spark_sql("SELECT list(o.status) FROM shop.orders AS o")
     got = spark_sql("SELECT list_distinct(list(o.status)) FROM shop.orders AS o")
     assert "ARRAY_DISTINCT(COLLECT_LIST(o.status))" in got
+    # a FILTER that keeps NULLs out (queries/order_history.sql) makes collect_list's list the same
+    got = spark_sql("SELECT array_agg(DISTINCT o.status) FILTER (WHERE o.status IS NOT NULL) FROM shop.orders AS o")
+    assert "COLLECT_LIST(DISTINCT o.status) FILTER(WHERE NOT o.status IS NULL)" in " ".join(got.split())
+    with pytest.raises(TranslationError, match="collect_list drops them"):
+        spark_sql("SELECT list(o.status) FILTER (WHERE o.channel IS NOT NULL) FROM shop.orders AS o")
 
 
 def test_a_view_that_does_not_translate_is_an_error_naming_its_file_and_line(tmp_path):
