@@ -565,6 +565,9 @@ class Execution:
 
     def _produce_all(self, scan_plan, batches, channel: Channel) -> None:
         """Drain the source into ``channel`` at the source's pace, whether DuckDB reads or not."""
+        if self._stop.is_set():  # cancelled while starting: a scan created after the cancel never runs
+            channel.finish()
+            return
         try:
             for batch in batches:
                 if self._stop.is_set():

@@ -138,7 +138,8 @@ class StatementScan(Scan):
         self.stats.started = time.perf_counter()
         try:
             try:
-                for batch in self._batches():
+                # cancelled before it started (a cancel finds nothing to kill yet): the statement is never sent
+                for batch in () if self.cancelled.is_set() else self._batches():
                     if self.cancelled.is_set():
                         break
                     batch = conform(batch, self.schema)

@@ -22,6 +22,9 @@ from c360.errors import NotFoundError, SourceError
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.sql import RELATIONAL_FILTERS, CursorScan, render_select
 
+#: SQLite virtual-machine steps between two checks of a scan's cancel switch (well under a millisecond)
+PROGRESS_STEPS = 10_000
+
 
 class SqliteDialect(SQLite):
     """SQLite as c360 stores dates: ISO text, so date/timestamp literals are sent as text."""
@@ -135,6 +138,9 @@ class SqliteConnector:
         def open_cursor():
             connection = self._connect()
             holder["connection"] = connection
+            # SQLite's interrupt() is lost when it comes before the statement runs: the handler also checks
+            # the scan's cancel switch while SQLite works, so a cancel at any moment stops it
+            connection.set_progress_handler(lambda: scan.cancelled.is_set(), PROGRESS_STEPS)
             return connection.execute(sql)
 
         def kill():

@@ -154,3 +154,72 @@ def test_filters_on_float_columns_of_a_stream_keep_duckdbs_meaning():
     assert query("SELECT typeof(x), typeof(f) FROM s LIMIT 1") == [("DOUBLE", "FLOAT")]
     plan = query("EXPLAIN SELECT x FROM s WHERE i = 2 AND x > 0")[0][1]
     assert "i=2" in plan.replace(" ", "") and "x>0" not in plan.replace(" ", "")
+
+
+def test_a_cancel_that_comes_before_a_scan_reached_its_source_stops_it_all_the_same(tmp_path):
+    """A CancelRequest or statement_timeout may land before a scan's thread has sent its statement (a loaded
+    machine): the cancel finds nothing to interrupt yet, and the statement must still never run (a source left
+    counting keeps a server busy for hours)."""
+    import threading
+
+    from c360.catalog import Catalog
+    from c360.engine import Engine
+    from c360.errors import QueryCancelledError
+
+    sqlite_file(tmp_path / "slow.sqlite",
+                "CREATE VIEW slow_counter AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                "WHERE x < 1e12) SELECT x FROM c WHERE x < 0;")
+    engine = Engine(Catalog(project(tmp_path, "sources:\n  slow:\n    kind: sqlite\n    path: ../slow.sqlite\n")))
+    try:
+        connector = engine.catalog.connector("slow")
+        connect = connector._connect
+
+        def slow_connect():  # the scan's thread gets the CPU late
+            time.sleep(1)
+            return connect()
+
+        connector._connect = slow_connect
+        execution = engine.prepare("SELECT count(*) FROM slow.slow_counter")
+        threading.Timer(0.3, execution.cancel).start()  # while the scan's thread still waits to connect
+        with pytest.raises(QueryCancelledError):
+            execution.start()  # DuckDB runs the whole count inside start()
+            list(execution.reader())
+        execution.close()
+        deadline = time.monotonic() + 10
+        while any(t.name.startswith("c360-") and t.is_alive() for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the scan's thread still runs the statement in SQLite"
+            time.sleep(0.05)
+    finally:
+        engine.close()
+
+
+def test_a_sqlite_statement_stops_when_its_scan_is_cancelled_even_before_interrupt_can_reach_it(tmp_path):
+    """SQLite's ``interrupt()`` is a no-op when no statement runs yet; the scan's progress handler checks the
+    cancel switch itself, so raising it alone (without the kill) stops a statement already running."""
+    import threading
+
+    from c360.catalog import Catalog
+    from connectors.base import ScanRequest
+
+    sqlite_file(tmp_path / "slow.sqlite",
+                "CREATE VIEW slow_counter AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                "WHERE x < 1e12) SELECT x FROM c WHERE x < 0;")
+    catalog = Catalog(project(tmp_path, "sources:\n  slow:\n    kind: sqlite\n    path: ../slow.sqlite\n"))
+    connector = catalog.connector("slow")
+    table = catalog.table("slow", "slow_counter")
+    scan = connector.scan(ScanRequest(table=table, columns=("x",)))
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_drain(scan)), daemon=True)
+    reader.start()
+    time.sleep(0.3)  # SQLite is counting
+    scan.cancelled.set()  # the switch only: no interrupt() is sent
+    reader.join(10)
+    assert not reader.is_alive(), "SQLite kept counting after the scan was cancelled"
+    catalog.close()
+
+
+def _drain(scan):
+    try:
+        return list(scan.batches())
+    except Exception as error:  # noqa: BLE001 - the test looks at what ended the scan
+        return error
