@@ -13,7 +13,8 @@ from sqlglot import exp
 
 from c360.planner.average import NAME as AVERAGE
 from c360.planner.context import ScanPlan
-from c360.planner.fragment_items import Item, folded, shown, walk_columns
+from c360.planner.fold_constants import fold_constants
+from c360.planner.fragment_items import Item, shown, walk_columns
 from c360.planner.fragment_windows import partition_keys, qualify_as_where
 from c360.planner.translate import Kind, Untranslatable
 
@@ -62,7 +63,7 @@ class PushesAggregates:
             remote_keys = []
             ordering: dict[str, tuple] = {}
             for i, key in enumerate(keys, 1):
-                translated, kind = self.translator.translate(folded(key))
+                translated, kind = self.translator.translate(fold_constants(key))
                 remote_keys.append(self.translator.comparable(translated, kind, ordering=False))
                 name = f"k{i}"
                 outputs.append((name, remote_keys[-1], key.copy()))
@@ -74,7 +75,7 @@ class PushesAggregates:
                 pieces = _partials(node)
                 local_parts, kinds = [], []
                 for piece in pieces:
-                    translated, kind = self.translator.translate(folded(piece), aggregate=True)
+                    translated, kind = self.translator.translate(fold_constants(piece), aggregate=True)
                     partial += 1
                     name = f"a{partial}"
                     outputs.append((name, translated, piece))
@@ -145,7 +146,7 @@ class PushesAggregates:
         return True
 
     def _having(self, condition: exp.Expression) -> exp.Expression:
-        translated, kind = self.translator.translate(folded(condition), aggregate=True)
+        translated, kind = self.translator.translate(fold_constants(condition), aggregate=True)
         if kind.name not in ("bool", "null"):
             raise Untranslatable(f"{shown(condition)} is not a condition")
         return translated

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from c360.planner.context import PlanContext, ScanPlan
-from c360.planner.fold_constants import fold_constants
 
 _INNER_KINDS = ("", "INNER", "CROSS")
 
@@ -118,10 +117,6 @@ def remote_table(item: Item) -> exp.Table:
         table.set("catalog", parts[-3])
     table.set("alias", exp.TableAlias(this=exp.to_identifier(item.alias, quoted=True)))
     return table
-
-
-def folded(node: exp.Expression) -> exp.Expression:
-    return fold_constants(node)
 
 
 def shown(node) -> str:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from c360.planner.fold_constants import fold_constants
 from c360.planner.fragment_aggregates import block_aggregates
-from c360.planner.fragment_items import Item, block_items, folded, remote_table, shown
+from c360.planner.fragment_items import Item, block_items, remote_table, shown
 from c360.planner.translate import Translator, Untranslatable
 
 
@@ -39,28 +40,28 @@ class PushesSubqueries:
         remote.set("from_", exp.From(this=remote_table(items[0])))
         for item in items[1:]:
             on = item.join.args.get("on")
-            condition = inner.condition(folded(on)) if on is not None else None
+            condition = inner.condition(fold_constants(on)) if on is not None else None
             if item.left:
                 remote.append("joins", exp.Join(this=remote_table(item), side="LEFT", on=condition))
             else:
                 remote.append("joins", exp.Join(this=remote_table(item), on=condition or exp.true()))
         where = query.args.get("where")
         if where is not None:
-            remote.set("where", exp.Where(this=inner.condition(folded(where.this))))
+            remote.set("where", exp.Where(this=inner.condition(fold_constants(where.this))))
         group = query.args.get("group")
         aggregate = group is not None or bool(block_aggregates(query))
         if group is not None:
             keys = []
             for key in group.expressions:
-                translated, kind = inner.translate(folded(key))
+                translated, kind = inner.translate(fold_constants(key))
                 keys.append(inner.comparable(translated, kind, ordering=False))
             remote.set("group", exp.Group(expressions=keys))
         having = query.args.get("having")
         if having is not None:
-            remote.set("having", exp.Having(this=inner.translate(folded(having.this), aggregate=True)[0]))
+            remote.set("having", exp.Having(this=inner.translate(fold_constants(having.this), aggregate=True)[0]))
         projections = []
         for projection in ([] if exists else query.expressions):
-            translated, kind = inner.translate(folded(projection.unalias()), aggregate=aggregate)
+            translated, kind = inner.translate(fold_constants(projection.unalias()), aggregate=aggregate)
             projections.append(inner.comparable(translated, kind, ordering=False))
         remote.set("expressions", projections or [exp.Literal.number(1)])
         if query.args.get("distinct"):

@@ -49,13 +49,13 @@ from sqlglot.optimizer.scope import traverse_scope
 from c360.planner import binder
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.filter_fragments import filter_fragments
+from c360.planner.fold_constants import fold_constants
 from c360.planner.fragment_aggregates import PushesAggregates, block_aggregates
 from c360.planner.fragment_items import (
     Group,
     Item,
     block_columns,
     block_items,
-    folded,
     referenced_aliases,
     remote_table,
     shown,
@@ -279,7 +279,7 @@ class _Fragment(PushesAggregates, PushesSubqueries):
         left_on = {}
         for item in group.left:
             try:
-                left_on[item.alias] = self.translator.condition(folded(item.join.args["on"]))
+                left_on[item.alias] = self.translator.condition(fold_constants(item.join.args["on"]))
             except Untranslatable as refusal:
                 item.scan.notes.append(f"LEFT JOIN kept local: {refusal}")
                 self.group.left.remove(item)  # it stays a scan of its own; the rest of the group goes on
@@ -317,7 +317,7 @@ class _Fragment(PushesAggregates, PushesSubqueries):
                 continue
             before = len(self.absorbed)
             try:
-                remote.append(self.translator.condition(folded(predicate)))
+                remote.append(self.translator.condition(fold_constants(predicate)))
                 moved.append(predicate)
             except Untranslatable as refusal:
                 del self.absorbed[before:]

@@ -23,7 +23,7 @@ import dataclasses
 
 from sqlglot import exp
 
-from c360.planner.context import SCAN_PREFIX, PlanContext, ScanPlan
+from c360.planner.context import PlanContext, ScanPlan
 
 SHARED_PREFIX = "__c360_shared_"
 
@@ -35,7 +35,7 @@ def share_scans(expression: exp.Expression, *, context: PlanContext) -> exp.Expr
         return expression
     references: dict[str, list[exp.Table]] = {}
     for table in expression.find_all(exp.Table):
-        if table.name.startswith(SCAN_PREFIX) and not table.db and table.name in context.scans:
+        if not table.db and context.scan_for(table) is not None:
             references.setdefault(table.name, []).append(table)
     alike: dict[tuple, list[ScanPlan]] = {}
     for scan in context.scans.values():
