@@ -6,7 +6,8 @@ column is ``exact_strings`` only when all three are false there: MariaDB's
 default ``*_general_ci`` collations ignore case and accents, and its PAD SPACE
 collations (including ``utf8mb4_bin``) ignore trailing spaces in ``=``.
 
-``scan(request)`` renders one SELECT with :func:`connectors.sql.render_select`;
+``scan(request)`` renders one SELECT (:func:`connectors.sql.select_for`, hinted by
+:mod:`connectors.mysql_lookups`);
 :class:`MySQLScan` runs it. The scan depends only on the statement's text, the
 Arrow schema its result must have and the source's timeout, so the planner may
 hand it any statement the server can run (joins, GROUP BY ...) with the schema
@@ -37,6 +38,7 @@ import duckdb
 import pyarrow as pa
 import pymysql
 import pymysql.cursors
+from sqlglot import ErrorLevel
 
 from c360.errors import (
     CatalogError,
@@ -52,8 +54,9 @@ from connectors.arrow_cast import NotExact
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import C360MySQL
 from connectors.mysql_duckdb import NO_SUBQUERY_CACHE, DuckDBMySQLFetch, MySQLLink
+from connectors.mysql_lookups import Layout, scan_instead_of_lookups
 from connectors.mysql_pymysql import DECODERS, PyMySQLFetch
-from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select, unreachable_reason
+from connectors.sql import RELATIONAL_FILTERS, StatementScan, select_for, unreachable_reason
 
 CONNECT_TIMEOUT = 5
 #: Seconds the server may wait to write to c360 before it drops the connection (MySQL's default is 60).
@@ -179,6 +182,8 @@ class MySQLConnector:
         "unix_socket": "path of the server's unix socket, used instead of host and port",
         "transport": "how rows move: auto (default: duckdb on MariaDB, else pymysql), duckdb or pymysql",
         "compress": "true to compress the MySQL protocol (fewer bytes, more CPU: for slow links); default false",
+        "page_cache_mb": "the server's page cache in MB as c360 counts it (default: the server's innodb_buffer_pool_size); "
+                         "a long IN list on a larger table is read by a scan, not through an index",
     }
     REQUIRED = ("user", "database")
 
@@ -205,6 +210,14 @@ class MySQLConnector:
         self.net_write_timeout = NET_WRITE_TIMEOUT
         self.link = MySQLLink(self)
         self._version: str | None = None
+        self._cache_bytes: int | None = None
+        self._layouts: dict[str, Layout | None] = {}
+        if options.get("page_cache_mb") is not None:
+            try:
+                self._cache_bytes = int(float(options["page_cache_mb"]) * 1_000_000)
+            except (TypeError, ValueError):
+                raise CatalogError(f"Source '{name}' (mysql): 'page_cache_mb' must be a number of megabytes, "
+                                   f"not {options['page_cache_mb']!r}") from None
         self._collations: dict[str, bool] = {}
         self._exact: dict[str, str | None] = {}
         self._lock = threading.Lock()
@@ -383,8 +396,10 @@ class MySQLConnector:
     # --- scans ----------------------------------------------------------------------------------
 
     def scan(self, request) -> MySQLScan:
-        """Prepare the SELECT for ``request``; nothing is sent until its batches are read."""
-        sql = render_select(request, self.dialect)
+        """Prepare the SELECT for ``request``; nothing is sent until its batches are read. A long IN list on
+        a table larger than the server's page cache scans it (:mod:`connectors.mysql_lookups`)."""
+        select = scan_instead_of_lookups(select_for(request), self._layout, self.cache_bytes())
+        sql = select.sql(dialect=self.dialect, unsupported_level=ErrorLevel.RAISE)
         schema = request.table.arrow_schema(request.columns)
         return MySQLScan(self, sql, schema, timeout=request.timeout, request=request)
 
@@ -401,6 +416,34 @@ class MySQLConnector:
         if self._version is None:
             self._version = str(self._query("SELECT VERSION()")[0][0])
         return self._version
+
+    def _layout(self, table: str) -> Layout | None:
+        """The table's size and secondary indexes, asked once per table (only for a long IN list)."""
+        if table not in self._layouts:
+            rows = self._query(
+                "SELECT t.DATA_LENGTH, s.INDEX_NAME, s.COLUMN_NAME FROM information_schema.TABLES t"
+                " LEFT JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = t.TABLE_SCHEMA"
+                " AND s.TABLE_NAME = t.TABLE_NAME AND s.SEQ_IN_INDEX = 1 AND s.INDEX_NAME <> 'PRIMARY'"
+                " WHERE t.TABLE_SCHEMA = %s AND t.TABLE_NAME = %s",
+                (self.database, table),
+            )
+            self._layouts[table] = Layout(
+                None if not rows or rows[0][0] is None else int(rows[0][0]),
+                {index: column for _, index, column in rows if index},
+            ) if rows else None
+        return self._layouts[table]
+
+    def cache_bytes(self) -> int | None:
+        """The server's page cache: the ``page_cache_mb`` option, else ``@@innodb_buffer_pool_size`` asked
+        once; None when unknown. Lookups in a table larger than this read pages at random from disk
+        (:mod:`connectors.mysql_lookups`)."""
+        if self._cache_bytes is None:
+            try:
+                value = self._query("SELECT @@innodb_buffer_pool_size")[0][0]
+            except SourceError:  # not InnoDB, or no right to read it: no cache known
+                value = None
+            self._cache_bytes = int(value) if value is not None else 0
+        return self._cache_bytes or None
 
     def window_functions(self) -> bool:
         """Whether this server computes window functions (asked by the planner before sending one)."""

@@ -50,8 +50,14 @@ def render_select(request: ScanRequest, dialect) -> str:
 
     A request carrying a whole ``statement`` (a pushed fragment) is that statement, generated as is.
     """
+    return select_for(request).sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+
+
+def select_for(request: ScanRequest) -> exp.Query:
+    """The SELECT :func:`render_select` generates, as an expression (the request's own ``statement`` when it
+    carries one: copy it before changing it)."""
     if request.statement is not None:
-        return request.statement.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+        return request.statement
     table = request.table
     remote = table.remote_name or (table.name,)
     parts = [exp.to_identifier(part, quoted=True) for part in remote]
@@ -73,7 +79,7 @@ def render_select(request: ScanRequest, dialect) -> str:
         select = select.order_by(*[_quote_columns(o) for o in request.order_by], copy=False)
     if request.limit is not None:
         select = select.limit(request.limit, copy=False)
-    return select.sql(dialect=dialect, unsupported_level=ErrorLevel.RAISE)
+    return select
 
 
 def renders(expression: exp.Expression, dialect) -> bool:
@@ -229,6 +235,7 @@ __all__ = [
     "RELATIONAL_FILTERS",
     "StatementScan",
     "render_select",
+    "select_for",
     "renders",
     "rows_to_batch",
 ]

@@ -574,3 +574,79 @@ def test_a_sum_of_decimals_goes_to_pymysql_at_once(shop, monkeypatch):
 
     assert _sums_decimals("SELECT SUM(`total`) AS `a1` FROM `orders`", pa.schema([("a1", pa.decimal128(38, 2))]))
     assert not _sums_decimals("SELECT SUM(`n`) AS `a1` FROM `orders`", pa.schema([("a1", pa.int64())]))
+
+
+def test_a_long_in_list_on_a_table_larger_than_the_page_cache_scans_it_instead_of_searching_its_index(
+        tmp_path, mariadb):
+    """A join reduction's IN list of thousands of keys on an indexed column makes MariaDB look each row up
+    in the clustered index at random: on disk once the table outgrows the buffer pool (TPC-H SF 1 Q3: 22-28 s
+    through ``orders_o_custkey``, 4-6 s scanning). c360 then sends ``IGNORE INDEX``; a short list, or a
+    table that fits the cache, keeps the index. ``page_cache_mb`` stands for a small buffer pool here."""
+    import os
+    import textwrap
+
+    import c360
+    from tests.projects import sqlite_file
+
+    mariadb.execute(
+        "DROP TABLE IF EXISTS visits",
+        "CREATE TABLE visits (visit_id BIGINT PRIMARY KEY, customer_id INT, pages INT, KEY visits_by_customer "
+        "(customer_id))",
+        "INSERT INTO visits SELECT seq, seq % 3000, seq % 11 FROM seq_1_to_60000",
+    )
+    sqlite_file(tmp_path / "crm.sqlite", "CREATE TABLE customers (customer_id INT, vip BOOLEAN, grp INT);"
+                "WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < 2999) "
+                "INSERT INTO customers SELECT n, n % 2, n % 10 FROM s;")
+    os.environ["C360_LOOKUPS_PASSWORD"] = mariadb.password
+    sql = ("SELECT c.vip, sum(v.pages), count(*) FROM crm.customers c JOIN shop.visits v "
+           "ON v.customer_id = c.customer_id WHERE {} GROUP BY c.vip ORDER BY 1")
+
+    def run(name, extra, condition):
+        folder = tmp_path / name
+        folder.mkdir(exist_ok=True)
+        (folder / "catalog.yaml").write_text(textwrap.dedent(f"""
+            sources:
+              shop:
+                kind: mysql
+                host: {mariadb.host}
+                port: {mariadb.port}
+                user: {mariadb.user}
+                password: ${{ENV:C360_LOOKUPS_PASSWORD}}
+                database: {mariadb.database}{extra}
+              crm:
+                kind: sqlite
+                path: ../crm.sqlite
+        """))
+        with c360.connect(folder) as connection:
+            cursor = connection.execute(sql.format(condition))
+            return cursor.fetchall(), next(s.sent for s in cursor.scans if s.source == "shop")
+
+    small = "\n                page_cache_mb: 0.01"
+    long_list, short_list = "c.vip", "c.vip AND c.grp = 1"  # 1,500 and 300 customer keys reduce the visits
+    answer, sent = run("small", small, long_list)
+    assert "IGNORE INDEX (`visits_by_customer`)" in sent and "IN (" in sent
+    default_answer, default_sent = run("default", "", long_list)  # a 60,000-row table fits any buffer pool
+    assert "IGNORE INDEX" not in default_sent and "IN (" in default_sent
+    assert answer == default_answer == [(True, Decimal(149994), 30000)]
+    _, short_sent = run("small", small, short_list)
+    assert "IGNORE INDEX" not in short_sent and "IN (" in short_sent
+    with pytest.raises(CatalogError, match="'page_cache_mb' must be a number of megabytes"):
+        run("bad", "\n                page_cache_mb: lots", long_list)
+
+
+def test_the_index_hint_lands_on_the_table_an_in_list_of_a_pushed_join_searches():
+    """In a pushed fragment the IN list names a table by its alias; only that table is hinted, and the
+    planner's statement (possibly cached) is left as it was."""
+    from connectors.mysql_lookups import LONG_IN_LIST, Layout, scan_instead_of_lookups
+
+    keys = ", ".join(str(k) for k in range(LONG_IN_LIST + 1))
+    statement = sqlglot.parse_one(
+        "SELECT l.l_orderkey FROM orders AS o JOIN lineitem AS l ON l.l_orderkey = o.o_orderkey "
+        f"WHERE o.o_custkey IN ({keys}) AND l.l_suppkey IN (1, 2)", read="mysql")
+    layouts = {"orders": Layout(200_000_000, {"orders_o_custkey": "o_custkey", "orders_o_date": "o_orderdate"}),
+               "lineitem": Layout(900_000_000, {"lineitem_l_suppkey": "l_suppkey"})}
+    before = statement.sql("mysql")
+    hinted = scan_instead_of_lookups(statement, layouts.get, 128_000_000).sql("mysql")
+    assert "FROM orders AS o IGNORE INDEX (`orders_o_custkey`) JOIN lineitem AS l ON" in hinted
+    assert statement.sql("mysql") == before
+    assert scan_instead_of_lookups(statement, layouts.get, 1_000_000_000) is statement  # it all fits the cache
