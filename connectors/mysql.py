@@ -182,7 +182,7 @@ class MySQLConnector:
         "unix_socket": "path of the server's unix socket, used instead of host and port",
         "transport": "how rows move: auto (default: duckdb on MariaDB, else pymysql), duckdb or pymysql",
         "compress": "true to compress the MySQL protocol (fewer bytes, more CPU: for slow links); default false",
-        "page_cache_mb": "the server's page cache in MB as c360 counts it (default: the server's innodb_buffer_pool_size); "
+        "page_cache_mb": "the server's page cache in MB as c360 counts it (default: its innodb_buffer_pool_size); "
                          "a long IN list on a larger table is read by a scan, not through an index",
     }
     REQUIRED = ("user", "database")
