@@ -201,6 +201,8 @@ class Scan:
         self.sent = sent
         self.stats = ScanStats()
         self.cancelled = threading.Event()
+        #: what the connector chose when it rendered the statement, for EXPLAIN ANALYZE
+        self.notes: list[str] = []
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         schema = self.request.table.arrow_schema(self.request.columns)

@@ -398,10 +398,13 @@ class MySQLConnector:
     def scan(self, request) -> MySQLScan:
         """Prepare the SELECT for ``request``; nothing is sent until its batches are read. A long IN list on
         a table larger than the server's page cache scans it (:mod:`connectors.mysql_lookups`)."""
-        select = scan_instead_of_lookups(select_for(request), self._layout, self.cache_bytes())
+        notes: list[str] = []
+        select = scan_instead_of_lookups(select_for(request), self._layout, self.cache_bytes(), notes)
         sql = select.sql(dialect=self.dialect, unsupported_level=ErrorLevel.RAISE)
         schema = request.table.arrow_schema(request.columns)
-        return MySQLScan(self, sql, schema, timeout=request.timeout, request=request)
+        scan = MySQLScan(self, sql, schema, timeout=request.timeout, request=request)
+        scan.notes.extend(notes)
+        return scan
 
     def bulk_fetch(self) -> type:
         """The fetch class for statements of this source: DuckDB's scanner where it serves, else pymysql."""

@@ -37,9 +37,10 @@ class Layout:
 
 
 def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layout | None],
-                            cache_bytes: int | None) -> exp.Expression:
+                            cache_bytes: int | None, notes: list[str] | None = None) -> exp.Expression:
     """``select`` with ``IGNORE INDEX`` on each table larger than ``cache_bytes`` that a long IN list would
-    search through a secondary index; ``select`` itself (not copied) when there is none."""
+    search through a secondary index; ``select`` itself (not copied) when there is none. Each hint is said,
+    for EXPLAIN ANALYZE, in ``notes``."""
     if not cache_bytes:
         return select
     hints: dict[int, tuple[exp.Table, set[str]]] = {}
@@ -56,6 +57,10 @@ def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layo
         names = {name for name, lead in shape.secondary.items() if lead.lower() == column.name.lower()}
         if names:
             hints.setdefault(id(table), (table, set()))[1].update(names)
+            if notes is not None:
+                notes.append(f"{table.name} read by a scan, not through {', '.join(sorted(names))}: "
+                             f"{len(found.expressions):,} keys, and the table ({shape.data_bytes / 1e6:,.0f} MB) "
+                             f"outgrows the server's page cache ({cache_bytes / 1e6:,.0f} MB)")
     if not hints:
         return select
     by_path = {_path(select, table): names for table, names in hints.values()}
