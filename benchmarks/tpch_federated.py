@@ -100,6 +100,12 @@ def parse(argv=None) -> argparse.Namespace:
         action="store_true",
         help="also run c360 over accelerated copies of all eight tables (refreshed first), as a third column",
     )
+    parser.add_argument(
+        "--compress",
+        action="store_true",
+        help="c360 asks MariaDB for the compressed protocol too (the peer's scanner always does): bytes on an "
+        "equal footing, at some CPU",
+    )
     parser.add_argument("--mariadb", type=_endpoint, default=("127.0.0.1", 3306), metavar="HOST:PORT")
     parser.add_argument("--postgres", type=_endpoint, default=("127.0.0.1", 5432), metavar="HOST:PORT")
     return parser.parse_args(argv)
@@ -171,7 +177,7 @@ def measure(args, place: deployment.Deployment, database: Path) -> int:
         proxied = place if proxies is None else place.via({name: proxies.port(name) for name in upstreams})
         folder, environment = catalog.write(
             args.keep_data.resolve() / data.folder_name(args.sf) / "project" / "catalog", proxied,
-            accelerated=args.accelerated,
+            accelerated=args.accelerated, compress=args.compress,
         )
         os.environ.update(environment)
         sides, closers = [], []

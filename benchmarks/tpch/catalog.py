@@ -38,9 +38,11 @@ KEYS = {
 }
 
 
-def write(folder: Path, deployment: Deployment, *, accelerated: bool = False) -> tuple[Path, dict[str, str]]:
+def write(folder: Path, deployment: Deployment, *, accelerated: bool = False,
+          compress: bool = False) -> tuple[Path, dict[str, str]]:
     """Write ``<folder>/tpch.yaml``; returns the catalog folder and the environment it needs. ``accelerated``
-    adds an ``acceleration:`` block copying all eight tables (full refresh, a day's bound)."""
+    adds an ``acceleration:`` block copying all eight tables (full refresh, a day's bound); ``compress``
+    has c360 ask MariaDB for the compressed protocol, as the peer's scanner does."""
     sources = {
         "crm": {
             "description": "region, nation, customer: PostgreSQL through ODBC (the SQL Server stand-in)",
@@ -57,6 +59,7 @@ def write(folder: Path, deployment: Deployment, *, accelerated: bool = False) ->
             "user": deployment.shop.user,
             "password": f"${{ENV:{SHOP_PASSWORD}}}",
             "database": deployment.shop.database,
+            **({"compress": True} if compress else {}),
         },
         "partners": {
             "description": "part, partsupp: newline-delimited JSON files",
