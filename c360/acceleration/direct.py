@@ -125,12 +125,50 @@ def copy_statement(plan) -> CopyStatement | None:
         request = ScanRequest(table=table, columns=scan.columns, filters=filters, order_by=scan.order_by,
                               limit=scan.limit)
         sent.append(scan.connector._select(request))
-        sql = local_sql(sql, scan.name, sent[-1])
+        if len(plan.scans) == 1 and _only_the_scan(plan.sql, scan.name, filters):
+            sql = sent[-1]
+        else:
+            sql = local_sql(sql, scan.name, sent[-1])
         if sql is None:
             return None
     if len(plan.scans) > 1 and len(paths) < 2:
         return None  # one copy read twice: the single-copy path does not take it either
     return CopyStatement(sql, tuple(slots), tuple(paths), tuple(sent))
+
+
+def _only_the_scan(sql: str, scan_name: str, filters: tuple) -> bool:
+    """True when the residual query ``sql`` is ``SELECT * FROM scan AS alias`` with, at most, a WHERE of filters the
+    scan sends too (``filters``, as sent): its answer is then the scan's SELECT itself, which DuckDB binds and runs
+    without the wrapping (about a fifth of its time for a lookup of ~60 columns)."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except SqlglotError:
+        return False
+    if not isinstance(tree, exp.Select) or len(tree.expressions) != 1 or not isinstance(tree.expressions[0], exp.Star):
+        return False
+    if any(value for key, value in tree.args.items() if key not in ("expressions", "from", "from_", "where")):
+        return False
+    source = tree.args.get("from_") or tree.args.get("from")
+    table = source.this if source is not None else None
+    if not isinstance(table, exp.Table) or table.name != scan_name or table.args.get("db") or table.args.get("catalog"):
+        return False
+    where = tree.args.get("where")
+    conditions = list(where.this.flatten()) if where is not None and isinstance(where.this, exp.And) else \
+        [where.this] if where is not None else []
+    sent = {_bare(condition) for condition in filters}
+    return all(_bare(condition) in sent for condition in conditions)
+
+
+def _bare(condition: exp.Expression) -> str:
+    """A condition's SQL with its columns unqualified and unquoted (as the residual query and a scan's filter differ)."""
+    condition = condition.copy()
+    for column in condition.find_all(exp.Column):
+        column.set("table", None)
+        column.this.set("quoted", False)
+    return condition.sql("duckdb")
 
 
 class DirectScan:

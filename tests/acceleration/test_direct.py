@@ -163,3 +163,21 @@ def test_a_direct_lookup_with_a_column_whose_python_value_differs_from_arrows_st
     assert execution._direct is not None and not execution.rows_ready
     assert [batch.num_rows for batch in execution.reader()] == [1]
     connection.close()
+
+
+def test_a_lookup_of_every_column_runs_as_the_copys_select_itself_and_a_projection_keeps_its_query(project):
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    everything = "SELECT * FROM spend WHERE customer_id = ? AND orders >= 1"
+    some = "SELECT total + 1 AS more FROM spend WHERE customer_id = ?"
+    for customer_id in (42, 43, 44, 42):
+        for query in (everything, some):
+            assert connection.execute(query, [customer_id]).fetchall() == live.execute(query, [customer_id]).fetchall()
+    statements = {entry.plan.sql: entry.direct for entry in connection.engine.plan_cache._entries.values()
+                  if entry.direct}
+    [whole] = [s for sql, s in statements.items() if "SELECT *" in sql]
+    assert whole.sql == whole.sent[0] and whole.sql.startswith('SELECT "customer_id"')
+    [projected] = [s for sql, s in statements.items() if "more" in sql]
+    assert projected.sql != projected.sent[0] and f"({projected.sent[0]})" in projected.sql
+    connection.close()
+    live.close()
