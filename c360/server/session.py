@@ -278,12 +278,17 @@ class Session:
         try:
             await self._timed(handler(body))  # a Describe may start the statement: it is timed too
         except Exception as error:  # noqa: BLE001 - becomes an ErrorResponse; the session goes on
-            if isinstance(error, pq.ProtocolViolation):
+            if isinstance(error, pq.ProtocolViolation) or self._client_gone(error):
                 raise
             await self._error(error)
             self.skipping = True
 
     # --- errors -------------------------------------------------------------------------------------
+
+    def _client_gone(self, error: BaseException) -> bool:
+        """True for the socket's own failure (the client reset the connection while its answer was written): the
+        session ends quietly, it is not the statement's error."""
+        return isinstance(error, ConnectionError) and self.writer.transport.is_closing()
 
     def _error_fields(self, error: BaseException) -> tuple[str, str]:
         if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation, TooManyClients, InvalidStartupSetting)):
@@ -319,7 +324,7 @@ class Session:
                     portal.close()
                 self.cancel_requested = self.timed_out = False
         except Exception as error:  # noqa: BLE001 - becomes an ErrorResponse; later statements are skipped
-            if isinstance(error, pq.ProtocolViolation):
+            if isinstance(error, pq.ProtocolViolation) or self._client_gone(error):
                 raise
             await self._error(error)
         finally:
