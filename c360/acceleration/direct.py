@@ -163,7 +163,7 @@ def _only_the_scan(sql: str, scan_name: str, filters: tuple) -> bool:
 
 
 def _bare(condition: exp.Expression) -> str:
-    """A condition's SQL with its columns unqualified and unquoted (as the residual query and a scan's filter differ)."""
+    """A condition's SQL with its columns unqualified and unquoted (where a residual and a scan's filter differ)."""
     condition = condition.copy()
     for column in condition.find_all(exp.Column):
         column.set("table", None)
