@@ -3,7 +3,9 @@
 Declares ``customer_360`` (full) and ``shop.orders`` (append on ``order_ts``) as accelerated copies in the
 benchmark's project, measures what refreshing costs (full refreshes, then an append refresh after adding 1%
 new orders), then point lookups on ``customer_360``: through the DB-API, live (``SET max_staleness = 0``) and
-accelerated, and through ``c360 serve`` with ``--clients`` concurrent psycopg clients, live and accelerated.
+accelerated, and through ``c360 serve`` with ``--clients`` concurrent psycopg clients, live and accelerated, with
+the server's CPU time per lookup. ``--baseline REPO`` serves the same copies from another checkout too (main,
+say), alternately with this one for ``--rounds`` rounds, so the two are compared on the same machine at once.
 """
 
 from __future__ import annotations
@@ -117,12 +119,15 @@ def dbapi_lookups(catalog_dir: Path, profile: str, customers: int, runs: int, *,
     return totals
 
 
-def start_server(catalog_dir: Path, profile: str, log: Path, workers: int = 1) -> tuple[subprocess.Popen, int]:
+def start_server(catalog_dir: Path, profile: str, log: Path, workers: int = 1,
+                 repo: Path | None = None) -> tuple[subprocess.Popen, int]:
+    """``c360 serve`` on the benchmark's project, from this checkout or from ``repo`` (another one: the baseline)."""
     handle = open(log, "w")
+    env = {**os.environ, "PYTHONPATH": str(repo)} if repo is not None else None
     process = subprocess.Popen(
         [sys.executable, "-m", "c360", "serve", "--catalog", str(catalog_dir), "--profile", profile, "--port", "0",
          *(["--workers", str(workers)] if workers > 1 else [])],
-        stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=catalog_dir.parent,
+        stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=catalog_dir.parent, env=env,
     )
     handle.close()
     deadline = time.monotonic() + 120
@@ -135,6 +140,19 @@ def start_server(catalog_dir: Path, profile: str, log: Path, workers: int = 1) -
         time.sleep(0.1)
     process.kill()
     raise SystemExit(f"c360 serve did not start:\n{log.read_text()}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its children (a server's workers), from ``/proc``."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def wire_lookups(port: int, customers: int, clients: int, per_client: int, *, live: bool, seed: int) -> list[float]:
@@ -187,7 +205,8 @@ def wire_lookups(port: int, customers: int, clients: int, per_client: int, *, li
 
 
 def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs: int, clients: int,
-        per_client: int, live_per_client: int, seed: int, refresh: bool = True, serve_workers: int = 1) -> int:
+        per_client: int, live_per_client: int, seed: int, refresh: bool = True, serve_workers: int = 1,
+        baseline: Path | None = None, rounds: int = 1) -> int:
     if profile == "servers":
         from c360.settings import apply_demo_values
 
@@ -200,15 +219,30 @@ def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs
     print(f"{QUERY}  [{profile}, {customers:,} customers]")
     accelerated = dbapi_lookups(catalog_dir, profile, customers, runs, live=False, seed=seed)
     print(figures("DB-API, accelerated", accelerated), flush=True)
-    live = dbapi_lookups(catalog_dir, profile, customers, live_runs, live=True, seed=seed)
-    print(figures("DB-API, live (max_staleness = 0)", live), flush=True)
-    process, port = start_server(catalog_dir, profile, catalog_dir.parent / "serve.log", serve_workers)
+    if live_runs:
+        live = dbapi_lookups(catalog_dir, profile, customers, live_runs, live=True, seed=seed)
+        print(figures("DB-API, live (max_staleness = 0)", live), flush=True)
     label = f"c360 serve{f' --workers {serve_workers}' if serve_workers > 1 else ''}, {clients} clients"
+    servers = [(baseline, "baseline")] * bool(baseline) + [(None, "this checkout")]
+    for round_ in range(rounds):
+        for repo, name in servers:  # alternately, so both see the same machine
+            tag = f" [{name}]" if baseline else ""
+            wire_round(catalog_dir, profile, customers, clients, per_client, live_per_client if round_ == 0 else 0,
+                       seed, serve_workers, f"{label}{tag}", repo)
+    return 0
+
+
+def wire_round(catalog_dir: Path, profile: str, customers: int, clients: int, per_client: int, live_per_client: int,
+               seed: int, serve_workers: int, label: str, repo: Path | None) -> None:
+    """One server: a warm-up, the accelerated lookups (with the server's CPU per lookup), the live ones."""
+    process, port = start_server(catalog_dir, profile, catalog_dir.parent / "serve.log", serve_workers, repo)
     try:
         wire_lookups(port, customers, clients, 2, live=False, seed=seed + 1)  # every worker plans and trusts the shape
-        load = os.getloadavg()[0]
+        load, cpu = os.getloadavg()[0], cpu_seconds(process.pid)
         wire = wire_lookups(port, customers, clients, per_client, live=False, seed=seed)
-        print(figures(f"{label}, accelerated", wire) + f"   load {load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
+        per_lookup = (cpu_seconds(process.pid) - cpu) / max(1, len(wire)) * 1000
+        print(figures(f"{label}, accelerated", wire) + f"   server CPU {per_lookup:.1f} ms/lookup"
+              f"   load {load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
         if live_per_client:
             wire_live = wire_lookups(port, customers, clients, live_per_client, live=True, seed=seed)
             print(figures(f"{label}, live", wire_live), flush=True)
@@ -218,4 +252,3 @@ def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
-    return 0

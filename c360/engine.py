@@ -25,7 +25,7 @@ from c360 import explain, introspect, policy
 from c360.acceleration.choose import accelerator, views_digest
 from c360.acceleration.connector import CopyScan, local_sql
 from c360.acceleration.declaration import staleness_seconds
-from c360.acceleration.direct import Cursors, DirectScan, copy_statement
+from c360.acceleration.direct import Cursors, DirectScan, copy_statement, plain_schema, scalar_values
 from c360.acceleration.joined import Attached, joined_sql
 from c360.channel import DEFAULT_MEMORY_BYTES, Channel
 from c360.errors import (
@@ -376,6 +376,9 @@ class Execution:
         self._direct = None
         #: returns the cursor to the engine's copy cursors instead of closing it (a direct run)
         self._give_back = None
+        #: a direct run's result schema while its rows wait in the cursor, not yet read as Arrow
+        #: (:attr:`rows_ready`, :meth:`fetch_rows`)
+        self._row_schema = None
 
     @classmethod
     def from_table(cls, table: pa.Table | None) -> "Execution":
@@ -533,7 +536,13 @@ class Execution:
         cursor = cursors.take(statement.paths[0]) if single else self.engine.attached.cursor(statement.paths)
         started = time.perf_counter()
         try:
-            self._reader = cursor.execute(statement.sql, values).to_arrow_reader(RESULT_BATCH_ROWS)
+            cursor.execute(statement.sql, values)
+            if statement.row_schema is not None and single and scalar_values(values):
+                self._row_schema = statement.row_schema  # the result waits in the cursor: rows, or Arrow if asked
+            else:
+                self._reader = cursor.to_arrow_reader(RESULT_BATCH_ROWS)
+                if single and statement.row_schema is None and plain_schema(self._reader.schema):
+                    statement.row_schema = self._reader.schema
         except duckdb.Error as error:
             cursor.close()
             raise self._translate(error) from None
@@ -649,6 +658,8 @@ class Execution:
         """The result's schema; None for a statement that returns no rows (SET VARIABLE)."""
         if self._table is not None:
             return self._table.schema
+        if self._row_schema is not None:
+            return self._row_schema
         if self._reader is None:
             return None
         return self._reader.schema
@@ -658,6 +669,13 @@ class Execution:
         if self._table is not None:
             yield from self._table.to_batches()
             return
+        if self._row_schema is not None:  # a direct run's result, read as Arrow after all
+            self._row_schema = None
+            try:
+                self._reader = self._cursor.to_arrow_reader(RESULT_BATCH_ROWS)
+            except duckdb.Error as error:
+                self.close()
+                raise self._translate(error) from None
         if self._reader is None:
             return
         counted = self._counted
@@ -680,6 +698,35 @@ class Execution:
             self.close()
         if self.error is not None and not isinstance(self.error, QueryCancelledError):
             raise self.error
+
+    @property
+    def rows_ready(self) -> bool:
+        """True when :meth:`fetch_rows` can read the result: a direct run on one copy whose result types read
+        the same from DuckDB as from Arrow (:func:`c360.acceleration.direct.plain_schema`), not read yet."""
+        return self._row_schema is not None
+
+    def fetch_rows(self, size: int) -> list[tuple]:
+        """Up to ``size`` rows of the result as Python tuples, fetched from DuckDB without Arrow; [] at the end
+        (the execution is then closed). Only while :attr:`rows_ready`."""
+        if self._closed:
+            if self.error is not None and not isinstance(self.error, QueryCancelledError):
+                raise self.error
+            return []
+        try:
+            rows = self._cursor.fetchmany(size)
+        except duckdb.Error as error:
+            self.close()
+            raise self._translate(error) from None
+        counted = self._counted
+        if counted is not None:
+            counted.rows += len(rows)
+        if len(rows) < size:
+            if counted is not None:
+                counted.finished = time.perf_counter()
+            self.close()
+            if self.error is not None and not isinstance(self.error, QueryCancelledError):
+                raise self.error
+        return rows
 
     def _translate(self, error: Exception) -> Exception:
         if self.error is not None:

@@ -29,6 +29,9 @@ class RowSource:
     """Rows of one statement, as Arrow batches. A ``None`` schema means a command without rows."""
 
     schema: pa.Schema | None = None
+    #: True when the rest of the result is a few rows in memory: reading and encoding them needs no trip to the
+    #: thread pool (a lookup's one row, fetched when it started)
+    in_hand: bool = False
 
     def next_batch(self) -> pa.RecordBatch | None:
         return None
@@ -107,15 +110,49 @@ class EngineBackend:
         self.engine.close()  # closes the shared catalog's connectors too
 
 
-class ExecutionSource(RowSource):
-    """A started :class:`c360.engine.Execution`; batches stream from DuckDB as they are read."""
+class Rows:
+    """Rows as Python tuples, read from DuckDB without Arrow (:meth:`c360.engine.Execution.fetch_rows`); as much
+    of a ``RecordBatch`` as a portal uses (``num_rows``, ``slice``). Their values are what
+    :func:`c360.server.pg_types.python_column` gives, so the same encoders apply."""
 
-    def __init__(self, execution):
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list):
+        self.rows = rows
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.rows)
+
+    def slice(self, offset: int = 0, length: int | None = None) -> "Rows":
+        return Rows(self.rows[offset:] if length is None else self.rows[offset : offset + length])
+
+
+class ExecutionSource(RowSource):
+    """A started :class:`c360.engine.Execution`; batches stream from DuckDB as they are read. With ``rows``, a
+    result the execution can give as Python rows (a lookup on an accelerated copy) comes as :class:`Rows`."""
+
+    ROW_BATCH = 2048
+    #: at most this many rows, fetched with the start, count as :attr:`in_hand`
+    IN_HAND_ROWS = 64
+
+    def __init__(self, execution, *, rows: bool = False):
         self.execution = execution
         self.schema = execution.schema
-        self._batches = execution.reader()
+        self._rows = rows and execution.rows_ready
+        self._batches = execution.reader() if not self._rows else None
+        self._first = None
+        if self._rows:  # read in the same trip as the start: a lookup's row is then in hand
+            self._first = execution.fetch_rows(self.ROW_BATCH)
+            self.in_hand = len(self._first) <= self.IN_HAND_ROWS and len(self._first) < self.ROW_BATCH
 
     def next_batch(self):
+        if self._rows:
+            if self._first is not None:
+                rows, self._first = self._first, None
+            else:
+                rows = self.execution.fetch_rows(self.ROW_BATCH)
+            return Rows(rows) if rows else None
         return next(self._batches, None)
 
     def cancel(self) -> None:
@@ -123,7 +160,8 @@ class ExecutionSource(RowSource):
 
     def close(self) -> None:
         try:
-            self._batches.close()
+            if self._batches is not None:
+                self._batches.close()
         except ValueError:  # a worker thread is still reading it (server shutdown): stop the query instead
             self.execution.cancel()
         self.execution.close()
@@ -147,8 +185,9 @@ class EngineSession:
         self.plans = plans
         self.engine = None
 
-    def execute(self, sql: str, params: dict, register=None) -> RowSource:
-        """Run ``sql``; ``register(cancel)`` receives the cancel switch before any work starts."""
+    def execute(self, sql: str, params: dict, register=None, *, rows: bool = False) -> RowSource:
+        """Run ``sql``; ``register(cancel)`` receives the cancel switch before any work starts; ``rows``: the
+        caller reads :class:`Rows` as well as Arrow batches."""
         from c360.engine import Engine
 
         if self.engine is None:
@@ -161,7 +200,7 @@ class EngineSession:
         except BaseException:
             execution.close()
             raise
-        return ExecutionSource(execution)
+        return ExecutionSource(execution, rows=rows)
 
     def close(self) -> None:
         """Close this session's engine (its DuckDB); the shared catalog stays open."""

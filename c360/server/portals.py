@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from c360.server import protocol as pq
-from c360.server.backend import RowSource
+from c360.server.backend import Rows, RowSource
 from c360.server.commands import Command
 from c360.server.pg_types import encode_rows
 
@@ -36,7 +36,7 @@ class Portal:
     describe_only: bool = False  # opened only to learn its columns (Describe of a statement): no rows
     opened: bool = False
     source: RowSource | None = None
-    pending: pa.RecordBatch | None = None
+    pending: pa.RecordBatch | Rows | None = None
     exhausted: bool = False
     tag: str = ""
 
@@ -57,5 +57,9 @@ def result_formats(codes: list[int], columns: int) -> list[int]:
     return codes
 
 
-def encode_chunk(chunk: pa.RecordBatch, encoders: list) -> bytes:
+def encode_chunk(chunk: pa.RecordBatch | Rows, encoders: list) -> bytes:
+    """DataRow messages of every row of ``chunk`` (Arrow, or :class:`Rows` read without it)."""
+    if isinstance(chunk, Rows):
+        return b"".join(pq.data_row([None if v is None else encode(v) for v, encode in zip(row, encoders)])
+                        for row in chunk.rows)
     return b"".join(pq.data_row(row) for row in encode_rows(chunk, encoders))

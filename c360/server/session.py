@@ -278,12 +278,17 @@ class Session:
         try:
             await self._timed(handler(body))  # a Describe may start the statement: it is timed too
         except Exception as error:  # noqa: BLE001 - becomes an ErrorResponse; the session goes on
-            if isinstance(error, pq.ProtocolViolation):
+            if isinstance(error, pq.ProtocolViolation) or self._client_gone(error):
                 raise
             await self._error(error)
             self.skipping = True
 
     # --- errors -------------------------------------------------------------------------------------
+
+    def _client_gone(self, error: BaseException) -> bool:
+        """True for the socket's own failure (the client reset the connection while its answer was written): the
+        session ends quietly, it is not the statement's error."""
+        return isinstance(error, ConnectionError) and self.writer.transport.is_closing()
 
     def _error_fields(self, error: BaseException) -> tuple[str, str]:
         if isinstance(error, (AuthenticationFailed, pq.ProtocolViolation, TooManyClients, InvalidStartupSetting)):
@@ -319,7 +324,7 @@ class Session:
                     portal.close()
                 self.cancel_requested = self.timed_out = False
         except Exception as error:  # noqa: BLE001 - becomes an ErrorResponse; later statements are skipped
-            if isinstance(error, pq.ProtocolViolation):
+            if isinstance(error, pq.ProtocolViolation) or self._client_gone(error):
                 raise
             await self._error(error)
         finally:
@@ -383,14 +388,14 @@ class Session:
             oids = [oid or 25 for oid in oids]
             self.send(pq.parameter_description(oids))
             schema = await self._statement_schema(prepared.command, count)
-            self.send(pq.row_description(self._fields(schema, [0])) if schema is not None else pq.no_data())
+            self.send(self._row_description(schema, [0]) if schema is not None else pq.no_data())
             return
         portal = self._portal(name)
         schema = await self._portal_schema(portal)
         if schema is None:
             self.send(pq.no_data())
         else:
-            self.send(pq.row_description(self._fields(schema, portal.formats)))
+            self.send(self._row_description(schema, portal.formats))
 
     async def _execute_message(self, body: bytes) -> None:
         payload = pq.Payload(body)
@@ -452,6 +457,10 @@ class Session:
         """RowDescription fields of ``schema`` in formats ``codes`` (the last answer's kept: a lookup repeats it)."""
         return self._described(schema, codes, 0, self._describe_fields)
 
+    def _row_description(self, schema: pa.Schema, codes: list[int]) -> bytes:
+        """The RowDescription message of ``schema`` in formats ``codes`` (kept, as :meth:`_fields`)."""
+        return self._described(schema, codes, 2, lambda s, c: pq.row_description(self._fields(s, c)))
+
     def _encoders(self, schema: pa.Schema, codes: list[int]) -> list:
         """Each column's encoder (the last answer's kept, as :meth:`_fields`)."""
         return self._described(schema, codes, 1, _encoders)
@@ -460,7 +469,7 @@ class Session:
         key = tuple(codes)
         kept = self._last_description
         if kept is None or kept[1] != key or not (kept[0] is schema or kept[0].equals(schema, check_metadata=True)):
-            kept = self._last_description = (schema, key, [None, None])
+            kept = self._last_description = (schema, key, [None, None, None])
         if kept[2][which] is None:
             kept[2][which] = make(schema, codes)
         return kept[2][which]
@@ -549,12 +558,13 @@ class Session:
             raise ProgrammingError("COPY needs a SELECT query or a table")
         if self._engine_session is None:
             self._engine_session = await self._call(self.server.backend.session)
-        return await self._call(self._begin, inner.sql, params, describe)
+        return await self._call(self._begin, inner.sql, params, describe, command.kind == "query")
 
-    def _begin(self, sql: str, params: list, describe: bool) -> RowSource:
-        """Translate and start a query: one trip to the thread pool (a lookup's latency is mostly trips)."""
+    def _begin(self, sql: str, params: list, describe: bool, rows: bool = False) -> RowSource:
+        """Translate and start a query: one trip to the thread pool (a lookup's latency is mostly trips).
+        ``rows``: its answer is sent as DataRows, so it may come as Python rows (not for COPY's lines)."""
         translation = self._translate(sql, params, describe)
-        return self._engine_session.execute(translation.sql, translation.params, self._register_cancel)
+        return self._engine_session.execute(translation.sql, translation.params, self._register_cancel, rows=rows)
 
     def _translate(self, sql: str, params: list, describe: bool) -> postgres.Translation:
         """The client's PostgreSQL as the engine's SQL (c360.postgres); ``describe`` wraps a query so it
@@ -608,7 +618,7 @@ class Session:
             portal.close()
             return
         if describe:
-            self.send(pq.row_description(self._fields(source.schema, portal.formats)))
+            self.send(self._row_description(source.schema, portal.formats))
         encoders = self._encoders(source.schema, portal.formats)
         sent = await self._stream(portal, max_rows or None, encoders)
         if portal.exhausted:
@@ -625,7 +635,10 @@ class Session:
                 portal.exhausted = True
                 break
             want = CHUNK_ROWS if limit is None else min(CHUNK_ROWS, limit - sent)
-            rows, data, last = await self._call(_next_chunk, portal, want, encoders)
+            if portal.source is not None and portal.source.in_hand:  # a few rows already read: no trip
+                rows, data, last = _next_chunk(portal, want, encoders)
+            else:
+                rows, data, last = await self._call(_next_chunk, portal, want, encoders)
             if data is not None:
                 self.send(data)
                 await self.flush()
@@ -650,14 +663,14 @@ class Session:
         schema = target.source.schema if target.source is not None else None
         if schema is None or target.exhausted and target.pending is None:
             if describe and schema is not None and command.tag == "FETCH":
-                self.send(pq.row_description(self._fields(schema, target.formats)))
+                self.send(self._row_description(schema, target.formats))
             self.send(pq.command_complete(f"{command.tag} 0"))
             return
         codes = target.formats if describe else portal.formats
         encoders = None
         if command.tag == "FETCH":
             if describe:
-                self.send(pq.row_description(self._fields(schema, codes)))
+                self.send(self._row_description(schema, codes))
             encoders = self._encoders(schema, codes)
         sent = await self._stream(target, command.count, encoders)
         self.send(pq.command_complete(f"{command.tag} {sent}"))

@@ -106,3 +106,78 @@ def test_a_repeated_join_of_several_copies_runs_where_they_are_attached_without_
     assert len(parses) == parsed + 3  # the live connection's
     connection.close()
     live.close()
+
+
+TYPED = """
+    acceleration:
+      typed: {key: [customer_id], max_staleness: 1h}
+"""
+
+#: one column of each kind whose Python value DuckDB gives as Arrow does, and one (a time zone) whose it does not
+TYPED_VIEW = ("SELECT o.customer_id, sum(o.amount) AS total, count(*) > 1 AS repeat, "
+              "CAST(sum(o.amount) AS DECIMAL(12, 2)) AS exact, max(o.updated_at) AS last_ts, "
+              "CAST(max(o.updated_at) AS DATE) AS last_day, 'c' || CAST(o.customer_id AS VARCHAR) AS code, "
+              "list(o.order_id ORDER BY o.order_id) AS orders, CAST(NULL AS VARCHAR) AS nothing "
+              "FROM shop.orders AS o GROUP BY o.customer_id")
+ZONED_VIEW = "SELECT customer_id, CAST(max(updated_at) AS TIMESTAMPTZ) AS at FROM shop.orders GROUP BY customer_id"
+
+
+@pytest.fixture
+def typed(tmp_path, monkeypatch):
+    import tests.acceleration.projects as projects
+
+    monkeypatch.setattr(projects, "VIEWS", {"typed": TYPED_VIEW, "zoned": ZONED_VIEW})
+    catalog_dir = accelerated_project(tmp_path, TYPED + "      zoned: {key: [customer_id], max_staleness: 1h}\n")
+    catalog = Catalog(catalog_dir)
+    for acceleration in catalog.accelerations.values():
+        refresh(catalog, acceleration)
+    catalog.close()
+    return catalog_dir
+
+
+def test_a_direct_lookup_of_plain_columns_gives_python_rows_without_arrow_equal_to_arrows(typed):
+    connection, live = c360.connect(typed), c360.connect(typed)
+    live.execute("SET max_staleness = 0")
+    engine, query = connection.engine, "SELECT * FROM typed WHERE customer_id = ?"
+    for customer_id in (42, 43, 44):  # planned, verified, then run directly once (which learns the schema)
+        connection.execute(query, [customer_id]).fetchall()
+    for customer_id in (42, 44, 7):
+        execution = engine.execute(query, [customer_id])
+        assert execution.rows_ready and execution._reader is None  # no Arrow made
+        expected = live.execute(query, [customer_id]).fetch_arrow()
+        assert execution.schema.equals(expected.schema)
+        assert execution.fetch_rows(10) == [tuple(row.values()) for row in expected.to_pylist()]
+        assert execution.fetch_rows(10) == []
+    # a caller that reads Arrow still gets it, and the DB-API answers as live
+    assert connection.execute(query, [43]).fetchall() == live.execute(query, [43]).fetchall()
+    connection.close()
+    live.close()
+
+
+def test_a_direct_lookup_with_a_column_whose_python_value_differs_from_arrows_stays_arrow(typed):
+    connection = c360.connect(typed)
+    query = "SELECT * FROM zoned WHERE customer_id = ?"
+    for customer_id in (42, 43, 44, 42):
+        connection.execute(query, [customer_id]).fetchall()
+    execution = connection.engine.execute(query, [43])
+    assert execution._direct is not None and not execution.rows_ready
+    assert [batch.num_rows for batch in execution.reader()] == [1]
+    connection.close()
+
+
+def test_a_lookup_of_every_column_runs_as_the_copys_select_itself_and_a_projection_keeps_its_query(project):
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    everything = "SELECT * FROM spend WHERE customer_id = ? AND orders >= 1"
+    some = "SELECT total + 1 AS more FROM spend WHERE customer_id = ?"
+    for customer_id in (42, 43, 44, 42):
+        for query in (everything, some):
+            assert connection.execute(query, [customer_id]).fetchall() == live.execute(query, [customer_id]).fetchall()
+    statements = {entry.plan.sql: entry.direct for entry in connection.engine.plan_cache._entries.values()
+                  if entry.direct}
+    [whole] = [s for sql, s in statements.items() if "SELECT *" in sql]
+    assert whole.sql == whole.sent[0] and whole.sql.startswith('SELECT "customer_id"')
+    [projected] = [s for sql, s in statements.items() if "more" in sql]
+    assert projected.sql != projected.sent[0] and f"({projected.sent[0]})" in projected.sql
+    connection.close()
+    live.close()

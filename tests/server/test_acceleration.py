@@ -97,3 +97,67 @@ def test_serving_shortens_the_interpreter_switch_interval(tmp_path):
     finally:
         sys.setswitchinterval(before)
         backend.close()
+
+
+def test_a_lookup_on_a_copy_is_read_as_python_rows_in_the_trip_that_starts_it(tmp_path, monkeypatch):
+    """The server's row source of a direct lookup: its one row fetched with the start, without Arrow, in hand."""
+    import tests.acceleration.projects as projects
+    from c360.acceleration.refresh import refresh
+    from c360.catalog import Catalog
+    from c360.server.backend import EngineBackend, Rows
+    from tests.acceleration.test_direct import TYPED, TYPED_VIEW
+
+    monkeypatch.setattr(projects, "VIEWS", {"typed": TYPED_VIEW})
+    catalog_dir = accelerated_project(tmp_path, TYPED)
+    catalog = Catalog(catalog_dir)
+    refresh(catalog, catalog.accelerations["typed"])
+    catalog.close()
+    backend = EngineBackend(catalog_dir, refresh=False)
+    session = backend.session()
+    try:
+        query = "SELECT * FROM typed WHERE customer_id = $1"
+        for customer_id in (42, 43, 44):
+            source = session.execute(query, [customer_id], rows=True)
+            while source.next_batch() is not None:
+                pass
+            source.close()
+        source = session.execute(query, [42], rows=True)
+        assert source.in_hand
+        batch = source.next_batch()
+        assert isinstance(batch, Rows) and batch.num_rows == 1 and batch.rows[0][0] == 42
+        assert source.next_batch() is None
+        source.close()
+        arrow = session.execute(query, [42])  # a caller that did not ask for rows (COPY, Flight) gets Arrow
+        assert not arrow.in_hand and arrow.next_batch().num_rows == 1
+        arrow.close()
+    finally:
+        session.close()
+        backend.close()
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_lookups_on_a_copy_answer_as_the_live_sources_in_text_and_binary(tmp_path, monkeypatch, binary):
+    import tests.acceleration.projects as projects
+    from c360.acceleration.refresh import refresh
+    from c360.catalog import Catalog
+    from tests.acceleration.test_direct import TYPED, TYPED_VIEW
+
+    monkeypatch.setattr(projects, "VIEWS", {"typed": TYPED_VIEW})
+    catalog_dir = accelerated_project(tmp_path, TYPED)
+    catalog = Catalog(catalog_dir)
+    refresh(catalog, catalog.accelerations["typed"])
+    catalog.close()
+    running = start_server(catalog_dir, tmp_path / "serve.log")
+    try:
+        with psycopg.connect(running.dsn(), autocommit=True) as copy, \
+                psycopg.connect(running.dsn(), autocommit=True) as live:
+            live.execute("SET max_staleness = 0")
+            query = "SELECT * FROM typed WHERE customer_id = %s"
+            for customer_id in (42, 43, 44, 42, 7, 44, 43, 42, 43):  # past psycopg's prepare threshold too
+                answer = copy.execute(query, [customer_id], binary=binary)
+                expected = live.execute(query, [customer_id], binary=binary)
+                assert [(c.name, c.type_code) for c in answer.description] == \
+                    [(c.name, c.type_code) for c in expected.description]
+                assert answer.fetchall() == expected.fetchall()
+    finally:
+        stop_server(running.process)

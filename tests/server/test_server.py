@@ -203,6 +203,20 @@ def test_a_client_that_stops_reading_a_huge_result_does_not_grow_server_memory(s
     assert _healthy(server)
 
 
+def test_a_client_that_resets_the_connection_mid_result_ends_its_session_quietly(server):
+    before = server.log.read_text()
+    client = wire.Wire(server.port)
+    client.startup()
+    client.message(b"Q", b"SELECT a.n, a.label, b.label FROM shop.nums a, shop.nums b\0")
+    wait_until(lambda: client.pending() > 0, what="the first rows")
+    server.wait_until_idle()  # the server waits on the full socket, in the middle of the statement
+    client.close()  # with unread rows: the kernel resets the connection
+    assert _healthy(server)
+    server.wait_until_idle()
+    added = server.log.read_text()[len(before):]
+    assert "Traceback" not in added and "internal error" not in added, added
+
+
 @pytest.fixture(scope="module")
 def two_thread_server(project, tmp_path_factory):
     running = start_server(project, tmp_path_factory.mktemp("two_threads") / "serve.log", "--threads", "2")
