@@ -181,7 +181,7 @@ class MySQLConnector:
         "database": "the database (schema) whose tables this source exposes",
         "unix_socket": "path of the server's unix socket, used instead of host and port",
         "transport": "how rows move: auto (default: duckdb on MariaDB, else pymysql), duckdb or pymysql",
-        "compress": "true to compress the MySQL protocol (fewer bytes, more CPU: for slow links); default false",
+        "compress": "true to compress the rows' protocol (fewer bytes, more CPU: for slow links; duckdb transport only)",
         "page_cache_mb": "the server's page cache in MB as c360 counts it (default: its innodb_buffer_pool_size); "
                          "a long IN list on a larger table is read by a scan, not through an index",
     }
@@ -206,6 +206,9 @@ class MySQLConnector:
                 f"Source '{name}' (mysql): 'transport' must be one of {', '.join(TRANSPORTS)}, not {self.transport!r}"
             )
         self.compress = options.get("compress") in (True, "true", "yes", 1, "1")
+        if self.compress and self.transport == "pymysql":
+            raise CatalogError(f"Source '{name}' (mysql): 'compress' needs the duckdb transport "
+                               "(pymysql cannot compress the protocol)")
         #: the session's net_write_timeout in seconds (tests lower it to prove streams never wait)
         self.net_write_timeout = NET_WRITE_TIMEOUT
         self.link = MySQLLink(self)
@@ -241,7 +244,6 @@ class MySQLConnector:
                 connect_timeout=CONNECT_TIMEOUT,
                 init_command="SET SESSION time_zone = '+00:00', SESSION sql_mode = '',"
                 f" SESSION net_write_timeout = {int(self.net_write_timeout)}",
-                compress=self.compress or None,
                 conv=DECODERS if streaming else None,
                 cursorclass=pymysql.cursors.SSCursor if streaming else pymysql.cursors.Cursor,
                 **where,

@@ -480,6 +480,21 @@ def test_auto_transport_reads_mariadb_through_duckdb(shop, monkeypatch):
     connector.close()
 
 
+def test_a_compressed_source_reads_its_rows_and_pymysql_refuses_compression(shop, monkeypatch):
+    """``compress: true`` compresses the rows' protocol (DuckDB's scanner); metadata goes through pymysql,
+    which cannot compress and must not be asked to (it raised NotImplementedError on every query)."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, shop.password)
+    connector = MySQLConnector("shop", {**shop.options("${ENV:%s}" % PASSWORD_VARIABLE), "compress": True})
+    try:
+        scan = connector.scan(ScanRequest(connector.schema("big"), ("customer_id",)))
+        assert sum(batch.num_rows for batch in scan.batches()) == 100_000
+        assert scan.transport == "duckdb"
+    finally:
+        connector.close()
+    with pytest.raises(CatalogError, match="'compress' needs the duckdb transport"):
+        MySQLConnector("shop", {**shop.options("x"), "compress": True, "transport": "pymysql"})
+
+
 def test_unknown_transport_is_refused(shop):
     with pytest.raises(CatalogError, match="'transport' must be one of auto, duckdb, pymysql, not 'odbc'"):
         MySQLConnector("shop", {**shop.options("x"), "transport": "odbc"})
