@@ -12,8 +12,8 @@ from c360.spark.training import bind
 
 
 def train(*arguments: str) -> str:
-    result = CliRunner().invoke(app, ["train", "--no-update-view", "--quiet", "--rounds", "15", *arguments],
-                                catch_exceptions=False)
+    options = ["--no-update-view", "--quiet", "--rounds", "15", "--cutoffs", "2"]
+    result = CliRunner().invoke(app, ["train", *options, *arguments], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
 
