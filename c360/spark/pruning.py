@@ -44,6 +44,8 @@ def bounds(table: exp.Table, column: str, as_of: dt.date | None) -> tuple[dt.dat
     low, high = time_bounds(filters, column)
     if low is None or high is None:
         return None
+    if as_of is None:  # current_date here and on Spark (UTC, later) may differ by a day around midnight
+        low, high = low - dt.timedelta(days=1), high + dt.timedelta(days=1)
     return low, high
 
 

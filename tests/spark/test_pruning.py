@@ -29,6 +29,13 @@ def test_the_bounds_are_the_where_clauses_window_as_of_the_date():
         dt.datetime(2026, 10, 21), dt.datetime(2026, 11, 20))
 
 
+def test_without_an_as_of_date_the_window_is_todays_widened_by_a_day():
+    low, high = bounds(_browsing(WINDOW), "partition_hour", None)
+    today = dt.datetime.combine(dt.date.today(), dt.time())
+    day = dt.timedelta(days=1)
+    assert today - 32 * day <= low <= today - 30 * day and high >= today + day
+
+
 def test_an_unbounded_or_indirect_read_is_not_pruned():
     as_of = dt.date(2026, 11, 20)
     one_sided = WINDOW.replace("AND bw.partition_hour <", "OR bw.partition_hour <")
