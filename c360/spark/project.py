@@ -2,8 +2,9 @@
 
 :class:`SparkProject` registers what a statement needs, in order: the catalog tables it reads
 (:mod:`c360.spark.sources`), then the views it names, each view's own views first, each a
-DataFrame of its translated SQL with ``:as_of`` bound (:mod:`c360.spark.views`); ``customer_360``
-also gets its prediction columns (:mod:`c360.spark.scoring`). Views are registered once per
+DataFrame of its translated SQL with ``:as_of`` bound (:mod:`c360.spark.views`); a folder-template
+table read within a time window is read from that window's folders only (:mod:`c360.spark.pruning`);
+``customer_360`` also gets its prediction columns (:mod:`c360.spark.scoring`). Views are registered once per
 project object: a new as-of date is a new :class:`SparkProject` (the tables' reads are shared).
 """
 
