@@ -11,7 +11,8 @@ with the repository's ``queries/`` and ``models/``; then, as of ``--as-of``, it 
 and prints seconds, customers/s, the JDBC partitions per table, and bytes per source: for the engine,
 the Arrow bytes each source sent (EXPLAIN ANALYZE); for Spark, MariaDB's BYTES_SENT to the benchmark's
 login (``information_schema.USER_STATISTICS``, with ``userstat`` on while Spark runs), the files' sizes
-for JSON and blob, and nothing for PostgreSQL (it counts no bytes per login)::
+for JSON and blob (the blob's day folders of ``browsing_features``' 30 days, which is all Spark reads of it),
+and nothing for PostgreSQL (it counts no bytes per login)::
 
     .venv/bin/python benchmarks/spark_vs_engine.py --customers 2000 --days 120         # a few minutes
     .venv/bin/python benchmarks/spark_vs_engine.py --customers 1000000 --days 365 --browsing-days 35
@@ -176,8 +177,15 @@ def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path) -> dict:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     partitions = dict(re.findall(r"^  (\S+): (.+)$", done.stdout, re.MULTILINE))
     rows = int(re.search(r"wrote ([\d,]+) rows", done.stdout).group(1).replace(",", ""))
-    files = {name: sum(p.stat().st_size for p in (catalog.parent / "demo-data" / folder).rglob("*") if p.is_file())
-             for name, folder in (("partners", "partners"), ("clicks", "blob"))}
+    data = catalog.parent / "demo-data"
+    first = as_of - dt.timedelta(days=30)  # browsing_features' window: Spark reads its day folders only
+
+    def in_window(path: Path) -> bool:
+        day = re.search(r"/(\d{4})/(\d{2})/(\d{2})/\d{2}/[^/]*$", path.as_posix())
+        return day is not None and first <= dt.date(*map(int, day.groups())) <= as_of
+
+    files = {"partners": sum(p.stat().st_size for p in (data / "partners").rglob("*") if p.is_file()),
+             "clicks": sum(p.stat().st_size for p in (data / "blob").rglob("*") if p.is_file() and in_window(p))}
     return {"seconds": seconds, "rows": rows, "partitions": partitions,
             "bytes": {"shop": int(found[0]) if found else 0, **files}}
 

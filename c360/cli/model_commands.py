@@ -53,6 +53,10 @@ def train(
     update_view: bool = typer.Option(True, "--update-view/--no-update-view",
                                      help="Regenerate customer_360's prediction columns for this model."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    engine: str = typer.Option("c360", "--engine",
+                               help="Where the training sets are computed: c360 (this machine) or spark "
+                                    "(docs/spark.md); the model is trained the same way"),
+    master: str = typer.Option(None, "--master", help="With --engine spark: the Spark master [default local[*]]"),
 ):
     """Train the purchase-propensity model on leak-free snapshots, evaluate it out of time, write models/."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -60,14 +64,29 @@ def train(
     from c360.cli.data_commands import stderr_console
     from c360.model import report, training, view_sql
 
+    if engine not in ("c360", "spark"):
+        raise ProgrammingError(f"--engine must be c360 or spark, got '{engine}'")
     models_dir, view_path = _models_dir(catalog, profile, models)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with open_connection(catalog, profile) as connection, Progress(*columns, console=stderr_console(),
-                                                                  disable=quiet) as bar:
-        card = training.train(connection, models_dir, end=_date(end, "--end"), cutoffs=cutoffs, every=every,
-                              horizon=training.parse_horizon(horizon), rounds=rounds,
-                              note=lambda text, total: bar.add_task(text, total=total),
-                              advance=lambda task, n: bar.advance(task, n), say=typer.echo)
+    options = dict(end=_date(end, "--end"), cutoffs=cutoffs, every=every, horizon=training.parse_horizon(horizon),
+                   rounds=rounds, say=typer.echo)
+    if engine == "spark":
+        from c360.cli.spark_commands import spark_errors
+        from c360.spark import training as spark_training
+        from c360.spark.session import start
+
+        opened = open_catalog(catalog, profile)
+        spark = start(master)
+        with spark_errors(), Progress(*columns, console=stderr_console(), disable=quiet) as bar:
+            card = spark_training.train(spark, opened, models_dir, **options,
+                                        note=lambda text, total: bar.add_task(text, total=total),
+                                        advance=lambda task, n: bar.advance(task, n))
+    else:
+        with open_connection(catalog, profile) as connection, Progress(*columns, console=stderr_console(),
+                                                                      disable=quiet) as bar:
+            card = training.train(connection, models_dir, **options,
+                                  note=lambda text, total: bar.add_task(text, total=total),
+                                  advance=lambda task, n: bar.advance(task, n))
     typer.echo(f"model {card.version} ({card.horizon_days}-day horizon) written to {models_dir} "
                f"(training cutoffs {card.training_cutoffs[0]} .. "
                f"{card.training_cutoffs[-1]}, {card.rows['training']:,} rows; evaluation cutoff "

@@ -149,5 +149,6 @@ def build_command(
     typer.echo(f"wrote {rows:,} rows of {view} as of {day} to {output} in {time.perf_counter() - started:.1f}s")
     for read in project.sources.reads.values():
         how = (f"{read.partitions} JDBC partitions on {read.partition_column}" if read.partition_column
+               else f"{len(read.paths)} time folder(s) of the view's window" if read.pruned
                else f"{len(read.paths)} path(s)" if read.paths else "1 JDBC partition")
         typer.echo(f"  {read.source}.{read.table}: {how}")

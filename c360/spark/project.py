@@ -2,8 +2,9 @@
 
 :class:`SparkProject` registers what a statement needs, in order: the catalog tables it reads
 (:mod:`c360.spark.sources`), then the views it names, each view's own views first, each a
-DataFrame of its translated SQL with ``:as_of`` bound (:mod:`c360.spark.views`); ``customer_360``
-also gets its prediction columns (:mod:`c360.spark.scoring`). Views are registered once per
+DataFrame of its translated SQL with ``:as_of`` bound (:mod:`c360.spark.views`); a folder-template
+table read within a time window is read from that window's folders only (:mod:`c360.spark.pruning`);
+``customer_360`` also gets its prediction columns (:mod:`c360.spark.scoring`). Views are registered once per
 project object: a new as-of date is a new :class:`SparkProject` (the tables' reads are shared).
 """
 
@@ -26,17 +27,19 @@ class SparkProject:
     """Runs c360 SQL on Spark for one project and one as-of date (None: today, as in the engine)."""
 
     def __init__(self, spark, catalog, *, as_of: dt.date | None = None, sources: SparkSources | None = None,
-                 **partitioning):
+                 predictions: bool = True, **partitioning):
         self.spark = spark
         self.catalog = catalog
         self.as_of = as_of
+        #: False: customer_360 without its prediction columns (what training reads)
+        self.predictions = predictions
         self.sources = sources or SparkSources(spark, catalog, **partitioning)
         self.project_dir = Path(catalog.project_dir)
         self.views = load_views(self.project_dir / "queries")
         self._frames: dict[str, object] = {}
         #: views are registered under names of their own per as-of date (``rfm__20261130``), so projects
         #: for two dates share one SparkSession without one's views replacing the other's
-        self.suffix = as_of.strftime("%Y%m%d") if as_of else "today"
+        self.suffix = (as_of.strftime("%Y%m%d") if as_of else "today") + ("" if predictions else "_unscored")
 
     def spark_name(self, view: str) -> str:
         """The temporary view a project view is registered as, for this as-of date."""
@@ -50,6 +53,19 @@ class SparkProject:
             self.sources.register(source, table)
         for name in translation.views:
             self.view(name, stack=stack)
+
+    def _pruned_read(self, source: str, table: str, node) -> str | None:
+        """A read of only the time folders the SELECT reading ``node`` can use (:mod:`c360.spark.pruning`),
+        registered; None for a table without a folder template, or a read the SELECT does not bound."""
+        from c360.spark import pruning
+
+        partitioning = self.sources.template(source, table)
+        if partitioning is None:
+            return None
+        window = pruning.bounds(node, partitioning.column, self.as_of)
+        if window is None:
+            return None
+        return self.sources.register(source, table, window=window)
 
     def view(self, name: str, *, stack=()) -> str:
         """Register the view ``name`` (and what it reads) as a temporary view; returns its Spark name."""
@@ -66,10 +82,10 @@ class SparkProject:
         view = self.views.get(key)
         if view is None:
             raise ProgrammingError(f"Unknown view '{name}' (queries/ has: {', '.join(sorted(self.views))})")
-        translation = translate_view(view, self.views, self.spark_name)
+        translation = translate_view(view, self.views, self.spark_name, tables=self._pruned_read)
         self._prepare(translation, (*stack, key))
         frame = self.spark.sql(translation.sql, args=self._args(translation.parameters))
-        if key == SCORED_VIEW:
+        if key == SCORED_VIEW and self.predictions:
             from c360.model.view_sql import base_view, view_columns
 
             base = set(view_columns(base_view(view.sql)))
@@ -81,7 +97,7 @@ class SparkProject:
 
     def query(self, sql: str):
         """The DataFrame of a user's query in c360's SQL (DuckDB's dialect)."""
-        translation = translate_query(sql, self.views, self.spark_name)
+        translation = translate_query(sql, self.views, self.spark_name, tables=self._pruned_read)
         self._prepare(translation)
         return self.spark.sql(translation.sql, args=self._args(translation.parameters))
 

@@ -73,6 +73,8 @@ class Read:
     partitions: int = 1
     #: files: the paths (or globs) handed to Spark
     paths: list[str] = field(default_factory=list)
+    #: files: only the time folders a view's bounds allow (:mod:`c360.spark.pruning`)
+    pruned: bool = False
 
 
 @dataclass
@@ -202,20 +204,42 @@ class SparkSources:
         self.rows_per_partition = rows_per_partition
         self.max_partitions = max_partitions or max(2, 2 * spark.sparkContext.defaultParallelism)
         self.reads: dict[str, Read] = {}
+        self._persisted: list = []
 
-    def register(self, source: str, table: str) -> str:
-        """Register ``source.table`` (once) and return its temporary view's name."""
+    def register(self, source: str, table: str, *, window=None) -> str:
+        """Register ``source.table`` (once) and return its temporary view's name. ``window``: inclusive
+        ``(low, high)`` datetimes of a folder-template table, read from those periods' folders only (a view
+        of its own, ``<source>__<table>__<low>_<high>``)."""
         name = view_name(source, table)
+        if window is not None:
+            name += "__" + "_".join(moment.strftime("%Y%m%d%H%M") for moment in window)
         if name not in self.reads:
-            frame, read = self.dataframe(source, table)
+            frame, read = self.dataframe(source, table, window=window)
             if self.cache:
                 frame = frame.persist()
+                self._persisted.append(frame)
             frame.createOrReplaceTempView(name)
             self.reads[name] = read
         return name
 
-    def dataframe(self, source_name: str, table: str):
-        """``(DataFrame, Read)`` for one catalog table."""
+    def unpersist(self) -> None:
+        """Drop the cached tables from the executors (their views stay, read again on use)."""
+        for frame in self._persisted:
+            frame.unpersist()
+        self._persisted.clear()
+
+    def template(self, source_name: str, table: str):
+        """The ``{yyyy}/{MM}/{dd}/{HH}/`` partitioning of a file table, else None."""
+        source = self.catalog.source(source_name)
+        if source.kind not in ("json", "blob"):
+            return None
+        connector = self.catalog.connector(source.name)
+        partitioning = getattr(connector, "inner", connector).layout(self.catalog.table(source_name, table).name) \
+            .partitioning
+        return partitioning if getattr(partitioning, "template", None) is not None else None
+
+    def dataframe(self, source_name: str, table: str, *, window=None):
+        """``(DataFrame, Read)`` for one catalog table (``window``: see :meth:`register`)."""
         source = self.catalog.source(source_name)
         schema = self.catalog.table(source_name, table)
         if source.kind == "mysql":
@@ -223,7 +247,7 @@ class SparkSources:
         if source.kind == "odbc":
             return self._jdbc(source, schema, odbc_location(source))
         if source.kind in ("json", "blob"):
-            return self._files(source, schema)
+            return self._files(source, schema, window)
         raise ProgrammingError(f"Source '{source_name}' ({source.kind}): Spark cannot read this kind "
                                "(mysql, odbc, json and blob can)")
 
@@ -263,7 +287,7 @@ class SparkSources:
 
     # --- files -----------------------------------------------------------------------------------
 
-    def _files(self, source, schema):
+    def _files(self, source, schema, window=None):
         from pyspark.sql import functions as F
         from pyspark.sql.types import StructField, StructType
 
@@ -290,7 +314,11 @@ class SparkSources:
                 else:
                     paths.append(root + pattern)
         else:
-            paths = [root + layout.prefix]
+            folders = partitioning.folders(*window) if template is not None and window is not None else None
+            read.pruned = folders is not None
+            paths = [root + layout.prefix + folder for folder in folders] if read.pruned else [root + layout.prefix]
+            if read.pruned:  # the periods without a folder (no data then) are not an error
+                paths = [path for path in paths if self._exists(path)]
             if template is not None:
                 options["recursiveFileLookup"] = "true"
             if hive:
@@ -300,16 +328,21 @@ class SparkSources:
         paths = [p for p in paths if not _local_and_absent(p)]
         read.paths = paths
         if not paths:
-            if not source.optional:
+            if not source.optional and not read.pruned:
                 raise CatalogError(f"Source '{source.name}': table '{schema.name}' has no files under {root}")
             frame = self.spark.createDataFrame([], struct)
         else:
             frame = self.spark.read.format(fmt).schema(struct).options(**options).load(paths)
-        if template is not None:
-            frame = frame.withColumn(partitioning.column, _template_column(template, F))
-            if not paths:
-                frame = frame.withColumn(partitioning.column, F.lit(None).cast("timestamp_ntz"))
+        if template is not None:  # no files: no _metadata column to read it from either
+            column = _template_column(template, F) if paths else F.lit(None).cast("timestamp_ntz")
+            frame = frame.withColumn(partitioning.column, column)
         return frame.select(*[c.name for c in schema.columns]), read
+
+    def _exists(self, path: str) -> bool:
+        """Whether a folder exists, asked of Hadoop's file system for its scheme (local, abfss://, ...)."""
+        jvm = self.spark.sparkContext._jvm
+        folder = jvm.org.apache.hadoop.fs.Path(path)
+        return bool(folder.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()).exists(folder))
 
     def _root(self, source, connector) -> str:
         """Where the source's files start, with a trailing ``/``: a local folder, or abfss:// on Azure."""

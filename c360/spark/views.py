@@ -65,11 +65,14 @@ class Translation:
     parameters: set[str] = field(default_factory=set)
 
 
-def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1, named=None) -> Translation:
+def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1, named=None,
+              tables=None) -> Translation:
     """Translate one parsed statement (DuckDB dialect); ``where`` names it in errors (a view's path,
     or ``query``), ``first_line`` is the line of the file the statement starts on, ``views`` the
     project's view names, ``named(view)`` the Spark name a view is registered under (default: its
-    own). Raises :class:`TranslationError`."""
+    own). ``tables(source, table, node)`` may register a read of one occurrence of a catalog table itself
+    (a pruned one, :mod:`c360.spark.pruning`) and return its Spark name; None leaves it to the caller
+    (the name ``source__table``, listed in ``Translation.tables``). Raises :class:`TranslationError`."""
     tree = tree.copy()
     found = Translation("")
     views = {v.lower() for v in views}
@@ -96,9 +99,11 @@ def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1
             continue
         if not db:
             fail(table, f"unknown table '{name}': name a source's table as source.table, or a view of queries/")
-        found.tables.add((db, name))
+        own = tables(db, name, table) if tables is not None else None
+        if own is None:
+            found.tables.add((db, name))
         table.set("db", None)
-        table.set("this", exp.to_identifier(view_name(db, name)))
+        table.set("this", exp.to_identifier(own or view_name(db, name)))
 
     for node in list(tree.find_all(exp.Anonymous)):
         if node.name.lower() == "getvariable":
@@ -222,17 +227,17 @@ def view_sql_of(view) -> tuple[str, int]:
     return view.sql, text[: text.index(view.sql[:40])].count("\n") + 1 if view.sql[:40] in text else 1
 
 
-def translate_view(view, views=(), named=None) -> Translation:
+def translate_view(view, views=(), named=None, tables=None) -> Translation:
     """A project view (:class:`c360.views.View`) in Spark SQL; errors name its file and line."""
     body, line = view_sql_of(view)
     try:
         tree = sqlglot.parse_one(body, read=DuckDBAsWritten)
     except sqlglot.errors.ParseError as error:
         raise TranslationError(f"{view.path}:{line}: the view does not parse: {error}") from None
-    return translate(tree, where=str(view.path), views=views, first_line=line, named=named)
+    return translate(tree, where=str(view.path), views=views, first_line=line, named=named, tables=tables)
 
 
-def translate_query(sql: str, views=(), named=None) -> Translation:
+def translate_query(sql: str, views=(), named=None, tables=None) -> Translation:
     """A user's query (c360's DuckDB dialect) in Spark SQL; one read statement only."""
     from c360.policy import check
 
@@ -245,4 +250,4 @@ def translate_query(sql: str, views=(), named=None) -> Translation:
     check(statements[0])
     if not isinstance(statements[0], exp.Query):
         raise TranslationError("query: Spark runs SELECT / WITH / VALUES queries only")
-    return translate(statements[0], where="query", views=views, named=named)
+    return translate(statements[0], where="query", views=views, named=named, tables=tables)
