@@ -181,7 +181,7 @@ class MySQLConnector:
         "database": "the database (schema) whose tables this source exposes",
         "unix_socket": "path of the server's unix socket, used instead of host and port",
         "transport": "how rows move: auto (default: duckdb on MariaDB, else pymysql), duckdb or pymysql",
-        "compress": "true to compress the rows' protocol (fewer bytes, more CPU: for slow links; duckdb transport only)",
+        "compress": "true to compress the rows' protocol (fewer bytes, more CPU: slow links; duckdb transport only)",
         "page_cache_mb": "the server's page cache in MB as c360 counts it (default: its innodb_buffer_pool_size); "
                          "a long IN list on a larger table is read by a scan, not through an index",
     }
