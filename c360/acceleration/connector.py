@@ -11,6 +11,7 @@ new one), and each scan gets its own cursor, which :meth:`CopyScan.cancel` inter
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterator
@@ -23,7 +24,7 @@ from sqlglot.errors import ErrorLevel
 
 from c360.acceleration.declaration import format_duration
 from c360.errors import SourceError
-from connectors.base import Capabilities, Column, ScanRequest, TableSchema
+from connectors.base import Capabilities, Column, Scan, ScanRequest, TableSchema
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select
 from connectors.sql import _quote_columns as quote_columns
 
@@ -177,3 +178,221 @@ def local_sql(sql: str, scan_name: str, sent: str) -> str | None:
         pieces += [sql[position:token.start], f"({sent})"]
         position, found = token.end + 1, True
     return "".join(pieces) + sql[position:] if found else None
+
+
+# --- the live tail: the rows past a copy's watermark, read from the source's files ---------------------
+
+#: A live tail's listing of its folders is reused for at most this long (seconds): a window the stream writes
+#: is read by a query at most this much later than without the cache.
+LIVE_LISTING_SECONDS = 1.0
+#: A folder's rows are kept at most this long (seconds) before the folder is read again in full, so a file
+#: rewritten with the same key and size is never served older than this.
+LIVE_KEEP_SECONDS = 300.0
+#: Folders a live tail keeps in memory (the newest hours; the least recently asked for go first).
+LIVE_FOLDERS = 48
+
+_TAILS: dict[tuple, "LiveTail"] = {}
+_TAILS_LOCK = threading.Lock()
+
+
+def live_connector(source):
+    """What the live part of a ``live_tail`` copy scans: ``source`` (the table's own connector), its scans
+    answered by the process's :class:`LiveTail` of that table when the table is files in hour folders."""
+    return source if isinstance(source, LiveTailConnector) else LiveTailConnector(source)
+
+
+class LiveTailConnector:
+    """``source`` with its scans served from the process's :class:`LiveTail` (see there); any other member
+    is the source's. A scan the tail cannot serve (no time-templated folders, no bound on both sides, a whole
+    statement) is the source's own."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def __getattr__(self, name):  # kind, dialect, capabilities, location, name, schema, tables, ...
+        return getattr(self.source, name)
+
+    def scan(self, request):
+        from connectors.files.partitions import TemplatePartitioning
+
+        files = getattr(self.source, "inner", self.source)  # an optional source's own connector
+        if request.statement is not None or not callable(getattr(files, "layout", None)):
+            return self.source.scan(request)
+        table = files.known(request.table.name)
+        layout = files.layout(table)
+        column = request.table.column(layout.partitioning.column) if isinstance(
+            layout.partitioning, TemplatePartitioning) else None
+        if column is None or not column.partition or layout.prefixes() != [layout.prefix]:
+            return self.source.scan(request)
+        key = (files.kind, files.store.location, layout.prefix, table)
+        with _TAILS_LOCK:
+            tail = _TAILS.get(key)
+            if tail is None:
+                tail = _TAILS[key] = LiveTail()
+        scan = tail.scan(files, layout, column.name, request)
+        return self.source.scan(request) if scan is None else scan
+
+
+class LiveTail:
+    """One table of hour folders (``clicks.browsing``), as the live tails of a process read it.
+
+    A scan lists only the folders its partition filters bound on both sides allow (the watermark and the
+    app's hours), reusing a listing of the same folders for :data:`LIVE_LISTING_SECONDS`; reads only the
+    files of a folder it has not read before (a file is known by its key and size: ``c360 stream aggregate``
+    writes each closed window once, in one put; a file gone or changed re-reads its folder), keeping each
+    folder's rows in memory for at most :data:`LIVE_KEEP_SECONDS`; and answers the request's columns,
+    filters, order and limit from those rows in a DuckDB kept open. So the pages polling one customer each
+    share one listing and one read of the newest windows instead of each listing, downloading and opening
+    a DuckDB per poll.
+    """
+
+    def __init__(self):
+        from c360.lockdown import locked_config
+
+        self._lock = threading.Lock()
+        self._database = duckdb.connect(config=locked_config(threads=1))
+        self._listed: dict[tuple, tuple[float, list]] = {}
+        #: folder prefix -> (read at, {(key, size)}, rows)
+        self._folders: OrderedDict[str, tuple[float, frozenset, pa.Table]] = OrderedDict()
+        self.files_read = 0  # files read since the tail was made (tests and EXPLAIN)
+
+    def scan(self, files, layout, column: str, request) -> "TailScan | None":
+        """The scan for ``request``, or None when its filters do not bound ``column`` on both sides."""
+        from connectors.files.layout import describe_files
+        from connectors.files.partitions import time_bounds
+
+        cursor = self._database.cursor()
+        try:
+            low, high = time_bounds(request.filters, column, cursor)
+        finally:
+            cursor.close()
+        folders = layout.partitioning.folders(low, high) if low is not None and high is not None else None
+        if folders is None:
+            return None
+        prefixes = tuple(layout.prefix + folder for folder in folders)
+        entries = self._listing(files.store, layout, prefixes)
+        with self._lock:
+            known = {prefix: self._folders.get(prefix) for prefix in prefixes}
+        unread = sum(1 for e in entries if (e.key, e.size) not in _ids(known, e.key))
+        sent = (f"{describe_files(entries)} (live tail: {unread} not read before; the rest from memory), "
+                f"then in DuckDB: {render_select(_kept(request), 'duckdb')}")
+        return TailScan(request, sent, self, files, layout, prefixes, entries)
+
+    def _listing(self, store, layout, prefixes: tuple) -> list:
+        now = time.monotonic()
+        with self._lock:
+            listed = self._listed.get(prefixes)
+            if listed is not None and now - listed[0] <= LIVE_LISTING_SECONDS:
+                return listed[1]
+        entries = layout.entries(store, list(prefixes))
+        with self._lock:
+            self._listed = {k: v for k, v in self._listed.items() if now - v[0] <= LIVE_LISTING_SECONDS}
+            self._listed[prefixes] = (now, entries)
+        return entries
+
+    def rows(self, files, layout, prefixes: tuple, entries: list, request, reading) -> pa.Table:
+        """Every row of ``prefixes``' folders (all the table's columns), reading only what is not in memory;
+        ``reading(scan)`` is told of each file scan started (so a cancel reaches it)."""
+        columns = tuple(c.name for c in request.table.columns)
+        schema = request.table.arrow_schema(columns)
+        tables = []
+        for prefix in prefixes:
+            mine = [e for e in entries if e.key.startswith(prefix)]
+            ids = frozenset((e.key, e.size) for e in mine)
+            now = time.monotonic()
+            with self._lock:
+                kept = self._folders.get(prefix)
+            if kept is not None and now - kept[0] <= LIVE_KEEP_SECONDS and kept[1] <= ids:
+                read_at, rows = kept[0], kept[2]
+                new = [e for e in mine if (e.key, e.size) not in kept[1]]
+            else:
+                read_at, rows, new = now, schema.empty_table(), mine
+            if new:
+                rows = pa.concat_tables([rows, self._read(files, layout, new, request.table, columns, reading)])
+            with self._lock:
+                self._folders[prefix] = (read_at, ids, rows)
+                self._folders.move_to_end(prefix)
+                while len(self._folders) > LIVE_FOLDERS:
+                    self._folders.popitem(last=False)
+            tables.append(rows)
+        return pa.concat_tables(tables) if tables else schema.empty_table()
+
+    def _read(self, files, layout, entries: list, table, columns: tuple, reading) -> pa.Table:
+        from connectors.base import ScanRequest as Request
+        from connectors.base import source_label
+        from connectors.files.scan import FileScan
+
+        scan = FileScan(Request(table, columns), "", store=files.store, layout=layout, entries=entries,
+                        source=source_label(files), group_files=files.group_files)
+        reading(scan)
+        rows = pa.Table.from_batches(list(scan.batches()), schema=table.arrow_schema(columns))
+        with self._lock:
+            self.files_read += len(entries)
+        return rows
+
+
+#: The name a live tail's rows have in its DuckDB while a scan's SELECT runs on them.
+TAIL_ROWS = "__c360_live_tail"
+
+
+def _kept(request) -> ScanRequest:
+    """``request`` over the rows in memory (:data:`TAIL_ROWS`) instead of the source's table."""
+    import dataclasses
+
+    return dataclasses.replace(request, table=dataclasses.replace(request.table, remote_name=(TAIL_ROWS,)))
+
+
+def _ids(known: dict, key: str) -> frozenset:
+    for prefix, kept in known.items():
+        if kept is not None and key.startswith(prefix):
+            return kept[1]
+    return frozenset()
+
+
+class TailScan(Scan):
+    """A live tail's answer to one request: reads what is new, then runs the request's SELECT in memory."""
+
+    def __init__(self, request, sent: str, tail: LiveTail, files, layout, prefixes: tuple, entries: list):
+        super().__init__(request, sent)
+        self._tail, self._files, self._layout = tail, files, layout
+        self._prefixes, self._entries = prefixes, entries
+        self._cursor = None
+        self._reading = None
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        rows = self._tail.rows(self._files, self._layout, self._prefixes, self._entries, self.request, self._watch)
+        if self.cancelled.is_set():
+            return
+        self._cursor = self._tail._database.cursor()
+        self._cursor.register(TAIL_ROWS, rows)
+        try:
+            reader = self._cursor.execute(render_select(_kept(self.request), "duckdb")).to_arrow_reader(BATCH_ROWS)
+            yield from reader
+        except duckdb.Error as error:
+            if self.cancelled.is_set():
+                return
+            raise SourceError(f"The live tail of {self.request.table.name} failed: "
+                              f"{str(error).splitlines()[0]}") from None
+
+    def _watch(self, scan) -> None:
+        self._reading = scan
+        if self.cancelled.is_set():
+            scan.cancel()
+
+    def cancel(self) -> None:
+        super().cancel()
+        if self._reading is not None:
+            self._reading.cancel()
+        if self._cursor is not None:
+            try:
+                self._cursor.interrupt()
+            except duckdb.Error:
+                pass
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            try:
+                self._cursor.close()
+            except duckdb.Error:
+                pass
+            self._cursor = None
