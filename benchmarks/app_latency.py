@@ -20,10 +20,13 @@ Figures are in ``docs/benchmarks.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,9 +60,10 @@ def browser():
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
-def rendered(driver, url: str) -> tuple[float, dict]:
+def rendered(driver, url: str) -> tuple[float, dict, dict]:
     """Seconds from navigation to every panel ready or failed (as the page measures it: ``performance.now()``
-    when the last panel has answered and been drawn, in ``body[data-rendered]``), and each panel's state.
+    when the last panel has answered and been drawn, in ``body[data-rendered]``), each panel's state, and each
+    panel's own seconds (its first request, from the browser's resource timings: request start to response end).
     The page's own clock, not WebDriver's: polling seven elements every few ms through chromedriver costs
     the 2 cores the app needs, and adds a poll's delay."""
     from selenium.webdriver.common.by import By
@@ -69,22 +73,105 @@ def rendered(driver, url: str) -> tuple[float, dict]:
     took = WebDriverWait(driver, 300, poll_frequency=0.05).until(
         lambda d: d.execute_script("return document.body.dataset.rendered || false"))
     found = {n: driver.find_element(By.ID, f"panel-{n}").get_attribute("data-state") for n in PANELS}
-    return float(took) / 1000, found
+    timings = driver.execute_script(
+        "const out = {}; for (const e of performance.getEntriesByType('resource')) {"
+        " const m = e.name.match(/\\/api\\/customer\\/[^/]+\\/([a-z]+)/);"
+        " if (m && !(m[1] in out)) out[m[1]] = e.responseEnd - e.startTime; } return out;")
+    return float(took) / 1000, found, {n: float(v) / 1000 for n, v in timings.items()}
 
 
-def measure(catalog: Path, profile: str, ids: list[int], label: str) -> None:
-    process, base = start_app(catalog, "--profile", profile, "--live-seconds", "3600")
+class Stream:
+    """What ``c360 stream aggregate`` would be writing while agents look: ``minutes`` one-minute windows up to now
+    (``customers`` rows each, the measured customers among them) put into the browsing container first, then one
+    more window every ``every`` seconds while :meth:`running` (each a new file in the newest hour folder: the
+    live panel's tail). On servers only (the container named in the benchmark's catalog)."""
+
+    def __init__(self, catalog: Path, ids: list[int], customers: int, minutes: int, every: float, per_window: int = 20):
+        import threading
+
+        from c360.generate.model import DEFAULT_CATEGORIES
+        from connectors.files.store import open_store
+
+        text = (catalog / "clicks.yaml").read_text()
+        container = next(line.split(":", 1)[1].strip() for line in text.splitlines() if "container:" in line)
+        self.store = open_store(os.environ["C360_BLOB_CONNECTION_STRING"], container)
+        self.ids, self.customers, self.every, self.per_window = ids, customers, every, per_window
+        self.categories, self.rng = DEFAULT_CATEGORIES, random.Random(11)
+        self.stop = threading.Event()
+        now = int(time.time()) // 60 * 60
+        self.next = now - 60 * minutes
+        self.written = 0
+        self.write_until(now)
+
+    def write_until(self, end: int) -> None:
+        from c360.browsing import encode_browsing
+        from c360.stream.aggregate import window_key
+
+        files = []
+        while self.next < end:
+            begin = dt.datetime.fromtimestamp(self.next, dt.UTC).replace(tzinfo=None)
+            who = set(self.rng.sample(self.ids, min(3, len(self.ids))))
+            who |= {self.rng.randint(1, self.customers) for _ in range(self.per_window)}
+            rows = [(begin, begin + dt.timedelta(minutes=1), c, self.rng.choice(self.categories),
+                     self.rng.randint(1, 5), round(self.rng.uniform(5, 120), 3)) for c in sorted(who)]
+            files.append((window_key("browsing/", self.next, 60, "jsonl"), encode_browsing(rows, "jsonl")))
+            self.next += 60
+        if files:
+            self.store.put_many(files)
+            self.written += len(files)
+
+    def running(self):
+        """A context in which a thread writes one more window every ``every`` seconds."""
+        import contextlib
+        import threading
+
+        @contextlib.contextmanager
+        def context():
+            def loop():
+                while not self.stop.wait(self.every):
+                    self.write_until(self.next + 60)
+            thread = threading.Thread(target=loop, daemon=True)
+            self.stop.clear()
+            thread.start()
+            try:
+                yield self
+            finally:
+                self.stop.set()
+                thread.join()
+        return context()
+
+
+def loadavg() -> str:
+    """``/proc/loadavg``'s three load averages."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def measure(catalog: Path, profile: str, ids: list[int], label: str, code: Path = REPO, stream=None) -> dict:
+    """Time the page for ``ids[1:]`` (after a warm-up on ``ids[0]``) with the app's code from ``code`` (while
+    ``stream`` writes windows, if given); prints a line per panel and returns {panel or "page": [seconds]}."""
+    before = loadavg()
+    process, base = start_app(catalog, "--profile", profile, "--live-seconds", "3600",
+                              env={"PYTHONPATH": str(code)})
     driver = browser()
     try:
-        rendered(driver, f"{base}/customer?id={ids[0]}")  # warm-up: model load, plans, connections
-        seconds, failed = [], set()
-        for customer in ids[1:]:
-            took, found = rendered(driver, f"{base}/customer?id={customer}")
-            seconds.append(took)
-            failed |= {n for n, s in found.items() if s == "error"}
-        p50, p95 = percentile(seconds, .5) * 1000, percentile(seconds, .95) * 1000
+        seconds: dict[str, list[float]] = {"page": []}
+        failed = set()
+        with stream.running() if stream is not None else contextlib.nullcontext():
+            rendered(driver, f"{base}/customer?id={ids[0]}")  # warm-up: model load, plans, connections
+            for customer in ids[1:]:
+                took, found, panels = rendered(driver, f"{base}/customer?id={customer}")
+                seconds["page"].append(took)
+                for name, value in panels.items():
+                    seconds.setdefault(name, []).append(value)
+                failed |= {n for n, s in found.items() if s == "error"}
         failures = f"; failed panels: {', '.join(sorted(failed))}" if failed else ""
-        print(f"  {label:<14} p50 {p50:8.0f} ms   p95 {p95:8.0f} ms   ({len(seconds)} pages{failures})", flush=True)
+        print(f"  {label}: {len(seconds['page'])} pages{failures}; load average before {before}, after {loadavg()}",
+              flush=True)
+        for name in ("page", *PANELS):
+            if seconds.get(name):
+                p50, p95 = percentile(seconds[name], .5) * 1000, percentile(seconds[name], .95) * 1000
+                print(f"    {name:<12} p50 {p50:8.0f} ms   p95 {p95:8.0f} ms", flush=True)
+        return seconds
     finally:
         driver.quit()
         stop(process)
@@ -100,8 +187,18 @@ def main(argv=None) -> int:
     parser.add_argument("--browsing-days", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-generate", action="store_true")
+    parser.add_argument("--skip-refresh", action="store_true",
+                        help="keep the accelerated copies of an earlier run (with --skip-generate)")
     parser.add_argument("--skip-live", action="store_true", help="measure only with acceleration")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--stream-minutes", type=int, default=0,
+                        help="servers: before the accelerated runs, write this many one-minute browsing windows up to "
+                             "now (the live panel's tail past the copy), and one more every --stream-every seconds "
+                             "while measuring, as a running `c360 stream aggregate` would (default 0: none)")
+    parser.add_argument("--stream-every", type=float, default=3.0)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of c360 (e.g. /work/main) whose app is measured too, accelerated, right "
+                             "before this one's, over the same data and customers")
     args = parser.parse_args(argv)
     if args.profile == "servers":
         from c360.settings import apply_demo_values
@@ -117,10 +214,17 @@ def main(argv=None) -> int:
         measure(catalog, args.profile, ids, "live")
     (catalog / "acceleration.yaml").write_text(ACCELERATION)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-m", "c360", "accelerate", "refresh", "--catalog", str(catalog), "--profile",
-                    args.profile, "--quiet"], check=True, env=env, cwd=catalog.parent)
-    measure(catalog, args.profile, ids, "accelerated")
-    print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    if not args.skip_refresh:
+        subprocess.run([sys.executable, "-m", "c360", "accelerate", "refresh", "--catalog", str(catalog), "--profile",
+                        args.profile, "--quiet"], check=True, env=env, cwd=catalog.parent)
+    stream = None
+    if args.stream_minutes and args.profile == "servers":
+        stream = Stream(catalog, ids, args.customers, args.stream_minutes, args.stream_every)
+        print(f"  {stream.written} windows written up to now into the live tail; one more every "
+              f"{args.stream_every:g} s while measuring", flush=True)
+    if args.baseline is not None:
+        measure(catalog, args.profile, ids, f"accelerated, baseline {args.baseline}", args.baseline, stream)
+    measure(catalog, args.profile, ids, "accelerated", stream=stream)
     return 0
 
 
