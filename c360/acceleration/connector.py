@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -25,6 +26,7 @@ from sqlglot.errors import ErrorLevel
 from c360.acceleration.declaration import format_duration
 from c360.errors import SourceError
 from connectors.base import Capabilities, Column, Scan, ScanRequest, TableSchema
+from connectors.files.layout import LISTING_THREADS
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select
 from connectors.sql import _quote_columns as quote_columns
 
@@ -255,6 +257,7 @@ class LiveTail:
         #: folder prefix -> (read at, {(key, size)}, rows)
         self._folders: OrderedDict[str, tuple[float, frozenset, pa.Table]] = OrderedDict()
         self.files_read = 0  # files read since the tail was made (tests and EXPLAIN)
+        self._pool: ThreadPoolExecutor | None = None
 
     def scan(self, files, layout, column: str, request) -> "TailScan | None":
         """The scan for ``request``, or None when its filters do not bound ``column`` on both sides."""
@@ -284,7 +287,14 @@ class LiveTail:
             listed = self._listed.get(prefixes)
             if listed is not None and now - listed[0] <= LIVE_LISTING_SECONDS:
                 return listed[1]
-        entries = layout.entries(store, list(prefixes))
+        if len(prefixes) <= 1:
+            entries = layout.entries(store, list(prefixes))
+        else:  # the folders at once, on threads kept for the next listing (starting threads is not free)
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(LISTING_THREADS, thread_name_prefix="c360-live-tail")
+            listed = self._pool.map(lambda prefix: layout.entries(store, [prefix]), prefixes)
+            entries = sorted((e for part in listed for e in part), key=lambda e: e.key)
         with self._lock:
             self._listed = {k: v for k, v in self._listed.items() if now - v[0] <= LIVE_LISTING_SECONDS}
             self._listed[prefixes] = (now, entries)
