@@ -82,9 +82,11 @@ def rendered(driver, url: str) -> tuple[float, dict, dict]:
 
 class Stream:
     """What ``c360 stream aggregate`` would be writing while agents look: ``minutes`` one-minute windows up to now
-    (``customers`` rows each, the measured customers among them) put into the browsing container first, then one
-    more window every ``every`` seconds while :meth:`running` (each a new file in the newest hour folder: the
-    live panel's tail). On servers only (the container named in the benchmark's catalog)."""
+    (about ``per_window`` customers each, three of the measured customers among them) put into the browsing
+    container first, then one more window every ``every`` seconds while :meth:`running` (each a new file, the
+    next minute's: faster than a real stream's one a minute, and running ahead of the clock). File names are the
+    stream's with this run's prefix, so no file of an earlier run is rewritten (the stream never rewrites one).
+    On servers only (the container named in the benchmark's catalog)."""
 
     def __init__(self, catalog: Path, ids: list[int], customers: int, minutes: int, every: float, per_window: int = 20):
         import threading
@@ -101,6 +103,7 @@ class Stream:
         now = int(time.time()) // 60 * 60
         self.next = now - 60 * minutes
         self.written = 0
+        self.run = f"{int(time.time()):x}"
         self.write_until(now)
 
     def write_until(self, end: int) -> None:
@@ -114,7 +117,9 @@ class Stream:
             who |= {self.rng.randint(1, self.customers) for _ in range(self.per_window)}
             rows = [(begin, begin + dt.timedelta(minutes=1), c, self.rng.choice(self.categories),
                      self.rng.randint(1, 5), round(self.rng.uniform(5, 120), 3)) for c in sorted(who)]
-            files.append((window_key("browsing/", self.next, 60, "jsonl"), encode_browsing(rows, "jsonl")))
+            key = window_key("browsing/", self.next, 60, "jsonl")  # a run's own names: a window file never changes
+            folder, name = key.rsplit("/", 1)
+            files.append((f"{folder}/bench-{self.run}-{name}", encode_browsing(rows, "jsonl")))
             self.next += 60
         if files:
             self.store.put_many(files)

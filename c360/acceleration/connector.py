@@ -184,9 +184,9 @@ def local_sql(sql: str, scan_name: str, sent: str) -> str | None:
 
 # --- the live tail: the rows past a copy's watermark, read from the source's files ---------------------
 
-#: A live tail's listing of its folders is reused for at most this long (seconds): a window the stream writes
-#: is read by a query at most this much later than without the cache.
-LIVE_LISTING_SECONDS = 1.0
+#: A live tail's listing of its folders is reused for at most this long (seconds, counted from when the listing
+#: started): a window the stream writes is read by a query at most this much later than without the cache.
+LIVE_LISTING_SECONDS = 2.0
 #: A folder's rows are kept at most this long (seconds) before the folder is read again in full, so a file
 #: rewritten with the same key and size is never served older than this.
 LIVE_KEEP_SECONDS = 300.0
@@ -239,7 +239,8 @@ class LiveTail:
     """One table of hour folders (``clicks.browsing``), as the live tails of a process read it.
 
     A scan lists only the folders its partition filters bound on both sides allow (the watermark and the
-    app's hours), reusing a listing of the same folders for :data:`LIVE_LISTING_SECONDS`; reads only the
+    app's hours), reusing a listing of the same folders for :data:`LIVE_LISTING_SECONDS` (renewed ahead on a
+    thread while it is served); reads only the
     files of a folder it has not read before (a file is known by its key and size: ``c360 stream aggregate``
     writes each closed window once, in one put; a file gone or changed re-reads its folder), keeping each
     folder's rows in memory for at most :data:`LIVE_KEEP_SECONDS`; and answers the request's columns,
@@ -258,6 +259,8 @@ class LiveTail:
         self._folders: OrderedDict[str, tuple[float, frozenset, pa.Table]] = OrderedDict()
         self.files_read = 0  # files read since the tail was made (tests and EXPLAIN)
         self._pool: ThreadPoolExecutor | None = None
+        self._renewer: ThreadPoolExecutor | None = None
+        self._renewing: set[tuple] = set()
 
     def scan(self, files, layout, column: str, request) -> "TailScan | None":
         """The scan for ``request``, or None when its filters do not bound ``column`` on both sides."""
@@ -282,11 +285,33 @@ class LiveTail:
         return TailScan(request, sent, self, files, layout, prefixes, entries)
 
     def _listing(self, store, layout, prefixes: tuple) -> list:
+        """The files of ``prefixes``' folders, as listed at most :data:`LIVE_LISTING_SECONDS` ago. A listing past
+        half its bound is renewed on a thread of its own while it is still served, so polling pages rarely wait for
+        one; a listing's age counts from when it started."""
         now = time.monotonic()
         with self._lock:
             listed = self._listed.get(prefixes)
-            if listed is not None and now - listed[0] <= LIVE_LISTING_SECONDS:
-                return listed[1]
+            fresh = listed is not None and now - listed[0] <= LIVE_LISTING_SECONDS
+            renew = fresh and now - listed[0] > LIVE_LISTING_SECONDS / 2 and prefixes not in self._renewing
+            if renew:
+                self._renewing.add(prefixes)
+                if self._renewer is None:
+                    self._renewer = ThreadPoolExecutor(1, thread_name_prefix="c360-live-tail-renew")
+        if renew:
+            self._renewer.submit(self._renew, store, layout, prefixes)
+        return listed[1] if fresh else self._list(store, layout, prefixes)
+
+    def _renew(self, store, layout, prefixes: tuple) -> None:
+        """A listing ahead of its bound. Its error stays in its future, unread: the query that finds the listing
+        past its bound lists again itself, and reports the error then."""
+        try:
+            self._list(store, layout, prefixes)
+        finally:
+            with self._lock:
+                self._renewing.discard(prefixes)
+
+    def _list(self, store, layout, prefixes: tuple) -> list:
+        started = time.monotonic()
         if len(prefixes) <= 1:
             entries = layout.entries(store, list(prefixes))
         else:  # the folders at once, on threads kept for the next listing (starting threads is not free)
@@ -296,8 +321,11 @@ class LiveTail:
             listed = self._pool.map(lambda prefix: layout.entries(store, [prefix]), prefixes)
             entries = sorted((e for part in listed for e in part), key=lambda e: e.key)
         with self._lock:
+            now = time.monotonic()
             self._listed = {k: v for k, v in self._listed.items() if now - v[0] <= LIVE_LISTING_SECONDS}
-            self._listed[prefixes] = (now, entries)
+            kept = self._listed.get(prefixes)
+            if kept is None or kept[0] < started:
+                self._listed[prefixes] = (started, entries)
         return entries
 
     def rows(self, files, layout, prefixes: tuple, entries: list, request, reading) -> pa.Table:

@@ -143,3 +143,22 @@ def test_a_tail_query_without_a_bound_on_both_sides_is_the_source_scan(tmp_path)
         assert "live tail:" not in text and "rows at or past it are read live" in text
     finally:
         tail.close()
+
+
+def test_a_listing_past_half_its_bound_is_renewed_while_served(tmp_path, monkeypatch):
+    catalog_dir = tail_project(tmp_path)
+    monkeypatch.setattr(connector, "LIVE_LISTING_SECONDS", 4.0)
+    tail = c360.connect(catalog_dir)
+    try:
+        started = time.monotonic()
+        assert tail.execute(BOUNDED, [1]).fetchall() == []
+        add_window(tmp_path, "2026-06-30 01:05:00", 1, "Sports", 3, 33.0, part="w0105")
+        time.sleep(max(0.0, started + 2.2 - time.monotonic()))
+        assert tail.execute(BOUNDED, [1]).fetchall() == []  # the listing of before the window, within its bound
+        seen = []
+        while not seen and time.monotonic() < started + 3.8:  # before the first listing's bound runs out
+            time.sleep(0.1)
+            seen = tail.execute(BOUNDED, [1]).fetchall()
+        assert [r[1] for r in seen] == ["Sports"]  # the renewal started by the query above listed it
+    finally:
+        tail.close()
