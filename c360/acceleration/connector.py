@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -255,8 +256,8 @@ class LiveTail:
         self._lock = threading.Lock()
         self._database = duckdb.connect(config=locked_config(threads=1))
         self._listed: dict[tuple, tuple[float, list]] = {}
-        #: folder prefix -> (read at, {(key, size)}, rows)
-        self._folders: OrderedDict[str, tuple[float, frozenset, pa.Table]] = OrderedDict()
+        #: folder prefix -> its rows in memory
+        self._folders: OrderedDict[str, _Folder] = OrderedDict()
         self.files_read = 0  # files read since the tail was made (tests and EXPLAIN)
         self._pool: ThreadPoolExecutor | None = None
         self._renewer: ThreadPoolExecutor | None = None
@@ -276,18 +277,18 @@ class LiveTail:
         if folders is None:
             return None
         prefixes = tuple(layout.prefix + folder for folder in folders)
-        entries = self._listing(files.store, layout, prefixes)
+        listing = self._listing(files, layout, prefixes, request.table)
         with self._lock:
             known = {prefix: self._folders.get(prefix) for prefix in prefixes}
-        unread = sum(1 for e in entries if (e.key, e.size) not in _ids(known, e.key))
-        sent = (f"{describe_files(entries)} (live tail: {unread} not read before; the rest from memory), "
+        unread = sum(1 for e in listing[1] if (e.key, e.size) not in _ids(known, e.key))
+        sent = (f"{describe_files(listing[1])} (live tail: {unread} not read before; the rest from memory), "
                 f"then in DuckDB: {render_select(_kept(request), 'duckdb')}")
-        return TailScan(request, sent, self, files, layout, prefixes, entries)
+        return TailScan(request, sent, self, files, layout, prefixes, listing)
 
-    def _listing(self, store, layout, prefixes: tuple) -> list:
-        """The files of ``prefixes``' folders, as listed at most :data:`LIVE_LISTING_SECONDS` ago. A listing past
-        half its bound is renewed on a thread of its own while it is still served, so polling pages rarely wait for
-        one; a listing's age counts from when it started."""
+    def _listing(self, files, layout, prefixes: tuple, table) -> tuple[float, list]:
+        """(when it started, the files of ``prefixes``' folders), listed at most :data:`LIVE_LISTING_SECONDS` ago.
+        A listing past half its bound is renewed on a thread of its own while it is still served, and the new
+        files it finds are read there too, so polling pages rarely wait for a listing or a download."""
         now = time.monotonic()
         with self._lock:
             listed = self._listed.get(prefixes)
@@ -298,19 +299,19 @@ class LiveTail:
                 if self._renewer is None:
                     self._renewer = ThreadPoolExecutor(1, thread_name_prefix="c360-live-tail-renew")
         if renew:
-            self._renewer.submit(self._renew, store, layout, prefixes)
-        return listed[1] if fresh else self._list(store, layout, prefixes)
+            self._renewer.submit(self._renew, files, layout, prefixes, table)
+        return listed if fresh else self._list(files.store, layout, prefixes)
 
-    def _renew(self, store, layout, prefixes: tuple) -> None:
-        """A listing ahead of its bound. Its error stays in its future, unread: the query that finds the listing
-        past its bound lists again itself, and reports the error then."""
+    def _renew(self, files, layout, prefixes: tuple, table) -> None:
+        """A listing ahead of its bound, and the new files it lists read. An error stays in this future, unread:
+        the query that finds the listing past its bound lists (and reads) again itself, and reports it then."""
         try:
-            self._list(store, layout, prefixes)
+            self.rows(files, layout, prefixes, self._list(files.store, layout, prefixes), table, lambda scan: None)
         finally:
             with self._lock:
                 self._renewing.discard(prefixes)
 
-    def _list(self, store, layout, prefixes: tuple) -> list:
+    def _list(self, store, layout, prefixes: tuple) -> tuple[float, list]:
         started = time.monotonic()
         if len(prefixes) <= 1:
             entries = layout.entries(store, list(prefixes))
@@ -326,13 +327,15 @@ class LiveTail:
             kept = self._listed.get(prefixes)
             if kept is None or kept[0] < started:
                 self._listed[prefixes] = (started, entries)
-        return entries
+        return started, entries
 
-    def rows(self, files, layout, prefixes: tuple, entries: list, request, reading) -> pa.Table:
-        """Every row of ``prefixes``' folders (all the table's columns), reading only what is not in memory;
-        ``reading(scan)`` is told of each file scan started (so a cancel reaches it)."""
-        columns = tuple(c.name for c in request.table.columns)
-        schema = request.table.arrow_schema(columns)
+    def rows(self, files, layout, prefixes: tuple, listing: tuple[float, list], table, reading) -> pa.Table:
+        """Every row of ``prefixes``' folders (all of ``table``'s columns) as of ``listing`` or a later one,
+        reading only what is not in memory; ``reading(scan)`` is told of each file scan started (so a cancel
+        reaches it)."""
+        columns = tuple(c.name for c in table.columns)
+        schema = table.arrow_schema(columns)
+        listed_at, entries = listing
         tables = []
         for prefix in prefixes:
             mine = [e for e in entries if e.key.startswith(prefix)]
@@ -340,15 +343,24 @@ class LiveTail:
             now = time.monotonic()
             with self._lock:
                 kept = self._folders.get(prefix)
-            if kept is not None and now - kept[0] <= LIVE_KEEP_SECONDS and kept[1] <= ids:
-                read_at, rows = kept[0], kept[2]
-                new = [e for e in mine if (e.key, e.size) not in kept[1]]
-            else:
+            if kept is not None and now - kept.read_at > LIVE_KEEP_SECONDS:
+                kept = None
+            if kept is not None and kept.listed_at >= listed_at:  # read from this listing or a later one
+                tables.append(kept.rows)
+                continue
+            if kept is not None and kept.ids <= ids:
+                read_at, rows = kept.read_at, kept.rows
+                new = [e for e in mine if (e.key, e.size) not in kept.ids]
+            else:  # first read, past the keep bound, or a file gone or changed: the whole folder
                 read_at, rows, new = now, schema.empty_table(), mine
             if new:
-                rows = pa.concat_tables([rows, self._read(files, layout, new, request.table, columns, reading)])
+                # one chunk per folder: DuckDB scans an Arrow table of hundreds of small chunks ~10x slower
+                rows = pa.concat_tables([rows, self._read(files, layout, new, table, columns, reading)]
+                                        ).combine_chunks()
             with self._lock:
-                self._folders[prefix] = (read_at, ids, rows)
+                current = self._folders.get(prefix)
+                if current is None or current.listed_at <= listed_at:
+                    self._folders[prefix] = _Folder(read_at, listed_at, ids, rows)
                 self._folders.move_to_end(prefix)
                 while len(self._folders) > LIVE_FOLDERS:
                     self._folders.popitem(last=False)
@@ -380,25 +392,37 @@ def _kept(request) -> ScanRequest:
     return dataclasses.replace(request, table=dataclasses.replace(request.table, remote_name=(TAIL_ROWS,)))
 
 
+@dataclass(frozen=True)
+class _Folder:
+    """One folder's rows in memory: first read at ``read_at``, as of the listing started at ``listed_at``, holding
+    the files ``ids`` (key, size)."""
+
+    read_at: float
+    listed_at: float
+    ids: frozenset
+    rows: pa.Table
+
+
 def _ids(known: dict, key: str) -> frozenset:
     for prefix, kept in known.items():
         if kept is not None and key.startswith(prefix):
-            return kept[1]
+            return kept.ids
     return frozenset()
 
 
 class TailScan(Scan):
     """A live tail's answer to one request: reads what is new, then runs the request's SELECT in memory."""
 
-    def __init__(self, request, sent: str, tail: LiveTail, files, layout, prefixes: tuple, entries: list):
+    def __init__(self, request, sent: str, tail: LiveTail, files, layout, prefixes: tuple, listing: tuple):
         super().__init__(request, sent)
         self._tail, self._files, self._layout = tail, files, layout
-        self._prefixes, self._entries = prefixes, entries
+        self._prefixes, self._listing = prefixes, listing
         self._cursor = None
         self._reading = None
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
-        rows = self._tail.rows(self._files, self._layout, self._prefixes, self._entries, self.request, self._watch)
+        rows = self._tail.rows(self._files, self._layout, self._prefixes, self._listing, self.request.table,
+                               self._watch)
         if self.cancelled.is_set():
             return
         self._cursor = self._tail._database.cursor()
