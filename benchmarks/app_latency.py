@@ -8,11 +8,17 @@ Then it declares an accelerated copy for every panel that can have one (:data:`A
 ``customer_360``, ``rfm``, ``browsing_features`` and ``order_history``, the tables ``crm.customers`` and
 ``partners.enrichment``, and ``clicks.browsing`` with a live tail, so the live panel still reads the
 newest hour folders from the stream), refreshes them (``c360 accelerate refresh``), restarts the app and
-measures again::
+measures again. Each line gives the page's p50/p95 and each panel's (its first request, by the browser's
+resource timings), with ``/proc/loadavg`` before and after. ``--baseline CHECKOUT`` runs a second app from
+another checkout (``/work/main``) at the same time, the two taken in turns page by page, so both see the same
+load and data; ``--stream-minutes`` writes browsing windows into the live tail first and more while measuring,
+as a running ``c360 stream aggregate`` would::
 
     python benchmarks/app_latency.py --customers 300 --runs 5                 # embedded, a smoke run
     python benchmarks/app_latency.py --customers 100000 --profile servers --runs 20 --browsing-days 35
     python benchmarks/app_latency.py ... --skip-generate --skip-live   # the same data again, accelerated only
+    python benchmarks/app_latency.py ... --skip-generate --skip-refresh --skip-live --stream-minutes 90 \
+        --baseline /work/main                                          # this checkout against main, side by side
 
 Figures are in ``docs/benchmarks.md``.
 """
@@ -151,35 +157,47 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def measure(catalog: Path, profile: str, ids: list[int], label: str, code: Path = REPO, stream=None) -> dict:
-    """Time the page for ``ids[1:]`` (after a warm-up on ``ids[0]``) with the app's code from ``code`` (while
-    ``stream`` writes windows, if given); prints a line per panel and returns {panel or "page": [seconds]}."""
+def measure(catalog: Path, profile: str, ids: list[int], codes: dict[str, Path], stream=None) -> None:
+    """Time the page for ``ids[1:]`` (after a warm-up on ``ids[0]``) in one app per entry of ``codes`` (label ->
+    checkout whose code it runs), all started at once and taken in turns page by page (the first app first on
+    odd pages, last on even ones), while ``stream`` writes windows if given: the apps see the same load, the same
+    data and the same live tail growing. Prints p50/p95 of the page and of each panel, per app."""
     before = loadavg()
-    process, base = start_app(catalog, "--profile", profile, "--live-seconds", "3600",
-                              env={"PYTHONPATH": str(code)})
+    apps = {label: start_app(catalog, "--profile", profile, "--live-seconds", "3600", env={"PYTHONPATH": str(code)})
+            for label, code in codes.items()}
     driver = browser()
     try:
-        seconds: dict[str, list[float]] = {"page": []}
-        failed = set()
+        seconds = {label: {"page": []} for label in apps}
+        failed = {label: set() for label in apps}
         with stream.running() if stream is not None else contextlib.nullcontext():
-            rendered(driver, f"{base}/customer?id={ids[0]}")  # warm-up: model load, plans, connections
-            for customer in ids[1:]:
-                took, found, panels = rendered(driver, f"{base}/customer?id={customer}")
-                seconds["page"].append(took)
-                for name, value in panels.items():
-                    seconds.setdefault(name, []).append(value)
-                failed |= {n for n, s in found.items() if s == "error"}
-        failures = f"; failed panels: {', '.join(sorted(failed))}" if failed else ""
-        print(f"  {label}: {len(seconds['page'])} pages{failures}; load average before {before}, after {loadavg()}",
+            for label, (_, base) in apps.items():
+                rendered(driver, f"{base}/customer?id={ids[0]}")  # warm-up: model load, plans, connections
+            for turn, customer in enumerate(ids[1:]):
+                order = list(apps.items()) if turn % 2 == 0 else list(reversed(apps.items()))
+                for label, (_, base) in order:
+                    took, found, panels = rendered(driver, f"{base}/customer?id={customer}")
+                    seconds[label]["page"].append(took)
+                    for name, value in panels.items():
+                        seconds[label].setdefault(name, []).append(value)
+                    failed[label] |= {n for n, s in found.items() if s == "error"}
+        print(f"  {len(ids) - 1} pages per app, in turns; load average before {before}, after {loadavg()}",
               flush=True)
+        labels = list(apps)
+        print("    " + " " * 12 + "".join(f"{label:>34}" for label in labels), flush=True)
         for name in ("page", *PANELS):
-            if seconds.get(name):
-                p50, p95 = percentile(seconds[name], .5) * 1000, percentile(seconds[name], .95) * 1000
-                print(f"    {name:<12} p50 {p50:8.0f} ms   p95 {p95:8.0f} ms", flush=True)
-        return seconds
+            cells = []
+            for label in labels:
+                values = seconds[label].get(name)
+                p50, p95 = (percentile(values, .5) * 1000, percentile(values, .95) * 1000) if values else (0, 0)
+                cells.append(f"p50 {p50:6.0f} ms  p95 {p95:6.0f} ms" if values else "")
+            print(f"    {name:<12}" + "".join(f"{cell:>34}" for cell in cells), flush=True)
+        for label in labels:
+            if failed[label]:
+                print(f"    {label}: failed panels: {', '.join(sorted(failed[label]))}", flush=True)
     finally:
         driver.quit()
-        stop(process)
+        for process, _ in apps.values():
+            stop(process)
 
 
 def main(argv=None) -> int:
@@ -202,8 +220,8 @@ def main(argv=None) -> int:
                              "while measuring, as a running `c360 stream aggregate` would (default 0: none)")
     parser.add_argument("--stream-every", type=float, default=3.0)
     parser.add_argument("--baseline", type=Path, default=None,
-                        help="a checkout of c360 (e.g. /work/main) whose app is measured too, accelerated, right "
-                             "before this one's, over the same data and customers")
+                        help="a checkout of c360 (e.g. /work/main) whose app is measured too, accelerated, over the "
+                             "same data and customers, page by page in turns with this one's")
     args = parser.parse_args(argv)
     if args.profile == "servers":
         from c360.settings import apply_demo_values
@@ -216,7 +234,7 @@ def main(argv=None) -> int:
     ids = random.Random(args.seed).sample(range(1, args.customers + 1), min(args.runs + 1, args.customers))
     print(f"customer page, time to fully rendered [{args.profile}, {args.customers:,} customers]")
     if not args.skip_live:
-        measure(catalog, args.profile, ids, "live")
+        measure(catalog, args.profile, ids, {"live": REPO})
     (catalog / "acceleration.yaml").write_text(ACCELERATION)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if not args.skip_refresh:
@@ -227,9 +245,10 @@ def main(argv=None) -> int:
         stream = Stream(catalog, ids, args.customers, args.stream_minutes, args.stream_every)
         print(f"  {stream.written} windows written up to now into the live tail; one more every "
               f"{args.stream_every:g} s while measuring", flush=True)
+    codes = {"accelerated": REPO}
     if args.baseline is not None:
-        measure(catalog, args.profile, ids, f"accelerated, baseline {args.baseline}", args.baseline, stream)
-    measure(catalog, args.profile, ids, "accelerated", stream=stream)
+        codes = {f"baseline {args.baseline.name or args.baseline}": args.baseline, "accelerated": REPO}
+    measure(catalog, args.profile, ids, codes, stream)
     return 0
 
 
