@@ -6,6 +6,10 @@ filter, limit and top-N -- and the SELECT runs in the copy's own read-only DuckD
 key and indexed on it (ART) answers a lookup by key by reading one row; each copy's DuckDB runs one thread.
 Each data file is opened once per process (files never change: a refresh writes a
 new one), and each scan gets its own cursor, which :meth:`CopyScan.cancel` interrupts.
+
+The live part of a ``live_tail`` copy (the rows past its watermark) is the table's own source, read through
+the process's :class:`LiveTail` when the table is files in time-templated folders: listed at most every
+:data:`LIVE_LISTING_SECONDS`, each file read once, answered from memory (see :class:`LiveTail`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel
 
 from c360.acceleration.declaration import format_duration
-from c360.errors import SourceError
+from c360.errors import NotFoundError, SourceError
 from connectors.base import Capabilities, Column, Scan, ScanRequest, TableSchema
 from connectors.files.layout import LISTING_THREADS
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select
@@ -232,7 +236,11 @@ class LiveTailConnector:
             tail = _TAILS.get(key)
             if tail is None:
                 tail = _TAILS[key] = LiveTail()
-        scan = tail.scan(files, layout, column.name, request)
+        try:
+            files.check_root()
+            scan = tail.scan(files, layout, column.name, request)
+        except NotFoundError:  # the source's own scan says it (an optional source reads as empty)
+            scan = None
         return self.source.scan(request) if scan is None else scan
 
 
