@@ -8,11 +8,17 @@ Then it declares an accelerated copy for every panel that can have one (:data:`A
 ``customer_360``, ``rfm``, ``browsing_features`` and ``order_history``, the tables ``crm.customers`` and
 ``partners.enrichment``, and ``clicks.browsing`` with a live tail, so the live panel still reads the
 newest hour folders from the stream), refreshes them (``c360 accelerate refresh``), restarts the app and
-measures again::
+measures again. Each line gives the page's p50/p95 and each panel's (its first request, by the browser's
+resource timings), with ``/proc/loadavg`` before and after. ``--baseline CHECKOUT`` runs a second app from
+another checkout (``/work/main``) at the same time, the two taken in turns page by page, so both see the same
+load and data; ``--stream-minutes`` writes browsing windows into the live tail first and more while measuring,
+as a running ``c360 stream aggregate`` would::
 
     python benchmarks/app_latency.py --customers 300 --runs 5                 # embedded, a smoke run
     python benchmarks/app_latency.py --customers 100000 --profile servers --runs 20 --browsing-days 35
     python benchmarks/app_latency.py ... --skip-generate --skip-live   # the same data again, accelerated only
+    python benchmarks/app_latency.py ... --skip-generate --skip-refresh --skip-live --stream-minutes 90 \
+        --baseline /work/main                                          # this checkout against main, side by side
 
 Figures are in ``docs/benchmarks.md``.
 """
@@ -20,10 +26,13 @@ Figures are in ``docs/benchmarks.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,9 +66,10 @@ def browser():
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
-def rendered(driver, url: str) -> tuple[float, dict]:
+def rendered(driver, url: str) -> tuple[float, dict, dict]:
     """Seconds from navigation to every panel ready or failed (as the page measures it: ``performance.now()``
-    when the last panel has answered and been drawn, in ``body[data-rendered]``), and each panel's state.
+    when the last panel has answered and been drawn, in ``body[data-rendered]``), each panel's state, and each
+    panel's own seconds (its first request, from the browser's resource timings: request start to response end).
     The page's own clock, not WebDriver's: polling seven elements every few ms through chromedriver costs
     the 2 cores the app needs, and adds a poll's delay."""
     from selenium.webdriver.common.by import By
@@ -69,25 +79,125 @@ def rendered(driver, url: str) -> tuple[float, dict]:
     took = WebDriverWait(driver, 300, poll_frequency=0.05).until(
         lambda d: d.execute_script("return document.body.dataset.rendered || false"))
     found = {n: driver.find_element(By.ID, f"panel-{n}").get_attribute("data-state") for n in PANELS}
-    return float(took) / 1000, found
+    timings = driver.execute_script(
+        "const out = {}; for (const e of performance.getEntriesByType('resource')) {"
+        " const m = e.name.match(/\\/api\\/customer\\/[^/]+\\/([a-z]+)/);"
+        " if (m && !(m[1] in out)) out[m[1]] = e.responseEnd - e.startTime; } return out;")
+    return float(took) / 1000, found, {n: float(v) / 1000 for n, v in timings.items()}
 
 
-def measure(catalog: Path, profile: str, ids: list[int], label: str) -> None:
-    process, base = start_app(catalog, "--profile", profile, "--live-seconds", "3600")
+class Stream:
+    """What ``c360 stream aggregate`` would be writing while agents look: ``minutes`` one-minute windows up to now
+    (about ``per_window`` customers each, three of the measured customers among them) put into the browsing
+    container first, then one more window every ``every`` seconds while :meth:`running` (each a new file, the
+    next minute's: faster than a real stream's one a minute, and running ahead of the clock). File names are the
+    stream's with this run's prefix, so no file of an earlier run is rewritten (the stream never rewrites one).
+    On servers only (the container named in the benchmark's catalog)."""
+
+    def __init__(self, catalog: Path, ids: list[int], customers: int, minutes: int, every: float, per_window: int = 20):
+        import threading
+
+        from c360.generate.model import DEFAULT_CATEGORIES
+        from connectors.files.store import open_store
+
+        text = (catalog / "clicks.yaml").read_text()
+        container = next(line.split(":", 1)[1].strip() for line in text.splitlines() if "container:" in line)
+        self.store = open_store(os.environ["C360_BLOB_CONNECTION_STRING"], container)
+        self.ids, self.customers, self.every, self.per_window = ids, customers, every, per_window
+        self.categories, self.rng = DEFAULT_CATEGORIES, random.Random(11)
+        self.stop = threading.Event()
+        now = int(time.time()) // 60 * 60
+        self.next = now - 60 * minutes
+        self.written = 0
+        self.run = f"{int(time.time()):x}"
+        self.write_until(now)
+
+    def write_until(self, end: int) -> None:
+        from c360.browsing import encode_browsing
+        from c360.stream.aggregate import window_key
+
+        files = []
+        while self.next < end:
+            begin = dt.datetime.fromtimestamp(self.next, dt.UTC).replace(tzinfo=None)
+            who = set(self.rng.sample(self.ids, min(3, len(self.ids))))
+            who |= {self.rng.randint(1, self.customers) for _ in range(self.per_window)}
+            rows = [(begin, begin + dt.timedelta(minutes=1), c, self.rng.choice(self.categories),
+                     self.rng.randint(1, 5), round(self.rng.uniform(5, 120), 3)) for c in sorted(who)]
+            key = window_key("browsing/", self.next, 60, "jsonl")  # a run's own names: a window file never changes
+            folder, name = key.rsplit("/", 1)
+            files.append((f"{folder}/bench-{self.run}-{name}", encode_browsing(rows, "jsonl")))
+            self.next += 60
+        if files:
+            self.store.put_many(files)
+            self.written += len(files)
+
+    def running(self):
+        """A context in which a thread writes one more window every ``every`` seconds."""
+        import contextlib
+        import threading
+
+        @contextlib.contextmanager
+        def context():
+            def loop():
+                while not self.stop.wait(self.every):
+                    self.write_until(self.next + 60)
+            thread = threading.Thread(target=loop, daemon=True)
+            self.stop.clear()
+            thread.start()
+            try:
+                yield self
+            finally:
+                self.stop.set()
+                thread.join()
+        return context()
+
+
+def loadavg() -> str:
+    """``/proc/loadavg``'s three load averages."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def measure(catalog: Path, profile: str, ids: list[int], codes: dict[str, Path], stream=None) -> None:
+    """Time the page for ``ids[1:]`` (after a warm-up on ``ids[0]``) in one app per entry of ``codes`` (label ->
+    checkout whose code it runs), all started at once and taken in turns page by page (the first app first on
+    odd pages, last on even ones), while ``stream`` writes windows if given: the apps see the same load, the same
+    data and the same live tail growing. Prints p50/p95 of the page and of each panel, per app."""
+    before = loadavg()
+    apps = {label: start_app(catalog, "--profile", profile, "--live-seconds", "3600", env={"PYTHONPATH": str(code)})
+            for label, code in codes.items()}
     driver = browser()
     try:
-        rendered(driver, f"{base}/customer?id={ids[0]}")  # warm-up: model load, plans, connections
-        seconds, failed = [], set()
-        for customer in ids[1:]:
-            took, found = rendered(driver, f"{base}/customer?id={customer}")
-            seconds.append(took)
-            failed |= {n for n, s in found.items() if s == "error"}
-        p50, p95 = percentile(seconds, .5) * 1000, percentile(seconds, .95) * 1000
-        failures = f"; failed panels: {', '.join(sorted(failed))}" if failed else ""
-        print(f"  {label:<14} p50 {p50:8.0f} ms   p95 {p95:8.0f} ms   ({len(seconds)} pages{failures})", flush=True)
+        seconds = {label: {"page": []} for label in apps}
+        failed = {label: set() for label in apps}
+        with stream.running() if stream is not None else contextlib.nullcontext():
+            for label, (_, base) in apps.items():
+                rendered(driver, f"{base}/customer?id={ids[0]}")  # warm-up: model load, plans, connections
+            for turn, customer in enumerate(ids[1:]):
+                order = list(apps.items()) if turn % 2 == 0 else list(reversed(apps.items()))
+                for label, (_, base) in order:
+                    took, found, panels = rendered(driver, f"{base}/customer?id={customer}")
+                    seconds[label]["page"].append(took)
+                    for name, value in panels.items():
+                        seconds[label].setdefault(name, []).append(value)
+                    failed[label] |= {n for n, s in found.items() if s == "error"}
+        print(f"  {len(ids) - 1} pages per app, in turns; load average before {before}, after {loadavg()}",
+              flush=True)
+        labels = list(apps)
+        print("    " + " " * 12 + "".join(f"{label:>34}" for label in labels), flush=True)
+        for name in ("page", *PANELS):
+            cells = []
+            for label in labels:
+                values = seconds[label].get(name)
+                p50, p95 = (percentile(values, .5) * 1000, percentile(values, .95) * 1000) if values else (0, 0)
+                cells.append(f"p50 {p50:6.0f} ms  p95 {p95:6.0f} ms" if values else "")
+            print(f"    {name:<12}" + "".join(f"{cell:>34}" for cell in cells), flush=True)
+        for label in labels:
+            if failed[label]:
+                print(f"    {label}: failed panels: {', '.join(sorted(failed[label]))}", flush=True)
     finally:
         driver.quit()
-        stop(process)
+        for process, _ in apps.values():
+            stop(process)
 
 
 def main(argv=None) -> int:
@@ -100,8 +210,18 @@ def main(argv=None) -> int:
     parser.add_argument("--browsing-days", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-generate", action="store_true")
+    parser.add_argument("--skip-refresh", action="store_true",
+                        help="keep the accelerated copies of an earlier run (with --skip-generate)")
     parser.add_argument("--skip-live", action="store_true", help="measure only with acceleration")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--stream-minutes", type=int, default=0,
+                        help="servers: before the accelerated runs, write this many one-minute browsing windows up to "
+                             "now (the live panel's tail past the copy), and one more every --stream-every seconds "
+                             "while measuring, as a running `c360 stream aggregate` would (default 0: none)")
+    parser.add_argument("--stream-every", type=float, default=3.0)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of c360 (e.g. /work/main) whose app is measured too, accelerated, over the "
+                             "same data and customers, page by page in turns with this one's")
     args = parser.parse_args(argv)
     if args.profile == "servers":
         from c360.settings import apply_demo_values
@@ -114,13 +234,21 @@ def main(argv=None) -> int:
     ids = random.Random(args.seed).sample(range(1, args.customers + 1), min(args.runs + 1, args.customers))
     print(f"customer page, time to fully rendered [{args.profile}, {args.customers:,} customers]")
     if not args.skip_live:
-        measure(catalog, args.profile, ids, "live")
+        measure(catalog, args.profile, ids, {"live": REPO})
     (catalog / "acceleration.yaml").write_text(ACCELERATION)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    subprocess.run([sys.executable, "-m", "c360", "accelerate", "refresh", "--catalog", str(catalog), "--profile",
-                    args.profile, "--quiet"], check=True, env=env, cwd=catalog.parent)
-    measure(catalog, args.profile, ids, "accelerated")
-    print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    if not args.skip_refresh:
+        subprocess.run([sys.executable, "-m", "c360", "accelerate", "refresh", "--catalog", str(catalog), "--profile",
+                        args.profile, "--quiet"], check=True, env=env, cwd=catalog.parent)
+    stream = None
+    if args.stream_minutes and args.profile == "servers":
+        stream = Stream(catalog, ids, args.customers, args.stream_minutes, args.stream_every)
+        print(f"  {stream.written} windows written up to now into the live tail; one more every "
+              f"{args.stream_every:g} s while measuring", flush=True)
+    codes = {"accelerated": REPO}
+    if args.baseline is not None:
+        codes = {f"baseline {args.baseline.name or args.baseline}": args.baseline, "accelerated": REPO}
+    measure(catalog, args.profile, ids, codes, stream)
     return 0
 
 

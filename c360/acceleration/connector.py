@@ -6,12 +6,19 @@ filter, limit and top-N -- and the SELECT runs in the copy's own read-only DuckD
 key and indexed on it (ART) answers a lookup by key by reading one row; each copy's DuckDB runs one thread.
 Each data file is opened once per process (files never change: a refresh writes a
 new one), and each scan gets its own cursor, which :meth:`CopyScan.cancel` interrupts.
+
+The live part of a ``live_tail`` copy (the rows past its watermark) is the table's own source, read through
+the process's :class:`LiveTail` when the table is files in time-templated folders: listed at most every
+:data:`LIVE_LISTING_SECONDS`, each file read once, answered from memory (see :class:`LiveTail`).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -22,8 +29,9 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel
 
 from c360.acceleration.declaration import format_duration
-from c360.errors import SourceError
-from connectors.base import Capabilities, Column, ScanRequest, TableSchema
+from c360.errors import NotFoundError, SourceError
+from connectors.base import Capabilities, Column, Scan, ScanRequest, TableSchema
+from connectors.files.layout import LISTING_THREADS
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select
 from connectors.sql import _quote_columns as quote_columns
 
@@ -177,3 +185,284 @@ def local_sql(sql: str, scan_name: str, sent: str) -> str | None:
         pieces += [sql[position:token.start], f"({sent})"]
         position, found = token.end + 1, True
     return "".join(pieces) + sql[position:] if found else None
+
+
+# --- the live tail: the rows past a copy's watermark, read from the source's files ---------------------
+
+#: A live tail's listing of its folders is reused for at most this long (seconds, counted from when the listing
+#: started): a window the stream writes is read by a query at most this much later than without the cache.
+LIVE_LISTING_SECONDS = 2.0
+#: A folder's rows are kept at most this long (seconds) before the folder is read again in full, so a file
+#: rewritten with the same key and size is never served older than this.
+LIVE_KEEP_SECONDS = 300.0
+#: Folders a live tail keeps in memory (the newest hours; the least recently asked for go first).
+LIVE_FOLDERS = 48
+
+_TAILS: dict[tuple, "LiveTail"] = {}
+_TAILS_LOCK = threading.Lock()
+
+
+def live_connector(source):
+    """What the live part of a ``live_tail`` copy scans: ``source`` (the table's own connector), its scans
+    answered by the process's :class:`LiveTail` of that table when the table is files in hour folders."""
+    return source if isinstance(source, LiveTailConnector) else LiveTailConnector(source)
+
+
+class LiveTailConnector:
+    """``source`` with its scans served from the process's :class:`LiveTail` (see there); any other member
+    is the source's. A scan the tail cannot serve (no time-templated folders, no bound on both sides, a whole
+    statement) is the source's own."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def __getattr__(self, name):  # kind, dialect, capabilities, location, name, schema, tables, ...
+        return getattr(self.source, name)
+
+    def scan(self, request):
+        from connectors.files.partitions import TemplatePartitioning
+
+        files = getattr(self.source, "inner", self.source)  # an optional source's own connector
+        if request.statement is not None or not callable(getattr(files, "layout", None)):
+            return self.source.scan(request)
+        table = files.known(request.table.name)
+        layout = files.layout(table)
+        column = request.table.column(layout.partitioning.column) if isinstance(
+            layout.partitioning, TemplatePartitioning) else None
+        if column is None or not column.partition or layout.prefixes() != [layout.prefix]:
+            return self.source.scan(request)
+        key = (files.kind, files.store.location, layout.prefix, table)
+        with _TAILS_LOCK:
+            tail = _TAILS.get(key)
+            if tail is None:
+                tail = _TAILS[key] = LiveTail()
+        try:
+            files.check_root()
+            scan = tail.scan(files, layout, column.name, request)
+        except NotFoundError:  # the source's own scan says it (an optional source reads as empty)
+            scan = None
+        return self.source.scan(request) if scan is None else scan
+
+
+class LiveTail:
+    """One table of hour folders (``clicks.browsing``), as the live tails of a process read it.
+
+    A scan lists only the folders its partition filters bound on both sides allow (the watermark and the
+    app's hours), reusing a listing of the same folders for :data:`LIVE_LISTING_SECONDS` (renewed ahead on a
+    thread while it is served); reads only the
+    files of a folder it has not read before (a file is known by its key and size: ``c360 stream aggregate``
+    writes each closed window once, in one put; a file gone or changed re-reads its folder), keeping each
+    folder's rows in memory for at most :data:`LIVE_KEEP_SECONDS`; and answers the request's columns,
+    filters, order and limit from those rows in a DuckDB kept open. So the pages polling one customer each
+    share one listing and one read of the newest windows instead of each listing, downloading and opening
+    a DuckDB per poll.
+    """
+
+    def __init__(self):
+        from c360.lockdown import locked_config
+
+        self._lock = threading.Lock()
+        self._database = duckdb.connect(config=locked_config(threads=1))
+        self._listed: dict[tuple, tuple[float, list]] = {}
+        #: folder prefix -> its rows in memory
+        self._folders: OrderedDict[str, _Folder] = OrderedDict()
+        self.files_read = 0  # files read since the tail was made (tests and EXPLAIN)
+        self._pool: ThreadPoolExecutor | None = None
+        self._renewer: ThreadPoolExecutor | None = None
+        self._renewing: set[tuple] = set()
+
+    def scan(self, files, layout, column: str, request) -> "TailScan | None":
+        """The scan for ``request``, or None when its filters do not bound ``column`` on both sides."""
+        from connectors.files.layout import describe_files
+        from connectors.files.partitions import time_bounds
+
+        cursor = self._database.cursor()
+        try:
+            low, high = time_bounds(request.filters, column, cursor)
+        finally:
+            cursor.close()
+        folders = layout.partitioning.folders(low, high) if low is not None and high is not None else None
+        if folders is None:
+            return None
+        prefixes = tuple(layout.prefix + folder for folder in folders)
+        listing = self._listing(files, layout, prefixes, request.table)
+        with self._lock:
+            known = {prefix: self._folders.get(prefix) for prefix in prefixes}
+        unread = sum(1 for e in listing[1] if (e.key, e.size) not in _ids(known, e.key))
+        sent = (f"{describe_files(listing[1])} (live tail: {unread} not read before; the rest from memory), "
+                f"then in DuckDB: {render_select(_kept(request), 'duckdb')}")
+        return TailScan(request, sent, self, files, layout, prefixes, listing)
+
+    def _listing(self, files, layout, prefixes: tuple, table) -> tuple[float, list]:
+        """(when it started, the files of ``prefixes``' folders), listed at most :data:`LIVE_LISTING_SECONDS` ago.
+        A listing past half its bound is renewed on a thread of its own while it is still served, and the new
+        files it finds are read there too, so polling pages rarely wait for a listing or a download."""
+        now = time.monotonic()
+        with self._lock:
+            listed = self._listed.get(prefixes)
+            fresh = listed is not None and now - listed[0] <= LIVE_LISTING_SECONDS
+            renew = fresh and now - listed[0] > LIVE_LISTING_SECONDS / 2 and prefixes not in self._renewing
+            if renew:
+                self._renewing.add(prefixes)
+                if self._renewer is None:
+                    self._renewer = ThreadPoolExecutor(1, thread_name_prefix="c360-live-tail-renew")
+        if renew:
+            self._renewer.submit(self._renew, files, layout, prefixes, table)
+        return listed if fresh else self._list(files.store, layout, prefixes)
+
+    def _renew(self, files, layout, prefixes: tuple, table) -> None:
+        """A listing ahead of its bound, and the new files it lists read. An error stays in this future, unread:
+        the query that finds the listing past its bound lists (and reads) again itself, and reports it then."""
+        try:
+            self.rows(files, layout, prefixes, self._list(files.store, layout, prefixes), table, lambda scan: None)
+        finally:
+            with self._lock:
+                self._renewing.discard(prefixes)
+
+    def _list(self, store, layout, prefixes: tuple) -> tuple[float, list]:
+        started = time.monotonic()
+        if len(prefixes) <= 1:
+            entries = layout.entries(store, list(prefixes))
+        else:  # the folders at once, on threads kept for the next listing (starting threads is not free)
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(LISTING_THREADS, thread_name_prefix="c360-live-tail")
+            listed = self._pool.map(lambda prefix: layout.entries(store, [prefix]), prefixes)
+            entries = sorted((e for part in listed for e in part), key=lambda e: e.key)
+        with self._lock:
+            now = time.monotonic()
+            self._listed = {k: v for k, v in self._listed.items() if now - v[0] <= LIVE_LISTING_SECONDS}
+            kept = self._listed.get(prefixes)
+            if kept is None or kept[0] < started:
+                self._listed[prefixes] = (started, entries)
+        return started, entries
+
+    def rows(self, files, layout, prefixes: tuple, listing: tuple[float, list], table, reading) -> pa.Table:
+        """Every row of ``prefixes``' folders (all of ``table``'s columns) as of ``listing`` or a later one,
+        reading only what is not in memory; ``reading(scan)`` is told of each file scan started (so a cancel
+        reaches it)."""
+        columns = tuple(c.name for c in table.columns)
+        schema = table.arrow_schema(columns)
+        listed_at, entries = listing
+        tables = []
+        for prefix in prefixes:
+            mine = [e for e in entries if e.key.startswith(prefix)]
+            ids = frozenset((e.key, e.size) for e in mine)
+            now = time.monotonic()
+            with self._lock:
+                kept = self._folders.get(prefix)
+            if kept is not None and now - kept.read_at > LIVE_KEEP_SECONDS:
+                kept = None
+            if kept is not None and kept.listed_at >= listed_at:  # read from this listing or a later one
+                tables.append(kept.rows)
+                continue
+            if kept is not None and kept.ids <= ids:
+                read_at, rows = kept.read_at, kept.rows
+                new = [e for e in mine if (e.key, e.size) not in kept.ids]
+            else:  # first read, past the keep bound, or a file gone or changed: the whole folder
+                read_at, rows, new = now, schema.empty_table(), mine
+            if new:
+                # one chunk per folder: DuckDB scans an Arrow table of hundreds of small chunks ~10x slower
+                rows = pa.concat_tables([rows, self._read(files, layout, new, table, columns, reading)]
+                                        ).combine_chunks()
+            with self._lock:
+                current = self._folders.get(prefix)
+                if current is None or current.listed_at <= listed_at:
+                    self._folders[prefix] = _Folder(read_at, listed_at, ids, rows)
+                self._folders.move_to_end(prefix)
+                while len(self._folders) > LIVE_FOLDERS:
+                    self._folders.popitem(last=False)
+            tables.append(rows)
+        return pa.concat_tables(tables) if tables else schema.empty_table()
+
+    def _read(self, files, layout, entries: list, table, columns: tuple, reading) -> pa.Table:
+        from connectors.base import ScanRequest as Request
+        from connectors.base import source_label
+        from connectors.files.scan import FileScan
+
+        scan = FileScan(Request(table, columns), "", store=files.store, layout=layout, entries=entries,
+                        source=source_label(files), group_files=files.group_files)
+        reading(scan)
+        rows = pa.Table.from_batches(list(scan.batches()), schema=table.arrow_schema(columns))
+        with self._lock:
+            self.files_read += len(entries)
+        return rows
+
+
+#: The name a live tail's rows have in its DuckDB while a scan's SELECT runs on them.
+TAIL_ROWS = "__c360_live_tail"
+
+
+def _kept(request) -> ScanRequest:
+    """``request`` over the rows in memory (:data:`TAIL_ROWS`) instead of the source's table."""
+    import dataclasses
+
+    return dataclasses.replace(request, table=dataclasses.replace(request.table, remote_name=(TAIL_ROWS,)))
+
+
+@dataclass(frozen=True)
+class _Folder:
+    """One folder's rows in memory: first read at ``read_at``, as of the listing started at ``listed_at``, holding
+    the files ``ids`` (key, size)."""
+
+    read_at: float
+    listed_at: float
+    ids: frozenset
+    rows: pa.Table
+
+
+def _ids(known: dict, key: str) -> frozenset:
+    for prefix, kept in known.items():
+        if kept is not None and key.startswith(prefix):
+            return kept.ids
+    return frozenset()
+
+
+class TailScan(Scan):
+    """A live tail's answer to one request: reads what is new, then runs the request's SELECT in memory."""
+
+    def __init__(self, request, sent: str, tail: LiveTail, files, layout, prefixes: tuple, listing: tuple):
+        super().__init__(request, sent)
+        self._tail, self._files, self._layout = tail, files, layout
+        self._prefixes, self._listing = prefixes, listing
+        self._cursor = None
+        self._reading = None
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
+        rows = self._tail.rows(self._files, self._layout, self._prefixes, self._listing, self.request.table,
+                               self._watch)
+        if self.cancelled.is_set():
+            return
+        self._cursor = self._tail._database.cursor()
+        self._cursor.register(TAIL_ROWS, rows)
+        try:
+            reader = self._cursor.execute(render_select(_kept(self.request), "duckdb")).to_arrow_reader(BATCH_ROWS)
+            yield from reader
+        except duckdb.Error as error:
+            if self.cancelled.is_set():
+                return
+            raise SourceError(f"The live tail of {self.request.table.name} failed: "
+                              f"{str(error).splitlines()[0]}") from None
+
+    def _watch(self, scan) -> None:
+        self._reading = scan
+        if self.cancelled.is_set():
+            scan.cancel()
+
+    def cancel(self) -> None:
+        super().cancel()
+        if self._reading is not None:
+            self._reading.cancel()
+        if self._cursor is not None:
+            try:
+                self._cursor.interrupt()
+            except duckdb.Error:
+                pass
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            try:
+                self._cursor.close()
+            except duckdb.Error:
+                pass
+            self._cursor = None

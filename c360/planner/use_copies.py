@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from c360.acceleration.connector import SOURCE
+from c360.acceleration.connector import SOURCE, live_connector
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.parse import literal
 
@@ -49,6 +49,9 @@ def copy_reference(name: str, table: exp.Table, context: PlanContext, bind_live=
     live = table.copy()
     live.meta[LIVE] = True
     live_bound = bind_live(live) if bind_live is not None else live
+    live_scan = context.scans.get(live_bound.name) if isinstance(live_bound, exp.Table) else None
+    if live_scan is not None:  # the process's live tail of the table: each new file read once (connector.py)
+        live_scan.connector = live_connector(live_scan.connector)
     newer = exp.select(exp.Star()).from_(live_bound).where(
         exp.GTE(this=exp.column(column, table=alias), expression=bound.copy()))
     union = exp.Union(this=older, expression=newer, distinct=False, by_name=True)

@@ -349,12 +349,13 @@ def _render(template: str, value: dt.datetime) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: text[m.group(1)], template)
 
 
-def time_bounds(filters, column: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+def time_bounds(filters, column: str, connection=None) -> tuple[dt.datetime | None, dt.datetime | None]:
     """Inclusive bounds that ``filters`` (ANDed) put on timestamp ``column``; None where unbounded.
 
     Only top-level conjuncts of the forms ``column <op> constant``, ``column
     BETWEEN a AND b`` and ``column IN (...)`` count; everything else leaves the
-    bounds wider, never narrower, so the result is always a superset.
+    bounds wider, never narrower, so the result is always a superset. The constants are evaluated in
+    ``connection`` (a locked DuckDB the caller keeps open, used by this thread alone), else in a new one.
     """
     low = high = None
 
@@ -365,13 +366,16 @@ def time_bounds(filters, column: str) -> tuple[dt.datetime | None, dt.datetime |
         if hi is not None:
             high = hi if high is None else min(high, hi)
 
-    connection = duckdb.connect(config=locked_config(threads=1))  # user predicates run here: no files
+    own = connection is None
+    if own:
+        connection = duckdb.connect(config=locked_config(threads=1))  # user predicates run here: no files
     try:
         for expression in filters:
             for conjunct in _conjuncts(expression):
                 tighten(*_bounds_of(conjunct, column, connection))
     finally:
-        connection.close()
+        if own:
+            connection.close()
     return low, high
 
 

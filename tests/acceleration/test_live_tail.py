@@ -7,6 +7,7 @@ import json
 import time
 
 import c360
+from c360.acceleration import connector
 from c360.acceleration.refresh import refresh
 from c360.acceleration.store import Store
 from c360.catalog import Catalog
@@ -62,3 +63,102 @@ def test_a_query_reads_the_copy_and_the_windows_past_its_watermark(tmp_path):
     assert tail.execute(views).fetchall() == live.execute(views).fetchall()
     tail.close()
     live.close()
+
+
+BOUNDED = ("SELECT window_start, category, page_views, seconds FROM clicks.browsing WHERE customer_id = ? "
+           "AND partition_hour >= TIMESTAMP '2026-06-30 00:00:00' "
+           "AND partition_hour <= TIMESTAMP '2026-06-30 03:00:00' ORDER BY window_start, category")
+
+
+def tail_project(tmp_path):
+    """The world with a live-tail copy of ``clicks.browsing`` refreshed (watermark 2026-06-30 00:00)."""
+    catalog_dir = write_world(tmp_path)
+    (catalog_dir / "acceleration.yaml").write_text(TAIL)
+    catalog = Catalog(catalog_dir)
+    refresh(catalog, catalog.accelerations["clicks.browsing"])
+    catalog.close()
+    return catalog_dir
+
+
+def live_tail_text(connection, customer: int) -> str:
+    """What EXPLAIN says the live part of :data:`BOUNDED` reads (the line of its file list)."""
+    text = explain(connection, BOUNDED.replace("?", str(customer)))
+    return next(line for line in text.splitlines() if "live tail:" in line)
+
+
+def test_the_live_tail_reads_each_window_file_once_and_a_new_file_at_a_later_query(tmp_path):
+    catalog_dir = tail_project(tmp_path)
+    add_window(tmp_path, "2026-06-30 01:05:00", 1, "Sports", 3, 33.0, part="w0105")
+    add_window(tmp_path, "2026-06-30 01:06:00", 7, "Home", 1, 5.0, part="w0106")
+    tail, live = c360.connect(catalog_dir), c360.connect(catalog_dir)
+    live.execute("SET max_staleness = 0")
+    try:
+        # the watermark's hour folder (1 file) and the new one (2)
+        assert "3 files" in live_tail_text(tail, 1) and "3 not read before" in live_tail_text(tail, 1)
+        for customer in (1, 7, 42):
+            assert tail.execute(BOUNDED, [customer]).fetchall() == live.execute(BOUNDED, [customer]).fetchall()
+        assert "0 not read before" in live_tail_text(tail, 7)  # kept in memory, shared by every customer
+        other = c360.connect(catalog_dir)  # another connection of the process (the app has 8): same memory
+        assert "0 not read before" in live_tail_text(other, 1)
+        other.close()
+        add_window(tmp_path, "2026-06-30 01:07:00", 1, "Home", 2, 12.0, part="w0107")  # written after the reads
+        time.sleep(connector.LIVE_LISTING_SECONDS + 0.1)
+        assert "4 files" in live_tail_text(tail, 1) and "1 not read before" in live_tail_text(tail, 1)
+        rows = tail.execute(BOUNDED, [1]).fetchall()
+        assert rows == live.execute(BOUNDED, [1]).fetchall()
+        assert [r[1] for r in rows] == ["Sports", "Home"]
+        # a file that grew (the test world's writer appends) is read again with its folder
+        add_window(tmp_path, "2026-06-30 01:08:00", 1, "Books", 1, 4.0, part="w0107")
+        time.sleep(connector.LIVE_LISTING_SECONDS + 0.1)
+        assert tail.execute(BOUNDED, [1]).fetchall() == live.execute(BOUNDED, [1]).fetchall()
+        assert [r[1] for r in tail.execute(BOUNDED, [1]).fetchall()] == ["Sports", "Home", "Books"]
+    finally:
+        tail.close()
+        live.close()
+
+
+def test_rows_in_memory_are_never_served_older_than_the_keep_bound(tmp_path, monkeypatch):
+    catalog_dir = tail_project(tmp_path)
+    monkeypatch.setattr(connector, "LIVE_KEEP_SECONDS", 1.0)
+    monkeypatch.setattr(connector, "LIVE_LISTING_SECONDS", 0.0)
+    add_window(tmp_path, "2026-06-30 01:05:00", 1, "Sports", 3, 33.0, part="w0105")
+    tail = c360.connect(catalog_dir)
+    try:
+        assert tail.execute(BOUNDED, [1]).fetchall()[0][3] == 33.0
+        # the same key rewritten with the same size: not a new file to the listing
+        path = tmp_path / "blob" / "clicks" / "browsing" / "2026/06/30/01" / "w0105.jsonl"
+        path.write_text(path.read_text().replace("33.0", "44.0"))
+        assert tail.execute(BOUNDED, [1]).fetchall()[0][3] == 33.0  # kept, within the bound
+        time.sleep(1.1)
+        assert tail.execute(BOUNDED, [1]).fetchall()[0][3] == 44.0  # past the bound: the folder is read again
+    finally:
+        tail.close()
+
+
+def test_a_tail_query_without_a_bound_on_both_sides_is_the_source_scan(tmp_path):
+    catalog_dir = tail_project(tmp_path)
+    tail = c360.connect(catalog_dir)
+    try:
+        text = explain(tail, "SELECT * FROM clicks.browsing WHERE customer_id = 1")
+        assert "live tail:" not in text and "rows at or past it are read live" in text
+    finally:
+        tail.close()
+
+
+def test_a_listing_past_half_its_bound_is_renewed_while_served(tmp_path, monkeypatch):
+    catalog_dir = tail_project(tmp_path)
+    monkeypatch.setattr(connector, "LIVE_LISTING_SECONDS", 4.0)
+    tail = c360.connect(catalog_dir)
+    try:
+        started = time.monotonic()
+        assert tail.execute(BOUNDED, [1]).fetchall() == []
+        add_window(tmp_path, "2026-06-30 01:05:00", 1, "Sports", 3, 33.0, part="w0105")
+        time.sleep(max(0.0, started + 2.2 - time.monotonic()))
+        assert tail.execute(BOUNDED, [1]).fetchall() == []  # the listing of before the window, within its bound
+        seen = []
+        while not seen and time.monotonic() < started + 3.8:  # before the first listing's bound runs out
+            time.sleep(0.1)
+            seen = tail.execute(BOUNDED, [1]).fetchall()
+        assert [r[1] for r in seen] == ["Sports"]  # the renewal started by the query above listed it
+    finally:
+        tail.close()

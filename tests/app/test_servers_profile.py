@@ -18,7 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 import c360
 from c360.generate import Config, generate
 from c360.generate.servers import ServersTarget, mysql_admin, pg_admin
-from tests.app.conftest import CUSTOMER_PANELS, REPO, field, settled, start_app, stop
+from tests.app.conftest import CUSTOMER_PANELS, REPO, field, get_json, settled, start_app, stop
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +113,48 @@ def test_customer_page_live_panel_and_segments_on_the_servers(servers_project, b
             stop(process)
     finally:
         connection.close()
+
+
+def test_with_an_accelerated_live_tail_the_open_page_shows_a_window_written_after_it_opened(servers_project, browser,
+                                                                                             tmp_path):
+    """The live panel over a copy of ``clicks.browsing`` with ``live_tail``: its rows past the copy are the
+    process's live tail (each window file read once, kept in memory), and a window the stream writes while the
+    page is open still appears at a later poll."""
+    root, names, blob = servers_project
+    catalog = root / "catalog"
+    (catalog / "acceleration.yaml").write_text(
+        "acceleration:\n  clicks.browsing: {refresh: append, column: partition_hour, "
+        "key: [customer_id, window_start, category], live_tail: true, max_staleness: 1d}\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "c360", "accelerate", "refresh", "--catalog", str(catalog),
+                               "--profile", "servers", "--quiet"], capture_output=True, text=True, timeout=300, env=env,
+                              cwd=root)
+        assert done.returncode == 0, done.stderr
+        customer = 7
+        process, base = start_app(catalog, "--profile", "servers")
+        try:
+            browser.get(f"{base}/customer?id={customer}")
+            settled(browser, ["live"])
+            answer = get_json(f"{base}/api/customer/{customer}/live")
+            assert answer["error"] is None
+            assert any("live tail:" in s["sent"] for s in answer["sources"]), answer["sources"]
+            start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0, tzinfo=None) - dt.timedelta(minutes=4)
+            events = tmp_path / "events.jsonl"
+            events.write_text("".join(json.dumps({
+                "event_id": f"tail-{i}", "customer_id": customer, "ts": (start + dt.timedelta(seconds=10 * i))
+                .strftime("%Y-%m-%dT%H:%M:%S.000Z"), "category": "Cosmetics", "page": "/c/p/3", "action": "view",
+                "dwell_seconds": 6}) + "\n" for i in range(2)))
+            shown = f"#live-windows tr[data-window-start='{start.isoformat()}']"
+            assert not browser.find_elements(By.CSS_SELECTOR, shown)
+            done = subprocess.run([sys.executable, "-m", "c360", "stream", "aggregate", "--input", str(events), "--out",
+                                   blob, "--container", names["container"], "--customers", "1-10000", "--checkpoint",
+                                   str(tmp_path / "checkpoint")], capture_output=True, text=True, timeout=120, env=env)
+            assert done.returncode == 0, done.stderr
+            row = WebDriverWait(browser, 30, poll_frequency=0.3).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, shown))[0]
+            assert row.get_attribute("data-category") == "Cosmetics"
+        finally:
+            stop(process)
+    finally:
+        (catalog / "acceleration.yaml").unlink()
