@@ -20,6 +20,7 @@ import datetime as dt
 
 from sqlglot import exp
 
+from c360.planner.pushdown_filters import conjuncts
 from c360.spark.views import AS_OF
 
 
@@ -34,7 +35,7 @@ def bounds(table: exp.Table, column: str, as_of: dt.date | None) -> tuple[dt.dat
         return None
     alias = table.alias_or_name.lower()
     filters = []
-    for conjunct in _conjuncts(select.args["where"].this):
+    for conjunct in conjuncts(select.args["where"].this):
         columns = list(conjunct.find_all(exp.Column))
         if not columns or any(c.table and c.table.lower() != alias for c in columns):
             continue
@@ -47,16 +48,6 @@ def bounds(table: exp.Table, column: str, as_of: dt.date | None) -> tuple[dt.dat
     if as_of is None:  # current_date here and on Spark (UTC, later) may differ by a day around midnight
         low, high = low - dt.timedelta(days=1), high + dt.timedelta(days=1)
     return low, high
-
-
-def _conjuncts(expression: exp.Expression):
-    if isinstance(expression, exp.Paren):
-        yield from _conjuncts(expression.this)
-    elif isinstance(expression, exp.And):
-        yield from _conjuncts(expression.left)
-        yield from _conjuncts(expression.right)
-    else:
-        yield expression
 
 
 def _unqualified(expression: exp.Expression) -> exp.Expression:
