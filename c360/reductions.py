@@ -104,7 +104,7 @@ class Reducer:
             f"reduced: {len(values):,} {reduction.producer_column} values of {producer.qualified_name} sent as "
             f"{reduction.column} IN (…){statements}"
         )
-        scan_plan.notes.extend(dict.fromkeys(note for scan in scans for note in getattr(scan, "notes", ())))
+        scan_plan.notes.extend(dict.fromkeys(note for scan in scans for note in scan.notes))
         return True
 
 

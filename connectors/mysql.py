@@ -401,7 +401,7 @@ class MySQLConnector:
         """Prepare the SELECT for ``request``; nothing is sent until its batches are read. A long IN list on
         a table larger than the server's page cache scans it (:mod:`connectors.mysql_lookups`)."""
         notes: list[str] = []
-        select = scan_instead_of_lookups(select_for(request), self._layout, self.cache_bytes(), notes)
+        select = scan_instead_of_lookups(select_for(request), self._layout, self.cache_bytes, notes)
         sql = select.sql(dialect=self.dialect, unsupported_level=ErrorLevel.RAISE)
         schema = request.table.arrow_schema(request.columns)
         scan = MySQLScan(self, sql, schema, timeout=request.timeout, request=request)

@@ -37,14 +37,19 @@ class Layout:
 
 
 def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layout | None],
-                            cache_bytes: int | None, notes: list[str] | None = None) -> exp.Expression:
-    """``select`` with ``IGNORE INDEX`` on each table larger than ``cache_bytes`` that a long IN list would
-    search through a secondary index; ``select`` itself (not copied) when there is none. Each hint is said,
-    for EXPLAIN ANALYZE, in ``notes``."""
-    if not cache_bytes:
+                            cache_bytes: Callable[[], int | None], notes: list[str] | None = None) -> exp.Expression:
+    """``select`` with ``IGNORE INDEX`` on each table larger than the page cache (``cache_bytes()``, asked
+    only when a long IN list is there) that a long IN list would search through a secondary index;
+    ``select`` itself when there is none (the planner's statement may be cached: only a copy is hinted).
+    Each hint is said, for EXPLAIN ANALYZE, in ``notes``."""
+    if not any(len(found.expressions) > LONG_IN_LIST for found in select.find_all(exp.In)):
         return select
-    hints: dict[int, tuple[exp.Table, set[str]]] = {}
-    for found in select.find_all(exp.In):
+    cache = cache_bytes()
+    if not cache:
+        return select
+    hinted = select.copy()
+    changed = False
+    for found in hinted.find_all(exp.In):
         column = found.this
         if not isinstance(column, exp.Column) or len(found.expressions) <= LONG_IN_LIST:
             continue
@@ -52,32 +57,28 @@ def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layo
         if table is None:
             continue
         shape = layout(table.name)
-        if shape is None or shape.data_bytes is None or shape.data_bytes <= cache_bytes:
+        if shape is None or shape.data_bytes is None or shape.data_bytes <= cache:
             continue
         names = {name for name, lead in shape.secondary.items() if lead.lower() == column.name.lower()}
-        if names:
-            hints.setdefault(id(table), (table, set()))[1].update(names)
-            if notes is not None:
-                notes.append(f"{table.name} read by a scan, not through {', '.join(sorted(names))}: "
-                             f"{len(found.expressions):,} keys, and the table ({shape.data_bytes / 1e6:,.0f} MB) "
-                             f"outgrows the server's page cache ({cache_bytes / 1e6:,.0f} MB)")
-    if not hints:
-        return select
-    by_path = {_path(select, table): names for table, names in hints.values()}
-    select = select.copy()  # the planner's statement may be cached: hint a copy
-    for table in select.find_all(exp.Table):
-        names = by_path.get(_path(select, table))
-        if names:
-            table.set("hints", [exp.IndexTableHint(
-                this="IGNORE", expressions=[exp.to_identifier(n, quoted=True) for n in sorted(names)])])
-    return select
+        if not names:
+            continue
+        for hint in table.args.get("hints") or []:  # another long list on the same table hinted it already
+            names.update(identifier.name for identifier in hint.expressions)
+        table.set("hints", [exp.IndexTableHint(
+            this="IGNORE", expressions=[exp.to_identifier(n, quoted=True) for n in sorted(names)])])
+        changed = True
+        if notes is not None:
+            notes.append(f"{table.name} read by a scan, not through {', '.join(sorted(names))}: "
+                         f"{len(found.expressions):,} keys, and the table ({shape.data_bytes / 1e6:,.0f} MB) "
+                         f"outgrows the server's page cache ({cache / 1e6:,.0f} MB)")
+    return hinted if changed else select
 
 
 def _table_of(node: exp.In, column: exp.Column) -> exp.Table | None:
     """The table of the nearest SELECT whose alias (or name) ``column`` names; the only one when unqualified."""
     select = node.find_ancestor(exp.Select)
     while select is not None:
-        tables = [t for t in _from_tables(select)]
+        tables = _from_tables(select)
         if not column.table and len(tables) == 1:
             return tables[0]
         for table in tables:
@@ -94,12 +95,3 @@ def _from_tables(select: exp.Select) -> list[exp.Table]:
         if isinstance(source, exp.Table):
             found.append(source)
     return found
-
-
-def _path(root: exp.Expression, node: exp.Expression) -> tuple:
-    """Where ``node`` sits under ``root`` (the same place in a copy of it)."""
-    steps = []
-    while node is not root and node is not None:
-        steps.append((node.arg_key, node.index))
-        node = node.parent
-    return tuple(reversed(steps))

@@ -665,7 +665,7 @@ def test_the_index_hint_lands_on_the_table_an_in_list_of_a_pushed_join_searches(
     layouts = {"orders": Layout(200_000_000, {"orders_o_custkey": "o_custkey", "orders_o_date": "o_orderdate"}),
                "lineitem": Layout(900_000_000, {"lineitem_l_suppkey": "l_suppkey"})}
     before = statement.sql("mysql")
-    hinted = scan_instead_of_lookups(statement, layouts.get, 128_000_000).sql("mysql")
+    hinted = scan_instead_of_lookups(statement, layouts.get, lambda: 128_000_000).sql("mysql")
     assert "FROM orders AS o IGNORE INDEX (`orders_o_custkey`) JOIN lineitem AS l ON" in hinted
     assert statement.sql("mysql") == before
-    assert scan_instead_of_lookups(statement, layouts.get, 1_000_000_000) is statement  # it all fits the cache
+    assert scan_instead_of_lookups(statement, layouts.get, lambda: 1_000_000_000) is statement  # it all fits the cache
