@@ -477,6 +477,16 @@ class Execution:
         except Error:
             return False
         scan.stats.started = time.perf_counter()
+        if not self._start_whole(cursor, sql):
+            return False
+        self._counted = scan.stats  # the result's rows are what the copy returned: reader() counts them
+        scan.sent = f"{scan.sent} (the whole query ran in the copy's DuckDB)"
+        self._keep_direct()
+        return True
+
+    def _start_whole(self, cursor, sql: str) -> bool:
+        """Start ``sql``, the whole query, on ``cursor`` (a copy's DuckDB); False, the cursor closed, when that
+        DuckDB cannot bind it (the usual path runs the query instead)."""
         try:
             self._reader = cursor.execute(sql, self.plan.params).to_arrow_reader(RESULT_BATCH_ROWS)
         except (duckdb.CatalogException, duckdb.BinderException):
@@ -486,9 +496,6 @@ class Execution:
             cursor.close()
             raise self._translate(error) from None
         self._cursor = cursor
-        self._counted = scan.stats  # the result's rows are what the copy returned: reader() counts them
-        scan.sent = f"{scan.sent} (the whole query ran in the copy's DuckDB)"
-        self._keep_direct()
         return True
 
     def _keep_direct(self) -> None:
@@ -510,15 +517,8 @@ class Execution:
         except duckdb.Error:
             return False
         started = time.perf_counter()
-        try:
-            self._reader = cursor.execute(sql, self.plan.params).to_arrow_reader(RESULT_BATCH_ROWS)
-        except (duckdb.CatalogException, duckdb.BinderException):
-            cursor.close()
+        if not self._start_whole(cursor, sql):
             return False
-        except duckdb.Error as error:
-            cursor.close()
-            raise self._translate(error) from None
-        self._cursor = cursor
         for scan in self.scans:
             scan.stats.started, scan.stats.finished = started, time.perf_counter()
             scan.sent = f"{scan.sent} (the whole query ran in one DuckDB attaching the copies)"

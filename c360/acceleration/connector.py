@@ -151,20 +151,29 @@ class CopyScan(StatementScan):
         return SourceError(f"The accelerated copy {self.path.name} failed: {str(error).splitlines()[0]}")
 
     def _kill(self) -> None:
-        if self._cursor is not None:
-            try:
-                self._cursor.interrupt()
-            except duckdb.Error:
-                pass
+        _interrupt(self._cursor)
 
     def close(self) -> None:
         super().close()
-        if self._cursor is not None:
-            try:
-                self._cursor.close()
-            except duckdb.Error:
-                pass
-            self._cursor = None
+        _close(self._cursor)
+        self._cursor = None
+
+
+def _interrupt(cursor) -> None:
+    """Stop what ``cursor`` (a DuckDB cursor, or None) runs, from any thread; best effort."""
+    if cursor is not None:
+        try:
+            cursor.interrupt()
+        except duckdb.Error:
+            pass
+
+
+def _close(cursor) -> None:
+    if cursor is not None:
+        try:
+            cursor.close()
+        except duckdb.Error:
+            pass
 
 
 def local_sql(sql: str, scan_name: str, sent: str) -> str | None:
@@ -453,16 +462,8 @@ class TailScan(Scan):
         super().cancel()
         if self._reading is not None:
             self._reading.cancel()
-        if self._cursor is not None:
-            try:
-                self._cursor.interrupt()
-            except duckdb.Error:
-                pass
+        _interrupt(self._cursor)
 
     def close(self) -> None:
-        if self._cursor is not None:
-            try:
-                self._cursor.close()
-            except duckdb.Error:
-                pass
-            self._cursor = None
+        _close(self._cursor)
+        self._cursor = None
