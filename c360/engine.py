@@ -649,7 +649,8 @@ class Execution:
         if self.plan is None:
             return []
         return [
-            ScanReport(p.source, p.table_name, s.sent, s.stats.rows, s.stats.bytes, s.stats.seconds, tuple(p.notes))
+            ScanReport(p.source, p.table_name, s.sent, s.stats.rows, s.stats.bytes, s.stats.seconds,
+                       explain.notes_of(p, s))
             for p, s in zip(self.plan.scans, self.scans)
         ]
 

@@ -12,6 +12,12 @@ from c360.secrets import redact
 from connectors.base import source_label
 
 
+def notes_of(scan_plan, scan) -> tuple[str, ...]:
+    """What the planner noted of a scan, then what its connector noted when it wrote the statement
+    (an index hint, a forced join order), each once."""
+    return tuple(dict.fromkeys([*scan_plan.notes, *scan.notes]))
+
+
 def render(query_plan, execution, *, analyze: bool, result_rows: int | None = None,
            seconds: float | None = None) -> str:
     lines = ["DuckDB runs:", f"  {query_plan.sql}"]
@@ -27,7 +33,7 @@ def render(query_plan, execution, *, analyze: bool, result_rows: int | None = No
         if freshness is not None:  # an accelerated copy: its age now, not when the plan was cached
             chosen = next((c for c in query_plan.copies if c.connector is scan_plan.connector), None)
             lines.append(f"  {freshness(chosen.bound if chosen is not None else None)}")
-        for note in scan_plan.notes:
+        for note in notes_of(scan_plan, scan):
             lines.append(f"  {note}")
         if analyze:
             stats = scan.stats

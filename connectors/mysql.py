@@ -54,6 +54,7 @@ from connectors.arrow_cast import NotExact
 from connectors.base import Capabilities, Column, TableSchema, source_label
 from connectors.dialects import C360MySQL
 from connectors.mysql_duckdb import NO_SUBQUERY_CACHE, DuckDBMySQLFetch, MySQLLink
+from connectors.mysql_join_order import drive_from_filtered_side
 from connectors.mysql_lookups import Layout, scan_instead_of_lookups
 from connectors.mysql_pymysql import DECODERS, PyMySQLFetch
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, select_for, unreachable_reason
@@ -333,20 +334,25 @@ class MySQLConnector:
 
     def _statistics(self, name: str):
         """``(primary key, indexes, estimated rows)`` from ``information_schema`` (InnoDB's row estimate)."""
-        rows = self._query(
-            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS"
-            " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY INDEX_NAME, SEQ_IN_INDEX",
-            (self.database, name),
-        )
-        by_index: dict[str, list[str]] = {}
-        for index, column in rows:
-            by_index.setdefault(index, []).append(column)
+        indexes = self._indexes(name)
         estimate = self._query(
             "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
             (self.database, name),
         )
         row_count = int(estimate[0][0]) if estimate and estimate[0][0] is not None else None
-        return tuple(by_index.get("PRIMARY", ())), tuple(tuple(c) for c in by_index.values()), row_count
+        return indexes.get("PRIMARY", ()), tuple(indexes.values()), row_count
+
+    def _indexes(self, name: str) -> dict[str, tuple[str, ...]]:
+        """Each index of table ``name`` (``PRIMARY`` for the primary key) and its columns in order."""
+        rows = self._query(
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS"
+            " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+            (self.database, name),
+        )
+        by_index: dict[str, tuple[str, ...]] = {}
+        for index, column in rows:
+            by_index[index] = by_index.get(index, ()) + (column,)
+        return by_index
 
     def _collation_exactness(self, collations: set[tuple[str, str]]) -> dict[str, bool]:
         """Whether ``=`` under each collation tells case, trailing spaces and accents apart, as the server says."""
@@ -399,9 +405,13 @@ class MySQLConnector:
 
     def scan(self, request) -> MySQLScan:
         """Prepare the SELECT for ``request``; nothing is sent until its batches are read. A long IN list on
-        a table larger than the server's page cache scans it (:mod:`connectors.mysql_lookups`)."""
+        a table larger than the server's page cache scans it (:mod:`connectors.mysql_lookups`); a pushed join
+        of a filtered table with one found by its primary key starts from the filtered one
+        (:mod:`connectors.mysql_join_order`)."""
         notes: list[str] = []
         select = scan_instead_of_lookups(select_for(request), self._layout, self.cache_bytes, notes)
+        if request.statement is not None:
+            select = drive_from_filtered_side(select, self._layout, notes)
         sql = select.sql(dialect=self.dialect, unsupported_level=ErrorLevel.RAISE)
         schema = request.table.arrow_schema(request.columns)
         scan = MySQLScan(self, sql, schema, timeout=request.timeout, request=request)
@@ -423,18 +433,17 @@ class MySQLConnector:
         return self._version
 
     def _layout(self, table: str) -> Layout | None:
-        """The table's size and secondary indexes, asked once per table (only for a long IN list)."""
+        """The table's size, indexes and row estimate, asked once per table (only for a hint's decision)."""
         if table not in self._layouts:
             rows = self._query(
-                "SELECT t.DATA_LENGTH, s.INDEX_NAME, s.COLUMN_NAME FROM information_schema.TABLES t"
-                " LEFT JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = t.TABLE_SCHEMA"
-                " AND s.TABLE_NAME = t.TABLE_NAME AND s.SEQ_IN_INDEX = 1 AND s.INDEX_NAME <> 'PRIMARY'"
-                " WHERE t.TABLE_SCHEMA = %s AND t.TABLE_NAME = %s",
+                "SELECT DATA_LENGTH, TABLE_ROWS FROM information_schema.TABLES"
+                " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
                 (self.database, table),
             )
             self._layouts[table] = Layout(
-                None if not rows or rows[0][0] is None else int(rows[0][0]),
-                {index: column for _, index, column in rows if index},
+                None if rows[0][0] is None else int(rows[0][0]),
+                self._indexes(table),
+                None if rows[0][1] is None else int(rows[0][1]),
             ) if rows else None
         return self._layouts[table]
 

@@ -14,7 +14,9 @@ Example (``orders`` larger than the page cache)::
     SELECT … FROM `orders` AS `o` WHERE `o`.`o_custkey` IN (… 30,142 keys …)
     -> SELECT … FROM `orders` AS `o` IGNORE INDEX (`orders_o_custkey`) WHERE `o`.`o_custkey` IN (…)
 
-A short list (at most :data:`LONG_IN_LIST` keys) keeps the index: a few random reads beat any scan.
+A short list (at most :data:`LONG_IN_LIST` keys) keeps the index: a few random reads beat any scan, and
+so does an index that holds every column the statement reads of the table (InnoDB keeps the primary key
+in each secondary index): ``SELECT o_custkey FROM orders WHERE o_custkey IN (…)`` reads only the index.
 """
 
 from __future__ import annotations
@@ -30,10 +32,21 @@ LONG_IN_LIST = 1_000
 
 @dataclass(frozen=True)
 class Layout:
-    """What the server says of one table: its size and its secondary indexes (name -> leading column)."""
+    """What the server says of one table: its size, its indexes (name -> columns in order, ``PRIMARY``
+    for the primary key) and its row estimate."""
 
     data_bytes: int | None
-    secondary: dict[str, str]
+    indexes: dict[str, tuple[str, ...]]
+    rows: int | None = None
+
+    @property
+    def primary(self) -> tuple[str, ...]:
+        return self.indexes.get("PRIMARY", ())
+
+    def covers(self, index: str, columns: set[str]) -> bool:
+        """Whether ``index`` holds every one of ``columns`` (lower-case): a read needing no table row."""
+        held = {c.lower() for c in self.indexes.get(index, ()) + self.primary}
+        return columns <= held
 
 
 def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layout | None],
@@ -59,7 +72,9 @@ def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layo
         shape = layout(table.name)
         if shape is None or shape.data_bytes is None or shape.data_bytes <= cache:
             continue
-        names = {name for name, lead in shape.secondary.items() if lead.lower() == column.name.lower()}
+        used = _columns_of(hinted, table)
+        names = {name for name, columns in shape.indexes.items() if name != "PRIMARY" and columns
+                 and columns[0].lower() == column.name.lower() and not shape.covers(name, used)}
         if not names:
             continue
         for hint in table.args.get("hints") or []:  # another long list on the same table hinted it already
@@ -86,6 +101,15 @@ def _table_of(node: exp.In, column: exp.Column) -> exp.Table | None:
                 return table
         select = select.find_ancestor(exp.Select)
     return None
+
+
+def _columns_of(select: exp.Expression, table: exp.Table) -> set[str]:
+    """The columns (lower-case) ``select`` reads of ``table``: those qualified by its alias, or all
+    unqualified ones when it is the only table of its SELECT."""
+    alias = table.alias_or_name.lower()
+    alone = len(_from_tables(table.find_ancestor(exp.Select))) == 1
+    return {column.name.lower() for column in select.find_all(exp.Column)
+            if (column.table.lower() == alias if column.table else alone)}
 
 
 def _from_tables(select: exp.Select) -> list[exp.Table]:

@@ -82,6 +82,19 @@ def select_for(request: ScanRequest) -> exp.Query:
     return select
 
 
+def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+    """The AND-ed parts of ``condition``, parentheses around ANDs looked through; ``TRUE`` parts dropped."""
+    if condition is None:
+        return []
+    while isinstance(condition, exp.Paren):
+        condition = condition.this
+    if isinstance(condition, exp.And):
+        return [part for side in (condition.left, condition.right) for part in conjuncts(side)]
+    if isinstance(condition, exp.Boolean) and condition.this is True:
+        return []
+    return [condition]
+
+
 def renders(expression: exp.Expression, dialect) -> bool:
     """Whether ``expression`` can be generated in ``dialect`` without unsupported syntax."""
     try:
@@ -234,6 +247,7 @@ __all__ = [
     "CursorScan",
     "RELATIONAL_FILTERS",
     "StatementScan",
+    "conjuncts",
     "render_select",
     "select_for",
     "renders",

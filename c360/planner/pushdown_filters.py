@@ -20,22 +20,9 @@ from sqlglot.optimizer.scope import traverse_scope
 from c360.planner.classify import SUPERSET, Classifier, normalize_literals
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.fold_constants import fold_constants
-from connectors.sql import renders
+from connectors.sql import conjuncts, renders
 
 _LOCAL_ONLY = (exp.Select, exp.Subquery, exp.AggFunc, exp.Window, exp.Placeholder, exp.Exists)
-
-
-def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
-    """The AND-ed parts of ``condition``, parentheses around ANDs looked through; ``TRUE`` parts dropped."""
-    if condition is None:
-        return []
-    while isinstance(condition, exp.Paren):
-        condition = condition.this
-    if isinstance(condition, exp.And):
-        return [part for side in (condition.left, condition.right) for part in conjuncts(side)]
-    if isinstance(condition, exp.Boolean) and condition.this is True:
-        return []
-    return [condition]
 
 
 def nullable_aliases(select: exp.Select) -> set[str]:

@@ -93,10 +93,21 @@ def _producer(scan: ScanPlan, scans: dict) -> bool:
     return _filtered(scan) and (size is None or size <= SMALL)
 
 
-def _consumer(scan: ScanPlan) -> bool:
-    """Only a source that reads less for a key filter is worth reducing: an SQL source (an index, or at
-    least rows not sent); a file source reads its files whole anyway."""
+def _reads_less(scan: ScanPlan) -> bool:
+    """Whether the source reads less for a key filter: an SQL source (an index, or at least rows not sent);
+    a file source reads its files whole anyway."""
     return getattr(scan.connector, "dialect", None) not in (None, "duckdb")
+
+
+def _consumer(scan: ScanPlan) -> bool:
+    """A source that reads less for a key filter, or a file that may be small enough (or of unknown size)
+    to become a producer once reduced
+    (TPC-H Q5: ``nation`` reduces the supplier file, whose 2,000 remaining keys reduce ``lineitem``);
+    :func:`_drop_idle` takes back a file's reduction that reduces nothing further."""
+    if _reads_less(scan):
+        return True
+    size = estimated_rows(scan)
+    return size is None or size <= SMALL
 
 
 def _worth(producer: ScanPlan, consumer: ScanPlan, scans: dict) -> bool:
@@ -205,7 +216,26 @@ def reduce_joins(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
     for _ in range(3):  # a reduction found makes its consumer small enough to reduce the next: a chain
         if not _plan_reductions(expression, context):
             break
+    _drop_idle(context.scans)
     return expression
+
+
+def _drop_idle(scans: dict) -> None:
+    """A file scan reduced but reducing nothing in turn would only wait for its producer: read it at once."""
+    while True:
+        producers = {r.producer for scan in scans.values() for r in scan.reductions}
+        idle = [s for s in scans.values() if s.reductions and not _reads_less(s) and s.name not in producers]
+        if not idle:
+            return
+        for scan in idle:
+            for reduction in scan.reductions:
+                scan.notes.remove(_note(reduction, scans[reduction.producer]))
+            scan.reductions.clear()
+
+
+def _note(reduction: Reduction, producer: ScanPlan) -> str:
+    return (f"reduced at run time by the {reduction.producer_column} values of {producer.qualified_name} "
+            f"(as {reduction.column} IN (…)) when that side is small")
 
 
 def _plan_reductions(expression: exp.Expression, context: PlanContext) -> bool:
@@ -235,9 +265,6 @@ def _plan_reductions(expression: exp.Expression, context: PlanContext) -> bool:
             reduction = Reduction(producer.name, producer_column.name, column.name)
             if reduction not in consumer.reductions:
                 consumer.reductions.append(reduction)
-                consumer.notes.append(
-                    f"reduced at run time by the {producer_column.name} values of {producer.qualified_name} "
-                    f"(as {column.name} IN (…)) when that side is small"
-                )
+                consumer.notes.append(_note(reduction, producer))
                 added = True
     return added

@@ -38,6 +38,7 @@ from c360.errors import CatalogError
 from c360.policy import locked_config
 from c360.types import arrow_type
 from connectors.base import Column, TableSchema
+from connectors.sql import conjuncts
 
 #: Most folders listed one by one when a template's time bounds narrow the listing.
 MAX_LISTED_FOLDERS = 32
@@ -183,7 +184,7 @@ class HivePartitioning(Partitioning):
         alone = [
             conjunct
             for expression in filters
-            for conjunct in _conjuncts(expression)
+            for conjunct in conjuncts(expression)
             if list(conjunct.find_all(exp.Column))
             and all(column_name(c, table).lower() == column.name.lower() for c in conjunct.find_all(exp.Column))
         ]
@@ -371,22 +372,12 @@ def time_bounds(filters, column: str, connection=None) -> tuple[dt.datetime | No
         connection = duckdb.connect(config=locked_config(threads=1))  # user predicates run here: no files
     try:
         for expression in filters:
-            for conjunct in _conjuncts(expression):
+            for conjunct in conjuncts(expression):
                 tighten(*_bounds_of(conjunct, column, connection))
     finally:
         if own:
             connection.close()
     return low, high
-
-
-def _conjuncts(expression: exp.Expression):
-    if isinstance(expression, exp.Paren):
-        yield from _conjuncts(expression.this)
-    elif isinstance(expression, exp.And):
-        yield from _conjuncts(expression.left)
-        yield from _conjuncts(expression.right)
-    else:
-        yield expression
 
 
 _FLIPPED = {exp.GT: exp.LT, exp.GTE: exp.LTE, exp.LT: exp.GT, exp.LTE: exp.GTE, exp.EQ: exp.EQ}

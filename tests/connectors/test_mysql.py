@@ -660,12 +660,105 @@ def test_the_index_hint_lands_on_the_table_an_in_list_of_a_pushed_join_searches(
 
     keys = ", ".join(str(k) for k in range(LONG_IN_LIST + 1))
     statement = sqlglot.parse_one(
-        "SELECT l.l_orderkey FROM orders AS o JOIN lineitem AS l ON l.l_orderkey = o.o_orderkey "
+        "SELECT l.l_orderkey, o.o_orderdate FROM orders AS o JOIN lineitem AS l ON l.l_orderkey = o.o_orderkey "
         f"WHERE o.o_custkey IN ({keys}) AND l.l_suppkey IN (1, 2)", read="mysql")
-    layouts = {"orders": Layout(200_000_000, {"orders_o_custkey": "o_custkey", "orders_o_date": "o_orderdate"}),
-               "lineitem": Layout(900_000_000, {"lineitem_l_suppkey": "l_suppkey"})}
+    layouts = {"orders": Layout(200_000_000, {"PRIMARY": ("o_orderkey",), "orders_o_custkey": ("o_custkey",),
+                                              "orders_o_date": ("o_orderdate",)}),
+               "lineitem": Layout(900_000_000, {"lineitem_l_suppkey": ("l_suppkey",)})}
     before = statement.sql("mysql")
     hinted = scan_instead_of_lookups(statement, layouts.get, lambda: 128_000_000).sql("mysql")
     assert "FROM orders AS o IGNORE INDEX (`orders_o_custkey`) JOIN lineitem AS l ON" in hinted
     assert statement.sql("mysql") == before
     assert scan_instead_of_lookups(statement, layouts.get, lambda: 1_000_000_000) is statement  # it all fits the cache
+
+
+def test_an_index_holding_every_column_read_keeps_serving_a_long_in_list():
+    """InnoDB keeps the primary key in each secondary index: reading only the listed column (and the key)
+    is a read of the index alone, cheap however big the table (TPC-H Q22's ``NOT EXISTS`` over orders)."""
+    from connectors.mysql_lookups import LONG_IN_LIST, Layout, scan_instead_of_lookups
+
+    keys = ", ".join(str(k) for k in range(LONG_IN_LIST + 1))
+    layouts = {"orders": Layout(200_000_000, {"PRIMARY": ("o_orderkey",), "orders_o_custkey": ("o_custkey",)})}
+    covered = sqlglot.parse_one(f"SELECT o_custkey, o_orderkey FROM orders WHERE o_custkey IN ({keys})", read="mysql")
+    assert scan_instead_of_lookups(covered, layouts.get, lambda: 128_000_000) is covered
+    wider = sqlglot.parse_one(f"SELECT o_custkey, o_totalprice FROM orders WHERE o_custkey IN ({keys})", read="mysql")
+    assert "IGNORE INDEX (`orders_o_custkey`)" in scan_instead_of_lookups(wider, layouts.get, lambda: 1).sql("mysql")
+
+
+def test_a_join_starts_from_the_filtered_table_when_the_other_is_found_by_its_primary_key():
+    """TPC-H Q12: MariaDB starts from the unfiltered orders and probes lineitem 1.5 M times; starting from
+    the filtered lineitem looks up ~30,000 orders by key. Both sides filtered, a partial key, or filters
+    that keep too many rows: the optimizer's choice stands."""
+    from connectors.mysql_join_order import drive_from_filtered_side
+    from connectors.mysql_lookups import Layout
+
+    layouts = {"orders": Layout(200_000_000, {"PRIMARY": ("o_orderkey",)}, rows=1_500_000),
+               "lineitem": Layout(900_000_000, {"PRIMARY": ("l_orderkey", "l_linenumber")}, rows=6_000_000)}
+    q12 = sqlglot.parse_one(
+        "SELECT l.l_shipmode, SUM(o.o_totalprice) FROM orders AS o CROSS JOIN lineitem AS l "
+        "WHERE o.o_orderkey = l.l_orderkey AND l.l_shipmode IN ('MAIL', 'SHIP') AND l.l_commitdate < l.l_receiptdate "
+        "AND l.l_shipdate < l.l_commitdate AND l.l_receiptdate >= '1994-01-01' GROUP BY l.l_shipmode", read="mysql")
+    before, notes = q12.sql("mysql"), []
+    forced = drive_from_filtered_side(q12, layouts.get, notes).sql("mysql")
+    assert "FROM lineitem AS l STRAIGHT_JOIN orders AS o WHERE o.o_orderkey = l.l_orderkey AND" in forced
+    assert notes == ["join order forced: lineitem (4 filters) first, orders looked up by its primary key"]
+    assert q12.sql("mysql") == before  # the planner's (cached) statement is left alone
+
+    def kept(sql):
+        statement = sqlglot.parse_one(sql, read="mysql")
+        return drive_from_filtered_side(statement, layouts.get) is statement
+
+    assert kept("SELECT 1 FROM orders AS o JOIN lineitem AS l ON o.o_orderkey = l.l_orderkey "
+                "WHERE l.l_shipmode = 'MAIL' AND l.l_quantity < 3 AND l.l_tax = 0 AND o.o_orderstatus = 'F'")
+    assert kept("SELECT 1 FROM lineitem AS l JOIN orders AS o ON o.o_custkey = l.l_orderkey "
+                "WHERE l.l_shipmode = 'MAIL' AND l.l_quantity < 3 AND l.l_tax = 0")  # not orders' key
+    assert kept("SELECT 1 FROM orders AS o JOIN lineitem AS l ON o.o_orderkey = l.l_orderkey "
+                "WHERE l.l_shipdate >= '1995-01-01'")  # one filter may keep most of lineitem
+    assert kept("SELECT 1 FROM orders AS o LEFT JOIN lineitem AS l ON o.o_orderkey = l.l_orderkey "
+                "WHERE l.l_shipmode = 'MAIL' AND l.l_quantity < 3 AND l.l_tax = 0")
+
+
+def test_a_pushed_join_forced_to_start_from_its_filtered_table_answers_the_same(tmp_path, mariadb):
+    """Through c360 on real MariaDB: the statement sent starts from the filtered table with STRAIGHT_JOIN,
+    EXPLAIN ANALYZE says so, and the answer is DuckDB's on the same rows."""
+    import os
+    import textwrap
+
+    import c360
+
+    mariadb.execute(
+        "DROP TABLE IF EXISTS order_lines", "DROP TABLE IF EXISTS orders_by_key",
+        "CREATE TABLE orders_by_key (order_id BIGINT PRIMARY KEY, priority VARCHAR(10), total DECIMAL(10,2))",
+        "INSERT INTO orders_by_key SELECT seq, CONCAT('p', seq % 5), (seq % 997) / 10 FROM seq_1_to_20000",
+        "CREATE TABLE order_lines (order_id BIGINT, n INT, mode VARCHAR(8), shipped INT, committed INT, qty INT, "
+        "PRIMARY KEY (order_id, n))",
+        "INSERT INTO order_lines SELECT seq DIV 3 + 1, seq % 3, ELT(seq % 4 + 1, 'MAIL', 'SHIP', 'AIR', 'RAIL'), "
+        "seq % 17, seq % 13, seq % 50 FROM seq_0_to_59999",
+        "ANALYZE TABLE orders_by_key, order_lines",
+    )
+    os.environ["C360_JOIN_ORDER_PASSWORD"] = mariadb.password
+    (tmp_path / "catalog.yaml").write_text(textwrap.dedent(f"""
+        sources:
+          shop:
+            kind: mysql
+            host: {mariadb.host}
+            port: {mariadb.port}
+            user: {mariadb.user}
+            password: ${{ENV:C360_JOIN_ORDER_PASSWORD}}
+            database: {mariadb.database}
+    """))
+    sql = ("SELECT o.priority, count(*) AS n, sum(o.total) AS total FROM shop.orders_by_key o "
+           "JOIN shop.order_lines l ON o.order_id = l.order_id WHERE l.mode IN ('MAIL', 'SHIP') "
+           "AND l.shipped < l.committed AND l.qty > 40 GROUP BY o.priority ORDER BY o.priority")
+    with c360.connect(tmp_path) as connection:
+        cursor = connection.execute(sql)
+        rows, shop = cursor.fetchall(), next(s for s in cursor.scans if s.source == "shop")
+        lines = connection.execute("SELECT * FROM shop.order_lines").fetch_arrow()
+        orders = connection.execute("SELECT * FROM shop.orders_by_key").fetch_arrow()
+    assert "FROM `order_lines` AS `l` STRAIGHT_JOIN `orders_by_key` AS `o`" in shop.sent, shop.sent
+    assert any(note.startswith("join order forced: order_lines (") for note in shop.notes)
+    oracle = duckdb.connect()
+    oracle.register("orders_by_key", orders)
+    oracle.register("order_lines", lines)
+    expected = oracle.execute(sql.replace("shop.", "")).fetchall()
+    assert rows == expected and len(rows) == 5

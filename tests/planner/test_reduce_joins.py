@@ -117,3 +117,23 @@ def test_mariadb_and_postgres_take_more_keys_a_statement_than_sql_server():
     assert reductions._keys_per_statement(Source("odbc", "postgres")) == reductions.KEYS_PER_LONG_STATEMENT
     assert reductions._keys_per_statement(Source("odbc", "tsql")) == reductions.KEYS_PER_STATEMENT < 20_000
     assert reductions._keys_per_statement(Source("sqlite")) == reductions.KEYS_PER_STATEMENT
+
+
+def test_a_file_is_reduced_when_its_remaining_keys_reduce_the_next_side(world):
+    """TPC-H Q5: nation reduces the supplier file, whose remaining keys reduce lineitem. A file reads its
+    bytes whole either way, so it is reduced only to become a producer: not when nothing follows it."""
+    from tests.oracle import check
+
+    scans = check(world, "SELECT o.order_id, p.nps FROM crm.customers c JOIN partners.enrichment p "
+                         "ON p.customer_id = c.customer_id JOIN shop.orders o ON o.customer_id = p.customer_id "
+                         "WHERE c.city = 'Austin'")
+    by_source = {s.source: s for s in scans}
+    assert any(note.startswith("reduced: 7 c_customer_id values of crm.customers")
+               for note in by_source["partners"].notes)
+    assert "`o`.`customer_id` IN (10, 22, 34)" in by_source["shop"].sent  # the Austin customers with partner rows
+    assert any(note.startswith("reduced: 3 customer_id values of partners.enrichment")
+               for note in by_source["shop"].notes)
+    alone = check(world, "SELECT p.nps FROM crm.customers c JOIN partners.enrichment p "
+                         "ON p.customer_id = c.customer_id WHERE c.city = 'Austin'")
+    partners = next(s for s in alone if s.source == "partners")
+    assert partners.notes == () and partners.rows == 30
