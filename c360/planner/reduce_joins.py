@@ -47,6 +47,8 @@ SMALL = 200_000
 RATIO = 4
 #: the fraction of rows each pushed filter is assumed to keep, when nothing better is known
 FILTER_KEEPS = 0.2
+#: a file is reduced (and so waits for its producer) only to reduce an SQL source of at least this many rows
+FILE_FEEDS = 10_000
 
 
 def estimated_rows(scan: ScanPlan) -> float | None:
@@ -221,16 +223,38 @@ def reduce_joins(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
 
 
 def _drop_idle(scans: dict) -> None:
-    """A file scan reduced but reducing nothing in turn would only wait for its producer: read it at once."""
+    """Take back each file's reduction that does not pay: the file reads its bytes whole either way, so it
+    is reduced only to reduce, in turn, an SQL source of some size (directly or through other files); and
+    a file the query reads twice is shared instead (:mod:`c360.planner.share_scans` never shares a
+    reduced scan, and a second parse of the file costs more than any reduction saves)."""
     while True:
-        producers = {r.producer for scan in scans.values() for r in scan.reductions}
-        idle = [s for s in scans.values() if s.reductions and not _reads_less(s) and s.name not in producers]
+        idle = [s for s in scans.values() if s.reductions and not _reads_less(s)
+                and (not _feeds_a_big_source(s, scans, set()) or _read_twice(s, scans))]
         if not idle:
             return
         for scan in idle:
             for reduction in scan.reductions:
                 scan.notes.remove(_note(reduction, scans[reduction.producer]))
             scan.reductions.clear()
+
+
+def _feeds_a_big_source(scan: ScanPlan, scans: dict, seen: set) -> bool:
+    seen.add(scan.name)
+    for consumer in scans.values():
+        if consumer.name in seen or not any(r.producer == scan.name for r in consumer.reductions):
+            continue
+        if _reads_less(consumer):
+            size = estimated_rows(consumer)
+            if size is None or size >= FILE_FEEDS:
+                return True
+        elif _feeds_a_big_source(consumer, scans, seen):
+            return True
+    return False
+
+
+def _read_twice(scan: ScanPlan, scans: dict) -> bool:
+    return any(other is not scan and other.connector is scan.connector and other.statement is None
+               and other.table.name == scan.table.name for other in scans.values())
 
 
 def _note(reduction: Reduction, producer: ScanPlan) -> str:

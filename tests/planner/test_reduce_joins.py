@@ -119,10 +119,15 @@ def test_mariadb_and_postgres_take_more_keys_a_statement_than_sql_server():
     assert reductions._keys_per_statement(Source("sqlite")) == reductions.KEYS_PER_STATEMENT
 
 
-def test_a_file_is_reduced_when_its_remaining_keys_reduce_the_next_side(world):
+def test_a_file_is_reduced_when_its_remaining_keys_reduce_the_next_side(world, monkeypatch):
     """TPC-H Q5: nation reduces the supplier file, whose remaining keys reduce lineitem. A file reads its
-    bytes whole either way, so it is reduced only to become a producer: not when nothing follows it."""
+    bytes whole either way, so it is reduced only to become a producer of a big enough SQL source (this
+    world's orders count as big here): not when nothing follows it."""
+    import importlib
+
     from tests.oracle import check
+
+    monkeypatch.setattr(importlib.import_module("c360.planner.reduce_joins"), "FILE_FEEDS", 1)
 
     scans = check(world, "SELECT o.order_id, p.nps FROM crm.customers c JOIN partners.enrichment p "
                          "ON p.customer_id = c.customer_id JOIN shop.orders o ON o.customer_id = p.customer_id "
@@ -137,3 +142,21 @@ def test_a_file_is_reduced_when_its_remaining_keys_reduce_the_next_side(world):
                          "ON p.customer_id = c.customer_id WHERE c.city = 'Austin'")
     partners = next(s for s in alone if s.source == "partners")
     assert partners.notes == () and partners.rows == 30
+
+
+def test_a_file_waits_for_no_producer_when_what_it_would_reduce_is_small_or_it_is_read_twice(world, monkeypatch):
+    """This world's orders (a few dozen rows) are not worth a wait; a file read twice is shared instead.
+    (Not the statement of the test above: the world's connection caches plans by statement.)"""
+    import importlib
+
+    from tests.oracle import check
+
+    chain = ("SELECT p.nps, o.order_id FROM crm.customers c JOIN partners.enrichment p "
+             "ON p.customer_id = c.customer_id JOIN shop.orders o ON o.customer_id = p.customer_id "
+             "WHERE c.city = 'Austin'")
+    partners = [s for s in check(world, chain) if s.source == "partners"]
+    assert [s.notes for s in partners] == [()]
+    monkeypatch.setattr(importlib.import_module("c360.planner.reduce_joins"), "FILE_FEEDS", 1)
+    twice = chain + " AND p.customer_id IN (SELECT customer_id FROM partners.enrichment)"
+    partners = [s for s in check(world, twice) if s.source == "partners"]
+    assert len(partners) == 1 and partners[0].notes[0].startswith("read once for 2 references")
