@@ -20,6 +20,7 @@ from sqlglot.schema import MappingSchema
 
 from c360.errors import UnknownColumnError, did_you_mean
 from c360.planner import binder
+from c360.planner.aggregate_before_joins import aggregate_before_joins
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.factor_disjunctions import factor_disjunctions
 from c360.planner.group_by_position import group_by_position
@@ -159,6 +160,7 @@ RULES = (
     materialize_shared_ctes,
     factor_disjunctions,
     propagate_predicates,
+    aggregate_before_joins,
     push_fragments,
     pushdown_filters,
     pushdown_projections,
