@@ -142,6 +142,35 @@ def _reaches(scans: dict, start: str, goal: str) -> bool:
     return False
 
 
+def _renaming_subqueries(scope, context: PlanContext) -> dict:
+    """Derived tables of ``scope`` that only name one scan's columns anew (``(SELECT f.k1 AS customer_id
+    FROM __c360_scan_3 AS f) AS o``, as :mod:`c360.planner.aggregate_before_joins` leaves a grouped side once
+    it is pushed): alias -> (scan, {outer name: the scan's column})."""
+    found = {}
+    for alias, source in scope.sources.items():
+        inner = getattr(source, "expression", None)
+        if isinstance(source, exp.Table) or not isinstance(inner, exp.Select) or any(
+                inner.args.get(part) for part in ("joins", "where", "group", "having", "limit", "distinct", "order")):
+            continue
+        from_ = inner.args.get("from_") or inner.args.get("from")
+        scan = context.scan_for(from_.this) if from_ is not None and isinstance(from_.this, exp.Table) else None
+        if scan is None:
+            continue
+        found[alias.lower()] = (scan, {p.alias_or_name.lower(): p.unalias().name for p in inner.expressions
+                                       if isinstance(p.unalias(), exp.Column)})
+    return found
+
+
+def _through(column: exp.Column, scans: dict, renamed: dict):
+    """``(scan, column)`` that ``column`` reads: a scan's own, or one a renaming derived table passes on."""
+    alias = column.table.lower()
+    if alias in renamed:
+        scan, names = renamed[alias]
+        name = names.get(column.name.lower())
+        return (scan, exp.column(name, table=alias)) if name else (None, column)
+    return scans.get(alias), column
+
+
 def _correlated_pairs(scope, context: PlanContext):
     """``(outer scan, outer column, inner scan, inner column)`` for each ``inner.y = outer.x`` conjunct of a
     subquery's WHERE: only inner rows matching some outer row are ever looked at (EXISTS, NOT EXISTS, IN,
@@ -274,7 +303,8 @@ def _plan_reductions(expression: exp.Expression, context: PlanContext) -> bool:
             for alias, source in scope.sources.items()
             if isinstance(source, exp.Table) and context.scan_for(source)
         }
-        candidates = [(scans.get(a.table.lower()), a, scans.get(b.table.lower()), b) for a, b in _pairs(select)]
+        renamed = _renaming_subqueries(scope, context)
+        candidates = [(*_through(a, scans, renamed), *_through(b, scans, renamed)) for a, b in _pairs(select)]
         candidates += list(_correlated_pairs(scope, context))
         for producer, a, consumer, b in candidates:
             if producer is None or consumer is None or producer is consumer:

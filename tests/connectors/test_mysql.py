@@ -591,6 +591,16 @@ def test_a_sum_of_decimals_goes_to_pymysql_at_once(shop, monkeypatch):
     assert not _sums_decimals("SELECT SUM(`n`) AS `a1` FROM `orders`", pa.schema([("a1", pa.int64())]))
 
 
+def _shop_catalog(folder, mariadb, password_variable: str, extra: str = "") -> None:
+    """``folder/catalog.yaml`` with source ``shop`` on the test MariaDB database; ``extra`` follows its last
+    line (more options of shop, or more sources)."""
+    (folder / "catalog.yaml").write_text(
+        "sources:\n  shop:\n    kind: mysql\n"
+        f"    host: {mariadb.host}\n    port: {mariadb.port}\n    user: {mariadb.user}\n"
+        f"    password: ${{ENV:{password_variable}}}\n    database: {mariadb.database}{extra}\n"
+    )
+
+
 def test_a_long_in_list_on_a_table_larger_than_the_page_cache_scans_it_instead_of_searching_its_index(
         tmp_path, mariadb):
     """A join reduction's IN list of thousands of keys on an indexed column makes MariaDB look each row up
@@ -598,7 +608,6 @@ def test_a_long_in_list_on_a_table_larger_than_the_page_cache_scans_it_instead_o
     through ``orders_o_custkey``, 4-6 s scanning). c360 then sends ``IGNORE INDEX``; a short list, or a
     table that fits the cache, keeps the index. ``page_cache_mb`` stands for a small buffer pool here."""
     import os
-    import textwrap
 
     import c360
     from tests.projects import sqlite_file
@@ -619,19 +628,7 @@ def test_a_long_in_list_on_a_table_larger_than_the_page_cache_scans_it_instead_o
     def run(name, extra, condition):
         folder = tmp_path / name
         folder.mkdir(exist_ok=True)
-        (folder / "catalog.yaml").write_text(textwrap.dedent(f"""
-            sources:
-              shop:
-                kind: mysql
-                host: {mariadb.host}
-                port: {mariadb.port}
-                user: {mariadb.user}
-                password: ${{ENV:C360_LOOKUPS_PASSWORD}}
-                database: {mariadb.database}{extra}
-              crm:
-                kind: sqlite
-                path: ../crm.sqlite
-        """))
+        _shop_catalog(folder, mariadb, "C360_LOOKUPS_PASSWORD", extra + "\n  crm:\n    kind: sqlite\n    path: ../crm.sqlite")
         with c360.connect(folder) as connection:
             cursor = connection.execute(sql.format(condition))
             rows, shop = cursor.fetchall(), next(s for s in cursor.scans if s.source == "shop")
@@ -640,7 +637,7 @@ def test_a_long_in_list_on_a_table_larger_than_the_page_cache_scans_it_instead_o
                            for note in shop.notes), shop.notes
             return rows, shop.sent
 
-    small = "\n                page_cache_mb: 0.01"
+    small = "\n    page_cache_mb: 0.01"
     long_list, short_list = "c.vip", "c.vip AND c.grp = 1"  # 1,500 and 300 customer keys reduce the visits
     answer, sent = run("small", small, long_list)
     assert "IGNORE INDEX (`visits_by_customer`)" in sent and "IN (" in sent
@@ -650,7 +647,7 @@ def test_a_long_in_list_on_a_table_larger_than_the_page_cache_scans_it_instead_o
     _, short_sent = run("small", small, short_list)
     assert "IGNORE INDEX" not in short_sent and "IN (" in short_sent
     with pytest.raises(CatalogError, match="'page_cache_mb' must be a number of megabytes"):
-        run("bad", "\n                page_cache_mb: lots", long_list)
+        run("bad", "\n    page_cache_mb: lots", long_list)
 
 
 def test_the_index_hint_lands_on_the_table_an_in_list_of_a_pushed_join_searches():
@@ -726,7 +723,6 @@ def test_a_pushed_join_forced_to_start_from_its_filtered_table_answers_the_same(
     """Through c360 on real MariaDB: the statement sent starts from the filtered table with STRAIGHT_JOIN,
     EXPLAIN ANALYZE says so, and the answer is DuckDB's on the same rows."""
     import os
-    import textwrap
 
     import c360
 
@@ -741,16 +737,7 @@ def test_a_pushed_join_forced_to_start_from_its_filtered_table_answers_the_same(
         "ANALYZE TABLE orders_by_key, order_lines",
     )
     os.environ["C360_JOIN_ORDER_PASSWORD"] = mariadb.password
-    (tmp_path / "catalog.yaml").write_text(textwrap.dedent(f"""
-        sources:
-          shop:
-            kind: mysql
-            host: {mariadb.host}
-            port: {mariadb.port}
-            user: {mariadb.user}
-            password: ${{ENV:C360_JOIN_ORDER_PASSWORD}}
-            database: {mariadb.database}
-    """))
+    _shop_catalog(tmp_path, mariadb, "C360_JOIN_ORDER_PASSWORD")
     sql = ("SELECT o.priority, count(*) AS n, sum(o.total) AS total FROM shop.orders_by_key o "
            "JOIN shop.order_lines l ON o.order_id = l.order_id WHERE l.mode IN ('MAIL', 'SHIP') "
            "AND l.shipped < l.committed AND l.qty > 40 GROUP BY o.priority ORDER BY o.priority")

@@ -25,6 +25,15 @@ def test_customers_with_the_count_and_value_of_their_orders_group_the_orders_in_
     assert shop.rows < 50  # one row per customer with orders, not the 150 orders
 
 
+def test_a_few_customers_reduce_the_grouped_orders_to_their_own(world):
+    """The grouped side is still reduced by the other side's keys: Austin's customers' orders only."""
+    sql = ("SELECT c.customer_id, count(o.order_id) AS orders FROM crm.customers c "
+           "LEFT JOIN shop.orders o ON o.customer_id = c.customer_id WHERE c.city = 'Austin' GROUP BY c.customer_id")
+    shop = _shop(world, sql)
+    assert "GROUP BY `o`.`customer_id`" in shop.sent and "`o`.`customer_id` IN (" in shop.sent
+    assert any(note.startswith("reduced: ") for note in shop.notes)
+
+
 def test_an_inner_join_with_filters_on_both_sides_and_having(world):
     sql = ("SELECT c.city, count(*) AS n, sum(o.total) AS spend FROM shop.orders o JOIN crm.customers c "
            "ON c.customer_id = o.customer_id WHERE o.channel = 'web' AND c.city IS NOT NULL "
