@@ -23,7 +23,7 @@ from sqlglot import exp
 from c360.planner.classify import Classifier
 from c360.planner.parse import literal
 from connectors.base import Scan
-from connectors.sql import renders
+from connectors.sql import integer_keys, renders
 
 #: a producer is read first, up to this many rows ...
 MAX_ROWS = 200_000
@@ -35,6 +35,8 @@ KEYS_PER_STATEMENT = 10_000
 #: ... or this many for MariaDB/MySQL and PostgreSQL, which take one long sorted IN list well: each further
 #: statement runs a pushed join again (TPC-H SF 1 Q3: 30,142 keys in 4 statements 88 s, in one 51 s)
 KEYS_PER_LONG_STATEMENT = 50_000
+#: ... an IN list of more integer keys than this is one node of text, not one sqlglot node per key
+COMPACT_KEYS = 1_000
 
 
 class Reducer:
@@ -119,20 +121,43 @@ def _reduced_request(scan_plan, request, column: str, values: list):
     connector = scan_plan.connector
     dialect = getattr(connector, "dialect", None)
     if scan_plan.statement is not None:  # a pushed fragment: the keys join its WHERE
-        predicate = scan_plan.reducible[column](values)
+        statement = request.statement.copy()
+        predicate, checked = _predicate(scan_plan.reducible[column], values)
         if predicate is None:
             return None
-        statement = request.statement.copy()
+        if dialect is not None:
+            shape = statement.copy().where(checked, copy=False)
+            if not renders(shape, dialect):
+                return None
         statement.where(predicate, copy=False)
-        if dialect is not None and not renders(statement, dialect):
-            return None
         return dataclasses.replace(request, statement=statement)
-    predicate = exp.In(this=exp.column(column), expressions=[literal(v) for v in values])
-    if Classifier(scan_plan.table, connector.capabilities).classify(predicate) is None:
+
+    def plain(keys):
+        return exp.In(this=exp.column(column), expressions=[literal(v) for v in keys])
+
+    predicate, checked = _predicate(plain, values)
+    if Classifier(scan_plan.table, connector.capabilities).classify(checked) is None:
         return None
-    if dialect is not None and not renders(predicate, dialect):
+    if dialect is not None and not renders(checked, dialect):
         return None
     return dataclasses.replace(request, filters=(*request.filters, predicate))
+
+
+def _predicate(build, values: list):
+    """``(build(values), what to check it by)``. A long list of integers is built and checked with two keys,
+    then carries them all as one node of text (:func:`connectors.sql.integer_keys`): the check depends on
+    the key's type, not on how many keys there are, and a node per key costs seconds in sqlglot."""
+    if len(values) <= COMPACT_KEYS or not all(type(v) is int for v in values):
+        predicate = build(values)
+        return predicate, predicate
+    sample = build(values[:2])
+    if not isinstance(sample, exp.In) or len(sample.expressions) != 2 \
+            or not all(isinstance(e, exp.Literal) for e in sample.expressions):
+        predicate = build(values)
+        return predicate, predicate
+    compact = sample.copy()
+    compact.set("expressions", [integer_keys(values)])
+    return compact, sample
 
 
 def _distinct(batches: list, column: str) -> list:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from connectors.sql import keys_in
+
 #: keys in one IN list above which a table larger than the page cache is scanned instead of searched
 LONG_IN_LIST = 1_000
 
@@ -57,7 +59,7 @@ def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layo
     only when a long IN list is there) that a long IN list would search through a secondary index;
     ``select`` itself when there is none (the planner's statement may be cached: only a copy is hinted).
     Each hint is said, for EXPLAIN ANALYZE, in ``notes``."""
-    if not any(len(found.expressions) > LONG_IN_LIST for found in select.find_all(exp.In)):
+    if not any(keys_in(found) > LONG_IN_LIST for found in select.find_all(exp.In)):
         return select
     cache = cache_bytes()
     if not cache:
@@ -66,7 +68,7 @@ def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layo
     changed = False
     for found in hinted.find_all(exp.In):
         column = found.this
-        if not isinstance(column, exp.Column) or len(found.expressions) <= LONG_IN_LIST:
+        if not isinstance(column, exp.Column) or keys_in(found) <= LONG_IN_LIST:
             continue
         table = _table_of(found, column)
         if table is None:
@@ -87,7 +89,7 @@ def scan_instead_of_lookups(select: exp.Expression, layout: Callable[[str], Layo
         changed = True
         if notes is not None:
             notes.append(f"{table.name} read by a scan, not through {', '.join(sorted(names))}: "
-                         f"{len(found.expressions):,} keys, and the table ({shape.data_bytes / 1e6:,.0f} MB) "
+                         f"{keys_in(found):,} keys, and the table ({shape.data_bytes / 1e6:,.0f} MB) "
                          f"outgrows the server's page cache ({cache / 1e6:,.0f} MB)")
     return hinted if changed else select
 

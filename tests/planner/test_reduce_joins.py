@@ -160,3 +160,19 @@ def test_a_file_waits_for_no_producer_when_what_it_would_reduce_is_small_or_it_i
     twice = chain + " AND p.customer_id IN (SELECT customer_id FROM partners.enrichment)"
     partners = [s for s in check(world, twice) if s.source == "partners"]
     assert len(partners) == 1 and partners[0].notes[0].startswith("read once for 2 references")
+
+
+def test_a_long_list_of_integer_keys_travels_as_one_node_and_answers_the_same(world, monkeypatch):
+    """Tens of thousands of keys as one sqlglot node each cost seconds to copy and generate (Q22: 42,015);
+    past COMPACT_KEYS integer keys are one node of text, checked by the shape of two of them."""
+    from c360 import reductions
+    from tests.oracle import check
+
+    monkeypatch.setattr(reductions, "COMPACT_KEYS", 3)
+    seen = []
+    original = reductions.integer_keys
+    monkeypatch.setattr(reductions, "integer_keys", lambda values: seen.append(len(values)) or original(values))
+    scans = check(world, "SELECT o.order_id FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+                         "WHERE c.customer_id IN (3, 5, 8, 13, 21, 34) AND o.channel <> 'store'")
+    shop = next(s for s in scans if s.source == "shop")
+    assert seen == [6] and "IN (3, 5, 8, 13, 21, 34)" in shop.sent
