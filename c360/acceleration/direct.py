@@ -4,7 +4,8 @@ A statement that reads nothing but one accelerated copy runs whole inside the co
 (:meth:`c360.engine.Execution._start_in_copy`). Once its shape is in the plan cache and has run
 that way, :func:`copy_statement` turns the cached plan into a :class:`CopyStatement`: that same
 SQL with every parameter left as ``$n`` (the pushed filter ``"customer_id" = 42`` becomes
-``"customer_id" = $1``) and the slot each ``$n`` takes its value from. The next execution of
+``"customer_id" = $1``; a date or datetime parameter the planner spelled ``CAST('…' AS TIMESTAMP)`` becomes
+``CAST($2 AS TIMESTAMP)``) and the slot each ``$n`` takes its value from. The next execution of
 the shape whose values the plan cache *trusts* (every changed value verified against a full
 plan, :class:`c360.planner.cache.Entry`) skips sqlglot altogether: it binds the new values to
 that SQL on the copy's connection. A plan holding a value computed from a parameter (a folded
@@ -94,14 +95,17 @@ def copy_statement(plan) -> CopyStatement | None:
     if None in slots:
         return None
 
+    def numbered(slot) -> exp.Parameter:
+        if slot not in slots:
+            slots.append(slot)
+        return exp.Parameter(this=exp.Literal.number(slots.index(slot) + 1))
+
     def placeholder(node: exp.Expression) -> exp.Expression:
         if DERIVED in node.meta:
-            raise _NoDirectForm
+            slot, kind = _retyped_moment(node.meta[DERIVED])
+            return exp.Cast(this=numbered(slot), to=kind)
         if SLOT in node.meta:
-            slot = node.meta[SLOT]
-            if slot not in slots:
-                slots.append(slot)
-            return exp.Parameter(this=exp.Literal.number(slots.index(slot) + 1))
+            return numbered(node.meta[SLOT])
         if PARAMETER in node.meta:
             raise _NoDirectForm
         return node
@@ -134,6 +138,22 @@ def copy_statement(plan) -> CopyStatement | None:
     if len(plan.scans) > 1 and len(paths) < 2:
         return None  # one copy read twice: the single-copy path does not take it either
     return CopyStatement(sql, tuple(slots), tuple(paths), tuple(sent))
+
+
+def _retyped_moment(derivation: exp.Expression) -> tuple:
+    """(slot, type) when ``derivation`` (a ``DERIVED`` value's) is a date or naive datetime parameter itself,
+    ``CAST('…' AS DATE/TIMESTAMP)``: the value the planner re-spelled it to (folding constants) is the parameter's
+    own, so ``CAST($n AS TIMESTAMP)`` bound to it is the same value, for any value of that type (the type is part
+    of the cached shape). Any other value computed from a parameter has no direct form (raises)."""
+    import datetime as dt
+
+    value = derivation.meta.get(PARAMETER)
+    kind = derivation.args.get("to") if isinstance(derivation, exp.Cast) else None
+    wanted = exp.DataType.Type.TIMESTAMP if isinstance(value, dt.datetime) else exp.DataType.Type.DATE
+    if (SLOT not in derivation.meta or not isinstance(value, dt.date) or getattr(value, "tzinfo", None) is not None
+            or kind is None or kind.this != wanted):
+        raise _NoDirectForm
+    return derivation.meta[SLOT], kind.copy()
 
 
 def _only_the_scan(sql: str, scan_name: str, filters: tuple) -> bool:
