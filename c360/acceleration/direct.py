@@ -237,3 +237,108 @@ class Cursors:
             self._free.clear()
         for cursor in everything:
             cursor.close()
+
+
+# --- a copy and its live tail ------------------------------------------------------------------------------
+
+
+@dataclass
+class TailStatement:
+    """A shape that reads one copy and the live tail of the same table (a ``live_tail`` copy: its rows before the
+    watermark ``UNION ALL`` the live rows past it, :mod:`c360.planner.use_copies`), run without parsing or
+    planning: the copy's SELECT with ``$n`` on the copy's DuckDB, the tail's scan request with this run's values put
+    into its few filters (instead of the whole plan copied and rebound), and the plan's residual DuckDB query over
+    the two answers, registered as Arrow (instead of a stream and a thread per scan)."""
+
+    #: positions in the plan's scans of the copy and of the live part
+    copy_index: int
+    tail_index: int
+    #: the copy's SELECT, ``$n`` taking the value of ``copy_slots[n - 1]``, and its data file
+    copy_sql: str
+    copy_slots: tuple
+    path: Path
+    #: the live part's filters, each parameter a :class:`_Slot` placeholder (filled by :meth:`tail_filters`)
+    filters: tuple
+    #: every slot a run needs a value for
+    needed: frozenset
+
+    def values(self, values_by_slot: dict) -> dict | None:
+        """``values_by_slot`` when it has every slot this statement needs, else None."""
+        return values_by_slot if self.needed <= values_by_slot.keys() else None
+
+    def copy_values(self, values_by_slot: dict) -> list:
+        return [values_by_slot[slot] for slot in self.copy_slots]
+
+    def tail_filters(self, values_by_slot: dict) -> tuple:
+        """The live part's filters with these values, as literals (what its scan evaluates and renders)."""
+        from c360.planner.parse import literal
+
+        def fill(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Cast) and isinstance(node.this, _Slot):  # a date/datetime: its literal is that CAST
+                return literal(values_by_slot[node.this.args["slot"]])
+            if isinstance(node, _Slot):
+                return literal(values_by_slot[node.args["slot"]])
+            return node
+
+        return tuple(f.transform(fill) for f in self.filters)
+
+
+class _Slot(exp.Expression):
+    """Where a parameter's value goes in a :class:`TailStatement`'s live filters."""
+
+    arg_types = {"slot": True}
+
+
+def tail_statement(plan) -> TailStatement | None:
+    """The :class:`TailStatement` of ``plan`` (a cached plan): exactly two scans, one copy and the live part of a
+    ``live_tail`` table, neither a whole statement nor reduced by the other; every parameter a plain value or a
+    date/datetime one (:func:`_retyped_moment`). None otherwise."""
+    from c360.acceleration.connector import LiveTailConnector
+
+    if len(plan.scans) != 2 or None in plan.slots:
+        return None
+    kinds = [isinstance(s.connector, CopyConnector) for s in plan.scans]
+    if sorted(kinds) != [False, True] or not any(isinstance(s.connector, LiveTailConnector) for s in plan.scans):
+        return None
+    if any(s.statement is not None or getattr(s, "reductions", None) for s in plan.scans):
+        return None
+    copy_index = kinds.index(True)
+    copy_scan, tail_scan = plan.scans[copy_index], plan.scans[1 - copy_index]
+    copy_slots: list = []
+
+    def numbered(slot) -> exp.Parameter:
+        if slot not in copy_slots:
+            copy_slots.append(slot)
+        return exp.Parameter(this=exp.Literal.number(copy_slots.index(slot) + 1))
+
+    def placeholder(node: exp.Expression) -> exp.Expression:
+        if DERIVED in node.meta:
+            slot, kind = _retyped_moment(node.meta[DERIVED])
+            return exp.Cast(this=numbered(slot), to=kind)
+        if SLOT in node.meta:
+            return numbered(node.meta[SLOT])
+        if PARAMETER in node.meta:
+            raise _NoDirectForm
+        return node
+
+    def marked(node: exp.Expression) -> exp.Expression:
+        if DERIVED in node.meta:
+            slot, kind = _retyped_moment(node.meta[DERIVED])
+            return exp.Cast(this=_Slot(slot=slot), to=kind)
+        if SLOT in node.meta:
+            return _Slot(slot=node.meta[SLOT])
+        if PARAMETER in node.meta:
+            raise _NoDirectForm
+        return node
+
+    try:
+        copy_filters = tuple(f.copy().transform(placeholder) for f in copy_scan.filters)
+        tail_filters = tuple(f.copy().transform(marked) for f in tail_scan.filters)
+    except _NoDirectForm:
+        return None
+    request = ScanRequest(table=copy_scan.table, columns=copy_scan.columns, filters=copy_filters,
+                          order_by=copy_scan.order_by, limit=copy_scan.limit)
+    tail_slots = {node.args["slot"] for f in tail_filters for node in f.find_all(_Slot)}
+    needed = frozenset(copy_slots) | frozenset(tail_slots) | frozenset(plan.slots)
+    return TailStatement(copy_index, 1 - copy_index, copy_scan.connector._select(request), tuple(copy_slots),
+                         copy_scan.connector.path, tail_filters, needed)
