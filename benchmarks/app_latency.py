@@ -8,8 +8,9 @@ Then it declares an accelerated copy for every panel that can have one (:data:`A
 ``customer_360``, ``rfm``, ``browsing_features`` and ``order_history``, the tables ``crm.customers`` and
 ``partners.enrichment``, and ``clicks.browsing`` with a live tail, so the live panel still reads the
 newest hour folders from the stream), refreshes them (``c360 accelerate refresh``), restarts the app and
-measures again. Each line gives the page's p50/p95 and each panel's (its first request, by the browser's
-resource timings), with ``/proc/loadavg`` before and after. ``--baseline CHECKOUT`` runs a second app from
+measures again. Each line gives the page's p50/p95 and each panel's (when its answer arrived, in ms since
+navigation: the line of the page's one streamed request, or the end of its own request for an app that asks
+per panel), with ``/proc/loadavg`` before and after. ``--baseline CHECKOUT`` runs a second app from
 another checkout (``/work/main``) at the same time, the two taken in turns page by page, so both see the same
 load and data; ``--stream-minutes`` writes browsing windows into the live tail first and more while measuring,
 as a running ``c360 stream aggregate`` would::
@@ -68,8 +69,10 @@ def browser():
 
 def rendered(driver, url: str) -> tuple[float, dict, dict]:
     """Seconds from navigation to every panel ready or failed (as the page measures it: ``performance.now()``
-    when the last panel has answered and been drawn, in ``body[data-rendered]``), each panel's state, and each
-    panel's own seconds (its first request, from the browser's resource timings: request start to response end).
+    when the last panel has answered and been drawn, in ``body[data-rendered]``), each panel's state, and when each
+    panel's answer arrived, in seconds since navigation (the page's ``C360.arrived``, or for an app whose page asks
+    per panel, that request's end from the browser's resource timings): the panel that arrives last is the critical
+    path.
     The page's own clock, not WebDriver's: polling seven elements every few ms through chromedriver costs
     the 2 cores the app needs, and adds a poll's delay."""
     from selenium.webdriver.common.by import By
@@ -80,9 +83,10 @@ def rendered(driver, url: str) -> tuple[float, dict, dict]:
         lambda d: d.execute_script("return document.body.dataset.rendered || false"))
     found = {n: driver.find_element(By.ID, f"panel-{n}").get_attribute("data-state") for n in PANELS}
     timings = driver.execute_script(
-        "const out = {}; for (const e of performance.getEntriesByType('resource')) {"
+        "if (typeof C360 !== 'undefined' && C360.arrived && Object.keys(C360.arrived).length) return C360.arrived;"
+        " const out = {}; for (const e of performance.getEntriesByType('resource')) {"
         " const m = e.name.match(/\\/api\\/customer\\/[^/]+\\/([a-z]+)/);"
-        " if (m && !(m[1] in out)) out[m[1]] = e.responseEnd - e.startTime; } return out;")
+        " if (m && !(m[1] in out)) out[m[1]] = e.responseEnd; } return out;")
     return float(took) / 1000, found, {n: float(v) / 1000 for n, v in timings.items()}
 
 
