@@ -461,7 +461,9 @@ class Execution:
             self._reader = result.to_arrow_reader(RESULT_BATCH_ROWS)
             entry = self.plan.cached
             if entry is not None and entry.direct is None:  # a copy and its live tail: run so from now on
-                entry.direct = tail_statement(entry.plan) or False
+                found = tail_statement(entry.plan)
+                if found is not None:
+                    entry.direct = found
         except duckdb.Error as error:
             self.close()
             if isinstance(error, (duckdb.FatalException, duckdb.InternalException)):

@@ -289,19 +289,22 @@ class _Slot(exp.Expression):
     arg_types = {"slot": True}
 
 
-def tail_statement(plan) -> TailStatement | None:
+def tail_statement(plan) -> TailStatement | bool | None:
     """The :class:`TailStatement` of ``plan`` (a cached plan): exactly two scans, one copy and the live part of a
     ``live_tail`` table, neither a whole statement nor reduced by the other; every parameter a plain value or a
-    date/datetime one (:func:`_retyped_moment`). None otherwise."""
+    date/datetime one (:func:`_retyped_moment`). False for a plan that reads a live tail without such a form;
+    None for a plan that reads no live tail (it may still run whole in a copy: :func:`copy_statement`)."""
     from c360.acceleration.connector import LiveTailConnector
 
+    if not any(isinstance(s.connector, LiveTailConnector) for s in plan.scans):
+        return None
     if len(plan.scans) != 2 or None in plan.slots:
-        return None
+        return False
     kinds = [isinstance(s.connector, CopyConnector) for s in plan.scans]
-    if sorted(kinds) != [False, True] or not any(isinstance(s.connector, LiveTailConnector) for s in plan.scans):
-        return None
+    if sorted(kinds) != [False, True]:
+        return False
     if any(s.statement is not None or getattr(s, "reductions", None) for s in plan.scans):
-        return None
+        return False
     copy_index = kinds.index(True)
     copy_scan, tail_scan = plan.scans[copy_index], plan.scans[1 - copy_index]
     copy_slots: list = []
@@ -335,7 +338,7 @@ def tail_statement(plan) -> TailStatement | None:
         copy_filters = tuple(f.copy().transform(placeholder) for f in copy_scan.filters)
         tail_filters = tuple(f.copy().transform(marked) for f in tail_scan.filters)
     except _NoDirectForm:
-        return None
+        return False
     request = ScanRequest(table=copy_scan.table, columns=copy_scan.columns, filters=copy_filters,
                           order_by=copy_scan.order_by, limit=copy_scan.limit)
     tail_slots = {node.args["slot"] for f in tail_filters for node in f.find_all(_Slot)}
