@@ -1,4 +1,5 @@
-"""The Starlette application: two pages, their static assets, and one JSON endpoint per panel.
+"""The Starlette application: two pages, their static assets, one JSON endpoint per panel, and one for all of a
+customer's panels at once (a JSON line per panel, as each is done: what the customer page asks for).
 
 Every endpoint answers JSON of :meth:`c360.app.db.Answer.to_json` (rows, the SQL and its parameters,
 per-source timings, or the error of the source that failed), plus what :mod:`c360.app.panels`
