@@ -161,6 +161,12 @@ class Engine:
             self._views_digest = views_digest(self._views_key)
         return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of(), views=self._views_digest)
 
+    def copies_key(self) -> tuple:
+        """The accelerated copies a statement would read now, by their data files: a refresh (a new file), a bound
+        that rules a copy out or another ``as_of`` changes it. An answer read only from copies depends on nothing
+        else but the statement, its values and the session's variables (a copy's file never changes)."""
+        return tuple(sorted(chosen.key for chosen in self._copies().values()))
+
     def _as_of(self):
         """The session's ``as_of`` variable as a date (None when unset or not a date)."""
         import datetime as dt

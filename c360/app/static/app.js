@@ -70,15 +70,17 @@ C360.showSql = function (section, answer) {
     C360.el("td", {class: "num", text: (s.seconds * 1000).toFixed(1) + " ms"}),
     C360.el("td", {}, C360.el("code", {text: s.sent}),
       (s.notes || []).length ? C360.el("div", {class: "muted", text: s.notes.join("; ")}) : null)));
-  details.replaceChildren(
+  details.replaceChildren(...[
     C360.el("summary", {text: "SQL and timings"}),
     C360.el("div", {class: "muted", text: "Per source: what was sent, rows back and time (as EXPLAIN ANALYZE reports); " +
       "below each, what stayed local and why."}),
     C360.el("pre", {class: "sql-text", text: answer.sql || ""}),
     C360.el("div", {class: "muted", text: "parameters: " + JSON.stringify(answer.params === undefined ? null : answer.params)}),
+    answer.cached ? C360.el("div", {class: "muted", "data-cached": "1", text: "answered from the app's answers of the " +
+      "same copies (read only from accelerated copies, unchanged since): the timings below are of the run that read them"}) : null,
     C360.el("div", {class: "scroll"}, C360.el("table", {class: "timings"},
       C360.el("tr", {}, C360.el("th", {text: "source"}), C360.el("th", {class: "num", text: "rows"}),
-        C360.el("th", {class: "num", text: "time"}), C360.el("th", {text: "sent"})), rows)));
+        C360.el("th", {class: "num", text: "time"}), C360.el("th", {text: "sent"})), rows))].filter((node) => node !== null));
 };
 
 C360.load = async function (name, url, render) {
