@@ -12,8 +12,8 @@ measures again. Each line gives the page's p50/p95 and each panel's (when its an
 navigation: the line of the page's one streamed request, or the end of its own request for an app that asks
 per panel), with ``/proc/loadavg`` before and after. ``--baseline CHECKOUT`` runs a second app from
 another checkout (``/work/main``) at the same time, live and accelerated (``--live-runs`` pages live), the two
-taken in turns page by page, so both see the same load and data; ``--stream-minutes`` writes browsing windows into the live tail first and more while measuring,
-as a running ``c360 stream aggregate`` would::
+taken in turns page by page, so both see the same load and data; ``--stream-minutes`` writes browsing windows
+into the live tail first and more while measuring, as a running ``c360 stream aggregate`` would::
 
     python benchmarks/app_latency.py --customers 300 --runs 5                 # embedded, a smoke run
     python benchmarks/app_latency.py --customers 100000 --profile servers --runs 20 --browsing-days 35
