@@ -8,11 +8,12 @@ Then it declares an accelerated copy for every panel that can have one (:data:`A
 ``customer_360``, ``rfm``, ``browsing_features`` and ``order_history``, the tables ``crm.customers`` and
 ``partners.enrichment``, and ``clicks.browsing`` with a live tail, so the live panel still reads the
 newest hour folders from the stream), refreshes them (``c360 accelerate refresh``), restarts the app and
-measures again. Each line gives the page's p50/p95 and each panel's (its first request, by the browser's
-resource timings), with ``/proc/loadavg`` before and after. ``--baseline CHECKOUT`` runs a second app from
-another checkout (``/work/main``) at the same time, the two taken in turns page by page, so both see the same
-load and data; ``--stream-minutes`` writes browsing windows into the live tail first and more while measuring,
-as a running ``c360 stream aggregate`` would::
+measures again. Each line gives the page's p50/p95 and each panel's (when its answer arrived, in ms since
+navigation: the line of the page's one streamed request, or the end of its own request for an app that asks
+per panel), with ``/proc/loadavg`` before and after. ``--baseline CHECKOUT`` runs a second app from
+another checkout (``/work/main``) at the same time, live and accelerated (``--live-runs`` pages live), the two
+taken in turns page by page, so both see the same load and data; ``--stream-minutes`` writes browsing windows
+into the live tail first and more while measuring, as a running ``c360 stream aggregate`` would::
 
     python benchmarks/app_latency.py --customers 300 --runs 5                 # embedded, a smoke run
     python benchmarks/app_latency.py --customers 100000 --profile servers --runs 20 --browsing-days 35
@@ -68,8 +69,10 @@ def browser():
 
 def rendered(driver, url: str) -> tuple[float, dict, dict]:
     """Seconds from navigation to every panel ready or failed (as the page measures it: ``performance.now()``
-    when the last panel has answered and been drawn, in ``body[data-rendered]``), each panel's state, and each
-    panel's own seconds (its first request, from the browser's resource timings: request start to response end).
+    when the last panel has answered and been drawn, in ``body[data-rendered]``), each panel's state, and when each
+    panel's answer arrived, in seconds since navigation (the page's ``C360.arrived``, or for an app whose page asks
+    per panel, that request's end from the browser's resource timings): the panel that arrives last is the critical
+    path.
     The page's own clock, not WebDriver's: polling seven elements every few ms through chromedriver costs
     the 2 cores the app needs, and adds a poll's delay."""
     from selenium.webdriver.common.by import By
@@ -80,9 +83,10 @@ def rendered(driver, url: str) -> tuple[float, dict, dict]:
         lambda d: d.execute_script("return document.body.dataset.rendered || false"))
     found = {n: driver.find_element(By.ID, f"panel-{n}").get_attribute("data-state") for n in PANELS}
     timings = driver.execute_script(
-        "const out = {}; for (const e of performance.getEntriesByType('resource')) {"
+        "if (typeof C360 !== 'undefined' && C360.arrived && Object.keys(C360.arrived).length) return C360.arrived;"
+        " const out = {}; for (const e of performance.getEntriesByType('resource')) {"
         " const m = e.name.match(/\\/api\\/customer\\/[^/]+\\/([a-z]+)/);"
-        " if (m && !(m[1] in out)) out[m[1]] = e.responseEnd - e.startTime; } return out;")
+        " if (m && !(m[1] in out)) out[m[1]] = e.responseEnd; } return out;")
     return float(took) / 1000, found, {n: float(v) / 1000 for n, v in timings.items()}
 
 
@@ -206,6 +210,8 @@ def main(argv=None) -> int:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--profile", "-p", choices=("embedded", "servers"), default="embedded")
     parser.add_argument("--runs", type=int, default=5, help="pages timed (after one warm-up)")
+    parser.add_argument("--live-runs", type=int, default=None,
+                        help="pages timed without acceleration (default: --runs; each takes seconds at scale)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/c360-app-benchmark"))
     parser.add_argument("--browsing-days", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -220,9 +226,10 @@ def main(argv=None) -> int:
                              "while measuring, as a running `c360 stream aggregate` would (default 0: none)")
     parser.add_argument("--stream-every", type=float, default=3.0)
     parser.add_argument("--baseline", type=Path, default=None,
-                        help="a checkout of c360 (e.g. /work/main) whose app is measured too, accelerated, over the "
-                             "same data and customers, page by page in turns with this one's")
+                        help="a checkout of c360 (e.g. /work/main) whose app is measured too, live and accelerated, "
+                             "over the same data and customers, page by page in turns with this one's")
     args = parser.parse_args(argv)
+    args.live_runs = args.runs if args.live_runs is None else min(args.live_runs, args.runs)
     if args.profile == "servers":
         from c360.settings import apply_demo_values
 
@@ -233,8 +240,10 @@ def main(argv=None) -> int:
                  args.workers, args.browsing_days)
     ids = random.Random(args.seed).sample(range(1, args.customers + 1), min(args.runs + 1, args.customers))
     print(f"customer page, time to fully rendered [{args.profile}, {args.customers:,} customers]")
+    baseline = {} if args.baseline is None else {f"baseline {args.baseline.name or args.baseline}": args.baseline}
     if not args.skip_live:
-        measure(catalog, args.profile, ids, {"live": REPO})
+        measure(catalog, args.profile, ids[:args.live_runs + 1], {**{f"{k}, live": v for k, v in baseline.items()},
+                                                                   "live": REPO})
     (catalog / "acceleration.yaml").write_text(ACCELERATION)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if not args.skip_refresh:
@@ -245,10 +254,7 @@ def main(argv=None) -> int:
         stream = Stream(catalog, ids, args.customers, args.stream_minutes, args.stream_every)
         print(f"  {stream.written} windows written up to now into the live tail; one more every "
               f"{args.stream_every:g} s while measuring", flush=True)
-    codes = {"accelerated": REPO}
-    if args.baseline is not None:
-        codes = {f"baseline {args.baseline.name or args.baseline}": args.baseline, "accelerated": REPO}
-    measure(catalog, args.profile, ids, codes, stream)
+    measure(catalog, args.profile, ids, {**baseline, "accelerated": REPO}, stream)
     return 0
 
 

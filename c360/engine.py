@@ -25,7 +25,15 @@ from c360 import explain, introspect, policy
 from c360.acceleration.choose import accelerator, views_digest
 from c360.acceleration.connector import CopyScan, local_sql
 from c360.acceleration.declaration import staleness_seconds
-from c360.acceleration.direct import Cursors, DirectScan, copy_statement, plain_schema, scalar_values
+from c360.acceleration.direct import (
+    Cursors,
+    DirectScan,
+    TailStatement,
+    copy_statement,
+    plain_schema,
+    scalar_values,
+    tail_statement,
+)
 from c360.acceleration.joined import Attached, joined_sql
 from c360.channel import DEFAULT_MEMORY_BYTES, Channel
 from c360.errors import (
@@ -152,6 +160,12 @@ class Engine:
         if self._views_digest is None:
             self._views_digest = views_digest(self._views_key)
         return accelerator(self.catalog).choose(bound=self.max_staleness, as_of=self._as_of(), views=self._views_digest)
+
+    def copies_key(self) -> tuple:
+        """The accelerated copies a statement would read now, by their data files: a refresh (a new file), a bound
+        that rules a copy out or another ``as_of`` changes it. An answer read only from copies depends on nothing
+        else but the statement, its values and the session's variables (a copy's file never changes)."""
+        return tuple(sorted(chosen.key for chosen in self._copies().values()))
 
     def _as_of(self):
         """The session's ``as_of`` variable as a date (None when unset or not a date)."""
@@ -451,6 +465,11 @@ class Execution:
         try:
             result = cursor.execute(self.plan.sql, self.plan.params)
             self._reader = result.to_arrow_reader(RESULT_BATCH_ROWS)
+            entry = self.plan.cached
+            if entry is not None and entry.direct is None:  # a copy and its live tail: run so from now on
+                found = tail_statement(entry.plan)
+                if found is not None:
+                    entry.direct = found
         except duckdb.Error as error:
             self.close()
             if isinstance(error, (duckdb.FatalException, duckdb.InternalException)):
@@ -526,8 +545,12 @@ class Execution:
         return True
 
     def _start_direct(self) -> None:
-        """Run the :class:`~c360.acceleration.direct.CopyStatement` with its values on the copy's DuckDB."""
+        """Run the :class:`~c360.acceleration.direct.CopyStatement` with its values on the copy's DuckDB (or a
+        :class:`~c360.acceleration.direct.TailStatement`: :meth:`_start_tail`)."""
         statement, values = self._direct
+        if isinstance(statement, TailStatement):
+            self._start_tail(statement, values)
+            return
         single = len(statement.sent) == 1
         where = "the whole query ran in the copy's DuckDB" if single else \
             "the whole query ran in one DuckDB attaching the copies"
@@ -555,6 +578,60 @@ class Execution:
         else:
             for scan in self.scans:
                 scan.stats.finished = time.perf_counter()
+
+    def _start_tail(self, statement: TailStatement, values: dict) -> None:
+        """A copy and its live tail without planning: the copy's SELECT on its DuckDB, the live part's scan with
+        these values, both read whole (a lookup's few rows) and registered as Arrow where the plan's residual
+        query runs."""
+        copy_plan, tail_plan = self.plan.scans[statement.copy_index], self.plan.scans[statement.tail_index]
+        copy_scan = DirectScan(statement.copy_sql, "on the copy's DuckDB, its shape known")
+        request = ScanRequest(table=tail_plan.table, columns=tail_plan.columns,
+                              filters=statement.tail_filters(values), order_by=tail_plan.order_by,
+                              limit=tail_plan.limit, timeout=self._timeout(tail_plan))
+        tail_scan = _guard(tail_plan.connector, lambda: tail_plan.connector.scan(request))
+        self.scans = [None, None]
+        self.scans[statement.copy_index], self.scans[statement.tail_index] = copy_scan, tail_scan
+        cursors = self.engine.copy_cursors
+        cursor = cursors.take(statement.path)
+        copy_scan.stats.started = time.perf_counter()
+        try:
+            older = cursor.execute(statement.copy_sql, statement.copy_values(values)).to_arrow_table()
+        except duckdb.Error as error:
+            cursor.close()
+            raise self._translate(error) from None
+        cursors.give(statement.path, cursor)
+        copy_scan.stats.finished = time.perf_counter()
+        copy_scan.stats.rows, copy_scan.stats.bytes = older.num_rows, older.nbytes
+        schema = tail_plan.table.arrow_schema(tail_plan.columns)
+        if request.timeout:
+            timer = threading.Timer(request.timeout, self._timed_out,
+                                    args=(tail_plan, statement.tail_index, request.timeout))
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+        try:
+            newer = pa.Table.from_batches(list(tail_scan.batches()), schema=schema)
+        except Error as error:
+            self.close()
+            raise self.error or error from None
+        except Exception as error:  # noqa: BLE001 - becomes a named source error, as on a scan's own thread
+            self.close()
+            raise self.error or SourceError(f"{source_label(tail_plan.connector)} failed: {redact(str(error))}") \
+                from None
+        if self.error is not None:  # timed out or cancelled while it read: what it read is not the answer
+            self.close()
+            raise self.error
+        cursor = self.engine.cursor()
+        self._cursor = cursor
+        wanted = copy_plan.table.arrow_schema(copy_plan.columns)
+        try:
+            cursor.register(copy_plan.name, older if older.schema == wanted else older.cast(wanted))
+            cursor.register(tail_plan.name, newer)
+            params = [values[slot] for slot in self.plan.slots]  # the cached plan's own are its first values
+            self._reader = cursor.execute(self.plan.sql, params).to_arrow_reader(RESULT_BATCH_ROWS)
+        except (duckdb.Error, pa.ArrowException) as error:
+            self.close()
+            raise self._translate(error) from None
 
     # --- producers and consumers ----------------------------------------------------------------
 

@@ -4,7 +4,8 @@ A statement that reads nothing but one accelerated copy runs whole inside the co
 (:meth:`c360.engine.Execution._start_in_copy`). Once its shape is in the plan cache and has run
 that way, :func:`copy_statement` turns the cached plan into a :class:`CopyStatement`: that same
 SQL with every parameter left as ``$n`` (the pushed filter ``"customer_id" = 42`` becomes
-``"customer_id" = $1``) and the slot each ``$n`` takes its value from. The next execution of
+``"customer_id" = $1``; a date or datetime parameter the planner spelled ``CAST('…' AS TIMESTAMP)`` becomes
+``CAST($2 AS TIMESTAMP)``) and the slot each ``$n`` takes its value from. The next execution of
 the shape whose values the plan cache *trusts* (every changed value verified against a full
 plan, :class:`c360.planner.cache.Entry`) skips sqlglot altogether: it binds the new values to
 that SQL on the copy's connection. A plan holding a value computed from a parameter (a folded
@@ -94,14 +95,17 @@ def copy_statement(plan) -> CopyStatement | None:
     if None in slots:
         return None
 
+    def numbered(slot) -> exp.Parameter:
+        if slot not in slots:
+            slots.append(slot)
+        return exp.Parameter(this=exp.Literal.number(slots.index(slot) + 1))
+
     def placeholder(node: exp.Expression) -> exp.Expression:
         if DERIVED in node.meta:
-            raise _NoDirectForm
+            slot, kind = _retyped_moment(node.meta[DERIVED])
+            return exp.Cast(this=numbered(slot), to=kind)
         if SLOT in node.meta:
-            slot = node.meta[SLOT]
-            if slot not in slots:
-                slots.append(slot)
-            return exp.Parameter(this=exp.Literal.number(slots.index(slot) + 1))
+            return numbered(node.meta[SLOT])
         if PARAMETER in node.meta:
             raise _NoDirectForm
         return node
@@ -134,6 +138,22 @@ def copy_statement(plan) -> CopyStatement | None:
     if len(plan.scans) > 1 and len(paths) < 2:
         return None  # one copy read twice: the single-copy path does not take it either
     return CopyStatement(sql, tuple(slots), tuple(paths), tuple(sent))
+
+
+def _retyped_moment(derivation: exp.Expression) -> tuple:
+    """(slot, type) when ``derivation`` (a ``DERIVED`` value's) is a date or naive datetime parameter itself,
+    ``CAST('…' AS DATE/TIMESTAMP)``: the value the planner re-spelled it to (folding constants) is the parameter's
+    own, so ``CAST($n AS TIMESTAMP)`` bound to it is the same value, for any value of that type (the type is part
+    of the cached shape). Any other value computed from a parameter has no direct form (raises)."""
+    import datetime as dt
+
+    value = derivation.meta.get(PARAMETER)
+    kind = derivation.args.get("to") if isinstance(derivation, exp.Cast) else None
+    wanted = exp.DataType.Type.TIMESTAMP if isinstance(value, dt.datetime) else exp.DataType.Type.DATE
+    if (SLOT not in derivation.meta or not isinstance(value, dt.date) or getattr(value, "tzinfo", None) is not None
+            or kind is None or kind.this != wanted):
+        raise _NoDirectForm
+    return derivation.meta[SLOT], kind.copy()
 
 
 def _only_the_scan(sql: str, scan_name: str, filters: tuple) -> bool:
@@ -217,3 +237,111 @@ class Cursors:
             self._free.clear()
         for cursor in everything:
             cursor.close()
+
+
+# --- a copy and its live tail ------------------------------------------------------------------------------
+
+
+@dataclass
+class TailStatement:
+    """A shape that reads one copy and the live tail of the same table (a ``live_tail`` copy: its rows before the
+    watermark ``UNION ALL`` the live rows past it, :mod:`c360.planner.use_copies`), run without parsing or
+    planning: the copy's SELECT with ``$n`` on the copy's DuckDB, the tail's scan request with this run's values put
+    into its few filters (instead of the whole plan copied and rebound), and the plan's residual DuckDB query over
+    the two answers, registered as Arrow (instead of a stream and a thread per scan)."""
+
+    #: positions in the plan's scans of the copy and of the live part
+    copy_index: int
+    tail_index: int
+    #: the copy's SELECT, ``$n`` taking the value of ``copy_slots[n - 1]``, and its data file
+    copy_sql: str
+    copy_slots: tuple
+    path: Path
+    #: the live part's filters, each parameter a :class:`_Slot` placeholder (filled by :meth:`tail_filters`)
+    filters: tuple
+    #: every slot a run needs a value for
+    needed: frozenset
+
+    def values(self, values_by_slot: dict) -> dict | None:
+        """``values_by_slot`` when it has every slot this statement needs, else None."""
+        return values_by_slot if self.needed <= values_by_slot.keys() else None
+
+    def copy_values(self, values_by_slot: dict) -> list:
+        return [values_by_slot[slot] for slot in self.copy_slots]
+
+    def tail_filters(self, values_by_slot: dict) -> tuple:
+        """The live part's filters with these values, as literals (what its scan evaluates and renders)."""
+        from c360.planner.parse import literal
+
+        def fill(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Cast) and isinstance(node.this, _Slot):  # a date/datetime: its literal is that CAST
+                return literal(values_by_slot[node.this.args["slot"]])
+            if isinstance(node, _Slot):
+                return literal(values_by_slot[node.args["slot"]])
+            return node
+
+        return tuple(f.transform(fill) for f in self.filters)
+
+
+class _Slot(exp.Expression):
+    """Where a parameter's value goes in a :class:`TailStatement`'s live filters."""
+
+    arg_types = {"slot": True}
+
+
+def tail_statement(plan) -> TailStatement | bool | None:
+    """The :class:`TailStatement` of ``plan`` (a cached plan): exactly two scans, one copy and the live part of a
+    ``live_tail`` table, neither a whole statement nor reduced by the other; every parameter a plain value or a
+    date/datetime one (:func:`_retyped_moment`). False for a plan that reads a live tail without such a form;
+    None for a plan that reads no live tail (it may still run whole in a copy: :func:`copy_statement`)."""
+    from c360.acceleration.connector import LiveTailConnector
+
+    if not any(isinstance(s.connector, LiveTailConnector) for s in plan.scans):
+        return None
+    if len(plan.scans) != 2 or None in plan.slots:
+        return False
+    kinds = [isinstance(s.connector, CopyConnector) for s in plan.scans]
+    if sorted(kinds) != [False, True]:
+        return False
+    if any(s.statement is not None or getattr(s, "reductions", None) for s in plan.scans):
+        return False
+    copy_index = kinds.index(True)
+    copy_scan, tail_scan = plan.scans[copy_index], plan.scans[1 - copy_index]
+    copy_slots: list = []
+
+    def numbered(slot) -> exp.Parameter:
+        if slot not in copy_slots:
+            copy_slots.append(slot)
+        return exp.Parameter(this=exp.Literal.number(copy_slots.index(slot) + 1))
+
+    def placeholder(node: exp.Expression) -> exp.Expression:
+        if DERIVED in node.meta:
+            slot, kind = _retyped_moment(node.meta[DERIVED])
+            return exp.Cast(this=numbered(slot), to=kind)
+        if SLOT in node.meta:
+            return numbered(node.meta[SLOT])
+        if PARAMETER in node.meta:
+            raise _NoDirectForm
+        return node
+
+    def marked(node: exp.Expression) -> exp.Expression:
+        if DERIVED in node.meta:
+            slot, kind = _retyped_moment(node.meta[DERIVED])
+            return exp.Cast(this=_Slot(slot=slot), to=kind)
+        if SLOT in node.meta:
+            return _Slot(slot=node.meta[SLOT])
+        if PARAMETER in node.meta:
+            raise _NoDirectForm
+        return node
+
+    try:
+        copy_filters = tuple(f.copy().transform(placeholder) for f in copy_scan.filters)
+        tail_filters = tuple(f.copy().transform(marked) for f in tail_scan.filters)
+    except _NoDirectForm:
+        return False
+    request = ScanRequest(table=copy_scan.table, columns=copy_scan.columns, filters=copy_filters,
+                          order_by=copy_scan.order_by, limit=copy_scan.limit)
+    tail_slots = {node.args["slot"] for f in tail_filters for node in f.find_all(_Slot)}
+    needed = frozenset(copy_slots) | frozenset(tail_slots) | frozenset(plan.slots)
+    return TailStatement(copy_index, 1 - copy_index, copy_scan.connector._select(request), tuple(copy_slots),
+                         copy_scan.connector.path, tail_filters, needed)

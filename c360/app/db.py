@@ -8,19 +8,29 @@ sent, the rows that came back and the seconds it took (the scans of EXPLAIN ANAL
 (a source down, a timeout) becomes the answer's ``error``, so one panel fails and the others render.
 A :class:`Ticket` passed to :meth:`Database.run` lets another thread cancel the statement (the server
 does when the browser that asked for it goes away).
+
+An answer read only from accelerated copies is kept (:data:`KEPT_ANSWERS` of them, none over
+:data:`KEPT_ROWS` rows) under its statement, values, date and the copies the engine would read now
+(:meth:`c360.engine.Engine.copies_key`: their data files). A copy's file never changes (a refresh writes a new
+one, and a bound that rules a copy out changes the key), so a kept answer is the answer the statement would
+give: the same customer's page opened again, or the segments page reloaded, is answered without running it.
+An answer that read anything live (a source, a live tail) is never kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import queue
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import c360
+from c360.acceleration.connector import SOURCE as COPIES
 from c360.errors import Error
 
 
@@ -37,10 +47,13 @@ class Answer:
     error: str | None = None
     #: the answer as Arrow (for the reasons, which need its types); not part of the JSON
     table: object = field(default=None, repr=False)
+    #: kept from an earlier run on the same copies (its sources are that run's)
+    cached: bool = False
 
     def to_json(self) -> dict:
         return {"sql": self.sql, "params": self.params, "columns": self.columns, "rows": self.rows,
-                "sources": self.sources, "seconds": round(self.seconds, 4), "error": self.error}
+                "sources": self.sources, "seconds": round(self.seconds, 4), "error": self.error,
+                "cached": self.cached}
 
 
 class Ticket:
@@ -68,6 +81,10 @@ class Ticket:
 
 #: Connections a :class:`Database` opens at most: the customer page asks for 7 panels at once.
 CONNECTIONS = 8
+#: Answers read only from copies that a :class:`Database` keeps (the least recently used go first), and the most
+#: rows one may have to be kept.
+KEPT_ANSWERS = 512
+KEPT_ROWS = 1_000
 
 
 class Database:
@@ -84,6 +101,8 @@ class Database:
         self._dates: dict[int, dt.date] = {}
         #: ``SET VARIABLE as_of`` statements sent: one per connection and date, not one per panel
         self.dates_set = 0
+        #: (statement, values, date, copies) -> an answer read only from those copies
+        self._kept: OrderedDict = OrderedDict()
 
     def _take(self):
         try:
@@ -115,6 +134,11 @@ class Database:
                         self.dates_set += 1
                 if ticket is not None and not ticket._attach(cursor):
                     raise Cancelled("before it started")
+                key = _key(sql, params, date, connection)
+                kept = self._kept_answer(key)
+                if kept is not None:
+                    kept.seconds = time.perf_counter() - started
+                    return kept
                 cursor.execute(sql, params)
                 table = answer.table = cursor.fetch_arrow()
                 if ticket is not None and ticket.cancelled:
@@ -124,6 +148,9 @@ class Database:
                 answer.sources = [{"source": s.source, "table": s.table, "sent": s.sent, "rows": s.rows,
                                    "bytes": s.bytes, "seconds": round(s.seconds, 4), "notes": list(s.notes)}
                                   for s in cursor.scans]
+                if key is not None and answer.sources and len(answer.rows) <= KEPT_ROWS and all(
+                        s["source"] == COPIES for s in answer.sources):
+                    self._keep(key, answer)
             finally:
                 cursor.close()
         except Error as error:
@@ -133,11 +160,45 @@ class Database:
         answer.seconds = time.perf_counter() - started
         return answer
 
+    def _kept_answer(self, key) -> Answer | None:
+        """A copy of the answer kept under ``key`` (None: none, or no key)."""
+        if key is None:
+            return None
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                return None
+            self._kept.move_to_end(key)
+        return dataclasses.replace(kept, rows=[dict(row) for row in kept.rows], sources=list(kept.sources),
+                                   cached=True)
+
+    def _keep(self, key, answer: Answer) -> None:
+        with self._lock:
+            self._kept[key] = dataclasses.replace(answer, rows=[dict(row) for row in answer.rows])
+            while len(self._kept) > KEPT_ANSWERS:
+                self._kept.popitem(last=False)
+
     def close(self) -> None:
         with self._lock:
             for connection in self._opened:
                 connection.close()
             self._opened.clear()
+
+
+def _key(sql: str, params, date: dt.date, connection) -> tuple | None:
+    """What an answer read only from copies depends on; None when the engine reads no copy now, or a value is
+    not hashable."""
+    engine = getattr(connection, "engine", None)
+    copies = engine.copies_key() if engine is not None else ()
+    if not copies:
+        return None
+    values = sorted(params.items()) if isinstance(params, dict) else list(enumerate(params or ()))
+    key = (sql, tuple((name, type(value).__name__, value) for name, value in values), date, copies)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 class Cancelled(Error):

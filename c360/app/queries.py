@@ -4,7 +4,9 @@ Panels read from as few sources as they need, so a source that is down fails onl
 read it: the profile reads the CRM alone, enrichment the partner files, orders the shop, browsing
 and the live windows the clickstream; RFM and the predictions need the views (CRM and shop, and for
 predictions every source). ``getvariable('as_of')`` is the date the page asks about (see
-:meth:`c360.app.db.Database.run`), the views' own convention.
+:meth:`c360.app.db.Database.run`), the views' own convention; a panel that filters on that date itself takes it
+as a parameter too (its midnight, :func:`as_of_start`), so its statement is a plain lookup the engine runs
+straight on an accelerated copy (a value computed from a variable or a parameter is planned again each time).
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ import datetime as dt
 #: How far past the wall clock the live panel's hour folders reach (a writer's clock a little ahead).
 LIVE_AHEAD = dt.timedelta(hours=1)
 
-AS_OF_TS = "CAST(coalesce(getvariable('as_of'), current_date) AS TIMESTAMP)"
+
+
+def as_of_start(day: dt.date) -> dt.datetime:
+    """The timestamp the panels compare with for the date ``day``: its midnight (``CAST(day AS TIMESTAMP)``)."""
+    return dt.datetime.combine(day, dt.time())
+
+
+def live_start(since: dt.datetime) -> dt.datetime:
+    """The first hour folder the live panel reads for windows since ``since``: ``date_trunc('hour', since)``."""
+    return since.replace(minute=0, second=0, microsecond=0)
 
 #: Customers matching ``:q`` by id, email, phone digits or name, case- and accent-blind, best first.
 #: ``lookalikes`` counts other customers with the same normalised name and birth date (a duplicate-looking
@@ -54,11 +65,12 @@ FROM crm.customers AS c
 WHERE c.customer_id = ?
 """
 
-ENRICHMENT = f"""
+#: Parameters: the customer, :func:`as_of_start` of the page's date.
+ENRICHMENT = """
 SELECT pe.partner, pe.interests, pe.social.followers AS social_followers, pe.social.sentiment AS social_sentiment,
        pe.survey.nps AS survey_nps, pe.survey.responded_at AS survey_responded_at, pe.influencer_tier, pe.updated_at
 FROM partners.enrichment AS pe
-WHERE pe.customer_id = ? AND pe.updated_at < {AS_OF_TS}
+WHERE pe.customer_id = ? AND pe.updated_at < ?
 ORDER BY pe.updated_at DESC, pe.partner
 """
 
@@ -69,10 +81,11 @@ WHERE r.customer_id = ?
 """
 
 #: From ``queries/order_history.sql`` (one row per order), so one accelerated copy keyed by customer serves it.
-ORDERS = f"""
+#: Parameters: the customer, :func:`as_of_start` of the page's date.
+ORDERS = """
 SELECT o.order_id, o.order_ts, o.channel, o.status, o.items, o.amount, o.categories
 FROM order_history AS o
-WHERE o.customer_id = ? AND o.order_ts < {AS_OF_TS}
+WHERE o.customer_id = ? AND o.order_ts < ?
 ORDER BY o.order_ts DESC, o.order_id DESC
 LIMIT 50
 """
@@ -84,14 +97,14 @@ WHERE b.customer_id = ?
 ORDER BY b.seconds_30d DESC, b.category
 """
 
-#: The newest stream windows since ``?`` (UTC, wall clock): what the customer is browsing right now.
-#: The hour folders are bounded on both sides (the second ``?`` is now + :data:`LIVE_AHEAD`), so only
-#: those folders are listed, not the whole history (a one-sided bound lists every folder).
+#: The newest stream windows since the last ``?`` (UTC, wall clock): what the customer is browsing right now.
+#: Parameters: the customer, :func:`live_start` of that time, now + :data:`LIVE_AHEAD`, that time. The hour
+#: folders are bounded on both sides, so only those folders are listed, not the whole history (a one-sided bound
+#: lists every folder).
 LIVE = """
 SELECT w.window_start, w.window_end, w.category, w.page_views, w.seconds
 FROM clicks.browsing AS w
-WHERE w.customer_id = ? AND w.partition_hour >= date_trunc('hour', CAST(? AS TIMESTAMP))
-  AND w.partition_hour <= CAST(? AS TIMESTAMP) AND w.window_start >= ?
+WHERE w.customer_id = ? AND w.partition_hour >= ? AND w.partition_hour <= ? AND w.window_start >= ?
 ORDER BY w.window_end DESC, w.category
 LIMIT 10
 """

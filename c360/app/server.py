@@ -1,4 +1,5 @@
-"""The Starlette application: two pages, their static assets, and one JSON endpoint per panel.
+"""The Starlette application: two pages, their static assets, one JSON endpoint per panel, and one for all of a
+customer's panels at once (a JSON line per panel, as each is done: what the customer page asks for).
 
 Every endpoint answers JSON of :meth:`c360.app.db.Answer.to_json` (rows, the SQL and its parameters,
 per-source timings, or the error of the source that failed), plus what :mod:`c360.app.panels`
@@ -16,12 +17,13 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import json
 import threading
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -33,11 +35,12 @@ STATIC = Path(__file__).with_name("static")
 WATCH_SECONDS = 0.05
 
 
-async def watched(request, function, *args, **kwargs):
-    """``function(*args, ticket=…, **kwargs)`` in the thread pool, its ticket cancelled if ``request``'s
-    client disconnects before it returns (then it still waits for the thread, so its connection is free)."""
+async def watched(request, work):
+    """``await work(ticket)`` (a coroutine function whose statements take ``ticket``), the ticket cancelled if
+    ``request``'s client disconnects before it returns (then it still waits for the work, so its connection is
+    free)."""
     ticket = Ticket()
-    task = asyncio.ensure_future(run_in_threadpool(function, *args, ticket=ticket, **kwargs))
+    task = asyncio.ensure_future(work(ticket))
     while True:
         done, _ = await asyncio.wait({task}, timeout=WATCH_SECONDS)
         if done:
@@ -92,7 +95,8 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
     async def run(sql: str, params, when, request=None) -> dict:
         if request is None:
             return (await run_in_threadpool(db.run, sql, params, as_of=when)).to_json()
-        return (await watched(request, db.run, sql, params, as_of=when)).to_json()
+        return (await watched(request, lambda ticket: run_in_threadpool(db.run, sql, params, as_of=when,
+                                                                         ticket=ticket))).to_json()
 
     async def config(request):
         return JSONResponse({"as_of": (as_of or dt.date.today()).isoformat(), "live_seconds": live_seconds,
@@ -104,27 +108,49 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
         text = request.query_params.get("q", "")[:200]
         return JSONResponse(await run(queries.SEARCH, {"q": text}, asked(request)))
 
-    async def customer_panel(request):
-        customer = _int(request.path_params["customer_id"], "customer id")
-        name, when = request.path_params["panel"], asked(request)
+    async def panel(name: str, customer: int, when, ticket: Ticket) -> dict:
+        """One customer panel's answer (its JSON), its statements cancellable through ``ticket``."""
         if name == "predictions":
-            return JSONResponse(await _predictions(customer, when, request))
+            return await _predictions(customer, when, ticket)
+        when = when or dt.date.today()
         if name == "live":
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             since = now - dt.timedelta(hours=live_hours)
-            answer = await run(queries.LIVE, [customer, since, now + queries.LIVE_AHEAD, since], when, request)
+            params = [customer, queries.live_start(since), now + queries.LIVE_AHEAD, since]
+            answer = (await run_in_threadpool(db.run, queries.LIVE, params, as_of=when, ticket=ticket)).to_json()
             answer["since"], answer["live_hours"] = since.isoformat(), live_hours
-            return JSONResponse(answer)
-        sql = {"profile": queries.PROFILE, "enrichment": queries.ENRICHMENT, "rfm": queries.RFM,
-               "orders": queries.ORDERS, "browsing": queries.BROWSING}.get(name)
-        if sql is None:
-            return JSONResponse({"error": f"no panel {name!r}"}, status_code=404)
-        answer = await run(sql, [customer], when, request)
+            return answer
+        sql = getattr(queries, _PANEL_SQL[name])  # looked up per request (a test swaps one for a slow statement)
+        params = [customer, queries.as_of_start(when)] if name in ("enrichment", "orders") else [customer]
+        answer = (await run_in_threadpool(db.run, sql, params, as_of=when, ticket=ticket)).to_json()
         if name == "rfm" and answer["rows"]:
             answer["meaning"] = panels.SEGMENT_MEANINGS.get(answer["rows"][0]["segment"])
-        return JSONResponse(answer)
+        return answer
 
-    async def _predictions(customer: int, when, request) -> dict:
+    async def customer_panel(request):
+        customer = _int(request.path_params["customer_id"], "customer id")
+        name, when = request.path_params["panel"], asked(request)
+        if name not in CUSTOMER_PANELS:
+            return JSONResponse({"error": f"no panel {name!r}"}, status_code=404)
+        return JSONResponse(await watched(request, lambda ticket: panel(name, customer, when, ticket)))
+
+    async def customer_page(request):
+        """Every panel of one customer in one answer: their statements start at once (the slowest first), and
+        each panel's JSON is one line of the answer (``panel`` naming it) as soon as that panel is done."""
+        customer = _int(request.path_params["customer_id"], "customer id")
+        when = asked(request)
+        asked_for = request.query_params.get("panels")
+        names = CUSTOMER_PANELS if asked_for is None else tuple(dict.fromkeys(asked_for.split(",")))
+        unknown = [name for name in names if name not in CUSTOMER_PANELS]
+        if unknown:
+            raise BadRequest(f"no panel {unknown[0]!r}; the panels are {', '.join(CUSTOMER_PANELS)}")
+        tickets = {name: Ticket() for name in names}
+        tasks = {asyncio.ensure_future(panel(name, customer, when, tickets[name])): name
+                 for name in sorted(names, key=CUSTOMER_PANELS.index)}
+        return StreamingResponse(_lines(tasks, tickets), media_type="application/x-ndjson",
+                                 headers={"cache-control": "no-store"})
+
+    async def _predictions(customer: int, when, ticket: Ticket) -> dict:
         from c360.model import card as cards
 
         if not cards.exists(models):
@@ -132,7 +158,7 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
         scorer = await run_in_threadpool(_scorer, models)
         categories = scorer.card.categories
         sql = queries.predictions(categories, [f.name for f in scorer.inputs])
-        answer = await watched(request, db.run, sql, [customer], as_of=when)
+        answer = await run_in_threadpool(db.run, sql, [customer], as_of=when, ticket=ticket)
         shown = answer.to_json()
         shown["categories"] = categories
         probability_columns = {f"p_{name.lower()}" for name in categories}
@@ -199,6 +225,7 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
         Route("/segments", page("segments")),
         Route("/api/config", config),
         Route("/api/search", search),
+        Route("/api/customer/{customer_id}", customer_page),
         Route("/api/customer/{customer_id}/{panel}", customer_panel),
         Route("/api/segments", segments),
         Route("/api/segments/heatmap", heatmap),
@@ -239,6 +266,35 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
                             middleware=middleware)
     application.state.db = db
     return application
+
+
+#: The customer page's panels, in the order their statements start when the page asks for all of them at once
+#: (the slowest first: they finish last either way, and the others fit around them).
+CUSTOMER_PANELS = ("live", "predictions", "orders", "enrichment", "browsing", "rfm", "profile")
+#: The statement (its name in :mod:`c360.app.queries`) of each panel that is one statement about one customer.
+_PANEL_SQL = {"profile": "PROFILE", "enrichment": "ENRICHMENT", "rfm": "RFM", "orders": "ORDERS",
+              "browsing": "BROWSING"}
+
+
+async def _lines(tasks: dict, tickets: dict):
+    """The answer of :func:`create_app`'s ``customer_page``: one JSON line per panel as its task (of ``tasks``:
+    task -> panel name) finishes; a panel whose work failed unexpectedly answers its error on its line. If the
+    browser goes away first (the server cancels this generator), the statements still running are cancelled."""
+    pending = set(tasks)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                name = tasks[task]
+                try:
+                    answer = task.result()
+                except Exception as error:  # noqa: BLE001 - one panel's failure is its line, not the page's
+                    answer = {"error": f"{type(error).__name__}: {error}", "rows": [], "sources": [], "sql": None}
+                yield json.dumps({"panel": name, **answer}, ensure_ascii=False, allow_nan=False,
+                                 separators=(",", ":")) + "\n"
+    finally:
+        for task in pending:
+            tickets[tasks[task]].cancel()
 
 
 _PREDICTION_COLUMNS = {"p_purchase_30d", "predicted_category", "model_version", "segment", "top_browsed_category_30d",

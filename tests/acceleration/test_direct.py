@@ -181,3 +181,31 @@ def test_a_lookup_of_every_column_runs_as_the_copys_select_itself_and_a_projecti
     assert projected.sql != projected.sent[0] and f"({projected.sent[0]})" in projected.sql
     connection.close()
     live.close()
+
+
+def test_a_lookup_with_a_datetime_parameter_runs_directly_as_a_cast_of_it_and_answers_as_live(project, parses):
+    import datetime as dt
+
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    query = "SELECT order_id, amount FROM shop.orders WHERE customer_id = ? AND updated_at < ? ORDER BY order_id"
+    values = [(42, dt.datetime(2026, 3, 2)), (43, dt.datetime(2026, 3, 1, 12)), (42, dt.datetime(2026, 3, 3)),
+              (44, dt.datetime(2026, 3, 2, 12)), (42, dt.datetime(2026, 3, 1, 10))]
+    for customer_id, before in values[:2]:  # planned in full, then new values verified against a full plan
+        assert connection.execute(query, [customer_id, before]).fetchall() == \
+            live.execute(query, [customer_id, before]).fetchall()
+    parsed = len(parses)
+    for customer_id, before in values[2:]:
+        cursor = connection.execute(query, [customer_id, before])
+        assert cursor.fetchall() == live.execute(query, [customer_id, before]).fetchall()
+        assert 'CAST($2 AS TIMESTAMP)' in cursor.scans[0].sent, cursor.scans[0].sent
+    assert len(parses) == parsed + 3  # the live connection's: none on the accelerated one
+    assert connection.execute(query, [42, dt.datetime(2026, 3, 3)]).fetchall() == [(1, 10.0), (3, 30.0)]
+    # a date compared with a timestamp is a value computed from the parameter (its midnight): rebound, not direct
+    by_day = "SELECT order_id FROM shop.orders WHERE customer_id = ? AND updated_at < ? ORDER BY order_id"
+    for customer_id, day in ((42, dt.date(2026, 3, 2)), (43, dt.date(2026, 3, 2)), (42, dt.date(2026, 3, 3))):
+        cursor = connection.execute(by_day, [customer_id, day])
+        assert cursor.fetchall() == live.execute(by_day, [customer_id, day]).fetchall()
+        assert "$2" not in cursor.scans[0].sent
+    connection.close()
+    live.close()

@@ -162,3 +162,51 @@ def test_a_listing_past_half_its_bound_is_renewed_while_served(tmp_path, monkeyp
         assert [r[1] for r in seen] == ["Sports"]  # the renewal started by the query above listed it
     finally:
         tail.close()
+
+
+LOOKUP = ("SELECT window_start, category, page_views, seconds FROM clicks.browsing WHERE customer_id = ? "
+          "AND partition_hour >= ? AND partition_hour <= ? AND window_start >= ? ORDER BY window_start DESC, category "
+          "LIMIT 10")
+
+
+def test_a_known_lookup_of_a_copy_and_its_tail_runs_without_planning_and_answers_as_the_sources(tmp_path,
+                                                                                                 monkeypatch):
+    import c360.engine
+
+    catalog_dir = tail_project(tmp_path)
+    add_window(tmp_path, "2026-06-30 01:05:00", 1, "Sports", 3, 33.0, part="w0105")
+    add_window(tmp_path, "2026-06-30 01:06:00", 7, "Home", 1, 5.0, part="w0106")
+    parsed = []
+    real = c360.engine.parse
+    monkeypatch.setattr(c360.engine, "parse", lambda sql, **kwargs: parsed.append(sql) or real(sql, **kwargs))
+    tail, live = c360.connect(catalog_dir), c360.connect(catalog_dir)
+    live.execute("SET max_staleness = 0")
+
+    def values(customer: int, since: str) -> list:
+        since = dt.datetime.fromisoformat(since)
+        return [customer, since.replace(minute=0), since + dt.timedelta(hours=3), since]
+
+    try:
+        # planned in full, then every value changed and verified against a full plan
+        for customer, since in ((1, "2026-06-29 23:10:00"), (42, "2026-06-29 22:05:00")):
+            assert tail.execute(LOOKUP, values(customer, since)).fetchall() == \
+                live.execute(LOOKUP, values(customer, since)).fetchall()
+        before = len(parsed)
+        # (each from before the copy's watermark, 2026-06-30 00:00: a bound past it leaves no copy rows to read,
+        # a plan of another shape)
+        for customer, since in ((7, "2026-06-29 23:20:00"), (1, "2026-06-29 23:59:00"), (42, "2026-06-29 21:01:00")):
+            cursor = tail.execute(LOOKUP, values(customer, since))
+            assert cursor.fetchall() == live.execute(LOOKUP, values(customer, since)).fetchall()
+            sent = [scan.sent for scan in cursor.scans]
+            assert any("its shape known" in s for s in sent) and any("live tail" in s for s in sent), sent
+        assert len(parsed) == before + 3  # the live connection's three: none on the tail's
+        add_window(tmp_path, "2026-06-30 01:07:00", 1, "Home", 2, 12.0, part="w0107")  # written after the reads
+        time.sleep(connector.LIVE_LISTING_SECONDS + 0.1)
+        cursor = tail.execute(LOOKUP, values(1, "2026-06-29 23:30:00"))
+        rows = cursor.fetchall()
+        assert any("its shape known" in scan.sent for scan in cursor.scans)
+        assert rows == live.execute(LOOKUP, values(1, "2026-06-29 23:30:00")).fetchall()
+        assert [r[1] for r in rows] == ["Home", "Sports"]
+    finally:
+        tail.close()
+        live.close()

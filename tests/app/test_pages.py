@@ -21,7 +21,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from c360.app import panels
+import c360
+from c360.app import panels, queries
 from tests.app.conftest import (
     ACCENTED,
     CUSTOMER_PANELS,
@@ -99,6 +100,13 @@ def test_customer_page_shows_what_the_same_sql_returns(server, browser, sql, bus
     # once every panel has answered, the page notes when (ms since navigation; benchmarks/app_latency.py reads it)
     rendered = WebDriverWait(browser, 10).until(lambda d: d.execute_script("return document.body.dataset.rendered"))
     assert 0 < float(rendered) < 90_000
+    # every panel came from one request (the browser's six connections per host would queue a seventh), asked
+    # for by the page's head; the polls of the live panel come after it
+    asked = browser.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)"
+                                   ".filter((n) => n.includes('/api/customer/'))")
+    assert [n.split("/api/customer/", 1)[1] for n in asked][0] == f"{busy}?"
+    assert all(n.split("/api/customer/", 1)[1].startswith(f"{busy}/live") for n in asked[1:]), asked
+    assert set(browser.execute_script("return Object.keys(C360.arrived)")) == set(CUSTOMER_PANELS)
     profile = sql("SELECT * FROM crm.customers WHERE customer_id = ?", [busy])[0]
     for name in ("email", "phone", "city", "income_band"):
         assert field(browser, "profile", name).get_attribute("data-value") == str(profile[name])
@@ -155,6 +163,58 @@ def test_customer_page_shows_what_the_same_sql_returns(server, browser, sql, bus
         assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_one_request_answers_every_panel_a_line_each_as_the_panel_endpoints_do(server, busy):
+    status, headers, body = get(f"{server}/api/customer/{busy}")
+    assert status == 200 and headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in body.decode().splitlines()]
+    assert sorted(line["panel"] for line in lines) == sorted(CUSTOMER_PANELS)
+    for line in lines:
+        if line["panel"] == "live":
+            continue  # its window of time moves between the two requests
+        alone = get_json(f"{server}/api/customer/{busy}/{line['panel']}")
+        assert line["error"] is None and line["sql"] == alone["sql"] and len(line["rows"]) == len(alone["rows"])
+        for mine, theirs in zip(line["rows"], alone["rows"]):  # sums of doubles: equal up to their last bits
+            assert mine.keys() == theirs.keys(), line["panel"]
+            for key, value in mine.items():
+                if isinstance(value, float):
+                    assert value == pytest.approx(theirs[key], rel=1e-12), (line["panel"], key)
+                else:
+                    assert value == theirs[key], (line["panel"], key)
+    by_panel = {line["panel"]: line for line in lines}
+    assert by_panel["rfm"]["meaning"] == panels.SEGMENT_MEANINGS[by_panel["rfm"]["rows"][0]["segment"]]
+    assert by_panel["predictions"]["reasons"]["category"] and by_panel["predictions"]["offer"]
+    some = [json.loads(line) for line in get(f"{server}/api/customer/{busy}?panels=rfm,profile")[2].decode()
+            .splitlines()]
+    assert sorted(line["panel"] for line in some) == ["profile", "rfm"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        get(f"{server}/api/customer/{busy}?panels=rfm,secrets")
+    assert refused.value.code == 400 and "no panel 'secrets'" in json.loads(refused.value.read())["error"]
+
+
+def test_the_reasons_run_on_one_thread_and_are_the_models_own_contributions(project, sql, busy):
+    import numpy as np
+    import xgboost as xgb
+
+    from c360.model.matrix import matrix
+    from c360.model.scorer import scorer
+
+    model = scorer(project / "models")
+    single = panels.one_thread(model)
+    assert json.loads(single.save_config())["learner"]["generic_param"]["nthread"] == "1"
+    assert panels.one_thread(model) is single  # copied once per loaded model
+    connection = c360.connect(project / "catalog")
+    cursor = connection.cursor()
+    cursor.execute(queries.predictions(model.card.categories, [f.name for f in model.inputs]), [busy])
+    table = cursor.fetch_arrow()
+    connection.close()
+    reasons = panels.reasons(project / "models", table)
+    rows = xgb.DMatrix(np.ascontiguousarray(matrix(table.select([f.name for f in model.inputs]), model.card.features,
+                                                   unread=model.unread)), feature_names=model.card.columns)
+    margins = model.booster.predict(rows, pred_contribs=True)[0].sum(axis=1)  # the scorer's own booster, threads
+    probabilities = np.exp(margins - margins.max()) / np.exp(margins - margins.max()).sum()
+    assert reasons["p_purchase_30d"] == pytest.approx(float(1 - probabilities[0]), abs=1e-6)
 
 
 def test_live_panel_shows_a_window_stream_aggregate_just_wrote(server, browser, project, busy, tmp_path):

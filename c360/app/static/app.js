@@ -70,20 +70,21 @@ C360.showSql = function (section, answer) {
     C360.el("td", {class: "num", text: (s.seconds * 1000).toFixed(1) + " ms"}),
     C360.el("td", {}, C360.el("code", {text: s.sent}),
       (s.notes || []).length ? C360.el("div", {class: "muted", text: s.notes.join("; ")}) : null)));
-  details.replaceChildren(
+  details.replaceChildren(...[
     C360.el("summary", {text: "SQL and timings"}),
     C360.el("div", {class: "muted", text: "Per source: what was sent, rows back and time (as EXPLAIN ANALYZE reports); " +
       "below each, what stayed local and why."}),
     C360.el("pre", {class: "sql-text", text: answer.sql || ""}),
     C360.el("div", {class: "muted", text: "parameters: " + JSON.stringify(answer.params === undefined ? null : answer.params)}),
+    answer.cached ? C360.el("div", {class: "muted", "data-cached": "1", text: "answered from the app's answers of the " +
+      "same copies (read only from accelerated copies, unchanged since): the timings below are of the run that read them"}) : null,
     C360.el("div", {class: "scroll"}, C360.el("table", {class: "timings"},
       C360.el("tr", {}, C360.el("th", {text: "source"}), C360.el("th", {class: "num", text: "rows"}),
-        C360.el("th", {class: "num", text: "time"}), C360.el("th", {text: "sent"})), rows)));
+        C360.el("th", {class: "num", text: "time"}), C360.el("th", {text: "sent"})), rows))].filter((node) => node !== null));
 };
 
 C360.load = async function (name, url, render) {
-  const panel = C360.panel(name);
-  panel.loading();
+  C360.panel(name).loading();
   let answer;
   try {
     const response = await fetch(url);
@@ -92,6 +93,12 @@ C360.load = async function (name, url, render) {
   } catch (error) {
     answer = {error: String(error)};
   }
+  return C360.show(name, answer, render);
+};
+
+// Draw one panel's answer (or its error) with render(body, answer).
+C360.show = function (name, answer, render) {
+  const panel = C360.panel(name);
   panel.body.replaceChildren();
   if (!answer.error) {
     try {
@@ -102,6 +109,42 @@ C360.load = async function (name, url, render) {
   }
   panel.done(answer);
   return answer;
+};
+
+// Several panels from one request whose answer is one JSON line per panel ({"panel": name, ...}), each drawn as
+// its line arrives; renders maps panel names to render functions. response is the fetch's promise; current()
+// says whether the page still wants these panels (a newer request replaced this one: its lines are dropped).
+C360.arrived = {};
+C360.stream = async function (response, renders, current) {
+  C360.arrived = {};
+  const pending = new Set(Object.keys(renders));
+  for (const name of pending) C360.panel(name).loading();
+  let failure = "no answer for this panel";
+  try {
+    const answer = await response;
+    if (!answer.ok) throw new Error(`HTTP ${answer.status}: ${(await answer.text()).slice(0, 300)}`);
+    const reader = answer.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const {value, done} = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, {stream: true});
+      let end;
+      while ((end = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 1);
+        if (!line.trim() || !current()) continue;
+        const one = JSON.parse(line);
+        if (!pending.delete(one.panel)) continue;
+        C360.arrived[one.panel] = performance.now();  // ms since navigation (the latency benchmark reads it)
+        C360.show(one.panel, one, renders[one.panel]);
+      }
+    }
+  } catch (error) {
+    failure = String(error);
+  }
+  if (current()) for (const name of pending) C360.show(name, {error: failure}, renders[name]);
 };
 
 // <dl> of fields; each <dd> carries data-field and data-value (the raw value) for people and tests.

@@ -1,9 +1,11 @@
-// The agent's page: search, then one customer's panels, each from its own JSON endpoint.
+// The agent's page: search, then one customer's panels, all from one streamed request (a JSON line per panel);
+// the live panel then polls its own endpoint.
 "use strict";
 
 const el = C360.el;
 let current = null;
 let liveTimer = null;
+let liveBusy = false;  // a live request is out: a poll does not start another
 
 function api(path, extra) {
   return path + "?" + C360.params(extra);
@@ -26,52 +28,67 @@ async function search(text) {
   });
 }
 
+let opened = null;  // the request of the open customer's panels, aborted when another replaces it
+
 function openCustomer(id) {
   current = id;
   const query = new URLSearchParams(location.search);
   query.set("id", id);
   history.replaceState(null, "", "?" + query.toString());
   document.getElementById("customer").hidden = false;
-  const base = `/api/customer/${encodeURIComponent(id)}/`;
   delete document.body.dataset.rendered;
-  // every panel at once; when all have answered (ready or failed), the page notes the time since navigation
-  Promise.allSettled([
-    C360.load("profile", api(base + "profile"), profile),
-    C360.load("rfm", api(base + "rfm"), rfm),
-    C360.load("predictions", api(base + "predictions"), predictions),
-    C360.load("browsing", api(base + "browsing"), browsing),
-    C360.load("enrichment", api(base + "enrichment"), enrichment),
-    C360.load("orders", api(base + "orders"), orders),
-    live(),
-  ]).then(() => { if (current === id) document.body.dataset.rendered = String(Math.round(performance.now())); });
   clearInterval(liveTimer);
-  C360.configured.then((config) => {  // the panels did not wait for the config; the polling interval does
-    clearInterval(liveTimer);
-    if (current === id) liveTimer = setInterval(live, 1000 * (config.live_seconds || 5));
+  if (opened) opened.abort();  // the server cancels what the last customer's panels still run
+  // every panel from one request: the server starts them all at once and sends each as it is done
+  const url = api(`/api/customer/${encodeURIComponent(id)}`);
+  const early = window.C360_EARLY;  // asked for by the page's head, before its scripts loaded
+  window.C360_EARLY = null;
+  let response;
+  if (early && early.url === url) {
+    opened = early.controller;
+    response = early.response;
+  } else {
+    if (early) early.controller.abort();
+    opened = new AbortController();
+    response = fetch(url, {signal: opened.signal});
+  }
+  const mine = opened;
+  const still = () => current === id && opened === mine;
+  liveBusy = true;  // the first live answer is the request's; polling starts after it
+  C360.stream(response, {profile, rfm, predictions, browsing, enrichment, orders, live: showLive}, still).then(() => {
+    if (!still()) return;
+    liveBusy = false;
+    // when all have answered (ready or failed), the page notes the time since navigation
+    document.body.dataset.rendered = String(Math.round(performance.now()));
+    C360.configured.then((config) => {  // the panels did not wait for the config; the polling interval does
+      clearInterval(liveTimer);
+      if (still()) liveTimer = setInterval(live, 1000 * (config.live_seconds || 5));
+    });
   });
 }
-
-let liveBusy = false;
 
 function live() {
   if (current === null || liveBusy) return;  // a slow source: the next poll waits for this one
   liveBusy = true;
-  return C360.load("live", api(`/api/customer/${encodeURIComponent(current)}/live`), (body, answer) => {
-    const stamp = el("div", {class: "muted", id: "live-checked", "data-checked": new Date().toISOString(),
-      text: `checked ${new Date().toLocaleTimeString()} · windows since ${answer.since} UTC`});
-    if (!answer.rows.length) {
-      body.append(el("p", {text: `Not browsing now (no stream window in the last ${answer.live_hours} hours).`}), stamp);
-      return;
-    }
-    const now = answer.rows[0];
-    body.append(el("p", {}, "Now: ", el("strong", {"data-field": "live_category", text: now.category}),
-      ` (${now.page_views} page views, ${C360.number(now.seconds)} s, window ending ${now.window_end})`));
-    body.append(el("div", {class: "scroll"}, el("table", {id: "live-windows"},
-      el("tr", {}, ["window start", "category", "page views", "seconds"].map((h) => el("th", {text: h}))),
-      answer.rows.map((w) => el("tr", {"data-window-start": w.window_start, "data-category": w.category},
-        el("td", {text: w.window_start}), el("td", {text: w.category}), el("td", {class: "num", text: w.page_views}),
-        el("td", {class: "num", text: C360.number(w.seconds)}))))), stamp);
-  }).finally(() => { liveBusy = false; });
+  return C360.load("live", api(`/api/customer/${encodeURIComponent(current)}/live`), showLive)
+    .finally(() => { liveBusy = false; });
+}
+
+function showLive(body, answer) {
+  const stamp = el("div", {class: "muted", id: "live-checked", "data-checked": new Date().toISOString(),
+    text: `checked ${new Date().toLocaleTimeString()} · windows since ${answer.since} UTC`});
+  if (!answer.rows.length) {
+    body.append(el("p", {text: `Not browsing now (no stream window in the last ${answer.live_hours} hours).`}), stamp);
+    return;
+  }
+  const now = answer.rows[0];
+  body.append(el("p", {}, "Now: ", el("strong", {"data-field": "live_category", text: now.category}),
+    ` (${now.page_views} page views, ${C360.number(now.seconds)} s, window ending ${now.window_end})`));
+  body.append(el("div", {class: "scroll"}, el("table", {id: "live-windows"},
+    el("tr", {}, ["window start", "category", "page views", "seconds"].map((h) => el("th", {text: h}))),
+    answer.rows.map((w) => el("tr", {"data-window-start": w.window_start, "data-category": w.category},
+      el("td", {text: w.window_start}), el("td", {text: w.category}), el("td", {class: "num", text: w.page_views}),
+      el("td", {class: "num", text: C360.number(w.seconds)}))))), stamp);
 }
 
 function profile(body, answer) {
