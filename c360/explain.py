@@ -14,8 +14,8 @@ from connectors.base import source_label
 
 def notes_of(scan_plan, scan) -> tuple[str, ...]:
     """What the planner noted of a scan, then what its connector noted when it wrote the statement
-    (an index hint, a forced join order), each once."""
-    return tuple(dict.fromkeys([*scan_plan.notes, *scan.notes]))
+    (an index hint, a forced join order), each once; a copy's direct scan notes nothing."""
+    return tuple(dict.fromkeys([*scan_plan.notes, *getattr(scan, "notes", ())]))
 
 
 def render(query_plan, execution, *, analyze: bool, result_rows: int | None = None,
