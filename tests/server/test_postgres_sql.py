@@ -26,6 +26,9 @@ ORACLE_QUERIES = {
     "to_char(order_ts, 'FMMonth FMDD, YYYY'), to_char(order_ts, 'Day|Month|DY|mon|MON|Dy'), "
     "to_char(order_ts, 'HH12:MI am \"at\" DDD IYYY-IW'), to_char(order_ts, 'yyyy/mm/dd hh24.mi.ss.MS.US') "
     "FROM shop.orders ORDER BY order_id",
+    # Tableau's DATENAME('iso-weekday', ...) and DATENAME('iso-week', ...)
+    "to_char_iso_weekday": "SELECT to_char(order_ts, 'ID'), to_char(order_ts, 'IW'), to_char(order_ts, 'iyyy-iw-id') "
+    "FROM shop.orders ORDER BY order_id",
     "to_timestamp_superset": "SELECT order_id FROM shop.orders WHERE order_ts >= "
     "TO_TIMESTAMP('2026-02-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') ORDER BY 1",
     "to_date": "SELECT to_date('05/01/2026', 'DD/MM/YYYY')",
@@ -40,6 +43,14 @@ ORACLE_QUERIES = {
     "ORDER BY customer_id, order_id DESC",
     "integer_division": "SELECT 7 / 2, order_id / 2, -7 / 2, amount / 2, order_id / 2.0 FROM shop.orders ORDER BY order_id",
     "aggregates": "SELECT count(*) AS n, sum(order_id), avg(order_id), min(status) FROM shop.orders",
+    # Tableau's DATE(n): a date plus n times an interval is a timestamp, truncated as one (not as a date)
+    "date_trunc_of_date_plus_interval": "SELECT order_id, date_trunc('day', CAST('1900-01-01' AS DATE) "
+    "+ order_id * INTERVAL '1 DAY') AS d, (DATE '2026-01-05' - 2 * INTERVAL '1 DAY') AS t FROM shop.orders "
+    "ORDER BY 1",
+    # Tableau's REGEXP_EXTRACT: the n-th group of the first match, the match itself without groups, else NULL
+    "regexp_extract_subquery": "SELECT order_id, (SELECT (REGEXP_MATCHES(status, '(a)(.)'))[2]) AS g2, "
+    "(SELECT (REGEXP_MATCHES(status, 'a.'))[1]) AS m, (SELECT (REGEXP_MATCHES(status, '(a.)'))[2]) AS none, "
+    "(SELECT (REGEXP_MATCHES(status, '[(|]?p(ai)'))[1]) AS p FROM shop.orders ORDER BY 1",
 }
 
 
@@ -83,6 +94,22 @@ def test_to_char_of_a_date_is_the_formatted_text_never_the_date(server):
 def test_a_format_without_an_exact_translation_is_an_error(server, sql, message):
     with psycopg.connect(server.dsn(), autocommit=True) as connection:
         with pytest.raises(psycopg.errors.FeatureNotSupported, match=message):
+            connection.execute(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT regexp_matches(status, 'a') FROM shop.orders",  # a set of arrays in PostgreSQL, a boolean in DuckDB
+        "SELECT (SELECT (regexp_matches(status, '(p)?a'))[1]) FROM shop.orders",  # an optional group: NULL or ''
+        "SELECT (SELECT (regexp_matches(status, '(p)|a'))[1]) FROM shop.orders",
+        "SELECT (SELECT (regexp_matches(status, 'a', 'g'))[1]) FROM shop.orders",
+    ],
+    ids=["set_returning", "optional_group", "alternation", "flags"],
+)
+def test_regexp_matches_outside_tableaus_scalar_form_is_refused(server, sql):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="regexp_matches"):
             connection.execute(sql)
 
 
