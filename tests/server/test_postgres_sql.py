@@ -72,6 +72,28 @@ def test_wire_sql_answers_as_postgresql_does(server, postgres_shop, sql):
     assert _run(server.dsn(), sql) == expected
 
 
+def test_a_sum_of_integers_is_a_bigint_as_in_postgresql(server, postgres_shop):
+    """Tableau's number of records is ``SUM(1)``: PostgreSQL sums smallints and integers into a bigint (int8),
+    bigints and decimals into a numeric."""
+    sql = (
+        "SELECT SUM(1) AS records, SUM(CAST(order_id AS INTEGER)) AS i4, SUM(CAST(order_id AS SMALLINT)) AS i2, "
+        "SUM(DISTINCT CAST(customer_id AS INTEGER)) AS d, SUM(CAST(order_id AS INTEGER) / 2) AS halves, "
+        "SUM(CAST(order_id AS BIGINT)) AS i8, SUM(amount) AS amount, "
+        "SUM(1) FILTER (WHERE status = 'paid') AS paid, (SELECT SUM(1) OVER () FROM shop.customers LIMIT 1) AS windowed "
+        "FROM shop.orders"
+    )
+
+    def typed(dsn: str):
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            cursor = connection.execute(sql)
+            return [d.type_code for d in cursor.description], [tuple(map(_normal, r)) for r in cursor.fetchall()]
+
+    int8, numeric = 20, 1700
+    expected = typed(postgres_shop + " options='-c search_path=shop -c TimeZone=UTC'")
+    assert expected[0] == [int8] * 5 + [numeric] * 2 + [int8] * 2
+    assert typed(server.dsn()) == expected
+
+
 def test_a_list_parameter_in_any_binds_as_postgresql_does(server, postgres_shop):
     sql = "SELECT order_id FROM shop.orders WHERE order_id = ANY(%s) AND status <> ALL(%s) ORDER BY 1"
     params = ([1, 2, 4], ["CANCELLED"])
