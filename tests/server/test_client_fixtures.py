@@ -6,7 +6,10 @@ client sends knowing it may fail (Tableau's temp-table check), which c360 refuse
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -189,3 +192,37 @@ def test_tableau_queries_answer_as_postgresql_does(server, postgres_shop):
     assert len(queries) >= 10
     for sql in queries:
         assert run(server.dsn(), sql) == run(oracle, sql), sql
+
+
+def test_tableau_statements_through_the_jdbc_driver_answer_as_postgresql_does(server, postgres_shop):
+    """Tableau's postgres_jdbc connector sends its statements through the PostgreSQL JDBC driver: replayed
+    through it (tests/server/clients/JdbcReplay.java), each gives PostgreSQL's column labels and rows as the
+    driver reads them, and each marked statement fails with its SQLSTATE."""
+    from tests.server.test_drivers import CLIENTS, JDBC_JAR
+
+    assert JDBC_JAR.is_file(), "the PostgreSQL JDBC driver is missing: apt-get install libpostgresql-jdbc-java"
+    assert shutil.which("java"), "java is missing: apt-get install openjdk-17-jre-headless"
+    statements = _statements(FIXTURES[0].parent / "tableau_postgres.sql")
+    stdin = "\n--@@\n".join(sql.rstrip(";") for sql, _ in statements)
+
+    def replay(url: str, user: str) -> list[list[str]]:
+        done = subprocess.run(
+            ["java", "-cp", str(JDBC_JAR), str(CLIENTS / "JdbcReplay.java"), url, user],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env={**os.environ, "TZ": "UTC"},
+        )
+        assert done.returncode == 0, done.stderr
+        return [line.split("\t") for line in done.stdout.splitlines()]
+
+    database = re.search(r"dbname=(\S+)", postgres_shop).group(1)
+    found = replay(f"jdbc:postgresql://127.0.0.1:{server.port}/c360", "tester")
+    expected = replay(f"jdbc:postgresql://127.0.0.1:5432/{database}?currentSchema=shop", "postgres")
+    assert len(found) == len(expected) == len(statements)
+    for (sql, sqlstate), ours, theirs in zip(statements, found, expected):
+        if sqlstate is None:
+            assert ours == theirs, sql
+        else:
+            assert ours == ["error", sqlstate], sql
