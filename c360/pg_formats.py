@@ -99,9 +99,15 @@ def _format_pieces(pattern: str, *, parsing: bool) -> list[tuple[str, str | None
     return pieces
 
 
+#: date/time patterns no number format has: a pattern with one of them is a date/time format, its digits
+#: printed as written (Tableau's ISO-year truncation sends ``to_char(ts, 'IYYY-01')``)
+_DATE_ONLY = re.compile(r"YYYY|YY|MM|DD|HH|IW|ID|AM|PM|US|MS|Mon|Day|Dy", re.IGNORECASE)
+
+
 def format_expression(value: exp.Expression, pattern: str) -> exp.Expression:
     """``to_char(value, pattern)`` for a date/time ``value``, exactly as PostgreSQL prints it."""
-    if re.search(r"[90]", re.sub(r'"[^"]*"', "", pattern)):
+    unquoted = re.sub(r'"[^"]*"', "", pattern)
+    if re.search(r"[90]", unquoted) and not _DATE_ONLY.search(unquoted):
         raise NotSupportedError("to_char with a number format is not supported here")
     parts = []
     for fmt, case, pad in _format_pieces(pattern, parsing=False):

@@ -285,8 +285,9 @@ def schema_qualified_columns(tree: exp.Expression, context: _Context | None) -> 
 # --- to_char / to_timestamp / to_date --------------------------------------------------------------------
 
 def formatting_functions(tree: exp.Expression, context: _Context) -> exp.Expression:
-    """``to_char``/``to_timestamp``/``to_date`` with a format: PostgreSQL's patterns, exactly or an error."""
-    for node in list(tree.find_all(exp.Anonymous)):
+    """``to_char``/``to_timestamp``/``to_date`` with a format: PostgreSQL's patterns, exactly or an error. The
+    innermost first: ``to_date(to_char(ts, 'IYYY-01'), 'IYYY-IW')`` parses what the inner one printed."""
+    for node in reversed(list(tree.find_all(exp.Anonymous))):
         name = node.name.lower()
         if name not in ("to_char", "to_timestamp", "to_date"):
             continue

@@ -29,6 +29,10 @@ ORACLE_QUERIES = {
     # Tableau's DATENAME('iso-weekday', ...) and DATENAME('iso-week', ...)
     "to_char_iso_weekday": "SELECT to_char(order_ts, 'ID'), to_char(order_ts, 'IW'), to_char(order_ts, 'iyyy-iw-id') "
     "FROM shop.orders ORDER BY order_id",
+    # Tableau's DATETRUNC('iso-year') and ('iso-quarter'): digits in a date format are printed as written
+    "iso_year_and_quarter_truncation": "SELECT TO_DATE(TO_CHAR(order_ts, 'IYYY-01'), 'IYYY-IW'), "
+    "TO_DATE(TO_CHAR(order_ts, 'IYYY-') || (LEAST(CAST((EXTRACT(WEEK FROM order_ts) - 1) AS BIGINT) / 13, 3) * 13 "
+    "+ 1), 'IYYY-IW') FROM shop.orders ORDER BY order_id",
     "to_timestamp_superset": "SELECT order_id FROM shop.orders WHERE order_ts >= "
     "TO_TIMESTAMP('2026-02-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') ORDER BY 1",
     "to_date": "SELECT to_date('05/01/2026', 'DD/MM/YYYY')",
