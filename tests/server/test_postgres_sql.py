@@ -54,7 +54,9 @@ ORACLE_QUERIES = {
     # Tableau's REGEXP_EXTRACT: the n-th group of the first match, the match itself without groups, else NULL
     "regexp_extract_subquery": "SELECT order_id, (SELECT (REGEXP_MATCHES(status, '(a)(.)'))[2]) AS g2, "
     "(SELECT (REGEXP_MATCHES(status, 'a.'))[1]) AS m, (SELECT (REGEXP_MATCHES(status, '(a.)'))[2]) AS none, "
-    "(SELECT (REGEXP_MATCHES(status, '[(|]?p(ai)'))[1]) AS p FROM shop.orders ORDER BY 1",
+    "(SELECT (REGEXP_MATCHES(status, '[(|]?p(ai)'))[1]) AS p, "
+    "(SELECT (REGEXP_MATCHES((SELECT (REGEXP_MATCHES(status, '(a.)'))[1]), '.(.)'))[1]) AS nested "
+    "FROM shop.orders ORDER BY 1",
 }
 
 
