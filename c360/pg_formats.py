@@ -23,6 +23,7 @@ _PATTERNS = {
     "HH24": ("%H", "%-H"), "HH12": ("%I", "%-I"), "HH": ("%I", "%-I"), "MI": ("%M", "%-M"), "SS": ("%S", "%-S"),
     "MS": ("%g", None), "US": ("%f", None), "YYYY": ("%Y", "%Y"), "YY": ("%y", "%-y"), "MM": ("%m", "%-m"),
     "DDD": ("%j", "%-j"), "DD": ("%d", "%-d"), "IYYY": ("%G", "%G"), "IW": ("%V", None),
+    "ID": ("%u", "%u"),
     "AM": ("%p", "%p"), "PM": ("%p", "%p"), "Mon": ("%b", "%b"), "Dy": ("%a", "%a"),
     "FMMonth": ("%B", "%B"), "FMDay": ("%A", "%A"),
 }
@@ -34,11 +35,12 @@ _CASED = {
     "DY": ("%a", "upper", 0), "dy": ("%a", "lower", 0), "am": ("%p", "lower", 0), "pm": ("%p", "lower", 0),
 }
 _LOWER_ALIASES = {"hh24": "HH24", "hh12": "HH12", "hh": "HH", "mi": "MI", "ss": "SS", "ms": "MS", "us": "US",
-                  "yyyy": "YYYY", "yy": "YY", "mm": "MM", "ddd": "DDD", "dd": "DD", "iyyy": "IYYY", "iw": "IW"}
+                  "yyyy": "YYYY", "yy": "YY", "mm": "MM", "ddd": "DDD", "dd": "DD", "iyyy": "IYYY", "iw": "IW",
+                  "id": "ID"}
 #: patterns PostgreSQL knows that have no exact equivalent here (refused, never approximated)
 _UNSUPPORTED = ("A.M.", "P.M.", "a.m.", "p.m.", "B.C.", "A.D.", "b.c.", "a.d.", "SSSSS", "SSSS", "YYY", "Y,YYY",
                 "IYY", "IY", "BC", "AD", "bc", "ad", "WW", "CC", "cc", "ww", "RM", "rm", "TZH", "TZM", "TZ", "tz",
-                "OF", "FF1", "FF2", "FF3", "FF4", "FF5", "FF6", "ID", "id", "J", "Q", "q", "W", "D", "I", "Y", "y",
+                "OF", "FF1", "FF2", "FF3", "FF4", "FF5", "FF6", "J", "Q", "q", "W", "D", "I", "Y", "y",
                 "TH", "th", "SP", "FX", "TM")
 _KEYS = sorted([*_PATTERNS, *_CASED, *_LOWER_ALIASES, *_UNSUPPORTED], key=len, reverse=True)
 
@@ -79,6 +81,8 @@ def _format_pieces(pattern: str, *, parsing: bool) -> list[tuple[str, str | None
         if fill_mode and f"FM{name}" in _PATTERNS:
             add(_PATTERNS[f"FM{name}"][0])
         elif name in _PATTERNS:
+            if parsing and name == "ID":
+                raise NotSupportedError("The format pattern ID is not supported when parsing")
             padded, filled = _PATTERNS[name]
             fmt = filled if fill_mode else padded
             if fmt is None:
@@ -95,9 +99,15 @@ def _format_pieces(pattern: str, *, parsing: bool) -> list[tuple[str, str | None
     return pieces
 
 
+#: date/time patterns no number format has: a pattern with one of them is a date/time format, its digits
+#: printed as written (Tableau's ISO-year truncation sends ``to_char(ts, 'IYYY-01')``)
+_DATE_ONLY = re.compile(r"YYYY|YY|MM|DD|HH|IW|ID|AM|PM|US|MS|Mon|Day|Dy", re.IGNORECASE)
+
+
 def format_expression(value: exp.Expression, pattern: str) -> exp.Expression:
     """``to_char(value, pattern)`` for a date/time ``value``, exactly as PostgreSQL prints it."""
-    if re.search(r"[90]", re.sub(r'"[^"]*"', "", pattern)):
+    unquoted = re.sub(r'"[^"]*"', "", pattern)
+    if re.search(r"[90]", unquoted) and not _DATE_ONLY.search(unquoted):
         raise NotSupportedError("to_char with a number format is not supported here")
     parts = []
     for fmt, case, pad in _format_pieces(pattern, parsing=False):

@@ -22,7 +22,13 @@ The traps, each a rule below:
 - ``7 / 2`` is 3 in PostgreSQL: division of two integers becomes ``//``; a
   division whose operand types cannot be told is an error, not a guess.
 - ``date_trunc('month', date)`` is a ``timestamptz`` in PostgreSQL (DuckDB
-  returns a DATE): the date is cast first.
+  returns a DATE): the date is cast first. A date plus ``n * interval`` is a
+  timestamp, not a date (sqlglot types ``n * interval`` as a number).
+- ``sum`` of a smallint or an integer is a bigint in PostgreSQL (DuckDB's
+  HUGEINT would go out as numeric): the sum is cast.
+- ``regexp_matches`` is a set-returning function of text arrays in
+  PostgreSQL and a boolean in DuckDB: only Tableau's scalar
+  ``(SELECT (regexp_matches(s, 'p'))[n])`` is translated; any other use is an error.
 - Result columns get PostgreSQL's names (``count``, ``?column?``,
   ``string_agg``, ``btrim``, ``int4``), as PostgreSQL's FigureColname picks them.
 
@@ -44,6 +50,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from c360.errors import NotSupportedError, ProgrammingError, SqlSyntaxError
 from c360.pg_formats import format_expression, parse_format
+from c360.pg_regexp import regexp_functions
 from c360.planner.qualified_columns import qualified_columns
 
 _KEPT = ("TO_CHAR", "TO_TIMESTAMP", "TO_DATE")
@@ -279,8 +286,9 @@ def schema_qualified_columns(tree: exp.Expression, context: _Context | None) -> 
 # --- to_char / to_timestamp / to_date --------------------------------------------------------------------
 
 def formatting_functions(tree: exp.Expression, context: _Context) -> exp.Expression:
-    """``to_char``/``to_timestamp``/``to_date`` with a format: PostgreSQL's patterns, exactly or an error."""
-    for node in list(tree.find_all(exp.Anonymous)):
+    """``to_char``/``to_timestamp``/``to_date`` with a format: PostgreSQL's patterns, exactly or an error. The
+    innermost first: ``to_date(to_char(ts, 'IYYY-01'), 'IYYY-IW')`` parses what the inner one printed."""
+    for node in reversed(list(tree.find_all(exp.Anonymous))):
         name = node.name.lower()
         if name not in ("to_char", "to_timestamp", "to_date"):
             continue
@@ -313,9 +321,10 @@ _MARK = "c360_pg_typed"
 
 def typed_operations(tree: exp.Expression, context: _Context) -> exp.Expression:
     """Integer ``/`` becomes ``//``; ``date_trunc`` of a DATE truncates it as a timestamptz (PostgreSQL's
-    answer type). Operand types come from ``context.schema`` and the parameters' values; a division whose
-    operand types stay unknown is refused."""
-    targets = list(tree.find_all(exp.Div, exp.TimestampTrunc, exp.DateTrunc))
+    answer type); ``sum`` of a smallint or an integer is a bigint (DuckDB's is a HUGEINT, sent as numeric:
+    Tableau's ``SUM(1)``, its number of records, would read as a decimal). Operand types come from
+    ``context.schema`` and the parameters' values; a division whose operand types stay unknown is refused."""
+    targets = list(tree.find_all(exp.Div, exp.TimestampTrunc, exp.DateTrunc, exp.Sum))
     if not targets:
         return tree
     for i, node in enumerate(targets):
@@ -342,6 +351,9 @@ def typed_operations(tree: exp.Expression, context: _Context) -> exp.Expression:
                     f"Cannot tell whether {node.sql('postgres')} divides integers (PostgreSQL truncates then): "
                     "cast an operand, e.g. x::numeric / y"
                 )
+        elif isinstance(node, exp.Sum):
+            if left in _SUMMED_TO_BIGINT:
+                _cast_result(node, "BIGINT")
         else:
             arg = node.this
             if left == exp.DataType.Type.DATE:
@@ -352,6 +364,20 @@ def typed_operations(tree: exp.Expression, context: _Context) -> exp.Expression:
                     "e.g. date_trunc('month', x::timestamp)"
                 )
     return tree
+
+
+#: the types PostgreSQL sums into a bigint (int2, int4; DuckDB's TINYINT is sent as int2)
+_SUMMED_TO_BIGINT = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT}
+
+
+def _cast_result(aggregate: exp.Expression, to: str) -> None:
+    """Cast what ``aggregate`` gives, with its FILTER and OVER clauses (the node itself is kept in the tree)."""
+    outer = aggregate
+    while isinstance(outer.parent, (exp.Filter, exp.Window)) and outer.parent.this is outer:
+        outer = outer.parent
+    cast = exp.Cast(this=exp.Null(), to=exp.DataType.build(to))
+    outer.replace(cast)
+    cast.set("this", outer)
 
 
 def _unknown(kind) -> bool:
@@ -391,8 +417,23 @@ def _operand_types(tree: exp.Expression, context: _Context, schema: dict | None)
 
 
 def _kind(node: exp.Expression):
+    """PostgreSQL's type of ``node``, from sqlglot's annotation, except where that differs: a number times an
+    interval is an interval (sqlglot says the number's type), and so a date plus or minus one is a timestamp
+    (Tableau's ``DATE(n)`` is ``date_trunc('day', DATE '1900-01-01' + n * INTERVAL '1 DAY')``); integers
+    divided are an integer (an integer kind stands for all: only "some integer" is asked)."""
+    if isinstance(node, exp.Paren):
+        return _kind(node.this)
     if isinstance(node, exp.Literal) and not node.is_string:
         return exp.DataType.Type.INT if re.fullmatch(r"\d+", node.this) else exp.DataType.Type.DECIMAL
+    if isinstance(node, exp.Div) and {_kind(node.this), _kind(node.expression)} <= _INTEGERS:
+        return exp.DataType.Type.INT  # it becomes an integer division
+    if isinstance(node, (exp.Mul, exp.Add, exp.Sub)):
+        sides = {_kind(node.this), _kind(node.expression)}
+        if exp.DataType.Type.INTERVAL in sides:
+            if isinstance(node, exp.Mul):
+                return exp.DataType.Type.INTERVAL
+            if sides & {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP}:
+                return exp.DataType.Type.TIMESTAMP
     kind = node.type.this if node.type is not None else None
     return kind
 
@@ -412,7 +453,14 @@ def table_function_columns(tree: exp.Expression, context: _Context) -> exp.Expre
     return tree
 
 
-RULES = (any_all_arrays, schema_qualified_columns, formatting_functions, typed_operations, table_function_columns)
+RULES = (
+    any_all_arrays,
+    schema_qualified_columns,
+    formatting_functions,
+    typed_operations,
+    table_function_columns,
+    regexp_functions,
+)
 
 
 # --- result column names ---------------------------------------------------------------------------------

@@ -1,10 +1,15 @@
 """Start-up and introspection statements real clients send, written down from their public sources
 (``tests/server/fixtures/clients/*.sql``, each saying where it came from) and replayed as the client sends
 them: one simple-query message. Every statement must answer without an error, and with what the client
-needs from the answer."""
+needs from the answer, except one marked ``-- expect error: SQLSTATE`` on the line above it: a statement the
+client sends knowing it may fail (Tableau's temp-table check), which c360 refuses with that SQLSTATE."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +17,9 @@ import pytest
 from tests.server import wire
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "clients").glob("*.sql"))
+
+
+_EXPECT = re.compile(r"--\s*expect error:\s*(\w{5})\s*$")
 
 
 def _replay(server, path: Path) -> list[tuple[bytes, bytes]]:
@@ -23,13 +31,43 @@ def _replay(server, path: Path) -> list[tuple[bytes, bytes]]:
         client.close()
 
 
+def _messages(path: Path) -> list[tuple[str, str | None]]:
+    """The fixture as the simple-query messages a client sends: the statements between two expected failures
+    together (PostgreSQL skips the rest of a message after an error), each expected failure alone with its
+    SQLSTATE. A fixture with no expected failure is one message, as written (its comments too)."""
+    statements = _statements(path)
+    if all(sqlstate is None for _, sqlstate in statements):
+        return [(path.read_text(), None)]
+    messages, batch = [], []
+    for statement, sqlstate in statements:
+        if sqlstate is None:
+            batch.append(statement)
+            continue
+        if batch:
+            messages.append(("\n\n".join(batch), None))
+            batch = []
+        messages.append((statement, sqlstate))
+    if batch:
+        messages.append(("\n\n".join(batch), None))
+    return messages
+
+
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
 def test_a_client_start_up_sequence_answers_without_an_error(server, path):
-    messages = _replay(server, path)
-    errors = [wire.error_fields(body) for kind, body in messages if kind == b"E"]
-    assert errors == []
-    statements = sum(1 for line in path.read_text().splitlines() if line.rstrip().endswith(";"))
-    assert [kind for kind, _ in messages].count(b"C") == statements
+    client = wire.Wire(server.port)
+    try:
+        client.startup()
+        for text, sqlstate in _messages(path):
+            messages = client.query(text)
+            errors = [wire.error_fields(body) for kind, body in messages if kind == b"E"]
+            if sqlstate is None:
+                assert errors == []
+                statements = sum(1 for line in text.splitlines() if line.rstrip().endswith(";"))
+                assert [kind for kind, _ in messages].count(b"C") == statements
+            else:
+                assert [error["C"] for error in errors] == [sqlstate], text
+    finally:
+        client.close()
 
 
 def test_npgsql_type_loading_gives_each_array_its_element_first(server):
@@ -44,31 +82,42 @@ def test_npgsql_type_loading_gives_each_array_its_element_first(server):
     assert {"int8", "text", "numeric", "timestamp"} <= {r[2] for r in rows} and arrays >= 10
 
 
-def _statements(path: Path) -> list[str]:
-    """The fixture's statements, each ending with a line that ends in ``;`` (the header comment left out)."""
-    statements, lines = [], []
+def _statements(path: Path) -> list[tuple[str, str | None]]:
+    """The fixture's statements, each ending with a line that ends in ``;`` (comment lines left out), with the
+    SQLSTATE a ``-- expect error: SQLSTATE`` line above it names (None: it must succeed)."""
+    statements, lines, expected = [], [], None
     for line in path.read_text().splitlines():
+        marker = _EXPECT.match(line.strip())
+        if marker:
+            expected = marker.group(1)
+            continue
         if lines or not line.startswith("--"):
             lines.append(line)
         if line.rstrip().endswith(";"):
-            statements.append("\n".join(lines).strip())
-            lines = []
-    return [s for s in statements if s]
+            statement = "\n".join(lines).strip()
+            if statement:
+                statements.append((statement, expected))
+            lines, expected = [], None
+    return statements
 
 
 def _replay_each(server, path: Path) -> tuple[list[list[tuple] | None], list[str]]:
-    """Every statement of a fixture through psycopg, one at a time: the rows of each and the errors."""
+    """Every statement of a fixture through psycopg, one at a time: the rows of each and the errors (a marked
+    statement that fails with its SQLSTATE is not an error; one that succeeds or fails otherwise is)."""
     import psycopg
 
     results, errors = [], []
     with psycopg.connect(server.dsn(), autocommit=True) as connection:
-        for statement in _statements(path):
+        for statement, sqlstate in _statements(path):
             try:
                 cursor = connection.execute(statement)
                 results.append(cursor.fetchall() if cursor.description else None)
+                if sqlstate is not None:
+                    errors.append(f"expected SQLSTATE {sqlstate}, it succeeded: {statement[:120]}")
             except psycopg.Error as error:
                 results.append(None)
-                errors.append(f"{error.diag.message_primary} in: {statement[:120]}")
+                if error.sqlstate != sqlstate:
+                    errors.append(f"{error.sqlstate} {error.diag.message_primary} in: {statement[:120]}")
     return results, errors
 
 
@@ -122,3 +171,58 @@ def test_dbeaver_navigator_shows_schemas_types_tables_indexes_and_the_primary_ke
     index_names = {row[-10] for row in results[17]}
     assert index_names == {"products_pkey", "products_name_sku_idx"}
     assert [row[2] for row in results[18]] == ["products_pkey"]
+
+
+def test_tableau_queries_answer_as_postgresql_does(server, postgres_shop):
+    """Each statement Tableau sends that c360 answers (the metadata reads and the views' queries) gives the
+    column names and rows a real PostgreSQL holding the same tables gives, in any order (Tableau sends most
+    without ORDER BY)."""
+    import psycopg
+
+    from tests.server.test_postgres_sql import _normal
+
+    def run(dsn: str, sql: str):
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            cursor = connection.execute(sql)
+            rows = [tuple(_normal(value) for value in row) for row in cursor.fetchall()]
+            return [d.name for d in cursor.description], sorted(rows, key=repr)
+
+    oracle = postgres_shop + " options='-c search_path=shop -c TimeZone=UTC'"
+    queries = [sql for sql, sqlstate in _statements(FIXTURES[0].parent / "tableau_postgres.sql") if sqlstate is None]
+    assert len(queries) >= 10
+    for sql in queries:
+        assert run(server.dsn(), sql) == run(oracle, sql), sql
+
+
+def test_tableau_statements_through_the_jdbc_driver_answer_as_postgresql_does(server, postgres_shop):
+    """Tableau's postgres_jdbc connector sends its statements through the PostgreSQL JDBC driver: replayed
+    through it (tests/server/clients/JdbcReplay.java), each gives PostgreSQL's column labels and rows as the
+    driver reads them, and each marked statement fails with its SQLSTATE."""
+    from tests.server.test_drivers import CLIENTS, JDBC_JAR
+
+    assert JDBC_JAR.is_file(), "the PostgreSQL JDBC driver is missing: apt-get install libpostgresql-jdbc-java"
+    assert shutil.which("java"), "java is missing: apt-get install openjdk-17-jre-headless"
+    statements = _statements(FIXTURES[0].parent / "tableau_postgres.sql")
+    stdin = "\n--@@\n".join(sql.rstrip(";") for sql, _ in statements)
+
+    def replay(url: str, user: str) -> list[list[str]]:
+        done = subprocess.run(
+            ["java", "-cp", str(JDBC_JAR), str(CLIENTS / "JdbcReplay.java"), url, user],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env={**os.environ, "TZ": "UTC"},
+        )
+        assert done.returncode == 0, done.stderr
+        return [line.split("\t") for line in done.stdout.splitlines()]
+
+    database = re.search(r"dbname=(\S+)", postgres_shop).group(1)
+    found = replay(f"jdbc:postgresql://127.0.0.1:{server.port}/c360", "tester")
+    expected = replay(f"jdbc:postgresql://127.0.0.1:5432/{database}?currentSchema=shop", "postgres")
+    assert len(found) == len(expected) == len(statements)
+    for (sql, sqlstate), ours, theirs in zip(statements, found, expected):
+        if sqlstate is None:
+            assert ours == theirs, sql
+        else:
+            assert ours == ["error", sqlstate], sql

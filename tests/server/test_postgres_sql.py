@@ -26,6 +26,13 @@ ORACLE_QUERIES = {
     "to_char(order_ts, 'FMMonth FMDD, YYYY'), to_char(order_ts, 'Day|Month|DY|mon|MON|Dy'), "
     "to_char(order_ts, 'HH12:MI am \"at\" DDD IYYY-IW'), to_char(order_ts, 'yyyy/mm/dd hh24.mi.ss.MS.US') "
     "FROM shop.orders ORDER BY order_id",
+    # Tableau's DATENAME('iso-weekday', ...) and DATENAME('iso-week', ...)
+    "to_char_iso_weekday": "SELECT to_char(order_ts, 'ID'), to_char(order_ts, 'IW'), to_char(order_ts, 'iyyy-iw-id') "
+    "FROM shop.orders ORDER BY order_id",
+    # Tableau's DATETRUNC('iso-year') and ('iso-quarter'): digits in a date format are printed as written
+    "iso_year_and_quarter_truncation": "SELECT TO_DATE(TO_CHAR(order_ts, 'IYYY-01'), 'IYYY-IW'), "
+    "TO_DATE(TO_CHAR(order_ts, 'IYYY-') || (LEAST(CAST((EXTRACT(WEEK FROM order_ts) - 1) AS BIGINT) / 13, 3) * 13 "
+    "+ 1), 'IYYY-IW') FROM shop.orders ORDER BY order_id",
     "to_timestamp_superset": "SELECT order_id FROM shop.orders WHERE order_ts >= "
     "TO_TIMESTAMP('2026-02-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') ORDER BY 1",
     "to_date": "SELECT to_date('05/01/2026', 'DD/MM/YYYY')",
@@ -40,6 +47,16 @@ ORACLE_QUERIES = {
     "ORDER BY customer_id, order_id DESC",
     "integer_division": "SELECT 7 / 2, order_id / 2, -7 / 2, amount / 2, order_id / 2.0 FROM shop.orders ORDER BY order_id",
     "aggregates": "SELECT count(*) AS n, sum(order_id), avg(order_id), min(status) FROM shop.orders",
+    # Tableau's DATE(n): a date plus n times an interval is a timestamp, truncated as one (not as a date)
+    "date_trunc_of_date_plus_interval": "SELECT order_id, date_trunc('day', CAST('1900-01-01' AS DATE) "
+    "+ order_id * INTERVAL '1 DAY') AS d, (DATE '2026-01-05' - 2 * INTERVAL '1 DAY') AS t FROM shop.orders "
+    "ORDER BY 1",
+    # Tableau's REGEXP_EXTRACT: the n-th group of the first match, the match itself without groups, else NULL
+    "regexp_extract_subquery": "SELECT order_id, (SELECT (REGEXP_MATCHES(status, '(a)(.)'))[2]) AS g2, "
+    "(SELECT (REGEXP_MATCHES(status, 'a.'))[1]) AS m, (SELECT (REGEXP_MATCHES(status, '(a.)'))[2]) AS none, "
+    "(SELECT (REGEXP_MATCHES(status, '[(|]?p(ai)'))[1]) AS p, "
+    "(SELECT (REGEXP_MATCHES((SELECT (REGEXP_MATCHES(status, '(a.)'))[1]), '.(.)'))[1]) AS nested "
+    "FROM shop.orders ORDER BY 1",
 }
 
 
@@ -59,6 +76,28 @@ def _run(dsn: str, sql: str, params=None):
 def test_wire_sql_answers_as_postgresql_does(server, postgres_shop, sql):
     expected = _run(postgres_shop + " options='-c search_path=shop -c TimeZone=UTC'", sql)
     assert _run(server.dsn(), sql) == expected
+
+
+def test_a_sum_of_integers_is_a_bigint_as_in_postgresql(server, postgres_shop):
+    """Tableau's number of records is ``SUM(1)``: PostgreSQL sums smallints and integers into a bigint (int8),
+    bigints and decimals into a numeric."""
+    sql = (
+        "SELECT SUM(1) AS records, SUM(CAST(order_id AS INTEGER)) AS i4, SUM(CAST(order_id AS SMALLINT)) AS i2, "
+        "SUM(DISTINCT CAST(customer_id AS INTEGER)) AS d, SUM(CAST(order_id AS INTEGER) / 2) AS halves, "
+        "SUM(CAST(order_id AS BIGINT)) AS i8, SUM(amount) AS amount, "
+        "SUM(1) FILTER (WHERE status = 'paid') AS paid, (SELECT SUM(1) OVER () FROM shop.customers LIMIT 1) AS windowed "
+        "FROM shop.orders"
+    )
+
+    def typed(dsn: str):
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            cursor = connection.execute(sql)
+            return [d.type_code for d in cursor.description], [tuple(map(_normal, r)) for r in cursor.fetchall()]
+
+    int8, numeric = 20, 1700
+    expected = typed(postgres_shop + " options='-c search_path=shop -c TimeZone=UTC'")
+    assert expected[0] == [int8] * 5 + [numeric] * 2 + [int8] * 2
+    assert typed(server.dsn()) == expected
 
 
 def test_a_list_parameter_in_any_binds_as_postgresql_does(server, postgres_shop):
@@ -83,6 +122,22 @@ def test_to_char_of_a_date_is_the_formatted_text_never_the_date(server):
 def test_a_format_without_an_exact_translation_is_an_error(server, sql, message):
     with psycopg.connect(server.dsn(), autocommit=True) as connection:
         with pytest.raises(psycopg.errors.FeatureNotSupported, match=message):
+            connection.execute(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT regexp_matches(status, 'a') FROM shop.orders",  # a set of arrays in PostgreSQL, a boolean in DuckDB
+        "SELECT (SELECT (regexp_matches(status, '(p)?a'))[1]) FROM shop.orders",  # an optional group: NULL or ''
+        "SELECT (SELECT (regexp_matches(status, '(p)|a'))[1]) FROM shop.orders",
+        "SELECT (SELECT (regexp_matches(status, 'a', 'g'))[1]) FROM shop.orders",
+    ],
+    ids=["set_returning", "optional_group", "alternation", "flags"],
+)
+def test_regexp_matches_outside_tableaus_scalar_form_is_refused(server, sql):
+    with psycopg.connect(server.dsn(), autocommit=True) as connection:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="regexp_matches"):
             connection.execute(sql)
 
 
