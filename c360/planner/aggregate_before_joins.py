@@ -147,8 +147,9 @@ def _aggregates_of(select: exp.Select):
 
 
 def _combinable(aggregate: exp.AggFunc, alias: str, scan: ScanPlan) -> bool:
-    if not isinstance(aggregate, _COMBINABLE) or aggregate.find(exp.Distinct) or aggregate.args.get("filter"):
-        return False
+    if not isinstance(aggregate, _COMBINABLE) or aggregate.find(exp.Distinct) \
+            or isinstance(aggregate.parent, (exp.Filter, exp.Window)):
+        return False  # FILTER (WHERE …) would have to reach the partial aggregate too
     argument = aggregate.this
     if isinstance(aggregate, exp.Count) and isinstance(argument, exp.Star):
         return True

@@ -48,6 +48,8 @@ def test_an_inner_join_with_filters_on_both_sides_and_having(world):
     "ON o.customer_id = c.customer_id GROUP BY c.customer_id",
     "SELECT c.customer_id, count(DISTINCT o.status) AS s FROM crm.customers c JOIN shop.orders o "
     "ON o.customer_id = c.customer_id GROUP BY c.customer_id",
+    "SELECT c.customer_id, count(o.order_id) FILTER (WHERE c.city = 'Austin') AS n FROM crm.customers c "
+    "JOIN shop.orders o ON o.customer_id = c.customer_id GROUP BY c.customer_id",
     # an aggregate of the other side, a group key of the grouped side
     "SELECT c.customer_id, count(o.order_id) AS n, max(c.city) AS city FROM crm.customers c JOIN shop.orders o "
     "ON o.customer_id = c.customer_id GROUP BY c.customer_id",
@@ -62,4 +64,4 @@ def test_an_inner_join_with_filters_on_both_sides_and_having(world):
 ])
 def test_left_as_it_is_where_the_partial_results_cannot_be_combined_exactly(world, sql):
     shop = _shop(world, sql)
-    assert not any(note.startswith("grouped by") for note in shop.notes)
+    assert not any(note.startswith(("grouped by", "nothing pushed")) for note in shop.notes)  # not even tried
