@@ -110,7 +110,10 @@ class Engine:
             temp_directory=temp_directory,
         )
         self._lock = threading.Lock()
-        self._duckdb = self._open_duckdb()
+        #: the engine's own DuckDB, opened by the first query that needs it (:meth:`cursor`): a session whose
+        #: statements all run on accelerated copies (:mod:`c360.acceleration.direct`) never opens one
+        self._duckdb: duckdb.DuckDBPyConnection | None = None
+        self._shut = False
         self._copy_cursors = self._attached = None
 
     def _open_duckdb(self) -> duckdb.DuckDBPyConnection:
@@ -132,6 +135,8 @@ class Engine:
         every later query on it would fail (a server session or a notebook must not stay broken)."""
         with self._lock:
             old, self._duckdb = self._duckdb, self._open_duckdb()
+        if old is None:
+            return
         try:
             old.close()
         except duckdb.Error:
@@ -341,7 +346,16 @@ class Engine:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
+            if self._duckdb is None:
+                if self._shut:
+                    raise duckdb.ConnectionException("Connection already closed!")
+                self._duckdb = self._open_duckdb()
             return self._duckdb.cursor()
+
+    @property
+    def duckdb_opened(self) -> bool:
+        """True once a query needed the engine's own DuckDB (a lookup on an accelerated copy does not)."""
+        return self._duckdb is not None
 
     @property
     def attached(self):
@@ -361,7 +375,10 @@ class Engine:
         for kept in (self._copy_cursors, self._attached):
             if kept is not None:
                 kept.close()
-        self._duckdb.close()
+        with self._lock:
+            connection, self._duckdb, self._shut = self._duckdb, None, True
+        if connection is not None:
+            connection.close()
         if self.owns_catalog:
             self.catalog.close()
 

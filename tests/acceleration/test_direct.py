@@ -209,3 +209,33 @@ def test_a_lookup_with_a_datetime_parameter_runs_directly_as_a_cast_of_it_and_an
         assert "$2" not in cursor.scans[0].sent
     connection.close()
     live.close()
+
+
+def test_an_engine_whose_lookups_all_run_on_a_copy_never_opens_its_own_duckdb(project):
+    """A server session's engine shares the server's plan cache: once a lookup shape is trusted, a new session's
+    lookups run on the copy's DuckDB and the session's own (with the project's functions) is never opened."""
+    import duckdb
+
+    from c360.engine import Engine
+
+    catalog = Catalog(project)
+    first = Engine(catalog, owns_catalog=False)
+    for customer_id in (42, 43, 44):
+        _rows(first.execute(LOOKUP, [customer_id]))
+    second = Engine(catalog, views=first.views, owns_catalog=False, plans=first.plan_cache)
+    for customer_id in (42, 7, 43):
+        answer = _rows(second.execute(LOOKUP, [customer_id]))
+        assert answer == _rows(first.execute(LOOKUP, [customer_id]))
+    assert not second.duckdb_opened
+    assert _rows(second.execute("SELECT count(*) AS n FROM spend")) == [{"n": 3}]
+    assert _rows(second.execute("SELECT 1 + 1 AS two")) == [{"two": 2}]
+    assert second.duckdb_opened
+    second.close()
+    with pytest.raises(duckdb.ConnectionException):
+        second.cursor()
+    first.close()
+    catalog.close()
+
+
+def _rows(execution) -> list[dict]:
+    return [row for batch in execution.reader() for row in batch.to_pylist()]
