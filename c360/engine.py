@@ -100,6 +100,9 @@ class Engine:
         #: ``SET max_staleness``: the oldest accelerated copy this connection reads, in seconds (0: live
         #: sources only; None: each copy's declared bound)
         self.max_staleness: float | None = None
+        #: when set, every source scan's timeout in seconds in place of its source's own ``timeout`` (a refresh's:
+        #: :attr:`c360.acceleration.declaration.Acceleration.timeout`)
+        self.scan_timeout: float | None = None
         settings = getattr(catalog, "engine_settings", None) or {}
         temp_directory = _usable_folder(settings.get("temp_directory"))
         if self.spill_dir is None:
@@ -436,9 +439,12 @@ class Execution:
             self.scans.append(_guard(scan_plan.connector, lambda c=scan_plan.connector, r=request: c.scan(r)))
 
     def _timeout(self, scan_plan) -> float | None:
-        """The source's catalog timeout (None for an accelerated copy, which is a local file)."""
+        """The source's catalog timeout, or the engine's :attr:`Engine.scan_timeout` in its place (None for an
+        accelerated copy, which is a local file)."""
         source = self.engine.catalog.sources.get(scan_plan.source)
-        return source.timeout if source is not None else None
+        if source is None:
+            return None
+        return self.engine.scan_timeout or source.timeout
 
     def start(self) -> None:
         if self._table is not None or self._done:

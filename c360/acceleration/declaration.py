@@ -31,10 +31,15 @@ KEYS = {
     "max_staleness": "the oldest copy a query uses when its session sets no max_staleness (default 15m)",
     "overlap": "append: how far before the watermark rows are read again, for late commits (default 10m)",
     "live_tail": "append: queries read the copy plus the live rows past its watermark (default false)",
+    "timeout": "how long each source query of a refresh may run before it is cancelled, in place of the "
+               "source's own timeout, which bounds interactive queries (default 1h)",
 }
 
 DEFAULT_MAX_STALENESS = 15 * 60.0
 DEFAULT_OVERLAP = 10 * 60.0
+#: a refresh reads everything a view needs (every order of the year at a million customers: minutes), so the
+#: sources' own ``timeout`` (seconds, for interactive queries) does not bound it; this does
+DEFAULT_REFRESH_TIMEOUT = 3600.0
 
 _UNITS = {"ms": 0.001, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
           "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400}
@@ -86,6 +91,8 @@ class Acceleration:
     max_staleness: float = DEFAULT_MAX_STALENESS
     overlap: float = DEFAULT_OVERLAP
     live_tail: bool = False
+    #: seconds each source query of a refresh may run (the sources' own ``timeout`` does not apply)
+    timeout: float = DEFAULT_REFRESH_TIMEOUT
     where: str = ""
 
     @property
@@ -138,14 +145,15 @@ def _one(name: str, declaration: dict, place: str) -> Acceleration:
     if refresh not in ("full", "append"):
         raise CatalogError(f"{at('refresh')}: 'refresh' must be full or append, not '{refresh}'")
     values: dict = {"name": name.lower(), "refresh": refresh, "where": place}
-    for key in ("every", "max_staleness", "overlap"):
+    for key in ("every", "max_staleness", "overlap", "timeout"):
         if key in declaration:
             try:
                 values[key] = parse_duration(declaration[key], what=f"'{key}'")
             except ValueError as error:
                 raise CatalogError(f"{at(key)}: {error}") from None
-    if values.get("every") == 0:
-        raise CatalogError(f"{at('every')}: 'every' must be longer than 0 seconds")
+    for key in ("every", "timeout"):
+        if values.get(key) == 0:
+            raise CatalogError(f"{at(key)}: '{key}' must be longer than 0 seconds")
     key = declaration.get("key", ())
     if isinstance(key, str):
         key = (key,)

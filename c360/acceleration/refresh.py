@@ -74,6 +74,7 @@ def refresh(catalog, acceleration: Acceleration, *, views=None, as_of: dt.date |
         store.clean(copy, keep)
         engine = Engine(catalog, views=views, owns_catalog=False)
         engine.max_staleness = 0.0
+        engine.scan_timeout = acceleration.timeout
         temporary = None
         started = time.time()
         try:

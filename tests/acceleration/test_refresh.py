@@ -163,3 +163,38 @@ def test_a_refresh_killed_midway_leaves_the_previous_copy_intact(tmp_path):
     assert refresh(catalog, catalog.accelerations["shop.orders"]).rows == 400_004
     assert not any(p.name.endswith(".tmp") for p in folder.iterdir())  # what the killed one left is gone
     catalog.close()
+
+
+def test_a_refresh_is_bounded_by_its_declared_timeout_not_by_the_sources_interactive_one(tmp_path, mariadb):
+    """A source's ``timeout`` bounds queries someone waits for; a refresh reads for as long as its declaration's
+    ``timeout`` allows (at a million customers the year of orders takes minutes), and no longer."""
+    from c360.errors import SourceTimeoutError
+    from tests.projects import project
+
+    mariadb.execute("CREATE OR REPLACE VIEW sleepy AS SELECT SLEEP(2) AS s, 1 AS id")
+    os.environ["C360_REFRESH_TEST_PASSWORD"] = mariadb.password
+    limits = (("quick", "\n            timeout: 1"), ("patient", ""))  # only the first source has one
+    sources = "".join(f"""
+          {name}:
+            kind: mysql
+            host: {mariadb.host}
+            port: {mariadb.port}
+            user: {mariadb.user}
+            password: ${{ENV:C360_REFRESH_TEST_PASSWORD}}
+            database: {mariadb.database}{extra}""" for name, extra in limits)
+    catalog_dir = project(tmp_path, "\n        sources:" + sources + """
+        acceleration:
+          quick.sleepy: {key: [id]}
+          patient.sleepy: {key: [id], timeout: 1s}
+    """)
+    catalog = Catalog(catalog_dir)
+    try:
+        assert catalog.accelerations["quick.sleepy"].timeout == 3600
+        with c360.connect(catalog_dir) as connection:  # a query of the source still stops at its 1 s
+            with pytest.raises(SourceTimeoutError, match="timed out after 1s"):
+                connection.execute("SELECT * FROM quick.sleepy").fetchall()
+        assert refresh(catalog, catalog.accelerations["quick.sleepy"]).rows == 1  # 2 s: past the source's 1 s
+        with pytest.raises(SourceTimeoutError, match=r"Source 'patient' .* timed out after 1s"):
+            refresh(catalog, catalog.accelerations["patient.sleepy"])
+    finally:
+        catalog.close()
