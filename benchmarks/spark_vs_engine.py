@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 
 import c360  # noqa: E402 - after the sys.path line, so the script runs from anywhere
 from c360.generate import Config, generate  # noqa: E402
+from c360.generate.files import file_sources_yaml  # noqa: E402
 from c360.generate.servers import ServersTarget, mysql_admin  # noqa: E402
 
 USER = "c360sparkbench"
@@ -56,62 +57,7 @@ sources:
     dialect: postgres
     connection_string: "Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port=5432;Database=c360_crm_sparkbench;\
 Uid={user};Pwd=${{ENV:{env}}};BoolsAsChar=0;"
-  partners:
-    kind: json
-    path: ../demo-data/partners
-    tables:
-      enrichment:
-        files: "enrichment/*.json"
-        columns:
-          customer_id: BIGINT
-          partner: VARCHAR
-          interests: VARCHAR[]
-          social: "STRUCT(followers BIGINT, sentiment DOUBLE)"
-          survey: "STRUCT(nps INTEGER, responded_at TIMESTAMP)"
-          influencer_tier: VARCHAR
-          updated_at: TIMESTAMP
-  clicks:
-    kind: blob
-    container: clicks
-    prefix: browsing/
-    path: ../demo-data/blob
-    tables:
-      browsing:
-        format: jsonl
-        partitioning: {{template: "{{yyyy}}/{{MM}}/{{dd}}/{{HH}}/", column: partition_hour}}
-        columns:
-          window_start: TIMESTAMP
-          window_end: TIMESTAMP
-          customer_id: BIGINT
-          category: VARCHAR
-          page_views: BIGINT
-          seconds: DOUBLE
-"""
-
-
-class LocalBlobServersTarget(ServersTarget):
-    """MariaDB and PostgreSQL as ``c360 generate --target servers`` loads them, browsing files in a local folder."""
-
-    def __init__(self, out: Path, password: str):
-        database = dict(host="127.0.0.1", user=USER, password=password)
-        super().__init__(out=out, mysql=dict(database, port=3306, database="c360_shop_sparkbench"),
-                         postgres=dict(database, port=5432, database="c360_crm_sparkbench"), blob={},
-                         partners_dir=out / "partners" / "enrichment")
-
-    def begin(self, config, products) -> None:
-        from c360.generate.servers import Staging
-        from c360.generate.targets import BrowsingBuffer, PartnerFiles
-        from connectors.files.store import LocalFolder
-
-        staging = self.out / ".staging"
-        self.crm = Staging(staging, "postgres", ["customers"])
-        self.shop = Staging(staging, "mysql", ["products", "orders", "order_items"])
-        self.shop.write("products", products)
-        self.partners = PartnerFiles(self.partners_dir)
-        self.partners.begin()
-        store = LocalFolder(self.out / "blob" / "clicks")
-        store.delete_prefix("browsing/")
-        self.browsing = BrowsingBuffer(store, "browsing/", config.browsing_format, config.categories)
+{files}"""
 
 
 def prepare(workdir: Path, customers: int, days: int, browsing_days: int | None, end: dt.date) -> Path:
@@ -121,10 +67,15 @@ def prepare(workdir: Path, customers: int, days: int, browsing_days: int | None,
         shutil.rmtree(workdir / folder, ignore_errors=True)
         shutil.copytree(REPO / folder, workdir / folder)
     (workdir / "catalog").mkdir(exist_ok=True)
-    (workdir / "catalog" / "sources.yaml").write_text(CATALOG.format(user=USER, env=PASSWORD_ENV))
+    (workdir / "catalog" / "sources.yaml").write_text(
+        CATALOG.format(user=USER, env=PASSWORD_ENV, files=file_sources_yaml("../demo-data")))
     started = time.perf_counter()
     config = Config(customers=customers, days=days, seed=42, end=end, browsing_days=browsing_days)
-    generate(config, LocalBlobServersTarget(workdir / "demo-data", os.environ[PASSWORD_ENV]), workers=1)
+    data, login = workdir / "demo-data", dict(host="127.0.0.1", user=USER, password=os.environ[PASSWORD_ENV])
+    target = ServersTarget(out=data, mysql=dict(login, port=3306, database="c360_shop_sparkbench"),
+                           postgres=dict(login, port=5432, database="c360_crm_sparkbench"), blob={},
+                           partners_dir=data / "partners", local_blob=data)
+    generate(config, target, workers=1)
     print(f"generated and loaded {customers:,} customers ({days} days) in {time.perf_counter() - started:.1f}s",
           flush=True)
     return workdir / "catalog"
