@@ -15,7 +15,9 @@ for JSON and blob (the blob's day folders of ``browsing_features``' 30 days, whi
 and nothing for PostgreSQL (it counts no bytes per login)::
 
     .venv/bin/python benchmarks/spark_vs_engine.py --customers 2000 --days 120         # a few minutes
-    .venv/bin/python benchmarks/spark_vs_engine.py --customers 1000000 --days 365 --browsing-days 35
+    .venv/bin/python benchmarks/spark_vs_engine.py --customers 1000000 --days 120 --browsing-days 35 \
+        --masters 'local[2],local[2]:no-pushdown,local[1]'
+    .venv/bin/python benchmarks/spark_vs_engine.py --skip-generate --rows-per-partition 50000 --masters 'local[2]'
 
 Figures are in docs/spark.md. The databases ``c360_shop_sparkbench`` / ``c360_crm_sparkbench`` and
 the login ``c360sparkbench`` are (re)created on every run that generates.
@@ -106,7 +108,8 @@ def engine_run(catalog: Path, as_of: dt.date) -> dict:
     return {"seconds": seconds, "rows": rows, "bytes": by_source}
 
 
-def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path) -> dict:
+def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path, *, pushdown: bool = True,
+              rows_per_partition: int | None = None) -> dict:
     """``c360 spark build customer_360`` in a new process (a new JVM) on ``master``; MariaDB's bytes sent."""
     admin = mysql_admin("127.0.0.1", 3306)
     with admin.cursor() as cursor:
@@ -116,6 +119,8 @@ def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path) -> dict:
         cursor.execute("FLUSH USER_STATISTICS")
     command = [sys.executable, "-m", "c360", "spark", "build", "customer_360", "--as-of", as_of.isoformat(),
                "-o", str(out), "--master", master, "--catalog", str(catalog)]
+    command += [] if pushdown else ["--no-pushdown"]
+    command += ["--rows-per-partition", str(rows_per_partition)] if rows_per_partition else []
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     seconds = time.perf_counter() - started
@@ -126,7 +131,7 @@ def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path) -> dict:
     admin.close()
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    partitions = dict(re.findall(r"^  (\S+): (.+)$", done.stdout, re.MULTILINE))
+    partitions = dict(re.findall(r"^  (.+?): (.+)$", done.stdout, re.MULTILINE))
     rows = int(re.search(r"wrote ([\d,]+) rows", done.stdout).group(1).replace(",", ""))
     data = catalog.parent / "demo-data"
     first = as_of - dt.timedelta(days=30)  # browsing_features' window: Spark reads its day folders only
@@ -149,21 +154,30 @@ def main(argv=None) -> int:
     parser.add_argument("--end", default="2026-12-01", help="where the data ends; the query's as-of date")
     parser.add_argument("--workdir", type=Path, default=REPO / ".bench" / "spark_vs_engine")
     parser.add_argument("--skip-generate", action="store_true", help="reuse the data of an earlier run")
-    parser.add_argument("--masters", default="local[1],local[2]")
+    parser.add_argument("--masters", default="local[1],local[2]",
+                        help="Spark runs, in order; MASTER:no-pushdown runs one without sending single-source "
+                             "GROUP BYs, joins and windows to MariaDB (local[2],local[2]:no-pushdown)")
+    parser.add_argument("--rows-per-partition", type=int, default=None,
+                        help="rows per JDBC range partition, passed to c360 spark build [its default: 250000]")
+    parser.add_argument("--skip-engine", action="store_true", help="time Spark only")
     args = parser.parse_args(argv)
     os.environ.setdefault(PASSWORD_ENV, "sparkbench-" + USER)
     end = dt.date.fromisoformat(args.end)
     catalog = args.workdir / "catalog"
     if not args.skip_generate:
         catalog = prepare(args.workdir, args.customers, args.days, args.browsing_days, end)
-    engine = engine_run(catalog, end)
-    print(f"engine        {engine['seconds']:8.1f} s  {engine['rows'] / engine['seconds']:>10,.0f} customers/s  "
-          f"bytes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(engine["bytes"].items())), flush=True)
-    for master in args.masters.split(","):
-        run = spark_run(catalog, end, master, args.workdir / f"out-{master.strip('[]').replace('[', '')}")
-        assert run["rows"] == engine["rows"], (run["rows"], engine["rows"])
-        print(f"spark {master:8s}{run['seconds']:8.1f} s  {run['rows'] / run['seconds']:>10,.0f} customers/s  "
-              f"bytes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(run["bytes"].items())) + ", crm n/a", flush=True)
+    engine = None if args.skip_engine else engine_run(catalog, end)
+    if engine is not None:
+        print(f"engine        {engine['seconds']:8.1f} s  {engine['rows'] / engine['seconds']:>10,.0f} customers/s  "
+              "bytes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(engine["bytes"].items())), flush=True)
+    for run_name in args.masters.split(","):
+        master, _, mode = run_name.partition(":")
+        folder = args.workdir / f"out-{master.strip('[]').replace('[', '')}{'-' + mode if mode else ''}"
+        run = spark_run(catalog, end, master, folder, pushdown=mode != "no-pushdown",
+                        rows_per_partition=args.rows_per_partition)
+        assert engine is None or run["rows"] == engine["rows"], (run["rows"], engine["rows"])
+        print(f"spark {run_name:8s}{run['seconds']:8.1f} s  {run['rows'] / run['seconds']:>10,.0f} customers/s  "
+              "bytes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(run["bytes"].items())) + ", crm n/a", flush=True)
         print("  reads: " + "; ".join(f"{k}: {v}" for k, v in run["partitions"].items()), flush=True)
     return 0
 
