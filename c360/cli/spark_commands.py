@@ -97,7 +97,8 @@ def describe_reads(sources) -> list[str]:
     """One line per table read (and statement pushed): how Spark read it, for people and the benchmark."""
     lines = []
     for read in sources.reads.values():
-        how = ("1 JDBC statement the source computes (pushed)" if read.statement
+        how = (f"a statement the source computes (pushed), {read.partitions} JDBC partition(s)"
+               + (f" on {read.partition_column}" if read.partition_column else "") if read.statement
                else f"{read.partitions} JDBC partitions on {read.partition_column}" if read.partition_column
                else f"{len(read.paths)} time folder(s) of the view's window" if read.pruned
                else f"{len(read.paths)} path(s)" if read.paths else "1 JDBC partition")

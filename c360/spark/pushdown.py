@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
@@ -96,10 +97,26 @@ class Pushdown:
                                   order_by=scan.order_by, limit=scan.limit, statement=scan.statement)
             names[name] = self.sources.register_statement(
                 scan.source, scan.connector.scan(request).sent, scan.table.arrow_schema(scan.columns),
-                covers=scan.covers)
+                covers=scan.covers, split=self.split_key(scan))
         for table in reads:
             table.set("this", exp.to_identifier(names[table.name]))
         return residual
+
+    def split_key(self, scan) -> tuple[str, str, str] | None:
+        """``(output column, base table, base column)`` a pushed statement may be read in ranges of: an integer
+        output the planner marks reducible (a GROUP BY key, or a window's PARTITION BY key, so a range of it
+        keeps whole groups; MariaDB pushes the range into the grouped derived table and uses the key's index),
+        read from one base table whose statistics give the bounds; None if there is none."""
+        for output, reduce in scan.reducible.items():
+            column = scan.table.column(output)
+            predicate = reduce([0])
+            if column is None or not pa.types.is_integer(column.type) or not isinstance(predicate, exp.In):
+                continue
+            remote = predicate.this
+            tables = [t for t in scan.statement.find_all(exp.Table) if t.alias_or_name == remote.table]
+            if isinstance(remote, exp.Column) and len(tables) == 1:
+                return output, tables[0].name, remote.name
+        return None
 
 
 def _computes(statement: exp.Select) -> bool:

@@ -247,10 +247,12 @@ class SparkSources:
             self.reads[name] = read
         return name
 
-    def register_statement(self, source_name: str, sql: str, schema: pa.Schema, *, covers=()) -> str:
+    def register_statement(self, source_name: str, sql: str, schema: pa.Schema, *, covers=(), split=None) -> str:
         """Register a JDBC read of one statement the source computes whole (a pushed fragment, ``sql`` in the
         source's dialect, ``schema`` its columns) as ``<source>__pushed_<n>``, once per statement; returns the
-        name. One partition: the statement's rows (one per buyer, say) are what leaves the source."""
+        name. ``split``: ``(output column, base table, base column)`` (:meth:`Pushdown.split_key`): the statement
+        is read in ranges of that column, bounds and count from the base table as for a table's read; else in
+        one partition."""
         for name, read in self.reads.items():
             if read.statement == sql and read.source == source_name:
                 return name
@@ -266,6 +268,17 @@ class SparkSources:
             dbtable=exact_statement(sql, schema, location.dialect), customSchema=types)
         if source.timeout:
             reader = reader.option("queryTimeout", str(int(source.timeout)))
+        if split is not None:
+            output, table, key = split
+            low, high, rows = self._statistics(location, location.table(table), key)
+            read.rows = rows
+            if low is not None:
+                read.partitions = partition_count(rows, low, high, rows_per_partition=self.rows_per_partition,
+                                                  max_partitions=self.max_partitions)
+            if read.partitions > 1:
+                read.partition_column, read.bounds = output, (low, high)
+                reader = reader.options(partitionColumn=output, lowerBound=str(low), upperBound=str(high + 1),
+                                        numPartitions=str(read.partitions))
         frame = reader.load()
         if self.cache:
             frame = frame.persist()

@@ -42,8 +42,13 @@ def test_a_per_buyer_group_by_reaches_mariadb_and_the_answer_equals_the_engine(s
     # no order line left MariaDB one by one: every statement reading order_items aggregates it
     assert all("GROUP BY" in s for s in statements if "`order_items`" in s)
     pushed = [read for read in sources.reads.values() if read.statement]
-    assert pushed and all(read.partitions == 1 for read in pushed)
-    assert any("orders" in read.table.split(" + ") and "order_items" in read.table.split(" + ") for read in pushed)
+    [read] = [r for r in pushed if "orders" in r.table.split(" + ") and "order_items" in r.table.split(" + ")]
+    # read in ranges of the GROUP BY key (bounds from orders.customer_id), each range one grouped statement
+    low, high, rows = spark_project.mariadb.query("SELECT MIN(customer_id), MAX(customer_id), COUNT(*) FROM orders")[0]
+    assert (read.partition_column, read.bounds, read.rows) == ("k1", (low, high), rows)
+    assert read.partitions == min(2 * spark.sparkContext.defaultParallelism, -(-rows // 50)) > 1
+    ranged = [s for s in grouped if "`k1` >= " in s or "`k1` < " in s]
+    assert len(ranged) == read.partitions
 
 
 def test_without_pushdown_mariadb_receives_no_group_by_and_the_answer_is_the_same(spark, spark_project):
