@@ -15,7 +15,9 @@ for JSON and blob (the blob's day folders of ``browsing_features``' 30 days, whi
 and nothing for PostgreSQL (it counts no bytes per login)::
 
     .venv/bin/python benchmarks/spark_vs_engine.py --customers 2000 --days 120         # a few minutes
-    .venv/bin/python benchmarks/spark_vs_engine.py --customers 1000000 --days 365 --browsing-days 35
+    .venv/bin/python benchmarks/spark_vs_engine.py --customers 1000000 --days 120 --browsing-days 35 \
+        --masters 'local[2],local[2]:no-pushdown,local[1]'
+    .venv/bin/python benchmarks/spark_vs_engine.py --skip-generate --rows-per-partition 50000 --masters 'local[2]'
 
 Figures are in docs/spark.md. The databases ``c360_shop_sparkbench`` / ``c360_crm_sparkbench`` and
 the login ``c360sparkbench`` are (re)created on every run that generates.
@@ -38,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 import c360  # noqa: E402 - after the sys.path line, so the script runs from anywhere
 from c360.generate import Config, generate  # noqa: E402
+from c360.generate.files import file_sources_yaml  # noqa: E402
 from c360.generate.servers import ServersTarget, mysql_admin  # noqa: E402
 
 USER = "c360sparkbench"
@@ -56,62 +59,7 @@ sources:
     dialect: postgres
     connection_string: "Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port=5432;Database=c360_crm_sparkbench;\
 Uid={user};Pwd=${{ENV:{env}}};BoolsAsChar=0;"
-  partners:
-    kind: json
-    path: ../demo-data/partners
-    tables:
-      enrichment:
-        files: "enrichment/*.json"
-        columns:
-          customer_id: BIGINT
-          partner: VARCHAR
-          interests: VARCHAR[]
-          social: "STRUCT(followers BIGINT, sentiment DOUBLE)"
-          survey: "STRUCT(nps INTEGER, responded_at TIMESTAMP)"
-          influencer_tier: VARCHAR
-          updated_at: TIMESTAMP
-  clicks:
-    kind: blob
-    container: clicks
-    prefix: browsing/
-    path: ../demo-data/blob
-    tables:
-      browsing:
-        format: jsonl
-        partitioning: {{template: "{{yyyy}}/{{MM}}/{{dd}}/{{HH}}/", column: partition_hour}}
-        columns:
-          window_start: TIMESTAMP
-          window_end: TIMESTAMP
-          customer_id: BIGINT
-          category: VARCHAR
-          page_views: BIGINT
-          seconds: DOUBLE
-"""
-
-
-class LocalBlobServersTarget(ServersTarget):
-    """MariaDB and PostgreSQL as ``c360 generate --target servers`` loads them, browsing files in a local folder."""
-
-    def __init__(self, out: Path, password: str):
-        database = dict(host="127.0.0.1", user=USER, password=password)
-        super().__init__(out=out, mysql=dict(database, port=3306, database="c360_shop_sparkbench"),
-                         postgres=dict(database, port=5432, database="c360_crm_sparkbench"), blob={},
-                         partners_dir=out / "partners" / "enrichment")
-
-    def begin(self, config, products) -> None:
-        from c360.generate.servers import Staging
-        from c360.generate.targets import BrowsingBuffer, PartnerFiles
-        from connectors.files.store import LocalFolder
-
-        staging = self.out / ".staging"
-        self.crm = Staging(staging, "postgres", ["customers"])
-        self.shop = Staging(staging, "mysql", ["products", "orders", "order_items"])
-        self.shop.write("products", products)
-        self.partners = PartnerFiles(self.partners_dir)
-        self.partners.begin()
-        store = LocalFolder(self.out / "blob" / "clicks")
-        store.delete_prefix("browsing/")
-        self.browsing = BrowsingBuffer(store, "browsing/", config.browsing_format, config.categories)
+{files}"""
 
 
 def prepare(workdir: Path, customers: int, days: int, browsing_days: int | None, end: dt.date) -> Path:
@@ -121,10 +69,15 @@ def prepare(workdir: Path, customers: int, days: int, browsing_days: int | None,
         shutil.rmtree(workdir / folder, ignore_errors=True)
         shutil.copytree(REPO / folder, workdir / folder)
     (workdir / "catalog").mkdir(exist_ok=True)
-    (workdir / "catalog" / "sources.yaml").write_text(CATALOG.format(user=USER, env=PASSWORD_ENV))
+    (workdir / "catalog" / "sources.yaml").write_text(
+        CATALOG.format(user=USER, env=PASSWORD_ENV, files=file_sources_yaml("../demo-data")))
     started = time.perf_counter()
     config = Config(customers=customers, days=days, seed=42, end=end, browsing_days=browsing_days)
-    generate(config, LocalBlobServersTarget(workdir / "demo-data", os.environ[PASSWORD_ENV]), workers=1)
+    data, login = workdir / "demo-data", dict(host="127.0.0.1", user=USER, password=os.environ[PASSWORD_ENV])
+    target = ServersTarget(out=data, mysql=dict(login, port=3306, database="c360_shop_sparkbench"),
+                           postgres=dict(login, port=5432, database="c360_crm_sparkbench"), blob={},
+                           partners_dir=data / "partners", local_blob=data)
+    generate(config, target, workers=1)
     print(f"generated and loaded {customers:,} customers ({days} days) in {time.perf_counter() - started:.1f}s",
           flush=True)
     return workdir / "catalog"
@@ -155,7 +108,8 @@ def engine_run(catalog: Path, as_of: dt.date) -> dict:
     return {"seconds": seconds, "rows": rows, "bytes": by_source}
 
 
-def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path) -> dict:
+def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path, *, pushdown: bool = True,
+              rows_per_partition: int | None = None) -> dict:
     """``c360 spark build customer_360`` in a new process (a new JVM) on ``master``; MariaDB's bytes sent."""
     admin = mysql_admin("127.0.0.1", 3306)
     with admin.cursor() as cursor:
@@ -165,6 +119,8 @@ def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path) -> dict:
         cursor.execute("FLUSH USER_STATISTICS")
     command = [sys.executable, "-m", "c360", "spark", "build", "customer_360", "--as-of", as_of.isoformat(),
                "-o", str(out), "--master", master, "--catalog", str(catalog)]
+    command += [] if pushdown else ["--no-pushdown"]
+    command += ["--rows-per-partition", str(rows_per_partition)] if rows_per_partition else []
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     seconds = time.perf_counter() - started
@@ -175,7 +131,7 @@ def spark_run(catalog: Path, as_of: dt.date, master: str, out: Path) -> dict:
     admin.close()
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    partitions = dict(re.findall(r"^  (\S+): (.+)$", done.stdout, re.MULTILINE))
+    partitions = dict(re.findall(r"^  (.+?): (.+)$", done.stdout, re.MULTILINE))
     rows = int(re.search(r"wrote ([\d,]+) rows", done.stdout).group(1).replace(",", ""))
     data = catalog.parent / "demo-data"
     first = as_of - dt.timedelta(days=30)  # browsing_features' window: Spark reads its day folders only
@@ -198,21 +154,30 @@ def main(argv=None) -> int:
     parser.add_argument("--end", default="2026-12-01", help="where the data ends; the query's as-of date")
     parser.add_argument("--workdir", type=Path, default=REPO / ".bench" / "spark_vs_engine")
     parser.add_argument("--skip-generate", action="store_true", help="reuse the data of an earlier run")
-    parser.add_argument("--masters", default="local[1],local[2]")
+    parser.add_argument("--masters", default="local[1],local[2]",
+                        help="Spark runs, in order; MASTER:no-pushdown runs one without sending single-source "
+                             "GROUP BYs, joins and windows to MariaDB (local[2],local[2]:no-pushdown)")
+    parser.add_argument("--rows-per-partition", type=int, default=None,
+                        help="rows per JDBC range partition, passed to c360 spark build [its default: 250000]")
+    parser.add_argument("--skip-engine", action="store_true", help="time Spark only")
     args = parser.parse_args(argv)
     os.environ.setdefault(PASSWORD_ENV, "sparkbench-" + USER)
     end = dt.date.fromisoformat(args.end)
     catalog = args.workdir / "catalog"
     if not args.skip_generate:
         catalog = prepare(args.workdir, args.customers, args.days, args.browsing_days, end)
-    engine = engine_run(catalog, end)
-    print(f"engine        {engine['seconds']:8.1f} s  {engine['rows'] / engine['seconds']:>10,.0f} customers/s  "
-          f"bytes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(engine["bytes"].items())), flush=True)
-    for master in args.masters.split(","):
-        run = spark_run(catalog, end, master, args.workdir / f"out-{master.strip('[]').replace('[', '')}")
-        assert run["rows"] == engine["rows"], (run["rows"], engine["rows"])
-        print(f"spark {master:8s}{run['seconds']:8.1f} s  {run['rows'] / run['seconds']:>10,.0f} customers/s  "
-              f"bytes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(run["bytes"].items())) + ", crm n/a", flush=True)
+    engine = None if args.skip_engine else engine_run(catalog, end)
+    if engine is not None:
+        print(f"engine        {engine['seconds']:8.1f} s  {engine['rows'] / engine['seconds']:>10,.0f} customers/s  "
+              "bytes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(engine["bytes"].items())), flush=True)
+    for run_name in args.masters.split(","):
+        master, _, mode = run_name.partition(":")
+        folder = args.workdir / f"out-{master.strip('[]').replace('[', '')}{'-' + mode if mode else ''}"
+        run = spark_run(catalog, end, master, folder, pushdown=mode != "no-pushdown",
+                        rows_per_partition=args.rows_per_partition)
+        assert engine is None or run["rows"] == engine["rows"], (run["rows"], engine["rows"])
+        print(f"spark {run_name:8s}{run['seconds']:8.1f} s  {run['rows'] / run['seconds']:>10,.0f} customers/s  "
+              "bytes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(run["bytes"].items())) + ", crm n/a", flush=True)
         print("  reads: " + "; ".join(f"{k}: {v}" for k, v in run["partitions"].items()), flush=True)
     return 0
 

@@ -57,6 +57,8 @@ def train(
                                help="Where the training sets are computed: c360 (this machine) or spark "
                                     "(docs/spark.md); the model is trained the same way"),
     master: str = typer.Option(None, "--master", help="With --engine spark: the Spark master [default local[*]]"),
+    rows_per_partition: int = typer.Option(None, "--rows-per-partition", min=1,
+                                           help="With --engine spark: rows per JDBC range partition [default 250000]"),
 ):
     """Train the purchase-propensity model on leak-free snapshots, evaluate it out of time, write models/."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -70,8 +72,9 @@ def train(
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     options = dict(end=_date(end, "--end"), cutoffs=cutoffs, every=every, horizon=training.parse_horizon(horizon),
                    rounds=rounds, say=typer.echo)
+    reads: list[str] = []  # with --engine spark: how Spark read each table, printed under the model's line
     if engine == "spark":
-        from c360.cli.spark_commands import spark_errors
+        from c360.cli.spark_commands import describe_reads, partitioning, spark_errors
         from c360.spark import training as spark_training
         from c360.spark.session import start
 
@@ -79,6 +82,8 @@ def train(
         spark = start(master)
         with spark_errors(), Progress(*columns, console=stderr_console(), disable=quiet) as bar:
             card = spark_training.train(spark, opened, models_dir, **options,
+                                        partitioning=partitioning(rows_per_partition),
+                                        reads=lambda sources: reads.extend(describe_reads(sources)),
                                         note=lambda text, total: bar.add_task(text, total=total),
                                         advance=lambda task, n: bar.advance(task, n))
     else:
@@ -91,6 +96,8 @@ def train(
                f"(training cutoffs {card.training_cutoffs[0]} .. "
                f"{card.training_cutoffs[-1]}, {card.rows['training']:,} rows; evaluation cutoff "
                f"{card.evaluation_cutoff}, {card.rows['evaluation']:,} rows)")
+    for line in reads:
+        typer.echo(line)
     typer.echo(report.metrics_table(card.metrics, card.horizon_days))
     typer.echo("")
     typer.echo(report.comparison_table(card.metrics, card.horizon_days))
@@ -110,6 +117,8 @@ def score(
     profile: str = ProfileOption,
     engine: str = typer.Option("c360", "--engine", help="Where to score: c360 (this machine) or spark (docs/spark.md)"),
     master: str = typer.Option(None, "--master", help="With --engine spark: the Spark master [default local[*]]"),
+    rows_per_partition: int = typer.Option(None, "--rows-per-partition", min=1,
+                                           help="With --engine spark: rows per JDBC range partition [default 250000]"),
 ):
     """Write every customer's predictions (as of a date) to a parquet or csv file."""
     import pyarrow.csv as pcsv
@@ -130,10 +139,13 @@ def score(
     if engine not in ("c360", "spark"):
         raise ProgrammingError(f"--engine must be c360 or spark, got '{engine}'")
     if engine == "spark":
-        from c360.cli.spark_commands import open_project
+        from c360.cli.spark_commands import describe_reads, open_project
 
-        project = open_project(catalog, profile, master=master, conf=None, as_of=day.isoformat())
+        project = open_project(catalog, profile, master=master, conf=None, as_of=day.isoformat(),
+                               rows_per_partition=rows_per_partition)
         table = project.frame("customer_360").select(*names).orderBy("customer_id").toArrow()
+        for line in describe_reads(project.sources):
+            typer.echo(line)
     else:
         from c360.cli.running import run
 

@@ -27,6 +27,9 @@ RowsOption = typer.Option(None, "--rows-per-partition", min=1,
                           help="Rows per JDBC range partition [default 250000]")
 PartitionsOption = typer.Option(None, "--max-partitions", min=1,
                                 help="Most JDBC range partitions per table [default: 2 x Spark's parallelism]")
+PushdownOption = typer.Option(True, "--pushdown/--no-pushdown",
+                              help="Send single-source joins, GROUP BYs and windows to the source whole, as c360's "
+                                   "engine does (--no-pushdown: Spark reads the tables and computes them)")
 
 
 class Format(str, Enum):
@@ -72,19 +75,35 @@ def spark_errors():
         raise ProgrammingError(f"Spark: {redact(message)}") from None
 
 
-def open_project(catalog, profile, *, master, conf, as_of, rows_per_partition=None, max_partitions=None):
+def open_project(catalog, profile, *, master, conf, as_of, rows_per_partition=None, max_partitions=None,
+                 pushdown=True):
     """The project on a SparkSession (started here), as of ``as_of``."""
     from c360.spark.project import SparkProject
     from c360.spark.session import start
 
     opened = open_catalog(catalog, profile)
     spark = start(master, conf=_conf(conf))
-    partitioning = {}
-    if rows_per_partition:
-        partitioning["rows_per_partition"] = rows_per_partition
-    if max_partitions:
-        partitioning["max_partitions"] = max_partitions
-    return SparkProject(spark, opened, as_of=_date(as_of), **partitioning)
+    return SparkProject(spark, opened, as_of=_date(as_of), pushdown=pushdown,
+                        **partitioning(rows_per_partition, max_partitions))
+
+
+def partitioning(rows_per_partition=None, max_partitions=None) -> dict:
+    """The JDBC partitioning options given on the command line (none: the defaults)."""
+    given = {"rows_per_partition": rows_per_partition, "max_partitions": max_partitions}
+    return {key: value for key, value in given.items() if value}
+
+
+def describe_reads(sources) -> list[str]:
+    """One line per table read (and statement pushed): how Spark read it, for people and the benchmark."""
+    lines = []
+    for read in sources.reads.values():
+        how = (f"a statement the source computes (pushed), {read.partitions} JDBC partition(s)"
+               + (f" on {read.partition_column}" if read.partition_column else "") if read.statement
+               else f"{read.partitions} JDBC partitions on {read.partition_column}" if read.partition_column
+               else f"{len(read.paths)} time folder(s) of the view's window" if read.pruned
+               else f"{len(read.paths)} path(s)" if read.paths else "1 JDBC partition")
+        lines.append(f"  {read.source}.{read.table}: {how}")
+    return lines
 
 
 @spark_app.command("query")
@@ -98,6 +117,7 @@ def query_command(
     conf: list[str] = ConfOption,
     rows_per_partition: int = RowsOption,
     max_partitions: int = PartitionsOption,
+    pushdown: bool = PushdownOption,
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
 ) -> None:
@@ -113,7 +133,7 @@ def query_command(
         return
     check_output(output)
     project = open_project(catalog, profile, master=master, conf=conf, as_of=as_of,
-                           rows_per_partition=rows_per_partition, max_partitions=max_partitions)
+                           rows_per_partition=rows_per_partition, max_partitions=max_partitions, pushdown=pushdown)
     with spark_errors():
         table = project.query(sql).toArrow()
     if format is Format.table and output is None:
@@ -132,6 +152,7 @@ def build_command(
     conf: list[str] = ConfOption,
     rows_per_partition: int = RowsOption,
     max_partitions: int = PartitionsOption,
+    pushdown: bool = PushdownOption,
     catalog: Path = CatalogOption,
     profile: str = ProfileOption,
 ) -> None:
@@ -139,7 +160,7 @@ def build_command(
     import time
 
     project = open_project(catalog, profile, master=master, conf=conf, as_of=as_of,
-                           rows_per_partition=rows_per_partition, max_partitions=max_partitions)
+                           rows_per_partition=rows_per_partition, max_partitions=max_partitions, pushdown=pushdown)
     started = time.perf_counter()
     with spark_errors():
         frame = project.frame(view)
@@ -147,8 +168,5 @@ def build_command(
         rows = project.spark.read.parquet(output).count()
     day = project.as_of or dt.date.today()
     typer.echo(f"wrote {rows:,} rows of {view} as of {day} to {output} in {time.perf_counter() - started:.1f}s")
-    for read in project.sources.reads.values():
-        how = (f"{read.partitions} JDBC partitions on {read.partition_column}" if read.partition_column
-               else f"{len(read.paths)} time folder(s) of the view's window" if read.pruned
-               else f"{len(read.paths)} path(s)" if read.paths else "1 JDBC partition")
-        typer.echo(f"  {read.source}.{read.table}: {how}")
+    for line in describe_reads(project.sources):
+        typer.echo(line)

@@ -241,12 +241,16 @@ def ensure_azurite(connection_string: str, project: Path) -> int | None:
 
 
 class ServersTarget:
-    """Stages CRM and shop rows as TSV, writes partner files locally and browsing files to blob storage,
-    then bulk loads MariaDB and PostgreSQL at :meth:`finish`."""
+    """Stages CRM and shop rows as TSV, writes partner files locally and browsing files to blob storage (or,
+    with ``local_blob``, a local folder), then bulk loads MariaDB and PostgreSQL at :meth:`finish`."""
 
-    def __init__(self, *, out: Path, mysql: dict, postgres: dict, blob: dict, partners_dir: Path, progress=None):
+    def __init__(self, *, out: Path, mysql: dict, postgres: dict, blob: dict, partners_dir: Path, progress=None,
+                 local_blob: Path | None = None):
         self.out, self.mysql, self.postgres, self.blob = Path(out), mysql, postgres, blob
         self.partners_dir = partners_dir
+        #: browsing files into this data folder's local blob folder (:mod:`c360.generate.files`) instead of
+        #: the ``blob`` container: for a project whose databases are servers and whose files are on this machine
+        self.local_blob = local_blob
         self.progress = progress
         self.loaded: dict[str, int] = {}
 
@@ -288,6 +292,11 @@ class ServersTarget:
         self.shop.write("products", products)
         self.partners = PartnerFiles(self.partners_dir / "enrichment")
         self.partners.begin()
+        if self.local_blob is not None:
+            from c360.generate.files import browsing_buffer
+
+            self.browsing = browsing_buffer(self.local_blob, config.categories, config.browsing_format)
+            return
         store = AzureContainer.connect(connection_string=self.blob["connection_string"],
                                        container=self.blob["container"], source="Source 'clicks'",
                                        retries=WRITE_RETRIES)

@@ -2,7 +2,8 @@
 
 :class:`SparkProject` registers what a statement needs, in order: the catalog tables it reads
 (:mod:`c360.spark.sources`), then the views it names, each view's own views first, each a
-DataFrame of its translated SQL with ``:as_of`` bound (:mod:`c360.spark.views`); a folder-template
+DataFrame of its translated SQL with ``:as_of`` bound (:mod:`c360.spark.views`), its single-source
+subqueries sent to their JDBC source whole where c360's planner can (:mod:`c360.spark.pushdown`); a folder-template
 table read within a time window is read from that window's folders only (:mod:`c360.spark.pruning`);
 ``customer_360`` also gets its prediction columns (:mod:`c360.spark.scoring`). Views are registered once per
 project object: a new as-of date is a new :class:`SparkProject` (the tables' reads are shared).
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from c360.errors import ProgrammingError
 from c360.spark import scoring
+from c360.spark.pushdown import Pushdown
 from c360.spark.sources import SparkSources
 from c360.spark.views import AS_OF, translate_query, translate_view
 from c360.views import load_views
@@ -27,13 +29,16 @@ class SparkProject:
     """Runs c360 SQL on Spark for one project and one as-of date (None: today, as in the engine)."""
 
     def __init__(self, spark, catalog, *, as_of: dt.date | None = None, sources: SparkSources | None = None,
-                 predictions: bool = True, **partitioning):
+                 predictions: bool = True, pushdown: bool = True, **partitioning):
         self.spark = spark
         self.catalog = catalog
         self.as_of = as_of
         #: False: customer_360 without its prediction columns (what training reads)
         self.predictions = predictions
         self.sources = sources or SparkSources(spark, catalog, **partitioning)
+        #: single-source subqueries sent to their JDBC source whole (:mod:`c360.spark.pushdown`); None: Spark
+        #: reads the tables and computes everything
+        self.pushdown = Pushdown(self.sources, catalog, as_of) if pushdown else None
         self.project_dir = Path(catalog.project_dir)
         self.views = load_views(self.project_dir / "queries")
         self._frames: dict[str, object] = {}
@@ -82,7 +87,8 @@ class SparkProject:
         view = self.views.get(key)
         if view is None:
             raise ProgrammingError(f"Unknown view '{name}' (queries/ has: {', '.join(sorted(self.views))})")
-        translation = translate_view(view, self.views, self.spark_name, tables=self._pruned_read)
+        translation = translate_view(view, self.views, self.spark_name, tables=self._pruned_read,
+                                     pushdown=self.pushdown)
         self._prepare(translation, (*stack, key))
         frame = self.spark.sql(translation.sql, args=self._args(translation.parameters))
         if key == SCORED_VIEW and self.predictions:
@@ -97,7 +103,8 @@ class SparkProject:
 
     def query(self, sql: str):
         """The DataFrame of a user's query in c360's SQL (DuckDB's dialect)."""
-        translation = translate_query(sql, self.views, self.spark_name, tables=self._pruned_read)
+        translation = translate_query(sql, self.views, self.spark_name, tables=self._pruned_read,
+                                      pushdown=self.pushdown)
         self._prepare(translation)
         return self.spark.sql(translation.sql, args=self._args(translation.parameters))
 

@@ -98,12 +98,16 @@ def bind(sql: str, parameters) -> str:
     return tree.sql(dialect=DuckDBAsWritten)
 
 
-def train(spark, catalog, out_dir, **options):
-    """:func:`c360.model.training.train` with its tables computed on Spark; returns the model card."""
+def train(spark, catalog, out_dir, *, partitioning=None, reads=None, **options):
+    """:func:`c360.model.training.train` with its tables computed on Spark; returns the model card.
+    ``partitioning``: :class:`SparkSources`' JDBC options; ``reads(sources)`` is called once the sets are built."""
     from c360.model import training
 
-    connection = SparkTrainingConnection(spark, catalog)
+    connection = SparkTrainingConnection(spark, catalog, **(partitioning or {}))
     try:
-        return training.train(connection, out_dir, **options)
+        card = training.train(connection, out_dir, **options)
+        if reads is not None:
+            reads(connection.sources)
+        return card
     finally:
         connection.close()

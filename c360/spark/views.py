@@ -14,6 +14,8 @@ The translation works on sqlglot trees and is exact or refuses. What it rewrites
   as DuckDB's ``list`` does. An unordered ``list(x)`` is ``collect_list``, which drops NULLs, so it
   is accepted only under ``list_distinct`` or ``flatten``, which ignore NULLs in DuckDB too.
 * ``list[i]`` (1-based, NULL out of range) becomes ``try_element_at(list, i)``.
+* ``a / b`` is a DOUBLE in DuckDB whatever the operands, a DECIMAL in Spark when they are (with a scale
+  Spark cuts to 6 digits near precision 38): ``CAST(a AS DOUBLE) / b``.
 * Everything else is sqlglot's DuckDB -> Spark generation with unsupported syntax raising.
 
 A construct that does not translate (``* EXCLUDE``, ``struct_pack``, a function Spark lacks) is a
@@ -35,6 +37,9 @@ from c360.spark.sources import view_name
 
 #: The only variable views may read, and the parameter it becomes.
 AS_OF = "as_of"
+
+#: Marks a table node that names a Spark view registered already (a pushed read, :mod:`c360.spark.pushdown`).
+REGISTERED = "c360_registered"
 
 #: Functions written by this translation (Spark's, with no sqlglot class); any other function sqlglot
 #: does not know is refused rather than sent to Spark on trust.
@@ -66,14 +71,18 @@ class Translation:
 
 
 def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1, named=None,
-              tables=None) -> Translation:
+              tables=None, pushdown=None) -> Translation:
     """Translate one parsed statement (DuckDB dialect); ``where`` names it in errors (a view's path,
     or ``query``), ``first_line`` is the line of the file the statement starts on, ``views`` the
     project's view names, ``named(view)`` the Spark name a view is registered under (default: its
     own). ``tables(source, table, node)`` may register a read of one occurrence of a catalog table itself
     (a pruned one, :mod:`c360.spark.pruning`) and return its Spark name; None leaves it to the caller
-    (the name ``source__table``, listed in ``Translation.tables``). Raises :class:`TranslationError`."""
+    (the name ``source__table``, listed in ``Translation.tables``). ``pushdown(select)`` may replace a SELECT,
+    outermost first, by a query over reads it registered itself (:mod:`c360.spark.pushdown`), or return None.
+    Raises :class:`TranslationError`."""
     tree = tree.copy()
+    if pushdown is not None:
+        tree = _push(tree, pushdown)
     found = Translation("")
     views = {v.lower() for v in views}
     named = named or (lambda view: view)
@@ -83,7 +92,7 @@ def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1
 
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in list(tree.find_all(exp.Table)):
-        if not isinstance(table.this, exp.Identifier):
+        if not isinstance(table.this, exp.Identifier) or table.meta.get(REGISTERED):
             continue
         name, db = table.name.lower(), table.db.lower()
         if table.catalog:
@@ -120,6 +129,10 @@ def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1
         elif any(dates) and not isinstance(node.expression, exp.Interval):
             fail(node, "DATE minus a value that is not a DATE: cast both sides to DATE (days) or subtract an INTERVAL")
 
+    for node in list(tree.find_all(exp.Div)):  # DuckDB's `/` is a DOUBLE whatever the operands; Spark's keeps DECIMAL
+        if not (isinstance(node.this, exp.Cast) and node.this.to.is_type(exp.DataType.Type.DOUBLE)):
+            node.set("this", exp.cast(node.this, exp.DataType.Type.DOUBLE))
+
     for node in list(tree.find_all(exp.ArrayAgg)):
         if isinstance(node.this, exp.Order):
             _ordered_list(node)
@@ -145,6 +158,24 @@ def translate(tree: exp.Expression, *, where: str, views=(), first_line: int = 1
     except UnsupportedError as error:
         raise TranslationError(f"{where}:{first_line}: {error}") from None
     return found
+
+
+def _push(tree: exp.Expression, pushdown) -> exp.Expression:
+    """``tree`` with each SELECT that ``pushdown`` replaces replaced, outermost first (the SELECTs inside a
+    replaced one are not offered)."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, exp.Select):
+            replacement = pushdown(node)
+            if replacement is not None:
+                if node is tree:
+                    tree = replacement
+                else:
+                    node.replace(replacement)
+                continue
+        pending.extend(node.iter_expressions())
+    return tree
 
 
 def _line(node: exp.Expression) -> int:
@@ -227,17 +258,18 @@ def view_sql_of(view) -> tuple[str, int]:
     return view.sql, text[: text.index(view.sql[:40])].count("\n") + 1 if view.sql[:40] in text else 1
 
 
-def translate_view(view, views=(), named=None, tables=None) -> Translation:
+def translate_view(view, views=(), named=None, tables=None, pushdown=None) -> Translation:
     """A project view (:class:`c360.views.View`) in Spark SQL; errors name its file and line."""
     body, line = view_sql_of(view)
     try:
         tree = sqlglot.parse_one(body, read=DuckDBAsWritten)
     except sqlglot.errors.ParseError as error:
         raise TranslationError(f"{view.path}:{line}: the view does not parse: {error}") from None
-    return translate(tree, where=str(view.path), views=views, first_line=line, named=named, tables=tables)
+    return translate(tree, where=str(view.path), views=views, first_line=line, named=named, tables=tables,
+                     pushdown=pushdown)
 
 
-def translate_query(sql: str, views=(), named=None, tables=None) -> Translation:
+def translate_query(sql: str, views=(), named=None, tables=None, pushdown=None) -> Translation:
     """A user's query (c360's DuckDB dialect) in Spark SQL; one read statement only."""
     from c360.policy import check
 
@@ -250,4 +282,4 @@ def translate_query(sql: str, views=(), named=None, tables=None) -> Translation:
     check(statements[0])
     if not isinstance(statements[0], exp.Query):
         raise TranslationError("query: Spark runs SELECT / WITH / VALUES queries only")
-    return translate(statements[0], where="query", views=views, named=named, tables=tables)
+    return translate(statements[0], where="query", views=views, named=named, tables=tables, pushdown=pushdown)

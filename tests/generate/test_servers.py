@@ -93,6 +93,32 @@ def test_loading_twice_into_the_servers_replaces_and_the_catalog_reads_it_back(s
         connection.close()
 
 
+def test_browsing_goes_to_a_local_folder_that_the_file_sources_entries_declare(servers_catalog, tmp_path):
+    """``local_blob``: the databases on the servers, the browsing and partner files on this machine (the Spark
+    benchmark's project), read back through :func:`c360.generate.files.file_sources_yaml`'s entries."""
+    from c360.generate.files import file_sources_yaml
+
+    _, names = servers_catalog
+    data, password = tmp_path / "data", os.environ["C360_SHOP_PASSWORD"]
+    login = dict(host="127.0.0.1", user=names["user"], password=password)
+    target = ServersTarget(out=data, mysql=dict(login, port=3306, database=names["shop"]),
+                           postgres=dict(login, port=5432, database=names["crm"]), blob={},
+                           partners_dir=data / "partners", local_blob=data)
+    counts = generate(Config(customers=40, days=10, seed=3, end=date(2026, 11, 23)), target)
+    hours = sorted((data / "blob" / "clicks" / "browsing").rglob("*.jsonl"))
+    assert counts["browsing"] > 0 and hours and all(p.name == "history-0000.jsonl" for p in hours)
+    catalog = tmp_path / "local_catalog"
+    catalog.mkdir()
+    (catalog / "sources.yaml").write_text("sources:\n" + file_sources_yaml("../data"))
+    with c360.connect(str(catalog)) as connection:
+        cursor = connection.cursor()
+        cursor.execute("SELECT COUNT(*) FROM clicks.browsing")
+        assert cursor.fetchone()[0] == counts["browsing"]
+        cursor.execute("SELECT COUNT(*) FROM partners.enrichment")
+        assert cursor.fetchone()[0] == counts["partners"]
+    assert target.loaded["customers"] == 40
+
+
 def shown_ids(stdout: str) -> list[int]:
     return [int(line.split("│")[1]) for line in stdout.splitlines()
             if line.startswith("│") and line.split("│")[1].strip().isdigit()]

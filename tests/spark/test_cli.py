@@ -56,17 +56,44 @@ def test_spark_build_writes_the_view_for_every_customer_as_parquet(spark, spark_
                  "--catalog", str(spark_project.catalog), "--rows-per-partition", "50")
     expected = engine(spark_project.catalog, "SELECT * FROM rfm", as_of)
     assert f"wrote {expected.num_rows:,} rows of rfm as of {as_of}" in output
+    # rfm's per-buyer GROUP BY and its windows are computed by MariaDB; crm.customers is read in ranges
+    orders = spark_project.mariadb.query("SELECT COUNT(*) FROM orders")[0][0]
+    partitions = min(2 * spark.sparkContext.defaultParallelism, -(-orders // 50))
+    assert partitions > 1
+    # each pushed statement is read in ranges of its GROUP BY / PARTITION BY key
+    assert f"shop.orders + order_items: a statement the source computes (pushed), {partitions} JDBC partition(s) " \
+           "on k1" in output
+    assert "shop.orders: a statement the source computes (pushed)" in output
+    assert f"crm.customers: {customer_partitions(spark, spark_project)} JDBC partitions on customer_id" in output
+    assert_same_rows(expected, pq.read_table(out), ["customer_id"])
+
+
+def customer_partitions(spark, spark_project, rows_per_partition: int = 50) -> int:
+    customers = spark_project.postgres.query("SELECT COUNT(*) FROM customers")[0][0]
+    partitions = min(2 * spark.sparkContext.defaultParallelism, -(-customers // rows_per_partition))
+    assert partitions > 1
+    return partitions
+
+
+def test_spark_build_without_pushdown_reads_the_shop_tables_in_ranges(spark, spark_project, tmp_path):
+    as_of = AS_OF_DATES[0]
+    out = tmp_path / "rfm"
+    output = run("spark", "build", "rfm", "--as-of", as_of.isoformat(), "-o", str(out), "--no-pushdown",
+                 "--catalog", str(spark_project.catalog), "--rows-per-partition", "50")
     orders = spark_project.mariadb.query("SELECT COUNT(*) FROM orders")[0][0]
     partitions = min(2 * spark.sparkContext.defaultParallelism, -(-orders // 50))
     assert partitions > 1 and f"shop.orders: {partitions} JDBC partitions on order_id" in output
-    assert_same_rows(expected, pq.read_table(out), ["customer_id"])
+    assert "pushed" not in output
+    assert_same_rows(engine(spark_project.catalog, "SELECT * FROM rfm", as_of), pq.read_table(out), ["customer_id"])
 
 
 def test_score_with_the_spark_engine_writes_the_engines_predictions(spark, spark_project, tmp_path):
     as_of = AS_OF_DATES[1].isoformat()
     on_spark, on_engine = tmp_path / "spark.parquet", tmp_path / "engine.parquet"
-    run("score", "--engine", "spark", "--as-of", as_of, "-o", str(on_spark), "--catalog", str(spark_project.catalog))
+    output = run("score", "--engine", "spark", "--as-of", as_of, "-o", str(on_spark), "--rows-per-partition", "50",
+                 "--catalog", str(spark_project.catalog))
     run("score", "--as-of", as_of, "-o", str(on_engine), "--catalog", str(spark_project.catalog))
+    assert f"crm.customers: {customer_partitions(spark, spark_project)} JDBC partitions on customer_id" in output
     assert_same_rows(pq.read_table(on_engine), pq.read_table(on_spark), ["customer_id"])
 
 

@@ -21,7 +21,8 @@ def train(*arguments: str) -> str:
 def test_training_on_spark_writes_the_same_model_as_training_on_the_engine(spark, spark_project, tmp_path):
     on_spark, on_engine = tmp_path / "spark", tmp_path / "engine"
     catalog = str(spark_project.catalog)
-    spark_output = train("--engine", "spark", "--models", str(on_spark), "--catalog", catalog)
+    spark_output = train("--engine", "spark", "--models", str(on_spark), "--catalog", catalog,
+                         "--rows-per-partition", "50")
     engine_output = train("--models", str(on_engine), "--catalog", catalog)
     # the same rows in the same order, the same seed: the same trees, byte for byte
     assert (on_spark / cards.MODEL_FILE).read_bytes() == (on_engine / cards.MODEL_FILE).read_bytes()
@@ -32,6 +33,9 @@ def test_training_on_spark_writes_the_same_model_as_training_on_the_engine(spark
         assert spark_card[key] == engine_card[key], key
     assert spark_card["rows"]["training"] > 0 and len(spark_card["training_cutoffs"]) > 1
     assert spark_output.splitlines()[0] == engine_output.splitlines()[0]  # model <version> ... rows
+    customers = spark_project.postgres.query("SELECT COUNT(*) FROM customers")[0][0]
+    partitions = min(2 * spark.sparkContext.defaultParallelism, -(-customers // 50))
+    assert partitions > 1 and f"crm.customers: {partitions} JDBC partitions on customer_id" in spark_output
 
 
 def test_training_on_spark_reads_the_label_window_it_is_given(spark, spark_project):

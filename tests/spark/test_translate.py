@@ -31,6 +31,15 @@ def test_date_minus_date_is_datediff_and_a_lone_date_is_refused():
         spark_sql("SELECT CAST(a.x AS DATE) - a.n FROM shop.orders AS a")
 
 
+def test_division_is_a_double_as_in_duckdb(spark):
+    """DuckDB's `/` is a DOUBLE for DECIMAL operands too; Spark's would be a DECIMAL cut to 6 digits of scale."""
+    got = spark_sql("SELECT o.total / o.n AS q FROM shop.orders AS o")
+    assert "CAST(o.total AS DOUBLE) / o.n" in got
+    row = spark.sql("SELECT CAST(CAST(472.54 AS DECIMAL(38, 2)) AS DOUBLE) / CAST(3 AS BIGINT) AS q").first()
+    assert row.q == duckdb.sql("SELECT CAST(472.54 AS DECIMAL(38, 2)) / CAST(3 AS BIGINT)").fetchone()[0]
+    assert spark.sql("SELECT CAST(472.54 AS DECIMAL(38, 2)) / CAST(3 AS BIGINT) AS q").first().q != row.q
+
+
 def test_a_one_based_index_stays_one_based():
     assert "TRY_ELEMENT_AT(ARRAY('a', 'b'), 1)" in spark_sql("SELECT ['a', 'b'][1] FROM shop.orders")
     assert "TRY_ELEMENT_AT(ARRAY('a', 'b'), o.p)" in spark_sql("SELECT ['a', 'b'][o.p] FROM shop.orders AS o")

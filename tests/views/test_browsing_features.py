@@ -32,7 +32,7 @@ def test_browsing_as_of_june_30_sums_each_window_and_reads_only_its_hour_folders
     assert len(sent) == 1
     assert sent[0].startswith("5 files: ")
     for folder in ("2026/06/05/09", "2026/06/22/23", "2026/06/23/00", "2026/06/25/10", "2026/06/29/20"):
-        assert f"browsing/{folder}/part.jsonl" in sent[0]
+        assert f"browsing/{folder}/history-0000.jsonl" in sent[0]
 
 
 def test_browsing_as_of_june_10_sees_only_the_month_before_it(as_of):
@@ -44,6 +44,6 @@ def test_browsing_as_of_june_10_sees_only_the_month_before_it(as_of):
         (42, "Technology", 0.0, 100.0, 170.0, 0, 5, 12, dt.datetime(2026, 6, 5, 9, 1)),
     ]
     assert sent == [
-        "3 files: browsing/2026/05/15/12/part.jsonl, browsing/2026/05/30/23/part.jsonl, "
-        "browsing/2026/06/05/09/part.jsonl"
+        "3 files: browsing/2026/05/15/12/history-0000.jsonl, browsing/2026/05/30/23/history-0000.jsonl, "
+        "browsing/2026/06/05/09/history-0000.jsonl"
     ]

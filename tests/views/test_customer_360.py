@@ -114,7 +114,8 @@ def test_where_customer_id_reaches_every_source_and_only_the_hour_folders_of_30_
     # Clicks: the 30-day hour folders only (the blob files hold other customers' rows too).
     folders = ["2026/06/05/09", "2026/06/22/23", "2026/06/23/00", "2026/06/25/10", "2026/06/29/20"]
     [clicks] = scans["clicks.browsing"]
-    assert clicks.split("; SQL per group")[0] == "5 files: " + ", ".join(f"browsing/{f}/part.jsonl" for f in folders)
+    files = ", ".join(f"browsing/{f}/history-0000.jsonl" for f in folders)
+    assert clicks.split("; SQL per group")[0] == "5 files: " + files
     assert '"customer_id" = 42' in clicks  # and the rows of other customers are dropped while reading
 
 

@@ -1,8 +1,9 @@
 """A small, fixed Customer 360 world for the view tests, written by hand.
 
-SQLite files for ``crm`` and ``shop``, JSON files for ``partners`` and an hourly
-``{yyyy}/{MM}/{dd}/{HH}/part.jsonl`` folder for ``clicks``, under a catalog with
-the demo catalog's table and column names, and the repository's ``queries/``
+SQLite files for ``crm`` and ``shop``, JSON files for ``partners`` and hourly
+``{yyyy}/{MM}/{dd}/{HH}/`` folders for ``clicks``, written and declared as the demo
+generator writes them (:mod:`c360.generate.files`), under a catalog with the demo
+catalog's table and column names, and the repository's ``queries/``
 copied next to it. The expected values in the tests are worked out by hand from
 the rows below; the comments say what each row is there to prove.
 
@@ -13,12 +14,11 @@ The two as-of dates used by the tests are ``AS_OF`` (2026-06-30) and
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
-import sqlite3
 from pathlib import Path
 
-from c360.generate.tables import ddl
+from c360.generate.files import file_sources_yaml, write_browsing, write_partners
+from c360.generate.targets import SqliteDatabase
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = dt.date(2026, 6, 30)
@@ -117,72 +117,24 @@ sources:
   shop:
     kind: sqlite
     path: ../shop.sqlite
-  partners:
-    kind: json
-    path: ../partners
-    tables:
-      enrichment:
-        files: "enrichment/*.json"
-        columns:
-          customer_id: BIGINT
-          partner: VARCHAR
-          interests: VARCHAR[]
-          social: "STRUCT(followers BIGINT, sentiment DOUBLE)"
-          survey: "STRUCT(nps INTEGER, responded_at TIMESTAMP)"
-          influencer_tier: VARCHAR
-          updated_at: TIMESTAMP
-  clicks:
-    kind: blob
-    path: ../blob
-    container: clicks
-    prefix: browsing/
-    tables:
-      browsing:
-        format: jsonl
-        partitioning: {template: "{yyyy}/{MM}/{dd}/{HH}/", column: partition_hour}
-        columns:
-          window_start: TIMESTAMP
-          window_end: TIMESTAMP
-          customer_id: BIGINT
-          category: VARCHAR
-          page_views: BIGINT
-          seconds: DOUBLE
-"""
+""" + file_sources_yaml("..")
 
 
 def _database(path: Path, tables: dict[str, list[tuple]]) -> None:
-    connection = sqlite3.connect(path)
+    database = SqliteDatabase(path, list(tables))
     for table, rows in tables.items():
-        for statement in ddl(table, "sqlite"):
-            connection.execute(statement)
-        marks = ", ".join("?" for _ in rows[0])
-        connection.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
-    connection.commit()
-    connection.close()
-
-
-def browsing_folder(window_start: str) -> str:
-    """The hour folder of a window: ``2026/06/29/20``."""
-    return dt.datetime.fromisoformat(window_start).strftime("%Y/%m/%d/%H")
+        database.insert(table, rows)
+    database.commit()
 
 
 def write_world(root: Path) -> Path:
-    """Write the world under ``root``; return its catalog folder."""
+    """Write the world under ``root`` (the files as the demo generator writes them); return its catalog folder."""
     _database(root / "crm.sqlite", {"customers": CUSTOMERS})
     _database(root / "shop.sqlite", {"products": PRODUCTS, "orders": ORDERS, "order_items": ORDER_ITEMS})
-    enrichment = root / "partners" / "enrichment"
-    enrichment.mkdir(parents=True)
-    for partner, records in PARTNERS.items():
-        (enrichment / f"{partner}.json").write_text("".join(json.dumps(r) + "\n" for r in records))
-    for start, customer_id, category, views, seconds in BROWSING:
-        begin = dt.datetime.fromisoformat(start)
-        folder = root / "blob" / "clicks" / "browsing" / browsing_folder(start)
-        folder.mkdir(parents=True, exist_ok=True)
-        with (folder / "part.jsonl").open("a") as out:
-            out.write(json.dumps({
-                "window_start": begin.isoformat(), "window_end": (begin + dt.timedelta(minutes=1)).isoformat(),
-                "customer_id": customer_id, "category": category, "page_views": views, "seconds": seconds,
-            }) + "\n")
+    write_partners(root, [record for records in PARTNERS.values() for record in records])
+    minute = dt.timedelta(minutes=1)
+    write_browsing(root, [(dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(start) + minute, customer_id,
+                           category, views, seconds) for start, customer_id, category, views, seconds in BROWSING])
     catalog = root / "catalog"
     catalog.mkdir()
     (catalog / "sources.yaml").write_text(CATALOG)
