@@ -87,6 +87,30 @@ class _NoDirectForm(Exception):
     pass
 
 
+class _Numbering:
+    """Parameters of a cached plan as ``$n``: ``slots`` (appended to) lists the slot each ``$n`` takes."""
+
+    def __init__(self, slots: list):
+        self.slots = slots
+
+    def numbered(self, slot) -> exp.Parameter:
+        if slot not in self.slots:
+            self.slots.append(slot)
+        return exp.Parameter(this=exp.Literal.number(self.slots.index(slot) + 1))
+
+    def placeholder(self, node: exp.Expression) -> exp.Expression:
+        """``node`` with its late-bound value as a ``$n`` (a retyped moment cast); raises _NoDirectForm for a
+        parameter the plan holds no slot for."""
+        if DERIVED in node.meta:
+            slot, kind = _retyped_moment(node.meta[DERIVED])
+            return exp.Cast(this=self.numbered(slot), to=kind)
+        if SLOT in node.meta:
+            return self.numbered(node.meta[SLOT])
+        if PARAMETER in node.meta:
+            raise _NoDirectForm
+        return node
+
+
 def copy_statement(plan) -> CopyStatement | None:
     """The :class:`CopyStatement` of ``plan`` (a cached plan that read only copies), or None."""
     if not plan.scans or not all(isinstance(scan.connector, CopyConnector) for scan in plan.scans):
@@ -94,21 +118,7 @@ def copy_statement(plan) -> CopyStatement | None:
     slots = list(plan.slots)
     if None in slots:
         return None
-
-    def numbered(slot) -> exp.Parameter:
-        if slot not in slots:
-            slots.append(slot)
-        return exp.Parameter(this=exp.Literal.number(slots.index(slot) + 1))
-
-    def placeholder(node: exp.Expression) -> exp.Expression:
-        if DERIVED in node.meta:
-            slot, kind = _retyped_moment(node.meta[DERIVED])
-            return exp.Cast(this=numbered(slot), to=kind)
-        if SLOT in node.meta:
-            return numbered(node.meta[SLOT])
-        if PARAMETER in node.meta:
-            raise _NoDirectForm
-        return node
+    placeholder = _Numbering(slots).placeholder
 
     sql, paths, sent = plan.sql, [], []
     for scan in plan.scans:
@@ -308,21 +318,7 @@ def tail_statement(plan) -> TailStatement | bool | None:
     copy_index = kinds.index(True)
     copy_scan, tail_scan = plan.scans[copy_index], plan.scans[1 - copy_index]
     copy_slots: list = []
-
-    def numbered(slot) -> exp.Parameter:
-        if slot not in copy_slots:
-            copy_slots.append(slot)
-        return exp.Parameter(this=exp.Literal.number(copy_slots.index(slot) + 1))
-
-    def placeholder(node: exp.Expression) -> exp.Expression:
-        if DERIVED in node.meta:
-            slot, kind = _retyped_moment(node.meta[DERIVED])
-            return exp.Cast(this=numbered(slot), to=kind)
-        if SLOT in node.meta:
-            return numbered(node.meta[SLOT])
-        if PARAMETER in node.meta:
-            raise _NoDirectForm
-        return node
+    placeholder = _Numbering(copy_slots).placeholder
 
     def marked(node: exp.Expression) -> exp.Expression:
         if DERIVED in node.meta:

@@ -127,6 +127,11 @@ def _database(path: Path, tables: dict[str, list[tuple]]) -> None:
     database.commit()
 
 
+def browsing_folder(window_start: str) -> str:
+    """The hour folder of a window: ``2026/06/29/20`` (where the stream, and write_world, put it)."""
+    return dt.datetime.fromisoformat(window_start).strftime("%Y/%m/%d/%H")
+
+
 def write_world(root: Path) -> Path:
     """Write the world under ``root`` (the files as the demo generator writes them); return its catalog folder."""
     _database(root / "crm.sqlite", {"customers": CUSTOMERS})
