@@ -270,15 +270,7 @@ class SparkSources:
             reader = reader.option("queryTimeout", str(int(source.timeout)))
         if split is not None:
             output, table, key = split
-            low, high, rows = self._statistics(location, location.table(table), key)
-            read.rows = rows
-            if low is not None:
-                read.partitions = partition_count(rows, low, high, rows_per_partition=self.rows_per_partition,
-                                                  max_partitions=self.max_partitions)
-            if read.partitions > 1:
-                read.partition_column, read.bounds = output, (low, high)
-                reader = reader.options(partitionColumn=output, lowerBound=str(low), upperBound=str(high + 1),
-                                        numPartitions=str(read.partitions))
+            reader = self._in_ranges(reader, read, location, location.table(table), key, output)
         frame = reader.load()
         if self.cache:
             frame = frame.persist()
@@ -328,16 +320,22 @@ class SparkSources:
             reader = reader.option("queryTimeout", str(int(source.timeout)))
         key = partition_key(schema)
         if key is not None:
-            low, high, rows = self._statistics(location, table, key)
-            read.rows = rows
-            if low is not None:
-                read.partitions = partition_count(rows, low, high, rows_per_partition=self.rows_per_partition,
-                                                  max_partitions=self.max_partitions)
-                if read.partitions > 1:
-                    read.partition_column, read.bounds = key, (low, high)
-                    reader = reader.options(partitionColumn=key, lowerBound=str(low), upperBound=str(high + 1),
-                                            numPartitions=str(read.partitions))
+            reader = self._in_ranges(reader, read, location, table, key, key)
         return reader.load(), read
+
+    def _in_ranges(self, reader, read, location: Jdbc, table: str, key: str, column: str):
+        """``reader`` split into ranges of ``column`` (``key`` of ``table`` in the source) when the key's
+        statistics call for more than one partition; ``read`` records the choice."""
+        low, high, rows = self._statistics(location, table, key)
+        read.rows = rows
+        if low is not None:
+            read.partitions = partition_count(rows, low, high, rows_per_partition=self.rows_per_partition,
+                                              max_partitions=self.max_partitions)
+        if read.partitions > 1:
+            read.partition_column, read.bounds = column, (low, high)
+            reader = reader.options(partitionColumn=column, lowerBound=str(low), upperBound=str(high + 1),
+                                    numPartitions=str(read.partitions))
+        return reader
 
     def _statistics(self, location: Jdbc, dbtable: str, key: str) -> tuple[int | None, int | None, int]:
         """MIN and MAX of ``key`` and the row count, asked of the source in its own dialect."""
