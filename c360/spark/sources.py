@@ -239,13 +239,16 @@ class SparkSources:
         if window is not None:
             name += "__" + "_".join(moment.strftime("%Y%m%d%H%M") for moment in window)
         if name not in self.reads:
-            frame, read = self.dataframe(source, table, window=window)
-            if self.cache:
-                frame = frame.persist()
-                self._persisted.append(frame)
-            frame.createOrReplaceTempView(name)
-            self.reads[name] = read
+            self._publish(name, *self.dataframe(source, table, window=window))
         return name
+
+    def _publish(self, name: str, frame, read: Read) -> None:
+        """``frame`` as the temporary view ``name`` (persisted first when the reads are cached), read as ``read``."""
+        if self.cache:
+            frame = frame.persist()
+            self._persisted.append(frame)
+        frame.createOrReplaceTempView(name)
+        self.reads[name] = read
 
     def register_statement(self, source_name: str, sql: str, schema: pa.Schema, *, covers=(), split=None) -> str:
         """Register a JDBC read of one statement the source computes whole (a pushed fragment, ``sql`` in the
@@ -271,12 +274,7 @@ class SparkSources:
         if split is not None:
             output, table, key = split
             reader = self._in_ranges(reader, read, location, location.table(table), key, output)
-        frame = reader.load()
-        if self.cache:
-            frame = frame.persist()
-            self._persisted.append(frame)
-        frame.createOrReplaceTempView(name)
-        self.reads[name] = read
+        self._publish(name, reader.load(), read)
         return name
 
     def unpersist(self) -> None:
