@@ -51,51 +51,36 @@ def test_a_cancelled_ticket_does_not_start(project):
         db.close()
 
 
-def test_the_server_cancels_the_query_of_a_browser_that_left(project, monkeypatch):
-    monkeypatch.setattr(queries, "ENRICHMENT", SLOW)  # the panel's statement, looked up per request
+def _left_by_its_browser(project, request: bytes) -> None:
+    """Serve the app on one connection, send ``request`` (which runs the slow statement) and leave; the next
+    request must get the connection back long before the slow statement would have ended."""
     port = free_port()
     app = create_app(project / "catalog", connections=1, warm_up=False)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while not server.started:
         assert time.monotonic() < deadline, "the app did not start"
         time.sleep(0.05)
     try:
         with socket.create_connection(("127.0.0.1", port)) as client:
-            client.sendall(b"GET /api/customer/1/enrichment HTTP/1.1\r\nHost: x\r\n\r\n")
+            client.sendall(request)
             time.sleep(1.5)  # the slow statement holds the only connection
         started = time.monotonic()
-        answer = get_json(f"{base}/api/customer/1/profile")  # waits for the connection the first one held
+        answer = get_json(f"http://127.0.0.1:{port}/api/customer/1/profile")  # waits for that connection
         assert answer["error"] is None and answer["rows"][0]["customer_id"] == 1
         assert time.monotonic() - started < 20
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def test_the_server_cancels_the_query_of_a_browser_that_left(project, monkeypatch):
+    monkeypatch.setattr(queries, "ENRICHMENT", SLOW)  # the panel's statement, looked up per request
+    _left_by_its_browser(project, b"GET /api/customer/1/enrichment HTTP/1.1\r\nHost: x\r\n\r\n")
 
 
 def test_the_server_cancels_what_a_page_request_still_runs_when_its_browser_left(project, monkeypatch):
-    monkeypatch.setattr(queries, "ENRICHMENT", SLOW)
-    port = free_port()
-    app = create_app(project / "catalog", connections=1, warm_up=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    try:
-        with socket.create_connection(("127.0.0.1", port)) as client:
-            client.sendall(b"GET /api/customer/1?panels=enrichment,rfm HTTP/1.1\r\nHost: x\r\n\r\n")
-            time.sleep(1.5)  # the slow statement holds the only connection; rfm waits behind it
-        started = time.monotonic()
-        answer = get_json(f"{base}/api/customer/1/profile")  # waits for the connection the page request held
-        assert answer["error"] is None and answer["rows"][0]["customer_id"] == 1
-        assert time.monotonic() - started < 20
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    monkeypatch.setattr(queries, "ENRICHMENT", SLOW)  # rfm, the page's other panel, waits behind it
+    _left_by_its_browser(project, b"GET /api/customer/1?panels=enrichment,rfm HTTP/1.1\r\nHost: x\r\n\r\n")
