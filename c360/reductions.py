@@ -106,7 +106,6 @@ class Reducer:
             f"reduced: {len(values):,} {reduction.producer_column} values of {producer.qualified_name} sent as "
             f"{reduction.column} IN (…){statements}"
         )
-        scan_plan.notes.extend(dict.fromkeys(note for scan in scans for note in scan.notes))
         return True
 
 
@@ -121,16 +120,12 @@ def _reduced_request(scan_plan, request, column: str, values: list):
     connector = scan_plan.connector
     dialect = getattr(connector, "dialect", None)
     if scan_plan.statement is not None:  # a pushed fragment: the keys join its WHERE
-        statement = request.statement.copy()
         predicate, checked = _predicate(scan_plan.reducible[column], values)
         if predicate is None:
             return None
-        if dialect is not None:
-            shape = statement.copy().where(checked, copy=False)
-            if not renders(shape, dialect):
-                return None
-        statement.where(predicate, copy=False)
-        return dataclasses.replace(request, statement=statement)
+        if dialect is not None and not renders(request.statement.where(checked), dialect):
+            return None
+        return dataclasses.replace(request, statement=request.statement.where(predicate))
 
     def plain(keys):
         return exp.In(this=exp.column(column), expressions=[literal(v) for v in keys])
@@ -204,6 +199,7 @@ class _ChainedScan(Scan):
     def __init__(self, request, scans: list[Scan]):
         super().__init__(request, " ; ".join(scan.sent for scan in scans))
         self.parts = scans
+        self.notes.extend(dict.fromkeys(note for scan in scans for note in scan.notes))  # each hint said once
 
     def _batches(self):
         for part in self.parts:
