@@ -162,22 +162,24 @@ def _combinable(aggregate: exp.AggFunc, alias: str, scan: ScanPlan) -> bool:
     return True
 
 
+def _combined(aggregate: exp.AggFunc, partial: exp.Column, outer: bool) -> exp.Expression:
+    """The aggregate over the join of the partial results ``partial``: counts are summed (0 for no partner,
+    and ``count(*)`` counts 1 for an unmatched row of a LEFT JOIN), as BIGINT; sums, minima and maxima are
+    taken again."""
+    if not isinstance(aggregate, exp.Count):
+        return aggregate.__class__(this=partial)
+    counted = exp.func("COALESCE", partial, exp.Literal.number(1)) if outer and isinstance(aggregate.this, exp.Star) \
+        else partial
+    return exp.cast(exp.func("COALESCE", exp.func("SUM", counted), exp.Literal.number(0)), "BIGINT")
+
+
 def _apply(select, join, grouped, keys, own, aggregates, outer) -> None:
     alias = grouped.alias_or_name
     partials, combined = [], []
     for number, aggregate in enumerate(aggregates, start=1):
         name = f"{PARTIAL}{number}"
-        partial = exp.column(name, table=alias)
-        if isinstance(aggregate, exp.Count):
-            inner = aggregate.copy()
-            total = exp.func("SUM", exp.func("COALESCE", partial, exp.Literal.number(1))) \
-                if outer and isinstance(aggregate.this, exp.Star) else exp.func("SUM", partial)
-            outer_value = exp.cast(exp.func("COALESCE", total, exp.Literal.number(0)), "BIGINT")
-        else:
-            inner = aggregate.copy()
-            outer_value = aggregate.__class__(this=partial)
-        partials.append(exp.alias_(inner, name))
-        combined.append(outer_value)
+        partials.append(exp.alias_(aggregate.copy(), name))
+        combined.append(_combined(aggregate, exp.column(name, table=alias), outer))
     key_columns = list(dict.fromkeys(key.name for key, _ in keys))
     derived = exp.Select(expressions=[exp.alias_(exp.column(k, table=alias), k) for k in key_columns] + partials)
     derived.set("from_", exp.From(this=grouped.copy()))
