@@ -57,6 +57,8 @@ from connectors.mysql_duckdb import NO_SUBQUERY_CACHE, DuckDBMySQLFetch, MySQLLi
 from connectors.mysql_join_order import drive_from_filtered_side
 from connectors.mysql_lookups import Layout, scan_instead_of_lookups
 from connectors.mysql_pymysql import DECODERS, PyMySQLFetch
+from connectors.mysql_ranges import split_in_ranges
+from connectors.parallel import ParallelScan
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, select_for, unreachable_reason
 
 CONNECT_TIMEOUT = 5
@@ -64,6 +66,8 @@ CONNECT_TIMEOUT = 5
 NET_WRITE_TIMEOUT = 600
 
 TRANSPORTS = ("auto", "duckdb", "pymysql")
+#: statements a long scan of a large table is split into by default (:mod:`connectors.mysql_ranges`)
+PARALLEL = 2
 
 # MySQL error numbers c360 words itself.
 ER_ACCESS_DENIED = 1045
@@ -183,6 +187,8 @@ class MySQLConnector:
         "unix_socket": "path of the server's unix socket, used instead of host and port",
         "transport": "how rows move: auto (default: duckdb on MariaDB, else pymysql), duckdb or pymysql",
         "compress": "true to compress the rows' protocol (fewer bytes, more CPU: slow links; duckdb transport only)",
+        "parallel": "how many statements over key ranges a long scan or aggregate of a table of 1,000,000+ rows "
+                    "runs as, at once (default 2; 1 never splits)",
         "page_cache_mb": "the server's page cache in MB as c360 counts it (default: its innodb_buffer_pool_size); "
                          "a long IN list on a larger table is read by a scan, not through an index",
     }
@@ -216,6 +222,14 @@ class MySQLConnector:
         self._version: str | None = None
         self._cache_bytes: int | None = None
         self._layouts: dict[str, Layout | None] = {}
+        self._bounds: dict[tuple[str, str], tuple[int, int] | None] = {}
+        try:
+            self.parallel = PARALLEL if options.get("parallel") is None else int(options["parallel"])
+        except (TypeError, ValueError):
+            self.parallel = 0
+        if self.parallel < 1:
+            raise CatalogError(f"Source '{name}' (mysql): 'parallel' must be a whole number of statements "
+                               f"(1 or more), not {options.get('parallel')!r}")
         if options.get("page_cache_mb") is not None:
             try:
                 self._cache_bytes = int(float(options["page_cache_mb"]) * 1_000_000)
@@ -403,20 +417,40 @@ class MySQLConnector:
 
     # --- scans ----------------------------------------------------------------------------------
 
-    def scan(self, request) -> MySQLScan:
+    def scan(self, request) -> MySQLScan | ParallelScan:
         """Prepare the SELECT for ``request``; nothing is sent until its batches are read. A long IN list on
         a table larger than the server's page cache scans it (:mod:`connectors.mysql_lookups`); a pushed join
         of a filtered table with one found by its primary key starts from the filtered one
-        (:mod:`connectors.mysql_join_order`)."""
+        (:mod:`connectors.mysql_join_order`); a long statement on a large table runs as a few over key
+        ranges at once (:mod:`connectors.mysql_ranges`)."""
         notes: list[str] = []
         select = scan_instead_of_lookups(select_for(request), self._layout, self.cache_bytes, notes)
         if request.statement is not None:
             select = drive_from_filtered_side(select, self._layout, notes)
-        sql = select.sql(dialect=self.dialect, unsupported_level=ErrorLevel.RAISE)
         schema = request.table.arrow_schema(request.columns)
+        split = split_in_ranges(select, schema, self.parallel, self._layout, self._key_bounds)
+        if split is not None:
+            parts = [self._statement(part, schema, request, notes) for part in split.statements]
+            scan = ParallelScan(request, parts, schema, split.combine)
+            scan.notes.append(split.note)
+            return scan
+        return self._statement(select, schema, request, notes)
+
+    def _statement(self, select, schema: pa.Schema, request, notes: list[str]) -> MySQLScan:
+        sql = select.sql(dialect=self.dialect, unsupported_level=ErrorLevel.RAISE)
         scan = MySQLScan(self, sql, schema, timeout=request.timeout, request=request)
         scan.notes.extend(notes)
         return scan
+
+    def _key_bounds(self, table: str, column: str) -> tuple[int, int] | None:
+        """The smallest and largest value of integer column ``column`` (asked once: they only balance the
+        ranges of :mod:`connectors.mysql_ranges`, whose ends are open); None when not integers."""
+        if (table, column) not in self._bounds:
+            key, where = _quoted(column), f"{_quoted(self.database)}.{_quoted(table)}"
+            low, high = self._query(f"SELECT MIN({key}), MAX({key}) FROM {where}")[0]
+            integers = type(low) is int and type(high) is int
+            self._bounds[(table, column)] = (low, high) if integers else None
+        return self._bounds[(table, column)]
 
     def bulk_fetch(self) -> type:
         """The fetch class for statements of this source: DuckDB's scanner where it serves, else pymysql."""
@@ -545,6 +579,10 @@ class MySQLScan(StatementScan):
             fetch = self._fetch
         if fetch is not None:
             fetch.close()
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
 
 
 def _sums_decimals(sent: str, schema: pa.Schema) -> bool:
