@@ -19,8 +19,9 @@ so every row belongs to exactly one whatever was inserted since. A statement is 
   joins or LEFT JOINs whose right side is not the split table, and each of its subqueries is correlated
   with the split table (an uncorrelated one would run once per range);
 - its largest table holds at least :data:`SPLIT_ROWS` rows by the server's estimate, its primary key starts
-  with an integer column, and no filter of its own looks rows up through an index (``=`` or a short IN
-  list: a lookup is quick already);
+  with an integer column, and no filter of its own looks rows up through an index: ``=``, an IN list on a
+  secondary index's column (each range would search every key again; one hinted away by
+  :mod:`connectors.mysql_lookups` is scanned, and splits), a short IN list on the key;
 - its rows add up: it does not aggregate (the parts' rows are the rows), or it groups by the split key
   itself (each group lies in one range), or every output is a GROUP BY expression (all of them there) or
   a COUNT, an integer or decimal SUM, a MIN or a MAX, with no HAVING or DISTINCT aggregate.
@@ -62,7 +63,7 @@ def split_in_ranges(select: exp.Expression, schema: pa.Schema, parts: int,
     shape = layout(table.name)
     key = shape.primary[0]
     alias = table.alias_or_name
-    if _looks_up(select, alias, shape) or not _correlated(select, alias):
+    if _looks_up(select, table, key, shape) or not _correlated(select, alias):
         return None
     combine = _combination(select, schema, alias, key)
     if combine is False:
@@ -80,7 +81,7 @@ def split_in_ranges(select: exp.Expression, schema: pa.Schema, parts: int,
         for start, end in zip(cuts, cuts[1:])
     ]
     ranges.append(exp.GTE(this=column.copy(), expression=exp.Literal.number(cuts[-1])))
-    how = "rows combined" if combine else "rows joined up"
+    how = "partial groups added up" if combine else "rows appended"
     note = f"split: {parts} ranges of {table.name}.{key} run at once, {how}"
     return Split(tuple(select.where(r, copy=True) for r in ranges), combine or None, note)
 
@@ -113,23 +114,28 @@ def _largest(select: exp.Select, layout) -> exp.Table | None:
     return best
 
 
-def _looks_up(select: exp.Select, alias: str, shape: Layout) -> bool:
-    """Whether a filter of the split table alone is an equality or a short IN list on an indexed column."""
+def _looks_up(select: exp.Select, table: exp.Table, key: str, shape: Layout) -> bool:
+    """Whether a filter of the split table alone finds its rows through an index: an equality on a column
+    that leads one, an IN list on such a column (not hinted away by :mod:`connectors.mysql_lookups`: each
+    range would search every key again), or a short IN list on the key itself."""
+    alias = table.alias_or_name.lower()
+    ignored = {i.name.lower() for hint in table.args.get("hints") or [] for i in hint.expressions}
+    leading = {columns[0].lower() for name, columns in shape.indexes.items() if columns and name.lower() not in ignored}
     where = select.args.get("where")
-    leading = {index[0].lower() for index in shape.indexes.values() if index}
     for conjunct in conjuncts(where.this if where is not None else None):
         if isinstance(conjunct, exp.EQ):
             sides = (conjunct.left, conjunct.right)
             columns = [s for s in sides if isinstance(s, exp.Column)]
             if len(columns) != 1 or not any(isinstance(s, exp.Literal) for s in sides):
                 continue
-        elif isinstance(conjunct, exp.In) and isinstance(conjunct.this, exp.Column) \
-                and not conjunct.args.get("query") and keys_in(conjunct) <= LONG_IN_LIST:
-            columns = [conjunct.this]
+            column = columns[0]
+        elif isinstance(conjunct, exp.In) and isinstance(conjunct.this, exp.Column) and not conjunct.args.get("query"):
+            column = conjunct.this
+            if column.name.lower() == key.lower() and keys_in(conjunct) > LONG_IN_LIST:
+                continue  # the ranges divide the keys between them
         else:
             continue
-        column = columns[0]
-        if column.table.lower() in ("", alias.lower()) and column.name.lower() in leading:
+        if column.table.lower() in ("", alias) and column.name.lower() in leading:
             return True
     return False
 

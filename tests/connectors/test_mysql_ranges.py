@@ -81,6 +81,22 @@ def test_statements_kept_whole(sql, why):
     assert split(sql) is None, why
 
 
+LONG_LIST = ", ".join(str(k) for k in range(1, 1_202))
+
+
+def test_a_long_in_list_splits_only_where_the_ranges_divide_its_work():
+    # through the secondary index, each range would search every key again
+    assert split(f"SELECT o.o_orderkey AS c0 FROM orders AS o WHERE o.o_custkey IN ({LONG_LIST})") is None
+    # hinted to scan instead (connectors/mysql_lookups.py), the ranges divide the scan
+    hinted = sqlglot.parse_one(f"SELECT o.o_orderkey AS c0 FROM orders AS o IGNORE INDEX (o_custkey) "
+                               f"WHERE o.o_custkey IN ({LONG_LIST})", dialect="mysql")
+    found = split_in_ranges(hinted, pa.schema([("c0", pa.int64())]), 2, LAYOUT.get, lambda t, c: (1, 6_000_000))
+    assert found is not None and "IGNORE INDEX" in found.statements[0].sql(dialect="mysql")
+    # on the key itself, the ranges divide the keys
+    assert split(f"SELECT o.o_orderpriority AS c0 FROM orders AS o WHERE o.o_orderkey IN ({LONG_LIST})") is not None
+    assert split("SELECT o.o_orderpriority AS c0 FROM orders AS o WHERE o.o_orderkey IN (1, 2, 3)") is None
+
+
 def test_a_floating_sum_is_not_added_up_in_another_order():
     sql = "SELECT o.o_orderpriority AS k1, SUM(o.o_ratio) AS a1 FROM orders AS o GROUP BY o.o_orderpriority"
     assert split(sql, pa.schema([("k1", pa.string()), ("a1", pa.float64())])) is None
@@ -186,8 +202,9 @@ def test_a_timeout_stops_every_range_on_the_server(connector, ranges_db):
     assert time.monotonic() - started < 10
 
     def running():
-        return ranges_db.query("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s "
-                               "AND COMMAND = 'Query' AND INFO LIKE '%%SLEEP%%' AND ID <> CONNECTION_ID()", (ranges_db.database,))[0][0]
+        sql = ("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = %s AND COMMAND = 'Query' "
+               "AND INFO LIKE '%%SLEEP%%' AND ID <> CONNECTION_ID()")
+        return ranges_db.query(sql, (ranges_db.database,))[0][0]
 
     deadline = time.monotonic() + 5
     while running() and time.monotonic() < deadline:
