@@ -169,6 +169,9 @@ class ScanRequest:
     #: A whole SELECT over the source's own tables (a pushed fragment), instead of ``columns``/``filters``:
     #: ``table`` is then its output. Generated in the source's dialect with unsupported syntax raising.
     statement: exp.Select | None = None
+    #: The source may run the request as several statements at once (:mod:`connectors.mysql_ranges`); False
+    #: when the caller reads what is sent its own way (Spark reads a pushed statement in ranges itself).
+    parallel: bool = True
 
 
 @dataclass

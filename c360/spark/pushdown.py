@@ -94,7 +94,8 @@ class Pushdown:
         names = {}
         for name, scan in scans.items():
             request = ScanRequest(table=scan.table, columns=scan.columns, filters=tuple(scan.filters),
-                                  order_by=scan.order_by, limit=scan.limit, statement=scan.statement)
+                                  order_by=scan.order_by, limit=scan.limit, statement=scan.statement,
+                                  parallel=False)
             names[name] = self.sources.register_statement(
                 scan.source, scan.connector.scan(request).sent, scan.table.arrow_schema(scan.columns),
                 covers=scan.covers, split=self.split_key(scan))

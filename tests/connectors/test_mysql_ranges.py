@@ -219,6 +219,12 @@ def test_parallel_is_a_whole_number_of_statements(ranges_db):
         MySQLConnector("shop", {**ranges_db.options("x"), "parallel": 0})
 
 
+def test_a_request_for_one_statement_is_not_split(connector):
+    """Spark reads a pushed statement in ranges itself (c360/spark/pushdown.py): it asks for one statement."""
+    scan = connector.scan(ScanRequest(table=SALES, columns=("id",), parallel=False))
+    assert not isinstance(scan, ParallelScan) and " ; " not in scan.sent
+
+
 def test_parallel_1_never_splits(ranges_db, monkeypatch):
     monkeypatch.setenv(PASSWORD_VARIABLE, ranges_db.password)
     monkeypatch.setattr(connectors.mysql_ranges, "SPLIT_ROWS", 1_000)
