@@ -141,11 +141,15 @@ def _looks_up(select: exp.Select, table: exp.Table, key: str, shape: Layout) -> 
 
 
 def _correlated(select: exp.Select, alias: str) -> bool:
-    """Whether every subquery refers to the split table (so each range runs only its own share of it)."""
+    """Whether every subquery refers to the split table (so each range runs only its own share of it); a
+    subquery whose own table has the same alias refers to that one."""
+    alias = alias.lower()
     for inner in select.find_all(exp.Select):
         if inner is select:
             continue
-        if not any(column.table.lower() == alias.lower() for column in inner.find_all(exp.Column)):
+        if any(table.alias_or_name.lower() == alias for table in inner.find_all(exp.Table)):
+            return False
+        if not any(column.table.lower() == alias for column in inner.find_all(exp.Column)):
             return False
     return True
 

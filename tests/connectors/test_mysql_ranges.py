@@ -74,6 +74,8 @@ def test_three_parts_have_a_closed_middle_range_and_open_ends():
      "GROUP BY o.o_orderpriority", "an expression of aggregates"),
     ("SELECT o.o_orderkey AS c0 FROM orders AS o WHERE o.o_totalprice > (SELECT AVG(l.l_tax) FROM lineitem AS l)",
      "an uncorrelated subquery, which every range would run again"),
+    ("SELECT o.o_orderkey AS c0 FROM orders AS o WHERE o.o_orderkey IN (SELECT o.o_orderkey FROM orders AS o "
+     "GROUP BY o.o_orderkey HAVING COUNT(*) > 1)", "a subquery with its own table of the same alias"),
     ("SELECT d.c AS c0 FROM (SELECT o.o_orderkey AS c FROM orders AS o) AS d", "a derived table"),
     ("SELECT n.n_name AS c0 FROM nation AS n RIGHT JOIN orders AS o ON o.o_custkey = n.n_nationkey", "a RIGHT JOIN"),
 ])
