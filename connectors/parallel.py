@@ -22,6 +22,8 @@ from connectors.base import Scan
 
 #: batches waiting between the parts' threads and the reader (the engine's channel spills beyond)
 BUFFERED = 8
+#: how long closing waits for a part's thread (a part whose server does not answer its cancel is left behind)
+CLOSE_SECONDS = 10
 
 
 class ParallelScan(Scan):
@@ -93,7 +95,7 @@ class ParallelScan(Scan):
         if any(thread.is_alive() for thread in self._threads):
             self.cancel()
             for thread in self._threads:
-                thread.join()
+                thread.join(CLOSE_SECONDS)
 
 
 def combined(batches: list[pa.RecordBatch], schema: pa.Schema, combine: tuple[str, ...]) -> pa.Table:
