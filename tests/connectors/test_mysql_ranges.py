@@ -236,3 +236,29 @@ def test_parallel_1_never_splits(ranges_db, monkeypatch):
         assert not isinstance(scan, ParallelScan)
     finally:
         connector.close()
+
+
+def test_a_login_that_may_not_read_the_key_gets_its_statement_whole(ranges_db, monkeypatch):
+    """Column grants: the login reads region and amount of sales, not id, so the server does not show it
+    the primary key; the statement runs as one, and answers."""
+    user, password = f"{ranges_db.user}_cols", "ranges-columns-secret"
+    hosts = ("127.0.0.1", "localhost", "%")
+    with ranges_db._root.cursor() as cursor:
+        for host in hosts:
+            cursor.execute("CREATE USER %s@%s IDENTIFIED BY %s", (user, host, password))
+            cursor.execute(f"GRANT SELECT (region, amount) ON `{ranges_db.database}`.sales TO %s@%s", (user, host))
+    monkeypatch.setenv(PASSWORD_VARIABLE, password)
+    monkeypatch.setattr(connectors.mysql_ranges, "SPLIT_ROWS", 1_000)
+    connector = MySQLConnector("shop", {**ranges_db.options("${ENV:%s}" % PASSWORD_VARIABLE), "user": user})
+    try:
+        totals = TableSchema("totals", (Column("k1", pa.string()), Column("a2", pa.int64())))
+        scan = connector.scan(statement_request(
+            "SELECT s.region AS k1, COUNT(*) AS a2 FROM sales AS s GROUP BY s.region", totals))
+        assert not isinstance(scan, ParallelScan)
+        assert connector._layout("sales").primary == ()  # the server does not show it the key
+        assert sorted(r["a2"] for r in pa.Table.from_batches(list(scan.batches())).to_pylist()) == [1000, 1000, 1000]
+    finally:
+        connector.close()
+        with ranges_db._root.cursor() as cursor:
+            for host in hosts:
+                cursor.execute("DROP USER IF EXISTS %s@%s", (user, host))
