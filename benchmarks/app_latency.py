@@ -213,6 +213,10 @@ def main(argv=None) -> int:
     parser.add_argument("--live-runs", type=int, default=None,
                         help="pages timed without acceleration (default: --runs; each takes seconds at scale)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/c360-app-benchmark"))
+    parser.add_argument("--names", default="appbench",
+                        help="servers: the suffix of the benchmark's databases and container (c360_shop_NAMES, "
+                             "c360_crm_NAMES, clicks-NAMES), so several people's data can sit on one machine "
+                             "(default appbench)")
     parser.add_argument("--browsing-days", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-generate", action="store_true")
@@ -234,7 +238,7 @@ def main(argv=None) -> int:
         from c360.settings import apply_demo_values
 
         apply_demo_values()
-    catalog = prepare_project(args.workdir, "appbench" if args.profile == "servers" else None)
+    catalog = prepare_project(args.workdir, args.names if args.profile == "servers" else None)
     if not args.skip_generate:
         generate(catalog, args.customers, args.days, "embedded" if args.profile == "embedded" else "servers",
                  args.workers, args.browsing_days)
