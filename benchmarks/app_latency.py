@@ -156,6 +156,24 @@ class Stream:
         return context()
 
 
+def code_env(code: Path) -> dict:
+    """The environment that runs ``code``'s c360: its checkout on ``PYTHONPATH``, and ``PYTHONSAFEPATH`` so that
+    ``python -m c360`` does not put the working folder first on ``sys.path`` (run from another checkout, that
+    checkout's c360 would be imported instead, whatever ``PYTHONPATH`` says)."""
+    return {"PYTHONPATH": str(code), "PYTHONSAFEPATH": "1"}
+
+
+def checkout(code: Path) -> str:
+    """Where the c360 that ``code_env(code)`` runs comes from, and its commit; fails if it is not ``code``'s."""
+    found = subprocess.run([sys.executable, "-c", "import c360; print(c360.__file__)"], capture_output=True,
+                           text=True, check=True, env={**os.environ, **code_env(code)}).stdout.strip()
+    if not Path(found).resolve().is_relative_to(code.resolve()):
+        raise SystemExit(f"{code}: python -m c360 would run {found}, not this checkout's")
+    commit = subprocess.run(["git", "-C", str(code), "log", "-1", "--format=%h %s"], capture_output=True,
+                            text=True).stdout.strip()
+    return f"{found} ({commit[:60] or 'no git'})"
+
+
 def loadavg() -> str:
     """``/proc/loadavg``'s three load averages."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -167,7 +185,9 @@ def measure(catalog: Path, profile: str, ids: list[int], codes: dict[str, Path],
     odd pages, last on even ones), while ``stream`` writes windows if given: the apps see the same load, the same
     data and the same live tail growing. Prints p50/p95 of the page and of each panel, per app."""
     before = loadavg()
-    apps = {label: start_app(catalog, "--profile", profile, "--live-seconds", "3600", env={"PYTHONPATH": str(code)})
+    for label, code in codes.items():
+        print(f"  {label}: {checkout(code)}", flush=True)
+    apps = {label: start_app(catalog, "--profile", profile, "--live-seconds", "3600", env=code_env(code))
             for label, code in codes.items()}
     driver = browser()
     try:
