@@ -362,14 +362,16 @@ async def _lines(tasks: dict, tickets: dict):
     try:
         while pending:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            lines = []
             for task in done:
                 name = tasks[task]
                 try:
                     answer = task.result()
                 except Exception as error:  # noqa: BLE001 - one panel's failure is its line, not the page's
                     answer = {"error": f"{type(error).__name__}: {error}", "rows": [], "sources": [], "sql": None}
-                yield json.dumps({"panel": name, **answer}, ensure_ascii=False, allow_nan=False,
-                                 separators=(",", ":")) + "\n"
+                lines.append(json.dumps({"panel": name, **answer}, ensure_ascii=False, allow_nan=False,
+                                        separators=(",", ":")) + "\n")
+            yield "".join(lines)  # the panels done together in one write (all of them, when started early)
     finally:
         for task in pending:
             tickets[tasks[task]].cancel()
