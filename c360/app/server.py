@@ -257,12 +257,17 @@ def create_app(catalog: Path, profile: str | None = None, *, as_of: dt.date | No
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     def warm() -> None:
-        """Load the model and plan the predictions once, so the first agent does not wait for it."""
+        """Load the model, plan the predictions and compute reasons once (for a row of nothing but nulls: the
+        first reasons compile the feature encoder, ~0.6 s), so the first agent does not wait for it."""
         try:
             if card_exists(models):
                 scorer = _scorer(models)
                 answer = db.run(queries.predictions(scorer.card.categories, [f.name for f in scorer.inputs]), [-1],
                                 as_of=as_of)
+                if answer.error is None:
+                    import pyarrow as pa
+
+                    panels.reasons(models, pa.Table.from_pylist([{}], schema=answer.table.schema))
                 state["warm_up"] = "failed: " + answer.error if answer.error else "done"
             else:
                 state["warm_up"] = "no model"

@@ -71,3 +71,23 @@ def test_the_customer_pages_address_starts_its_panels_and_the_pages_request_take
         get(f"{base}/customer?id=9&as_of=2026-01-15")
         other_date, asked = panels_of(base, 9)  # the page's date differs from what was started: its own
         assert started_at(other_date["live"]) >= asked
+
+
+def test_the_warm_up_computes_reasons_once_so_the_first_page_does_not(project):
+    from c360.app import panels
+
+    panels._ONE_THREAD.clear()
+    app = create_app(project / "catalog")
+    with contextlib.ExitStack() as stack:
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        stack.callback(thread.join, 30)
+        stack.callback(setattr, server, "should_exit", True)
+        deadline = time.monotonic() + 90
+        while not server.started or json.loads(get(f"http://127.0.0.1:{port}/api/config")[2])["warm_up"] == "running":
+            assert time.monotonic() < deadline, "the warm-up did not end"
+            time.sleep(0.2)
+        assert json.loads(get(f"http://127.0.0.1:{port}/api/config")[2])["warm_up"] == "done"
+        assert len(panels._ONE_THREAD) == 1  # the reasons' one-thread model was made before any page asked
