@@ -21,6 +21,9 @@ into the live tail first and more while measuring, as a running ``c360 stream ag
     python benchmarks/app_latency.py ... --skip-generate --skip-refresh --skip-live --stream-minutes 90 \
         --baseline /work/main                                          # this checkout against main, side by side
 
+On servers the data goes to databases and a container named by ``--names`` (``c360_shop_NAMES``, ``c360_crm_NAMES``,
+``clicks-NAMES``), so several people's data can sit on one machine.
+
 Figures are in ``docs/benchmarks.md``.
 """
 
