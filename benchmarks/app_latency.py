@@ -21,6 +21,9 @@ into the live tail first and more while measuring, as a running ``c360 stream ag
     python benchmarks/app_latency.py ... --skip-generate --skip-refresh --skip-live --stream-minutes 90 \
         --baseline /work/main                                          # this checkout against main, side by side
 
+On servers the data goes to databases and a container named by ``--names`` (``c360_shop_NAMES``, ``c360_crm_NAMES``,
+``clicks-NAMES``), so several people's data can sit on one machine.
+
 Figures are in ``docs/benchmarks.md``.
 """
 
@@ -156,6 +159,24 @@ class Stream:
         return context()
 
 
+def code_env(code: Path) -> dict:
+    """The environment that runs ``code``'s c360: its checkout on ``PYTHONPATH``, and ``PYTHONSAFEPATH`` so that
+    ``python -m c360`` does not put the working folder first on ``sys.path`` (run from another checkout, that
+    checkout's c360 would be imported instead, whatever ``PYTHONPATH`` says)."""
+    return {"PYTHONPATH": str(code), "PYTHONSAFEPATH": "1"}
+
+
+def checkout(code: Path) -> str:
+    """Where the c360 that ``code_env(code)`` runs comes from, and its commit; fails if it is not ``code``'s."""
+    found = subprocess.run([sys.executable, "-c", "import c360; print(c360.__file__)"], capture_output=True,
+                           text=True, check=True, env={**os.environ, **code_env(code)}).stdout.strip()
+    if not Path(found).resolve().is_relative_to(code.resolve()):
+        raise SystemExit(f"{code}: python -m c360 would run {found}, not this checkout's")
+    commit = subprocess.run(["git", "-C", str(code), "log", "-1", "--format=%h %s"], capture_output=True,
+                            text=True).stdout.strip()
+    return f"{found} ({commit[:60] or 'no git'})"
+
+
 def loadavg() -> str:
     """``/proc/loadavg``'s three load averages."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -167,7 +188,9 @@ def measure(catalog: Path, profile: str, ids: list[int], codes: dict[str, Path],
     odd pages, last on even ones), while ``stream`` writes windows if given: the apps see the same load, the same
     data and the same live tail growing. Prints p50/p95 of the page and of each panel, per app."""
     before = loadavg()
-    apps = {label: start_app(catalog, "--profile", profile, "--live-seconds", "3600", env={"PYTHONPATH": str(code)})
+    for label, code in codes.items():
+        print(f"  {label}: {checkout(code)}", flush=True)
+    apps = {label: start_app(catalog, "--profile", profile, "--live-seconds", "3600", env=code_env(code))
             for label, code in codes.items()}
     driver = browser()
     try:
@@ -213,6 +236,10 @@ def main(argv=None) -> int:
     parser.add_argument("--live-runs", type=int, default=None,
                         help="pages timed without acceleration (default: --runs; each takes seconds at scale)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/c360-app-benchmark"))
+    parser.add_argument("--names", default="appbench",
+                        help="servers: the suffix of the benchmark's databases and container (c360_shop_NAMES, "
+                             "c360_crm_NAMES, clicks-NAMES), so several people's data can sit on one machine "
+                             "(default appbench)")
     parser.add_argument("--browsing-days", type=int, default=None)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-generate", action="store_true")
@@ -234,7 +261,7 @@ def main(argv=None) -> int:
         from c360.settings import apply_demo_values
 
         apply_demo_values()
-    catalog = prepare_project(args.workdir, "appbench" if args.profile == "servers" else None)
+    catalog = prepare_project(args.workdir, args.names if args.profile == "servers" else None)
     if not args.skip_generate:
         generate(catalog, args.customers, args.days, "embedded" if args.profile == "embedded" else "servers",
                  args.workers, args.browsing_days)

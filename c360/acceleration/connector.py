@@ -298,9 +298,10 @@ class LiveTail:
         with self._lock:
             known = {prefix: self._folders.get(prefix) for prefix in prefixes}
         unread = sum(1 for e in listing[1] if (e.key, e.size) not in _ids(known, e.key))
+        select = render_select(_kept(request), "duckdb")  # once: what runs on the rows, and what EXPLAIN says
         sent = (f"{describe_files(listing[1])} (live tail: {unread} not read before; the rest from memory), "
-                f"then in DuckDB: {render_select(_kept(request), 'duckdb')}")
-        return TailScan(request, sent, self, files, layout, prefixes, listing)
+                f"then in DuckDB: {select}")
+        return TailScan(request, sent, self, files, layout, prefixes, listing, select)
 
     def _listing(self, files, layout, prefixes: tuple, table) -> tuple[float, list]:
         """(when it started, the files of ``prefixes``' folders), listed at most :data:`LIVE_LISTING_SECONDS` ago.
@@ -430,10 +431,11 @@ def _ids(known: dict, key: str) -> frozenset:
 class TailScan(Scan):
     """A live tail's answer to one request: reads what is new, then runs the request's SELECT in memory."""
 
-    def __init__(self, request, sent: str, tail: LiveTail, files, layout, prefixes: tuple, listing: tuple):
+    def __init__(self, request, sent: str, tail: LiveTail, files, layout, prefixes: tuple, listing: tuple,
+                 select: str):
         super().__init__(request, sent)
         self._tail, self._files, self._layout = tail, files, layout
-        self._prefixes, self._listing = prefixes, listing
+        self._prefixes, self._listing, self._select = prefixes, listing, select
         self._cursor = None
         self._reading = None
 
@@ -445,7 +447,7 @@ class TailScan(Scan):
         self._cursor = self._tail._database.cursor()
         self._cursor.register(TAIL_ROWS, rows)
         try:
-            reader = self._cursor.execute(render_select(_kept(self.request), "duckdb")).to_arrow_reader(BATCH_ROWS)
+            reader = self._cursor.execute(self._select).to_arrow_reader(BATCH_ROWS)
             yield from reader
         except duckdb.Error as error:
             if self.cancelled.is_set():

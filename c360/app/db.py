@@ -1,9 +1,12 @@
 """The app's one way to the data: its own parameterised statements through :func:`c360.connect`.
 
 A :class:`Database` keeps a few DB-API connections (one per query running at a time; an engine runs
-one statement at a time) and hands each panel's query to one of them. :meth:`Database.run` blocks:
-the server calls it in a worker thread, never on the event loop. Every answer is a :class:`Answer`
-carrying what a panel shows besides its rows: the SQL and parameters sent, and per source what was
+one statement at a time) and hands each panel's query to one of them. The connections share one catalog and one
+plan cache, as ``c360 serve``'s sessions do: a statement shape planned (and its values verified) on one connection
+is known to all of them, so a page's panels do not each plan their statement again on whichever connection they
+get (with a cache per connection, the first ~20 pages after a start planned most panels in full).
+:meth:`Database.run` blocks: the server calls it in a worker thread, never on the event loop. Every answer is
+a :class:`Answer` carrying what a panel shows besides its rows: the SQL and parameters sent, and per source what was
 sent, the rows that came back and the seconds it took (the scans of EXPLAIN ANALYZE). A c360 error
 (a source down, a timeout) becomes the answer's ``error``, so one panel fails and the others render.
 A :class:`Ticket` passed to :meth:`Database.run` lets another thread cancel the statement (the server
@@ -103,6 +106,10 @@ class Database:
         self.dates_set = 0
         #: (statement, values, date, copies) -> an answer read only from those copies
         self._kept: OrderedDict = OrderedDict()
+        #: the catalog and plan cache every connection shares (opened with the first connection)
+        self._catalog = None
+        self._views = None
+        self.plans = None
 
     def _take(self):
         try:
@@ -111,10 +118,26 @@ class Database:
             pass
         with self._lock:
             if len(self._opened) < self.size:
-                connection = c360.connect(self.catalog, self.profile)
+                connection = c360.connect(engine=self._engine())
                 self._opened.append(connection)
                 return connection
         return self._idle.get()
+
+    def _engine(self):
+        """A new engine on the shared catalog and plan cache (called with the lock held)."""
+        import os
+
+        from c360.catalog import Catalog
+        from c360.engine import Engine
+        from c360.planner.cache import PlanCache
+
+        if self._catalog is None:
+            self._catalog = Catalog(self.catalog, profile=self.profile or os.environ.get("C360_PROFILE"))
+            self.plans = PlanCache()
+            first = Engine(self._catalog, owns_catalog=False, plans=self.plans)
+            self._views = first.views
+            return first
+        return Engine(self._catalog, views=self._views, owns_catalog=False, plans=self.plans)
 
     def run(self, sql: str, params=None, *, as_of: dt.date | None = None, ticket: Ticket | None = None) -> Answer:
         """Run one statement as of ``as_of`` (the views' date; None: today) and fetch all of it; ``ticket``
@@ -183,6 +206,9 @@ class Database:
             for connection in self._opened:
                 connection.close()
             self._opened.clear()
+            if self._catalog is not None:
+                self._catalog.close()
+                self._catalog = None
 
 
 def _key(sql: str, params, date: dt.date, connection) -> tuple | None:

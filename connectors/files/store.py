@@ -30,7 +30,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from c360.errors import CatalogError, NotFoundError, SourceError, SourceUnreachableError
 from c360.secrets import redact
@@ -147,6 +147,17 @@ class LocalFolder:
         """Nothing to release: files are opened per read."""
 
 
+#: Blobs per page of a listing (the service's most).
+LIST_PAGE = 5000
+
+
+def _blob_name(node) -> str:
+    """A listed blob's name from its ``<Name>`` element: percent-encoded when ``Encoded="true"`` (names with
+    characters XML cannot carry), as the SDK reads it."""
+    text = node.text or ""
+    return unquote(text) if node.get("Encoded") == "true" else text
+
+
 class AzureContainer:
     """One blob container as a store: lists blob names, streams downloads in chunks, uploads whole blobs.
 
@@ -203,12 +214,27 @@ class AzureContainer:
     # --- reading ---------------------------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
-        """Every blob whose name starts with ``prefix``, in name order, with its size."""
+        """Every blob whose name starts with ``prefix``, in name order, with its size.
+
+        Each page of the service's answer is read for names and sizes only: the SDK's ``list_blob_names`` pages
+        (its XML kept as an element tree, not turned into a ``BlobProperties`` of ~20 fields per blob, which
+        cost ~0.3 ms a blob, most of a listing's CPU), their ``Content-Length`` read beside each ``Name``. A
+        live tail lists its newest folders every second or two, on the interpreter that answers the pages.
+        """
         with self._lock:
             self.listed.append(prefix)
         try:
-            for blob in self.client.list_blobs(name_starts_with=prefix or None):
-                yield blob.name, blob.size
+            pages = self.client.list_blob_names(name_starts_with=prefix or None,
+                                                results_per_page=LIST_PAGE).by_page()
+            for _names in pages:
+                page = getattr(pages, "_response", None)  # the page's XML, as the SDK's names-only pager keeps it
+                if page is None:  # an SDK that keeps it elsewhere: every blob's properties, as before
+                    yield from ((blob.name, blob.size) for blob in self.client.list_blobs(name_starts_with=prefix
+                                                                                           or None))
+                    return
+                blobs = page.find("Blobs")
+                for blob in () if blobs is None else blobs.findall("Blob"):
+                    yield _blob_name(blob.find("Name")), int(blob.findtext("Properties/Content-Length") or 0)
         except Exception as error:  # noqa: BLE001 - translated into a named source error
             raise self.translate(error) from None
 

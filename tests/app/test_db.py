@@ -56,3 +56,28 @@ def test_an_answer_read_only_from_copies_is_kept_until_a_refresh_and_a_live_one_
         assert not fresh.cached and fresh.rows == [{"customer_id": 42, "total": 45.0, "orders": 3}]
     finally:
         database.close()
+
+
+def test_a_statement_planned_on_one_connection_is_not_planned_again_on_another(project, monkeypatch):
+    import c360.engine
+    from c360.app import queries
+
+    planned = []
+    real = c360.engine.Engine._plan_fully
+    monkeypatch.setattr(c360.engine.Engine, "_plan_fully",
+                        lambda self, *args, **kwargs: planned.append(id(self)) or real(self, *args, **kwargs))
+    database = Database(project / "catalog", size=2)
+    try:
+        for customer in (1, 2, 3):  # planned, then a new value verified against a full plan, then trusted
+            assert database.run(queries.PROFILE, [customer]).rows[0]["customer_id"] == customer
+        first = len(planned)
+        assert first == 2 and database.run(queries.PROFILE, [4]).rows[0]["customer_id"] == 4 and len(planned) == 2
+        held = database._take()  # the first connection busy: the next statement opens the second
+        try:
+            assert database.run(queries.PROFILE, [5]).rows[0]["customer_id"] == 5
+        finally:
+            database._idle.put(held)
+        assert len(database._opened) == 2
+        assert len(planned) == first  # the second connection used the plan the first one made and verified
+    finally:
+        database.close()

@@ -111,6 +111,26 @@ def test_time_bounds_come_from_top_level_comparisons_between_and_in():
     assert time_bounds(listed, "partition_hour") == (dt.datetime(2026, 11, 1, 2), dt.datetime(2026, 11, 3, 1))
 
 
+def test_literal_time_bounds_are_read_without_duckdb_as_duckdb_reads_them():
+    import duckdb
+
+    closed = duckdb.connect()
+    closed.close()  # a bound that needed DuckDB would fail here and leave that side unbounded
+    filters = [parse("partition_hour >= TIMESTAMP '2026-11-01 11:00' AND partition_hour <= '2026-11-02 03:04:05.25'")]
+    assert time_bounds(filters, "partition_hour", closed) == (dt.datetime(2026, 11, 1, 11),
+                                                              dt.datetime(2026, 11, 2, 3, 4, 5, 250000))
+    assert time_bounds([parse("partition_hour BETWEEN DATE '2026-11-01' AND CAST('2026-11-03 01:00:00' AS TIMESTAMP)")],
+                       "partition_hour", closed) == (dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 3, 1))
+    live = duckdb.connect()
+    texts = ["TIMESTAMP '2026-11-01 11:00'", "'2026-11-02'", "DATE '2026-02-28'", "'2026-11-02 03:04:05.123456'",
+             "CAST('2024-02-29 23:59:59' AS TIMESTAMP)", "TIMESTAMP '2026-11-01T11:00'", "'2026-11-01 11:00+02'",
+             "DATE '2026-11-01' + INTERVAL 1 HOUR", "'2026-02-30'", "TIMESTAMPTZ '2026-11-01 11:00:00+00'"]
+    for text in texts:  # whatever Python reads, DuckDB reads the same; the rest is DuckDB's to read
+        expected = live.execute(f"SELECT TRY_CAST({text} AS TIMESTAMP)").fetchone()[0]
+        assert time_bounds([parse(f"partition_hour >= {text}")], "partition_hour", live)[0] == expected, text
+    live.close()
+
+
 def test_time_bounds_ignore_what_could_widen_the_answer():
     filters = [
         parse("partition_hour > TIMESTAMP '2026-11-01' OR partition_hour < TIMESTAMP '2020-01-01'"),

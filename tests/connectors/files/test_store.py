@@ -63,3 +63,23 @@ def test_writing_creates_a_missing_container_and_emptying_it_first_is_a_no_op(az
     store.delete_prefix("browsing/")  # what `c360 generate` does before writing
     store.put("browsing/a", b"x")
     assert store.keys() == ["browsing/a"]
+
+
+def test_a_container_lists_names_and_sizes_page_by_page_without_building_each_blobs_properties(azurite,
+                                                                                               monkeypatch):
+    from azure.storage.blob import _models
+
+    from connectors.files import store as stores
+
+    store = open_store(azurite.connection_string, azurite.new_container("store"))
+    names = ["t/a b.jsonl", "t/ünï/c%20d.jsonl", "t/empty", "t/x+y&z.jsonl", "t/zz/<q>.jsonl", "u/other"]
+    store.put_many([(name, name.encode() * (i + 1) if name != "t/empty" else b"") for i, name in enumerate(names)])
+    expected = [(blob.name, blob.size) for blob in store.client.list_blobs(name_starts_with="t/")]
+    assert len(expected) == 5 and ("t/empty", 0) in expected
+    built = []
+    real = _models.BlobProperties.__init__
+    monkeypatch.setattr(_models.BlobProperties, "__init__",
+                        lambda self, **kwargs: built.append(kwargs) or real(self, **kwargs))
+    monkeypatch.setattr(stores, "LIST_PAGE", 2)  # three pages: the continuation is followed
+    assert list(store.list("t/")) == expected
+    assert built == []
