@@ -239,3 +239,35 @@ def test_an_engine_whose_lookups_all_run_on_a_copy_never_opens_its_own_duckdb(pr
 
 def _rows(execution) -> list[dict]:
     return [row for batch in execution.reader() for row in batch.to_pylist()]
+
+
+def test_a_repeated_plain_select_of_a_copy_runs_on_its_lookup_duckdb_locked_and_answers_as_live(project):
+    import duckdb
+
+    from c360.acceleration.connector import LOOKUP_OPTIMIZERS_OFF
+
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    everything = "SELECT * FROM spend WHERE customer_id = ? AND orders >= 1"
+    some = "SELECT total + 1 AS more FROM spend WHERE customer_id = ?"
+    for customer_id in (42, 43, 44, 42, 7, 43):
+        for query in (everything, some):
+            assert connection.execute(query, [customer_id]).fetchall() == live.execute(query, [customer_id]).fetchall()
+    statements = {entry.plan.sql: entry.direct for entry in connection.engine.plan_cache._entries.values()
+                  if entry.direct}
+    [whole] = [s for sql, s in statements.items() if "SELECT *" in sql]
+    [projected] = [s for sql, s in statements.items() if "more" in sql]
+    assert projected.lookup is None  # not the copy's plain SELECT: it runs on the copy's own DuckDB
+    assert whole.lookup == whole.sql.replace('FROM "data"', 'FROM "c360_copy"."data"') != whole.sql
+    # the run gave its cursor back to the engine's lookup cursors: the optimizer passes are off there, and it is
+    # locked down like every DuckDB that runs a user's SQL
+    [[cursor]] = [free for (path, lookup), free in connection.engine.copy_cursors._free.items() if lookup and free]
+    disabled = cursor.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    assert set(LOOKUP_OPTIMIZERS_OFF) <= set(disabled.split(","))
+    assert cursor.execute("SELECT count(*) FROM c360_copy.data").fetchone()[0] > 0
+    with pytest.raises(duckdb.Error):
+        cursor.execute("SELECT * FROM read_csv('/etc/hostname')")
+    with pytest.raises(duckdb.Error):
+        cursor.execute("SET enable_external_access = true")
+    connection.close()
+    live.close()
