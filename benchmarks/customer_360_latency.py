@@ -145,6 +145,9 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline", type=Path, default=None, metavar="REPO",
                         help="--accelerated: also serve the copies from this other checkout (e.g. /work/main), "
                              "alternately with this one")
+    parser.add_argument("--uncompressed", action="store_true",
+                        help="--accelerated: declare customer_360's copy with compress: false (written without "
+                             "DuckDB's compression; refresh it, or it keeps the file it has)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="--accelerated: c360 serve measurements per server (alternating with --baseline)")
     args = parser.parse_args(argv)
@@ -159,7 +162,7 @@ def main(argv=None) -> int:
         return run(catalog, args.profile, args.customers, runs=args.runs, live_runs=args.live_runs,
                    clients=args.clients, per_client=args.per_client, live_per_client=args.live_per_client,
                    seed=args.seed, refresh=not args.skip_refresh, serve_workers=args.serve_workers,
-                   baseline=args.baseline, rounds=args.rounds)
+                   baseline=args.baseline, rounds=args.rounds, uncompressed=args.uncompressed)
     result = measure(catalog, args.profile, args.customers, args.runs, args.seed, args.as_of)
     totals, plans = result["totals"], result["plans"]
     print(f"{QUERY}  [{args.profile}, {args.customers:,} customers, {args.runs} runs, "
