@@ -14,6 +14,8 @@ rows each source sent back for the last run::
     python benchmarks/customer_360_latency.py --customers 100000 --runs 200 --accelerated   # copies vs live
     python benchmarks/customer_360_latency.py --customers 100000 --skip-generate --accelerated --skip-refresh \
         --live-runs 0 --live-per-client 0 --serve-workers 2 --baseline /work/main --rounds 2   # vs main
+    python benchmarks/customer_360_latency.py --customers 100000 --skip-generate --accelerated --uncompressed \
+        --live-runs 0 --live-per-client 0 --serve-workers 2 --baseline /work/main --rounds 3   # copy compress: false
 
 Figures measured with these commands are in ``docs/views.md`` (Latency).
 ``--skip-generate`` reuses what an earlier run generated in the same ``--workdir``
