@@ -27,6 +27,11 @@ acceleration:
   shop.orders: {refresh: append, column: order_ts, key: [order_id], overlap: 10m, max_staleness: 1d}
 """
 
+#: ``--uncompressed``: ``customer_360``'s copy written without DuckDB's compression (a baseline checkout that does not
+#: know the setting is served the declaration without it, reading the same file)
+UNCOMPRESSED = ACCELERATION.replace("customer_360: {key: [customer_id], ",
+                                    "customer_360: {key: [customer_id], compress: false, ")
+
 QUERY = "SELECT * FROM customer_360 WHERE customer_id = ?"
 WIRE_QUERY = "SELECT * FROM customer_360 WHERE customer_id = %s"
 
@@ -202,12 +207,13 @@ def wire_lookups(port: int, customers: int, clients: int, per_client: int, *, li
 
 def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs: int, clients: int,
         per_client: int, live_per_client: int, seed: int, refresh: bool = True, serve_workers: int = 1,
-        baseline: Path | None = None, rounds: int = 1) -> int:
+        baseline: Path | None = None, rounds: int = 1, uncompressed: bool = False) -> int:
     if profile == "servers":
         from c360.settings import apply_demo_values
 
         apply_demo_values()
-    (catalog_dir / "acceleration.yaml").write_text(ACCELERATION)
+    declared = UNCOMPRESSED if uncompressed else ACCELERATION
+    (catalog_dir / "acceleration.yaml").write_text(declared)
     if refresh:
         print(f"refresh costs [{profile}, {customers:,} customers]")
         for line in refresh_costs(catalog_dir, profile):
@@ -223,8 +229,10 @@ def run(catalog_dir: Path, profile: str, customers: int, *, runs: int, live_runs
     for round_ in range(rounds):
         for repo, name in servers:  # alternately, so both see the same machine
             tag = f" [{name}]" if baseline else ""
+            (catalog_dir / "acceleration.yaml").write_text(ACCELERATION if repo is not None else declared)
             wire_round(catalog_dir, profile, customers, clients, per_client, live_per_client if round_ == 0 else 0,
                        seed, serve_workers, f"{label}{tag}", repo)
+    (catalog_dir / "acceleration.yaml").write_text(declared)
     return 0
 
 

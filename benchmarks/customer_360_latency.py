@@ -14,6 +14,8 @@ rows each source sent back for the last run::
     python benchmarks/customer_360_latency.py --customers 100000 --runs 200 --accelerated   # copies vs live
     python benchmarks/customer_360_latency.py --customers 100000 --skip-generate --accelerated --skip-refresh \
         --live-runs 0 --live-per-client 0 --serve-workers 2 --baseline /work/main --rounds 2   # vs main
+    python benchmarks/customer_360_latency.py --customers 100000 --skip-generate --accelerated --uncompressed \
+        --live-runs 0 --live-per-client 0 --serve-workers 2 --baseline /work/main --rounds 3   # copy compress: false
 
 Figures measured with these commands are in ``docs/views.md`` (Latency).
 ``--skip-generate`` reuses what an earlier run generated in the same ``--workdir``
@@ -145,6 +147,9 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline", type=Path, default=None, metavar="REPO",
                         help="--accelerated: also serve the copies from this other checkout (e.g. /work/main), "
                              "alternately with this one")
+    parser.add_argument("--uncompressed", action="store_true",
+                        help="--accelerated: declare customer_360's copy with compress: false (written without "
+                             "DuckDB's compression; refresh it, or it keeps the file it has)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="--accelerated: c360 serve measurements per server (alternating with --baseline)")
     args = parser.parse_args(argv)
@@ -159,7 +164,7 @@ def main(argv=None) -> int:
         return run(catalog, args.profile, args.customers, runs=args.runs, live_runs=args.live_runs,
                    clients=args.clients, per_client=args.per_client, live_per_client=args.live_per_client,
                    seed=args.seed, refresh=not args.skip_refresh, serve_workers=args.serve_workers,
-                   baseline=args.baseline, rounds=args.rounds)
+                   baseline=args.baseline, rounds=args.rounds, uncompressed=args.uncompressed)
     result = measure(catalog, args.profile, args.customers, args.runs, args.seed, args.as_of)
     totals, plans = result["totals"], result["plans"]
     print(f"{QUERY}  [{args.profile}, {args.customers:,} customers, {args.runs} runs, "

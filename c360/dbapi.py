@@ -66,6 +66,8 @@ def TimestampFromTicks(ticks: float) -> _dt.datetime:  # noqa: N802 - PEP 249 na
 #: the SQL a connection may read (``postgres`` loads :mod:`c360.postgres` and sqlglot's PostgreSQL dialect, only
 #: for the connections that ask for it)
 DIALECTS = ("duckdb", "postgres")
+#: rows fetched at once from a direct lookup's DuckDB cursor as tuples (rows mode of :class:`Cursor`)
+ROW_CHUNK = 1024
 
 
 def connect(catalog="catalog", profile: str | None = None, *, engine=None, dialect: str = "duckdb") -> "Connection":
@@ -148,6 +150,10 @@ class Cursor:
         self.arrow_schema: pa.Schema | None = None
         self._execution = None
         self._batches = None
+        #: a direct lookup's execution whose rows come from DuckDB as Python tuples, without Arrow
+        #: (:attr:`c360.engine.Execution.rows_ready`); None once its last row was read, or in Arrow mode
+        self._row_source = None
+        self._rows_mode = False
         self._rows: list[tuple] = []
         self._position = 0
         self._fetched = 0
@@ -175,7 +181,9 @@ class Cursor:
             (field.name, duckdb_type(field.type), None, None, *_precision(field.type), field.nullable)
             for field in execution.schema
         ]
-        self._batches = execution.reader()
+        self._rows_mode = execution.rows_ready
+        self._row_source = execution if self._rows_mode else None
+        self._batches = None if self._rows_mode else execution.reader()
         self._rows, self._position, self._fetched = [], 0, 0
         self.rowcount = -1
         return self
@@ -214,7 +222,24 @@ class Cursor:
 
     # --- fetching -------------------------------------------------------------------------------
 
+    def _next_rows(self) -> list[tuple] | None:
+        """Rows mode: the next rows as tuples from DuckDB; None at the end (the execution closed itself)."""
+        source = self._row_source
+        rows = source.fetch_rows(ROW_CHUNK) if source is not None else []
+        if len(rows) < ROW_CHUNK:
+            self._row_source = None
+        self._fetched += len(rows)
+        if self._row_source is None:
+            self.rowcount = self._fetched
+        return rows or None
+
     def _next_batch(self) -> pa.RecordBatch | None:
+        if self._rows_mode:  # the rest, after rows were read as tuples: back to Arrow by its schema
+            rows = self._next_rows()
+            if rows is None:
+                return None
+            return pa.RecordBatch.from_pylist([dict(zip(self.arrow_schema.names, row)) for row in rows],
+                                              schema=self.arrow_schema)
         if self._batches is None:
             raise ProgrammingError("No query has been executed")
         try:
@@ -225,6 +250,12 @@ class Cursor:
 
     def _fill(self) -> bool:
         while self._position >= len(self._rows):
+            if self._rows_mode:
+                rows = self._next_rows()
+                if rows is None:
+                    return False
+                self._rows, self._position = rows, 0
+                continue
             batch = self._next_batch()
             if batch is None:
                 return False
@@ -264,6 +295,8 @@ class Cursor:
     def fetch_batches(self):
         """The remaining result as a stream of Arrow record batches."""
         self._check()
+        if self._rows_mode and self._fetched == 0 and self._row_source is not None:  # nothing read: Arrow itself
+            self._rows_mode, self._batches, self._row_source = False, self._row_source.reader(), None
         if self._position < len(self._rows):
             rest = self._rows[self._position:]
             self._position = len(self._rows)
@@ -271,10 +304,12 @@ class Cursor:
                 [dict(zip(self.arrow_schema.names, row)) for row in rest], schema=self.arrow_schema
             )
         while True:
+            rows_mode = self._rows_mode
             batch = self._next_batch()
             if batch is None:
                 return
-            self._fetched += batch.num_rows
+            if not rows_mode:  # (rows mode counted them)
+                self._fetched += batch.num_rows
             yield batch
 
     def fetch_arrow(self) -> pa.Table:

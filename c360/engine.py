@@ -579,10 +579,11 @@ class Execution:
             "the whole query ran in one DuckDB attaching the copies"
         self.scans = [DirectScan(sent, where) for sent in statement.sent]
         cursors = self.engine.copy_cursors
-        cursor = cursors.take(statement.paths[0]) if single else self.engine.attached.cursor(statement.paths)
+        lookup = single and statement.lookup is not None
+        cursor = cursors.take(statement.paths[0], lookup) if single else self.engine.attached.cursor(statement.paths)
         started = time.perf_counter()
         try:
-            cursor.execute(statement.sql, values)
+            cursor.execute(statement.lookup if lookup else statement.sql, values)
             if statement.row_schema is not None and single and scalar_values(values):
                 self._row_schema = statement.row_schema  # the result waits in the cursor: rows, or Arrow if asked
             else:
@@ -597,7 +598,7 @@ class Execution:
             scan.stats.started = started
         if single:
             self._counted = self.scans[0].stats
-            self._give_back = lambda: cursors.give(statement.paths[0], cursor)
+            self._give_back = lambda: cursors.give(statement.paths[0], cursor, lookup)
         else:
             for scan in self.scans:
                 scan.stats.finished = time.perf_counter()

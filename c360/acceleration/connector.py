@@ -30,6 +30,7 @@ from sqlglot.errors import ErrorLevel
 
 from c360.acceleration.declaration import format_duration
 from c360.errors import NotFoundError, SourceError
+from c360.lockdown import lock
 from connectors.base import Capabilities, Column, Scan, ScanRequest, TableSchema
 from connectors.files.layout import LISTING_THREADS
 from connectors.sql import RELATIONAL_FILTERS, StatementScan, render_select
@@ -66,6 +67,56 @@ def open_copy(path: Path) -> duckdb.DuckDBPyConnection:
             while len(_OPEN) > _KEEP_OPEN:
                 _OPEN.popitem(last=False)  # closed when its last cursor is gone
         _OPEN.move_to_end(key)
+        return connection.cursor()
+
+
+#: DuckDB's optimizer passes a plain SELECT of one copy's table (columns, WHERE, at most ORDER BY ... LIMIT: no
+#: join, aggregate, window, CTE or subquery) gains nothing from, switched off where such a SELECT runs repeated
+#: (:func:`open_lookup`). For a lookup of ~60 columns they are about a sixth of DuckDB's CPU (the join order's
+#: cardinality estimate, statistics propagation, the common-subplan search). Kept: filter pushdown (the key's
+#: filter reaches the scan, its zone maps and ART index), expression rewriting, top-N, limit pushdown, late
+#: materialization, row-group pruning, IN and LIKE rewrites, column pruning. Optimizers never change an answer.
+LOOKUP_OPTIMIZERS_OFF = (
+    "build_side_probe_side", "column_lifetime", "common_aggregate", "common_subexpressions", "common_subplan",
+    "compressed_materialization", "cte_filter_pusher", "cte_inlining", "deliminator", "duplicate_groups",
+    "empty_result_pullup", "filter_pullup", "join_elimination", "join_filter_pushdown", "join_order",
+    "materialized_cte", "sampling_pushdown", "statistics_propagation", "sum_rewriter", "top_n_window_elimination",
+    "unnest_rewriter", "window_self_join",
+)
+#: the name a copy's table has where :func:`open_lookup` attaches its file
+LOOKUP_TABLE = ("c360_copy", "data")
+
+_LOOKUPS: OrderedDict[str, duckdb.DuckDBPyConnection] = OrderedDict()
+
+
+def open_lookup(path: Path) -> duckdb.DuckDBPyConnection:
+    """A cursor on the process's lookup DuckDB of a data file: an in-memory DuckDB that attaches it read-only
+    (its table is ``c360_copy.data``) with :data:`LOOKUP_OPTIMIZERS_OFF` off, then turns external access off
+    and locks its configuration. Only for plain SELECTs of that table (a repeated lookup's,
+    :class:`c360.acceleration.direct.CopyStatement`); everything else runs where :func:`open_copy` opens it.
+    One per file and process (sessions share its buffer cache), a few kept open."""
+    key = str(path)
+    with _OPEN_LOCK:
+        connection = _LOOKUPS.get(key)
+        if connection is None:
+            connection = duckdb.connect(config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "threads": 1,
+                "disabled_optimizers": ",".join(LOOKUP_OPTIMIZERS_OFF),
+            })
+            try:
+                connection.execute(f"ATTACH '{key.replace(chr(39), chr(39) * 2)}' AS {LOOKUP_TABLE[0]} (READ_ONLY)")
+                connection.execute("SET enable_external_access = false")
+                lock(connection)
+            except duckdb.Error as error:
+                connection.close()
+                raise SourceError(f"The accelerated copy {path.name} cannot be opened: "
+                                  f"{str(error).splitlines()[0]}") from None
+            _LOOKUPS[key] = connection
+            while len(_LOOKUPS) > _KEEP_OPEN:
+                _LOOKUPS.popitem(last=False)
+        _LOOKUPS.move_to_end(key)
         return connection.cursor()
 
 

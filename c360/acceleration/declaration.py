@@ -33,6 +33,9 @@ KEYS = {
     "live_tail": "append: queries read the copy plus the live rows past its watermark (default false)",
     "timeout": "how long each source query of a refresh may run before it is cancelled, in place of the "
                "source's own timeout, which bounds interactive queries (default 1h)",
+    "compress": "false writes the copy uncompressed: a lookup by key reads its row without decoding a block of "
+                "values per column (a third less of DuckDB's CPU for a row of 60 columns), in a file about 4x "
+                "larger (default true)",
 }
 
 DEFAULT_MAX_STALENESS = 15 * 60.0
@@ -93,6 +96,8 @@ class Acceleration:
     live_tail: bool = False
     #: seconds each source query of a refresh may run (the sources' own ``timeout`` does not apply)
     timeout: float = DEFAULT_REFRESH_TIMEOUT
+    #: False: the copy is written without DuckDB's compression (:func:`c360.acceleration.refresh._write`)
+    compress: bool = True
     where: str = ""
 
     @property
@@ -169,6 +174,10 @@ def _one(name: str, declaration: dict, place: str) -> Acceleration:
     if not isinstance(tail, bool):
         raise CatalogError(f"{at('live_tail')}: 'live_tail' must be true or false")
     values["live_tail"] = tail
+    compress = declaration.get("compress", True)
+    if not isinstance(compress, bool):
+        raise CatalogError(f"{at('compress')}: 'compress' must be true or false")
+    values["compress"] = compress
     if refresh == "append":
         if "." not in name:
             raise CatalogError(f"{at('refresh')}: view '{name}' can only be refreshed in full (append needs a "

@@ -29,7 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 from sqlglot import exp
 
-from c360.acceleration.connector import CopyConnector, local_sql, open_copy
+from c360.acceleration.connector import LOOKUP_TABLE, CopyConnector, local_sql, open_copy, open_lookup
 from c360.planner.parse import DERIVED, PARAMETER, SLOT
 from connectors.base import ScanRequest, ScanStats
 
@@ -49,6 +49,10 @@ class CopyStatement:
     #: later runs with scalar values may fetch Python rows instead (the same SQL on the same immutable file,
     #: the same parameter types: the same result types)
     row_schema: pa.Schema | None = dataclasses.field(default=None, compare=False)
+    #: the same SQL on the copy's table as :func:`~c360.acceleration.connector.open_lookup` names it, when the
+    #: statement is the copy's plain SELECT (columns, filters, at most ORDER BY ... LIMIT): it runs there, with
+    #: the optimizer passes such a SELECT does not need left out
+    lookup: str | None = None
 
     def values(self, values_by_slot: dict) -> list | None:
         """The parameters for ``values_by_slot`` (the engine's slot values); None when one is missing."""
@@ -120,7 +124,7 @@ def copy_statement(plan) -> CopyStatement | None:
         return None
     placeholder = _Numbering(slots).placeholder
 
-    sql, paths, sent = plan.sql, [], []
+    sql, paths, sent, lookup = plan.sql, [], [], None
     for scan in plan.scans:
         if scan.statement is not None:
             return None
@@ -141,13 +145,15 @@ def copy_statement(plan) -> CopyStatement | None:
         sent.append(scan.connector._select(request))
         if len(plan.scans) == 1 and _only_the_scan(plan.sql, scan.name, filters):
             sql = sent[-1]
+            attached = dataclasses.replace(table, remote_name=LOOKUP_TABLE)
+            lookup = scan.connector._select(dataclasses.replace(request, table=attached))
         else:
             sql = local_sql(sql, scan.name, sent[-1])
         if sql is None:
             return None
     if len(plan.scans) > 1 and len(paths) < 2:
         return None  # one copy read twice: the single-copy path does not take it either
-    return CopyStatement(sql, tuple(slots), tuple(paths), tuple(sent))
+    return CopyStatement(sql, tuple(slots), tuple(paths), tuple(sent), lookup=lookup)
 
 
 def _retyped_moment(derivation: exp.Expression) -> tuple:
@@ -217,8 +223,9 @@ class DirectScan:
 
 
 class Cursors:
-    """Cursors on copies' data files kept for reuse, by file: one engine's executions take one each and give
-    it back when they close, so a lookup does not open a new DuckDB connection every time."""
+    """Cursors on copies' data files kept for reuse, by file (and by where: the copy's DuckDB, or with ``lookup``
+    its lookup DuckDB, :func:`~c360.acceleration.connector.open_lookup`): one engine's executions take one each
+    and give it back when they close, so a lookup does not open a new DuckDB connection every time."""
 
     KEEP = 4
 
@@ -226,16 +233,16 @@ class Cursors:
         self._free: dict[Path, list] = {}
         self._lock = threading.Lock()
 
-    def take(self, path: Path):
+    def take(self, path: Path, lookup: bool = False):
         with self._lock:
-            free = self._free.get(path)
+            free = self._free.get((path, lookup))
             if free:
                 return free.pop()
-        return open_copy(path)
+        return open_lookup(path) if lookup else open_copy(path)
 
-    def give(self, path: Path, cursor) -> None:
+    def give(self, path: Path, cursor, lookup: bool = False) -> None:
         with self._lock:
-            free = self._free.setdefault(path, [])
+            free = self._free.setdefault((path, lookup), [])
             if len(free) < self.KEEP and len(self._free) <= self.KEEP:
                 free.append(cursor)
                 return

@@ -147,9 +147,18 @@ def _query(acceleration: Acceleration, previous: Manifest | None) -> tuple[str, 
     return select.sql("duckdb"), [low]
 
 
+#: DuckDB 1.5's compression methods that a copy declared ``compress: false`` is written without: a lookup by key
+#: then fetches its row's values where they lie, instead of decoding (bit-unpacking, dictionary, FSST, ALP) a block
+#: of values in each of its columns
+COMPRESSION_METHODS = ("rle", "bitpacking", "dictionary", "fsst", "dict_fsst", "alp", "alprd", "chimp", "patas",
+                       "zstd", "roaring")
+
+
 def _write(writer: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, acceleration: Acceleration,
            append: bool) -> None:
     writer.register("incoming", reader)
+    if not acceleration.compress:  # every method but the two DuckDB cannot turn off (constant, uncompressed)
+        writer.execute(f"SET disabled_compression_methods = '{','.join(COMPRESSION_METHODS)}'")
     keys = [_ident(k) for k in acceleration.key]
     order = f" ORDER BY {', '.join(keys)}" if keys else ""
     if not append:

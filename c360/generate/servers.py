@@ -14,11 +14,14 @@ admin login: the ``mysql_admin_*`` and ``pg_admin_*`` settings of :mod:`c360.set
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlparse
@@ -204,13 +207,37 @@ def answers(host: str, port: int) -> bool:
 
 def ensure_azurite(connection_string: str, project: Path) -> int | None:
     """Start Azurite (``node_modules/.bin/azurite-blob``, ``--disableTelemetry``) if nothing answers at the
-    connection string's local endpoint; returns the new process id, or None if one was already running."""
+    connection string's local endpoint; returns the new process id, or None if one was already running.
+
+    Runs that start at the same moment (two ``c360 generate`` in two terminals, or a test and a demo) take
+    turns on a lock file named after the port, held from the check until the new Azurite answers: the second
+    finds the first's Azurite answering and uses it. An Azurite started by something that takes no lock may
+    still win the port; then ours exits, and the one that answers is used (None is returned)."""
     endpoint = blob_endpoint(connection_string)
     if endpoint is None or endpoint[0] not in ("127.0.0.1", "localhost"):
         return None
     host, port = endpoint
     if answers(host, port):
         return None
+    with _port_lock(port):
+        if answers(host, port):  # another run started it while this one waited for the lock
+            return None
+        return _start_azurite(host, port, project)
+
+
+@contextmanager
+def _port_lock(port: int):
+    """An exclusive ``flock`` on ``<tmp>/c360-azurite-<port>.lock``; the kernel releases it if the holder dies."""
+    path = Path(tempfile.gettempdir()) / f"c360-azurite-{port}.lock"
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _start_azurite(host: str, port: int, project: Path) -> int | None:
     checkout = Path(__file__).resolve().parents[2]  # scripts/setup installs Azurite beside c360's own sources
     candidates = [folder / "node_modules" / ".bin" / "azurite-blob" for folder in (project, Path.cwd(), checkout)]
     binary = next((c for c in candidates if c.exists()), None) or shutil.which("azurite-blob")
@@ -221,17 +248,18 @@ def ensure_azurite(connection_string: str, project: Path) -> int | None:
         )
     workspace = project / ".c360" / "azurite"
     workspace.mkdir(parents=True, exist_ok=True)
-    log = open(workspace / "azurite.log", "ab")
-    process = subprocess.Popen(
-        [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(workspace),
-         "--silent", "--disableTelemetry", "--skipApiVersionCheck"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-    )
+    with open(workspace / "azurite.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(workspace),
+             "--silent", "--disableTelemetry", "--skipApiVersionCheck"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        exited = process.poll() is not None
         if answers(host, port):
-            return process.pid
-        if process.poll() is not None:
+            return None if exited else process.pid  # exited: another Azurite took the port first
+        if exited:
             break
         time.sleep(0.2)
     raise SourceUnreachableError(f"Azurite did not start on {host}:{port}; see {workspace / 'azurite.log'}")

@@ -15,7 +15,7 @@ def test_a_declaration_reads_every_setting(tmp_path):
         acceleration:
           spend: {refresh: full, every: 5m, key: [customer_id], max_staleness: 15m}
           shop.orders: {refresh: append, every: 30s, column: updated_at, key: order_id, overlap: 1h, live_tail: true,
-                        timeout: 2h}
+                        timeout: 2h, compress: false}
     """))
     spend, orders = catalog.accelerations["spend"], catalog.accelerations["shop.orders"]
     assert (spend.is_view, spend.refresh, spend.every, spend.max_staleness, spend.key) == (
@@ -23,6 +23,7 @@ def test_a_declaration_reads_every_setting(tmp_path):
     assert (orders.source, orders.table, orders.every, orders.column, orders.key, orders.overlap, orders.live_tail) == (
         "shop", "orders", 30, "updated_at", ("order_id",), 3600, True)
     assert (spend.timeout, orders.timeout) == (3600, 7200)
+    assert (spend.compress, orders.compress) == (True, False)
 
 
 @pytest.mark.parametrize("block, message", [
@@ -35,6 +36,7 @@ def test_a_declaration_reads_every_setting(tmp_path):
     ("shop.orders: {live_tail: true}", "'live_tail' needs refresh: append"),
     ("shop.orders: {timeout: 0}", "'timeout' must be longer than 0 seconds"),
     ("shop.orders: {timeout: later}", "'timeout' must be a duration"),
+    ("shop.orders: {compress: maybe}", "'compress' must be true or false"),
     ("shopp.orders: {}", "there is no source 'shopp'. Did you mean 'shop'?"),
 ])
 def test_a_wrong_declaration_is_named_with_its_file_and_line(tmp_path, block, message):

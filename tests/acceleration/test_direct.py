@@ -239,3 +239,80 @@ def test_an_engine_whose_lookups_all_run_on_a_copy_never_opens_its_own_duckdb(pr
 
 def _rows(execution) -> list[dict]:
     return [row for batch in execution.reader() for row in batch.to_pylist()]
+
+
+def test_a_repeated_plain_select_of_a_copy_runs_on_its_lookup_duckdb_locked_and_answers_as_live(project):
+    import duckdb
+
+    from c360.acceleration.connector import LOOKUP_OPTIMIZERS_OFF
+
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    everything = "SELECT * FROM spend WHERE customer_id = ? AND orders >= 1"
+    some = "SELECT total + 1 AS more FROM spend WHERE customer_id = ?"
+    for customer_id in (42, 43, 44, 42, 7, 43):
+        for query in (everything, some):
+            assert connection.execute(query, [customer_id]).fetchall() == live.execute(query, [customer_id]).fetchall()
+    statements = {entry.plan.sql: entry.direct for entry in connection.engine.plan_cache._entries.values()
+                  if entry.direct}
+    [whole] = [s for sql, s in statements.items() if "SELECT *" in sql]
+    [projected] = [s for sql, s in statements.items() if "more" in sql]
+    assert projected.lookup is None  # not the copy's plain SELECT: it runs on the copy's own DuckDB
+    assert whole.lookup == whole.sql.replace('FROM "data"', 'FROM "c360_copy"."data"') != whole.sql
+    # the run gave its cursor back to the engine's lookup cursors: the optimizer passes are off there, and it is
+    # locked down like every DuckDB that runs a user's SQL
+    [[cursor]] = [free for (path, lookup), free in connection.engine.copy_cursors._free.items() if lookup and free]
+    disabled = cursor.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+    assert set(LOOKUP_OPTIMIZERS_OFF) <= set(disabled.split(","))
+    assert cursor.execute("SELECT count(*) FROM c360_copy.data").fetchone()[0] > 0
+    with pytest.raises(duckdb.Error):
+        cursor.execute("SELECT * FROM read_csv('/etc/hostname')")
+    with pytest.raises(duckdb.Error):
+        cursor.execute("SET enable_external_access = true")
+    connection.close()
+    live.close()
+
+
+def test_the_db_api_reads_a_direct_lookups_rows_without_arrow_and_arrow_when_asked_first(typed):
+    connection, live = c360.connect(typed), c360.connect(typed)
+    live.execute("SET max_staleness = 0")
+    query = "SELECT * FROM typed WHERE customer_id = ?"
+    for customer_id in (42, 43, 44):  # planned, verified, then run directly once (which learns the schema)
+        connection.execute(query, [customer_id]).fetchall()
+    for customer_id in (42, 44, 7):
+        cursor = connection.execute(query, [customer_id])
+        execution = cursor._execution
+        assert cursor.fetchall() == live.execute(query, [customer_id]).fetchall()
+        assert execution._reader is None and cursor.rowcount == (0 if customer_id == 7 else 1)  # no Arrow made
+        assert cursor.fetchall() == [] and cursor.fetchone() is None
+    # Arrow asked before any row: DuckDB's Arrow itself; after a row: the rest by the schema
+    expected = live.execute(query, [43]).fetch_arrow()
+    assert connection.execute(query, [43]).fetch_arrow().equals(expected)
+    cursor = connection.execute(query, [43])
+    assert cursor.fetchone() == tuple(expected.to_pylist()[0].values())
+    assert cursor.fetch_arrow().num_rows == 0 and cursor.fetchone() is None
+    cursor = connection.execute(query, [43])
+    assert cursor.description == live.execute(query, [43]).description
+    assert cursor.fetch_df().equals(expected.to_pandas())
+    connection.close()
+    live.close()
+
+
+def test_the_db_api_reads_a_direct_result_of_many_rows_in_chunks_and_the_rest_as_arrow(project, monkeypatch):
+    import c360.dbapi
+
+    monkeypatch.setattr(c360.dbapi, "ROW_CHUNK", 2)  # three rows: a chunk of two, then one
+    connection, live = c360.connect(project), c360.connect(project)
+    live.execute("SET max_staleness = 0")
+    query = "SELECT * FROM spend WHERE customer_id >= ? ORDER BY customer_id"
+    for low in (0, 1, 2):
+        connection.execute(query, [low]).fetchall()
+    expected = live.execute(query, [5]).fetchall()
+    assert len(expected) == 3
+    cursor = connection.execute(query, [5])
+    assert cursor._rows_mode and cursor.fetchall() == expected and cursor.rowcount == 3
+    cursor = connection.execute(query, [5])
+    assert [cursor.fetchone(), *cursor.fetchmany(1)] == expected[:2]
+    assert cursor.fetch_arrow().to_pylist() == [dict(zip(("customer_id", "total", "orders"), expected[2]))]
+    connection.close()
+    live.close()

@@ -198,3 +198,49 @@ def test_a_refresh_is_bounded_by_its_declared_timeout_not_by_the_sources_interac
             refresh(catalog, catalog.accelerations["patient.sleepy"])
     finally:
         catalog.close()
+
+
+def storage_methods(catalog_dir: Path, name: str) -> set[str]:
+    """The compression methods of a copy's current data file's segments (DuckDB's ``pragma_storage_info``)."""
+    store = Store(catalog_dir.parent)
+    connection = duckdb.connect(str(store.data_path(store.read(name))), read_only=True)
+    try:
+        return {row[0] for row in connection.execute("SELECT compression FROM pragma_storage_info('data')").fetchall()}
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("refresh_mode", ["full", "append"])
+def test_a_copy_declared_compress_false_is_written_uncompressed_and_answers_as_live(tmp_path, refresh_mode):
+    root_plain, root_compressed = tmp_path / "plain", tmp_path / "compressed"
+    declared = {}
+    for root, compress in ((root_plain, "false"), (root_compressed, "true")):
+        root.mkdir()
+        catalog = Catalog(accelerated_project(root, f"""
+            acceleration:
+              shop.orders: {{refresh: {refresh_mode}, column: updated_at, key: [order_id], compress: {compress}}}
+        """))
+        rows = [(n, 40 + n % 900, float(n % 97), f"2026-03-0{1 + n % 5} 10:00:00") for n in range(5, 20_000)]
+        connection = sqlite3.connect(root / "shop.sqlite")
+        connection.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", rows)
+        connection.commit()
+        connection.close()
+        refresh(catalog, catalog.accelerations["shop.orders"])
+        if refresh_mode == "append":  # new rows written into the previous file's copy
+            shop(root, "INSERT INTO orders VALUES (20000, 45, 50.0, '2026-03-09 08:00:00')")
+            assert refresh(catalog, catalog.accelerations["shop.orders"]).mode == "append"
+        declared[compress] = catalog.accelerations["shop.orders"].compress
+        catalog.close()
+    assert declared == {"false": False, "true": True}
+    assert storage_methods(root_plain / "catalog", "shop.orders") <= {"Uncompressed", "Constant"}
+    assert storage_methods(root_compressed / "catalog", "shop.orders") - {"Uncompressed", "Constant"}  # bit-packed..
+    assert copy_rows(root_plain / "catalog", "shop.orders") == copy_rows(root_compressed / "catalog", "shop.orders")
+    accelerated, live = c360.connect(root_plain / "catalog"), c360.connect(root_plain / "catalog")
+    live.execute("SET max_staleness = 0")
+    query = "SELECT * FROM shop.orders WHERE order_id = ?"
+    for order_id in (3, 777, 19_999, 20_000, 5, 777):
+        cursor = accelerated.execute(query, [order_id])
+        assert cursor.fetchall() == live.execute(query, [order_id]).fetchall()
+        assert "ran in the copy's DuckDB" in cursor.scans[0].sent
+    accelerated.close()
+    live.close()
