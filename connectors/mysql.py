@@ -428,8 +428,8 @@ class MySQLConnector:
         if request.statement is not None:
             select = drive_from_filtered_side(select, self._layout, notes)
         schema = request.table.arrow_schema(request.columns)
-        parts = self.parallel if request.parallel else 1
-        split = split_in_ranges(select, schema, parts, self._layout, self._key_bounds)
+        ways = self.parallel if request.parallel else 1
+        split = split_in_ranges(select, schema, ways, self._layout, self._key_bounds)
         if split is not None:
             parts = [self._statement(part, schema, request, notes) for part in split.statements]
             scan = ParallelScan(request, parts, schema, split.combine)
