@@ -163,7 +163,7 @@ def _combination(select: exp.Select, schema: pa.Schema, alias: str, key: str):
     if not aggregated and not select.args.get("distinct"):
         return ()
     grouped = list(group.expressions) if group is not None else []
-    if any(isinstance(g, exp.Column) and g.name.lower() == key.lower() and g.table.lower() in ("", alias.lower())
+    if any(isinstance(g, exp.Column) and g.name.lower() == key.lower() and g.table.lower() == alias.lower()
            for g in grouped):
         return ()  # each group lies in one range
     if select.args.get("having") or len(outputs) != len(schema):
