@@ -115,7 +115,8 @@ class Pushdown:
         """``(output column, base table, base column)`` a pushed statement may be read in ranges of: an integer
         output the planner marks reducible (a GROUP BY key, or a window's PARTITION BY key, so a range of it
         keeps whole groups; MariaDB pushes the range into the grouped derived table and uses the key's index),
-        read from one base table whose statistics give the bounds; None if there is none."""
+        read from one base table whose statistics give the bounds; else the key every window of the statement
+        is partitioned by (:func:`window_key`); None if there is none."""
         for output, reduce in scan.reducible.items():
             column = scan.table.column(output)
             predicate = reduce([0])
@@ -125,7 +126,48 @@ class Pushdown:
             tables = [t for t in scan.statement.find_all(exp.Table) if t.alias_or_name == remote.table]
             if isinstance(remote, exp.Column) and len(tables) == 1:
                 return output, tables[0].name, remote.name
+        return window_key(scan.statement, scan.table)
+
+
+def window_key(statement: exp.Select, schema) -> tuple[str, str, str] | None:
+    """``(output column, base table, base column)`` of a statement that computes windows, all partitioned by one
+    integer column it outputs: a range of that column holds whole partitions, so each range computes its rows'
+    windows exactly as the whole statement would. The statement may be wrapped by a filter on the windows' result
+    (:mod:`c360.planner.filter_fragments`: ``SELECT … FROM (windows) AS _w WHERE _w.w4 = 1``, which the planner no
+    longer reduces by join keys); the filter is row by row, so the ranges still hold. rfm's history windows
+    (``PARTITION BY customer_id``) are read this way; MariaDB and PostgreSQL push the range through the wrapper into
+    the windowed derived table and read it through the key's index. None: no windows, a GROUP BY or DISTINCT
+    besides them, a subquery in them, or no key common to every window."""
+    outputs = {p.alias_or_name: p.unalias() for p in statement.expressions}
+    source = statement.args["from_"].this
+    if isinstance(source, exp.Subquery) and not statement.args.get("joins") and not statement.args.get("group") \
+            and not statement.args.get("distinct") and not any(p.find(exp.Window) for p in statement.expressions):
+        inner = source.this
+        if not isinstance(inner, exp.Select):
+            return None
+        named = {p.alias_or_name: p.unalias() for p in inner.expressions}
+        outputs = {out: named.get(e.name) for out, e in outputs.items()
+                   if isinstance(e, exp.Column) and e.table == source.alias_or_name}
+        statement = inner
+    if statement.args.get("group") or statement.args.get("distinct") or statement.find(exp.Subquery):
         return None
+    windows = list(statement.find_all(exp.Window))
+    if not windows:
+        return None
+    common = None
+    for window in windows:
+        keys = {(c.table, c.name) for c in window.args.get("partition_by") or () if isinstance(c, exp.Column)}
+        common = keys if common is None else common & keys
+    for output, expression in outputs.items():
+        column = schema.column(output)
+        if not isinstance(expression, exp.Column) or (expression.table, expression.name) not in common:
+            continue
+        if column is None or not pa.types.is_integer(column.type):
+            continue
+        tables = [t for t in statement.find_all(exp.Table) if t.alias_or_name == expression.table]
+        if len(tables) == 1:
+            return output, tables[0].name, expression.name
+    return None
 
 
 def _computes(statement: exp.Select) -> bool:

@@ -95,6 +95,12 @@ def test_a_per_buyer_group_by_reaches_postgresql_in_ranges_and_the_answer_equals
     assert read.partitions == min(2 * spark.sparkContext.defaultParallelism, -(-rows // 50)) > 1
     ranged = [s for s in grouped if '"k1" >= ' in s or '"k1" < ' in s]
     assert len(ranged) == read.partitions
+    if view == "rfm":  # the history windows too, in ranges of the key they are partitioned by
+        windowed = [s for s in statements if 'ROW_NUMBER() OVER (PARTITION BY "rh"."customer_id"' in s]
+        [window] = [r for r in sources.reads.values() if r.statement and "ROW_NUMBER()" in r.statement]
+        assert window.partition_column == "rh_customer_id" and window.partitions > 1
+        assert len([s for s in windowed if '"rh_customer_id" >= ' in s or '"rh_customer_id" < ' in s]) \
+            == window.partitions
 
 
 def test_without_pushdown_postgresql_receives_no_group_by_and_the_answer_is_the_same(spark, pg_project):
