@@ -18,6 +18,7 @@ and nothing for PostgreSQL (it counts no bytes per login)::
     .venv/bin/python benchmarks/spark_vs_engine.py --customers 1000000 --days 120 --browsing-days 35 \
         --masters 'local[2],local[2]:no-pushdown,local[1]'
     .venv/bin/python benchmarks/spark_vs_engine.py --skip-generate --rows-per-partition 50000 --masters 'local[2]'
+    .venv/bin/python benchmarks/spark_vs_engine.py --customers 1000000 --days 120 --browsing-days 35 --generate-only
 
 Figures are in docs/spark.md. The databases ``c360_shop_sparkbench`` / ``c360_crm_sparkbench`` and
 the login ``c360sparkbench`` are (re)created on every run that generates.
@@ -160,12 +161,17 @@ def main(argv=None) -> int:
     parser.add_argument("--rows-per-partition", type=int, default=None,
                         help="rows per JDBC range partition, passed to c360 spark build [its default: 250000]")
     parser.add_argument("--skip-engine", action="store_true", help="time Spark only")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="generate and load the data, time nothing (then --skip-generate times every run "
+                             "in one invocation)")
     args = parser.parse_args(argv)
     os.environ.setdefault(PASSWORD_ENV, "sparkbench-" + USER)
     end = dt.date.fromisoformat(args.end)
     catalog = args.workdir / "catalog"
     if not args.skip_generate:
         catalog = prepare(args.workdir, args.customers, args.days, args.browsing_days, end)
+    if args.generate_only:
+        return 0
     engine = None if args.skip_engine else engine_run(catalog, end)
     if engine is not None:
         print(f"engine        {engine['seconds']:8.1f} s  {engine['rows'] / engine['seconds']:>10,.0f} customers/s  "

@@ -19,10 +19,12 @@ it still cannot be reached, :class:`ServerUnavailable` says what was tried.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,6 +340,41 @@ class PostgresOdbc:
     def admin_query(self, sql: str, params=None) -> list[tuple]:
         """Run ``sql`` as ``postgres`` (pg_stat_activity sees every backend)."""
         return list(self._admin.execute(sql, params).fetchall())
+
+    @contextmanager
+    def statement_log(self):
+        """What this login sent to this database while the block runs, from the server's log.
+
+        Yields a callable returning the statements (simple and extended protocol, a JDBC driver's
+        ``execute <unnamed>: …`` included) in the order they were logged. ``log_statement = 'all'`` is set
+        for this login's *new* sessions only (``ALTER ROLE … SET``, reset afterwards), so other logins are
+        untouched. The log is read with ``pg_read_file`` as ``postgres``: the collector's current file, else
+        Debian's ``/var/log/postgresql/postgresql-<cluster>.log``; a log that cannot be found is an error.
+        """
+        from psycopg import sql
+
+        path = self.admin_query("SELECT pg_current_logfile()")[0][0]
+        if path is None:
+            cluster = self.admin_query("SELECT current_setting('cluster_name')")[0][0]
+            path = f"/var/log/postgresql/postgresql-{cluster.replace('/', '-')}.log"
+        start = self.admin_query("SELECT (pg_stat_file(%s)).size", (path,))[0][0]
+        role = sql.Identifier(self.user)
+        self._admin.execute(sql.SQL("ALTER ROLE {} SET log_statement = 'all'").format(role))
+        prefix = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", re.MULTILINE)
+        said = re.compile(rf" {re.escape(self.user)}@{re.escape(self.database)} LOG:  "
+                          r"(?:statement|execute [^:]*): (.*)", re.DOTALL)
+
+        def received() -> list[str]:
+            text = self.admin_query("SELECT pg_read_file(%s, %s, (pg_stat_file(%s)).size - %s)",
+                                    (path, start, path, start))[0][0]
+            starts = [m.start() for m in prefix.finditer(text)] + [len(text)]
+            records = (text[a:b] for a, b in zip(starts, starts[1:]))
+            return [found.group(1).strip() for found in map(said.search, records) if found]
+
+        try:
+            yield received
+        finally:
+            self._admin.execute(sql.SQL("ALTER ROLE {} RESET log_statement").format(role))
 
 
 def start_postgres_session() -> PostgresOdbc:

@@ -7,10 +7,13 @@ import time
 
 import pyarrow as pa
 import pytest
+import sqlglot
 
 from c360.catalog import Catalog
 from c360.spark.project import SparkProject
+from c360.spark.pushdown import window_key
 from c360.spark.sources import SparkSources, exact_statement
+from connectors.base import Column, TableSchema
 from tests.spark.compare import assert_same_rows
 from tests.spark.conftest import AS_OF_DATES
 from tests.spark.test_sources import general_log
@@ -58,9 +61,34 @@ def test_without_pushdown_mariadb_receives_no_group_by_and_the_answer_is_the_sam
     assert project.pushdown is None and not any(read.statement for read in sources.reads.values())
 
 
-def test_rfm_windows_over_orders_reach_mariadb_too(spark, spark_project):
-    _, statements, _, project = run(spark, spark_project, "rfm", pushdown=True)
-    assert any("ROW_NUMBER() OVER (PARTITION BY `rh`.`customer_id`" in s for s in statements)
+def test_rfm_windows_over_orders_reach_mariadb_in_ranges_of_their_partition_key(spark, spark_project):
+    answer, statements, sources, _ = run(spark, spark_project, "rfm", pushdown=True)
+    windowed = [s for s in statements if "ROW_NUMBER() OVER (PARTITION BY `rh`.`customer_id`" in s]
+    assert windowed
+    # read in ranges of customer_id, the key every window is partitioned by (each range holds whole partitions)
+    [read] = [r for r in sources.reads.values() if r.statement and "ROW_NUMBER()" in r.statement]
+    low, high, rows = spark_project.mariadb.query("SELECT MIN(customer_id), MAX(customer_id), COUNT(*) FROM orders")[0]
+    assert (read.partition_column, read.bounds, read.rows) == ("rh_customer_id", (low, high), rows)
+    assert read.partitions > 1
+    assert len([s for s in windowed if "`rh_customer_id` >= " in s or "`rh_customer_id` < " in s]) == read.partitions
+    # and the windows' columns (days_since_first_order, the gaps) still equal the engine's
+    assert_same_rows(engine_answer(spark_project.catalog, "rfm", AS_OF), answer, ["customer_id"])
+
+
+def test_a_window_statement_is_split_only_by_a_key_every_window_is_partitioned_by():
+    schema = TableSchema("s", [Column("c", pa.int64()), Column("t", pa.timestamp("us")), Column("w1", pa.int64()),
+                               Column("w2", pa.int64())])
+
+    def key(first: str, second: str):
+        sql = (f"SELECT `_w`.`c` AS `c`, `_w`.`t` AS `t`, `_w`.`w1` AS `w1`, `_w`.`w2` AS `w2` FROM (SELECT "
+               f"`o`.`customer_id` AS `c`, `o`.`order_ts` AS `t`, COUNT(*) OVER (PARTITION BY {first}) AS `w1`, "
+               f"ROW_NUMBER() OVER (PARTITION BY {second} ORDER BY `o`.`order_ts`) AS `w2` FROM `orders` AS `o`) "
+               "AS `_w` WHERE `_w`.`w2` = 1")
+        return window_key(sqlglot.parse_one(sql, read="mysql"), schema)
+
+    assert key("`o`.`customer_id`", "`o`.`customer_id`, `o`.`order_ts`") == ("c", "orders", "customer_id")
+    assert key("`o`.`customer_id`", "`o`.`order_ts`") is None  # no key common to both windows
+    assert key("`o`.`order_ts`", "`o`.`order_ts`") is None  # the common key is not an integer
 
 
 def test_a_plain_filter_stays_a_partitioned_read_and_a_note_says_why(spark, spark_project):
