@@ -6,6 +6,7 @@ is Debian's Chromium driven by Selenium through ``/usr/bin/chromedriver`` (nothi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -14,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +39,30 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(project, *, warm_up: bool = False, **options):
+    """The app in this process (so a test can change its module's settings) on a free port, its address
+    yielded; ``options`` go to ``create_app``."""
+    import uvicorn
+
+    from c360.app.server import create_app
+
+    port = free_port()
+    app = create_app(project / "catalog", warm_up=warm_up, **options)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
 
 
 def get(url: str, *, timeout: float = 60):

@@ -8,13 +8,10 @@ import socket
 import threading
 import time
 
-import uvicorn
-
 from c360.app import queries
 from c360.app.db import Database, Ticket
-from c360.app.server import create_app
 
-from .conftest import free_port, get_json
+from .conftest import get_json, serving
 
 #: Billions of rows joined on the engine (the CRM four times): minutes, unless cancelled.
 SLOW = """
@@ -54,26 +51,14 @@ def test_a_cancelled_ticket_does_not_start(project):
 def _left_by_its_browser(project, request: bytes) -> None:
     """Serve the app on one connection, send ``request`` (which runs the slow statement) and leave; the next
     request must get the connection back long before the slow statement would have ended."""
-    port = free_port()
-    app = create_app(project / "catalog", connections=1, warm_up=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    try:
-        with socket.create_connection(("127.0.0.1", port)) as client:
+    with serving(project, connections=1) as url:
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1]))) as client:
             client.sendall(request)
             time.sleep(1.5)  # the slow statement holds the only connection
         started = time.monotonic()
-        answer = get_json(f"http://127.0.0.1:{port}/api/customer/1/profile")  # waits for that connection
+        answer = get_json(f"{url}/api/customer/1/profile")  # waits for that connection
         assert answer["error"] is None and answer["rows"][0]["customer_id"] == 1
         assert time.monotonic() - started < 20
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def test_the_server_cancels_the_query_of_a_browser_that_left(project, monkeypatch):

@@ -3,39 +3,17 @@ page's script asks for them."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import threading
 import time
 
-import uvicorn
-
 from c360.app import server as app_server
-from c360.app.server import create_app
 
-from .conftest import free_port, get
+from .conftest import get, serving
 
 PANELS = {"profile", "rfm", "predictions", "browsing", "enrichment", "orders", "live"}
 
 
-@contextlib.contextmanager
-def serving(project):
-    """The app in this process (so a test can change its module's settings), on a free port."""
-    port = free_port()
-    app = create_app(project / "catalog", warm_up=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def panels_of(base: str, customer: int) -> tuple[dict, dt.datetime]:
@@ -77,17 +55,10 @@ def test_the_warm_up_computes_reasons_once_so_the_first_page_does_not(project):
     from c360.app import panels
 
     panels._ONE_THREAD.clear()
-    app = create_app(project / "catalog")
-    with contextlib.ExitStack() as stack:
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        stack.callback(thread.join, 30)
-        stack.callback(setattr, server, "should_exit", True)
+    with serving(project, warm_up=True) as url:
         deadline = time.monotonic() + 90
-        while not server.started or json.loads(get(f"http://127.0.0.1:{port}/api/config")[2])["warm_up"] == "running":
+        while json.loads(get(f"{url}/api/config")[2])["warm_up"] == "running":
             assert time.monotonic() < deadline, "the warm-up did not end"
             time.sleep(0.2)
-        assert json.loads(get(f"http://127.0.0.1:{port}/api/config")[2])["warm_up"] == "done"
+        assert json.loads(get(f"{url}/api/config")[2])["warm_up"] == "done"
         assert len(panels._ONE_THREAD) == 1  # the reasons' one-thread model was made before any page asked
