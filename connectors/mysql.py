@@ -545,7 +545,7 @@ class MySQLScan(StatementScan):
         self._exhausted = fetch.exhausted
 
     def _start(self, fetch_class):
-        fetch = fetch_class(self._connector, self.sent, self.schema)
+        fetch = fetch_class(self._connector, self.sent, self.schema, timeout=self.timeout)
         self.transport = "duckdb" if fetch_class is DuckDBMySQLFetch else "pymysql"
         with self._state:
             self._fetch = fetch

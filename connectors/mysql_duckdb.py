@@ -50,6 +50,8 @@ from connectors.arrow_cast import NotExact, cast_exactly
 NO_SUBQUERY_CACHE = "optimizer_switch = 'subquery_cache=off'"
 
 BATCH_ROWS = 16_384
+#: seconds past a scan's timeout after which MariaDB stops the statement itself (the client kills it at the timeout)
+SERVER_GRACE = 1.0
 ALIAS = "source"
 
 #: DuckDB settings of the connector's own database (GLOBAL: every cursor sees them).
@@ -163,10 +165,13 @@ class DuckDBMySQLFetch:
     streams, ``close()`` (any thread) stops reading and releases the cursor.
     """
 
-    def __init__(self, connector, sql: str, schema: pa.Schema):
+    def __init__(self, connector, sql: str, schema: pa.Schema, *, timeout: float | None = None):
         self.connector = connector
         self.sql = sql
         self.schema = schema
+        #: the scan's timeout: the server stops the statement itself a little later (``max_statement_time``), in
+        #: case the client's KILL QUERY landed before the statement was sent
+        self.timeout = timeout
         self.thread_id: int | None = None
         self.exhausted = False
         self._cursor: duckdb.DuckDBPyConnection | None = None
@@ -186,7 +191,9 @@ class DuckDBMySQLFetch:
     def statement(self) -> str:
         """What the server receives: the statement under c360's session settings."""
         seconds = int(self.connector.net_write_timeout)
-        return f"SET STATEMENT sql_mode = '', net_write_timeout = {seconds}, {NO_SUBQUERY_CACHE} FOR {self.sql}"
+        limit = f"max_statement_time = {self.timeout + SERVER_GRACE:g}, " if self.timeout else ""
+        return (f"SET STATEMENT sql_mode = '', net_write_timeout = {seconds}, {limit}{NO_SUBQUERY_CACHE} "
+                f"FOR {self.sql}")
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         if self._cursor is None:

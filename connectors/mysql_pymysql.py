@@ -75,7 +75,9 @@ class PyMySQLFetch:
     stops a statement whose rows were not all read and drops the connection.
     """
 
-    def __init__(self, connector, sql: str, schema: pa.Schema):
+    def __init__(self, connector, sql: str, schema: pa.Schema, *, timeout: float | None = None):
+        # ``timeout`` only keeps the signature of DuckDBMySQLFetch: pymysql also serves MySQL proper, which has no
+        # max_statement_time, so here the client's KILL QUERY alone stops a statement
         self.connector = connector
         self.sql = sql
         self.schema = schema

@@ -753,3 +753,19 @@ def test_a_pushed_join_forced_to_start_from_its_filtered_table_answers_the_same(
     oracle.register("order_lines", lines)
     expected = oracle.execute(sql.replace("shop.", "")).fetchall()
     assert rows == expected and len(rows) == 5
+
+
+def test_a_statement_whose_kill_came_too_early_is_stopped_by_the_server(shop, monkeypatch):
+    """A KILL QUERY that lands before the statement is sent stops nothing (seen under load, with a scan split in
+    ranges). The scanner's statement carries max_statement_time (the timeout plus a grace), so MariaDB ends it."""
+    monkeypatch.setenv(PASSWORD_VARIABLE, shop.password)
+    monkeypatch.setattr(MySQLScan, "_kill", lambda self: None)  # every kill lost
+    connector = MySQLConnector("shop", {**shop.options("${ENV:%s}" % PASSWORD_VARIABLE), "transport": "duckdb"})
+    try:
+        scan = MySQLScan(connector, "SELECT SLEEP(30) AS s FROM people", pa.schema([("s", pa.int64())]), timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(SourceTimeoutError):
+            list(scan.batches())
+        assert time.monotonic() - started < 10
+    finally:
+        connector.close()
