@@ -34,7 +34,7 @@ from c360.errors import CatalogError, NotFoundError
 from c360.secrets import resolve
 from connectors.base import source_label
 from connectors.declared import where_of
-from connectors.files.connector import TABLE_OPTIONS, FileConnector
+from connectors.files.connector import SOURCE_OPTIONS, TABLE_OPTIONS, FileConnector
 from connectors.files.layout import Layout
 from connectors.files.partitions import Partitioning
 from connectors.files.store import AzureContainer, LocalFolder
@@ -57,6 +57,7 @@ class BlobConnector(FileConnector):
         "container": "the blob container",
         "prefix": "the folder inside the container where the tables' files start",
         "path": "a local folder standing for the storage account (<path>/<container>/<prefix>...), instead of Azure",
+        **SOURCE_OPTIONS,
     }
     REQUIRED = ("container",)
     TABLE_OPTIONS = {

@@ -30,7 +30,7 @@ from pathlib import Path
 from c360.errors import CatalogError, NotFoundError
 from connectors.base import source_label
 from connectors.declared import where_of
-from connectors.files.connector import TABLE_OPTIONS, FileConnector
+from connectors.files.connector import SOURCE_OPTIONS, TABLE_OPTIONS, FileConnector
 from connectors.files.layout import Layout, literal_prefix
 from connectors.files.partitions import Partitioning
 from connectors.files.store import LocalFolder
@@ -42,7 +42,7 @@ class JsonConnector(FileConnector):
     """Tables of JSON files under one local folder."""
 
     kind = "json"
-    OPTIONS = {"path": "the folder holding the files, relative to the catalog folder"}
+    OPTIONS = {"path": "the folder holding the files, relative to the catalog folder", **SOURCE_OPTIONS}
     REQUIRED = ("path",)
     TABLE_OPTIONS = {
         "files": "glob or list of globs under the source's path (default: <table>.json*, <table>/**/*.json*)",

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import threading
 
-from c360.errors import NotFoundError, UnknownTableError, did_you_mean
+import os
+
+from c360.errors import CatalogError, NotFoundError, UnknownTableError, did_you_mean
 from connectors.base import FILTER_OPS, Capabilities, ScanRequest, TableSchema, source_label
 from connectors.declared import check_keys, declared_columns, where_of
 from connectors.files.discover import discover
@@ -33,6 +35,12 @@ TABLE_OPTIONS = {
     "partitioning": "{template: '{yyyy}/{MM}/{dd}/{HH}/', column: name} or {style: hive}",
     "description": "free text",
 }
+#: The settings every file source knows, whatever its kind.
+SOURCE_OPTIONS = {
+    "threads": "DuckDB threads parsing one scan's files (default: one per core, at most 4)",
+}
+#: Most threads a scan parses with by default: more than a few only compete with the engine and other scans.
+MOST_THREADS = 4
 #: What file sources claim: DuckDB reads the files, evaluating filters, limits and top-N on the way.
 FILE_CAPABILITIES = Capabilities(filters=FILTER_OPS, limit=True, top_n=True, partitions=True, like_exact=True)
 
@@ -59,6 +67,7 @@ class FileConnector:
             check_keys(declaration or {}, self.TABLE_OPTIONS, what=f"table '{name}.{table}'")
         self._store = None
         self._lock = threading.Lock()
+        self.threads = scan_threads(name, self.kind, options.get("threads"))
 
     # --- what differs per kind -------------------------------------------------------------------
 
@@ -162,4 +171,13 @@ class FileConnector:
         entries = prune(self.entries(table, layout, request), request.filters, request.table)
         sent = describe_scan(entries, request, layout.format, self.group_files)
         return FileScan(request, sent, store=self.store, layout=layout, entries=entries,
-                        source=source_label(self), group_files=self.group_files)
+                        source=source_label(self), group_files=self.group_files, threads=self.threads)
+
+
+def scan_threads(name: str, kind: str, value) -> int:
+    """The catalog's ``threads`` for a file source: a whole number of 1 or more, or one per core (at most 4)."""
+    if value is None:
+        return max(1, min(MOST_THREADS, os.cpu_count() or 1))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CatalogError(f"Source '{name}' ({kind}): 'threads' must be a whole number (1 or more), not {value!r}")
+    return value
