@@ -464,8 +464,19 @@ class Execution:
                 timer.daemon = True
                 self._timers.append(timer)
                 timer.start()
+        for scan_plan in self.plan.scans:
+            schema = scan_plan.table.arrow_schema(scan_plan.columns)
+            self._channels.append(Channel(schema, memory_bytes=CHANNEL_MEMORY_BYTES, spill_dir=self.engine.spill_dir))
+        # Scans no reduction reads or changes start now; the others once their reductions are applied.
+        reducer = Reducer(self, _guard)
+        waiting = reducer.waiting()
+        for index, scan in enumerate(self.scans):
+            if self.plan.scans[index].name not in waiting:
+                self._start_scan(index, scan.batches())
         try:
-            feeds = Reducer(self, _guard).run()
+            reducer.run(self._start_scan)
+            if self.error is not None:  # a scan that started early failed already
+                raise self.error
         except BaseException as error:
             self.close()
             if self.error is not None and self.error is not error:
@@ -473,19 +484,10 @@ class Execution:
             raise
         cursor = self.engine.cursor()
         self._cursor = cursor
-        for scan_plan, scan in zip(self.plan.scans, self.scans):
-            schema = scan_plan.table.arrow_schema(scan_plan.columns)
-            channel = Channel(schema, memory_bytes=CHANNEL_MEMORY_BYTES, spill_dir=self.engine.spill_dir)
-            self._channels.append(channel)
-            register_stream(cursor, scan_plan.name, pa.RecordBatchReader.from_batches(schema, self._consume(channel)))
-            batches = feeds.get(scan_plan.name) or scan.batches()
-            thread = threading.Thread(
-                target=self._produce, args=(scan_plan, batches, channel), name=f"c360-{scan_plan.name}", daemon=True
-            )
-            self._threads.append(thread)
-        for thread in self._threads:
-            thread.start()
-        try:
+        try:  # a scan failing from now on interrupts the cursor: its error is the one raised
+            for scan_plan, channel in zip(self.plan.scans, self._channels):
+                register_stream(cursor, scan_plan.name, pa.RecordBatchReader.from_batches(channel.schema,
+                                                                                          self._consume(channel)))
             result = cursor.execute(self.plan.sql, self.plan.params)
             self._reader = result.to_arrow_reader(RESULT_BATCH_ROWS)
             entry = self.plan.cached
@@ -658,6 +660,14 @@ class Execution:
             raise self._translate(error) from None
 
     # --- producers and consumers ----------------------------------------------------------------
+
+    def _start_scan(self, index: int, batches) -> None:
+        """Read scan ``index``'s ``batches`` into its channel on a thread of its own, from now on."""
+        scan_plan = self.plan.scans[index]
+        thread = threading.Thread(target=self._produce, args=(scan_plan, batches, self._channels[index]),
+                                  name=f"c360-{scan_plan.name}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _produce(self, scan_plan, batches, channel: Channel) -> None:
         """Move one scan's batches into its channel; the scan's generator is closed here, in its own thread,

@@ -30,6 +30,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
+from c360.planner.share_scans import request
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Reduction:
     producer: str
     producer_column: str
     column: str
+    #: applied only when the consumer's files hold at least this many bytes (0: always); see :func:`_drop_idle`
+    min_bytes: int = 0
 
 
 #: below this many estimated rows a scan is a producer worth reading first
@@ -47,8 +50,12 @@ SMALL = 200_000
 RATIO = 4
 #: the fraction of rows each pushed filter is assumed to keep, when nothing better is known
 FILTER_KEEPS = 0.2
-#: a file is reduced (and so waits for its producer) only to reduce an SQL source of at least this many rows
+#: a file is reduced (and so waits for its producer) to reduce an SQL source of at least this many rows, ...
 FILE_FEEDS = 10_000
+#: ... or for its own sake, by a producer expected to keep at most this fraction of its table, ...
+FILE_SELECTIVE = 0.05
+#: ... when its files hold at least this many bytes (decided at run time, from the listing)
+FILE_BYTES = 16_000_000
 
 
 def estimated_rows(scan: ScanPlan) -> float | None:
@@ -252,19 +259,57 @@ def reduce_joins(expression: exp.Expression, *, context: PlanContext) -> exp.Exp
 
 
 def _drop_idle(scans: dict) -> None:
-    """Take back each file's reduction that does not pay: the file reads its bytes whole either way, so it
-    is reduced only to reduce, in turn, an SQL source of some size (directly or through other files); and
-    a file the query reads twice is shared instead (:mod:`c360.planner.share_scans` never shares a
-    reduced scan, and a second parse of the file costs more than any reduction saves)."""
+    """Take back each file's reduction that does not pay. A file parses its bytes whole either way, so it
+    is reduced to reduce, in turn, an SQL source of some size (directly or through other files), or for
+    its own sake: by a very selective producer (:func:`keeps`), and then only if its files turn out big
+    (``min_bytes``, at run time): a parse that returns few rows runs on all the scan's threads (one that
+    returns most of them is held to the reader's pace), and the engine is spared the rows. TPC-H Q2: the
+    747 parts of one size and type reduce ``partsupp`` (177 MB of JSON) to 2,988 rows.
+
+    A file the query reads twice with different reductions is shared instead
+    (:mod:`c360.planner.share_scans` shares only scans reduced alike, and a second parse of the file
+    costs more than any reduction saves)."""
     while True:
-        idle = [s for s in scans.values() if s.reductions and not _reads_less(s)
+        idle = [s for s in scans.values() if any(r.min_bytes == 0 for r in s.reductions) and not _reads_less(s)
                 and (not _feeds_a_big_source(s, scans, set()) or _read_twice(s, scans))]
         if not idle:
             return
         for scan in idle:
+            kept = []
             for reduction in scan.reductions:
-                scan.notes.remove(_note(reduction, scans[reduction.producer]))
-            scan.reductions.clear()
+                producer = scans[reduction.producer]
+                if reduction.min_bytes == 0:
+                    scan.notes.remove(_note(reduction, producer))
+                    if _read_twice(scan, scans) or keeps(producer, scans) > FILE_SELECTIVE:
+                        continue
+                    reduction = Reduction(reduction.producer, reduction.producer_column, reduction.column,
+                                          min_bytes=FILE_BYTES)
+                    scan.notes.append(_note(reduction, producer))
+                kept.append(reduction)
+            scan.reductions[:] = kept
+
+
+#: the fraction of rows a pushed filter is assumed to keep, by kind, for :func:`keeps`
+KEEPS = ((exp.EQ, 0.05), (exp.Like, 0.2), (exp.In, 0.05), (exp.Is, 0.1),
+         ((exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between), 0.33), ((exp.NEQ, exp.Not), 0.9))
+
+
+def keeps(scan: ScanPlan, scans: dict, seen: frozenset = frozenset()) -> float:
+    """The fraction of its table ``scan`` is expected to return: what its filters keep, and the smallest of
+    what its producers keep (``p_size = 15 AND p_type LIKE '%BRASS'``: 0.05 * 0.2 = 0.01; ``p_size IN (8
+    sizes) AND p_brand <> 'Brand#45'``: 0.4 * 0.9 = 0.36)."""
+    if scan.statement is not None:
+        fraction = 0.05 if scan.selective else FILTER_KEEPS if scan.filtered else 1.0
+    else:
+        fraction = 1.0
+        for predicate in scan.filters:
+            kept = next((keep for kinds, keep in KEEPS if isinstance(predicate, kinds)), FILTER_KEEPS)
+            if isinstance(predicate, exp.In):
+                kept = min(1.0, kept * len(predicate.expressions))
+            fraction *= 0.9 if predicate.args.get("negate") else kept  # NOT LIKE, NOT IN
+    producers = [keeps(scans[r.producer], scans, seen | {scan.name}) for r in scan.reductions
+                 if r.producer in scans and r.producer not in seen]
+    return fraction * min(producers, default=1.0)
 
 
 def _feeds_a_big_source(scan: ScanPlan, scans: dict, seen: set) -> bool:
@@ -282,13 +327,27 @@ def _feeds_a_big_source(scan: ScanPlan, scans: dict, seen: set) -> bool:
 
 
 def _read_twice(scan: ScanPlan, scans: dict) -> bool:
+    """Whether the query reads ``scan``'s table again, reduced otherwise (so it cannot be shared)."""
+    mine = _reduced_by(scan, scans)
     return any(other is not scan and other.connector is scan.connector and other.statement is None
-               and other.table.name == scan.table.name for other in scans.values())
+               and other.table.name == scan.table.name and _reduced_by(other, scans) != mine
+               for other in scans.values())
+
+
+def _reduced_by(scan: ScanPlan, scans: dict, seen: frozenset = frozenset()) -> frozenset:
+    """What reduces ``scan``, by what its producers ask of their sources (producers alike are one when
+    :mod:`c360.planner.share_scans` shares them: TPC-H Q11 reads ``supplier`` twice, each reducing one of
+    its two ``partsupp``)."""
+    seen = seen | {scan.name}
+    return frozenset((request(scans[r.producer]), _reduced_by(scans[r.producer], scans, seen),
+                      r.producer_column, r.column)
+                     for r in scan.reductions if r.producer in scans and r.producer not in seen)
 
 
 def _note(reduction: Reduction, producer: ScanPlan) -> str:
+    big = f" and its files hold {reduction.min_bytes / 1e6:,.0f} MB or more" if reduction.min_bytes else ""
     return (f"reduced at run time by the {reduction.producer_column} values of {producer.qualified_name} "
-            f"(as {reduction.column} IN (…)) when that side is small")
+            f"(as {reduction.column} IN (…)) when that side is small{big}")
 
 
 def _plan_reductions(expression: exp.Expression, context: PlanContext) -> bool:

@@ -11,10 +11,11 @@ both, and read once into a ``MATERIALIZED`` CTE that every reference reads::
     -> WITH __c360_shared_1 AS MATERIALIZED (SELECT * FROM __c360_scan_1)
        ... FROM __c360_shared_1 AS ps ... (SELECT ... FROM __c360_shared_1 AS ps2 ...)
 
-DuckDB keeps the CTE's rows in its buffer manager (spilled under its memory limit). A scan that a
-join reduction restricts (a consumer) is never shared: its request is decided at run time; a
-producer may be, and the reductions it feeds then name the kept scan. Run last, on the tree DuckDB
-will run, when every scan's request is final.
+DuckDB keeps the CTE's rows in its buffer manager (spilled under its memory limit). Scans that
+join reductions restrict (consumers) are shared only when reduced alike (the same producers' keys
+into the same columns: TPC-H Q2's two ``partsupp`` by the parts of one size), as their requests
+are decided at run time; a producer may be, and the reductions it feeds then name the kept scan.
+Run last, on the tree DuckDB will run, when every scan's request is final.
 """
 
 from __future__ import annotations
@@ -37,14 +38,8 @@ def share_scans(expression: exp.Expression, *, context: PlanContext) -> exp.Expr
     for table in expression.find_all(exp.Table):
         if not table.db and context.scan_for(table) is not None:
             references.setdefault(table.name, []).append(table)
-    alike: dict[tuple, list[ScanPlan]] = {}
-    for scan in context.scans.values():
-        if scan.name in references and not scan.reductions:
-            alike.setdefault(_request(scan), []).append(scan)
     ctes = []
-    for scans in alike.values():
-        if len(scans) < 2:
-            continue
+    for scans in _alike(context, references):
         kept, dropped = scans[0], scans[1:]
         shared = f"{SHARED_PREFIX}{len(ctes) + 1}"
         if kept.statement is None:
@@ -72,7 +67,25 @@ def share_scans(expression: exp.Expression, *, context: PlanContext) -> exp.Expr
     return expression
 
 
-def _request(scan: ScanPlan) -> tuple:
+def _alike(context: PlanContext, references: dict):
+    """Each set of two or more scans asking the same of their source, the first kept. Scans reduced alike
+    (the same producers, into the same columns) are alike too; as sharing producers renames them in their
+    consumers' reductions, the sets are looked for again until none is found (a scan already kept for one
+    set joins no other)."""
+    kept = set()
+    while True:
+        alike: dict[tuple, list[ScanPlan]] = {}
+        for scan in context.scans.values():
+            if scan.name in references and scan.name not in kept:
+                alike.setdefault((request(scan), tuple(scan.reductions)), []).append(scan)
+        found = [scans for scans in alike.values() if len(scans) > 1]
+        if not found:
+            return
+        kept.add(found[0][0].name)
+        yield found[0]
+
+
+def request(scan: ScanPlan) -> tuple:
     """What ``scan`` asks its source for, columns aside (a shared plain scan reads the union of them)."""
     if scan.statement is not None:
         what = ("statement", scan.statement.sql(dialect="duckdb"), scan.columns)

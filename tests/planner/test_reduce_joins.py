@@ -140,12 +140,13 @@ def test_a_file_is_reduced_when_its_remaining_keys_reduce_the_next_side(world, m
                for note in by_source["shop"].notes)
     alone = check(world, "SELECT p.nps FROM crm.customers c JOIN partners.enrichment p "
                          "ON p.customer_id = c.customer_id WHERE c.city = 'Austin'")
-    partners = next(s for s in alone if s.source == "partners")
-    assert partners.notes == () and partners.rows == 30
+    partners = next(s for s in alone if s.source == "partners")  # for its own sake only when big (below)
+    assert partners.rows == 30 and partners.notes[-1].startswith("not reduced: its files hold 0.0 MB, less than 16 MB")
 
 
 def test_a_file_waits_for_no_producer_when_what_it_would_reduce_is_small_or_it_is_read_twice(world, monkeypatch):
-    """This world's orders (a few dozen rows) are not worth a wait; a file read twice is shared instead.
+    """This world's orders (a few dozen rows) are not worth a wait, nor are its small files reduced for their own
+    sake; a file read twice, reduced otherwise, is shared instead.
     (Not the statement of the test above: the world's connection caches plans by statement.)"""
     import importlib
 
@@ -155,7 +156,8 @@ def test_a_file_waits_for_no_producer_when_what_it_would_reduce_is_small_or_it_i
              "ON p.customer_id = c.customer_id JOIN shop.orders o ON o.customer_id = p.customer_id "
              "WHERE c.city = 'Austin'")
     partners = [s for s in check(world, chain) if s.source == "partners"]
-    assert [s.notes for s in partners] == [()]
+    assert len(partners) == 1 and partners[0].rows == 30  # planned for its own sake, its files too small
+    assert not any(note.startswith("reduced:") for note in partners[0].notes)
     monkeypatch.setattr(importlib.import_module("c360.planner.reduce_joins"), "FILE_FEEDS", 1)
     twice = chain + " AND p.customer_id IN (SELECT customer_id FROM partners.enrichment)"
     partners = [s for s in check(world, twice) if s.source == "partners"]
@@ -176,3 +178,113 @@ def test_a_long_list_of_integer_keys_travels_as_one_node_and_answers_the_same(wo
                          "WHERE c.customer_id IN (3, 5, 8, 13, 21, 34) AND o.channel <> 'store'")
     shop = next(s for s in scans if s.source == "shop")
     assert seen == [6] and "IN (3, 5, 8, 13, 21, 34)" in shop.sent
+
+
+def test_a_big_file_is_reduced_for_its_own_sake_by_a_very_selective_side(world, monkeypatch):
+    """TPC-H Q2: the 747 parts of one size and type reduce partsupp (177 MB of JSON) to 2,988 rows, which
+    DuckDB parses on all the scan's threads. The world's files are small: the size it takes is lowered here,
+    and the planner decides by what the other side's filters keep (:func:`keeps`)."""
+    import importlib
+
+    from tests.oracle import check
+
+    module = importlib.import_module("c360.planner.reduce_joins")
+    monkeypatch.setattr(module, "FILE_BYTES", 1)
+    chosen = check(world, "SELECT p.nps FROM crm.customers c JOIN partners.enrichment p "
+                          "ON p.customer_id = c.customer_id WHERE c.city = 'Austin' AND c.customer_id > 1")
+    partners = next(s for s in chosen if s.source == "partners")
+    assert partners.notes[-1].startswith("reduced: 7 c_customer_id values of crm.customers sent as customer_id IN")
+    assert partners.rows < 30
+    broad = check(world, "SELECT p.nps FROM crm.customers c JOIN partners.enrichment p "
+                         "ON p.customer_id = c.customer_id WHERE c.city <> 'Austin' AND c.customer_id > 1")
+    assert next(s for s in broad if s.source == "partners").notes == ()
+
+
+def test_what_a_side_keeps_is_estimated_from_its_filters():
+    import importlib
+
+    from c360.planner.context import ScanPlan
+    from c360.planner.parse import parse
+
+    keeps = importlib.import_module("c360.planner.reduce_joins").keeps
+
+    def scan(name, where="", reductions=()):
+        filters = [parse(f"SELECT 1 WHERE {w}").args["where"].this for w in where.split(" AND ") if w]
+        return ScanPlan(name, "s", None, name, None, filters=filters, reductions=list(reductions))
+
+    q2 = scan("part", "p_size = 15 AND p_type LIKE '%BRASS'")
+    q16 = scan("part", "p_brand <> 'Brand#45' AND p_type NOT LIKE 'MEDIUM%' AND p_size IN (49, 14, 23, 45, 19, 3, 36, 9)")
+    assert keeps(q2, {}) == pytest.approx(0.01)
+    assert keeps(q16, {}) == pytest.approx(0.9 * 0.9 * 0.4)
+    from c360.planner.reduce_joins import Reduction
+
+    nation = scan("nation", "n_name = 'GERMANY'")
+    supplier = scan("supplier", reductions=[Reduction("nation", "n_nationkey", "s_nationkey")])
+    assert keeps(supplier, {"nation": nation, "supplier": supplier}) == pytest.approx(0.05)
+
+
+def test_a_file_read_twice_reduced_alike_is_read_once(world, monkeypatch):
+    """TPC-H Q2 and Q11 read partsupp twice, each reference reduced by the same other side: one scan, reduced,
+    serves both."""
+    import importlib
+
+    from tests.oracle import check
+
+    monkeypatch.setattr(importlib.import_module("c360.planner.reduce_joins"), "FILE_BYTES", 1)
+    scans = check(world, "SELECT p.nps FROM crm.customers c JOIN partners.enrichment p "
+                         "ON p.customer_id = c.customer_id WHERE c.city = 'Austin' AND c.customer_id > 2 AND EXISTS "
+                         "(SELECT 1 FROM partners.enrichment q WHERE q.customer_id = c.customer_id)")
+    partners = [s for s in scans if s.source == "partners"]
+    assert len(partners) == 1
+    assert any(note.startswith("read once for 2 references") for note in partners[0].notes)
+    assert partners[0].notes[-1].startswith("reduced: ")
+
+
+@pytest.fixture
+def timed(monkeypatch):
+    """Each scan's start time (name -> perf_counter) and each producer's read, slowed by 0.3 s, as (began, ended)."""
+    import time
+
+    from c360 import engine, reductions
+
+    starts, reads = {}, []
+    original_start, original_prefetch = engine.Execution._start_scan, reductions._prefetch
+
+    def start(self, index, batches):
+        starts.setdefault(self.plan.scans[index].qualified_name, []).append(time.perf_counter())
+        return original_start(self, index, batches)
+
+    def prefetch(scan):
+        began = time.perf_counter()
+        time.sleep(0.3)
+        try:
+            return original_prefetch(scan)
+        finally:
+            reads.append((began, time.perf_counter()))
+
+    monkeypatch.setattr(engine.Execution, "_start_scan", start)
+    monkeypatch.setattr(reductions, "_prefetch", prefetch)
+    return starts, reads
+
+
+def test_scans_no_reduction_involves_start_before_the_producers_are_read(world, timed):
+    """TPC-H Q2 read its part and partsupp files only once the supplier file (a producer for nation) was read."""
+    from tests.oracle import check
+
+    starts, reads = timed
+    check(world, "SELECT o.order_id, (SELECT count(*) FROM partners.enrichment) AS n FROM crm.customers c "
+                 "JOIN shop.orders o ON o.customer_id = c.customer_id WHERE c.city = 'Austin'")
+    [(began, ended)] = reads
+    assert starts["partners.enrichment"][0] <= began
+    assert starts["shop.orders"][0] >= ended
+
+
+def test_producers_that_wait_for_nothing_are_read_together(world, timed):
+    from tests.oracle import check
+
+    starts, reads = timed
+    check(world, "SELECT o.order_id FROM crm.customers c JOIN shop.orders o ON o.customer_id = c.customer_id "
+                 "WHERE c.customer_id IN (1, 2, 3) UNION ALL SELECT o.order_id FROM crm.customers c JOIN shop.orders o "
+                 "ON o.customer_id = c.customer_id WHERE c.city = 'Austin'")
+    [(first_began, first_ended), (second_began, second_ended)] = sorted(reads)
+    assert second_began < first_ended
