@@ -442,7 +442,7 @@ class LiveTail:
         from connectors.files.scan import FileScan
 
         scan = FileScan(Request(table, columns), "", store=files.store, layout=layout, entries=entries,
-                        source=source_label(files), group_files=files.group_files)
+                        source=source_label(files), group_files=files.group_files, database=files.cursor)
         reading(scan)
         rows = pa.Table.from_batches(list(scan.batches()), schema=table.arrow_schema(columns))
         with self._lock:

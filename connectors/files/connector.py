@@ -20,6 +20,8 @@ import threading
 
 import os
 
+import duckdb
+
 from c360.errors import CatalogError, NotFoundError, UnknownTableError, did_you_mean
 from connectors.base import FILTER_OPS, Capabilities, ScanRequest, TableSchema, source_label
 from connectors.declared import check_keys, declared_columns, where_of
@@ -27,7 +29,7 @@ from connectors.files.discover import discover
 from connectors.files.layout import FileEntry, Layout
 from connectors.files.partitions import TemplatePartitioning, prune
 from connectors.files.query import describe_scan
-from connectors.files.scan import GROUP_FILES, FileScan
+from connectors.files.scan import GROUP_FILES, STREAM_BUFFER, FileScan
 
 #: The table settings every file source knows; a kind adds where its files are.
 TABLE_OPTIONS = {
@@ -66,6 +68,7 @@ class FileConnector:
         for table, declaration in self.declared.items():
             check_keys(declaration or {}, self.TABLE_OPTIONS, what=f"table '{name}.{table}'")
         self._store = None
+        self._duckdb: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self.threads = scan_threads(name, self.kind, options.get("threads"))
 
@@ -99,11 +102,14 @@ class FileConnector:
             return self._store
 
     def close(self) -> None:
-        """Release the store's client, if one was opened."""
+        """Release the store's client and the source's DuckDB, if they were opened."""
         with self._lock:
             store, self._store = self._store, None
+            database, self._duckdb = self._duckdb, None
         if store is not None:
             store.close()
+        if database is not None:
+            database.close()
 
     # --- tables ----------------------------------------------------------------------------------
 
@@ -171,7 +177,18 @@ class FileConnector:
         entries = prune(self.entries(table, layout, request), request.filters, request.table)
         sent = describe_scan(entries, request, layout.format, self.group_files)
         return FileScan(request, sent, store=self.store, layout=layout, entries=entries,
-                        source=source_label(self), group_files=self.group_files, threads=self.threads)
+                        source=source_label(self), group_files=self.group_files, database=self.cursor)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection for one scan to the source's own DuckDB, made on first use (a fresh DuckDB costs a
+        scan about 40 ms before its first rows: 0.15 s against 0.11 s for TPC-H Q2's partsupp). Its
+        ``threads`` are shared by the source's scans; each scan sets its own result buffer."""
+        with self._lock:
+            if self._duckdb is None:
+                self._duckdb = duckdb.connect(config={"threads": self.threads})
+            cursor = self._duckdb.cursor()
+        cursor.execute(f"SET streaming_buffer_size = '{STREAM_BUFFER}'")
+        return cursor
 
 
 def scan_threads(name: str, kind: str, value) -> int:

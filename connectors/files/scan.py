@@ -4,10 +4,11 @@ Files are read ``group_files`` at a time (and at most ``group_bytes`` per
 group) by one query (:func:`connectors.files.query.group_query`), so thousands
 of small hourly files cost a few queries, not thousands. A store that
 downloads fetches a group's files in parallel and deletes them once the group
-is read. Each scan has its own DuckDB connection, never the engine's (which
-cannot read files), so cancelling one scan interrupts only it; it parses on the
-source's ``threads`` (one per core, at most 4, by default), with room for
-16 MB of result ahead of the reader so the parse is not held to one thread.
+is read. Each scan has its own connection to its source's DuckDB, never the
+engine's (which cannot read files), so cancelling one scan interrupts only it; it
+parses on the source's ``threads`` (one per core, at most 4, by default), with
+room for 16 MB of result ahead of the reader so the parse is not held to one
+thread.
 """
 
 from __future__ import annotations
@@ -49,11 +50,12 @@ class FileScan(Scan):
     """
 
     def __init__(self, request: ScanRequest, sent: str, *, store, layout: Layout, entries: list[FileEntry],
-                 source: str, group_files: int = GROUP_FILES, group_bytes: int = GROUP_BYTES, threads: int = 1):
+                 source: str, group_files: int = GROUP_FILES, group_bytes: int = GROUP_BYTES, database=None):
         super().__init__(request, sent)
         self.store, self.layout, self.entries, self.source = store, layout, entries, source
         self.group_files, self.group_bytes = max(1, group_files), group_bytes
-        self.threads = threads
+        #: makes the scan's DuckDB connection (the source's :meth:`FileConnector.cursor`; else a fresh DuckDB)
+        self.database = database or (lambda: duckdb.connect(config={"threads": 1}))
         self.read_files: list[str] = []
         self._connection: duckdb.DuckDBPyConnection | None = None
 
@@ -79,8 +81,7 @@ class FileScan(Scan):
                     name = column_name(column, request.table)
                     if name.lower() not in {c.lower() for c in columns}:
                         columns.append(spelled(request.table, name))
-        self._connection = duckdb.connect(config={"threads": self.threads})
-        self._connection.execute(f"SET streaming_buffer_size = '{STREAM_BUFFER}'")
+        self._connection = self.database()
         remaining = request.limit
         kept: list[pa.Table] = []
         try:
