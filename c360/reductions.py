@@ -189,7 +189,7 @@ def _reduced_request(scan_plan, request, column: str, values: list):
         predicate, checked = _predicate(scan_plan.reducible[column], values)
         if predicate is None:
             return None
-        if dialect is not None and not renders(request.statement.where(checked), dialect):
+        if dialect is not None and not renders(checked, dialect):  # the rest of the statement rendered already
             return None
         return dataclasses.replace(request, statement=request.statement.where(predicate))
 

@@ -175,7 +175,9 @@ class FileConnector:
         table = self.known(request.table.name)
         layout = self.layout(table)
         entries = prune(self.entries(table, layout, request), request.filters, request.table)
-        sent = describe_scan(entries, request, layout.format, self.group_files)
+        def sent() -> str:
+            return describe_scan(entries, request, layout.format, self.group_files)
+
         return FileScan(request, sent, store=self.store, layout=layout, entries=entries,
                         source=source_label(self), group_files=self.group_files, database=self.cursor)
 
