@@ -16,9 +16,8 @@ columns also choose which files are listed and read at all.
 
 from __future__ import annotations
 
-import threading
-
 import os
+import threading
 
 import duckdb
 
