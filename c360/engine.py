@@ -23,18 +23,13 @@ from sqlglot import exp
 
 from c360 import explain, introspect, policy
 from c360.acceleration.choose import accelerator, views_digest
-from c360.acceleration.connector import CopyScan, local_sql
 from c360.acceleration.declaration import staleness_seconds
 from c360.acceleration.direct import (
     Cursors,
-    DirectScan,
-    TailStatement,
-    copy_statement,
-    plain_schema,
-    scalar_values,
     tail_statement,
 )
-from c360.acceleration.joined import Attached, joined_sql
+from c360.acceleration.joined import Attached
+from c360.acceleration.run import RunsOnCopies
 from c360.channel import DEFAULT_MEMORY_BYTES, Channel
 from c360.errors import (
     Error,
@@ -55,7 +50,7 @@ from c360.planner.parse import bind, explained, parameter, parse, session_settin
 from c360.reductions import Reducer
 from c360.secrets import redact
 from c360.views import load_views
-from connectors.base import Scan, ScanRequest, source_label
+from connectors.base import Scan, ScanRequest, guard, source_label
 
 #: bytes of batches each scan keeps in memory for DuckDB before it spills the rest to disk
 CHANNEL_MEMORY_BYTES = DEFAULT_MEMORY_BYTES
@@ -386,8 +381,11 @@ class Engine:
             self.catalog.close()
 
 
-class Execution:
-    """One running query: its scans, their threads, and DuckDB's streaming result."""
+class Execution(RunsOnCopies):
+    """One running query: its scans, their threads, and DuckDB's streaming result (or a run on copies alone:
+    :class:`~c360.acceleration.run.RunsOnCopies`)."""
+
+    result_batch_rows = RESULT_BATCH_ROWS
 
     def __init__(self, engine: Engine | None, query_plan: Plan | None):
         self.engine = engine
@@ -436,7 +434,7 @@ class Execution:
                 timeout=self._timeout(scan_plan),
                 statement=scan_plan.statement,
             )
-            self.scans.append(_guard(scan_plan.connector, lambda c=scan_plan.connector, r=request: c.scan(r)))
+            self.scans.append(guard(scan_plan.connector, lambda c=scan_plan.connector, r=request: c.scan(r)))
 
     def _timeout(self, scan_plan) -> float | None:
         """The source's catalog timeout, or the engine's :attr:`Engine.scan_timeout` in its place (None for an
@@ -468,7 +466,7 @@ class Execution:
             schema = scan_plan.table.arrow_schema(scan_plan.columns)
             self._channels.append(Channel(schema, memory_bytes=CHANNEL_MEMORY_BYTES, spill_dir=self.engine.spill_dir))
         # Scans no reduction reads or changes start now; the others once their reductions are applied.
-        reducer = Reducer(self, _guard)
+        reducer = Reducer(self, guard)
         waiting = reducer.waiting()
         for index, scan in enumerate(self.scans):
             if self.plan.scans[index].name not in waiting:
@@ -503,160 +501,6 @@ class Execution:
                     f"DuckDB failed internally ({redact(str(error).splitlines()[0])}); "
                     "the engine was restarted, and the next query runs on a fresh one"
                 ) from None
-            raise self._translate(error) from None
-
-    def _start_in_copy(self) -> bool:
-        """Run a statement that reads nothing but one accelerated copy inside that copy's own DuckDB: the
-        residual query with the copy's scan replaced by the SELECT the scan would send (so every pushed
-        filter holds), no stream, no thread. A query the copy's DuckDB cannot run (it calls a function
-        registered on the engine's, such as ``c360_predict``) takes the usual path. True when started."""
-        if len(self.scans) != 1 or not isinstance(self.scans[0], CopyScan):
-            return False
-        scan, scan_plan = self.scans[0], self.plan.scans[0]
-        sql = local_sql(self.plan.sql, scan_plan.name, scan.sent)
-        if sql is None:
-            return False
-        try:
-            cursor = scan.open_cursor()
-        except Error:
-            return False
-        scan.stats.started = time.perf_counter()
-        if not self._start_whole(cursor, sql):
-            return False
-        self._counted = scan.stats  # the result's rows are what the copy returned: reader() counts them
-        scan.sent = f"{scan.sent} (the whole query ran in the copy's DuckDB)"
-        self._keep_direct()
-        return True
-
-    def _start_whole(self, cursor, sql: str) -> bool:
-        """Start ``sql``, the whole query, on ``cursor`` (a copy's DuckDB); False, the cursor closed, when that
-        DuckDB cannot bind it (the usual path runs the query instead)."""
-        try:
-            self._reader = cursor.execute(sql, self.plan.params).to_arrow_reader(RESULT_BATCH_ROWS)
-        except (duckdb.CatalogException, duckdb.BinderException):
-            cursor.close()
-            return False
-        except duckdb.Error as error:
-            cursor.close()
-            raise self._translate(error) from None
-        self._cursor = cursor
-        return True
-
-    def _keep_direct(self) -> None:
-        """After a query of copies only ran whole: its cached plan's :class:`~c360.acceleration.direct.
-        CopyStatement`, for the next executions of the shape."""
-        entry = self.plan.cached
-        if entry is not None and entry.direct is None:
-            entry.direct = copy_statement(entry.plan) or False
-
-    def _start_in_copies(self) -> bool:
-        """Run a statement that reads only copies, several, in one DuckDB attaching their files
-        (:mod:`c360.acceleration.joined`); True when started."""
-        found = joined_sql(self.plan, self.scans)
-        if found is None:
-            return False
-        sql, paths = found
-        try:
-            cursor = self.engine.attached.cursor(paths)
-        except duckdb.Error:
-            return False
-        started = time.perf_counter()
-        if not self._start_whole(cursor, sql):
-            return False
-        for scan in self.scans:
-            scan.stats.started, scan.stats.finished = started, time.perf_counter()
-            scan.sent = f"{scan.sent} (the whole query ran in one DuckDB attaching the copies)"
-        self._keep_direct()
-        return True
-
-    def _start_direct(self) -> None:
-        """Run the :class:`~c360.acceleration.direct.CopyStatement` with its values on the copy's DuckDB (or a
-        :class:`~c360.acceleration.direct.TailStatement`: :meth:`_start_tail`)."""
-        statement, values = self._direct
-        if isinstance(statement, TailStatement):
-            self._start_tail(statement, values)
-            return
-        single = len(statement.sent) == 1
-        where = "the whole query ran in the copy's DuckDB" if single else \
-            "the whole query ran in one DuckDB attaching the copies"
-        self.scans = [DirectScan(sent, where) for sent in statement.sent]
-        cursors = self.engine.copy_cursors
-        lookup = single and statement.lookup is not None
-        cursor = cursors.take(statement.paths[0], lookup) if single else self.engine.attached.cursor(statement.paths)
-        started = time.perf_counter()
-        try:
-            cursor.execute(statement.lookup if lookup else statement.sql, values)
-            if statement.row_schema is not None and single and scalar_values(values):
-                self._row_schema = statement.row_schema  # the result waits in the cursor: rows, or Arrow if asked
-            else:
-                self._reader = cursor.to_arrow_reader(RESULT_BATCH_ROWS)
-                if single and statement.row_schema is None and plain_schema(self._reader.schema):
-                    statement.row_schema = self._reader.schema
-        except duckdb.Error as error:
-            cursor.close()
-            raise self._translate(error) from None
-        self._cursor = cursor
-        for scan in self.scans:
-            scan.stats.started = started
-        if single:
-            self._counted = self.scans[0].stats
-            self._give_back = lambda: cursors.give(statement.paths[0], cursor, lookup)
-        else:
-            for scan in self.scans:
-                scan.stats.finished = time.perf_counter()
-
-    def _start_tail(self, statement: TailStatement, values: dict) -> None:
-        """A copy and its live tail without planning: the copy's SELECT on its DuckDB, the live part's scan with
-        these values, both read whole (a lookup's few rows) and registered as Arrow where the plan's residual
-        query runs."""
-        copy_plan, tail_plan = self.plan.scans[statement.copy_index], self.plan.scans[statement.tail_index]
-        copy_scan = DirectScan(statement.copy_sql, "on the copy's DuckDB, its shape known")
-        request = ScanRequest(table=tail_plan.table, columns=tail_plan.columns,
-                              filters=statement.tail_filters(values), order_by=tail_plan.order_by,
-                              limit=tail_plan.limit, timeout=self._timeout(tail_plan))
-        tail_scan = _guard(tail_plan.connector, lambda: tail_plan.connector.scan(request))
-        self.scans = [None, None]
-        self.scans[statement.copy_index], self.scans[statement.tail_index] = copy_scan, tail_scan
-        cursors = self.engine.copy_cursors
-        cursor = cursors.take(statement.path)
-        copy_scan.stats.started = time.perf_counter()
-        try:
-            older = cursor.execute(statement.copy_sql, statement.copy_values(values)).to_arrow_table()
-        except duckdb.Error as error:
-            cursor.close()
-            raise self._translate(error) from None
-        cursors.give(statement.path, cursor)
-        copy_scan.stats.finished = time.perf_counter()
-        copy_scan.stats.rows, copy_scan.stats.bytes = older.num_rows, older.nbytes
-        schema = tail_plan.table.arrow_schema(tail_plan.columns)
-        if request.timeout:
-            timer = threading.Timer(request.timeout, self._timed_out,
-                                    args=(tail_plan, statement.tail_index, request.timeout))
-            timer.daemon = True
-            self._timers.append(timer)
-            timer.start()
-        try:
-            newer = pa.Table.from_batches(list(tail_scan.batches()), schema=schema)
-        except Error as error:
-            self.close()
-            raise self.error or error from None
-        except Exception as error:  # noqa: BLE001 - becomes a named source error, as on a scan's own thread
-            self.close()
-            raise self.error or SourceError(f"{source_label(tail_plan.connector)} failed: {redact(str(error))}") \
-                from None
-        if self.error is not None:  # timed out or cancelled while it read: what it read is not the answer
-            self.close()
-            raise self.error
-        cursor = self.engine.cursor()
-        self._cursor = cursor
-        wanted = copy_plan.table.arrow_schema(copy_plan.columns)
-        try:
-            cursor.register(copy_plan.name, older if older.schema == wanted else older.cast(wanted))
-            cursor.register(tail_plan.name, newer)
-            params = [values[slot] for slot in self.plan.slots]  # the cached plan's own are its first values
-            self._reader = cursor.execute(self.plan.sql, params).to_arrow_reader(RESULT_BATCH_ROWS)
-        except (duckdb.Error, pa.ArrowException) as error:
-            self.close()
             raise self._translate(error) from None
 
     # --- producers and consumers ----------------------------------------------------------------
@@ -926,16 +770,6 @@ def _usable_folder(path: str | None) -> str | None:
     except OSError:
         return None
     return path
-
-
-def _guard(connector, call):
-    """Run a connector call, turning a stray driver exception into a named SourceError."""
-    try:
-        return call()
-    except Error:
-        raise
-    except Exception as error:  # noqa: BLE001 - becomes a named source error
-        raise SourceError(f"{source_label(connector)} failed: {redact(str(error))}") from None
 
 
 def open_engine(catalog_path: str | Path = "catalog", profile: str | None = None) -> Engine:

@@ -48,6 +48,9 @@ from typing import Iterator, Protocol
 import pyarrow as pa
 from sqlglot import exp
 
+from c360.errors import Error, SourceError
+from c360.secrets import redact
+
 # Filter operations a source may claim. Each names a family of sqlglot nodes.
 FILTER_OPS = frozenset(
     {
@@ -259,6 +262,16 @@ def source_label(connector) -> str:
     location = getattr(connector, "location", None)
     place = f"{connector.kind} at {location}" if location else connector.kind
     return f"Source '{connector.name}' ({place})"
+
+
+def guard(connector, call):
+    """Run a connector call, turning a stray driver exception into a named SourceError."""
+    try:
+        return call()
+    except Error:
+        raise
+    except Exception as error:  # noqa: BLE001 - becomes a named source error
+        raise SourceError(f"{source_label(connector)} failed: {redact(str(error))}") from None
 
 
 class Connector(Protocol):

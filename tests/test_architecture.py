@@ -24,7 +24,7 @@ LAYERS = (
                                  "c360.export", "c360.spark")),
     ("the engine", ("c360.engine", "c360.channel", "c360.introspect", "c360.reductions", "c360.explain",
                     "c360.postgres", "c360.pg_formats", "c360.pg_regexp", "c360.acceleration.direct",
-                    "c360.acceleration.joined")),
+                    "c360.acceleration.joined", "c360.acceleration.run")),
     ("planning", ("c360.planner", "c360.views", "c360.functions", "c360.acceleration.choose")),
     ("the catalog and the model", ("c360.catalog", "c360.model", "c360.acceleration")),
     ("connectors", ("connectors",)),

@@ -1,7 +1,7 @@
 """Repeated lookups of one copy, run straight on the copy's DuckDB: no parsing, no planning, no rebinding.
 
 A statement that reads nothing but one accelerated copy runs whole inside the copy's own DuckDB
-(:meth:`c360.engine.Execution._start_in_copy`). Once its shape is in the plan cache and has run
+(:meth:`c360.acceleration.run.RunsOnCopies._start_in_copy`). Once its shape is in the plan cache and has run
 that way, :func:`copy_statement` turns the cached plan into a :class:`CopyStatement`: that same
 SQL with every parameter left as ``$n`` (the pushed filter ``"customer_id" = 42`` becomes
 ``"customer_id" = $1``; a date or datetime parameter the planner spelled ``CAST('…' AS TIMESTAMP)`` becomes

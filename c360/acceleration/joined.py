@@ -1,6 +1,6 @@
 """Queries that read only accelerated copies, several of them, run in one DuckDB that attaches their files.
 
-A query of one copy runs inside that copy's DuckDB (:meth:`c360.engine.Execution._start_in_copy`).
+A query of one copy runs inside that copy's DuckDB (:meth:`c360.acceleration.run.RunsOnCopies._start_in_copy`).
 A query joining several copies (TPC-H over eight copied tables) would otherwise stream every
 copy's rows through Arrow channels into the engine's DuckDB. Instead :class:`Attached` opens an
 in-memory DuckDB, attaches each data file read-only (``c360_copy_1`` ...), then turns external
