@@ -37,8 +37,9 @@ KEYS_PER_STATEMENT = 10_000
 #: ... or this many for MariaDB/MySQL and PostgreSQL, which take one long sorted IN list well: each further
 #: statement runs a pushed join again (TPC-H SF 1 Q3: 30,142 keys in 4 statements 88 s, in one 51 s)
 KEYS_PER_LONG_STATEMENT = 50_000
-#: ... an IN list of more integer keys than this is one node of text, not one sqlglot node per key
-COMPACT_KEYS = 1_000
+#: ... an IN list of more integer keys than this is one node of text, not one sqlglot node per key (TPC-H Q2's 747
+#: part keys as nodes: 6 ms of sqlglot to write the file's SQL, and garbage enough to set off a full collection)
+COMPACT_KEYS = 64
 #: a file reduced for its own sake (``Reduction.min_bytes``) takes at most this many keys: DuckDB checks a
 #: longer IN list at about the cost of the rows it saves (partsupp at SF 1: 747 keys 0.11 s, 29,581 keys
 #: 0.21 s, none 0.19 s)
