@@ -193,3 +193,15 @@ def check_query(world, sql: str, params=None, *, ordered: bool = False) -> None:
     got, scans = world.c360(sql, params or None)
     problem = differences(got, expected, ordered=ordered)
     assert not problem, problem + "\n  sources received:\n" + "\n".join(f"    {s.source}: {s.sent}" for s in scans)
+
+
+def run_for(world, seeds, seconds: float) -> tuple[list[Outcome], list[str]]:
+    """``(outcomes, failure reports)`` of the queries of ``seeds``, stopping once ``seconds`` have passed."""
+    import time
+
+    started, outcomes = time.perf_counter(), []
+    for seed in seeds:
+        outcomes.append(run(world, seed))
+        if time.perf_counter() - started > seconds:
+            break
+    return outcomes, [o.report for o in outcomes if o.status == "fail"]

@@ -7,11 +7,10 @@ The fuzz files are small, so the size a file must have is lowered to reduce ever
 from __future__ import annotations
 
 import importlib
-import time
 
 import pytest
 
-from tests.fuzz.check import check_query, run
+from tests.fuzz.check import check_query, run_for
 
 
 @pytest.fixture
@@ -55,11 +54,6 @@ def test_a_side_that_keeps_much_leaves_the_file_whole(fuzz_world, files_are_big)
 
 def test_generated_queries_agree_with_every_file_big(fuzz_world, files_are_big):
     """A short fuzz run where every file the planner would reduce for its own sake is."""
-    started, outcomes = time.perf_counter(), []
-    for seed in range(30_001, 30_601):
-        outcomes.append(run(fuzz_world, seed))
-        if time.perf_counter() - started > 20:
-            break
-    failures = [o.report for o in outcomes if o.status == "fail"]
+    outcomes, failures = run_for(fuzz_world, range(30_001, 30_601), 20)
     assert not failures, f"{len(failures)} of {len(outcomes)} queries differ:\n\n" + "\n\n".join(failures[:3])
     assert len(outcomes) >= 50
