@@ -467,9 +467,8 @@ class Execution(RunsOnCopies):
             self._channels.append(Channel(schema, memory_bytes=CHANNEL_MEMORY_BYTES, spill_dir=self.engine.spill_dir))
         # Scans no reduction reads or changes start now; the others once their reductions are applied.
         reducer = Reducer(self, guard)
-        waiting = reducer.waiting()
         for index, scan in enumerate(self.scans):
-            if self.plan.scans[index].name not in waiting:
+            if self.plan.scans[index].name not in reducer.waiting:
                 self._start_scan(index, scan.batches())
         try:
             reducer.run(self._start_scan)

@@ -4,7 +4,7 @@ The planner (:mod:`c360.planner.reduce_joins`) records, per scan, which other
 scans may reduce it (``consumer.column IN (producer's values)``), as a DAG: a
 producer may itself be reduced first (nation → supplier → lineitem). Before the
 query starts, :class:`Reducer` walks that DAG (the scans not in it are already
-running, :meth:`Reducer.waiting`): each producer is read (after its
+running, :attr:`Reducer.waiting`): each producer is read (after its
 own reductions) up to :data:`MAX_ROWS` rows; if it ended within that, its distinct
 keys (at most :data:`MAX_KEYS`) replace the consumer's request — as ``IN`` lists of
 at most :data:`KEYS_PER_STATEMENT` keys (:data:`KEYS_PER_LONG_STATEMENT` for MariaDB and PostgreSQL),
@@ -47,7 +47,8 @@ FILE_KEYS = 5_000
 
 
 class Reducer:
-    """Applies one execution's planned reductions; ``run()`` returns the producers' prefetched batches."""
+    """Applies one execution's planned reductions; ``run()`` starts each scan they hold back once they are
+    decided (``waiting`` names those scans; the engine starts the others at once)."""
 
     def __init__(self, execution, guard):
         self.execution = execution
@@ -58,6 +59,10 @@ class Reducer:
         self.reduced: set[str] = set()
         #: per scan, the reductions to try (:meth:`_tried`)
         self.reductions = self._tried()
+        #: the scans whose rows a reduction reads first
+        self.producers = {r.producer for reductions in self.reductions.values() for r in reductions}
+        #: the scans a reduction reads first or may change; every other scan can start before :meth:`run`
+        self.waiting = self.producers | {name for name, reductions in self.reductions.items() if reductions}
 
     def _tried(self) -> dict[str, list]:
         """Each scan's reductions, but a file's own-sake one (``min_bytes``) only when its files are big
@@ -81,29 +86,18 @@ class Reducer:
                                            f"less than {reduction.min_bytes / 1e6:,.0f} MB")
         return tried
 
-    def waiting(self) -> set[str]:
-        """The scans a reduction reads first or may change (producers and consumers); every other scan can
-        start before :meth:`run`."""
-        names = set()
-        for name, reductions in self.reductions.items():
-            for reduction in reductions:
-                names.update((name, reduction.producer))
-        return names
-
     def run(self, start) -> None:
         """Apply every reduction. ``start(index, batches)`` starts each waiting scan as soon as its own
         reductions are decided (a producer once read, its prefetched batches first); the producers that wait
         for nothing are read at once, together."""
-        self.start, self.started, self.waits = start, set(), self.waiting()
-        producers = {r.producer for reductions in self.reductions.values() for r in reductions}
-        self.producers = producers
-        roots = [name for name in producers if not self.reductions[name]]
+        self.start_scan, self.started = start, set()
+        roots = [name for name in self.producers if not self.reductions[name]]
         pool = ThreadPoolExecutor(max_workers=max(1, len(roots)), thread_name_prefix="c360-producer")
         try:
             self.futures = {name: pool.submit(_prefetch, self.execution.scans[self.index[name]]) for name in roots}
             for scan_plan in self.plans:
                 self._reduce(scan_plan)
-            for name in producers:  # producers no reduction came to ask (an earlier one applied)
+            for name in self.producers:  # producers no reduction came to ask (an earlier one applied)
                 self._produced(name)
         finally:
             pool.shutdown(wait=False)
@@ -118,7 +112,7 @@ class Reducer:
             batches, complete = self._produced(reduction.producer)
             if complete and self._apply(scan_plan, reduction, batches):
                 break
-        if scan_plan.name in self.waits and scan_plan.name not in self.producers:
+        if scan_plan.name in self.waiting and scan_plan.name not in self.producers:
             self._start(scan_plan.name, None)
 
     def _produced(self, name: str) -> tuple[list, bool]:
@@ -138,7 +132,7 @@ class Reducer:
             self.started.add(name)
             batches = self.execution.scans[index].batches() if prefetched is None else \
                 _chain(prefetched[0], prefetched[2])
-            self.start(index, batches)
+            self.start_scan(index, batches)
 
     def _apply(self, scan_plan, reduction, batches) -> bool:
         producer = self.plans[self.index[reduction.producer]]

@@ -23,6 +23,7 @@ by ``l_suppkey IN (…400 keys…)``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -31,6 +32,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
 from c360.planner.share_scans import request
+from connectors.sql import keys_in
 
 
 @dataclass(frozen=True)
@@ -275,15 +277,14 @@ def _drop_idle(scans: dict) -> None:
         if not idle:
             return
         for scan in idle:
-            kept = []
+            kept, twice = [], _read_twice(scan, scans)
             for reduction in scan.reductions:
                 producer = scans[reduction.producer]
                 if reduction.min_bytes == 0:
                     scan.notes.remove(_note(reduction, producer))
-                    if _read_twice(scan, scans) or keeps(producer, scans) > FILE_SELECTIVE:
+                    if twice or keeps(producer, scans) > FILE_SELECTIVE:
                         continue
-                    reduction = Reduction(reduction.producer, reduction.producer_column, reduction.column,
-                                          min_bytes=FILE_BYTES)
+                    reduction = dataclasses.replace(reduction, min_bytes=FILE_BYTES)
                     scan.notes.append(_note(reduction, producer))
                 kept.append(reduction)
             scan.reductions[:] = kept
@@ -305,7 +306,7 @@ def keeps(scan: ScanPlan, scans: dict, seen: frozenset = frozenset()) -> float:
         for predicate in scan.filters:
             kept = next((keep for kinds, keep in KEEPS if isinstance(predicate, kinds)), FILTER_KEEPS)
             if isinstance(predicate, exp.In):
-                kept = min(1.0, kept * len(predicate.expressions))
+                kept = min(1.0, kept * keys_in(predicate))
             fraction *= 0.9 if predicate.args.get("negate") else kept  # NOT LIKE, NOT IN
     producers = [keeps(scans[r.producer], scans, seen | {scan.name}) for r in scan.reductions
                  if r.producer in scans and r.producer not in seen]

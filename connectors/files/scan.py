@@ -50,12 +50,12 @@ class FileScan(Scan):
     """
 
     def __init__(self, request: ScanRequest, sent, *, store, layout: Layout, entries: list[FileEntry],
-                 source: str, group_files: int = GROUP_FILES, group_bytes: int = GROUP_BYTES, database=None):
+                 source: str, database, group_files: int = GROUP_FILES, group_bytes: int = GROUP_BYTES):
         super().__init__(request, sent)
         self.store, self.layout, self.entries, self.source = store, layout, entries, source
         self.group_files, self.group_bytes = max(1, group_files), group_bytes
-        #: makes the scan's DuckDB connection (the source's :meth:`FileConnector.cursor`; else a fresh DuckDB)
-        self.database = database or (lambda: duckdb.connect(config={"threads": 1}))
+        #: makes the scan's DuckDB connection (the source's :meth:`FileConnector.cursor`)
+        self.database = database
         self.read_files: list[str] = []
         self._connection: duckdb.DuckDBPyConnection | None = None
 
