@@ -19,7 +19,10 @@ Exactly-once output, after a SIGKILL at any moment:
 A restart loads the checkpoint, truncates the dead-letter file to the size it
 records and re-reads the input from its position. Anything written after the
 checkpoint is produced again from the same state and the same input, so it is
-rewritten identically: no window is lost and none appears twice.
+rewritten identically: no window is lost and none appears twice. The hidden
+temporary file of a window or checkpoint the killed run was writing is removed
+(the first write into a folder removes those whose writer is gone), so the
+output is byte for byte what an uninterrupted run writes.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from c360.browsing import encode_browsing, partition_path
 from c360.errors import ProgrammingError
 from c360.stream.events import REASONS, parse
 from c360.stream.inputs import fsync_file
+from connectors.files.store import remove_partial_writes
 
 CHECKPOINT_VERSION = 1
 
@@ -88,6 +92,7 @@ class Aggregator:
     def restore(self) -> bool:
         """Load the checkpoint if there is one; returns whether one was found."""
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        remove_partial_writes(self.checkpoint_dir)  # a checkpoint a killed run was writing
         dead_size = 0
         found = False
         if self.checkpoint_path.exists():

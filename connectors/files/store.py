@@ -44,6 +44,34 @@ RETRIES = 1
 WRITE_RETRIES = 3
 #: Blobs deleted per batch request (the service's limit is 256).
 DELETE_BATCH = 256
+#: A local file being written: ``.{name}.{pid}.tmp``, renamed over ``name`` once whole.
+PARTIAL = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.tmp$")
+
+
+def running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (one we may not signal counts as running)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_partial_writes(folder: Path) -> None:
+    """Delete the ``.{name}.{pid}.tmp`` files in ``folder`` whose writer is gone (killed half-way).
+
+    A restarted writer writes the same keys again under its own pid, so without
+    this, what a killed one left would stay beside the key for good (hidden from
+    readers, but litter in the store). A writer still running keeps its file.
+    """
+    for child in folder.glob(".*.tmp"):
+        match = PARTIAL.match(child.name)
+        if match and not running(int(match["pid"])):
+            child.unlink(missing_ok=True)
 
 
 class LocalFolder:
@@ -109,10 +137,15 @@ class LocalFolder:
     # --- writing ---------------------------------------------------------------------------------
 
     def put(self, key: str, data: bytes) -> None:
-        """Write ``key`` whole: into a hidden temporary file, then renamed over the key atomically."""
+        """Write ``key`` whole: into a hidden temporary file, then renamed over the key atomically.
+
+        The first write into a folder also removes what writers killed half-way left there
+        (:func:`remove_partial_writes`).
+        """
         target = self.root / key
         if target.parent not in self._made:
             target.parent.mkdir(parents=True, exist_ok=True)
+            remove_partial_writes(target.parent)
             self._made.add(target.parent)
         temporary = target.parent / f".{target.name}.{os.getpid()}.tmp"
         try:

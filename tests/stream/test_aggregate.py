@@ -233,3 +233,21 @@ def test_a_rerun_over_a_finished_input_writes_nothing_new(tmp_path):
     counts = aggregator(tmp_path, FileInput(source)).run()
     assert snapshot(tmp_path / "out") == before
     assert counts["read"] == 10 and counts["windows_written"] == 3
+
+
+def test_a_restart_removes_the_half_written_window_and_checkpoint_a_killed_run_left(tmp_path):
+    from tests.connectors.files.test_store import killed_while_writing
+
+    source = write_lines(tmp_path / "events.jsonl", HAND_MADE)
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "out" / HOUR).mkdir(parents=True)
+    for folder, name in ((tmp_path / "checkpoint", "checkpoint"),
+                         (tmp_path / "out" / HOUR, "window-20261120T100000Z-60s.jsonl")):
+        writer = killed_while_writing(folder, name)
+        writer.kill()
+        writer.wait(timeout=10)
+    aggregator(tmp_path, FileInput(source)).run()
+    assert sorted(p.name for p in (tmp_path / "checkpoint").iterdir()) == ["checkpoint.json", "dead-letter.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "out" / HOUR).iterdir()) == [
+        "window-20261120T100000Z-60s.jsonl", "window-20261120T100100Z-60s.jsonl",
+        "window-20261120T100200Z-60s.jsonl"]

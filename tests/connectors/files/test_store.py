@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import uuid
 
@@ -38,6 +40,32 @@ def test_what_is_written_is_listed_with_its_size_and_fetched_as_a_local_file(sto
     with store.fetch("t/2026/02/b.jsonl", threading.Event()) as path:
         assert path.read_bytes() == b'{"a": 22}\n'
     assert list(store.listed)[-1] == "t/"
+
+
+def killed_while_writing(folder, name: str) -> subprocess.Popen:
+    """A real writer that opened ``.{name}.{pid}.tmp`` in ``folder``, wrote half, and was SIGKILLed."""
+    script = ("import os, sys, time; f = open(os.path.join(sys.argv[1], f'.{sys.argv[2]}.{os.getpid()}.tmp'), 'wb'); "
+              "f.write(b'half'); f.flush(); print('ready', flush=True); time.sleep(60)")
+    writer = subprocess.Popen([sys.executable, "-c", script, str(folder), name], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready"
+    return writer
+
+
+def test_a_folder_write_removes_what_a_killed_writer_left_and_keeps_a_live_writers_file(tmp_path):
+    folder = tmp_path / "container" / "2026" / "11"
+    folder.mkdir(parents=True)
+    dead = killed_while_writing(folder, "window-a.jsonl")
+    dead.kill()
+    dead.wait(timeout=10)
+    alive = killed_while_writing(folder, "window-b.jsonl")  # still writing: not killed
+    try:
+        LocalFolder(tmp_path / "container").put("2026/11/window-a.jsonl", b"whole")
+        left = sorted(p.name for p in folder.iterdir())
+        assert left == [f".window-b.jsonl.{alive.pid}.tmp", "window-a.jsonl"]
+        assert (folder / "window-a.jsonl").read_bytes() == b"whole"
+    finally:
+        alive.kill()
+        alive.wait(timeout=10)
 
 
 def test_deleting_a_prefix_of_a_store_never_written_is_a_no_op(store):
