@@ -8,7 +8,8 @@ running, :attr:`Reducer.waiting`): each producer is read (after its
 own reductions) up to :data:`MAX_ROWS` rows; if it ended within that, its distinct
 keys (at most :data:`MAX_KEYS`) replace the consumer's request — as ``IN`` lists of
 at most :data:`KEYS_PER_STATEMENT` keys (:data:`KEYS_PER_LONG_STATEMENT` for MariaDB and PostgreSQL),
-several statements when there are more —
+several statements when there are more; a file scan takes them all, a long list as a table of keys
+(:func:`connectors.files.query.key_tables`) —
 or, with no keys at all, the consumer is not read. A producer that turns out
 bigger is streamed on as it is, and nothing is reduced by it: a wrong guess costs
 a wait, never an answer.
@@ -40,10 +41,6 @@ KEYS_PER_LONG_STATEMENT = 50_000
 #: ... an IN list of more integer keys than this is one node of text, not one sqlglot node per key (TPC-H Q2's 747
 #: part keys as nodes: 6 ms of sqlglot to write the file's SQL, and garbage enough to set off a full collection)
 COMPACT_KEYS = 64
-#: a file reduced for its own sake (``Reduction.min_bytes``) takes at most this many keys: DuckDB checks a
-#: longer IN list at about the cost of the rows it saves (partsupp at SF 1: 747 keys 0.11 s, 29,581 keys
-#: 0.21 s, none 0.19 s)
-FILE_KEYS = 5_000
 
 
 class Reducer:
@@ -138,11 +135,10 @@ class Reducer:
         producer = self.plans[self.index[reduction.producer]]
         i = self.index[scan_plan.name]
         values = _distinct(batches, reduction.producer_column)
-        most = FILE_KEYS if reduction.min_bytes else MAX_KEYS
-        if len(values) > most:
+        if len(values) > MAX_KEYS:
             scan_plan.notes.append(
                 f"not reduced: {producer.qualified_name} has {len(values):,} {reduction.producer_column} values "
-                f"(more than {most:,})"
+                f"(more than {MAX_KEYS:,})"
             )
             return False
         scan = self.execution.scans[i]
@@ -152,7 +148,7 @@ class Reducer:
             scan_plan.notes.append(f"not read: {producer.qualified_name} returned no {reduction.producer_column}")
             return True
         requests = []
-        per_statement = _keys_per_statement(scan_plan.connector)
+        per_statement = _keys_per_statement(scan_plan.connector) or len(values)
         for start in range(0, len(values), per_statement):
             chunk = values[start:start + per_statement]
             request = _reduced_request(scan_plan, scan.request, reduction.column, chunk)
@@ -170,7 +166,10 @@ class Reducer:
         return True
 
 
-def _keys_per_statement(connector) -> int:
+def _keys_per_statement(connector) -> int | None:
+    """How many keys one statement takes (None: all of them, a file scan reads its keys from a table)."""
+    if hasattr(connector, "keys_per_statement"):
+        return connector.keys_per_statement
     if getattr(connector, "kind", None) == "mysql" or getattr(connector, "dialect_name", None) == "postgres":
         return KEYS_PER_LONG_STATEMENT
     return KEYS_PER_STATEMENT

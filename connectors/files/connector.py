@@ -58,6 +58,9 @@ class FileConnector:
     TABLE_OPTIONS: dict[str, str]
     #: Most files one DuckDB query reads (see :class:`connectors.files.scan.FileScan`).
     group_files = GROUP_FILES
+    #: A join reduction's keys, however many, go in one scan (a table of keys, not a list to parse:
+    #: :func:`connectors.files.query.key_tables`); each further scan would parse the files again.
+    keys_per_statement: int | None = None
     location: str
 
     def __init__(self, name: str, options: dict):

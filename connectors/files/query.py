@@ -10,7 +10,9 @@ sqlglot literals; nothing is formatted into SQL text.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import itertools
 
 import pyarrow as pa
 from sqlglot import exp
@@ -23,6 +25,14 @@ from connectors.files.partitions import column_name, quote_columns, typed_partit
 
 #: The column DuckDB adds with each row's file name when a group's files differ in partition values.
 FILE_COLUMN = "__c360_file"
+#: An ``IN`` list of more integer keys than this (a join reduction's) is read from a table of the keys the
+#: scan registers: DuckDB joins a parse against it for next to nothing, where it parses, binds and checks a
+#: literal list at about the cost of the rows it saves (TPC-H SF 1 partsupp by 29,581 part keys: 0.24 s as a
+#: list, 0.15 s as a table, 0.16 s not reduced)
+KEY_TABLE = 64
+#: The key table's one column, and its names' stem (a number per table made)
+KEY_COLUMN = "__c360_key"
+_key_tables = itertools.count(1)
 
 
 def read_call(fmt: str, paths, data_columns: list[Column] | None, *, filename: bool = False) -> exp.Table:
@@ -63,6 +73,53 @@ def read_call(fmt: str, paths, data_columns: list[Column] | None, *, filename: b
     if isinstance(paths, (list, tuple)):
         args.append(named("union_by_name", exp.true()))
     return exp.Table(this=exp.Anonymous(this=function, expressions=args))
+
+
+def key_tables(request: ScanRequest) -> tuple[ScanRequest, dict[str, pa.Table]]:
+    """``request`` with each long ``IN`` list of integer keys on an integer column (more than
+    :data:`KEY_TABLE`) read from a table instead, ``column IN (SELECT __c360_key FROM __c360_keys_7)``, and
+    those tables by name, for the scan to register on its connection. The meaning is the list's: the
+    keys are whole numbers without NULL, compared with an integer column either way."""
+    tables: dict[str, pa.Table] = {}
+    filters = []
+    for predicate in request.filters:
+        keys = _integer_keys(predicate, request.table)
+        if keys is None or len(keys) <= KEY_TABLE:
+            filters.append(predicate)
+            continue
+        name = f"__c360_keys_{next(_key_tables)}"
+        tables[name] = pa.table({KEY_COLUMN: pa.array(keys, pa.int64())})
+        lookup = exp.select(exp.column(KEY_COLUMN)).from_(name).subquery()
+        filters.append(exp.In(this=predicate.this.copy(), query=lookup))
+    if not tables:
+        return request, tables
+    return dataclasses.replace(request, filters=tuple(filters)), tables
+
+
+def _integer_keys(predicate: exp.Expression, table: TableSchema) -> list[int] | None:
+    """The keys of ``column IN (1, 2, …)`` (literals, or :func:`connectors.sql.integer_keys` text) on an
+    integer column, each in BIGINT's range; None for anything else."""
+    if not isinstance(predicate, exp.In) or predicate.args.get("query") or predicate.args.get("negate") \
+            or not isinstance(predicate.this, exp.Column):
+        return None
+    column = table.column(predicate.this.name)
+    if column is None or not pa.types.is_integer(column.type):
+        return None
+    keys: list[int] = []
+    for value in predicate.expressions:
+        if isinstance(value, exp.Var):
+            parts = value.name.split(",")
+        elif isinstance(value, exp.Literal) and not value.is_string and value.is_int:
+            parts = [value.this]
+        else:
+            return None
+        try:
+            keys.extend(int(part) for part in parts)
+        except ValueError:
+            return None
+    if any(not -(1 << 63) <= key < (1 << 63) for key in keys):
+        return None
+    return keys
 
 
 def columns_query(fmt: str, paths) -> str:
@@ -168,6 +225,7 @@ def describe_scan(entries: list[FileEntry], request: ScanRequest, fmt: str, grou
     if entries:
         top_n = bool(request.order_by) and request.limit is not None
         present = None if fmt in ("json", "jsonl") else {c.name.lower() for c in request.table.columns}
+        request, _tables = key_tables(request)
         example = group_query(fmt, [entries[0].key], typed_partitions([entries[0]], request.table), request,
                               present, columns=list(request.columns), top_n=top_n)
         sent += f"; SQL per group of up to {group_files} files, shown for the first file: {example}"

@@ -8,7 +8,8 @@ is read. Each scan has its own connection to its source's DuckDB, never the
 engine's (which cannot read files), so cancelling one scan interrupts only it; it
 parses on the source's ``threads`` (one per core, at most 4, by default), with
 room for 16 MB of result ahead of the reader so the parse is not held to one
-thread.
+thread. A join reduction's long list of keys is registered on that connection as
+a table the parse is joined against (:func:`connectors.files.query.key_tables`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from connectors.base import Scan, ScanRequest
 from connectors.files.errors import group_error
 from connectors.files.layout import FileEntry, Layout
 from connectors.files.partitions import column_name, quote_columns, typed_partitions
-from connectors.files.query import columns_query, group_query, spelled
+from connectors.files.query import columns_query, group_query, key_tables, spelled
 
 BATCH_ROWS = 8192
 #: How much of a scan's result DuckDB may hold ahead of the reader. At DuckDB's default (976.5 KiB) a
@@ -94,13 +95,16 @@ class FileScan(Scan):
                     if name.lower() not in {c.lower() for c in columns}:
                         columns.append(spelled(request.table, name))
         self._connection = self.database()
+        keyed, tables = key_tables(request)
+        for name, keys in tables.items():
+            self._connection.register(name, keys)
         remaining = request.limit
         kept: list[pa.Table] = []
         try:
             for group in self.groups():
                 if self.cancelled.is_set() or remaining == 0:
                     return
-                limited = ScanRequest(request.table, request.columns, request.filters, request.order_by,
+                limited = ScanRequest(request.table, request.columns, keyed.filters, request.order_by,
                                       remaining if not top_n else request.limit, request.timeout)
                 for batch in self._read(group, limited, columns, top_n):
                     if top_n:
