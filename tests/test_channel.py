@@ -161,8 +161,9 @@ def stalling_shop(mariadb):
 @pytest.mark.parametrize("transport", ["duckdb", "pymysql"])
 def test_a_stream_duckdb_reads_late_outlives_the_sources_write_timeout(stalling_shop, tmp_path, monkeypatch, transport):
     """DuckDB builds the semi join's hash table from ``slow_keys`` (6 s) before it reads ``wide_rows``;
-    MariaDB gives up on a client that does not read for ``net_write_timeout`` (lowered to 2 s here, so that
-    a reader delayed by a busy machine is not mistaken for one that waits).
+    MariaDB gives up on a client that does not read for ``net_write_timeout`` (lowered to 3 s here, half the
+    wait, so that a reader delayed by a busy machine is not mistaken for one that waits: at 2 s the pymysql
+    reader, spilling 50 MB, was cut off once in five full CI runs).
     The wide stream is drained into its channel meanwhile, so the answer is complete."""
     import c360.engine
     from c360.catalog import Catalog
@@ -186,7 +187,7 @@ sources:
     spill.mkdir()
     engine = Engine(Catalog(catalog), views={}, spill_dir=str(spill))
     try:
-        engine.catalog.connector("shop").net_write_timeout = 2
+        engine.catalog.connector("shop").net_write_timeout = 3
         execution = engine.execute(
             "SELECT count(*) AS n, sum(length(payload)) AS bytes FROM shop.wide_rows "
             "WHERE id % 6 IN (SELECT k FROM shop.slow_keys)"
