@@ -26,10 +26,11 @@ from connectors.files.partitions import column_name, quote_columns, typed_partit
 #: The column DuckDB adds with each row's file name when a group's files differ in partition values.
 FILE_COLUMN = "__c360_file"
 #: An ``IN`` list of more integer keys than this (a join reduction's) is read from a table of the keys the
-#: scan registers: DuckDB joins a parse against it for next to nothing, where it parses, binds and checks a
-#: literal list at about the cost of the rows it saves (TPC-H SF 1 partsupp by 29,581 part keys: 0.24 s as a
-#: list, 0.15 s as a table, 0.16 s not reduced)
-KEY_TABLE = 64
+#: scan registers, which DuckDB joins the parse against. A literal list costs its parse and bind; a table a
+#: fixed ~10 ms. TPC-H SF 1 partsupp, list against table: 396 and 747 keys 0.01 s faster as a list, 1,582
+#: alike (0.10 s), 3,907 keys 0.12 s against 0.11 s, 10,664 keys 0.15 s against 0.12 s, 29,581 0.24 s against
+#: 0.15 s (0.16 s not reduced at all).
+KEY_TABLE = 1_000
 #: The key table's one column, and its names' stem (a number per table made)
 KEY_COLUMN = "__c360_key"
 _key_tables = itertools.count(1)
@@ -220,12 +221,12 @@ def spelled(table: TableSchema, name: str) -> str:
 
 
 def describe_scan(entries: list[FileEntry], request: ScanRequest, fmt: str, group_files: int) -> str:
-    """What EXPLAIN shows for a file scan: the file list, then the SQL DuckDB runs per group of files."""
+    """What EXPLAIN shows for a file scan: the file list, then the SQL DuckDB runs per group of files
+    (``request`` as :func:`key_tables` left it)."""
     sent = describe_files(entries)
     if entries:
         top_n = bool(request.order_by) and request.limit is not None
         present = None if fmt in ("json", "jsonl") else {c.name.lower() for c in request.table.columns}
-        request, _tables = key_tables(request)
         example = group_query(fmt, [entries[0].key], typed_partitions([entries[0]], request.table), request,
                               present, columns=list(request.columns), top_n=top_n)
         sent += f"; SQL per group of up to {group_files} files, shown for the first file: {example}"

@@ -29,7 +29,7 @@ from connectors.base import Scan, ScanRequest
 from connectors.files.errors import group_error
 from connectors.files.layout import FileEntry, Layout
 from connectors.files.partitions import column_name, quote_columns, typed_partitions
-from connectors.files.query import columns_query, group_query, key_tables, spelled
+from connectors.files.query import columns_query, group_query, spelled
 
 BATCH_ROWS = 8192
 #: How much of a scan's result DuckDB may hold ahead of the reader. At DuckDB's default (976.5 KiB) a
@@ -51,8 +51,11 @@ class FileScan(Scan):
     """
 
     def __init__(self, request: ScanRequest, sent, *, store, layout: Layout, entries: list[FileEntry],
-                 source: str, database, group_files: int = GROUP_FILES, group_bytes: int = GROUP_BYTES):
+                 source: str, database, group_files: int = GROUP_FILES, group_bytes: int = GROUP_BYTES,
+                 keys: tuple[tuple, dict[str, pa.Table]] | None = None):
         super().__init__(request, sent)
+        #: the filters as DuckDB gets them, and the key tables they read (:func:`~connectors.files.query.key_tables`)
+        self.filters, self.key_tables = keys if keys is not None else (request.filters, {})
         self.store, self.layout, self.entries, self.source = store, layout, entries, source
         self.group_files, self.group_bytes = max(1, group_files), group_bytes
         #: makes the scan's DuckDB connection (the source's :meth:`FileConnector.cursor`)
@@ -95,8 +98,7 @@ class FileScan(Scan):
                     if name.lower() not in {c.lower() for c in columns}:
                         columns.append(spelled(request.table, name))
         self._connection = self.database()
-        keyed, tables = key_tables(request)
-        for name, keys in tables.items():
+        for name, keys in self.key_tables.items():
             self._connection.register(name, keys)
         remaining = request.limit
         kept: list[pa.Table] = []
@@ -104,7 +106,7 @@ class FileScan(Scan):
             for group in self.groups():
                 if self.cancelled.is_set() or remaining == 0:
                     return
-                limited = ScanRequest(request.table, request.columns, keyed.filters, request.order_by,
+                limited = ScanRequest(request.table, request.columns, self.filters, request.order_by,
                                       remaining if not top_n else request.limit, request.timeout)
                 for batch in self._read(group, limited, columns, top_n):
                     if top_n:

@@ -312,11 +312,17 @@ def test_a_long_list_of_integer_keys_is_joined_from_a_table_the_scan_registers(t
     compact = sqlglot.exp.In(this=sqlglot.exp.column("i"), expressions=[integer_keys(keys)])
     literal = parse(f"i IN ({', '.join(map(str, keys[:KEY_TABLE + 1]))})")
     for predicate, expected in ((compact, list(range(0, 30_000, 3))), (literal, keys[:KEY_TABLE + 1])):
-        scan = connector.scan(ScanRequest(table, ("i",), (predicate, parse("i >= 0"))))
+        scan = connector.scan(ScanRequest(table, ("i", "s"), (predicate,)))  # two columns: estimated at no rows
         assert sorted(row["i"] for row in read(scan)) == expected
+        # on the source's DuckDB, the hash table is built from the keys, not from the parse
+        explain = connector.cursor()
+        for name, key_table in scan.key_tables.items():
+            explain.register(name, key_table)
+        sql = scan.sent.split("shown for the first file: ")[1]
+        plan = explain.execute("EXPLAIN " + sql.replace("'t/a.jsonl'", repr(str(tmp_path / "t" / "a.jsonl"))))
+        assert "Join Type: SEMI" in plan.fetchall()[0][1]
         assert scan.read_files == ["t/a.jsonl"]
-        assert re.search(r'WHERE "i" IN \(SELECT "__c360_key" FROM __c360_keys_\d+\) AND "i" >= 0', scan.sent), \
-            scan.sent
+        assert re.search(r'WHERE "i" IN \(SELECT "__c360_key" FROM __c360_keys_\d+\)$', scan.sent), scan.sent
     many = keys[:KEY_TABLE + 1]
     short = parse(f"i IN ({', '.join(map(str, keys[:KEY_TABLE]))})")
     negated = parse(f"i NOT IN ({', '.join(map(str, many))})")
