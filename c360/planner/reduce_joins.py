@@ -87,9 +87,14 @@ def _pinned(scan: ScanPlan, scans: dict | None = None) -> bool:
 
 
 def _size(scan: ScanPlan, scans: dict) -> float | None:
+    """``scan``'s expected rows, a reduced scan's as the fraction its producers keep (:func:`keeps`): TPC-H
+    Q20's ``partsupp``, reduced by the parts named ``forest%``, then reduces ``lineitem`` in turn."""
     estimate = estimated_rows(scan)
     if estimate is None and _pinned(scan, scans):
         return 1.0
+    producers = [scans[r.producer] for r in scan.reductions if r.producer in scans]
+    if estimate is not None and producers and scan.statement is None:
+        estimate *= min(keeps(producer, scans) for producer in producers)
     return estimate
 
 
@@ -201,6 +206,36 @@ def _correlated_pairs(scope, context: PlanContext):
             outer_scan = _resolve(scope.parent, outer.table.lower(), context)
             if outer_scan is not None:
                 yield outer_scan, outer, inner_scan, inner
+
+
+def _semi_join_pairs(select: exp.Select, scans: dict, renamed: dict, context: PlanContext):
+    """``(inner scan, inner column, outer scan, outer column)`` for each ``outer.x IN (SELECT inner.y FROM …)``
+    conjunct of ``select``'s WHERE: an outer row whose ``x`` is none of the subquery's values never passes,
+    and those values are some of ``inner``'s ``y`` (whatever else the subquery filters, joins, groups or
+    limits), so the outer table may be reduced by them (TPC-H Q20: ``ps_partkey IN (SELECT p_partkey FROM
+    part WHERE p_name LIKE 'forest%')``)."""
+    where = select.args.get("where")
+    nullable = nullable_aliases(select)
+    for predicate in conjuncts(where.this if where is not None else None):
+        query = predicate.args.get("query") if isinstance(predicate, exp.In) else None
+        outer = predicate.this
+        if query is None or not isinstance(outer, exp.Column) or not outer.table or outer.table.lower() in nullable:
+            continue
+        inner_select = query.this if isinstance(query, exp.Subquery) else query
+        if not isinstance(inner_select, exp.Select) or len(inner_select.expressions) != 1:
+            continue
+        inner = inner_select.expressions[0].unalias()
+        if not isinstance(inner, exp.Column) or not inner.table:
+            continue
+        from_ = inner_select.args.get("from_") or inner_select.args.get("from")
+        own = [from_.this] if from_ is not None else []
+        own += [join.this for join in inner_select.args.get("joins") or []]
+        source = next((t for t in own if isinstance(t, exp.Table) and t.alias_or_name.lower() == inner.table.lower()),
+                      None)
+        if source is None:
+            continue
+        outer_scan, outer = _through(outer, scans, renamed)
+        yield context.scan_for(source), inner, outer_scan, outer
 
 
 def _resolve(scope, alias: str, context: PlanContext):
@@ -366,6 +401,7 @@ def _plan_reductions(expression: exp.Expression, context: PlanContext) -> bool:
         renamed = _renaming_subqueries(scope, context)
         candidates = [(*_through(a, scans, renamed), *_through(b, scans, renamed)) for a, b in _pairs(select)]
         candidates += list(_correlated_pairs(scope, context))
+        candidates += list(_semi_join_pairs(select, scans, renamed, context))
         for producer, a, consumer, b in candidates:
             if producer is None or consumer is None or producer is consumer:
                 continue
