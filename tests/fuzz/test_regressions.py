@@ -1,0 +1,16 @@
+"""Queries the fuzzer found answered wrongly, kept as tests (each with the seed that found it)."""
+
+from __future__ import annotations
+
+from tests.fuzz.check import check_query
+
+
+def test_a_cte_read_several_times_is_not_reduced_by_a_join_of_one_reference(fuzz_world):
+    """Seed 50241: ``c1`` is read by three references, one scan serving all; the join of one reference (in
+    the EXCEPT branch, with a side of no rows) emptied the scan, and the other branch lost its rows."""
+    check_query(fuzz_world, (
+        "WITH c1 AS (SELECT t1.name AS o0, t1.person_id AS o1, t2.tier AS o3 FROM crm.accounts t1 "
+        "JOIN crm.accounts t2 ON t1.account_id = t2.account_id WHERE t1.opened > DATE '2009-11-15') "
+        "(SELECT t3.o0 AS o0, t4.account_id AS o1 FROM c1 t3 JOIN crm.accounts t4 ON t3.o1 = t4.person_id) "
+        "EXCEPT (SELECT t7.name AS o0, t7.person_id AS o1 FROM c1 t6 JOIN crm.accounts t7 ON t6.o0 = t7.name "
+        "AND (NOT t7.account_id IS NOT NULL) WHERE t7.balance = 100.00)"), [])
