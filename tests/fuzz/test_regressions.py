@@ -14,3 +14,11 @@ def test_a_cte_read_several_times_is_not_reduced_by_a_join_of_one_reference(fuzz
         "(SELECT t3.o0 AS o0, t4.account_id AS o1 FROM c1 t3 JOIN crm.accounts t4 ON t3.o1 = t4.person_id) "
         "EXCEPT (SELECT t7.name AS o0, t7.person_id AS o1 FROM c1 t6 JOIN crm.accounts t7 ON t6.o0 = t7.name "
         "AND (NOT t7.account_id IS NOT NULL) WHERE t7.balance = 100.00)"), [])
+
+
+def test_a_window_sum_of_integers_pushed_to_its_source_is_a_hugeint(fuzz_world):
+    """Seed 50396: MariaDB's SUM(int) OVER arrives as DECIMAL(38,0), under which DuckDB's ``//`` divides as a
+    DOUBLE (3331 // 2 = 1665.5); DuckDB's own sum of integers is a HUGEINT (1665)."""
+    check_query(fuzz_world, (
+        "SELECT t4.o3 // 2 AS o0, t4.o3 AS o1 FROM (SELECT sum(t3.person_id) OVER (PARTITION BY t1.flag) AS o3 "
+        "FROM shop.events t1 JOIN shop.events t3 ON t1.person_id = t3.person_id) t4"), [])
