@@ -22,3 +22,13 @@ def test_a_window_sum_of_integers_pushed_to_its_source_is_a_hugeint(fuzz_world):
     check_query(fuzz_world, (
         "SELECT t4.o3 // 2 AS o0, t4.o3 AS o1 FROM (SELECT sum(t3.person_id) OVER (PARTITION BY t1.flag) AS o3 "
         "FROM shop.events t1 JOIN shop.events t3 ON t1.person_id = t3.person_id) t4"), [])
+
+
+def test_is_distinct_from_a_constant_on_a_scan_read_for_two_references(fuzz_world):
+    """Seed 50640: the file is read once for both references (a materialized CTE); DuckDB ORs the two
+    references' filters into that scan and refused an OR holding IS DISTINCT FROM (``Comparison Type
+    COMPARE_DISTINCT_FROM can't be an Arrow Scan Pushdown Filter``)."""
+    check_query(fuzz_world, (
+        "SELECT t1.person_id, t2.nickname FROM partners.profiles t1 JOIN partners.profiles t2 "
+        "ON t1.person_id = t2.person_id AND t2.nickname IS DISTINCT FROM ? "
+        "WHERE t1.nickname IS DISTINCT FROM ? AND t2.segment IS NOT DISTINCT FROM 'Gold'"), ["gold", "view "])
