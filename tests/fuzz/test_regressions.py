@@ -32,3 +32,13 @@ def test_is_distinct_from_a_constant_on_a_scan_read_for_two_references(fuzz_worl
         "SELECT t1.person_id, t2.nickname FROM partners.profiles t1 JOIN partners.profiles t2 "
         "ON t1.person_id = t2.person_id AND t2.nickname IS DISTINCT FROM ? "
         "WHERE t1.nickname IS DISTINCT FROM ? AND t2.segment IS NOT DISTINCT FROM 'Gold'"), ["gold", "view "])
+
+
+def test_is_distinct_from_a_computed_constant_that_fails_where_no_row_reaches_it(fuzz_world):
+    """Seed 70895: ``x IS DISTINCT FROM 'Gold' = TRUE`` compares with ``('Gold' = TRUE)``, which fails only if a
+    row reaches it; spelt as a COALESCE, its ``IS NULL`` stood alone and DuckDB folded it, failing when it
+    planned. Only literals and parameters are spelt so."""
+    check_query(fuzz_world, (
+        "SELECT t1.points, t2.grp FROM partners.profiles t1 JOIN shop.people t2 ON t1.nickname = t2.name "
+        "AND t2.name IS DISTINCT FROM 'Gold' = TRUE WHERE t2.city IN ('ALICE', 'Alice', 'open') "
+        "AND t2.active = FALSE"), [])
