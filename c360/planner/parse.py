@@ -200,10 +200,11 @@ def _in_or(node: exp.Expression) -> bool:
 
 
 def _filters_one_side(comparison: exp.Expression) -> bool:
-    """Whether one side of ``comparison`` is a literal or a parameter: a filter, never a join's condition. DuckDB 1.5.5 also ORs such filters itself, into a scan that several references of a
-    materialized CTE read (fuzz seed 50640: a file scan read once for two references). Not a computed
-    constant, not even a cast literal: ``c IS NULL`` of the spelt form would stand alone, and DuckDB folds it
-    when it plans, so ``'Gold' = TRUE`` failed even where no row reaches it (fuzz seed 70895)."""
+    """Whether one side of ``comparison`` is a literal or a parameter: a filter, never a join's condition.
+    DuckDB 1.5.5 also ORs such filters itself, into a scan that several references of a materialized CTE
+    read (fuzz seed 50640: a file scan read once for two references). Not a computed constant, not even a
+    cast literal: ``c IS NULL`` of the spelt form would stand alone, and DuckDB folds it when it plans, so
+    ``'Gold' = TRUE`` failed even where no row reaches it (fuzz seed 70895)."""
     return any(_plain_constant(side) for side in (comparison.this, comparison.expression))
 
 
