@@ -16,7 +16,7 @@ from c360.planner.context import ScanPlan
 from c360.planner.fold_constants import fold_constants
 from c360.planner.fragment_items import Item, shown, walk_columns
 from c360.planner.fragment_windows import partition_keys, qualify_as_where
-from c360.planner.translate import Kind, Untranslatable
+from c360.planner.translate import Kind, Untranslatable, duckdb_typed
 
 
 class PushesAggregates:
@@ -252,9 +252,7 @@ def _finalize(node: exp.Expression, parts: list[exp.Expression], kinds: list[Kin
         if kinds[0].name in ("int", "decimal"):
             return exp.Anonymous(this=AVERAGE, expressions=[exp.cast(total, "VARCHAR"), count])
         return exp.Paren(this=exp.Div(this=exp.cast(total, "DOUBLE"), expression=count))
-    if isinstance(function, exp.Sum) and kinds[0].name == "int":  # DuckDB's sum of integers is a HUGEINT; the
-        return exp.cast(parts[0], "HUGEINT")  # source's arrives as DECIMAL(38,0), under which `//` gives a DOUBLE
-    return parts[0]
+    return duckdb_typed(function, parts[0], kinds[0])
 
 
 def _replace(value, replacements):

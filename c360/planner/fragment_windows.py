@@ -35,7 +35,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from c360.planner.fold_constants import fold_constants
-from c360.planner.translate import Translator, Untranslatable
+from c360.planner.translate import Translator, Untranslatable, duckdb_typed
 
 
 @dataclass
@@ -130,11 +130,7 @@ def _translated(windows: list[exp.Window], translator: Translator, alias: str, a
         for piece, tree in zip(pieces, remote):
             number += 1
             outputs.append((f"w{number}", tree, piece))
-        local = combine(*[exp.column(name, table=alias) for name, _, _ in outputs])
-        if isinstance(node.this, exp.Sum) and kinds[0].name == "int":
-            # DuckDB's sum of integers is a HUGEINT; the source's arrives as DECIMAL(38,0), under which `//` gives
-            # a DOUBLE (fuzz seed 50396: 3331 // 2 was 1665.5)
-            local = exp.cast(local, "HUGEINT")
+        local = duckdb_typed(node.this, combine(*[exp.column(name, table=alias) for name, _, _ in outputs]), kinds[0])
         pushed.append(PushedWindow(node, outputs, local))
     return pushed
 
