@@ -25,7 +25,7 @@ from c360.planner.context import PlanContext, ScanPlan
 from c360.planner.factor_disjunctions import factor_disjunctions
 from c360.planner.group_by_position import group_by_position
 from c360.planner.parse import bind, parse, residual_sql
-from c360.planner.propagate_predicates import propagate_predicates
+from c360.planner.propagate_predicates import cte_references, propagate_predicates
 from c360.planner.prune_exists import prune_exists
 from c360.planner.push_fragments import push_fragments
 from c360.planner.pushdown_filters import pushdown_filters
@@ -131,9 +131,7 @@ def _mark_shared_ctes(tree: exp.Expression, context: PlanContext) -> None:
     for cte in tree.find_all(exp.CTE):
         if not any(context.scan_for(t) for t in cte.find_all(exp.Table)):
             continue
-        name = cte.alias_or_name.lower()
-        uses = sum(1 for t in tree.find_all(exp.Table) if t.name.lower() == name and not t.db)
-        if uses > 1:
+        if cte_references(tree, cte.alias_or_name) > 1:
             cte.set("materialized", True)
 
 

@@ -199,7 +199,7 @@ def _into_derived(scope: Scope, root: exp.Expression) -> bool:
         if not isinstance(source, Scope):
             continue
         cte = source.expression.parent if isinstance(source.expression.parent, exp.CTE) else None
-        if cte is not None and _references(root, cte.alias_or_name) > 1:
+        if cte is not None and cte_references(root, cte.alias_or_name) > 1:
             continue
         if _limited(source.expression.parent):
             continue
@@ -291,7 +291,8 @@ def _partition_keys(inner: exp.Select) -> set[str] | None:
     return common
 
 
-def _references(root: exp.Expression, name: str) -> int:
+def cte_references(root: exp.Expression, name: str) -> int:
+    """How many times the query ``root`` names the CTE ``name``."""
     return sum(1 for t in root.find_all(exp.Table) if t.name.lower() == name.lower() and not t.db)
 
 

@@ -30,6 +30,8 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
 from c360.planner.context import PlanContext, ScanPlan
+from c360.planner.fragment_items import block_items
+from c360.planner.propagate_predicates import cte_references
 from c360.planner.pushdown_filters import conjuncts, nullable_aliases
 from c360.planner.share_scans import request
 from connectors.sql import keys_in
@@ -92,9 +94,8 @@ def _size(scan: ScanPlan, scans: dict) -> float | None:
     estimate = estimated_rows(scan)
     if estimate is None and _pinned(scan, scans):
         return 1.0
-    producers = [scans[r.producer] for r in scan.reductions if r.producer in scans]
-    if estimate is not None and producers and scan.statement is None:
-        estimate *= min(keeps(producer, scans) for producer in producers)
+    if estimate is not None and scan.statement is None:
+        estimate *= _producers_keep(scan, scans)
     return estimate
 
 
@@ -166,8 +167,10 @@ def _renaming_subqueries(scope, context: PlanContext) -> dict:
         if isinstance(source, exp.Table) or not isinstance(inner, exp.Select) or any(
                 inner.args.get(part) for part in ("joins", "where", "group", "having", "limit", "distinct", "order")):
             continue
-        if getattr(source, "is_cte", False) and _references(inner) > 1:
-            continue  # one scan serves every reference: a join of one of them says nothing of the others
+        if getattr(source, "is_cte", False) and cte_references(inner.root(), inner.parent.alias) > 1:
+            # one scan serves every reference: a join of one of them says nothing of the others (fuzz seed 50241:
+            # a CTE read three times, reduced by a join in one EXCEPT branch, lost the rows the other branch read)
+            continue
         from_ = inner.args.get("from_") or inner.args.get("from")
         scan = context.scan_for(from_.this) if from_ is not None and isinstance(from_.this, exp.Table) else None
         if scan is None:
@@ -175,14 +178,6 @@ def _renaming_subqueries(scope, context: PlanContext) -> dict:
         found[alias.lower()] = (scan, {p.alias_or_name.lower(): p.unalias().name for p in inner.expressions
                                        if isinstance(p.unalias(), exp.Column)})
     return found
-
-
-def _references(cte_body: exp.Select) -> int:
-    """How many times the query names the CTE whose body is ``cte_body`` (fuzz seed 50241: a CTE read three
-    times, reduced by a join in one EXCEPT branch, lost the rows the other branch read)."""
-    cte = cte_body.parent
-    name = cte.alias.lower() if isinstance(cte, exp.CTE) else ""
-    return sum(1 for table in cte_body.root().find_all(exp.Table) if not table.db and table.name.lower() == name)
 
 
 def _through(column: exp.Column, scans: dict, renamed: dict):
@@ -237,15 +232,11 @@ def _semi_join_pairs(select: exp.Select, scans: dict, renamed: dict, context: Pl
         inner = inner_select.expressions[0].unalias()
         if not isinstance(inner, exp.Column) or not inner.table:
             continue
-        from_ = inner_select.args.get("from_") or inner_select.args.get("from")
-        own = [from_.this] if from_ is not None else []
-        own += [join.this for join in inner_select.args.get("joins") or []]
-        source = next((t for t in own if isinstance(t, exp.Table) and t.alias_or_name.lower() == inner.table.lower()),
-                      None)
-        if source is None:
+        item = next((i for i in block_items(inner_select, context) if i.alias == inner.table.lower()), None)
+        if item is None:
             continue
         outer_scan, outer = _through(outer, scans, renamed)
-        yield context.scan_for(source), inner, outer_scan, outer
+        yield item.scan, inner, outer_scan, outer
 
 
 def _resolve(scope, alias: str, context: PlanContext):
@@ -353,9 +344,14 @@ def keeps(scan: ScanPlan, scans: dict, seen: frozenset = frozenset()) -> float:
             if isinstance(predicate, exp.In):
                 kept = min(1.0, kept * keys_in(predicate))
             fraction *= 0.9 if predicate.args.get("negate") else kept  # NOT LIKE, NOT IN
-    producers = [keeps(scans[r.producer], scans, seen | {scan.name}) for r in scan.reductions
-                 if r.producer in scans and r.producer not in seen]
-    return fraction * min(producers, default=1.0)
+    return fraction * _producers_keep(scan, scans, seen)
+
+
+def _producers_keep(scan: ScanPlan, scans: dict, seen: frozenset = frozenset()) -> float:
+    """The smallest fraction ``scan``'s producers keep of their tables (1.0 without producers): what a reduction
+    by them keeps of ``scan``, along a foreign key."""
+    return min((keeps(scans[r.producer], scans, seen | {scan.name}) for r in scan.reductions
+                if r.producer in scans and r.producer not in seen), default=1.0)
 
 
 def _feeds_a_big_source(scan: ScanPlan, scans: dict, seen: set) -> bool:
