@@ -21,9 +21,8 @@ import pyarrow as pa
 from c360.acceleration.connector import CopyScan, local_sql
 from c360.acceleration.direct import DirectScan, TailStatement, copy_statement, plain_schema, scalar_values
 from c360.acceleration.joined import joined_sql
-from c360.errors import Error, SourceError
-from c360.secrets import redact
-from connectors.base import ScanRequest, guard, source_label
+from c360.errors import Error
+from connectors.base import ScanRequest, guard
 
 
 class RunsOnCopies:
@@ -161,15 +160,11 @@ class RunsOnCopies:
             timer.daemon = True
             self._timers.append(timer)
             timer.start()
-        try:
-            newer = pa.Table.from_batches(list(tail_scan.batches()), schema=schema)
+        try:  # a stray driver exception becomes a named source error, as on a scan's own thread
+            newer = guard(tail_plan.connector, lambda: pa.Table.from_batches(list(tail_scan.batches()), schema=schema))
         except Error as error:
             self.close()
             raise self.error or error from None
-        except Exception as error:  # noqa: BLE001 - becomes a named source error, as on a scan's own thread
-            self.close()
-            raise self.error or SourceError(f"{source_label(tail_plan.connector)} failed: {redact(str(error))}") \
-                from None
         if self.error is not None:  # timed out or cancelled while it read: what it read is not the answer
             self.close()
             raise self.error

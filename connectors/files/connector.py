@@ -191,12 +191,13 @@ class FileConnector:
         ``threads`` are shared by the source's scans; each scan sets its own result buffer."""
         with self._lock:
             if self._duckdb is None:
-                self._duckdb = duckdb.connect(config={"threads": self.threads})
+                # a reduced scan's parse is joined against its keys (query.key_tables); DuckDB, which estimates no
+                # rows for a JSON parse, would build its hash table from the parse (partsupp's 800,000 rows), not
+                # the keys. A setting of the whole DuckDB, made once.
+                self._duckdb = duckdb.connect(config={"threads": self.threads,
+                                                      "disabled_optimizers": "build_side_probe_side"})
             cursor = self._duckdb.cursor()
         cursor.execute(f"SET streaming_buffer_size = '{STREAM_BUFFER}'")
-        # a reduced scan's parse is joined against its keys (query.key_tables); DuckDB, which estimates no rows
-        # for a JSON parse, would build its hash table from the parse (partsupp's 800,000 rows), not the keys
-        cursor.execute("SET disabled_optimizers = 'build_side_probe_side'")
         return cursor
 
 
